@@ -1,0 +1,44 @@
+# GridLedger: every target bootstraps what it needs (venv, pip, npm ci) on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+GL := $(VENV)/bin/gridledger
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := hardhat-local/node_modules/.installed
+PYTEST_ARGS ?=
+
+.PHONY: bootstrap compile demo test lint bench clean
+
+$(PY_STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(NODE_STAMP): hardhat-local/package.json hardhat-local/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20+ and npm"; exit 1; }
+	cd hardhat-local && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+bootstrap: $(PY_STAMP) $(NODE_STAMP)
+
+compile: bootstrap
+	$(GL) contracts build
+
+demo: compile
+	$(GL) demo $(DEMO_ARGS)
+
+test: compile
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: bootstrap
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+bench: bootstrap
+	@echo "no benchmarks yet (see the benchmarks issue)"; exit 1
+
+clean:
+	rm -rf artifacts hardhat-local/cache .gridledger

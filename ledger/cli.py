@@ -1,0 +1,247 @@
+"""``gridledger``: the one command line of the project.
+
+Areas of the shared core (``chain``, ``contracts``, ``deploy``) live here; the role apps
+(``node``, ``oracle``, ``gateway``) and the demo register their own areas through the
+``gridledger.areas`` entry-point group, so this module never imports them.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import entry_points
+from typing import Annotated
+
+import click
+import typer
+from rich.table import Table
+
+from ledger import compiler
+from ledger.artifacts import ArtifactStore
+from ledger.chain import Engine, LocalChain
+from ledger.cli_support import console, err_console, make_context, print_json, prompt_password
+from ledger.clients.access import ROLE_NAMES, MarketAccessClient
+from ledger.deploy import deploy_suite
+from ledger.errors import ConfigError, GridLedgerError
+from ledger.manifest import load_manifest
+from ledger.settings import get_settings
+
+app = typer.Typer(
+    name="gridledger",
+    help="GridLedger: a permissioned Ethereum ledger for an electricity market.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+chain_app = typer.Typer(help="The local chain (anvil or Hardhat).", no_args_is_help=True)
+contracts_app = typer.Typer(help="The Solidity build.", no_args_is_help=True)
+deploy_app = typer.Typer(
+    help="Deploy the contract suite (no subcommand) or manage its roles.",
+    invoke_without_command=True,
+)
+app.add_typer(chain_app, name="chain")
+app.add_typer(contracts_app, name="contracts")
+app.add_typer(deploy_app, name="deploy")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@chain_app.command("up")
+def chain_up(
+    engine: Annotated[
+        str | None, typer.Option(help="anvil (persistent, default) or hardhat (in memory).")
+    ] = None,
+    block_time: Annotated[
+        int | None, typer.Option("--block-time", min=1, help="Seconds per block; default automine.")
+    ] = None,
+) -> None:
+    """Start the local chain in the background."""
+    if engine not in (None, "anvil", "hardhat"):
+        raise ConfigError(f"unknown engine {engine!r}: use anvil or hardhat")
+    chosen: Engine | None = engine  # type: ignore[assignment]
+    status = LocalChain(get_settings()).up(chosen, block_time)
+    if status.already_running:
+        console.print(f"chain already running at {status.rpc_url} (pid {status.pid})")
+        return
+    console.print(
+        f"chain up: {status.engine} at {status.rpc_url}, chain id {status.chain_id}, "
+        f"block {status.block_number}"
+    )
+    if status.persistent:
+        console.print(f"state persists in {status.state_file}")
+    else:
+        console.print("[yellow]hardhat's node keeps state in memory: `down` loses it[/]")
+
+
+@chain_app.command("down")
+def chain_down() -> None:
+    """Stop the local chain (anvil saves its state first)."""
+    stopped = LocalChain(get_settings()).down()
+    console.print("chain stopped" if stopped else "no chain was running")
+
+
+@chain_app.command("status")
+def chain_status(as_json: JsonOpt = False) -> None:
+    """Say whether the chain runs, where, and at which block."""
+    status = LocalChain(get_settings()).status()
+    if as_json:
+        print_json(status)
+        return
+    if not status.running:
+        console.print(f"chain not running at {status.rpc_url}")
+        raise typer.Exit(3)
+    console.print(
+        f"chain running: {status.engine or 'external'} at {status.rpc_url}, chain id "
+        f"{status.chain_id}, block {status.block_number}"
+        + (f", pid {status.pid}" if status.pid else "")
+    )
+
+
+@chain_app.command("reset")
+def chain_reset(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Stop the chain and delete its persisted state (every contract and balance)."""
+    if not yes:
+        typer.confirm("Delete the local chain's state?", abort=True)
+    LocalChain(get_settings()).reset()
+    console.print("chain reset: state deleted")
+
+
+@contracts_app.command("build")
+def contracts_build(
+    force: Annotated[bool, typer.Option("--force", help="Recompile even if unchanged.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compile every contract under contracts/ with the pinned solc."""
+    result = compiler.build(get_settings(), force=force)
+    if as_json:
+        print_json(result)
+        return
+    console.print(
+        ("compiled" if result.compiled else "up to date")
+        + f": solc {result.solc_long_version}, build {result.build_info_id}"
+    )
+    for warning in result.warnings:
+        err_console.print(f"[yellow]{warning}[/]")
+    for key, digest in result.artifact_hashes.items():
+        if key.startswith("contracts/"):
+            console.print(f"  {digest[:16]}  {key}")
+
+
+@contracts_app.command("list")
+def contracts_list(as_json: JsonOpt = False) -> None:
+    """List the suite's compiled contracts and their artifact hashes."""
+    artifacts = ArtifactStore.from_settings(get_settings()).suite()
+    rows = [
+        {"contract": a.contract_name, "source": a.source_name, "sha256": a.sha256}
+        for a in artifacts
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("contract", "source", "sha256")
+    for row in rows:
+        table.add_row(row["contract"], row["source"], row["sha256"][:16])
+    console.print(table)
+
+
+WalletOpt = Annotated[
+    str | None, typer.Option("--wallet", help="Keystore that signs (default: admin wallet).")
+]
+
+
+@deploy_app.callback()
+def deploy(
+    ctx: typer.Context,
+    wallet: WalletOpt = None,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Deploy a new suite even if one is deployed.")
+    ] = False,
+) -> None:
+    """Deploy the suite, grant configured roles and write the manifest."""
+    if ctx.invoked_subcommand is not None:
+        return
+    lctx = make_context()
+    compiler.build(lctx.settings)
+    admin = lctx.account(wallet or lctx.settings.admin_wallet, prompt_password)
+    outcome = deploy_suite(lctx, admin, fresh=fresh)
+    manifest = outcome.manifest
+    verb = "reused" if outcome.reused else "deployed"
+    console.print(f"{verb}: {len(manifest.contracts)} contracts on chain {manifest.chain_id}")
+    for name, contract in manifest.contracts.items():
+        console.print(f"  {name:<24} {contract.address}")
+    console.print(f"manifest: {outcome.manifest_path}")
+    console.print(f"rpc: {lctx.settings.rpc_url}")
+
+
+@deploy_app.command("show")
+def deploy_show(as_json: JsonOpt = False) -> None:
+    """Print the deployment manifest."""
+    manifest = load_manifest(get_settings().manifest_path)
+    if as_json:
+        print_json(manifest)
+        return
+    console.print(f"chain {manifest.chain_id}, deployed from block {manifest.deploy_block}")
+    for name, contract in manifest.contracts.items():
+        console.print(f"  {name:<24} {contract.address}")
+
+
+def _role(role: str) -> str:
+    name = role.upper().replace("-", "_")
+    if name not in (*ROLE_NAMES, "DEFAULT_ADMIN"):
+        raise ConfigError(f"unknown role {role!r}: one of {', '.join(ROLE_NAMES)}")
+    return name
+
+
+@deploy_app.command("grant")
+def deploy_grant(role: str, account: str, wallet: WalletOpt = None) -> None:
+    """Grant ROLE to ACCOUNT (signed by a wallet holding the admin role)."""
+    lctx = make_context()
+    signer = lctx.account(wallet or lctx.settings.admin_wallet, prompt_password)
+    access = lctx.client(MarketAccessClient, signer)
+    receipt = access.grant_role(_role(role), account)
+    console.print(f"granted {role} to {account} in tx {receipt['transactionHash'].to_0x_hex()}")
+
+
+@deploy_app.command("revoke")
+def deploy_revoke(role: str, account: str, wallet: WalletOpt = None) -> None:
+    """Revoke ROLE from ACCOUNT."""
+    lctx = make_context()
+    signer = lctx.account(wallet or lctx.settings.admin_wallet, prompt_password)
+    access = lctx.client(MarketAccessClient, signer)
+    receipt = access.revoke_role(_role(role), account)
+    console.print(f"revoked {role} from {account} in tx {receipt['transactionHash'].to_0x_hex()}")
+
+
+def _register_areas() -> None:
+    for ep in sorted(entry_points(group="gridledger.areas"), key=lambda e: e.name):
+        area = ep.load()
+        app.add_typer(area, name=ep.name)
+
+
+_register_areas()
+
+
+def main() -> None:
+    """Console-script entry point: errors become one line on stderr and exit code 1."""
+    try:
+        code = app(standalone_mode=False)
+    except GridLedgerError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        sys.exit(1)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

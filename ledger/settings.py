@@ -1,0 +1,136 @@
+"""All GridLedger settings, read from ``GRIDLEDGER_*`` environment variables and ``.env``.
+
+Every field is documented in the README's settings table; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The repository root (the directory holding ``contracts/`` and ``hardhat-local/``).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: The fixed chain id of the local GridLedger chain.
+DEFAULT_CHAIN_ID = 31_415
+
+#: THROWAWAY demo mnemonic. Keys derived from it are public knowledge: demo and tests only.
+#: (BIP-39 words of sha256("gridledger demo throwaway")[:16].)
+DEMO_MNEMONIC = (
+    "quantum brush correct draft attract like chuckle stuff settle erosion neutral summer"
+)
+
+
+class Settings(BaseSettings):
+    """GridLedger configuration (env prefix ``GRIDLEDGER_``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GRIDLEDGER_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Field(
+        default=Path(".gridledger"),
+        description="Where chain state, keystores, the manifest and the database live.",
+    )
+    rpc_host: str = Field(default="127.0.0.1", description="Host the local chain binds to.")
+    rpc_port: int = Field(default=8545, ge=1, le=65535, description="Local chain RPC port.")
+    rpc_url_override: str | None = Field(
+        default=None,
+        validation_alias="GRIDLEDGER_RPC_URL",
+        description="RPC URL of the chain to use; defaults to http://rpc_host:rpc_port.",
+    )
+    chain_id: int = Field(default=DEFAULT_CHAIN_ID, description="Chain id of the local chain.")
+    engine: Literal["anvil", "hardhat"] = Field(
+        default="anvil", description="Local chain engine (hardhat does not persist state)."
+    )
+    block_time_s: int | None = Field(
+        default=None, ge=1, description="Seconds between blocks; unset means automine."
+    )
+    poa: bool = Field(
+        default=False,
+        description="Proof-of-authority chain (Clique/QBFT extraData); set for a consortium.",
+    )
+    hardhat_local_dir: Path = Field(
+        default=PROJECT_ROOT / "hardhat-local", description="The pinned Node toolchain."
+    )
+    contracts_dir: Path = Field(default=PROJECT_ROOT / "contracts", description="Solidity sources.")
+    build_dir: Path = Field(
+        default=PROJECT_ROOT / "artifacts",
+        description="Compiled artifacts and Hardhat-style build-info.",
+    )
+    keystore_dir_override: Path | None = Field(
+        default=None,
+        validation_alias="GRIDLEDGER_KEYSTORE_DIR",
+        description="Directory of encrypted keystores; defaults to data_dir/keystore.",
+    )
+    keystore_password: SecretStr | None = Field(
+        default=None, description="Keystore password (else password file, else prompt)."
+    )
+    keystore_password_file: Path | None = Field(
+        default=None, description="File whose first line is the keystore password."
+    )
+    keystore_scrypt_n: int = Field(
+        default=262_144, ge=2, description="scrypt cost of new keystores (power of two)."
+    )
+    admin_wallet: str = Field(
+        default="admin", description="Keystore name that deploys and administers."
+    )
+    demo_keys: bool = Field(
+        default=False,
+        description="Sign with THROWAWAY keys derived from the public demo mnemonic.",
+    )
+    database_url_override: str | None = Field(
+        default=None,
+        validation_alias="GRIDLEDGER_DATABASE_URL",
+        description="SQLAlchemy URL; defaults to a SQLite file in data_dir.",
+    )
+    gas_margin_percent: int = Field(
+        default=25, ge=0, le=500, description="Margin added to every gas estimate."
+    )
+    tx_timeout_s: float = Field(
+        default=60.0, gt=0, description="Seconds to wait for a transaction receipt."
+    )
+    priority_fee_wei: int = Field(
+        default=0, ge=0, description="Priority fee (tip) per gas offered by every sender."
+    )
+    rpc_timeout_s: float = Field(default=30.0, gt=0, description="HTTP timeout of RPC calls.")
+    admin_transfer_delay_s: int = Field(
+        default=86_400, ge=0, description="Delay of the two-step default-admin transfer."
+    )
+    role_accounts_file: Path | None = Field(
+        default=None,
+        description="JSON file {ROLE: [address, ...]} of roles granted at deploy.",
+    )
+
+    @property
+    def rpc_url(self) -> str:
+        """The RPC URL every component connects to."""
+        return self.rpc_url_override or f"http://{self.rpc_host}:{self.rpc_port}"
+
+    @property
+    def keystore_dir(self) -> Path:
+        """Directory of encrypted keystores."""
+        return self.keystore_dir_override or self.data_dir / "keystore"
+
+    @property
+    def manifest_path(self) -> Path:
+        """Where ``gridledger deploy`` writes the deployment manifest."""
+        return self.data_dir / "manifest.json"
+
+    @property
+    def database_url(self) -> str:
+        """The SQL database shared by the off-chain services."""
+        return self.database_url_override or f"sqlite:///{self.data_dir.resolve()}/gridledger.db"
+
+    @property
+    def node_modules(self) -> Path:
+        """The pinned ``node_modules`` of the Node toolchain."""
+        return self.hardhat_local_dir / "node_modules"
+
+
+def get_settings() -> Settings:
+    """Read the settings afresh from the environment and ``.env``."""
+    return Settings()

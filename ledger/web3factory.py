@@ -1,0 +1,49 @@
+"""Building the one :class:`~web3.Web3` instance a process uses."""
+
+from __future__ import annotations
+
+from web3 import Web3
+from web3.middleware import ExtraDataToPOAMiddleware
+from web3.providers.rpc import HTTPProvider
+
+from ledger.errors import ChainNotRunningError
+from ledger.settings import Settings
+
+
+def make_web3(
+    settings: Settings,
+    *,
+    rpc_url: str | None = None,
+    check: bool = True,
+    timeout_s: float | None = None,
+) -> Web3:
+    """A Web3 over HTTP to ``rpc_url`` (default: the settings' RPC URL).
+
+    Args:
+        settings: Where the RPC URL, timeout and proof-of-authority flag come from.
+        rpc_url: Overrides the settings' URL (tests, consortium members).
+        check: Raise :class:`ChainNotRunningError` now if nothing answers.
+        timeout_s: Overrides the settings' RPC timeout (short probes).
+    """
+    url = rpc_url or settings.rpc_url
+    provider = HTTPProvider(url, request_kwargs={"timeout": timeout_s or settings.rpc_timeout_s})
+    if timeout_s is not None:
+        provider.exception_retry_configuration = None  # type: ignore[assignment]  # no retry
+    w3 = Web3(provider)
+    if settings.poa:
+        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+    if check and not is_reachable(w3):
+        raise ChainNotRunningError(
+            f"no chain answers at {url}: start one with `gridledger chain up` "
+            "(or set GRIDLEDGER_RPC_URL)"
+        )
+    return w3
+
+
+def is_reachable(w3: Web3) -> bool:
+    """True if the node answers ``eth_chainId``."""
+    try:
+        _ = w3.eth.chain_id
+    except Exception:  # noqa: BLE001 - any transport failure means "not reachable"
+        return False
+    return True

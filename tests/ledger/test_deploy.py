@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from ledger.clients.access import ROLE_NAMES, MarketAccessClient
+from ledger.context import LedgerContext
+from ledger.deploy import deploy_suite
+from ledger.errors import ManifestChainMismatchError
+from ledger.manifest import load_manifest
+from tests.conftest import make_settings, role_account
+
+
+def test_deploy_writes_manifest_and_grants_roles(
+    ctx: LedgerContext, admin: LocalAccount, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path, ctx.settings.rpc_url)
+    fresh = LedgerContext(settings, w3=ctx.w3)
+    outcome = deploy_suite(fresh, admin)
+    assert outcome.reused is False
+    manifest = load_manifest(settings.manifest_path)
+    assert manifest == outcome.manifest
+    assert manifest.chain_id == 31415
+    assert manifest.deployer == admin.address
+    assert set(manifest.contracts) == {"MarketAccess"}
+    deployed = manifest.contracts["MarketAccess"]
+    assert deployed.artifact_sha256 == fresh.store.get("MarketAccess").sha256
+    assert ctx.w3.eth.get_code(deployed.address)
+    access = fresh.client(MarketAccessClient, admin)
+    assert access.default_admin() == admin.address
+    for role in ROLE_NAMES:
+        if role == "MARKET_CONTRACT":
+            continue
+        assert access.has_role(role, role_account(role).address), role
+        assert manifest.roles[role] == [role_account(role).address]
+
+
+def test_redeploy_on_the_same_chain_reuses(
+    ctx: LedgerContext, admin: LocalAccount, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path, ctx.settings.rpc_url)
+    first = deploy_suite(LedgerContext(settings, w3=ctx.w3), admin)
+    block = ctx.w3.eth.block_number
+    second = deploy_suite(LedgerContext(settings, w3=ctx.w3), admin)
+    assert second.reused is True
+    assert second.manifest == first.manifest
+    assert ctx.w3.eth.block_number == block
+
+
+def test_manifest_for_another_chain_is_refused(
+    ctx: LedgerContext, admin: LocalAccount, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path, ctx.settings.rpc_url)
+    deploy_suite(LedgerContext(settings, w3=ctx.w3), admin)
+    data = json.loads(settings.manifest_path.read_text())
+    data["chain_id"] = 1
+    settings.manifest_path.write_text(json.dumps(data))
+    with pytest.raises(ManifestChainMismatchError) as info:
+        deploy_suite(LedgerContext(settings, w3=ctx.w3), admin)
+    assert info.value.manifest_chain_id == 1
+    assert info.value.node_chain_id == 31415
+    assert "is for chain id 1 but the node at the RPC URL has chain id 31415" in str(info.value)
+
+
+def test_fresh_deploys_a_new_suite(ctx: LedgerContext, admin: LocalAccount, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, ctx.settings.rpc_url)
+    first = deploy_suite(LedgerContext(settings, w3=ctx.w3), admin)
+    again = deploy_suite(LedgerContext(settings, w3=ctx.w3), admin, fresh=True)
+    assert again.reused is False
+    assert again.manifest.address("MarketAccess") != first.manifest.address("MarketAccess")
