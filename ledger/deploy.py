@@ -1,16 +1,19 @@
 """Deploying the contract suite and writing the manifest.
 
-The suite is an ordered list of :class:`ContractSpec`; each names its artifact, its
-constructor arguments (which may use addresses deployed before it) and the roles it
-receives in ``MarketAccess``. Later contracts are added to :data:`SUITE`.
+The suite is an ordered list of :class:`~ledger.suite.spec.ContractSpec`, gathered from the
+modules ``ledger/suite/s<NN>_<area>.py`` in name order (each exports ``SPECS``); a spec
+names its artifact, its constructor arguments (which may use addresses deployed before it)
+and the roles it receives in ``MarketAccess``.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
+import re
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel, TypeAdapter
 from web3 import Web3
 
+from ledger import suite as suite_pkg
 from ledger.artifacts import Artifact
 from ledger.clients.access import ROLE_NAMES, MarketAccessClient
 from ledger.compiler import SOLC_VERSION
@@ -28,30 +32,21 @@ from ledger.errors import ConfigError, DeploymentError, ManifestChainMismatchErr
 from ledger.keystore import DEMO_ROLE_WALLETS, demo_account
 from ledger.manifest import DeployedContract, Manifest, load_manifest, write_manifest
 from ledger.settings import PROJECT_ROOT, Settings
+from ledger.suite.spec import ContractSpec, DeployEnv
 
 
-@dataclass(frozen=True)
-class DeployEnv:
-    """What constructor arguments may depend on."""
-
-    settings: Settings
-    admin: str
-    addresses: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class ContractSpec:
-    """One contract of the suite."""
-
-    name: str
-    args: Callable[[DeployEnv], Sequence[Any]]
-    roles: tuple[str, ...] = field(default=())
-
-
-#: The suite in deployment order.
-SUITE: list[ContractSpec] = [
-    ContractSpec("MarketAccess", lambda env: [env.settings.admin_transfer_delay_s, env.admin]),
-]
+def suite() -> list[ContractSpec]:
+    """The suite in deployment order: every ``ledger/suite/s<NN>_*.py`` module's ``SPECS``."""
+    specs: list[ContractSpec] = []
+    names = sorted(
+        m.name
+        for m in pkgutil.iter_modules(suite_pkg.__path__)
+        if re.fullmatch(r"s\d\d_\w+", m.name)
+    )
+    for name in names:
+        module = importlib.import_module(f"{suite_pkg.__name__}.{name}")
+        specs.extend(module.SPECS)
+    return specs
 
 
 class DeployOutcome(BaseModel):
@@ -118,7 +113,7 @@ def role_accounts(settings: Settings) -> dict[str, list[str]]:
 def _reusable(ctx: LedgerContext, manifest: Manifest) -> bool:
     """True if ``manifest``'s suite is on the chain and matches the current build."""
     w3 = ctx.w3
-    names = [spec.name for spec in SUITE]
+    names = [spec.name for spec in suite()]
     if sorted(manifest.contracts) != sorted(names):
         has_code = any(
             w3.eth.get_code(Web3.to_checksum_address(c.address))
@@ -165,7 +160,7 @@ def deploy_suite(ctx: LedgerContext, admin: LocalAccount, *, fresh: bool = False
     sender = ctx.sender(admin)
     deployed: dict[str, DeployedContract] = {}
     first_block: int | None = None
-    for spec in SUITE:
+    for spec in suite():
         artifact = ctx.store.get(spec.name)
         env = DeployEnv(
             settings=settings,
@@ -184,7 +179,7 @@ def deploy_suite(ctx: LedgerContext, admin: LocalAccount, *, fresh: bool = False
             block_number=receipt["blockNumber"],
             artifact_sha256=artifact.sha256,
         )
-    for spec in SUITE:
+    for spec in suite():
         for role in spec.roles:
             grants.setdefault(role, []).append(deployed[spec.name].address)
     access = MarketAccessClient(deployed["MarketAccess"].address, sender, ctx.store)

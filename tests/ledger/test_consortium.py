@@ -9,6 +9,7 @@ their own networks in tmp dirs on free ports.
 
 from __future__ import annotations
 
+import functools
 import json
 import stat
 import time
@@ -244,6 +245,12 @@ def funded() -> LocalAccount:
     return account
 
 
+def _demo_role_addresses() -> list[str]:
+    from ledger.keystore import DEMO_ROLE_WALLETS, demo_account
+
+    return [demo_account(i).address for i in DEMO_ROLE_WALLETS.values()]
+
+
 @pytest.fixture(scope="module")
 def network(
     geth: GethBinary, funded: LocalAccount, tmp_path_factory: pytest.TempPathFactory
@@ -254,7 +261,7 @@ def network(
         consortium.up(
             validators=4,
             period_s=PERIOD_S,
-            prefund=[funded.address],
+            prefund=[funded.address, *_demo_role_addresses()],
             scrypt_n=TEST_SCRYPT_N,
             geth=geth,
         )
@@ -276,6 +283,11 @@ def _wait_same_head(rpcs: list[RpcClient], timeout_s: float = 60.0) -> tuple[int
         return heads.pop() if len(heads) == 1 else None
 
     return wait_until(same, timeout_s=timeout_s, interval_s=0.1, what="one common head")
+
+
+def _code_at(rpc: RpcClient, address: str) -> str | None:
+    code = str(rpc.call("eth_getCode", address, "latest"))
+    return code if code != "0x" else None
 
 
 def _wait_stall(rpc: RpcClient, quiet_s: float, timeout_s: float) -> int:
@@ -369,6 +381,43 @@ def test_signed_eip1559_transfer_through_one_member_read_on_another(
     )
     signer = network.rpc(0).signer_of(receipt["blockNumber"])
     assert signer in {n.validator for n in state.nodes}
+
+
+@pytest.mark.consortium
+def test_contract_suite_deploys_on_the_consortium(
+    network: Consortium, build: object, tmp_path: Path
+) -> None:
+    """The paris-compiled suite deploys on the London Clique chain through the
+    application's own sender (EIP-1559 fees from the node, 1 wei tip)."""
+    from ledger.context import LedgerContext
+    from ledger.deploy import deploy_suite
+    from ledger.keystore import DEMO_ROLE_WALLETS, demo_account
+
+    state = network.load_state()
+    settings = Settings.model_validate(
+        {
+            "data_dir": tmp_path,
+            "GRIDLEDGER_RPC_URL": state.nodes[2].rpc_url,
+            "chain_id": CONSORTIUM_CHAIN_ID,
+            "poa": True,
+            "demo_keys": True,
+            "priority_fee_wei": 1,
+            "tx_timeout_s": 60.0,
+        }
+    )
+    ctx = LedgerContext(settings, w3=make_web3(settings))
+    outcome = deploy_suite(ctx, demo_account(DEMO_ROLE_WALLETS["admin"]))
+    manifest = outcome.manifest
+    assert manifest.chain_id == CONSORTIUM_CHAIN_ID
+    assert manifest.contracts
+    other = network.rpc(0)
+    for contract in manifest.contracts.values():
+        code = wait_until(
+            functools.partial(_code_at, other, contract.address),
+            timeout_s=30,
+            what=f"{contract.name} code on node0",
+        )
+        assert len(code) > 2
 
 
 @pytest.mark.consortium

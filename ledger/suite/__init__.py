@@ -1,0 +1,1 @@
+"""The contract suite, one module per area: ``s<NN>_<area>.py`` exporting ``SPECS``."""
