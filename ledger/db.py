@@ -1,0 +1,51 @@
+"""The off-chain SQL database shared by the services (SQLAlchemy 2).
+
+SQLite (a file in the data directory) by default, PostgreSQL by URL
+(``GRIDLEDGER_DATABASE_URL``). Each area declares its tables on :class:`Base` (or its own
+``DeclarativeBase`` when it migrates separately) and gets sessions from
+:func:`session_factory`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from ledger.settings import Settings
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the shared core's tables."""
+
+
+def make_engine(settings: Settings, url: str | None = None) -> Engine:
+    """An engine for ``url`` (default: the settings' database URL).
+
+    SQLite files get their directory created, WAL journaling and foreign keys on, so a
+    reader (the explorer) and a writer (the indexer, the oracle) can work side by side.
+    """
+    db_url = url or settings.database_url
+    if db_url.startswith("sqlite:///"):
+        path = db_url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(db_url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(db_url, pool_pre_ping=True)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to ``engine`` (no expiry on commit, so rows stay readable)."""
+    return sessionmaker(engine, expire_on_commit=False)
