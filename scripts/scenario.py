@@ -249,7 +249,7 @@ def generate(preset: str, seed: int) -> Scenario:
     people: list[Participant] = []
 
     def add(**fields: object) -> Participant:
-        p = Participant(index=len(people), **fields)  # type: ignore[arg-type]
+        p = Participant.model_validate({"index": len(people), **fields})
         people.append(p)
         return p
 

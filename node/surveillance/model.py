@@ -1,0 +1,336 @@
+"""The violation classifier: training, the model file and its id, scoring, evaluation.
+
+Training data are simulated histories (:mod:`node.surveillance.simulate`) of several seeds of
+the ``jibei-mini`` and ``surveil-medium`` presets, cut into windows of
+:attr:`TrainingPlan.window_periods` periods; every (node, window) is one example, labelled
+positive when the scenario injected a violator there. The classifier is a
+``GradientBoostingClassifier`` with a fixed ``random_state`` (single-threaded, so training
+is deterministic). The alert threshold is the one that maximises F1 on separate validation
+seeds; precision, recall and ROC-AUC are measured on held-out seeds never used before.
+
+The model file is the estimator pickled with protocol 5 and ``pickletools.optimize``d: the
+same plan with the same library versions gives the same bytes, and the model id is the
+keccak256 of those bytes. :meth:`SurveillanceModel.load` refuses a file whose hash is not its
+id, so only a file with a registered id is ever unpickled. Scores are integers in parts per
+million of the predicted violation probability, computed from the quantised feature vector.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import pickletools
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sklearn
+from eth_utils.crypto import keccak
+from pydantic import BaseModel, ConfigDict, Field
+from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.metrics import precision_score, recall_score, roc_auc_score
+
+from ledger.errors import GridLedgerError
+from node.surveillance.indicators import (
+    FEATURE_NAMES,
+    SCALE,
+    SCHEMA_ID,
+    FeatureVector,
+    compute_features,
+    schema_document,
+    schema_hash,
+)
+from node.surveillance.simulate import PERIODS_PER_DAY, simulate_preset
+
+#: Where the shipped model lives (``<model_id>.pkl`` + ``<model_id>.json``, ``CURRENT``).
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+PICKLE_PROTOCOL = 5
+
+
+class SurveillanceError(GridLedgerError):
+    """A model file or its metadata is missing or does not match its id."""
+
+
+class Source(BaseModel):
+    """One simulated market: a preset and a seed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    preset: str
+    seed: int
+
+
+def _sources(preset: str, seeds: range | list[int]) -> list[Source]:
+    return [Source(preset=preset, seed=s) for s in seeds]
+
+
+class TrainingPlan(BaseModel):
+    """What the model is trained, tuned and tested on, and how."""
+
+    model_config = ConfigDict(frozen=True)
+
+    train: list[Source]
+    validation: list[Source]
+    test: list[Source]
+    days: int = 14
+    window_periods: int = 7 * PERIODS_PER_DAY
+    n_estimators: int = 150
+    max_depth: int = 3
+    learning_rate: float = 0.05
+    subsample: float = 0.8
+    random_state: int = 20_240_701
+
+
+DEFAULT_PLAN = TrainingPlan(
+    train=_sources("jibei-mini", range(1, 11)) + _sources("surveil-medium", [101, 102, 103]),
+    validation=_sources("jibei-mini", range(11, 15)) + _sources("surveil-medium", [104]),
+    test=_sources("jibei-mini", range(21, 27)) + _sources("surveil-medium", [121, 122]),
+)
+
+
+@dataclass
+class Dataset:
+    """Examples: feature vectors with labels (violation kind or None)."""
+
+    vectors: list[FeatureVector]
+    kinds: list[str | None]
+
+    @property
+    def x(self) -> np.ndarray:
+        return np.array([v.as_array() for v in self.vectors], dtype=np.float64).reshape(
+            -1, len(FEATURE_NAMES)
+        )
+
+    @property
+    def y(self) -> np.ndarray:
+        return np.array([k is not None for k in self.kinds], dtype=np.int64)
+
+
+def dataset(sources: list[Source], days: int, window_periods: int) -> Dataset:
+    """Simulate every source and cut it into windows: one example per node and window."""
+    vectors: list[FeatureVector] = []
+    kinds: list[str | None] = []
+    for src in sources:
+        market = simulate_preset(src.preset, src.seed, days=days)
+        periods = days * PERIODS_PER_DAY
+        for first in range(0, periods - window_periods + 1, window_periods):
+            window = market.history.window(first, first + window_periods - 1)
+            for node, vector in compute_features(window).items():
+                kind = market.labels.get(node)
+                vectors.append(vector)
+                kinds.append(None if kind is None else kind.value)
+    return Dataset(vectors=vectors, kinds=kinds)
+
+
+class Metrics(BaseModel):
+    """Detection quality at the model's threshold over a set of (node, window) examples."""
+
+    examples: int
+    positives: int
+    precision: float
+    recall: float
+    f1: float
+    roc_auc: float
+    true_positives: int
+    false_positives: int
+    false_negatives: int
+    recall_by_kind: dict[str, float]
+    positives_by_kind: dict[str, int]
+
+
+def _r(x: float) -> float:
+    return round(float(x), 4)
+
+
+def measure(scores_ppm: np.ndarray, data: Dataset, threshold_ppm: int) -> Metrics:
+    """Precision, recall, F1, ROC-AUC and per-kind recall of scores at a threshold."""
+    y = data.y
+    flagged = (scores_ppm >= threshold_ppm).astype(np.int64)
+    by_kind: dict[str, list[int]] = {}
+    for kind, hit in zip(data.kinds, flagged, strict=True):
+        if kind is not None:
+            by_kind.setdefault(kind, []).append(int(hit))
+    precision = precision_score(y, flagged, zero_division=0.0)
+    recall = recall_score(y, flagged, zero_division=0.0)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return Metrics(
+        examples=len(y),
+        positives=int(y.sum()),
+        precision=_r(precision),
+        recall=_r(recall),
+        f1=_r(f1),
+        roc_auc=_r(roc_auc_score(y, scores_ppm)) if 0 < y.sum() < len(y) else 0.0,
+        true_positives=int(((flagged == 1) & (y == 1)).sum()),
+        false_positives=int(((flagged == 1) & (y == 0)).sum()),
+        false_negatives=int(((flagged == 0) & (y == 1)).sum()),
+        recall_by_kind={k: _r(sum(v) / len(v)) for k, v in sorted(by_kind.items())},
+        positives_by_kind={k: len(v) for k, v in sorted(by_kind.items())},
+    )
+
+
+def best_threshold(scores_ppm: np.ndarray, y: np.ndarray) -> int:
+    """The threshold (ppm) with the highest F1; among equals, the highest threshold."""
+    best, best_f1 = 500_000, -1.0
+    for t in sorted({int(s) for s in scores_ppm}, reverse=True):
+        flagged = scores_ppm >= t
+        tp = int((flagged & (y == 1)).sum())
+        fp = int((flagged & (y == 0)).sum())
+        fn = int((~flagged & (y == 1)).sum())
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        if f1 > best_f1:
+            best, best_f1 = t, f1
+    return best
+
+
+class ModelMetadata(BaseModel):
+    """What is registered and published with a model file."""
+
+    model_id: str
+    file: str
+    file_bytes: int
+    schema_id: str = SCHEMA_ID
+    schema_hash: str
+    feature_schema: dict[str, object]
+    threshold_ppm: int
+    estimator: str
+    params: dict[str, object]
+    plan: TrainingPlan
+    validation: Metrics
+    test: Metrics
+    versions: dict[str, str] = Field(default_factory=dict)
+
+
+def model_bytes(estimator: GradientBoostingClassifier) -> bytes:
+    """The canonical model file: protocol-5 pickle, optimised (no unused memo entries)."""
+    buf = io.BytesIO()
+    pickle.Pickler(buf, protocol=PICKLE_PROTOCOL).dump(estimator)
+    return pickletools.optimize(buf.getvalue())
+
+
+def model_id_of(data: bytes) -> str:
+    """keccak256 of a model file, 0x-hex."""
+    return "0x" + keccak(data).hex()
+
+
+def _scores(estimator: GradientBoostingClassifier, x: np.ndarray) -> np.ndarray:
+    proba = np.asarray(estimator.predict_proba(x), dtype=np.float64)[:, 1]
+    scores: np.ndarray = np.rint(proba * SCALE).astype(np.int64)
+    return scores
+
+
+@dataclass
+class Trained:
+    """A freshly trained model: file bytes, metadata and estimator."""
+
+    data: bytes
+    metadata: ModelMetadata
+    estimator: GradientBoostingClassifier
+
+
+def train(plan: TrainingPlan = DEFAULT_PLAN) -> Trained:
+    """Train, pick the threshold on validation data and measure on held-out data."""
+    train_set = dataset(plan.train, plan.days, plan.window_periods)
+    params: dict[str, object] = {
+        "n_estimators": plan.n_estimators,
+        "max_depth": plan.max_depth,
+        "learning_rate": plan.learning_rate,
+        "subsample": plan.subsample,
+        "random_state": plan.random_state,
+    }
+    estimator = GradientBoostingClassifier(**params)
+    estimator.fit(train_set.x, train_set.y)
+    val = dataset(plan.validation, plan.days, plan.window_periods)
+    val_scores = _scores(estimator, val.x)
+    threshold = best_threshold(val_scores, val.y)
+    test = dataset(plan.test, plan.days, plan.window_periods)
+    data = model_bytes(estimator)
+    model_id = model_id_of(data)
+    metadata = ModelMetadata(
+        model_id=model_id,
+        file=f"{model_id}.pkl",
+        file_bytes=len(data),
+        schema_hash=schema_hash(),
+        feature_schema=schema_document(),
+        threshold_ppm=threshold,
+        estimator="sklearn.ensemble.GradientBoostingClassifier",
+        params=params,
+        plan=plan,
+        validation=measure(val_scores, val, threshold),
+        test=measure(_scores(estimator, test.x), test, threshold),
+        versions={
+            "python": platform.python_version(),
+            "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__,
+        },
+    )
+    return Trained(data=data, metadata=metadata, estimator=estimator)
+
+
+def save(trained: Trained, directory: Path = MODELS_DIR, current: bool = True) -> Path:
+    """Write ``<id>.pkl`` and ``<id>.json`` (and point ``CURRENT`` at it); the .pkl path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / trained.metadata.file
+    path.write_bytes(trained.data)
+    (directory / f"{trained.metadata.model_id}.json").write_text(
+        json.dumps(trained.metadata.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+    )
+    if current:
+        (directory / "CURRENT").write_text(trained.metadata.model_id + "\n")
+    return path
+
+
+class SurveillanceModel:
+    """A loaded, hash-verified model that scores feature vectors."""
+
+    def __init__(self, estimator: GradientBoostingClassifier, metadata: ModelMetadata) -> None:
+        self.estimator = estimator
+        self.metadata = metadata
+
+    @property
+    def model_id(self) -> str:
+        return self.metadata.model_id
+
+    @property
+    def threshold_ppm(self) -> int:
+        return self.metadata.threshold_ppm
+
+    @classmethod
+    def load(cls, model_id: str | None = None, directory: Path = MODELS_DIR) -> SurveillanceModel:
+        """Load model ``model_id`` (default: ``CURRENT``), checking its file hash and schema."""
+        if model_id is None:
+            pointer = directory / "CURRENT"
+            if not pointer.exists():
+                raise SurveillanceError(f"no model in {directory}: run `gridledger surveil train`")
+            model_id = pointer.read_text().strip()
+        path = directory / f"{model_id}.pkl"
+        meta_path = directory / f"{model_id}.json"
+        if not path.exists() or not meta_path.exists():
+            raise SurveillanceError(f"model {model_id} not found in {directory}")
+        data = path.read_bytes()
+        if model_id_of(data) != model_id:
+            raise SurveillanceError(f"{path} does not hash to its id {model_id}")
+        metadata = ModelMetadata.model_validate(json.loads(meta_path.read_text()))
+        if metadata.model_id != model_id or metadata.schema_hash != schema_hash():
+            raise SurveillanceError(f"model {model_id} was trained on another feature schema")
+        # The bytes hash to the id, which the regulator registered: a known file.
+        estimator = pickle.loads(data)  # noqa: S301
+        return cls(estimator, metadata)
+
+    def score(self, vector: FeatureVector) -> int:
+        """Violation score in ppm (0..1,000,000) of one quantised feature vector."""
+        return int(_scores(self.estimator, vector.as_array().reshape(1, -1))[0])
+
+    def score_many(self, vectors: list[FeatureVector]) -> list[int]:
+        """Scores of many vectors (same values as :meth:`score`, one call)."""
+        if not vectors:
+            return []
+        x = np.array([v.as_array() for v in vectors], dtype=np.float64)
+        return [int(s) for s in _scores(self.estimator, x)]
+
+    def evaluate(self, sources: list[Source] | None = None) -> Metrics:
+        """Metrics at this model's threshold on ``sources`` (default: its held-out test set)."""
+        plan = self.metadata.plan
+        data = dataset(plan.test if sources is None else sources, plan.days, plan.window_periods)
+        return measure(_scores(self.estimator, data.x), data, self.threshold_ppm)

@@ -1,0 +1,220 @@
+"""``gridledger surveil``: market surveillance (violation indicators and the classifier)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ledger.cli_support import console, print_json
+from node.surveillance import model as model_mod
+from node.surveillance.history import MarketHistory
+from node.surveillance.indicators import FEATURES, schema_hash
+from node.surveillance.model import Metrics, Source, SurveillanceModel
+from node.surveillance.scan import build_report, node_features, scan
+from node.surveillance.simulate import simulate_preset
+
+app = typer.Typer(
+    help="Market surveillance: violation indicators, the classifier, scans and reports.",
+    no_args_is_help=True,
+)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ModelOpt = Annotated[
+    str | None, typer.Option("--model-id", help="Model id (default: the shipped CURRENT model).")
+]
+ModelsDirOpt = Annotated[
+    Path, typer.Option("--models-dir", help="Directory of model files and metadata.")
+]
+HistoryOpt = Annotated[
+    Path, typer.Option("--history", help="A MarketHistory JSON file (e.g. from `simulate`).")
+]
+
+
+def _metrics_table(title: str, metrics: dict[str, Metrics]) -> Table:
+    table = Table(title=title)
+    table.add_column("metric")
+    for name in metrics:
+        table.add_column(name, justify="right")
+    first = next(iter(metrics.values()))
+    rows: list[tuple[str, list[str]]] = [
+        ("examples (node x window)", [str(m.examples) for m in metrics.values()]),
+        ("violating examples", [str(m.positives) for m in metrics.values()]),
+        ("precision", [f"{m.precision:.3f}" for m in metrics.values()]),
+        ("recall", [f"{m.recall:.3f}" for m in metrics.values()]),
+        ("F1", [f"{m.f1:.3f}" for m in metrics.values()]),
+        ("ROC-AUC", [f"{m.roc_auc:.3f}" for m in metrics.values()]),
+    ]
+    for kind in first.recall_by_kind:
+        rows.append(
+            (
+                f"recall: {kind}",
+                [f"{m.recall_by_kind.get(kind, 0.0):.3f}" for m in metrics.values()],
+            )
+        )
+    for label, cells in rows:
+        table.add_row(label, *cells)
+    return table
+
+
+@app.command("train")
+def train_cmd(
+    models_dir: ModelsDirOpt = model_mod.MODELS_DIR,
+    current: Annotated[bool, typer.Option(help="Point CURRENT at the new model.")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train the classifier on simulated markets; write <model_id>.pkl and .json."""
+    trained = model_mod.train()
+    path = model_mod.save(trained, models_dir, current=current)
+    meta = trained.metadata
+    if as_json:
+        print_json(meta)
+        return
+    console.print(f"model id: {meta.model_id}")
+    console.print(f"file: {path} ({meta.file_bytes} bytes)")
+    console.print(f"feature schema: {meta.schema_id} {meta.schema_hash}")
+    console.print(f"threshold: {meta.threshold_ppm} ppm")
+    console.print(_metrics_table("held-out", {"validation": meta.validation, "test": meta.test}))
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    model_id: ModelOpt = None,
+    models_dir: ModelsDirOpt = model_mod.MODELS_DIR,
+    preset: Annotated[
+        str, typer.Option(help="Preset of --seed scenarios (jibei-mini, surveil-medium, ...).")
+    ] = "jibei-mini",
+    seed: Annotated[
+        list[int] | None,
+        typer.Option(help="Evaluate on these seeds instead of the model's held-out test set."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Precision, recall and ROC-AUC of the model on held-out simulated markets."""
+    model = SurveillanceModel.load(model_id, models_dir)
+    sources = None if not seed else [Source(preset=preset, seed=s) for s in seed]
+    metrics = model.evaluate(sources)
+    plan = model.metadata.plan
+    used = plan.test if sources is None else sources
+    if as_json:
+        print_json(
+            {
+                "model_id": model.model_id,
+                "schema_hash": model.metadata.schema_hash,
+                "threshold_ppm": model.threshold_ppm,
+                "sources": [s.model_dump() for s in used],
+                "metrics": metrics.model_dump(),
+                "reported": model.metadata.test.model_dump(),
+            }
+        )
+        return
+    console.print(f"model {model.model_id}, threshold {model.threshold_ppm} ppm")
+    console.print("scenarios: " + ", ".join(f"{s.preset}/{s.seed}" for s in used))
+    console.print(_metrics_table("evaluation", {"measured": metrics}))
+
+
+@app.command("simulate")
+def simulate_cmd(
+    out: Annotated[Path, typer.Option(help="Write the MarketHistory JSON here.")],
+    preset: Annotated[str, typer.Option(help="Scenario preset.")] = "jibei-mini",
+    seed: Annotated[int, typer.Option(help="Scenario and behaviour seed.")] = 1,
+    days: Annotated[int, typer.Option(help="Trading days to simulate.")] = 14,
+    labels: Annotated[
+        Path | None, typer.Option(help="Also write {address: violation kind} here.")
+    ] = None,
+) -> None:
+    """Simulate a scenario's market (with labelled violators) into a history file."""
+    market = simulate_preset(preset, seed, days=days)
+    market.history.save(out)
+    if labels is not None:
+        labels.write_text(
+            json.dumps(
+                {a: (k.value if k else None) for a, k in market.labels.items()},
+                indent=2,
+                sort_keys=True,
+            )
+        )
+    h = market.history
+    console.print(
+        f"{len(h.nodes)} nodes, {len(h.listings)} listings, {len(h.trades)} trades, "
+        f"{len(h.ratings)} ratings over periods {h.first_period}..{h.last_period} -> {out}"
+    )
+
+
+@app.command("scan")
+def scan_cmd(
+    history: HistoryOpt,
+    model_id: ModelOpt = None,
+    models_dir: ModelsDirOpt = model_mod.MODELS_DIR,
+    flagged_only: Annotated[
+        bool, typer.Option("--flagged", help="Only list flagged nodes.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score every node of a history over the model's window (its latest periods)."""
+    model = SurveillanceModel.load(model_id, models_dir)
+    result = scan(MarketHistory.load(history), model)
+    if flagged_only:
+        result.rows = [r for r in result.rows if r.flagged]
+    if as_json:
+        print_json(result)
+        return
+    console.print(
+        f"model {result.model_id}, periods {result.first_period}..{result.last_period}, "
+        f"threshold {result.threshold_ppm} ppm"
+    )
+    table = Table("node", "name", "score (ppm)", "flagged", "feature hash")
+    for r in result.rows:
+        table.add_row(
+            r.node, r.name or "", str(r.score_ppm), "YES" if r.flagged else "", r.feature_hash
+        )
+    console.print(table)
+
+
+@app.command("indicators")
+def indicators_cmd(
+    node: Annotated[str, typer.Argument(help="Node address or name.")],
+    history: HistoryOpt,
+    window: Annotated[
+        int, typer.Option(help="Window: the last N periods of the history.")
+    ] = model_mod.DEFAULT_PLAN.window_periods,
+    as_json: JsonOpt = False,
+) -> None:
+    """A node's indicator values, with the feature hash."""
+    vector = node_features(MarketHistory.load(history), node, window)
+    if as_json:
+        print_json(
+            {
+                "node": vector.node,
+                "first_period": vector.first_period,
+                "last_period": vector.last_period,
+                "schema_hash": schema_hash(),
+                "feature_hash": vector.hash,
+                "values": vector.values,
+            }
+        )
+        return
+    console.print(f"{vector.node}: periods {vector.first_period}..{vector.last_period}")
+    table = Table("indicator", "value", "unit", "definition")
+    for f in FEATURES:
+        table.add_row(f.name, f"{vector.value(f.name):.4f}", f.unit, f.definition)
+    console.print(table)
+    console.print(f"feature hash: {vector.hash}")
+
+
+@app.command("report")
+def report_cmd(
+    node: Annotated[str, typer.Argument(help="Node address or name.")],
+    history: HistoryOpt,
+    model_id: ModelOpt = None,
+    models_dir: ModelsDirOpt = model_mod.MODELS_DIR,
+) -> None:
+    """Build the report on NODE (evidence, hashes, score) as JSON.
+
+    Filing it on chain comes with the surveillance contract; today this prints the payload.
+    """
+    model = SurveillanceModel.load(model_id, models_dir)
+    print_json(build_report(MarketHistory.load(history), node, model))
