@@ -8,12 +8,15 @@ Areas of the shared core (``chain``, ``contracts``, ``deploy``) live here; the r
 from __future__ import annotations
 
 import sys
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Annotated
 
-import click
 import typer
+import typer.main
 from rich.table import Table
+from typer._click import exceptions as click_exceptions
+from typer._click.core import Command, Context
+from typer.core import TyperGroup
 
 from ledger import compiler
 from ledger.artifacts import ArtifactStore
@@ -25,7 +28,36 @@ from ledger.errors import ConfigError, GridLedgerError
 from ledger.manifest import load_manifest
 from ledger.settings import get_settings
 
+
+class _LazyAreas(TyperGroup):
+    """Loads a role app's area only when it is invoked (or when help lists every area).
+
+    Importing every area at start-up (scikit-learn, scipy, FastAPI, ...) would make each
+    command pay for all of them.
+    """
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(_area_entry_points()))
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        ep = _area_entry_points().get(cmd_name)
+        if ep is None:
+            return None
+        loaded = typer.main.get_command(ep.load())
+        loaded.name = cmd_name
+        self.add_command(loaded, cmd_name)
+        return loaded
+
+
+def _area_entry_points() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group="gridledger.areas")}
+
+
 app = typer.Typer(
+    cls=_LazyAreas,
     name="gridledger",
     help="GridLedger: a permissioned Ethereum ledger for an electricity market.",
     no_args_is_help=True,
@@ -213,15 +245,6 @@ def deploy_revoke(role: str, account: str, wallet: WalletOpt = None) -> None:
     console.print(f"revoked {role} from {account} in tx {receipt['transactionHash'].to_0x_hex()}")
 
 
-def _register_areas() -> None:
-    for ep in sorted(entry_points(group="gridledger.areas"), key=lambda e: e.name):
-        area = ep.load()
-        app.add_typer(area, name=ep.name)
-
-
-_register_areas()
-
-
 def main() -> None:
     """Console-script entry point: errors become one line on stderr and exit code 1."""
     try:
@@ -229,12 +252,12 @@ def main() -> None:
     except GridLedgerError as exc:
         err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err_console.print("aborted")
         sys.exit(1)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
+    except click_exceptions.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:

@@ -104,6 +104,59 @@ class Settings(BaseSettings):
         default=None,
         description="JSON file {ROLE: [address, ...]} of roles granted at deploy.",
     )
+    oracle_host: str = Field(default="127.0.0.1", description="Host the oracle API binds to.")
+    oracle_port: int = Field(default=8600, ge=1, le=65535, description="Oracle API port.")
+    oracle_wallet: str = Field(
+        default="meter-oracle", description="Wallet of the oracle's METER_ORACLE relaying key."
+    )
+    oracle_interval_s: int = Field(
+        default=900, ge=1, description="Meter reading interval (s) the oracle accepts."
+    )
+    oracle_max_age_s: int = Field(
+        default=86_400,
+        ge=1,
+        description="Oldest reading accepted: interval end at most this old (s).",
+    )
+    oracle_max_future_s: int = Field(
+        default=60, ge=0, description="Clock skew allowed for a reading's interval end (s)."
+    )
+    oracle_batch_size: int = Field(
+        default=1000, ge=1, le=65_535, description="Most readings anchored in one batch."
+    )
+    oracle_batch_interval_s: float = Field(
+        default=30.0, gt=0, description="Longest a reading waits before its batch is anchored (s)."
+    )
+    oracle_period_s: int = Field(
+        default=3600,
+        ge=1,
+        description="Length of a delivery period (s); a multiple of the interval.",
+    )
+    identity_key_file_override: Path | None = Field(
+        default=None,
+        validation_alias="GRIDLEDGER_IDENTITY_KEY_FILE",
+        description="Verifier's AES-256 key of identity bundles; default data_dir/verifier/.",
+    )
+    gateway_confirmations: int = Field(
+        default=0, ge=0, description="Blocks the gateway indexer stays behind the chain head."
+    )
+    gateway_poll_interval_s: float = Field(
+        default=2.0, gt=0, description="Seconds between polls of the gateway indexer."
+    )
+    gateway_chunk_blocks: int = Field(
+        default=2000, ge=1, description="Blocks per eth_getLogs chunk (one DB transaction each)."
+    )
+    gateway_api_keys_file: Path | None = Field(
+        default=None, description="JSON file {api_key: role} (public, auditor, regulator)."
+    )
+    gateway_rate_limit_per_s: float = Field(
+        default=20.0, gt=0, description="Gateway requests per second per API key or client IP."
+    )
+    gateway_rate_limit_burst: int = Field(
+        default=60, ge=1, description="Gateway token-bucket size (burst) per API key or IP."
+    )
+    gateway_max_page_size: int = Field(
+        default=500, ge=1, description="Largest page the gateway history API returns."
+    )
 
     @property
     def rpc_url(self) -> str:
@@ -114,6 +167,11 @@ class Settings(BaseSettings):
     def keystore_dir(self) -> Path:
         """Directory of encrypted keystores."""
         return self.keystore_dir_override or self.data_dir / "keystore"
+
+    @property
+    def identity_key_file(self) -> Path:
+        """The verifier's AES-256-GCM key of identity bundles (created 0600 on first use)."""
+        return self.identity_key_file_override or self.data_dir / "verifier" / "identity.key"
 
     @property
     def manifest_path(self) -> Path:

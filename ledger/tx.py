@@ -283,6 +283,42 @@ class TxSender:
             return decoded
         return TransactionError(f"node refused the call: {_message(exc)}")
 
+    def sign(
+        self, to: str | None, data: str, *, nonce: int, gas: int, value: int = 0
+    ) -> tuple[HexBytes, HexBytes]:
+        """Sign a transaction with an explicit ``nonce`` and ``gas``; send nothing.
+
+        For write-ahead callers (the oracle's outbox) that persist the raw transaction
+        before broadcasting it. Does not touch the nonce manager.
+
+        Returns:
+            ``(tx_hash, raw_transaction)``.
+        """
+        fees = self.fees()
+        tx: TxParams = {
+            "type": 2,
+            "chainId": self.chain_id(),
+            "nonce": Nonce(nonce),
+            "gas": gas,
+            "maxFeePerGas": Wei(fees.max_fee_per_gas),
+            "maxPriorityFeePerGas": Wei(fees.max_priority_fee_per_gas),
+            "value": Wei(value),
+            "data": HexBytes(data),
+        }
+        if to is not None:
+            tx["to"] = Web3.to_checksum_address(to)
+        signed = self._account.sign_transaction(tx)  # type: ignore[arg-type]
+        return HexBytes(signed.hash), HexBytes(signed.raw_transaction)
+
+    def broadcast(self, raw: HexBytes, tx_hash: HexBytes) -> bool:
+        """Send a transaction signed by :meth:`sign` (again, after a restart).
+
+        Returns True when the node has it or mined it ("already known", and "nonce too
+        low" for this very hash, count as sent); False when its nonce was used by another
+        transaction. Other refusals raise :class:`TransactionError`.
+        """
+        return self._broadcast(HexBytes(raw), HexBytes(tx_hash)) == "sent"
+
 
 def _message(exc: BaseException) -> str:
     if isinstance(exc, Web3RPCError):

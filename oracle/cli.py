@@ -2,15 +2,46 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from web3 import Web3
 
 from ledger.cli_support import console, make_context, print_json
 from ledger.clients.access import MarketAccessClient
+from ledger.clients.oracle import MeterOracleClient
+from ledger.context import LedgerContext
+from ledger.db import make_engine, session_factory
 from ledger.keystore import resolve_password
+from oracle import eip712
+from oracle.dispatch import MemoryTradeSource
+from oracle.errors import OracleError
+from oracle.relay import OracleLock
+from oracle.service import OracleService, ProofCheck
+from oracle.store import create_tables
 
 app = typer.Typer(help="The meter and dispatch oracle.", no_args_is_help=True)
+meter_app = typer.Typer(
+    help="Register and revoke metering points (OPERATOR).", no_args_is_help=True
+)
+review_app = typer.Typer(help="Review flagged readings (VERIFIER).", no_args_is_help=True)
+period_app = typer.Typer(help="Delivery periods.", no_args_is_help=True)
+app.add_typer(meter_app, name="meter")
+app.add_typer(review_app, name="review")
+app.add_typer(period_app, name="period")
+
+WalletOpt = Annotated[str | None, typer.Option(help="Wallet to sign with.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _service(ctx: LedgerContext, wallet: str | None = None, **kw: object) -> OracleService:
+    account = ctx.account(
+        wallet or ctx.settings.oracle_wallet, lambda: resolve_password(ctx.settings)
+    )
+    engine = make_engine(ctx.settings)
+    create_tables(engine)
+    return OracleService(ctx, sessions=session_factory(engine), account=account, **kw)  # type: ignore[arg-type]
 
 
 @app.command("info")
@@ -35,3 +66,174 @@ def info(
         return
     for key, value in data.items():
         console.print(f"{key:>22}: {value}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind host (default: setting).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: setting).")] = None,
+    trades_file: Annotated[
+        Path | None, typer.Option(help="JSON list of trades for /dispatch/trades.")
+    ] = None,
+    wallet: WalletOpt = None,
+) -> None:
+    """Run the oracle API with its batching/relaying worker (one process per key)."""
+    import uvicorn
+
+    from oracle.app import create_app
+
+    ctx = make_context()
+    trades = MemoryTradeSource.from_file(trades_file) if trades_file else MemoryTradeSource()
+    service = _service(ctx, wallet, trades=trades)
+    with OracleLock(ctx.settings.data_dir / "oracle", service.account.address):
+        service.relay.run_once()  # resume whatever a previous run left in the outbox
+        app_ = create_app(
+            ctx,
+            sessions=service.sessions,
+            account=service.account,
+            service=service,
+            background_interval_s=min(ctx.settings.oracle_batch_interval_s, 5.0),
+        )
+        uvicorn.run(
+            app_, host=host or ctx.settings.oracle_host, port=port or ctx.settings.oracle_port
+        )
+
+
+@app.command("prove")
+def prove(
+    node: Annotated[str, typer.Argument(help="Node address.")],
+    period: Annotated[int, typer.Argument(help="Delivery period.")],
+    as_json: JsonOpt = False,
+    on_chain: Annotated[bool, typer.Option(help="Also call verifyReading/verifyNodeTotal.")] = True,
+) -> None:
+    """Rebuild a node's metered total from the signed readings and verify it on chain."""
+    ctx = make_context()
+    service = _service(ctx)
+    proof = service.node_proof(node, period)
+    problems = ProofCheck(service.meter_oracle, service.chain_id).check(proof, on_chain=on_chain)
+    if as_json:
+        print_json({"proof": proof.model_dump(mode="json", by_alias=True), "problems": problems})
+    else:
+        console.print(
+            f"node {proof.node} period {proof.period}: import {proof.import_wh} Wh, export "
+            f"{proof.export_wh} Wh, net {proof.net_wh} Wh from {proof.reading_count} readings"
+        )
+        for item in proof.readings:
+            r = item.reading
+            console.print(
+                f"  seq {r.sequence} meter {r.meter_id[:18]}… t={r.interval_start} "
+                f"+{r.import_wh}/-{r.export_wh} Wh batch {item.batch_id} "
+                f"proof [{', '.join(p[:10] for p in item.batch_proof)}]"
+            )
+        console.print(f"  totals root {proof.totals_root}, proof {len(proof.totals_proof)} hashes")
+    if problems:
+        for p in problems:
+            console.print(f"[red]FAILED[/] {p}")
+        raise typer.Exit(1)
+    console.print("[green]verified[/]: every reading is meter-signed and anchored; total matches")
+
+
+@meter_app.command("register")
+def meter_register(
+    meter: Annotated[str, typer.Argument(help="Meter id: 0x + 64 hex, or a label (<= 32 bytes).")],
+    node: Annotated[str, typer.Argument(help="Node address the meter belongs to.")],
+    signer: Annotated[str, typer.Argument(help="The meter's signing address.")],
+    capacity_w: Annotated[int, typer.Option(help="Capacity in W (0: node registry's).")] = 0,
+    wallet: Annotated[str, typer.Option(help="OPERATOR wallet.")] = "operator",
+) -> None:
+    """Register a metering point to a node with its own public key (OPERATOR)."""
+    ctx = make_context()
+    client = ctx.client(
+        MeterOracleClient, ctx.account(wallet, lambda: resolve_password(ctx.settings))
+    )
+    meter_id = eip712.meter_id_bytes(meter)
+    receipt = client.register_meter(
+        meter_id, Web3.to_checksum_address(node), Web3.to_checksum_address(signer), capacity_w
+    )
+    console.print(f"registered meter 0x{meter_id.hex()} in block {receipt['blockNumber']}")
+
+
+@meter_app.command("revoke")
+def meter_revoke(
+    meter: Annotated[str, typer.Argument(help="Meter id or label.")],
+    wallet: Annotated[str, typer.Option(help="OPERATOR wallet.")] = "operator",
+) -> None:
+    """Revoke a meter's key for good (OPERATOR)."""
+    ctx = make_context()
+    client = ctx.client(
+        MeterOracleClient, ctx.account(wallet, lambda: resolve_password(ctx.settings))
+    )
+    receipt = client.revoke_meter(eip712.meter_id_bytes(meter))
+    console.print(f"revoked in block {receipt['blockNumber']}")
+
+
+@meter_app.command("show")
+def meter_show(meter: Annotated[str, typer.Argument(help="Meter id or label.")]) -> None:
+    """Show a meter's registration."""
+    ctx = make_context()
+    client = ctx.client(
+        MeterOracleClient,
+        ctx.account(ctx.settings.oracle_wallet, lambda: resolve_password(ctx.settings)),
+    )
+    print_json(client.meter_of(eip712.meter_id_bytes(meter))._asdict())
+
+
+@review_app.command("pending")
+def review_pending(limit: int = 100, as_json: JsonOpt = False) -> None:
+    """Flagged readings held out of settlement."""
+    rows = _service(make_context()).pending_review(limit)
+    if as_json:
+        print_json([r.model_dump(mode="json", by_alias=True) for r in rows])
+        return
+    for r in rows:
+        console.print(
+            f"{r.reading_id:>8}  {r.meter_id[:18]}…  node {r.node}  t={r.interval_start}  "
+            f"+{r.import_wh}/-{r.export_wh} Wh  flags {','.join(r.flags)}"
+        )
+
+
+def _review(reading_id: int, decision: str, wallet: str, note: str) -> None:
+    ctx = make_context()
+    verifier = ctx.account(wallet, lambda: resolve_password(ctx.settings))
+    status = _service(ctx).review(reading_id, decision, verifier.address, note)
+    console.print(f"reading {reading_id}: {status}")
+
+
+@review_app.command("clear")
+def review_clear(
+    reading_id: int,
+    note: str = "",
+    wallet: Annotated[str, typer.Option(help="VERIFIER wallet.")] = "verifier",
+) -> None:
+    """Clear a flagged reading: it counts toward settlement."""
+    _review(reading_id, "clear", wallet, note)
+
+
+@review_app.command("reject")
+def review_reject(
+    reading_id: int,
+    note: str = "",
+    wallet: Annotated[str, typer.Option(help="VERIFIER wallet.")] = "verifier",
+) -> None:
+    """Reject a flagged reading: it stays anchored but never counts."""
+    _review(reading_id, "reject", wallet, note)
+
+
+@period_app.command("close")
+def period_close(
+    period: int,
+    force: Annotated[bool, typer.Option(help="Close before the late-reading window ends.")] = False,
+) -> None:
+    """Post a delivery period's node totals root (the worker does this when due)."""
+    ctx = make_context()
+    service = _service(ctx)
+    with OracleLock(ctx.settings.data_dir / "oracle", service.account.address):
+        try:
+            record = service.close_period(period, force=force)
+        except OracleError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        service.relay.run_once()
+    console.print(
+        f"period {period}: {record.node_count} nodes, {record.reading_count} readings, "
+        f"root {record.totals_root}"
+    )

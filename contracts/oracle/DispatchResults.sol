@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+
+import {MarketAccessed} from "../access/MarketAccessed.sol";
+import {TypedDataDomain} from "./TypedDataDomain.sol";
+import {Roles} from "../access/Roles.sol";
+import {IDispatchResults} from "../interfaces/IDispatchResults.sol";
+import {IMarketAccess} from "../interfaces/IMarketAccess.sol";
+
+/// @title DispatchResults
+/// @notice Dispatch-signed execution results of trades (see IDispatchResults).
+contract DispatchResults is IDispatchResults, MarketAccessed, TypedDataDomain {
+    /// @notice EIP-712 type hash of DispatchResult.
+    bytes32 public constant DISPATCH_RESULT_TYPEHASH = keccak256(
+        "DispatchResult(uint256 tradeId,uint64 period,uint64 executedWh,uint64 curtailedWh,"
+        "uint16 reasonCode)"
+    );
+
+    mapping(uint256 tradeId => StoredResult) private _results;
+    mapping(uint64 period => uint64 opensAt) private _opensAt;
+
+    /// @param access_ The suite's access root.
+    constructor(IMarketAccess access_)
+        MarketAccessed(access_)
+        TypedDataDomain("GridLedger DispatchResults", "1")
+    {}
+
+    /// @inheritdoc IDispatchResults
+    function submitResults(DispatchResult[] calldata results, bytes[] calldata signatures)
+        external
+        onlyRole(Roles.METER_ORACLE)
+    {
+        if (results.length != signatures.length || results.length == 0) {
+            revert LengthMismatch(results.length, signatures.length);
+        }
+        for (uint256 i = 0; i < results.length; ++i) {
+            _record(results[i], signatures[i]);
+        }
+    }
+
+    /// @inheritdoc IDispatchResults
+    function setSettlementOpensAt(uint64 period, uint64 opensAt)
+        external
+        onlyRole(Roles.OPERATOR)
+    {
+        uint64 current = _opensAt[period];
+        if (current != 0 && current <= block.timestamp) {
+            revert SettlementAlreadyOpen(period, current);
+        }
+        if (opensAt <= block.timestamp) revert OpensAtInPast(period, opensAt);
+        _opensAt[period] = opensAt;
+        emit SettlementScheduled(period, opensAt);
+    }
+
+    /// @inheritdoc IDispatchResults
+    function settlementOpensAt(uint64 period) external view returns (uint64) {
+        return _opensAt[period];
+    }
+
+    /// @inheritdoc IDispatchResults
+    function resultOf(uint256 tradeId) external view returns (StoredResult memory) {
+        return _results[tradeId];
+    }
+
+    /// @inheritdoc IDispatchResults
+    function resultDigest(DispatchResult calldata result) public view returns (bytes32) {
+        return _hashTypedData(keccak256(abi.encode(DISPATCH_RESULT_TYPEHASH, result)));
+    }
+
+    function _record(DispatchResult calldata result, bytes calldata signature) private {
+        uint256 tradeId = result.tradeId;
+        if (_results[tradeId].recorded) revert ResultAlreadyRecorded(tradeId);
+        uint64 opensAt = _opensAt[result.period];
+        if (opensAt != 0 && block.timestamp >= opensAt) {
+            revert SettlementAlreadyOpen(result.period, opensAt);
+        }
+        (address signer, ECDSA.RecoverError err,) =
+            ECDSA.tryRecoverCalldata(resultDigest(result), signature);
+        if (err != ECDSA.RecoverError.NoError) revert InvalidDispatchSignature(tradeId);
+        if (!_hasRole(Roles.DISPATCH, signer)) revert NotDispatchSigner(signer, tradeId);
+        _results[tradeId] = StoredResult({
+            recorded: true,
+            period: result.period,
+            executedWh: result.executedWh,
+            curtailedWh: result.curtailedWh,
+            reasonCode: result.reasonCode,
+            signer: signer
+        });
+        emit DispatchResultRecorded(
+            tradeId,
+            result.period,
+            result.executedWh,
+            result.curtailedWh,
+            result.reasonCode,
+            signer
+        );
+    }
+}

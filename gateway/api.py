@@ -1,0 +1,507 @@
+"""The history API under ``/api/v1`` (JSON, CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import StreamingResponse
+from fastapi.security import APIKeyHeader
+from pydantic import BaseModel, Field
+from sqlalchemy import func, insert, inspect, select, text
+
+from gateway.app import require, state_of
+from gateway.auth import Role, key_id
+from gateway.indexer import Indexer
+from gateway.models import IdentityRead, MeterAnchor, Participant, Trade, table_of
+from gateway.queries import (
+    EventFilter,
+    checkpoint,
+    counts,
+    events_page,
+    iter_events,
+    role_holders,
+    table_rows,
+    trade_life,
+    trades_filter,
+)
+from gateway.verify import VerifyReport, verify
+
+INT64 = 2**63 - 1
+ADDRESS = r"^0x[0-9a-fA-F]{40}$"
+TX_HASH = r"^0x[0-9a-fA-F]{64}$"
+
+
+class ErrorOut(BaseModel):
+    detail: Any
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "Bad cursor or filter."},
+    401: {"model": ErrorOut, "description": "Unknown API key."},
+    403: {"model": ErrorOut, "description": "The key's role is too low."},
+    404: {"model": ErrorOut, "description": "Not found."},
+    405: {"model": ErrorOut, "description": "The gateway is read-only."},
+    429: {"model": ErrorOut, "description": "Rate limit exceeded (see Retry-After)."},
+    503: {"model": ErrorOut, "description": "The chain or database is unavailable."},
+}
+
+api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Role: auditor/regulator")
+router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["history"])
+
+
+def needs(role: Role) -> Any:
+    def check(request: Request, _key: Annotated[str | None, Depends(api_key)] = None) -> Role:
+        return require(request, role)
+
+    return Depends(check)
+
+
+PUBLIC = needs(Role.public)
+AUDITOR = needs(Role.auditor)
+REGULATOR = needs(Role.regulator)
+
+Participant_q = Annotated[
+    str | None, Query(pattern=ADDRESS, description="Address appearing in the event's arguments.")
+]
+Block_q = Annotated[int | None, Query(ge=0, le=INT64)]
+Time_q = Annotated[int | None, Query(ge=0, le=INT64, description="Unix seconds (block time).")]
+Name_q = Annotated[str | None, Query(max_length=96, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class EventOut(BaseModel):
+    block_number: int
+    block_hash: str
+    block_time: int = Field(description="Unix seconds.")
+    tx_hash: str
+    tx_index: int
+    log_index: int
+    contract: str
+    address: str
+    event: str
+    args: dict[str, Any] = Field(description="Decoded arguments; integers as decimal strings.")
+
+
+class EventPage(BaseModel):
+    items: list[EventOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+    limit: int
+
+
+class StatusOut(BaseModel):
+    checkpoint_block: int | None
+    checkpoint_hash: str | None
+    chain_id: int | None
+    counts: dict[str, int]
+
+
+class RoleHolderOut(BaseModel):
+    role: str
+    role_name: str
+    account: str
+    block_number: int
+    tx_hash: str
+
+
+class ParticipantOut(BaseModel):
+    address: str
+    kind: str | None
+    region: str | None
+    status: str
+    bond_fen: int | None
+    credit_level: int | None
+    reputation: int | None
+    registered_block: int
+    registered_time: int
+    block_number: int
+    tx_hash: str
+
+
+class ParticipantPage(BaseModel):
+    items: list[ParticipantOut]
+    next_cursor: str | None
+
+
+class ParticipantDetail(BaseModel):
+    address: str
+    participant: ParticipantOut | None
+    roles: list[RoleHolderOut]
+    event_count: int
+
+
+class TradeOut(BaseModel):
+    trade_id: int
+    listing_id: int | None
+    seller: str | None
+    buyer: str | None
+    energy_wh: int | None
+    price_fen_per_mwh: int | None
+    period: int | None
+    region: str | None
+    prepayment_fen: int | None
+    status: str
+    dispatch_accepted: bool | None
+    dispatch_reason: str | None
+    delivered_wh: int | None
+    consumed_wh: int | None
+    transmission_fee_fen: int | None
+    deviation_fen: int | None
+    paid_to_seller_fen: int | None
+    refund_fen: int | None
+    created_block: int
+    created_time: int
+    tx_hash: str
+    block_number: int
+
+
+class TradePage(BaseModel):
+    items: list[TradeOut]
+    next_cursor: str | None
+
+
+class TradeLifeOut(BaseModel):
+    trade: TradeOut
+    listing: dict[str, Any] | None
+    events: list[EventOut]
+    settlements: list[dict[str, Any]]
+    ratings: list[dict[str, Any]]
+    certificates: list[dict[str, Any]]
+    meter_anchors: list[dict[str, Any]]
+
+
+class MeterProofOut(BaseModel):
+    node: str
+    period: int
+    merkle_root: str | None
+    total_wh: int | None
+    reading_count: int | None
+    block_number: int
+    tx_hash: str
+    proof: dict[str, Any] | None = Field(
+        description="The oracle's Merkle proof file for these totals, when it published one."
+    )
+
+
+class IdentityOut(BaseModel):
+    address: str
+    record: dict[str, Any]
+
+
+def _filter(
+    participant: str | None,
+    event: str | None,
+    contract: str | None,
+    from_block: int | None,
+    to_block: int | None,
+    from_time: int | None,
+    to_time: int | None,
+) -> EventFilter:
+    return EventFilter(
+        participant=participant,
+        event=event,
+        contract=contract,
+        from_block=from_block,
+        to_block=to_block,
+        from_time=from_time,
+        to_time=to_time,
+    )
+
+
+@router.get("/status", response_model=StatusOut, summary="Indexer checkpoint and row counts")
+def status(request: Request, _role: Role = PUBLIC) -> StatusOut:
+    with state_of(request).engine.connect() as conn:
+        cp = checkpoint(conn)
+        return StatusOut(
+            checkpoint_block=cp["block_number"] if cp else None,
+            checkpoint_hash=cp["block_hash"] if cp else None,
+            chain_id=cp["chain_id"] if cp else None,
+            counts=counts(conn),
+        )
+
+
+@router.get("/events", response_model=EventPage, summary="Every indexed event, filtered")
+def events(
+    request: Request,
+    participant: Participant_q = None,
+    event: Name_q = None,
+    contract: Name_q = None,
+    from_block: Block_q = None,
+    to_block: Block_q = None,
+    from_time: Time_q = None,
+    to_time: Time_q = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[
+        int, Query(ge=1, description="Capped at GRIDLEDGER_GATEWAY_MAX_PAGE_SIZE.")
+    ] = 100,
+    _role: Role = AUDITOR,
+) -> EventPage:
+    gw = state_of(request)
+    limit = min(limit, gw.settings.gateway_max_page_size)
+    f = _filter(participant, event, contract, from_block, to_block, from_time, to_time)
+    with gw.engine.connect() as conn:
+        items, next_cursor = events_page(conn, f, limit, cursor)
+    return EventPage(
+        items=[EventOut.model_validate(i) for i in items], next_cursor=next_cursor, limit=limit
+    )
+
+
+CSV_COLUMNS = (
+    "block_number",
+    "block_time",
+    "block_hash",
+    "tx_hash",
+    "log_index",
+    "contract",
+    "address",
+    "event",
+    "args",
+)
+
+
+@router.get(
+    "/events.csv",
+    summary="The same events as CSV (all pages)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+def events_csv(
+    request: Request,
+    participant: Participant_q = None,
+    event: Name_q = None,
+    contract: Name_q = None,
+    from_block: Block_q = None,
+    to_block: Block_q = None,
+    from_time: Time_q = None,
+    to_time: Time_q = None,
+    _role: Role = AUDITOR,
+) -> StreamingResponse:
+    gw = state_of(request)
+    f = _filter(participant, event, contract, from_block, to_block, from_time, to_time)
+
+    def rows() -> Iterator[str]:
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(CSV_COLUMNS)
+        with gw.engine.connect() as conn:
+            for n, item in enumerate(iter_events(conn, f)):
+                item["args"] = json.dumps(item["args"], sort_keys=True)
+                writer.writerow([item[c] for c in CSV_COLUMNS])
+                if n % 500 == 0:
+                    yield buf.getvalue()
+                    buf.seek(0)
+                    buf.truncate()
+        yield buf.getvalue()
+
+    return StreamingResponse(
+        rows(),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="gridledger-events.csv"'},
+    )
+
+
+@router.get("/roles", response_model=list[RoleHolderOut], summary="Current role holders")
+def roles(request: Request, _role: Role = PUBLIC) -> list[RoleHolderOut]:
+    with state_of(request).engine.connect() as conn:
+        return [RoleHolderOut.model_validate(r) for r in role_holders(conn)]
+
+
+@router.get("/participants", response_model=ParticipantPage, summary="Market nodes")
+def participants(
+    request: Request,
+    status: Name_q = None,
+    cursor: Annotated[str | None, Query(pattern=ADDRESS)] = None,
+    limit: Annotated[int, Query(ge=1)] = 100,
+    _role: Role = PUBLIC,
+) -> ParticipantPage:
+    gw = state_of(request)
+    limit = min(limit, gw.settings.gateway_max_page_size)
+    t = table_of(Participant)
+    with gw.engine.connect() as conn:
+        rows = table_rows(
+            conn,
+            Participant,
+            t.c.address,
+            limit + 1,
+            where=(t.c.status == status) if status else None,
+            after=t.c.address,
+            after_value=cursor,
+        )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return ParticipantPage(
+        items=[ParticipantOut.model_validate(r) for r in rows],
+        next_cursor=rows[-1]["address"] if more else None,
+    )
+
+
+@router.get("/participants/{address}", response_model=ParticipantDetail, summary="One address")
+def participant(
+    request: Request,
+    address: Annotated[str, Path(pattern=ADDRESS)],
+    _role: Role = PUBLIC,
+) -> ParticipantDetail:
+    from gateway.queries import R
+
+    t = table_of(Participant)
+    with state_of(request).engine.connect() as conn:
+        row = (
+            conn.execute(select(t).where(func.lower(t.c.address) == address.lower()))
+            .mappings()
+            .first()
+        )
+        held = role_holders(conn, address)
+        n = conn.execute(
+            select(func.count())
+            .select_from(R)
+            .where(R.c.kind == "address", R.c.value == address.lower())
+        ).scalar_one()
+    if row is None and not held and not n:
+        raise HTTPException(404, f"nothing indexed about {address}")
+    return ParticipantDetail(
+        address=address,
+        participant=ParticipantOut.model_validate(dict(row)) if row else None,
+        roles=[RoleHolderOut.model_validate(r) for r in held],
+        event_count=int(n),
+    )
+
+
+@router.get("/trades", response_model=TradePage, summary="Trades")
+def trades(
+    request: Request,
+    participant: Annotated[
+        str | None, Query(pattern=ADDRESS, description="Seller or buyer.")
+    ] = None,
+    status: Name_q = None,
+    period: Block_q = None,
+    cursor: Annotated[int | None, Query(ge=0, le=INT64)] = None,
+    limit: Annotated[int, Query(ge=1)] = 100,
+    _role: Role = PUBLIC,
+) -> TradePage:
+    gw = state_of(request)
+    limit = min(limit, gw.settings.gateway_max_page_size)
+    t = table_of(Trade)
+    with gw.engine.connect() as conn:
+        rows = table_rows(
+            conn,
+            Trade,
+            t.c.trade_id,
+            limit + 1,
+            where=trades_filter(participant, status, period),
+            after=t.c.trade_id,
+            after_value=cursor,
+        )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return TradePage(
+        items=[TradeOut.model_validate(r) for r in rows],
+        next_cursor=str(rows[-1]["trade_id"]) if more else None,
+    )
+
+
+@router.get("/trades/{trade_id}", response_model=TradeLifeOut, summary="The life of one trade")
+def trade(
+    request: Request,
+    trade_id: Annotated[int, Path(ge=0, le=INT64)],
+    _role: Role = PUBLIC,
+) -> TradeLifeOut:
+    with state_of(request).engine.connect() as conn:
+        life = trade_life(conn, trade_id)
+    if life is None:
+        raise HTTPException(404, f"no trade {trade_id}")
+    return TradeLifeOut.model_validate(life)
+
+
+@router.get(
+    "/proofs/meter/{node}/{period}",
+    response_model=MeterProofOut,
+    summary="Merkle anchor (and proof) of a node's meter totals for a period",
+)
+def meter_proof(
+    request: Request,
+    node: Annotated[str, Path(pattern=ADDRESS)],
+    period: Annotated[int, Path(ge=0, le=INT64)],
+    _role: Role = AUDITOR,
+) -> MeterProofOut:
+    gw = state_of(request)
+    t = table_of(MeterAnchor)
+    with gw.engine.connect() as conn:
+        row = (
+            conn.execute(
+                select(t)
+                .where(func.lower(t.c.node) == node.lower(), t.c.period == period)
+                .order_by(t.c.block_number.desc(), t.c.log_index.desc())
+            )
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise HTTPException(404, f"no meter totals anchored for {node} in period {period}")
+    proof_file = gw.settings.data_dir / "oracle" / "proofs" / node.lower() / f"{period}.json"
+    proof = None
+    if proof_file.is_file():
+        try:
+            proof = json.loads(proof_file.read_text())
+        except ValueError:
+            proof = None
+    return MeterProofOut(
+        node=str(row["node"]),
+        period=int(row["period"]),
+        merkle_root=row["merkle_root"],
+        total_wh=row["total_wh"],
+        reading_count=row["reading_count"],
+        block_number=row["block_number"],
+        tx_hash=row["tx_hash"],
+        proof=proof if isinstance(proof, dict) else None,
+    )
+
+
+@router.get("/verify", response_model=VerifyReport, summary="Re-check the index against the chain")
+def verify_index(
+    request: Request,
+    from_block: Block_q = None,
+    to_block: Block_q = None,
+    _role: Role = AUDITOR,
+) -> VerifyReport:
+    gw = state_of(request)
+    return verify(Indexer(gw.ctx, gw.engine), from_block, to_block)
+
+
+@router.get(
+    "/identity/{address}",
+    response_model=IdentityOut,
+    summary="Decrypted identity data of a node (regulators only; every read is audited)",
+)
+def identity(
+    request: Request,
+    address: Annotated[str, Path(pattern=ADDRESS)],
+    _role: Role = REGULATOR,
+) -> IdentityOut:
+    gw = state_of(request)
+    record: dict[str, Any] | None = None
+    with gw.engine.begin() as conn:
+        if inspect(conn).has_table("identity_records"):
+            row = (
+                conn.execute(
+                    text("SELECT * FROM identity_records WHERE lower(address) = :a"),
+                    {"a": address.lower()},
+                )
+                .mappings()
+                .first()
+            )
+            record = dict(row) if row else None
+        conn.execute(
+            insert(table_of(IdentityRead)).values(
+                at=datetime.now(UTC),
+                key_id=key_id(request.headers.get("x-api-key")),
+                address=address,
+                found=record is not None,
+            )
+        )
+    if record is None:
+        raise HTTPException(404, f"no identity record for {address}")
+    return IdentityOut(address=address, record={k: str(v) for k, v in record.items()})

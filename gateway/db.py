@@ -1,0 +1,73 @@
+"""The gateway's database layer: engine, sessions, schema migrations.
+
+``ledger/db.py`` did not exist when the gateway was written, so the gateway owns its
+declarative base here. Every gateway table is prefixed ``gw_`` so it can share the one
+off-chain database (``GRIDLEDGER_DATABASE_URL``) with the other role apps.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, sessionmaker
+
+from ledger.settings import Settings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+#: Alembic's version table of the gateway (its own, so other apps may run their own Alembic).
+VERSION_TABLE = "gw_alembic_version"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every gateway table."""
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and enforced foreign keys."""
+    is_sqlite = url.startswith("sqlite")
+    kwargs: dict[str, Any] = {}
+    if is_sqlite:
+        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, **kwargs)
+    if is_sqlite:
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a process crash
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+    return engine
+
+
+def engine_from_settings(settings: Settings) -> Engine:
+    """The engine of the configured database (a SQLite file in the data dir by default)."""
+    return make_engine(settings.database_url)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Any]:
+    """Sessions bound to ``engine`` that keep objects usable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(engine: Engine) -> Config:
+    """An Alembic configuration built in code (no alembic.ini needed)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the gateway schema to the newest migration (a no-op when it is current)."""
+    command.upgrade(alembic_config(engine), "head")

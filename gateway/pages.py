@@ -1,0 +1,359 @@
+"""The regulators' explorer: server-rendered HTML pages (Jinja2, inline SVG charts)."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+from sqlalchemy import Connection, func, or_, select
+
+from gateway import svg
+from gateway.app import TEMPLATES_DIR, role_of, state_of
+from gateway.decode import ROLE_BY_ID
+from gateway.models import (
+    Block,
+    Certificate,
+    Event,
+    Listing,
+    Participant,
+    Rating,
+    Report,
+    Trade,
+    table_of,
+)
+from gateway.queries import (
+    EventFilter,
+    checkpoint,
+    counts,
+    describe,
+    event_counts,
+    events_page,
+    market_series,
+    quotas,
+    role_holders,
+    table_rows,
+    trade_life,
+)
+
+INT64 = 2**63 - 1
+ADDRESS = r"^0x[0-9a-fA-F]{40}$"
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+router = APIRouter(default_response_class=HTMLResponse, tags=["explorer"])
+LIST_LIMIT = 200
+
+
+def _short(value: str) -> str:
+    return value if len(value) <= 14 else f"{value[:8]}…{value[-4:]}"
+
+
+def f_addr(value: Any) -> Markup:
+    if not value:
+        return Markup("–")
+    v = str(value)
+    return Markup('<a class="mono" href="/participants/{0}" title="{0}">{1}</a>').format(
+        v, _short(v)
+    )
+
+
+def f_tx(value: Any) -> Markup:
+    if not value:
+        return Markup("–")
+    return Markup('<a class="mono" href="/tx/{0}" title="{0}">{1}</a>').format(
+        value, _short(str(value))
+    )
+
+
+def f_block(value: Any) -> Markup:
+    if value is None:
+        return Markup("–")
+    return Markup('<a href="/blocks/{0}">{0}</a>').format(value)
+
+
+def f_trade(value: Any) -> Markup:
+    if value is None:
+        return Markup("–")
+    return Markup('<a href="/trades/{0}">#{0}</a>').format(value)
+
+
+def f_time(value: Any) -> str:
+    if value is None:
+        return "–"
+    return datetime.fromtimestamp(int(value), UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def f_num(value: Any) -> str:
+    return "–" if value is None else f"{int(value):,}"
+
+
+def f_mwh(value: Any) -> str:
+    return "–" if value is None else f"{int(value) / 1e6:,.3f} MWh"
+
+
+def f_yuan(value: Any) -> str:
+    return "–" if value is None else f"¥{int(value) / 100:,.2f}"
+
+
+def f_bool(value: Any) -> str:
+    return "–" if value is None else ("yes" if value else "no")
+
+
+def f_describe(ev: dict[str, Any]) -> Markup:
+    """An event as one line, with addresses linked."""
+    text = str(escape(describe(ev)))
+    return Markup(  # noqa: S704 - the text is escaped, the links are built by f_addr
+        re.sub(
+            r"0x[0-9a-fA-F]{40}(?![0-9a-fA-F])",
+            lambda m: str(f_addr(m.group(0))),
+            text,
+        )
+    )
+
+
+for _name, _fn in {
+    "addr": f_addr,
+    "tx": f_tx,
+    "block": f_block,
+    "trade": f_trade,
+    "time": f_time,
+    "num": f_num,
+    "mwh": f_mwh,
+    "yuan": f_yuan,
+    "yesno": f_bool,
+    "describe": f_describe,
+}.items():
+    templates.env.filters[_name] = _fn
+templates.env.globals["ROLE_BY_ID"] = ROLE_BY_ID
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    started = time.perf_counter()
+    with state_of(request).engine.connect() as conn:
+        cp = checkpoint(conn)
+    context.setdefault("title", name.removesuffix(".html").replace("_", " ").title())
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"checkpoint": cp, "role": role_of(request).name, "started": started, **context},
+        status_code=status_code,
+    )
+
+
+def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"title": f"{status_code}", "detail": detail, "checkpoint": None, "role": "public"},
+        status_code=status_code,
+    )
+
+
+@router.get("/", summary="Market overview")
+def overview(request: Request) -> HTMLResponse:
+    with state_of(request).engine.connect() as conn:
+        series = market_series(conn)
+        charts = {
+            "volume": svg.bar_chart(
+                series["volume_mwh"], "Traded energy by period and region", "MWh"
+            ),
+            "price": svg.line_chart(
+                series["price"], "Energy-weighted price by period and region", "fen/MWh"
+            ),
+            "reputation": svg.histogram(series["reputation"], "Reputation distribution"),
+            "events": svg.bar_chart(
+                {"events": [(k, float(v)) for k, v in event_counts(conn)[:12]]},
+                "Indexed events by type",
+                "events",
+            ),
+        }
+        recent, _ = events_page(conn, EventFilter(), 15, newest_first=True)
+        return render(
+            request,
+            "overview.html",
+            title="Market overview",
+            counts=counts(conn),
+            charts=charts,
+            recent=recent,
+            roles=role_holders(conn),
+        )
+
+
+@router.get("/participants", summary="Participants")
+def participants_page(request: Request) -> HTMLResponse:
+    t = table_of(Participant)
+    with state_of(request).engine.connect() as conn:
+        rows = table_rows(conn, Participant, t.c.address, LIST_LIMIT)
+        return render(request, "participants.html", participants=rows, roles=role_holders(conn))
+
+
+@router.get("/participants/{address}", summary="One participant or address")
+def participant_page(
+    request: Request, address: Annotated[str, Path(pattern=ADDRESS)]
+) -> HTMLResponse:
+    t = table_of(Participant)
+    with state_of(request).engine.connect() as conn:
+        row = (
+            conn.execute(select(t).where(func.lower(t.c.address) == address.lower()))
+            .mappings()
+            .first()
+        )
+        history, _ = events_page(
+            conn, EventFilter(participant=address), LIST_LIMIT, newest_first=True
+        )
+        tt = table_of(Trade)
+        trades = table_rows(
+            conn,
+            Trade,
+            tt.c.trade_id.desc(),
+            LIST_LIMIT,
+            where=or_(
+                func.lower(tt.c.seller) == address.lower(),
+                func.lower(tt.c.buyer) == address.lower(),
+            ),
+        )
+        rt = table_of(Rating)
+        ratings = table_rows(
+            conn,
+            Rating,
+            rt.c.block_number.desc(),
+            LIST_LIMIT,
+            where=func.lower(rt.c.ratee) == address.lower(),
+        )
+        held = role_holders(conn, address)
+    return render(
+        request,
+        "participant.html",
+        title=f"Address {address}",
+        address=address,
+        participant=dict(row) if row else None,
+        roles=held,
+        history=history,
+        trades=trades,
+        ratings=ratings,
+    )
+
+
+@router.get("/listings", summary="Listings")
+def listings_page(request: Request) -> HTMLResponse:
+    t = table_of(Listing)
+    with state_of(request).engine.connect() as conn:
+        rows = table_rows(conn, Listing, t.c.listing_id.desc(), LIST_LIMIT)
+    return render(request, "listings.html", listings=rows)
+
+
+@router.get("/trades", summary="Trades")
+def trades_page(request: Request) -> HTMLResponse:
+    t = table_of(Trade)
+    with state_of(request).engine.connect() as conn:
+        rows = table_rows(conn, Trade, t.c.trade_id.desc(), LIST_LIMIT)
+    return render(request, "trades.html", trades=rows)
+
+
+@router.get("/trades/{trade_id}", summary="The whole life of one trade")
+def trade_page(request: Request, trade_id: Annotated[int, Path(ge=0, le=INT64)]) -> HTMLResponse:
+    with state_of(request).engine.connect() as conn:
+        life = trade_life(conn, trade_id)
+    if life is None:
+        raise HTTPException(404, f"no trade #{trade_id} is indexed")
+    return render(request, "trade.html", title=f"Trade #{trade_id}", **life)
+
+
+@router.get("/violations", summary="Violation reports and rulings")
+def violations_page(request: Request) -> HTMLResponse:
+    t = table_of(Report)
+    with state_of(request).engine.connect() as conn:
+        rows = table_rows(conn, Report, t.c.report_id.desc(), LIST_LIMIT)
+    return render(request, "violations.html", title="Violations and rulings", reports=rows)
+
+
+@router.get("/certificates", summary="Green certificates and quota compliance")
+def certificates_page(request: Request) -> HTMLResponse:
+    t = table_of(Certificate)
+    with state_of(request).engine.connect() as conn:
+        rows = table_rows(conn, Certificate, t.c.certificate_id.desc(), LIST_LIMIT)
+        quota_rows = quotas(conn)
+    return render(
+        request,
+        "certificates.html",
+        title="Certificates and quotas",
+        certificates=rows,
+        quotas=quota_rows,
+    )
+
+
+@router.get("/blocks", summary="Indexed blocks")
+def blocks_page(
+    request: Request,
+    before: Annotated[
+        int | None, Query(ge=0, le=INT64, description="Older than this block.")
+    ] = None,
+) -> HTMLResponse:
+    t = table_of(Block)
+    with state_of(request).engine.connect() as conn:
+        query = select(t).order_by(t.c.number.desc()).limit(LIST_LIMIT)
+        if before is not None:
+            query = query.where(t.c.number < before)
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+    return render(request, "blocks.html", title="Blocks", blocks=rows)
+
+
+@router.get("/blocks/{number}", summary="One block, decoded")
+def block_page(request: Request, number: Annotated[int, Path(ge=0, le=INT64)]) -> HTMLResponse:
+    t = table_of(Block)
+    with state_of(request).engine.connect() as conn:
+        row = conn.execute(select(t).where(t.c.number == number)).mappings().first()
+        if row is None:
+            raise HTTPException(
+                404, f"block {number} has no indexed events (or is not indexed yet)"
+            )
+        evs, _ = events_page(conn, EventFilter(from_block=number, to_block=number), 1000)
+    return render(request, "block.html", title=f"Block {number}", block=dict(row), events=evs)
+
+
+@router.get("/tx/{tx_hash}", summary="One transaction, decoded")
+def tx_page(
+    request: Request, tx_hash: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")]
+) -> HTMLResponse:
+    with state_of(request).engine.connect() as conn:
+        evs, _ = events_page(conn, EventFilter(tx_hash=tx_hash), 1000)
+    if not evs:
+        raise HTTPException(404, f"transaction {tx_hash} emitted no indexed event")
+    return render(request, "tx.html", title="Transaction", tx_hash=tx_hash.lower(), events=evs)
+
+
+def search_hits(conn: Connection, q: str) -> list[tuple[str, str]]:
+    """(label, link) of everything ``q`` names: an address, a trade id, a tx or block hash."""
+    q = q.strip()
+    hits: list[tuple[str, str]] = []
+    e = table_of(Event)
+    if re.fullmatch(r"0x[0-9a-fA-F]{40}", q):
+        hits.append((f"address {q}", f"/participants/{q}"))
+    elif re.fullmatch(r"0x[0-9a-fA-F]{64}", q):
+        low = q.lower()
+        if conn.execute(select(e.c.id).where(e.c.tx_hash == low).limit(1)).first():
+            hits.append((f"transaction {low}", f"/tx/{low}"))
+        b = table_of(Block)
+        n = conn.execute(select(b.c.number).where(b.c.hash == low)).scalar()
+        if n is not None:
+            hits.append((f"block {n}", f"/blocks/{n}"))
+    elif q.isdigit() and len(q) < 19:
+        number = int(q)
+        t = table_of(Trade)
+        if conn.execute(select(t.c.trade_id).where(t.c.trade_id == number)).first():
+            hits.append((f"trade #{number}", f"/trades/{number}"))
+        b = table_of(Block)
+        if conn.execute(select(b.c.number).where(b.c.number == number)).first():
+            hits.append((f"block {number}", f"/blocks/{number}"))
+    return hits
+
+
+@router.get("/search", summary="Search by address, trade id, transaction or block")
+def search_page(request: Request, q: Annotated[str, Query(max_length=100)] = "") -> HTMLResponse:
+    with state_of(request).engine.connect() as conn:
+        hits = search_hits(conn, q) if q else []
+    return render(request, "search.html", title="Search", q=q, hits=hits)

@@ -1,0 +1,121 @@
+"""Trades through their life: take, dispatch verdict, metering, settlement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from gateway.decode import DecodedEvent
+from gateway.models import Listing, Trade, table_of
+from gateway.projections.base import (
+    Projector,
+    arg,
+    as_addr,
+    as_int,
+    as_text,
+    get_row,
+    need_int,
+    upsert,
+)
+
+T = table_of(Trade)
+#: TradingMarket's ``TradeStatus`` enum (contracts/interfaces/ITradingMarket.sol).
+TRADE_STATUSES = ("none", "open", "dispatched", "settled", "failed")
+
+
+class TradesProjector(Projector):
+    name = "trades"
+    events = frozenset(
+        {
+            "TradeCreated",
+            "DispatchVerdictRecorded",
+            "DispatchResultRecorded",
+            "TradeDispatched",
+            "TradeRouted",
+            "TradeStatusChanged",
+            "TradeMetered",
+            "TradeSettled",
+            "TradeFailed",
+            "TradeCancelled",
+        }
+    )
+    models = (Trade,)
+    mutable = True
+
+    def apply(self, conn: Connection, ev: DecodedEvent) -> None:
+        trade_id = need_int(ev, "tradeId")
+        key = {"trade_id": trade_id}
+        values: dict[str, Any] = {"block_number": ev.block_number}
+        if ev.event == "TradeCreated":
+            listing_id = as_int(arg(ev, "listingId"))
+            listing = get_row(conn, table_of(Listing), listing_id=listing_id)
+            seller = as_addr(arg(ev, "seller"))
+            buyer = as_addr(arg(ev, "buyer"))
+            taker = as_addr(arg(ev, "taker"))
+            if listing is not None:
+                maker_sells = listing["side"] != "buy"
+                seller = seller or (listing["maker"] if maker_sells else taker)
+                buyer = buyer or (taker if maker_sells else listing["maker"])
+            values |= {
+                "listing_id": listing_id,
+                "seller": seller,
+                "buyer": buyer,
+                "energy_wh": as_int(arg(ev, "energyWh")),
+                "price_fen_per_mwh": as_int(arg(ev, "priceFenPerMwh"))
+                or (listing or {}).get("price_fen_per_mwh"),
+                "period": as_int(arg(ev, "period")) or (listing or {}).get("period"),
+                "region": as_text(arg(ev, "region")) or (listing or {}).get("region"),
+                "prepayment_fen": as_int(arg(ev, "prepaymentFen")),
+                "status": "open",
+                "created_block": ev.block_number,
+                "created_time": ev.block_time,
+                "tx_hash": ev.tx_hash,
+            }
+            upsert(conn, T, key, values)
+            return
+        if get_row(conn, T, **key) is None:
+            return
+        if ev.event == "DispatchVerdictRecorded":
+            accepted = bool(arg(ev, "accepted", "feasible"))
+            values |= {
+                "dispatch_accepted": accepted,
+                "dispatch_reason": as_text(arg(ev, "reason")),
+                "status": "dispatched" if accepted else "rejected",
+            }
+        elif ev.event in ("DispatchResultRecorded", "TradeDispatched"):
+            executed = as_int(arg(ev, "executedWh"))
+            curtailed = as_int(arg(ev, "curtailedWh")) or 0
+            values |= {
+                "dispatch_accepted": bool(executed),
+                "dispatch_reason": f"executed {executed} Wh, curtailed {curtailed} Wh"
+                + (f", reason code {arg(ev, 'reasonCode')}" if arg(ev, "reasonCode") else ""),
+                "delivered_wh": executed,
+                "status": "dispatched",
+            }
+        elif ev.event == "TradeRouted":
+            values["transmission_fee_fen"] = as_int(arg(ev, "feeFen"))
+        elif ev.event == "TradeStatusChanged":
+            values["status"] = as_text(arg(ev, "status"), TRADE_STATUSES) or "unknown"
+        elif ev.event == "TradeMetered":
+            values |= {
+                "delivered_wh": as_int(arg(ev, "deliveredWh", "suppliedWh")),
+                "consumed_wh": as_int(arg(ev, "consumedWh")),
+                "status": "metered",
+            }
+        elif ev.event == "TradeSettled":
+            values |= {
+                "paid_to_seller_fen": as_int(arg(ev, "paidToSellerFen", "sellerFen")),
+                "refund_fen": as_int(arg(ev, "refundFen")),
+                "transmission_fee_fen": as_int(arg(ev, "transmissionFeeFen", "feeFen")),
+                "deviation_fen": as_int(arg(ev, "deviationFen")),
+                "status": "settled",
+            }
+        elif ev.event == "TradeFailed":
+            values |= {"refund_fen": as_int(arg(ev, "refundFen")), "status": "failed"}
+        else:
+            values["status"] = "cancelled"
+        upsert(conn, T, key, values)
+
+
+PROJECTOR = TradesProjector()

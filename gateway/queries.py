@@ -1,0 +1,310 @@
+"""Read-side queries shared by the explorer pages and the history API."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, func, or_, select, tuple_
+
+from gateway.decode import ROLE_BY_ID
+from gateway.models import (
+    Block,
+    Certificate,
+    Checkpoint,
+    Event,
+    EventRef,
+    Listing,
+    MeterAnchor,
+    Participant,
+    Quota,
+    Rating,
+    Report,
+    RoleChange,
+    Settlement,
+    Trade,
+    table_of,
+)
+from ledger.errors import ValidationError
+
+E = table_of(Event)
+R = table_of(EventRef)
+B = table_of(Block)
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Filters of the history API (all optional, combined with AND)."""
+
+    participant: str | None = None
+    event: str | None = None
+    contract: str | None = None
+    tx_hash: str | None = None
+    ref_kind: str | None = None
+    ref_value: str | None = None
+    from_block: int | None = None
+    to_block: int | None = None
+    from_time: int | None = None
+    to_time: int | None = None
+
+
+def encode_cursor(block_number: int, log_index: int) -> str:
+    return base64.urlsafe_b64encode(f"{block_number}:{log_index}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[int, int]:
+    try:
+        block, log = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
+        position = (int(block), int(log))
+    except (ValueError, UnicodeError, binascii.Error) as exc:
+        raise ValidationError("cursor: not a cursor this API returned") from exc
+    if not all(0 <= v < 2**63 for v in position):
+        raise ValidationError("cursor: out of range")
+    return position
+
+
+def _filtered(f: EventFilter) -> Select[Any]:
+    query = select(E)
+    if f.participant:
+        query = query.where(
+            E.c.id.in_(
+                select(R.c.event_id).where(
+                    R.c.kind == "address", R.c.value == f.participant.lower()
+                )
+            )
+        )
+    if f.ref_kind and f.ref_value is not None:
+        query = query.where(
+            E.c.id.in_(select(R.c.event_id).where(R.c.kind == f.ref_kind, R.c.value == f.ref_value))
+        )
+    if f.event:
+        query = query.where(E.c.event == f.event)
+    if f.contract:
+        query = query.where(E.c.contract == f.contract)
+    if f.tx_hash:
+        query = query.where(E.c.tx_hash == f.tx_hash.lower())
+    if f.from_block is not None:
+        query = query.where(E.c.block_number >= f.from_block)
+    if f.to_block is not None:
+        query = query.where(E.c.block_number <= f.to_block)
+    if f.from_time is not None:
+        query = query.where(E.c.block_time >= f.from_time)
+    if f.to_time is not None:
+        query = query.where(E.c.block_time <= f.to_time)
+    return query
+
+
+def event_dict(row: Any) -> dict[str, Any]:
+    data = dict(row)
+    data["args"] = json.loads(data["args"])
+    data.pop("id", None)
+    return data
+
+
+def events_page(
+    conn: Connection,
+    f: EventFilter,
+    limit: int,
+    cursor: str | None = None,
+    newest_first: bool = False,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of events in chain order (or newest first) and the cursor of the next page."""
+    query = _filtered(f)
+    key = tuple_(E.c.block_number, E.c.log_index)
+    if cursor:
+        after = tuple_(*decode_cursor(cursor))
+        query = query.where(key < after if newest_first else key > after)
+    if newest_first:
+        query = query.order_by(E.c.block_number.desc(), E.c.log_index.desc())
+    else:
+        query = query.order_by(E.c.block_number, E.c.log_index)
+    rows = conn.execute(query.limit(limit + 1)).mappings().all()
+    items = [event_dict(r) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = encode_cursor(last["block_number"], last["log_index"])
+    return items, next_cursor
+
+
+def iter_events(conn: Connection, f: EventFilter, page: int = 2000) -> Iterator[dict[str, Any]]:
+    cursor: str | None = None
+    while True:
+        items, cursor = events_page(conn, f, page, cursor)
+        yield from items
+        if cursor is None:
+            return
+
+
+def checkpoint(conn: Connection) -> dict[str, Any] | None:
+    row = conn.execute(select(table_of(Checkpoint))).mappings().first()
+    return dict(row) if row else None
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    tables = {
+        "events": E,
+        "blocks": B,
+        "participants": table_of(Participant),
+        "listings": table_of(Listing),
+        "trades": table_of(Trade),
+        "settlements": table_of(Settlement),
+        "ratings": table_of(Rating),
+        "reports": table_of(Report),
+        "certificates": table_of(Certificate),
+        "meter_anchors": table_of(MeterAnchor),
+        "role_changes": table_of(RoleChange),
+    }
+    return {
+        name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+        for name, t in tables.items()
+    }
+
+
+def event_counts(conn: Connection) -> list[tuple[str, int]]:
+    rows = conn.execute(
+        select(E.c.contract, E.c.event, func.count())
+        .group_by(E.c.contract, E.c.event)
+        .order_by(func.count().desc(), E.c.contract, E.c.event)
+    ).all()
+    return [(f"{c}.{e}", int(n)) for c, e, n in rows]
+
+
+def role_holders(conn: Connection, account: str | None = None) -> list[dict[str, Any]]:
+    """Current role members: the last change per (role, account) that is a grant."""
+    t = table_of(RoleChange)
+    query = select(t).order_by(t.c.block_number, t.c.log_index)
+    if account:
+        query = query.where(func.lower(t.c.account) == account.lower())
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in conn.execute(query).mappings():
+        latest[(row["role"], row["account"])] = dict(row)
+    return sorted(
+        (r for r in latest.values() if r["granted"]), key=lambda r: (r["role_name"], r["account"])
+    )
+
+
+def table_rows(
+    conn: Connection,
+    model: Any,
+    order: Any,
+    limit: int,
+    where: Any = None,
+    after: Any = None,
+    after_value: Any = None,
+) -> list[dict[str, Any]]:
+    t = model.__table__
+    query = select(t)
+    if where is not None:
+        query = query.where(where)
+    if after is not None and after_value is not None:
+        query = query.where(after > after_value)
+    return [dict(r) for r in conn.execute(query.order_by(order).limit(limit)).mappings()]
+
+
+def trades_filter(participant: str | None, status: str | None, period: int | None) -> Any:
+    t = table_of(Trade)
+    conds = []
+    if participant:
+        p = participant.lower()
+        conds.append(or_(func.lower(t.c.seller) == p, func.lower(t.c.buyer) == p))
+    if status:
+        conds.append(t.c.status == status)
+    if period is not None:
+        conds.append(t.c.period == period)
+    return and_(*conds) if conds else None
+
+
+def trade_life(conn: Connection, trade_id: int) -> dict[str, Any] | None:
+    """Everything about one trade: the trade, its listing, events, settlements, ratings, ..."""
+    t = table_of(Trade)
+    trade = conn.execute(select(t).where(t.c.trade_id == trade_id)).mappings().first()
+    if trade is None:
+        return None
+    trade_d = dict(trade)
+    listing = None
+    if trade_d["listing_id"] is not None:
+        lt = table_of(Listing)
+        row = conn.execute(select(lt).where(lt.c.listing_id == trade_d["listing_id"])).mappings()
+        listing = next(iter(row), None)
+    events, _ = events_page(
+        conn, EventFilter(ref_kind="trade", ref_value=str(trade_id)), limit=1000
+    )
+
+    def rows(model: Any) -> list[dict[str, Any]]:
+        mt = model.__table__
+        return [
+            dict(r) for r in conn.execute(select(mt).where(mt.c.trade_id == trade_id)).mappings()
+        ]
+
+    return {
+        "trade": trade_d,
+        "listing": dict(listing) if listing else None,
+        "events": events,
+        "settlements": rows(Settlement),
+        "ratings": rows(Rating),
+        "certificates": rows(Certificate),
+        "meter_anchors": rows(MeterAnchor),
+    }
+
+
+def market_series(conn: Connection) -> dict[str, Any]:
+    """Volumes and energy-weighted prices by period and region, reputation histogram."""
+    t = table_of(Trade)
+    rows = conn.execute(
+        select(
+            t.c.period,
+            t.c.region,
+            func.sum(t.c.energy_wh),
+            func.sum(t.c.energy_wh * t.c.price_fen_per_mwh),
+            func.count(),
+        )
+        .where(t.c.period.is_not(None), t.c.energy_wh.is_not(None))
+        .group_by(t.c.period, t.c.region)
+        .order_by(t.c.period, t.c.region)
+    ).all()
+    volume: dict[str, list[tuple[str, float]]] = {}
+    price: dict[str, list[tuple[str, float]]] = {}
+    for period, region, energy, value, _n in rows:
+        name = region or "?"
+        volume.setdefault(name, []).append((str(period), float(energy or 0) / 1e6))
+        if energy:
+            price.setdefault(name, []).append((str(period), float(value or 0) / float(energy)))
+    p = table_of(Participant)
+    reps = [
+        int(r)
+        for r in conn.execute(select(p.c.reputation).where(p.c.reputation.is_not(None))).scalars()
+    ]
+    return {"volume_mwh": volume, "price": price, "reputation": reps}
+
+
+def quotas(conn: Connection) -> list[dict[str, Any]]:
+    q = table_of(Quota)
+    out = []
+    for r in conn.execute(select(q).order_by(q.c.year.desc(), q.c.account)).mappings():
+        d = dict(r)
+        quota = d["quota_wh"] or 0
+        d["compliant"] = quota == 0 or d["retired_wh"] >= quota
+        d["shortfall_wh"] = max(0, quota - d["retired_wh"])
+        out.append(d)
+    return out
+
+
+def describe(ev: dict[str, Any]) -> str:
+    """One line in domain terms for an event row."""
+    a = ev["args"]
+    name = ev["event"]
+    if name in ("RoleGranted", "RoleRevoked"):
+        role = ROLE_BY_ID.get(a.get("role", ""), a.get("role", "?"))
+        verb = "granted to" if name == "RoleGranted" else "revoked from"
+        return f"role {role} {verb} {a.get('account')} by {a.get('sender')}"
+    parts = []
+    for key, value in a.items():
+        if key == "role" and value in ROLE_BY_ID:
+            value = ROLE_BY_ID[value]
+        parts.append(f"{key}={value}")
+    return f"{name}(" + ", ".join(parts) + ")"

@@ -1,0 +1,201 @@
+"""The oracle's HTTP API (FastAPI): meters and the metering system POST signed readings,
+the dispatch center fetches trades and POSTs signed results, anyone fetches proofs.
+
+``create_app(ctx, ...)`` takes its dependencies (context, SQL sessions, relaying account,
+trade source, clock) so tests swap any of them; the service behind every route is the
+``get_service`` dependency. Bad input gets a 4xx :class:`~oracle.models.Problem` naming the
+reason, never a 5xx.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from eth_account.signers.local import LocalAccount
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session, sessionmaker
+
+from ledger.context import LedgerContext
+from ledger.errors import GridLedgerError
+from oracle.dispatch import TradeSource
+from oracle.errors import OracleError
+from oracle.models import (
+    BatchResult,
+    DispatchAccepted,
+    DispatchSubmission,
+    Health,
+    NodeProof,
+    PendingReading,
+    Problem,
+    ReadingBatch,
+    Trade,
+)
+from oracle.service import OracleService, batch_status
+
+_PROBLEMS: dict[int | str, dict[str, object]] = {
+    code: {"model": Problem, "description": text}
+    for code, text in (
+        (400, "Wrong chain or contract, malformed request"),
+        (401, "Bad signature"),
+        (403, "Unknown or revoked meter; signer lacks the role"),
+        (404, "Not found"),
+        (409, "Replay, already recorded, or settlement open"),
+        (422, "Implausible value or invalid body"),
+    )
+}
+
+
+def get_service(request: Request) -> OracleService:
+    """The service behind every route (override with ``app.dependency_overrides``)."""
+    service: OracleService = request.app.state.service
+    return service
+
+
+Svc = Annotated[OracleService, Depends(get_service)]
+
+
+def create_app(
+    ctx: LedgerContext,
+    *,
+    sessions: sessionmaker[Session],
+    account: LocalAccount,
+    trades: TradeSource | None = None,
+    clock: Callable[[], float] = time.time,
+    service: OracleService | None = None,
+    background_interval_s: float | None = None,
+) -> FastAPI:
+    """The oracle API.
+
+    Args:
+        background_interval_s: Run :meth:`OracleService.tick` in a thread this often
+            (``serve`` does); None leaves batching and relaying to the caller (tests).
+    """
+    svc = service or OracleService(
+        ctx, sessions=sessions, account=account, trades=trades, clock=clock
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        worker: threading.Thread | None = None
+        if background_interval_s is not None:
+            worker = threading.Thread(
+                target=_background, args=(svc, stop, background_interval_s), daemon=True
+            )
+            worker.start()
+        yield
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=30)
+
+    app = FastAPI(
+        title="GridLedger meter and dispatch oracle",
+        version="1",
+        description=(
+            "Relays EIP-712-signed smart-meter readings and dispatch results to the chain. "
+            "Readings are checked (signature, registration, plausibility, replay), stored, "
+            "flagged for anomalies and anchored as Merkle roots; see README "
+            "'Oracle: meters and dispatch'."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.service = svc
+
+    @app.exception_handler(OracleError)
+    async def _oracle_error(_req: Request, exc: OracleError) -> JSONResponse:
+        body = Problem(reason=str(exc.reason), detail=exc.detail)
+        return JSONResponse(body.model_dump(by_alias=True, exclude_none=True), exc.status)
+
+    @app.exception_handler(GridLedgerError)
+    async def _ledger_error(_req: Request, exc: GridLedgerError) -> JSONResponse:
+        body = Problem(reason="refused", detail=str(exc))
+        return JSONResponse(body.model_dump(by_alias=True, exclude_none=True), 400)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
+        )
+        body = Problem(reason="invalid_request", detail=detail[:2000])
+        return JSONResponse(body.model_dump(by_alias=True, exclude_none=True), 422)
+
+    @app.post(
+        "/readings",
+        response_model=BatchResult,
+        responses=_PROBLEMS,
+        summary="Submit a batch of signed meter readings",
+        description=(
+            "Each reading is checked on its own: good readings are accepted (or flagged for "
+            "review) even when others in the batch are rejected. 200 when at least one "
+            "reading was accepted, flagged or a duplicate; otherwise the rejection's 4xx "
+            "(400 wrong chain, 401 bad signature, 403 unknown/revoked meter, 409 replay, "
+            "422 implausible) with every reading's result."
+        ),
+    )
+    def post_readings(batch: ReadingBatch, service: Svc) -> JSONResponse:
+        result = service.ingest(batch)
+        status = batch_status(result)
+        if status == 200:
+            return JSONResponse(result.model_dump(mode="json", by_alias=True), 200)
+        first = next(r for r in result.results if r.reason is not None)
+        body = Problem(reason=str(first.reason), detail=first.detail or "", results=result.results)
+        return JSONResponse(body.model_dump(mode="json", by_alias=True, exclude_none=True), status)
+
+    @app.get("/dispatch/trades", response_model=list[Trade], summary="Trades to check")
+    def dispatch_trades(
+        service: Svc, period: Annotated[int, Query(ge=0, le=2**63 - 1)]
+    ) -> list[Trade]:
+        return service.trades.trades(period)
+
+    @app.post(
+        "/dispatch/results",
+        response_model=DispatchAccepted,
+        status_code=202,
+        responses=_PROBLEMS,
+        summary="Submit dispatch-signed results (relayed on chain)",
+    )
+    def dispatch_results(sub: DispatchSubmission, service: Svc) -> DispatchAccepted:
+        return service.submit_dispatch(sub)
+
+    @app.get(
+        "/review/pending",
+        response_model=list[PendingReading],
+        summary="Flagged readings waiting for a VERIFIER",
+    )
+    def review_pending(
+        service: Svc, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    ) -> list[PendingReading]:
+        return service.pending_review(limit)
+
+    @app.get(
+        "/proofs/{node}/{period}",
+        response_model=NodeProof,
+        responses=_PROBLEMS,
+        summary="A node's posted total with every signed reading and Merkle proof",
+    )
+    def proof(node: str, period: int, service: Svc) -> NodeProof:
+        if not (node.startswith("0x") and len(node) == 42):
+            raise OracleError(400, "bad_address", f"not an address: {node}")
+        return service.node_proof(node, period)
+
+    @app.get("/health", response_model=Health, summary="Chain, contracts and queue depths")
+    def health(service: Svc) -> Health:
+        return service.health()
+
+    return app
+
+
+def _background(svc: OracleService, stop: threading.Event, interval_s: float) -> None:
+    while not stop.wait(interval_s):
+        try:
+            svc.tick()
+        except Exception:
+            import logging
+
+            logging.getLogger("gridledger.oracle").exception("background round failed")

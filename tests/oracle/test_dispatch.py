@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+from fastapi.testclient import TestClient
+
+from ledger.clients.oracle import DispatchResultsClient
+from ledger.context import LedgerContext
+from ledger.errors import ContractRevertError
+from oracle.dispatch import MemoryTradeSource
+from oracle.models import DispatchResult, DispatchSubmission, Trade
+from oracle.service import OracleService
+from scripts.dispatch_sim import (
+    REASON_CORRIDOR,
+    REASON_EXECUTED,
+    REASON_NO_PATH,
+    security_check,
+    sign_result,
+)
+from tests.conftest import role_account
+
+SELLER = "0x" + "11" * 20
+BUYER = "0x" + "22" * 20
+
+
+def _trade(trade_id: int, src: str, dst: str, energy_wh: int, period: int = 7) -> Trade:
+    return Trade(
+        trade_id=trade_id,
+        period=period,
+        seller=SELLER,
+        buyer=BUYER,
+        from_region=src,
+        to_region=dst,
+        energy_wh=energy_wh,
+        interval_start=1_000_800,
+        interval_seconds=900,
+    )
+
+
+def test_corridor_over_its_limit_is_curtailed_pro_rata() -> None:
+    # 100 MWh in 15 min = 400 MW... use MW directly: energy_wh = MW * 1e6 / 4.
+    corridors = {("north", "south"): 300.0, ("south", "east"): 1000.0}
+    trades = [
+        _trade(1, "north", "south", 200 * 250_000),  # 200 MW
+        _trade(2, "north", "east", 200 * 250_000),  # 200 MW via south
+        _trade(3, "south", "east", 100 * 250_000),  # not over its corridor
+        _trade(4, "north", "west", 1_000),  # no path
+    ]
+    results = {r.trade_id: r for r in security_check(trades, corridors)}
+    # 400 MW over a 300 MW corridor: both trades keep 75 %.
+    assert results[1].executed_wh == results[2].executed_wh == 150 * 250_000
+    assert results[1].curtailed_wh == 50 * 250_000
+    assert results[1].reason_code == results[2].reason_code == REASON_CORRIDOR
+    assert (results[3].executed_wh, results[3].reason_code) == (100 * 250_000, REASON_EXECUTED)
+    assert (results[4].executed_wh, results[4].reason_code) == (0, REASON_NO_PATH)
+    # Counterflow nets out: 400 MW north->south against 200 MW back is 200 MW net.
+    back = [*trades[:2], _trade(5, "south", "north", 200 * 250_000)]
+    netted = {r.trade_id: r for r in security_check(back, corridors)}
+    assert all(r.curtailed_wh == 0 for r in netted.values())
+
+
+@pytest.fixture
+def dispatch_trades(trades: MemoryTradeSource) -> list[Trade]:
+    items = [_trade(1, "north", "south", 40_000), _trade(2, "north", "south", 60_000)]
+    trades.add(items)
+    return items
+
+
+def _submission(service: OracleService, account: object, results: list[DispatchResult]) -> dict:
+    signed = [
+        sign_result(account, r, service.chain_id, service.dispatch_results.address)  # type: ignore[arg-type]
+        for r in results
+    ]
+    return DispatchSubmission(results=signed).model_dump(mode="json", by_alias=True)
+
+
+def _results() -> list[DispatchResult]:
+    return [
+        DispatchResult(trade_id=1, period=7, executed_wh=40_000, curtailed_wh=0, reason_code=0),
+        DispatchResult(
+            trade_id=2, period=7, executed_wh=50_000, curtailed_wh=10_000, reason_code=1
+        ),
+    ]
+
+
+def test_dispatch_results_flow_from_trades_to_chain(
+    api: TestClient, service: OracleService, dispatch_trades: list[Trade]
+) -> None:
+    listed = api.get("/dispatch/trades", params={"period": 7})
+    assert listed.status_code == 200
+    assert [t["tradeId"] for t in listed.json()] == [1, 2]
+    dispatch = role_account("DISPATCH")
+    resp = api.post("/dispatch/results", json=_submission(service, dispatch, _results()))
+    assert resp.status_code == 202, resp.text
+    assert resp.json()["signer"] == dispatch.address
+    assert service.relay.run_once() == 1
+    stored = service.dispatch_results.result_of(2)
+    assert stored == (True, 7, 50_000, 10_000, 1, dispatch.address)
+    again = api.post("/dispatch/results", json=_submission(service, dispatch, _results()[:1]))
+    assert again.status_code == 409
+    assert again.json()["reason"] == "replay"
+
+
+def test_results_signed_by_any_other_key_are_rejected(
+    ctx: LedgerContext, api: TestClient, service: OracleService, dispatch_trades: list[Trade]
+) -> None:
+    for key in (Account.create(), role_account("METER_ORACLE"), role_account("OPERATOR")):
+        resp = api.post("/dispatch/results", json=_submission(service, key, _results()))
+        assert resp.status_code == 403
+        assert resp.json()["reason"] == "not_dispatch_signer"
+    # And the contract refuses them even when relayed directly.
+    forger = Account.create()
+    r = _results()[0]
+    signed = sign_result(forger, r, service.chain_id, service.dispatch_results.address)
+    relayer = ctx.client(DispatchResultsClient, role_account("METER_ORACLE"))
+    with pytest.raises(ContractRevertError) as info:
+        relayer.submit_results([(1, 7, 40_000, 0, 0)], [bytes.fromhex(signed.signature[2:])])
+    assert (info.value.name, info.value.arguments) == (
+        "NotDispatchSigner",
+        {"signer": forger.address, "tradeId": 1},
+    )
+
+
+def test_contract_accepts_once_per_trade_and_only_before_settlement_opens(
+    ctx: LedgerContext, service: OracleService
+) -> None:
+    dispatch = role_account("DISPATCH")
+    relayer = ctx.client(DispatchResultsClient, role_account("METER_ORACLE"))
+    results = _results()
+    sigs = [
+        bytes.fromhex(sign_result(dispatch, r, service.chain_id, relayer.address).signature[2:])
+        for r in results
+    ]
+    tuples = [(r.trade_id, r.period, r.executed_wh, r.curtailed_wh, r.reason_code) for r in results]
+    operator = ctx.client(DispatchResultsClient, role_account("OPERATOR"))
+    now = int(ctx.w3.eth.get_block("latest")["timestamp"])
+    operator.set_settlement_opens_at(7, now + 100)
+    receipt = relayer.submit_results(tuples[:1], sigs[:1])
+    (event,) = relayer.events(receipt, "DispatchResultRecorded")
+    assert dict(event["args"]) == {
+        "tradeId": 1,
+        "period": 7,
+        "executedWh": 40_000,
+        "curtailedWh": 0,
+        "reasonCode": 0,
+        "signer": dispatch.address,
+    }
+    with pytest.raises(ContractRevertError) as info:
+        relayer.submit_results(tuples[:1], sigs[:1])
+    assert (info.value.name, info.value.arguments) == ("ResultAlreadyRecorded", {"tradeId": 1})
+    ctx.w3.provider.make_request("evm_increaseTime", [200])  # type: ignore[arg-type]
+    ctx.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    with pytest.raises(ContractRevertError) as info:
+        relayer.submit_results(tuples[1:], sigs[1:])
+    assert (info.value.name, info.value.arguments) == (
+        "SettlementAlreadyOpen",
+        {"period": 7, "opensAt": now + 100},
+    )
