@@ -12,9 +12,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
+from ledger.db import engine_for_url
 from ledger.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -27,26 +28,8 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout and enforced foreign keys."""
-    is_sqlite = url.startswith("sqlite")
-    kwargs: dict[str, Any] = {}
-    if is_sqlite:
-        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
-        path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, **kwargs)
-    if is_sqlite:
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a process crash
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-
-    return engine
+    """An engine for ``url`` (the shared core's: SQLite gets WAL and a busy timeout)."""
+    return engine_for_url(url)
 
 
 def engine_from_settings(settings: Settings) -> Engine:

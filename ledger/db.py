@@ -22,28 +22,34 @@ class Base(DeclarativeBase):
 
 
 def make_engine(settings: Settings, url: str | None = None) -> Engine:
-    """An engine for ``url`` (default: the settings' database URL).
+    """An engine for ``url`` (default: the settings' database URL); see :func:`engine_for_url`."""
+    return engine_for_url(url or settings.database_url)
 
-    SQLite files get their directory created, WAL journaling and foreign keys on, so a
-    reader (the explorer) and a writer (the indexer, the oracle) can work side by side.
+
+def engine_for_url(url: str) -> Engine:
+    """An engine for ``url``.
+
+    SQLite files get their directory created, WAL journaling (with ``synchronous=NORMAL``,
+    which survives a process crash), a busy timeout and foreign keys on, so a reader (the
+    explorer) and a writer (the indexer, the oracle) can work side by side.
     """
-    db_url = url or settings.database_url
-    if db_url.startswith("sqlite:///"):
-        path = db_url.removeprefix("sqlite:///")
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(db_url, connect_args={"timeout": 30})
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
 
-        return engine
-    return create_engine(db_url, pool_pre_ping=True)
+    return engine
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

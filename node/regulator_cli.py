@@ -1,0 +1,47 @@
+"""``gridledger regulator``: remove nodes and ban entities."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ledger.cli_support import console, make_context, prompt_password
+from node.participant import Regulator
+
+app = typer.Typer(help="The REGULATOR's removals and bans.", no_args_is_help=True)
+
+WalletOpt = Annotated[
+    str, typer.Option("--wallet", "-w", help="Wallet holding the REGULATOR role.")
+]
+ReasonOpt = Annotated[str, typer.Option(help="Reason code, e.g. REPEATED_VIOLATION.")]
+
+
+def _regulator(wallet: str) -> Regulator:
+    ctx = make_context()
+    return Regulator(ctx, ctx.account(wallet, prompt_password))
+
+
+@app.command("remove")
+def remove(node: str, reason: ReasonOpt, wallet: WalletOpt = "regulator") -> None:
+    """Remove NODE; its bond stays held for pending penalties."""
+    receipt = _regulator(wallet).remove(node, reason)
+    console.print(f"removed {node} ({reason}) in tx {receipt['transactionHash'].to_0x_hex()}")
+
+
+@app.command("ban")
+def ban(node: str, reason: ReasonOpt, wallet: WalletOpt = "regulator") -> None:
+    """Ban NODE's legal entity permanently (removing its enrolled node)."""
+    receipt = _regulator(wallet).ban(node, reason)
+    console.print(
+        f"banned the entity of {node} ({reason}) in tx {receipt['transactionHash'].to_0x_hex()}"
+    )
+
+
+@app.command("return-bond")
+def return_bond(node: str, wallet: WalletOpt = "regulator") -> None:
+    """Return the bond held since NODE's removal (no open obligations left)."""
+    receipt = _regulator(wallet).return_held_bond(node)
+    console.print(
+        f"returned the held bond of {node} in tx {receipt['transactionHash'].to_0x_hex()}"
+    )

@@ -1,0 +1,105 @@
+"""``gridledger verifier``: review applications, certificates and change requests."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from web3.types import TxReceipt
+
+from ledger.cli_support import console, make_context, print_json, prompt_password
+from ledger.identity import IdentityVault
+from node.participant import Verifier
+
+app = typer.Typer(help="The VERIFIER's review of market nodes.", no_args_is_help=True)
+
+WalletOpt = Annotated[str, typer.Option("--wallet", "-w", help="Wallet holding the VERIFIER role.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+QualOpt = Annotated[
+    str | None, typer.Option("--qualification", help="Review this licence type's certificate.")
+]
+ChangeOpt = Annotated[bool, typer.Option("--change", help="Review the pending change request.")]
+
+
+def _verifier(wallet: str) -> Verifier:
+    ctx = make_context()
+    account = ctx.account(wallet, prompt_password)
+    return Verifier(ctx, account, IdentityVault.from_settings(ctx.settings))
+
+
+def _done(verb: str, receipt: TxReceipt) -> None:
+    console.print(f"{verb} in tx {receipt['transactionHash'].to_0x_hex()}")
+
+
+@app.command("pending")
+def pending(
+    wallet: WalletOpt = "verifier",
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
+    as_json: JsonOpt = False,
+) -> None:
+    """List applications, change requests and certificates awaiting review."""
+    items = _verifier(wallet).pending(offset, limit)
+    if as_json:
+        print_json(items)
+        return
+    if not items:
+        console.print("nothing awaits review")
+        return
+    table = Table("what", "node", "detail")
+    for item in items:
+        table.add_row(item.what, item.node, item.detail)
+    console.print(table)
+
+
+@app.command("show")
+def show(node: str, wallet: WalletOpt = "verifier", as_json: JsonOpt = False) -> None:
+    """Decrypt NODE's identity bundle and check it against the on-chain hashes."""
+    info, bundle = _verifier(wallet).show(node)
+    if as_json:
+        print_json({"node": info, "bundle": bundle})
+        return
+    console.print(
+        f"node {info.node}: {info.status.name.lower()}, {info.kind.name.lower()} "
+        f"{info.side.name.lower()}, region {info.region}, {info.capacity_kw} kW"
+    )
+    console.print("identity bundle (hash and entity hash match the chain):")
+    for field, value in bundle.model_dump(exclude={"salt"}).items():
+        console.print(f"  {field}: {value}")
+
+
+@app.command("approve")
+def approve(
+    node: str,
+    wallet: WalletOpt = "verifier",
+    qualification: QualOpt = None,
+    change: ChangeOpt = False,
+) -> None:
+    """Approve NODE's application (after checking its bundle), a certificate or a change."""
+    v = _verifier(wallet)
+    if qualification is not None:
+        _done(f"approved {qualification} of {node}", v.approve_qualification(node, qualification))
+    elif change:
+        _done(f"approved the change request of {node}", v.approve_change(node))
+    else:
+        _done(f"approved {node}", v.approve(node))
+
+
+@app.command("reject")
+def reject(
+    node: str,
+    reason: Annotated[str, typer.Option(help="Reason code, e.g. DOCS_INCOMPLETE.")],
+    wallet: WalletOpt = "verifier",
+    qualification: QualOpt = None,
+    change: ChangeOpt = False,
+) -> None:
+    """Reject NODE's application, a certificate or a change, with a reason code."""
+    v = _verifier(wallet)
+    if qualification is not None:
+        receipt = v.reject_qualification(node, qualification, reason)
+        _done(f"rejected {qualification} of {node} ({reason})", receipt)
+    elif change:
+        _done(f"rejected the change request of {node} ({reason})", v.reject_change(node, reason))
+    else:
+        _done(f"rejected {node} ({reason})", v.reject(node, reason))
