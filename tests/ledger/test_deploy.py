@@ -8,7 +8,7 @@ from eth_account.signers.local import LocalAccount
 
 from ledger.clients.access import ROLE_NAMES, MarketAccessClient
 from ledger.context import LedgerContext
-from ledger.deploy import deploy_suite
+from ledger.deploy import deploy_suite, suite
 from ledger.errors import ManifestChainMismatchError
 from ledger.manifest import load_manifest
 from tests.conftest import make_settings, role_account
@@ -25,7 +25,8 @@ def test_deploy_writes_manifest_and_grants_roles(
     assert manifest == outcome.manifest
     assert manifest.chain_id == 31415
     assert manifest.deployer == admin.address
-    assert set(manifest.contracts) == {"MarketAccess"}
+    assert list(manifest.contracts) == [spec.name for spec in suite()]
+    assert manifest.contracts["MarketAccess"].block_number == manifest.deploy_block
     deployed = manifest.contracts["MarketAccess"]
     assert deployed.artifact_sha256 == fresh.store.get("MarketAccess").sha256
     assert ctx.w3.eth.get_code(deployed.address)

@@ -1,0 +1,377 @@
+"""Client of ``TradingMarket``: periods, listings (挂牌), takes (摘牌), trades and escrow.
+
+Units: energy in Wh, prices in fen/MWh, money in fen. A trade's prepayment (escrow) is
+``floor(energy_wh * price / 1e6) + fee_fen`` with formula 1's fee on the cheapest route
+(see ``contracts/interfaces/ITradingMarket.sol`` and docs/trading.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from enum import IntEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from web3 import Web3
+from web3.types import TxReceipt
+
+from ledger.clients.base import ContractClient
+
+#: Wh per MWh: amount_fen = energy_wh * price_fen_per_mwh // WH_PER_MWH.
+WH_PER_MWH = 1_000_000
+#: Basis points of a whole (the exposure rate).
+BPS = 10_000
+#: Page size the iterating helpers use.
+PAGE = 200
+#: Default period shape: a delivery day of 96 fifteen-minute intervals.
+DEFAULT_INTERVAL_S = 900
+DEFAULT_INTERVALS = 96
+
+
+class ListingSide(IntEnum):
+    """``SELL`` is mode 1 (a seller posts, buyers take); ``BUY`` is mode 2."""
+
+    SELL = 0
+    BUY = 1
+
+
+class ListingStatus(IntEnum):
+    NONE = 0
+    OPEN = 1
+    FILLED = 2
+    CANCELLED = 3
+    EXPIRED = 4
+
+
+class TradeStatus(IntEnum):
+    NONE = 0
+    FORMED = 1
+    DISPATCHED = 2
+    SETTLED = 3
+    FAILED = 4
+
+
+def energy_fen(energy_wh: int, price_fen_per_mwh: int) -> int:
+    """The energy value of a trade, rounded down as on chain."""
+    return energy_wh * price_fen_per_mwh // WH_PER_MWH
+
+
+def exposure_fen(energy_value_fen: int, exposure_bps: int) -> int:
+    """The seller's reserved bond exposure: ``ceil(value * bps / 10000)``."""
+    return -(-energy_value_fen * exposure_bps // BPS)
+
+
+class Period(BaseModel):
+    """A delivery period and its windows (block time)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    delivery_start: int
+    interval_s: int
+    intervals: int
+    posting_opens_at: int
+    taking_opens_at: int
+    taking_closes_at: int
+
+    @property
+    def delivery_end(self) -> int:
+        return self.delivery_start + self.interval_s * self.intervals
+
+
+class Listing(BaseModel):
+    """``ITradingMarket.Listing``; ``energy_wh`` is the total over the delivery window."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    maker: str
+    side: ListingSide
+    status: ListingStatus
+    region: int
+    period_id: int
+    first_interval: int
+    last_interval: int
+    posted_at: int
+    expires_at: int
+    energy_wh: int
+    remaining_wh: int
+    taken_wh: int
+    min_take_wh: int
+    price_fen_per_mwh: int
+    terms_hash: bytes
+
+
+class Trade(BaseModel):
+    """``ITradingMarket.Trade``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    listing_id: int
+    buyer: str
+    seller: str
+    period_id: int
+    first_interval: int
+    last_interval: int
+    status: TradeStatus
+    formed_at: int
+    energy_wh: int
+    price_fen_per_mwh: int
+    energy_fen: int
+    route: list[int]
+    sum_rate_fen_per_mwh: int
+    fee_fen: int
+    escrow_fen: int
+    exposure_fen: int
+    executed_wh: int
+    curtailed_wh: int
+    paid_out_fen: int
+
+
+class Quote(BaseModel):
+    """What a take would cost now."""
+
+    model_config = ConfigDict(frozen=True)
+
+    price_fen_per_mwh: int
+    energy_wh: int
+    energy_fen: int
+    route: list[int]
+    sum_rate_fen_per_mwh: int
+    fee_fen: int
+    escrow_fen: int
+    exposure_fen: int
+
+
+def _period(raw: Any) -> Period:
+    return Period(
+        id=int(raw[0]),
+        delivery_start=int(raw[1]),
+        interval_s=int(raw[2]),
+        intervals=int(raw[3]),
+        posting_opens_at=int(raw[4]),
+        taking_opens_at=int(raw[5]),
+        taking_closes_at=int(raw[6]),
+    )
+
+
+def _listing(raw: Any) -> Listing:
+    return Listing(
+        id=int(raw[0]),
+        maker=str(raw[1]),
+        side=ListingSide(int(raw[2])),
+        status=ListingStatus(int(raw[3])),
+        region=int(raw[4]),
+        period_id=int(raw[5]),
+        first_interval=int(raw[6]),
+        last_interval=int(raw[7]),
+        posted_at=int(raw[8]),
+        expires_at=int(raw[9]),
+        energy_wh=int(raw[10]),
+        remaining_wh=int(raw[11]),
+        taken_wh=int(raw[12]),
+        min_take_wh=int(raw[13]),
+        price_fen_per_mwh=int(raw[14]),
+        terms_hash=bytes(raw[15]),
+    )
+
+
+def _trade(raw: Any) -> Trade:
+    return Trade(
+        id=int(raw[0]),
+        listing_id=int(raw[1]),
+        buyer=str(raw[2]),
+        seller=str(raw[3]),
+        period_id=int(raw[4]),
+        first_interval=int(raw[5]),
+        last_interval=int(raw[6]),
+        status=TradeStatus(int(raw[7])),
+        formed_at=int(raw[8]),
+        energy_wh=int(raw[9]),
+        price_fen_per_mwh=int(raw[10]),
+        energy_fen=int(raw[11]),
+        route=[int(r) for r in raw[12]],
+        sum_rate_fen_per_mwh=int(raw[13]),
+        fee_fen=int(raw[14]),
+        escrow_fen=int(raw[15]),
+        exposure_fen=int(raw[16]),
+        executed_wh=int(raw[17]),
+        curtailed_wh=int(raw[18]),
+        paid_out_fen=int(raw[19]),
+    )
+
+
+def _quote(raw: Any) -> Quote:
+    return Quote(
+        price_fen_per_mwh=int(raw[0]),
+        energy_wh=int(raw[1]),
+        energy_fen=int(raw[2]),
+        route=[int(r) for r in raw[3]],
+        sum_rate_fen_per_mwh=int(raw[4]),
+        fee_fen=int(raw[5]),
+        escrow_fen=int(raw[6]),
+        exposure_fen=int(raw[7]),
+    )
+
+
+class TradingMarketClient(ContractClient):
+    """Periods (OPERATOR), listings and takes (nodes), settlement hooks (MARKET_CONTRACT)."""
+
+    ARTIFACT = "TradingMarket"
+
+    # -- OPERATOR -------------------------------------------------------------------------
+
+    def open_period(
+        self,
+        delivery_start: int,
+        posting_opens_at: int,
+        taking_opens_at: int,
+        taking_closes_at: int,
+        *,
+        interval_s: int = DEFAULT_INTERVAL_S,
+        intervals: int = DEFAULT_INTERVALS,
+    ) -> TxReceipt:
+        return self._transact(
+            "openPeriod",
+            delivery_start,
+            interval_s,
+            intervals,
+            posting_opens_at,
+            taking_opens_at,
+            taking_closes_at,
+        )
+
+    def set_exposure_bps(self, exposure_bps: int) -> TxReceipt:
+        return self._transact("setExposureBps", exposure_bps)
+
+    # -- nodes ----------------------------------------------------------------------------
+
+    def post(
+        self,
+        side: ListingSide,
+        period_id: int,
+        first_interval: int,
+        last_interval: int,
+        energy_wh: int,
+        price_fen_per_mwh: int,
+        *,
+        min_take_wh: int = 0,
+        expires_at: int = 0,
+        terms_hash: bytes = b"\x00" * 32,
+    ) -> TxReceipt:
+        return self._transact(
+            "post",
+            int(side),
+            period_id,
+            first_interval,
+            last_interval,
+            energy_wh,
+            price_fen_per_mwh,
+            min_take_wh,
+            expires_at,
+            terms_hash,
+        )
+
+    def amend(self, listing_id: int, price_fen_per_mwh: int, remaining_wh: int) -> TxReceipt:
+        return self._transact("amend", listing_id, price_fen_per_mwh, remaining_wh)
+
+    def cancel(self, listing_id: int) -> TxReceipt:
+        return self._transact("cancel", listing_id)
+
+    def expire_listing(self, listing_id: int) -> TxReceipt:
+        return self._transact("expireListing", listing_id)
+
+    def take(self, listing_id: int, energy_wh: int, limit_price_fen_per_mwh: int = 0) -> TxReceipt:
+        return self._transact("take", listing_id, energy_wh, limit_price_fen_per_mwh)
+
+    # -- MARKET_CONTRACT ------------------------------------------------------------------
+
+    def mark_dispatched(self, trade_id: int, executed_wh: int, curtailed_wh: int) -> TxReceipt:
+        return self._transact("markDispatched", trade_id, executed_wh, curtailed_wh)
+
+    def pay_out(self, trade_id: int, to: str, amount_fen: int) -> TxReceipt:
+        return self._transact("payOut", trade_id, Web3.to_checksum_address(to), amount_fen)
+
+    def close_trade(self, trade_id: int, status: TradeStatus) -> TxReceipt:
+        return self._transact("closeTrade", trade_id, int(status))
+
+    # -- views ----------------------------------------------------------------------------
+
+    def exposure_bps(self) -> int:
+        return int(self._call("exposureBps"))
+
+    def period_count(self) -> int:
+        return int(self._call("periodCount"))
+
+    def period(self, period_id: int) -> Period:
+        return _period(self._call("period", period_id))
+
+    def listing_count(self) -> int:
+        return int(self._call("listingCount"))
+
+    def listing(self, listing_id: int) -> Listing:
+        return _listing(self._call("listing", listing_id))
+
+    def open_listing_count(self) -> int:
+        return int(self._call("openListingCount"))
+
+    def open_listings(self, offset: int = 0, limit: int = PAGE) -> list[Listing]:
+        return [_listing(r) for r in self._call("openListings", offset, limit)]
+
+    def iter_open_listings(self) -> Iterator[Listing]:
+        """Every open listing, page by page (a snapshot per page; order may shift)."""
+        count = self.open_listing_count()
+        for offset in range(0, count, PAGE):
+            yield from self.open_listings(offset, PAGE)
+
+    def listing_count_of(self, maker: str) -> int:
+        return int(self._call("listingCountOf", Web3.to_checksum_address(maker)))
+
+    def listings_of(self, maker: str, offset: int = 0, limit: int = PAGE) -> list[Listing]:
+        return [
+            _listing(r)
+            for r in self._call("listingsOf", Web3.to_checksum_address(maker), offset, limit)
+        ]
+
+    def quote(self, listing_id: int, taker_region: int, energy_wh: int) -> Quote:
+        return _quote(self._call("quote", listing_id, taker_region, energy_wh))
+
+    def trade_count(self) -> int:
+        return int(self._call("tradeCount"))
+
+    def trade(self, trade_id: int) -> Trade:
+        return _trade(self._call("trade", trade_id))
+
+    def trade_count_of(self, node: str) -> int:
+        return int(self._call("tradeCountOf", Web3.to_checksum_address(node)))
+
+    def trades_of(self, node: str, offset: int = 0, limit: int = PAGE) -> list[Trade]:
+        return [
+            _trade(r) for r in self._call("tradesOf", Web3.to_checksum_address(node), offset, limit)
+        ]
+
+    def period_trade_count(self, period_id: int) -> int:
+        return int(self._call("periodTradeCount", period_id))
+
+    def period_trades(self, period_id: int, offset: int = 0, limit: int = PAGE) -> list[Trade]:
+        return [_trade(r) for r in self._call("periodTrades", period_id, offset, limit)]
+
+    def escrow_of(self, trade_id: int) -> int:
+        return int(self._call("escrowOf", trade_id))
+
+    def total_escrow_fen(self) -> int:
+        return int(self._call("totalEscrowFen"))
+
+    # -- receipts -------------------------------------------------------------------------
+
+    def posted_listing_id(self, receipt: TxReceipt) -> int:
+        """The id of the listing ``post`` created in ``receipt``."""
+        return int(self.events(receipt, "ListingPosted")[0]["args"]["listingId"])
+
+    def created_trade_id(self, receipt: TxReceipt) -> int:
+        """The id of the trade ``take`` formed in ``receipt``."""
+        return int(self.events(receipt, "TradeCreated")[0]["args"]["tradeId"])
+
+    def opened_period_id(self, receipt: TxReceipt) -> int:
+        return int(self.events(receipt, "PeriodOpened")[0]["args"]["period"])

@@ -1,0 +1,434 @@
+"""``gridledger node post|amend|cancel|listings|quote|take|trades|recommend|periods|open-period``.
+
+Posted-offer trading from the command line; ``register(app)`` adds the commands to the
+``node`` Typer app. Energy is given in MWh (down to 1 Wh), prices in CNY/MWh (down to
+1 fen/MWh); JSON output (``--json``) carries the on-chain units (Wh, fen/MWh, fen).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from eth_account import Account
+from rich.table import Table
+
+from ledger.cli_support import console, make_context, print_json, prompt_password
+from ledger.clients.token import cny_to_fen, fen_to_cny
+from ledger.clients.trading import Listing, ListingSide, Trade
+from ledger.errors import ValidationError
+from node.optimizer import Mode, Plan, Weights, load_book, load_plan, recommend, save_plan
+from node.trading import PlanReport, Trader, mwh_to_wh, terms_hash_of, wh_to_mwh
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+WalletOpt = Annotated[str, typer.Option("--wallet", "-w", help="The node's wallet (keystore).")]
+ReadWalletOpt = Annotated[
+    str | None, typer.Option("--wallet", "-w", help="The node's wallet (default: none).")
+]
+EnergyOpt = Annotated[str, typer.Option("--energy-mwh", help="Energy in MWh, e.g. 1.5.")]
+PriceOpt = Annotated[str, typer.Option("--price", help="Price in CNY/MWh, e.g. 350 or 350.25.")]
+
+
+def _trader(wallet: str | None) -> Trader:
+    """A trader signing as ``wallet``; reads without a wallet use a never-funded key."""
+    ctx = make_context()
+    account = Account.create() if wallet is None else ctx.account(wallet, prompt_password)
+    return Trader(ctx, account)
+
+
+def _price(text: str) -> int:
+    """CNY/MWh as fen/MWh (positive)."""
+    fen = cny_to_fen(text)
+    if fen <= 0:
+        raise ValidationError("the price must be positive")
+    return fen
+
+
+def _side(text: str) -> ListingSide:
+    key = text.strip().lower()
+    if key in ("sell", "1", "mode1"):
+        return ListingSide.SELL
+    if key in ("buy", "2", "mode2"):
+        return ListingSide.BUY
+    raise ValidationError(f"side must be sell (mode 1) or buy (mode 2): {text!r}")
+
+
+def _time(value: str | None) -> int:
+    if not value:
+        return 0
+    if value.isdigit():
+        return int(value)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValidationError(f"not a date-time or unix time: {value!r}") from exc
+    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
+
+
+def _when(ts: int) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M") if ts else "-"
+
+
+def _listing_table(listings: list[Listing]) -> Table:
+    table = Table(
+        "id", "side", "maker", "period", "intervals", "region", "left MWh", "of MWh",
+        "min MWh", "CNY/MWh", "expires", "status",
+    )  # fmt: skip
+    for x in listings:
+        table.add_row(
+            str(x.id),
+            x.side.name.lower(),
+            x.maker[:10] + "…",
+            str(x.period_id),
+            f"{x.first_interval}-{x.last_interval}",
+            str(x.region),
+            wh_to_mwh(x.remaining_wh),
+            wh_to_mwh(x.energy_wh),
+            wh_to_mwh(x.min_take_wh),
+            fen_to_cny(x.price_fen_per_mwh),
+            _when(x.expires_at),
+            x.status.name.lower(),
+        )
+    return table
+
+
+def _trade_table(trades: list[Trade]) -> Table:
+    table = Table(
+        "id", "listing", "buyer", "seller", "period", "MWh", "CNY/MWh", "route", "fee CNY",
+        "escrow CNY", "status",
+    )  # fmt: skip
+    for t in trades:
+        table.add_row(
+            str(t.id),
+            str(t.listing_id),
+            t.buyer[:10] + "…",
+            t.seller[:10] + "…",
+            str(t.period_id),
+            wh_to_mwh(t.energy_wh),
+            fen_to_cny(t.price_fen_per_mwh),
+            ">".join(str(r) for r in t.route),
+            fen_to_cny(t.fee_fen),
+            fen_to_cny(t.escrow_fen),
+            t.status.name.lower(),
+        )
+    return table
+
+
+def print_plan(plan: Plan) -> None:
+    table = Table("listing", "take MWh", "CNY/MWh", "transm. fen/MWh", "energy CNY", "fee CNY")
+    for t in plan.takes:
+        table.add_row(
+            str(t.listing_id),
+            wh_to_mwh(t.quantity_wh),
+            fen_to_cny(t.price_fen_per_mwh),
+            f"{t.transmission_rate_fen_per_mwh:,}",
+            fen_to_cny(t.energy_fen),
+            fen_to_cny(t.transmission_fee_fen),
+        )
+    console.print(table)
+    for t in plan.takes:
+        console.print(f"  {t.explanation}")
+    for s in plan.skipped:
+        console.print(f"  skip listing {s.listing_id}: {s.reason}")
+    console.print(plan.summary)
+
+
+def print_report(report: PlanReport) -> None:
+    for o in report.outcomes:
+        if o.outcome == "taken":
+            extra = f" ({o.reason})" if o.reason else ""
+            console.print(
+                f"listing {o.listing_id}: took {wh_to_mwh(o.taken_wh)} MWh as trade "
+                f"{o.trade_id}, escrow {fen_to_cny(o.escrow_fen or 0)} CNY{extra}"
+            )
+        else:
+            console.print(f"listing {o.listing_id}: {o.outcome}: {o.reason}")
+    console.print(
+        f"took {wh_to_mwh(report.taken_wh)} MWh in {len(report.outcomes) - len(report.skipped)} "
+        f"trade(s), escrow {fen_to_cny(report.escrow_fen)} CNY; "
+        f"{len(report.skipped)} skipped or failed"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the trading commands to the ``node`` app."""
+
+    @app.command("post")
+    def post(
+        wallet: WalletOpt,
+        side: Annotated[str, typer.Option(help="sell (mode 1) or buy (mode 2).")],
+        period: Annotated[int, typer.Option(min=1, help="Delivery period id.")],
+        energy: EnergyOpt,
+        price: PriceOpt,
+        first_interval: Annotated[int, typer.Option("--from", min=0, help="First interval.")],
+        last_interval: Annotated[int, typer.Option("--to", min=0, help="Last interval.")],
+        min_take: Annotated[str, typer.Option("--min-take-mwh", help="Smallest take, MWh.")] = "0",
+        expires: Annotated[
+            str | None, typer.Option(help="Expiry (ISO or unix; default: taking closes).")
+        ] = None,
+        terms: Annotated[
+            Path | None, typer.Option(exists=True, dir_okay=False, help="Terms document.")
+        ] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Post a listing: ENERGY in total over intervals FROM..TO, delivered evenly."""
+        trader = _trader(wallet)
+        result = trader.post(
+            _side(side),
+            period,
+            first_interval,
+            last_interval,
+            mwh_to_wh(energy),
+            _price(price),
+            min_take_wh=mwh_to_wh(min_take),
+            expires_at=_time(expires),
+            terms_hash=terms_hash_of(terms.read_bytes()) if terms else b"\x00" * 32,
+        )
+        if as_json:
+            print_json(result)
+            return
+        console.print(
+            f"posted listing {result.listing_id} in tx {result.tx_hash} (gas {result.gas_used})"
+        )
+        if result.allowance_fen is not None:
+            console.print(f"allowance to the market now {fen_to_cny(result.allowance_fen)} CNY")
+
+    @app.command("amend")
+    def amend(
+        listing_id: Annotated[int, typer.Argument(min=1)],
+        wallet: WalletOpt,
+        price: PriceOpt,
+        energy: Annotated[str, typer.Option("--energy-mwh", help="New untaken energy, MWh.")],
+    ) -> None:
+        """Set a listing's price and untaken quantity (its maker)."""
+        receipt = _trader(wallet).amend(listing_id, _price(price), mwh_to_wh(energy))
+        console.print(
+            f"amended listing {listing_id} in tx {receipt['transactionHash'].to_0x_hex()}"
+        )
+
+    @app.command("cancel")
+    def cancel(listing_id: Annotated[int, typer.Argument(min=1)], wallet: WalletOpt) -> None:
+        """Delist what is still untaken (the maker)."""
+        receipt = _trader(wallet).cancel(listing_id)
+        console.print(
+            f"cancelled listing {listing_id} in tx {receipt['transactionHash'].to_0x_hex()}"
+        )
+
+    @app.command("listings")
+    def listings(
+        wallet: ReadWalletOpt = None,
+        mine: Annotated[bool, typer.Option("--mine", help="The wallet's own listings.")] = False,
+        period: Annotated[int | None, typer.Option(min=1)] = None,
+        side: Annotated[str | None, typer.Option(help="sell or buy.")] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Open listings in sequence order (or --mine: every listing of the wallet)."""
+        if mine and wallet is None:
+            raise ValidationError("--mine needs --wallet")
+        trader = _trader(wallet)
+        if mine:
+            found = [
+                x
+                for x in trader.my_listings()
+                if (period is None or x.period_id == period)
+                and (side is None or x.side == _side(side))
+            ]
+        else:
+            found = trader.open_listings(period_id=period, side=_side(side) if side else None)
+        if as_json:
+            print_json(found)
+            return
+        if not found:
+            console.print("no listings")
+            return
+        console.print(_listing_table(found))
+
+    @app.command("quote")
+    def quote(
+        listing_id: Annotated[int, typer.Argument(min=1)],
+        wallet: WalletOpt,
+        energy: EnergyOpt,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """What taking ENERGY of a listing costs now: route, fee, prepayment, exposure."""
+        q = _trader(wallet).quote(listing_id, mwh_to_wh(energy))
+        if as_json:
+            print_json(q)
+            return
+        console.print(
+            f"{wh_to_mwh(q.energy_wh)} MWh at {fen_to_cny(q.price_fen_per_mwh)} CNY/MWh = "
+            f"{fen_to_cny(q.energy_fen)} CNY; route {'>'.join(map(str, q.route))} "
+            f"({q.sum_rate_fen_per_mwh:,} fen/MWh) fee {fen_to_cny(q.fee_fen)} CNY; "
+            f"prepayment {fen_to_cny(q.escrow_fen)} CNY; seller exposure "
+            f"{fen_to_cny(q.exposure_fen)} CNY"
+        )
+
+    @app.command("take")
+    def take(
+        wallet: WalletOpt,
+        listing_id: Annotated[int | None, typer.Argument(min=1)] = None,
+        energy: Annotated[str | None, typer.Option("--energy-mwh", help="MWh to take.")] = None,
+        limit: Annotated[
+            str | None,
+            typer.Option(help="CNY/MWh: most to pay (mode 1), least to accept (mode 2)."),
+        ] = None,
+        plan_file: Annotated[
+            Path | None,
+            typer.Option("--plan", exists=True, dir_okay=False, help="Execute a plan file."),
+        ] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Take a listing (LISTING_ID --energy-mwh), or every take of a --plan file."""
+        trader = _trader(wallet)
+        if plan_file is not None:
+            if listing_id is not None:
+                raise ValidationError("give a LISTING_ID or --plan, not both")
+            report = trader.execute_plan(load_plan(plan_file))
+            if as_json:
+                print_json(report)
+            else:
+                print_report(report)
+            return
+        if listing_id is None or energy is None:
+            raise ValidationError("give LISTING_ID and --energy-mwh (or --plan FILE)")
+        result = trader.take(listing_id, mwh_to_wh(energy), _price(limit) if limit else None)
+        if as_json:
+            print_json(result)
+            return
+        console.print(
+            f"trade {result.trade_id}: {wh_to_mwh(result.energy_wh)} MWh of listing "
+            f"{listing_id}, route {'>'.join(map(str, result.route))}, fee "
+            f"{fen_to_cny(result.fee_fen)} CNY, prepaid {fen_to_cny(result.escrow_fen)} CNY "
+            f"(tx {result.tx_hash}, gas {result.gas_used})"
+        )
+
+    @app.command("trades")
+    def trades(
+        address: Annotated[str | None, typer.Argument(help="Node (default: --wallet's).")] = None,
+        wallet: ReadWalletOpt = None,
+        period: Annotated[int | None, typer.Option(min=1, help="A period's trades.")] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """A node's trades (as buyer or seller), or --period: every trade of a period."""
+        trader = _trader(wallet)
+        if period is not None and address is None and wallet is None:
+            count = trader.market.period_trade_count(period)
+            found = [
+                t for o in range(0, count, 200) for t in trader.market.period_trades(period, o, 200)
+            ]
+        else:
+            if address is None and wallet is None:
+                raise ValidationError("give a node ADDRESS, --wallet or --period")
+            found = trader.trades(address)
+            if period is not None:
+                found = [t for t in found if t.period_id == period]
+        if as_json:
+            print_json(found)
+            return
+        if not found:
+            console.print("no trades")
+            return
+        console.print(_trade_table(found))
+
+    @app.command("recommend")
+    def recommend_cmd(
+        target_wh: Annotated[int, typer.Option("--target-wh", min=1, help="Energy wanted, Wh.")],
+        wallet: ReadWalletOpt = None,
+        mode: Annotated[
+            int, typer.Option(min=1, max=2, help="1: buyer takes sell listings; 2: seller.")
+        ] = 1,
+        period: Annotated[int | None, typer.Option(min=1, help="Only this period.")] = None,
+        book: Annotated[
+            Path | None,
+            typer.Option(exists=True, dir_okay=False, help="Offline: a JSON book of offers."),
+        ] = None,
+        w_price: Annotated[float, typer.Option("--w-price", min=0.0)] = 1.0,
+        w_reputation: Annotated[float, typer.Option("--w-reputation", min=0.0)] = 0.3,
+        w_carbon: Annotated[float, typer.Option("--w-carbon", min=0.0)] = 0.2,
+        allow_partial: Annotated[
+            bool, typer.Option("--allow-partial", help="If the book is short, fill what it can.")
+        ] = False,
+        out: Annotated[
+            Path | None, typer.Option("--out", dir_okay=False, help="Write the plan file.")
+        ] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Recommend takes over the open listings on chain (or an offline --book)."""
+        m: Mode = 1 if mode == 1 else 2
+        weights = Weights(price=w_price, reputation=w_reputation, carbon=w_carbon)
+        if book is not None:
+            plan = recommend(
+                load_book(book), target_wh, m, weights, allow_partial_fill=allow_partial
+            )
+        else:
+            if wallet is None:
+                raise ValidationError("give --wallet (the taker) or an offline --book")
+            plan = _trader(wallet).recommend(
+                target_wh, m, period_id=period, weights=weights, allow_partial_fill=allow_partial
+            )
+        if out is not None:
+            save_plan(plan, out)
+        if as_json:
+            print_json(plan)
+            return
+        print_plan(plan)
+        if out is not None:
+            console.print(f"plan written to {out}; execute it with: gridledger node take --plan")
+
+    @app.command("periods")
+    def periods(as_json: JsonOpt = False) -> None:
+        """The delivery periods and their windows."""
+        found = _trader(None).periods()
+        if as_json:
+            print_json(found)
+            return
+        table = Table("id", "delivery start", "intervals", "posting opens", "taking", "status")
+        now = int(datetime.now(tz=UTC).timestamp())
+        for p in found:
+            state = (
+                "taking"
+                if p.taking_opens_at <= now < p.taking_closes_at
+                else (
+                    "posting"
+                    if p.posting_opens_at <= now < p.taking_closes_at
+                    else "closed"
+                    if now >= p.taking_closes_at
+                    else "not open"
+                )
+            )
+            table.add_row(
+                str(p.id),
+                _when(p.delivery_start),
+                f"{p.intervals} x {p.interval_s} s",
+                _when(p.posting_opens_at),
+                f"{_when(p.taking_opens_at)} .. {_when(p.taking_closes_at)}",
+                state,
+            )
+        console.print(table)
+
+    @app.command("open-period")
+    def open_period(
+        wallet: Annotated[str, typer.Option("--wallet", "-w", help="An OPERATOR wallet.")],
+        delivery_start: Annotated[str, typer.Option(help="ISO or unix time.")],
+        posting_opens: Annotated[str, typer.Option(help="ISO or unix time.")],
+        taking_opens: Annotated[str, typer.Option(help="ISO or unix time.")],
+        taking_closes: Annotated[str, typer.Option(help="ISO or unix time.")],
+        interval_s: Annotated[int, typer.Option(min=1)] = 900,
+        intervals: Annotated[int, typer.Option(min=1, max=65535)] = 96,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """OPERATOR: open a delivery period (default: 96 intervals of 15 minutes)."""
+        p = _trader(wallet).open_period(
+            _time(delivery_start),
+            _time(posting_opens),
+            _time(taking_opens),
+            _time(taking_closes),
+            interval_s=interval_s,
+            intervals=intervals,
+        )
+        if as_json:
+            print_json(p)
+            return
+        console.print(f"opened period {p.id}: delivery {_when(p.delivery_start)}")
