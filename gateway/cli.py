@@ -90,7 +90,7 @@ def index(
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8600,
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8700,
 ) -> None:
     """Serve the explorer (/) and the history API (/api/v1, docs at /docs)."""
     import uvicorn

@@ -131,6 +131,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Length of a delivery period (s); a multiple of the interval.",
     )
+    oracle_period_source: Literal["trading", "fixed"] = Field(
+        default="trading",
+        description=(
+            "Where the oracle's delivery periods come from: 'trading' (TradingMarket's "
+            "period ids, when deployed) or 'fixed' (interval start // oracle_period_s)."
+        ),
+    )
     identity_key_file_override: Path | None = Field(
         default=None,
         validation_alias="GRIDLEDGER_IDENTITY_KEY_FILE",
@@ -157,6 +164,10 @@ class Settings(BaseSettings):
     gateway_max_page_size: int = Field(
         default=500, ge=1, description="Largest page the gateway history API returns."
     )
+    cert_rpc_url: str | None = Field(
+        default=None,
+        description="RPC URL of the auxiliary green-certificate chain; unset = the main chain.",
+    )
 
     @property
     def rpc_url(self) -> str:
@@ -177,6 +188,11 @@ class Settings(BaseSettings):
     def manifest_path(self) -> Path:
         """Where ``gridledger deploy`` writes the deployment manifest."""
         return self.data_dir / "manifest.json"
+
+    @property
+    def cert_manifest_path(self) -> Path:
+        """Where ``gridledger certs deploy-aux`` writes the certificate chain's manifest."""
+        return self.data_dir / "certificates-manifest.json"
 
     @property
     def database_url(self) -> str:
