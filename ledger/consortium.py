@@ -13,7 +13,7 @@ Everything lives in one directory (``<data_dir>/consortium`` for the CLI)::
     genesis.json          the chain's genesis (Clique signers in extraData)
     state.json            ports, enodes and validators (:class:`ConsortiumState`)
     node0/ ... nodeN-1/   one geth datadir per validator:
-        keystore/         the validator's encrypted key
+        keystore/         the validator key and a standby key, encrypted
         password.txt      its password (mode 0600)
         nodekey           the p2p identity (mode 0600)
         config.toml       static peers and the loopback p2p listen address
@@ -42,6 +42,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,7 +85,10 @@ DEFAULT_BASE_FEE_WEI = 7
 #: scrypt cost of the validator keystores (geth's "standard" cost).
 DEFAULT_SCRYPT_N = 262_144
 CLIQUE_EPOCH = 30_000
-RPC_APIS = ("eth", "net", "web3", "clique", "admin", "txpool")
+#: ``miner`` is there so sealing starts (``miner_start``) only once a node is peered
+#: and caught up: a geth that is not sealing yet drops propagated blocks, which can
+#: fork a freshly started Clique network.
+RPC_APIS = ("eth", "net", "web3", "clique", "admin", "txpool", "miner")
 MAX_VALIDATORS = 32
 
 _EXTRA_VANITY = 32
@@ -93,6 +97,8 @@ _LOOPBACK = "127.0.0.1"
 _STATE_FILE = "state.json"
 _GENESIS_FILE = "genesis.json"
 _LOCK_FILE = ".lock"
+#: Block vanity while a node's miner runs with its standby key (see Consortium._start).
+_STANDBY_EXTRA = "gridledger standby"
 
 #: The geth processes this Python process started, kept so they can be reaped.
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
@@ -567,6 +573,10 @@ class NodeState(BaseModel):
     index: int
     name: str
     validator: str = Field(description="Checksum address of the node's Clique signer key.")
+    standby: str = Field(
+        description="A never-funded key the miner starts with: it cannot seal, so the node "
+        "is marked synced before it may seal (see Consortium._start)."
+    )
     http_port: int
     p2p_port: int
     authrpc_port: int
@@ -618,6 +628,7 @@ class NodeStatus(BaseModel):
     running: bool
     pid: int | None = None
     peers: int | None = None
+    sealing: bool | None = None
     head_number: int | None = None
     head_hash: str | None = None
     signers: list[str] | None = None
@@ -949,15 +960,17 @@ class Consortium:
             node_dir = self.node_dir(index)
             node_dir.mkdir(mode=0o700, parents=True)
             account = Account.create()
+            standby = Account.create()
             password = secrets.token_urlsafe(32)
             _write_private(node_dir / "password.txt", password + "\n")
-            keystore = Account.encrypt(account.key, password, kdf="scrypt", iterations=scrypt_n)
-            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%S.%fZ")
-            address_hex = account.address.lower()[2:]
             (node_dir / "keystore").mkdir(mode=0o700)
-            _write_private(
-                node_dir / "keystore" / f"UTC--{stamp}--{address_hex}", json.dumps(keystore)
-            )
+            for key in (account, standby):
+                keystore = Account.encrypt(key.key, password, kdf="scrypt", iterations=scrypt_n)
+                stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%S.%fZ")
+                _write_private(
+                    node_dir / "keystore" / f"UTC--{stamp}--{key.address.lower()[2:]}",
+                    json.dumps(keystore),
+                )
             node_key = secrets.token_bytes(32).hex()
             _write_private(node_dir / "nodekey", node_key + "\n")
             nodes.append(
@@ -965,6 +978,7 @@ class Consortium:
                     index=index,
                     name=f"node{index}",
                     validator=account.address,
+                    standby=standby.address,
                     http_port=0,
                     p2p_port=0,
                     authrpc_port=0,
@@ -1057,9 +1071,10 @@ class Consortium:
             _LOOPBACK,
             "--authrpc.port",
             str(node.authrpc_port),
-            "--mine",
             "--miner.etherbase",
-            node.validator,
+            node.standby,
+            "--miner.extradata",
+            _STANDBY_EXTRA,
             "--miner.gaslimit",
             str(state.gas_limit),
             # geth sanitises 0 back to its defaults, so 1 wei is the lowest tip it takes.
@@ -1128,15 +1143,75 @@ class Consortium:
             state.geth_path, state.geth_version = str(geth.path), geth.version
 
     def _start(self, state: ConsortiumState, nodes: Sequence[NodeState], timeout_s: float) -> None:
+        """Spawn ``nodes`` and, once they answer, are peered and have caught up with the
+        running nodes, make them seal.
+
+        Geth drops the blocks its peers propagate until it has started its miner (or
+        synced once). A node that seals while a peer is still in that state forks the
+        chain: the peer later seals its own block at the same height, and with equal
+        difficulty neither side may extend the other's branch (Clique's "signed
+        recently" rule), which stalls the network for good. So every started node first
+        runs its miner with its standby key, which is no signer and cannot seal; only
+        when all of them do is each switched to its validator key.
+        """
         self._resolve_geth(state)
         self._save_state(state)
         started = [(node, self._spawn(state, node)) for node in nodes]
         for node, pid in started:
             self._wait_ready(node, pid, timeout_s)
+        running = [n for n in state.nodes if self.is_running(n)]
 
-    def _stop_pid(self, node: NodeState, pid: int, *, timeout_s: float, kill: bool) -> None:
+        def caught_up() -> bool | None:
+            heads = {n.index: RpcClient(n.rpc_url, 2.0).block_number() for n in running}
+            best = max(heads.values())
+            return True if all(heads[n.index] >= best - 1 for n in nodes) else None
+
+        try:
+            self.wait_for_peers(timeout_s=timeout_s)
+            wait_until(caught_up, timeout_s=timeout_s, what="the started nodes to sync")
+            with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+                list(pool.map(self._start_standby_miner, nodes))
+            with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+                list(pool.map(self._start_sealing, nodes))
+        except ConsortiumRpcError as exc:
+            raise NodeStartError(f"{exc}; logs in {self.root}/node*/geth.log") from exc
+
+    def _set_mining(self, rpc: RpcClient, on: bool) -> None:
+        rpc.call("miner_start" if on else "miner_stop")
+        wait_until(
+            lambda: True if bool(rpc.call("eth_mining")) == on else None,
+            timeout_s=15.0,
+            interval_s=0.05,
+            what=f"{rpc.url} to {'start' if on else 'stop'} its miner",
+        )
+
+    def _start_standby_miner(self, node: NodeState) -> None:
+        """Start the miner with the standby key (marks the node synced; cannot seal)."""
+        rpc = RpcClient(node.rpc_url, self.rpc_timeout_s)
+        rpc.call("miner_setExtra", _STANDBY_EXTRA)
+        rpc.call("miner_setEtherbase", node.standby)
+        self._set_mining(rpc, True)
+
+    def _start_sealing(self, node: NodeState) -> None:
+        """Restart the miner with the validator key: Clique takes its signer from the
+        etherbase when the miner starts.
+
+        The block vanity changes too: geth skips sealing work whose seal hash equals the
+        previous task's, and the standby's work at the same height and second would
+        otherwise hash the same, leaving an idle network with nothing to seal.
+        """
+        rpc = RpcClient(node.rpc_url, self.rpc_timeout_s)
+        rpc.call("miner_setExtra", f"gridledger {node.name}")
+        rpc.call("miner_setEtherbase", node.validator)
+        self._set_mining(rpc, False)
+        self._set_mining(rpc, True)
+
+    def _stop_pid(
+        self, node: NodeState, pid: int, *, timeout_s: float, kill: bool, signalled: bool = False
+    ) -> None:
         node_dir = self.node_dir(node)
-        _signal(pid, signal.SIGKILL if kill else signal.SIGTERM)
+        if not signalled:  # a second SIGTERM makes geth count down towards a panic
+            _signal(pid, signal.SIGKILL if kill else signal.SIGTERM)
         if not _wait_exit(pid, node_dir, timeout_s):
             log.warning("%s (pid %d) ignored SIGTERM; killing it", node.name, pid)
             _signal(pid, signal.SIGKILL)
@@ -1246,12 +1321,13 @@ class Consortium:
             state.started_at = datetime.now(UTC)
             try:
                 self._start(state, stopped, ready_timeout_s)
-                self.wait_for_peers(timeout_s=ready_timeout_s)
                 start_head = max(RpcClient(n.rpc_url, 2.0).block_number() for n in state.nodes)
                 self.wait_for_block(start_head + 1, timeout_s=max(60.0, 10.0 * state.period_s))
             except ConsortiumRpcError as exc:
                 raise NodeStartError(
-                    f"the consortium started but is not healthy: {exc}; logs in {self.root}"
+                    f"the consortium started but is not healthy: {exc}; logs in {self.root}. "
+                    "If `status` shows different heads (a Clique fork), `down` then `up` "
+                    "lets the nodes re-sync"
                 ) from exc
             return state
 
@@ -1298,7 +1374,7 @@ class Consortium:
             for _node, pid in running:
                 _signal(pid, signal.SIGTERM)
             for node, pid in running:
-                self._stop_pid(node, pid, timeout_s=timeout_s, kill=False)
+                self._stop_pid(node, pid, timeout_s=timeout_s, kill=False, signalled=True)
             return [node.name for node, _ in running]
 
     def purge(self) -> None:
@@ -1345,6 +1421,10 @@ class Consortium:
                 rpc = RpcClient(node.rpc_url, timeout_s=3.0)
                 try:
                     entry.peers = rpc.peer_count()
+                    coinbase = str(rpc.call("eth_coinbase"))
+                    entry.sealing = bool(rpc.call("eth_mining")) and (
+                        coinbase.lower() == node.validator.lower()
+                    )
                     entry.head_number, entry.head_hash = rpc.head()
                     entry.signers = rpc.signers()
                 except ConsortiumRpcError as exc:

@@ -71,8 +71,8 @@ def _env_lines(state: ConsortiumState, node_index: int = 0) -> list[str]:
 
 def _nodes_table(consortium: Consortium, state: ConsortiumState) -> Table:
     table = Table(title=f"consortium chain {state.chain_id} (Clique, {state.period_s} s)")
-    for column in ("node", "validator", "pid", "RPC", "p2p port", "log"):
-        table.add_column(column)
+    for column in ("node", "validator", "pid", "RPC", "p2p port"):
+        table.add_column(column, overflow="fold")
     for node in state.nodes:
         pid = consortium.pid(node)
         table.add_row(
@@ -81,7 +81,6 @@ def _nodes_table(consortium: Consortium, state: ConsortiumState) -> Table:
             str(pid) if pid else "-",
             node.rpc_url,
             str(node.p2p_port),
-            str(consortium.log_path(node)),
         )
     return table
 
@@ -175,6 +174,7 @@ def up(
             geth=geth,
         )
     console.print(_nodes_table(consortium, state))
+    console.print(f"logs: {consortium.root}/node*/geth.log", highlight=False)
     if accounts:
         console.print(f"prefunded in the genesis: {len(accounts)} accounts")
     console.print("point GridLedger at it with:")
@@ -213,15 +213,17 @@ def status(
         typer.echo(json.dumps(payload, indent=2))
         return
     table = Table(title=f"consortium chain {report.chain_id} (geth {report.geth_version})")
-    for column in ("node", "validator", "signer", "running", "peers", "head", "head hash"):
-        table.add_column(column)
-    signers = report.signers or []
+    columns = ("node", "validator", "signer", "running", "sealing", "peers", "head", "head hash")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    signers = report.signers
     for node in report.nodes:
         table.add_row(
             node.name,
             node.validator,
-            "yes" if node.validator in signers else "no",
+            "?" if signers is None else "yes" if node.validator in signers else "no",
             f"pid {node.pid}" if node.running else "[red]stopped[/]",
+            "-" if node.sealing is None else "yes" if node.sealing else "no",
             "-" if node.peers is None else str(node.peers),
             "-" if node.head_number is None else str(node.head_number),
             node.head_hash or (f"[red]{node.error}[/]" if node.error else "-"),

@@ -44,6 +44,11 @@ def _service(ctx: LedgerContext, wallet: str | None = None, **kw: object) -> Ora
     return OracleService(ctx, sessions=session_factory(engine), account=account, **kw)  # type: ignore[arg-type]
 
 
+def _describe(service: OracleService) -> str:
+    describe = getattr(service.calendar, "describe", None)
+    return str(describe()) if callable(describe) else type(service.calendar).__name__
+
+
 @app.command("info")
 def info(
     wallet: Annotated[str, typer.Option(help="The oracle's relaying wallet.")] = "meter-oracle",
@@ -73,7 +78,8 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind host (default: setting).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: setting).")] = None,
     trades_file: Annotated[
-        Path | None, typer.Option(help="JSON list of trades for /dispatch/trades.")
+        Path | None,
+        typer.Option(help="JSON list of trades for /dispatch/trades (default: TradingMarket)."),
     ] = None,
     wallet: WalletOpt = None,
 ) -> None:
@@ -83,8 +89,9 @@ def serve(
     from oracle.app import create_app
 
     ctx = make_context()
-    trades = MemoryTradeSource.from_file(trades_file) if trades_file else MemoryTradeSource()
+    trades = MemoryTradeSource.from_file(trades_file) if trades_file else None
     service = _service(ctx, wallet, trades=trades)
+    console.print(f"delivery periods: {_describe(service)}")
     with OracleLock(ctx.settings.data_dir / "oracle", service.account.address):
         service.relay.run_once()  # resume whatever a previous run left in the outbox
         app_ = create_app(
@@ -102,7 +109,9 @@ def serve(
 @app.command("prove")
 def prove(
     node: Annotated[str, typer.Argument(help="Node address.")],
-    period: Annotated[int, typer.Argument(help="Delivery period.")],
+    period: Annotated[
+        int, typer.Argument(help="Delivery period (the trading period id with TradingMarket).")
+    ],
     as_json: JsonOpt = False,
     on_chain: Annotated[bool, typer.Option(help="Also call verifyReading/verifyNodeTotal.")] = True,
 ) -> None:
@@ -110,10 +119,19 @@ def prove(
     ctx = make_context()
     service = _service(ctx)
     proof = service.node_proof(node, period)
+    start, end = service.period_bounds(period)
     problems = ProofCheck(service.meter_oracle, service.chain_id).check(proof, on_chain=on_chain)
     if as_json:
-        print_json({"proof": proof.model_dump(mode="json", by_alias=True), "problems": problems})
+        print_json(
+            {
+                "proof": proof.model_dump(mode="json", by_alias=True),
+                "periodStart": start,
+                "periodEnd": end,
+                "problems": problems,
+            }
+        )
     else:
+        console.print(f"period {period}: delivery [{start}, {end}) ({_describe(service)})")
         console.print(
             f"node {proof.node} period {proof.period}: import {proof.import_wh} Wh, export "
             f"{proof.export_wh} Wh, net {proof.net_wh} Wh from {proof.reading_count} readings"
@@ -224,7 +242,8 @@ def period_close(
     period: int,
     force: Annotated[bool, typer.Option(help="Close before the late-reading window ends.")] = False,
 ) -> None:
-    """Post a delivery period's node totals root (the worker does this when due)."""
+    """Post a delivery period's node totals root and queue every node's submitNodeTotal
+    (the worker does this when due). PERIOD is the trading period id with TradingMarket."""
     ctx = make_context()
     service = _service(ctx)
     with OracleLock(ctx.settings.data_dir / "oracle", service.account.address):
@@ -235,5 +254,5 @@ def period_close(
         service.relay.run_once()
     console.print(
         f"period {period}: {record.node_count} nodes, {record.reading_count} readings, "
-        f"root {record.totals_root}"
+        f"root {record.totals_root}; node totals submitted behind it"
     )

@@ -1,9 +1,9 @@
 """Where the oracle gets the trades the dispatch center checks.
 
-The trading contract is not part of this area; the oracle reads trades through the small
-:class:`TradeSource` protocol. :class:`MemoryTradeSource` serves tests, the simulator and
-``gridledger oracle serve --trades-file``; a client of the trading contract plugs in by
-implementing the same two methods.
+The oracle reads trades through the small :class:`TradeSource` protocol.
+:class:`ChainTradeSource` reads ``TradingMarket`` (the default when it is deployed);
+:class:`MemoryTradeSource` serves tests, the simulator and
+``gridledger oracle serve --trades-file``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
-from oracle.models import Trade
+from eth_account.signers.local import LocalAccount
+
+from ledger.clients.registry import NodeRegistryClient
+from ledger.clients.trading import PAGE, TradingMarketClient
+from ledger.clients.trading import Period as TradingPeriod
+from ledger.clients.trading import Trade as ChainTrade
+from ledger.context import LedgerContext
+from ledger.errors import ContractRevertError
+from oracle.models import MAX_SQL_INT, Trade
+from oracle.periods import MAX_TRADING_PERIOD
 
 
 class TradeSource(Protocol):
@@ -51,3 +60,89 @@ class MemoryTradeSource:
     def from_file(cls, path: Path) -> MemoryTradeSource:
         raw = json.loads(path.read_text())
         return cls(Trade.model_validate(item) for item in raw)
+
+
+class ChainTradeSource:
+    """Trades of ``TradingMarket``, read page by page with ``periodTrades``.
+
+    A trade's regions are the ends of its route (the cheapest path from the seller's region
+    to the buyer's, fixed when the trade formed), as decimal strings (the tariff's region
+    ids, which the dispatch simulator's corridors name); a trade without a route falls back
+    to the registry's regions. Its window is its delivery intervals: ``interval_start`` =
+    the period's delivery start + first interval x interval length, ``interval_seconds`` =
+    the window's length (the energy is delivered evenly over it). Periods are cached
+    (immutable once opened); trades are read fresh on every request.
+    """
+
+    def __init__(
+        self, market: TradingMarketClient, registry: NodeRegistryClient | None = None
+    ) -> None:
+        self.market = market
+        self.registry = registry
+        self._periods: dict[int, TradingPeriod] = {}
+
+    @classmethod
+    def from_context(cls, ctx: LedgerContext, account: LocalAccount) -> ChainTradeSource:
+        registry = (
+            ctx.client(NodeRegistryClient, account)
+            if "NodeRegistry" in ctx.manifest.contracts
+            else None
+        )
+        return cls(ctx.client(TradingMarketClient, account), registry)
+
+    def _period(self, period_id: int) -> TradingPeriod:
+        cached = self._periods.get(period_id)
+        if cached is None:
+            cached = self._periods[period_id] = self.market.period(period_id)
+        return cached
+
+    def _regions(self, t: ChainTrade) -> tuple[str, str]:
+        if t.route:
+            return str(t.route[0]), str(t.route[-1])
+        if self.registry is None:
+            return "", ""
+        return (
+            str(self.registry.node_info(t.seller).region),
+            str(self.registry.node_info(t.buyer).region),
+        )
+
+    def _convert(self, t: ChainTrade) -> Trade:
+        p = self._period(t.period_id)
+        src, dst = self._regions(t)
+        return Trade(
+            trade_id=t.id,
+            period=t.period_id,
+            seller=t.seller,
+            buyer=t.buyer,
+            from_region=src,
+            to_region=dst,
+            energy_wh=min(t.energy_wh, MAX_SQL_INT),
+            interval_start=p.delivery_start + t.first_interval * p.interval_s,
+            interval_seconds=(t.last_interval - t.first_interval + 1) * p.interval_s,
+        )
+
+    def trades(self, period: int) -> list[Trade]:
+        if not 0 < period <= MAX_TRADING_PERIOD:
+            return []
+        count = self.market.period_trade_count(period)
+        out: list[Trade] = []
+        for offset in range(0, count, PAGE):
+            out.extend(self._convert(t) for t in self.market.period_trades(period, offset, PAGE))
+        return sorted(out, key=lambda t: t.trade_id)
+
+    def trade(self, trade_id: int) -> Trade | None:
+        if trade_id <= 0:
+            return None
+        try:
+            return self._convert(self.market.trade(trade_id))
+        except ContractRevertError as exc:
+            if exc.name == "UnknownTrade":
+                return None
+            raise
+
+
+def make_trade_source(ctx: LedgerContext, account: LocalAccount) -> TradeSource:
+    """``TradingMarket``'s trades when it is deployed, else an empty in-memory source."""
+    if "TradingMarket" in ctx.manifest.contracts:
+        return ChainTradeSource.from_context(ctx, account)
+    return MemoryTradeSource()

@@ -75,6 +75,7 @@ class Reason(StrEnum):
     REPLAY = "replay"
     IMPLAUSIBLE = "implausible"
     PERIOD_CLOSED = "period_closed"
+    NO_PERIOD = "no_period"
 
 
 REASON_STATUS: dict[Reason, int] = {
@@ -85,6 +86,7 @@ REASON_STATUS: dict[Reason, int] = {
     Reason.REPLAY: 409,
     Reason.IMPLAUSIBLE: 422,
     Reason.PERIOD_CLOSED: 422,
+    Reason.NO_PERIOD: 422,
 }
 
 

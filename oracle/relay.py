@@ -10,6 +10,10 @@ a time:
    too low" for this very hash count as sent.
 3. wait for the receipt; mark ``mined`` (or ``failed`` with the decoded revert).
 
+Before signing a ``pending`` row the relay asks the row kind's precheck (if any) whether
+the transaction is still needed; a reason marks the row ``skipped`` (e.g. a node total that
+the node itself recorded meanwhile), so an idempotent intent never reverts on chain.
+
 After a crash anywhere, the restarted relay finds the row ``signed`` and re-broadcasts the
 same bytes (same hash), so the chain sees it once: no duplicate, no gap. Only if the node
 says the nonce went to a *different* transaction (impossible while the lock file keeps a
@@ -37,6 +41,8 @@ from oracle.store import OutboxRow
 
 #: A test hook called at named points of :meth:`Relay.process` ("signed", "sent").
 CrashHook = Callable[[str, OutboxRow], None]
+#: Per outbox kind: a reason to skip a pending row (checked right before signing), or None.
+Precheck = Callable[[OutboxRow], str | None]
 
 
 class OracleAlreadyRunningError(GridLedgerError):
@@ -107,8 +113,10 @@ class Relay:
         crash_hook: CrashHook | None = None,
         receipt_timeout_s: float = 30.0,
         max_resigns: int = 3,
+        prechecks: dict[str, Precheck] | None = None,
     ) -> None:
         self._sessions = sessions
+        self._prechecks = dict(prechecks or {})
         self._sender = sender
         self._hook = crash_hook
         self._timeout = receipt_timeout_s
@@ -118,7 +126,7 @@ class Relay:
     def run_once(self) -> int:
         """Process every open row in order; stop at the first that cannot finish.
 
-        Returns the number of rows that reached ``mined`` or ``failed``.
+        Returns the number of rows that reached ``mined``, ``failed`` or ``skipped``.
         """
         done = 0
         with self._lock:
@@ -148,6 +156,11 @@ class Relay:
         sender = self._sender
         for _ in range(self._max_resigns + 1):
             if row.status == "pending":
+                precheck = self._prechecks.get(row.kind)
+                skip = precheck(row) if precheck is not None else None
+                if skip is not None:
+                    self._save(row, status="skipped", error=skip)
+                    return True
                 try:
                     gas = sender.estimate_gas(row.to_address, row.data)
                 except ContractRevertError as exc:

@@ -28,7 +28,7 @@ from ledger.clients.oracle import (
 from ledger.context import LedgerContext
 from oracle import eip712
 from oracle.anomaly import AnomalyDetector, Point
-from oracle.dispatch import MemoryTradeSource, TradeSource
+from oracle.dispatch import TradeSource, make_trade_source
 from oracle.errors import OracleError
 from oracle.merkle import MerkleTree
 from oracle.merkle import verify as merkle_verify
@@ -48,6 +48,7 @@ from oracle.models import (
     ReadingResult,
     Reason,
 )
+from oracle.periods import FixedPeriodCalendar, PeriodCalendar, make_calendar
 from oracle.relay import CrashHook, Relay, enqueue
 from oracle.store import (
     BatchRow,
@@ -60,6 +61,8 @@ from oracle.store import (
 
 #: Statuses of readings that count toward settlement.
 SETTLED_STATUSES = ("accepted", "cleared")
+#: Outbox kind of a ``submitNodeTotal`` (ref ``<period>:<node>``).
+NODE_TOTAL_KIND = "node_total"
 
 
 def _hex(value: bytes) -> str:
@@ -166,7 +169,9 @@ class OracleService:
         ctx: Chain, manifest and senders.
         sessions: SQL sessions of the oracle's tables.
         account: The METER_ORACLE key that relays.
-        trades: Where dispatch trades come from.
+        trades: Where dispatch trades come from (default: ``TradingMarket`` when deployed).
+        calendar: The delivery periods (default: ``TradingMarket``'s when deployed and
+            ``oracle_period_source`` is ``trading``, else fixed ``oracle_period_s`` periods).
         clock: Wall-clock seconds (tests inject a fixed clock).
         detector: The anomaly detector.
         crash_hook: Test hook of the relay.
@@ -179,6 +184,7 @@ class OracleService:
         sessions: sessionmaker[Session],
         account: LocalAccount,
         trades: TradeSource | None = None,
+        calendar: PeriodCalendar | None = None,
         clock: Callable[[], float] = time.time,
         detector: AnomalyDetector | None = None,
         crash_hook: CrashHook | None = None,
@@ -188,12 +194,23 @@ class OracleService:
         self.settings = settings
         self.sessions = sessions
         self.account = account
-        self.trades: TradeSource = trades if trades is not None else MemoryTradeSource()
+        self.trades: TradeSource = trades if trades is not None else make_trade_source(ctx, account)
+        self.calendar: PeriodCalendar = (
+            calendar if calendar is not None else make_calendar(ctx, account)
+        )
         self.clock = clock
-        if settings.oracle_period_s % settings.oracle_interval_s:
+        if (
+            isinstance(self.calendar, FixedPeriodCalendar)
+            and self.calendar.period_s % settings.oracle_interval_s
+        ):
             raise OracleError(500, "config", "oracle_period_s must be a multiple of the interval")
         self.interval_s = settings.oracle_interval_s
-        self.period_s = settings.oracle_period_s
+        #: Length of a fixed period (only meaningful with a :class:`FixedPeriodCalendar`).
+        self.period_s = (
+            self.calendar.period_s
+            if isinstance(self.calendar, FixedPeriodCalendar)
+            else settings.oracle_period_s
+        )
         self.detector = detector or AnomalyDetector(interval_s=self.interval_s)
         self.chain_id = int(ctx.w3.eth.chain_id)
         self.meter_oracle = ctx.client(MeterOracleClient, account)
@@ -212,6 +229,7 @@ class OracleService:
             ctx.sender(account),
             crash_hook=crash_hook,
             receipt_timeout_s=settings.tx_timeout_s,
+            prechecks={NODE_TOTAL_KIND: self._node_total_precheck},
         )
         self._lock = threading.RLock()
         self._state: dict[str, _MeterState] = {}
@@ -310,7 +328,7 @@ class OracleService:
                     digest=digest,
                     detail=f"already received (status {status})",
                 )
-            flags = self._plausible_and_flags(session, r, meter, now)
+            flags, period = self._plausible_and_flags(session, r, meter, now)
         except _Reject as rej:
             return ReadingResult(
                 index=index,
@@ -325,6 +343,7 @@ class OracleService:
             node=meter.node,
             interval_start=r.interval_start,
             interval_seconds=r.interval_seconds,
+            period=period,
             import_wh=r.import_wh,
             export_wh=r.export_wh,
             reactive_varh=r.reactive_varh,
@@ -351,7 +370,8 @@ class OracleService:
 
     def _plausible_and_flags(
         self, session: Session, r: MeterReading, meter: MeterInfo, now: float
-    ) -> list[str]:
+    ) -> tuple[list[str], int]:
+        """Anomaly flags and the delivery period of a reading, or :class:`_Reject`."""
         interval = self.interval_s
         if r.interval_seconds != interval:
             raise _Reject(
@@ -379,11 +399,9 @@ class OracleService:
                     Reason.IMPLAUSIBLE,
                     f"{name} {value} exceeds capacity x interval = {capacity_wh} Wh",
                 )
-        if r.interval_start // self.period_s in self._closed_periods:
-            raise _Reject(
-                Reason.PERIOD_CLOSED,
-                f"period {r.interval_start // self.period_s} is already posted on chain",
-            )
+        period = self._period_of(r.interval_start, end)
+        if period in self._closed_periods:
+            raise _Reject(Reason.PERIOD_CLOSED, f"period {period} is already posted on chain")
         key = r.meter_id.lower()
         state = self._meter_state(session, key)
         if r.interval_start > state.last_interval:
@@ -406,8 +424,22 @@ class OracleService:
             state.history.append(_point(r))
             while len(state.history) > self.detector.ml_window:
                 state.history.popleft()
-            return flags
-        return self._backfill(session, key, r, capacity_wh)
+            return flags, period
+        return self._backfill(session, key, r, capacity_wh), period
+
+    def _period_of(self, start: int, end: int) -> int:
+        """The delivery period holding the whole interval ``[start, end)``."""
+        period = self.calendar.period_of(start)
+        if period is None:
+            raise _Reject(Reason.NO_PERIOD, f"no delivery period covers interval [{start}, {end})")
+        period_end = self.calendar.bounds(period)[1]
+        if end > period_end:
+            raise _Reject(
+                Reason.NO_PERIOD,
+                f"interval [{start}, {end}) crosses the end of delivery period {period} "
+                f"at {period_end}",
+            )
+        return period
 
     def _backfill(self, session: Session, key: str, r: MeterReading, capacity_wh: int) -> list[str]:
         """A reading at or before the meter's latest interval: check it against SQL."""
@@ -539,31 +571,39 @@ class OracleService:
     # ------------------------------------------------------------------ periods
 
     def period_bounds(self, period: int) -> tuple[int, int]:
-        return period * self.period_s, (period + 1) * self.period_s
+        """``[start, end)`` of delivery ``period`` (unix seconds) from the calendar."""
+        return self.calendar.bounds(period)
 
     def due_periods(self) -> list[int]:
         """Periods with readings, not yet posted, whose late-reading window has passed."""
         horizon = int(self.clock()) - self.settings.oracle_max_age_s
         with self.sessions() as session:
             periods = session.scalars(
-                select(func.distinct(ReadingRow.interval_start // self.period_s)).where(
-                    ReadingRow.interval_start + self.interval_s <= horizon
-                )
+                select(func.distinct(ReadingRow.period))
+                .outerjoin(PeriodRow, PeriodRow.period == ReadingRow.period)
+                .where(PeriodRow.period.is_(None))
             ).all()
-        return sorted(
-            int(p)
-            for p in periods
-            if int(p) not in self._closed_periods and (int(p) + 1) * self.period_s <= horizon
-        )
+        due: list[int] = []
+        for p in sorted(int(p) for p in periods if int(p) not in self._closed_periods):
+            try:
+                end = self.period_bounds(p)[1]
+            except OracleError:
+                continue  # not a period of this calendar (e.g. the source was switched)
+            if end <= horizon:
+                due.append(p)
+        return due
 
     def close_period(self, period: int, *, force: bool = False) -> PeriodRow:
         """Compute every node's metered total of ``period`` and queue the period root.
 
         Needs: the late-reading window over (unless ``force``), no reading of the period
         waiting for review, and every reading of the period anchored on chain. After this,
-        readings of the period are refused.
+        readings of the period are refused. Behind the period root, one ``submitNodeTotal``
+        per node is queued (the relay sends them in order, so only after the root is mined,
+        and skips a total already recorded on chain), so settlement reads
+        ``meteredEnergyOf(node, period)`` without anyone else acting.
         """
-        start, end = self.period_bounds(period)
+        _start, end = self.period_bounds(period)
         with self._lock:
             if period in self._closed_periods:
                 raise OracleError(409, "period_posted", f"period {period} is already posted")
@@ -571,7 +611,7 @@ class OracleService:
                 raise OracleError(
                     409, "period_open", f"period {period} still accepts late readings"
                 )
-            in_period = (ReadingRow.interval_start >= start) & (ReadingRow.interval_start < end)
+            in_period = ReadingRow.period == period
             with self.sessions() as session:
                 pending = session.scalar(
                     select(func.count(ReadingRow.id)).where(
@@ -634,6 +674,7 @@ class OracleService:
                     "postPeriod", period, totals_root, len(totals), len(rows)
                 )
                 out = enqueue(session, "post_period", str(period), self.meter_oracle.address, data)
+                self._enqueue_node_totals(session, period, totals)
                 record = PeriodRow(
                     period=period,
                     totals_root=_hex(totals_root),
@@ -646,6 +687,33 @@ class OracleService:
                 session.add_all(totals)
             self._closed_periods.add(period)
         return record
+
+    def _enqueue_node_totals(
+        self, session: Session, period: int, totals: list[NodeTotalRow]
+    ) -> None:
+        """Queue ``submitNodeTotal`` of every node total, in leaf order, behind the root."""
+        tree = MerkleTree([_unhex(t.leaf) for t in totals])
+        for total in totals:
+            data = self.meter_oracle.encode(
+                "submitNodeTotal",
+                _total_tuple(total),
+                tree.proof(total.position),
+            )
+            out = enqueue(
+                session,
+                NODE_TOTAL_KIND,
+                f"{period}:{total.node}",
+                self.meter_oracle.address,
+                data,
+            )
+            total.submit_outbox_id = out.id
+
+    def _node_total_precheck(self, row: OutboxRow) -> str | None:
+        """Skip a node total that is already recorded on chain (by the node or anyone)."""
+        period, node = row.ref.split(":", 1)
+        if self.meter_oracle.metered_energy_of(node, int(period)).recorded:
+            return f"node total of {node} in period {period} already recorded on chain"
+        return None
 
     # ------------------------------------------------------------------ review
 
@@ -887,6 +955,18 @@ class OracleService:
             totals_proof=[_hex(p) for p in totals_tree.proof(total.position)],
             readings=out,
         )
+
+
+def _total_tuple(total: NodeTotalRow) -> tuple[str, int, int, int, int, bytes]:
+    """A node total as the ``IMeterOracle.NodeTotal`` ABI tuple."""
+    return (
+        total.node,
+        total.period,
+        total.import_wh,
+        total.export_wh,
+        total.reading_count,
+        _unhex(total.readings_root),
+    )
 
 
 def _reading_model(row: ReadingRow) -> MeterReading:

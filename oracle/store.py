@@ -16,8 +16,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    inspect,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ledger.errors import GridLedgerError
 
 
 class OracleBase(DeclarativeBase):
@@ -37,6 +40,7 @@ class ReadingRow(OracleBase):
         UniqueConstraint("meter_id", "interval_start", name="uq_oracle_reading_interval"),
         Index("ix_oracle_reading_node_interval", "node", "interval_start"),
         Index("ix_oracle_reading_unbatched", "batch_id", "id"),
+        Index("ix_oracle_reading_period", "period", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -44,6 +48,8 @@ class ReadingRow(OracleBase):
     node: Mapped[str] = mapped_column(String(42))
     interval_start: Mapped[int] = mapped_column(BigInteger)
     interval_seconds: Mapped[int] = mapped_column(Integer)
+    period: Mapped[int] = mapped_column(BigInteger)
+    """Delivery period id the reading counts in (the oracle's period calendar at ingest)."""
     import_wh: Mapped[int] = mapped_column(BigInteger)
     export_wh: Mapped[int] = mapped_column(BigInteger)
     reactive_varh: Mapped[int] = mapped_column(BigInteger)
@@ -103,13 +109,17 @@ class NodeTotalRow(OracleBase):
     reading_ids: Mapped[str] = mapped_column(Text)
     """Comma-separated reading ids in leaf order of the node's readings tree."""
     leaf: Mapped[str] = mapped_column(String(66))
+    submit_outbox_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The outbox row of its ``submitNodeTotal`` (relayed after the period root)."""
 
 
 class OutboxRow(OracleBase):
     """One transaction the oracle means to send, written before it is signed or sent.
 
     ``status``: ``pending`` (intent only) -> ``signed`` (raw tx + hash persisted, maybe
-    broadcast) -> ``mined`` | ``failed`` (reverted, with the decoded error).
+    broadcast) -> ``mined`` | ``failed`` (reverted, with the decoded error); or
+    ``pending`` -> ``skipped`` when its precheck finds it unnecessary (e.g. a node total
+    someone else already recorded), the reason in ``error``.
     """
 
     __tablename__ = "oracle_outbox"
@@ -148,5 +158,20 @@ class DispatchResultRow(OracleBase):
 
 
 def create_tables(engine: Engine) -> None:
-    """Create the oracle's tables if they do not exist."""
+    """Create the oracle's tables if they do not exist.
+
+    Raises:
+        GridLedgerError: The database holds oracle tables of an older layout (without the
+            reading's ``period`` or the node total's submission columns).
+    """
     OracleBase.metadata.create_all(engine)
+    inspector = inspect(engine)
+    for model in (ReadingRow, NodeTotalRow):
+        table = OracleBase.metadata.tables[model.__tablename__]
+        present = {c["name"] for c in inspector.get_columns(model.__tablename__)}
+        missing = sorted(c.name for c in table.columns if c.name not in present)
+        if missing:
+            raise GridLedgerError(
+                f"oracle table {model.__tablename__} predates columns {', '.join(missing)}; "
+                "start the oracle on a fresh database (GRIDLEDGER_DATABASE_URL)"
+            )

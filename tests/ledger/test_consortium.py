@@ -9,9 +9,13 @@ their own networks in tmp dirs on free ports.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
+import shutil
 import stat
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -251,13 +255,29 @@ def _demo_role_addresses() -> list[str]:
     return [demo_account(i).address for i in DEMO_ROLE_WALLETS.values()]
 
 
-@pytest.fixture(scope="module")
-def network(
-    geth: GethBinary, funded: LocalAccount, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Consortium]:
-    """A 4-validator network with a 1 s period, stopped after the module."""
-    consortium = Consortium(tmp_path_factory.mktemp("net") / "consortium")
+@contextlib.contextmanager
+def _private_tmp_dir() -> Iterator[Path]:
+    """A tmp dir outside pytest's basetemp: other pytest sessions on the machine rotate
+    (delete) old basetemps, which would pull the datadirs from under running nodes.
+    Set GRIDLEDGER_KEEP_TEST_NETWORKS=1 to keep it (logs) after the test."""
+    path = Path(tempfile.mkdtemp(prefix="gl-consortium-"))
     try:
+        yield path
+    finally:
+        if not os.environ.get("GRIDLEDGER_KEEP_TEST_NETWORKS"):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def private_tmp() -> Iterator[Path]:
+    with _private_tmp_dir() as path:
+        yield path
+
+
+@pytest.fixture(scope="module")
+def network(geth: GethBinary, funded: LocalAccount) -> Iterator[Consortium]:
+    """A 4-validator network with a 1 s period, stopped after the module."""
+    with _private_tmp_dir() as tmp, _running(Consortium(tmp / "consortium")) as consortium:
         consortium.up(
             validators=4,
             period_s=PERIOD_S,
@@ -265,6 +285,13 @@ def network(
             scrypt_n=TEST_SCRYPT_N,
             geth=geth,
         )
+        yield consortium
+
+
+@contextlib.contextmanager
+def _running(consortium: Consortium) -> Iterator[Consortium]:
+    """Stop every node of ``consortium`` on the way out."""
+    try:
         yield consortium
     finally:
         if consortium.exists():
@@ -314,6 +341,7 @@ def test_network_is_a_peered_clique_chain(network: Consortium) -> None:
     assert report.running == 4
     for node in report.nodes:
         assert node.peers == 3, node
+        assert node.sealing, node
         assert set(node.signers or []) == validators
     genesis = json.loads(network.genesis_path.read_text())
     assert set(clique_signers_from_extra(genesis["extraData"])) == validators
@@ -328,11 +356,16 @@ def test_network_is_a_peered_clique_chain(network: Consortium) -> None:
     # Each validator key sits in a scrypt keystore; its password file is private.
     for member in state.nodes:
         node_dir = network.node_dir(member)
-        (keyfile,) = (node_dir / "keystore").iterdir()
-        crypto = json.loads(keyfile.read_text())["crypto"]
-        assert crypto["kdf"] == "scrypt"
+        keyfiles = {
+            json.loads(f.read_text())["address"].lower(): f
+            for f in (node_dir / "keystore").iterdir()
+        }
+        assert set(keyfiles) == {member.validator.lower()[2:], member.standby.lower()[2:]}
+        for keyfile in keyfiles.values():
+            assert json.loads(keyfile.read_text())["crypto"]["kdf"] == "scrypt"
+            assert stat.S_IMODE(keyfile.stat().st_mode) == 0o600
         assert stat.S_IMODE((node_dir / "password.txt").stat().st_mode) == 0o600
-        assert stat.S_IMODE(keyfile.stat().st_mode) == 0o600
+        assert member.standby not in validators
         assert network.pid_path(member).is_file()
         assert network.log_path(member).is_file()
     with pytest.raises(ConsortiumAlreadyRunningError):
@@ -487,8 +520,9 @@ def test_fault_tolerance_one_then_two_of_four_down(network: Consortium) -> None:
 
 @pytest.mark.consortium
 def test_cli_up_status_propose_down(
-    geth: GethBinary, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    geth: GethBinary, private_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    tmp_path = private_tmp
     from ledger.consortium_cli import app
 
     monkeypatch.setenv("GRIDLEDGER_DATA_DIR", str(tmp_path / "data"))
@@ -498,7 +532,7 @@ def test_cli_up_status_propose_down(
     app_account = Account.create().address
     try:
         result = runner.invoke(
-            app, ["up", "--validators", "2", "--period", "1", "--prefund", app_account]
+            app, ["up", "--validators", "3", "--period", "1", "--prefund", app_account]
         )
         assert result.exit_code == 0, result.output
         assert "GRIDLEDGER_RPC_URL=http://127.0.0.1:" in result.output
@@ -511,8 +545,9 @@ def test_cli_up_status_propose_down(
         result = runner.invoke(app, ["status", "--json"])
         assert result.exit_code == 0, result.output
         report = json.loads(result.output)
-        assert [n["peers"] for n in report["nodes"]] == [1, 1]
-        assert len(report["signers"]) == 2
+        assert [n["peers"] for n in report["nodes"]] == [2, 2, 2]
+        assert [n["sealing"] for n in report["nodes"]] == [True, True, True]
+        assert len(report["signers"]) == 3
         second = report["nodes"][1]["validator"]
 
         table = runner.invoke(app, ["status"])
@@ -525,10 +560,10 @@ def test_cli_up_status_propose_down(
 
         result = runner.invoke(app, ["propose", "remove", second])
         assert result.exit_code == 0, result.output
-        assert "signers (1)" in result.output
+        assert "signers (2)" in result.output
         result = runner.invoke(app, ["propose", "add", second])
         assert result.exit_code == 0, result.output
-        assert "signers (2)" in result.output
+        assert "signers (3)" in result.output
 
         result = runner.invoke(app, ["env"])
         assert result.exit_code == 0, result.output
@@ -536,11 +571,11 @@ def test_cli_up_status_propose_down(
 
         result = runner.invoke(app, ["down"])
         assert result.exit_code == 0, result.output
-        assert "stopped node0, node1" in result.output
+        assert "stopped node0, node1, node2" in result.output
         assert consortium.status().running == 0
 
         with pytest.raises(ConsortiumConfigError):
-            consortium.up(validators=3)
+            consortium.up(validators=4)
         result = runner.invoke(app, ["down", "--purge", "--yes"])
         assert result.exit_code == 0, result.output
         assert not consortium.exists()

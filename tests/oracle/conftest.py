@@ -1,5 +1,9 @@
 """Oracle fixtures: the suite's MeterOracle/DispatchResults, an oracle service on a fresh
-SQLite database, a fixed clock, simulated meters."""
+SQLite database, a fixed clock, simulated meters.
+
+The suite deploys TradingMarket, so a service would default to its delivery periods; these
+fixtures pin the fixed hourly calendar (``fixed_calendar``) unless a test asks otherwise
+(``tests/oracle/test_trading_periods.py`` runs on the trading market's periods)."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from ledger.context import LedgerContext
 from ledger.db import make_engine, session_factory
 from oracle.app import create_app
 from oracle.dispatch import MemoryTradeSource
+from oracle.periods import FixedPeriodCalendar
 from oracle.service import OracleService
 from oracle.store import create_tables
 from scripts.meter_sim import SimMeter, make_meters
@@ -74,6 +79,11 @@ def trades() -> MemoryTradeSource:
 
 
 @pytest.fixture
+def fixed_calendar(ctx: LedgerContext) -> FixedPeriodCalendar:
+    return FixedPeriodCalendar(ctx.settings.oracle_period_s)
+
+
+@pytest.fixture
 def service(
     ctx: LedgerContext,
     sessions: sessionmaker[Session],
@@ -81,8 +91,16 @@ def service(
     trades: MemoryTradeSource,
     clock: Clock,
     operator_oracle: MeterOracleClient,
+    fixed_calendar: FixedPeriodCalendar,
 ) -> OracleService:
-    return OracleService(ctx, sessions=sessions, account=oracle_account, trades=trades, clock=clock)
+    return OracleService(
+        ctx,
+        sessions=sessions,
+        account=oracle_account,
+        trades=trades,
+        calendar=fixed_calendar,
+        clock=clock,
+    )
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from ledger.context import LedgerContext
 from ledger.errors import ContractRevertError
 from oracle.merkle import MerkleTree
 from oracle.models import ReadingBatch
+from oracle.periods import FixedPeriodCalendar
 from oracle.relay import OracleAlreadyRunningError, OracleLock
 from oracle.service import OracleService, ProofCheck
 from oracle.store import BatchRow, OutboxRow, ReadingRow
@@ -133,7 +134,12 @@ def test_killed_between_send_and_receipt_anchors_exactly_once(
             raise Crash
 
     first = OracleService(
-        ctx, sessions=sessions, account=oracle_account, clock=clock, crash_hook=crash
+        ctx,
+        sessions=sessions,
+        account=oracle_account,
+        calendar=FixedPeriodCalendar(3600),
+        clock=clock,
+        crash_hook=crash,
     )
     from_block = ctx.w3.eth.block_number
     _feed(first, meters, int(clock()) // 900 * 900 - 4 * 900, 2)
@@ -150,7 +156,13 @@ def test_killed_between_send_and_receipt_anchors_exactly_once(
         ctx.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
     # Restart: a fresh context (fresh nonce cache) and service on the same database.
     restarted_ctx = LedgerContext(ctx.settings, w3=ctx.w3, manifest=ctx.manifest)
-    second = OracleService(restarted_ctx, sessions=sessions, account=oracle_account, clock=clock)
+    second = OracleService(
+        restarted_ctx,
+        sessions=sessions,
+        account=oracle_account,
+        calendar=FixedPeriodCalendar(3600),
+        clock=clock,
+    )
     assert second.relay.run_once() == 1
     assert second.relay.run_once() == 0
     assert _anchored(second.meter_oracle, from_block) == [1]
@@ -202,7 +214,8 @@ def test_period_totals_are_posted_and_provable(
     with pytest.raises(Exception, match="late readings"):
         service.close_period(period)
     record = service.close_period(period, force=True)
-    assert service.relay.run_once() == 1
+    # The period root, then one submitNodeTotal per node behind it.
+    assert service.relay.run_once() == 1 + len(meters)
     on_chain = service.meter_oracle.period_of(period)
     assert "0x" + on_chain.totals_root.hex() == record.totals_root
     assert (on_chain.node_count, on_chain.reading_count) == (3, 3 * period_s // 900)
@@ -226,7 +239,13 @@ def test_period_totals_are_posted_and_provable(
             bytes.fromhex(proof.readings_root[2:]),
         )
         anyone = ctx.client(MeterOracleClient, demo_account(1000 + n))
-        anyone.submit_node_total(total, [bytes.fromhex(p[2:]) for p in proof.totals_proof])
+        # The oracle already recorded it; anyone re-submitting the proof is refused.
+        with pytest.raises(ContractRevertError) as info:
+            anyone.submit_node_total(total, [bytes.fromhex(p[2:]) for p in proof.totals_proof])
+        assert (info.value.name, info.value.arguments) == (
+            "NodeTotalAlreadyRecorded",
+            {"node": node, "period": period},
+        )
         energy = anyone.metered_energy_of(node, period)
         assert energy.recorded
         assert energy.net_wh == proof.import_wh - proof.export_wh

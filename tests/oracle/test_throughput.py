@@ -62,9 +62,13 @@ def test_throughput_and_gas_per_reading(
     anchor_gas = sum(r.gas_used or 0 for r in rows if r.kind == "anchor_batch")
     period_gas = sum(r.gas_used or 0 for r in rows if r.kind == "post_period")
     per_reading = (anchor_gas + period_gas) / readings
+    totals = [r.gas_used or 0 for r in rows if r.kind == "node_total"]
+    assert len(totals) == len(periods) * 10  # 10 nodes per period
     with capsys.disabled():
         print(
             f"\n{readings} readings: {readings / elapsed:.0f} readings/s verified+stored+anchored;"
-            f" gas/reading {per_reading:.0f} (anchors {anchor_gas}, periods {period_gas})"
+            f" gas/reading {per_reading:.0f} (anchors {anchor_gas}, periods {period_gas});"
+            f" submitNodeTotal {min(totals)}..{max(totals)} gas per node total"
+            f" (+{sum(totals) / readings:.0f} gas/reading)"
         )
     assert per_reading <= 500
