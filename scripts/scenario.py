@@ -132,6 +132,8 @@ class Mix(BaseModel):
     metering_points: int
     clean_heating: int
     violators_per_kind: int
+    corridor_scale: float = 1.0
+    """Corridor limits scaled with the load (the mini market's flows are ~1/50 of the full)."""
 
 
 PRESETS: dict[str, Mix] = {
@@ -164,6 +166,7 @@ PRESETS: dict[str, Mix] = {
         metering_points=182,
         clean_heating=11,
         violators_per_kind=1,
+        corridor_scale=0.03,
     ),
 }
 
@@ -334,7 +337,10 @@ def generate(preset: str, seed: int) -> Scenario:
         preset=preset,
         seed=seed,
         regions=REGIONS,
-        corridors=CORRIDORS,
+        corridors=[
+            c.model_copy(update={"limit_mw": max(10, round(c.limit_mw * mix.corridor_scale))})
+            for c in CORRIDORS
+        ],
         participants=people,
     )
 
