@@ -706,7 +706,8 @@ class MarketDay:
         out = [a.address for a in self.accounts.values()]
         out += [self.ctx.account(f"node-{GRID_BASE + r.id}").address for r in self.scenario.regions]
         out += [
-            self.ctx.account(f"node-{n}").address for n in (BALANCING_N, REMAINDER_N, SETTLER_N)
+            self.ctx.account(f"node-{n}").address
+            for n in (BALANCING_N, REMAINDER_N, SETTLER_N, FUND_N)
         ]
         for wallet in (
             "admin",
