@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from rich.table import Table
+from web3.types import TxReceipt
 
 from ledger.cli_support import console, make_context, print_json, prompt_password
-from ledger.errors import KeystoreError
+from ledger.clients.registry import NodeKind, NodeRegistryClient, Side, parse_enum
+from ledger.clients.token import SettlementTokenClient, cny_to_fen, fen_to_cny
+from ledger.errors import KeystoreError, ValidationError
+from ledger.identity import IdentityVault, load_bundle
 from ledger.keystore import resolve_password
+from node.participant import NodeProfile, Participant, node_status
 
 app = typer.Typer(help="A market participant's client.", no_args_is_help=True)
 wallet_app = typer.Typer(help="Encrypted keystores (Web3 Secret Storage).", no_args_is_help=True)
@@ -76,3 +85,202 @@ def wallet_show(
     console.print(
         f"{info.name}: {info.address} ({info.path})" + (" - password ok" if unlock else "")
     )
+
+
+# ---------------------------------------------------------------- registry lifecycle
+
+WalletOpt = Annotated[str, typer.Option("--wallet", "-w", help="The node's wallet (keystore).")]
+bond_app = typer.Typer(help="The node's performance bond (in CNY).", no_args_is_help=True)
+app.add_typer(bond_app, name="bond")
+
+
+def _participant(wallet: str) -> Participant:
+    ctx = make_context()
+    return Participant(ctx, ctx.account(wallet, prompt_password))
+
+
+def _txline(verb: str, receipt: TxReceipt) -> None:
+    console.print(
+        f"{verb} in tx {receipt['transactionHash'].to_0x_hex()} (gas {receipt['gasUsed']})"
+    )
+
+
+def parse_time(value: str) -> int:
+    """A unix time, or an ISO date/datetime (UTC unless it carries an offset)."""
+    if value.isdigit():
+        return int(value)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValidationError(f"not a date (YYYY-MM-DD) or unix time: {value!r}") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp())
+
+
+@app.command("apply")
+def node_apply(
+    wallet: WalletOpt,
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="coal, gas, wind, solar, hydro, biomass, storage, "
+            "retailer, consumer or grid-company."
+        ),
+    ],
+    side: Annotated[str, typer.Option(help="seller or buyer (one able to do both: seller).")],
+    region: Annotated[int, typer.Option(min=0, max=31, help="Region id 0..31.")],
+    bundle: Annotated[Path, typer.Option(help="Identity bundle JSON (stored encrypted).")],
+    capacity_kw: Annotated[int, typer.Option("--capacity-kw", min=0)] = 0,
+    carbon: Annotated[
+        int, typer.Option("--carbon", min=0, help="Carbon intensity g/kWh (generators).")
+    ] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Apply for admission: store the identity bundle encrypted, register its hash."""
+    node = _participant(wallet)
+    profile = NodeProfile(
+        kind=parse_enum(NodeKind, kind),
+        side=parse_enum(Side, side),
+        region=region,
+        capacity_kw=capacity_kw,
+        carbon_intensity_g_per_kwh=carbon,
+    )
+    result = node.apply(
+        profile, load_bundle(bundle), IdentityVault.from_settings(node.ctx.settings)
+    )
+    if as_json:
+        print_json(result)
+        return
+    console.print(
+        f"applied: {result.node} ({profile.kind.name.lower()}, {profile.side.name.lower()})"
+    )
+    console.print(f"identity hash {result.identity_hash}, record {result.record_id}")
+    console.print(f"tx {result.tx_hash} (gas {result.gas_used}); awaiting the verifier")
+
+
+@app.command("status")
+def node_status_cmd(
+    address: Annotated[
+        str | None, typer.Argument(help="Node address (default: --wallet's).")
+    ] = None,
+    wallet: Annotated[str | None, typer.Option("--wallet", "-w")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a node's registry entry, bond, qualifications and whether it can trade."""
+    ctx = make_context()
+    if address is None:
+        if wallet is None:
+            raise ValidationError("give a node ADDRESS or --wallet")
+        address = ctx.account(wallet, prompt_password).address
+    reader: LocalAccount = Account.create()  # read-only calls: never signs
+    view = node_status(
+        ctx.client(NodeRegistryClient, reader), ctx.client(SettlementTokenClient, reader), address
+    )
+    if as_json:
+        print_json(view)
+        return
+    i = view.info
+    console.print(
+        f"node {i.node}: {i.status.name.lower()}, {i.kind.name.lower()} "
+        f"{i.side.name.lower()}, region {i.region}, {i.capacity_kw} kW, "
+        f"{i.carbon_intensity_g_per_kwh} g/kWh"
+    )
+    console.print(
+        f"credit {i.credit_rating}{'' if i.rated else ' (unrated default)'}; bond "
+        f"{fen_to_cny(i.bond_fen)} CNY of {fen_to_cny(i.required_bond_fen)} required, "
+        f"{fen_to_cny(i.reserved_fen)} reserved, {fen_to_cny(view.withdrawable_fen)} "
+        f"withdrawable; {i.obligations} open obligations"
+    )
+    console.print(f"wallet balance {fen_to_cny(view.token_balance_fen)} CNY")
+    for q in view.qualifications:
+        state = "valid" if q.valid else "not approved"
+        extra = f", renewal to {q.pending_expires_at} pending" if q.pending else ""
+        console.print(f"  licence {q.licence}: {state}, expires {q.expires_at}{extra}")
+    console.print("can trade" if view.can_trade else f"cannot trade: {view.trade_blocker}")
+
+
+@bond_app.command("deposit")
+def bond_deposit(
+    amount: Annotated[str, typer.Argument(help="Amount in CNY, e.g. 80000 or 80000.50.")],
+    wallet: WalletOpt,
+) -> None:
+    """Deposit (or top up) the bond from the wallet's CNY tokens."""
+    node = _participant(wallet)
+    fen = cny_to_fen(amount)
+    receipt = node.deposit_bond(fen)
+    bond = node.registry.bond_of(node.address)
+    _txline(f"deposited {fen_to_cny(fen)} CNY; bond now {fen_to_cny(bond)} CNY", receipt)
+
+
+@bond_app.command("withdraw")
+def bond_withdraw(
+    amount: Annotated[str, typer.Argument(help="Amount in CNY above the requirement.")],
+    wallet: WalletOpt,
+) -> None:
+    """Withdraw bond above the requirement (never with open obligations)."""
+    node = _participant(wallet)
+    fen = cny_to_fen(amount)
+    receipt = node.withdraw_bond(fen)
+    bond = node.registry.bond_of(node.address)
+    _txline(f"withdrew {fen_to_cny(fen)} CNY; bond now {fen_to_cny(bond)} CNY", receipt)
+
+
+@app.command("qualify")
+def node_qualify(
+    wallet: WalletOpt,
+    licence: Annotated[str, typer.Option(help="Licence type code, e.g. GEN_LICENCE.")],
+    number: Annotated[str, typer.Option(help="Certificate number (only its hash goes on chain).")],
+    expires: Annotated[str, typer.Option(help="Expiry: YYYY-MM-DD or unix time.")],
+) -> None:
+    """Submit or renew a qualification certificate (the verifier approves it)."""
+    node = _participant(wallet)
+    receipt = node.qualify(licence, number, parse_time(expires))
+    _txline(f"submitted {licence} for review", receipt)
+
+
+@app.command("change")
+def node_change(
+    wallet: WalletOpt,
+    region: Annotated[int | None, typer.Option(min=0, max=31)] = None,
+    capacity_kw: Annotated[int | None, typer.Option("--capacity-kw", min=0)] = None,
+    carbon: Annotated[int | None, typer.Option("--carbon", min=0)] = None,
+    bundle: Annotated[
+        Path | None, typer.Option(help="New identity bundle (name, documents) JSON.")
+    ] = None,
+) -> None:
+    """Request a change of registered data; the verifier reviews it."""
+    node = _participant(wallet)
+    new_bundle = load_bundle(bundle) if bundle is not None else None
+    vault = IdentityVault.from_settings(node.ctx.settings) if new_bundle is not None else None
+    receipt = node.request_change(
+        region=region,
+        capacity_kw=capacity_kw,
+        carbon_intensity_g_per_kwh=carbon,
+        bundle=new_bundle,
+        vault=vault,
+    )
+    change = node.registry.change_request_of(node.address)
+    _txline(f"change request #{change.change_id} submitted for review", receipt)
+
+
+@app.command("exit")
+def node_exit(wallet: WalletOpt) -> None:
+    """Leave the market (no open obligations); the whole bond is returned."""
+    node = _participant(wallet)
+    bond = node.registry.bond_of(node.address)
+    receipt = node.exit()
+    _txline(f"exited; {fen_to_cny(bond)} CNY bond returned", receipt)
+
+
+from node import trading_cli  # noqa: E402
+
+trading_cli.register(app)
+
+from node import statement_cli  # noqa: E402
+
+statement_cli.register(app)
+
+from node import reputation_cli  # noqa: E402
+
+reputation_cli.register(app)

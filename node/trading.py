@@ -42,9 +42,7 @@ from ledger.clients.trading import (
 from ledger.context import LedgerContext
 from ledger.errors import ContractRevertError, ValidationError
 from node.optimizer import ListingOffer, Mode, Plan, Weights, recommend
-
-#: Reputation every counterparty gets until the reputation contract exists (0..1, neutral).
-NEUTRAL_REPUTATION = 0.5
+from node.reputation import reputation_fractions
 
 
 def mwh_to_wh(text: str | int | Decimal) -> int:
@@ -277,18 +275,24 @@ class Trader:
         """The optimiser's view of the open listings this node could take now.
 
         Excludes its own listings and expired ones; the transmission rate is the cheapest
-        route's stamp sum from the seller's region to the buyer's; reputation is neutral
-        (0.5) until the reputation contract exists; carbon is the seller's registered
-        intensity (mode 1).
+        route's stamp sum from the seller's region to the buyer's; reputation is the maker's
+        ``ReputationLedger`` score / 1000; carbon is the seller's registered intensity
+        (mode 1).
         """
         now = self.now()
         mine = self.region()
         routes: dict[tuple[int, int], int | None] = {}
         carbon: dict[str, int] = {}
         offers: list[ListingOffer] = []
-        for x in self.open_listings(period_id=period_id, side=mode_side(mode)):
-            if x.maker == self.address or x.expires_at <= now or x.remaining_wh == 0:
-                continue
+        listings = [
+            x
+            for x in self.open_listings(period_id=period_id, side=mode_side(mode))
+            if x.maker != self.address and x.expires_at > now and x.remaining_wh > 0
+        ]
+        reputation = reputation_fractions(
+            self.ctx, {x.maker for x in listings}, account=self.account
+        )
+        for x in listings:
             pair = (x.region, mine) if mode == 1 else (mine, x.region)
             if pair not in routes:
                 routes[pair] = self._route_sum(*pair)
@@ -306,7 +310,7 @@ class Trader:
                     min_take_wh=min(x.min_take_wh, x.remaining_wh),
                     price_fen_per_mwh=x.price_fen_per_mwh,
                     transmission_rate_fen_per_mwh=rate,
-                    reputation=NEUTRAL_REPUTATION,
+                    reputation=reputation[Web3.to_checksum_address(x.maker)],
                     carbon_g_per_kwh=float(carbon.get(x.maker, 0)),
                 )
             )

@@ -155,6 +155,7 @@ class MarketDay:
             ("dispatch", self.dispatch),
             ("metering", self.metering),
             ("settlement", self.settle),
+            ("ratings", self.ratings),
             ("certificates", self.certificates),
         ):
             with self.stage(name):
@@ -328,7 +329,7 @@ class MarketDay:
                     min_take_wh=min(x.min_take_wh, x.remaining_wh),
                     price_fen_per_mwh=x.price_fen_per_mwh,
                     transmission_rate_fen_per_mwh=self._routes[pair],
-                    reputation=0.5,
+                    reputation=self._reputation.get(x.maker, 0.5),
                     carbon_g_per_kwh=float(maker.carbon_g_per_kwh) if mode == 1 else 0.0,
                 )
             )
@@ -362,6 +363,9 @@ class MarketDay:
         self._routes: dict[tuple[int, int], int] = {}
         self._by_address = {self.accounts[p.index].address: p for p in self.scenario.participants}
         reader = self.traders[0]
+        from node.reputation import reputation_fractions
+
+        self._reputation = reputation_fractions(self.ctx, list(self._by_address))
         # Withholders list big and delist before buyers can take (list-and-cancel).
         cancelled = 0
         for p in self.scenario.participants:
@@ -623,6 +627,44 @@ class MarketDay:
                     raise
                 settler.count_trades(node, 32)
         raise GridLedgerError(f"could not count the trades of {node}")
+
+    def ratings(self) -> None:
+        """Both parties of every settled trade rate each other (1-5)."""
+        if not self.has("ReputationLedger"):
+            self.summary.skipped.append("ratings")
+            return
+        import random
+
+        from node.reputation import ReputationDesk, reputation_fractions
+
+        rng = random.Random(self.scenario.seed + 7)
+        market = self.ctx.client(TradingMarketClient, self.role("operator"))
+        by_address = {a.address: self._by_address[a.address] for a in self.accounts.values()}
+        ratings = 0
+        for tid in self.trade_ids:
+            t = market.trade(tid)
+            for rater, ratee in ((t.buyer, t.seller), (t.seller, t.buyer)):
+                me, other = by_address[rater], by_address[ratee]
+                score = self._score(rng, me, other)
+                ReputationDesk(self.ctx, self.accounts[me.index]).rate(tid, score)
+                ratings += 1
+        self.summary.ratings = ratings
+        fractions = reputation_fractions(self.ctx, list(by_address))
+        low = min(fractions.values(), default=0.0)
+        high = max(fractions.values(), default=0.0)
+        self.report(
+            f"ratings: {ratings} mutual ratings; reputation now {low * 1000:.0f}..{high * 1000:.0f}"
+            " of 1000 (feeds the recommendation optimiser of the next day)"
+        )
+
+    @staticmethod
+    def _score(rng: Any, me: Participant, other: Participant) -> int:
+        ring = me.violation is not None and me.violation.value == "rating_ring"
+        if ring:
+            return 5 if other.ring == me.ring else 1
+        if other.violation is not None and other.violation.value == "deviation_abuse":
+            return rng.choice([1, 2, 2, 3])
+        return rng.choice([3, 4, 4, 5, 5, 5])
 
     def certificates(self) -> None:
         if not self.has("QuotaLedger"):

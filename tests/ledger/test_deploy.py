@@ -36,7 +36,8 @@ def test_deploy_writes_manifest_and_grants_roles(
         if role == "MARKET_CONTRACT":
             continue
         assert access.has_role(role, role_account(role).address), role
-        assert manifest.roles[role] == [role_account(role).address]
+        granted = [manifest.contracts[s.name].address for s in suite() if role in s.roles]
+        assert manifest.roles[role] == [role_account(role).address, *granted]
 
 
 def test_redeploy_on_the_same_chain_reuses(

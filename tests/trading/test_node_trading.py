@@ -14,7 +14,7 @@ from ledger.errors import ValidationError
 from ledger.settings import Settings
 from node.cli import app
 from node.optimizer import Weights, load_plan
-from node.trading import NEUTRAL_REPUTATION, Trader, mwh_to_wh, wh_to_mwh
+from node.trading import Trader, mwh_to_wh, wh_to_mwh
 from tests.trading.conftest import Market
 
 PRICE = 300_000
@@ -54,7 +54,7 @@ def test_offers_from_chain_and_plan_execution_skips_changed_listings(market: Mar
     assert offers[b].transmission_rate_fen_per_mwh == 11_000  # Hub > City
     assert offers[b].carbon_g_per_kwh == 820.0
     assert offers[a].carbon_g_per_kwh == 0.0
-    assert offers[a].reputation == NEUTRAL_REPUTATION
+    assert offers[a].reputation == 0.35  # a fresh node: ReputationLedger smoothing prior
     assert offers[a].counterparty == market.seller.address
     assert a not in {o.listing_id for o in t["seller"].offers(1, pid)}  # never its own
 
