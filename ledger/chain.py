@@ -49,7 +49,7 @@ class ChainRecord(BaseModel):
 
 
 def anvil_binary(settings: Settings) -> Path:
-    """The anvil binary shipped by the pinned ``@foundry-rs/anvil`` npm package."""
+    """The anvil binary of the pinned ``@foundry-rs/anvil-<platform>`` npm package, else PATH."""
     scope = settings.node_modules / "@foundry-rs"
     if scope.is_dir():
         for candidate in sorted(scope.glob("anvil-*/bin/anvil")):
