@@ -166,7 +166,7 @@ PRESETS: dict[str, Mix] = {
         metering_points=182,
         clean_heating=11,
         violators_per_kind=1,
-        corridor_scale=0.03,
+        corridor_scale=0.01,
     ),
 }
 
