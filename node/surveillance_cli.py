@@ -7,10 +7,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from eth_account import Account
 from rich.table import Table
+from web3.types import TxReceipt
 
-from ledger.cli_support import console, print_json
+from ledger.cli_support import console, make_context, print_json, prompt_password
+from ledger.clients.surveillance import SurveillanceDeskClient
+from ledger.context import LedgerContext
 from node.surveillance import model as model_mod
+from node.surveillance import onchain
 from node.surveillance.history import MarketHistory
 from node.surveillance.indicators import FEATURES, schema_hash
 from node.surveillance.model import Metrics, Source, SurveillanceModel
@@ -212,9 +217,127 @@ def report_cmd(
     model_id: ModelOpt = None,
     models_dir: ModelsDirOpt = model_mod.MODELS_DIR,
 ) -> None:
-    """Build the report on NODE (evidence, hashes, score) as JSON.
-
-    Filing it on chain comes with the surveillance contract; today this prints the payload.
-    """
+    """Build the report on NODE (evidence, hashes, score) as JSON (`file` files it)."""
     model = SurveillanceModel.load(model_id, models_dir)
     print_json(build_report(MarketHistory.load(history), node, model))
+
+
+# ---------------------------------------------------------------- on chain (SurveillanceDesk)
+
+WalletOpt = Annotated[str, typer.Option("--wallet", "-w", help="The acting wallet.")]
+
+
+def _desk(ctx: LedgerContext, wallet: str | None) -> SurveillanceDeskClient:
+    account = ctx.account(wallet, prompt_password) if wallet else Account.create()
+    return ctx.client(SurveillanceDeskClient, account)
+
+
+def _txline(verb: str, receipt: TxReceipt) -> None:
+    console.print(
+        f"{verb}: tx 0x{bytes(receipt['transactionHash']).hex()} (gas {receipt['gasUsed']})"
+    )
+
+
+def _document(text: str | None, path: Path | None, what: str) -> str:
+    if (text is None) == (path is None):
+        raise typer.BadParameter(f"give the {what} as exactly one of --text or --file")
+    return onchain.document_hash(text=text, path=path)
+
+
+@app.command("register-model")
+def register_model_cmd(
+    wallet: WalletOpt = "regulator",
+    model_id: ModelOpt = None,
+    models_dir: ModelsDirOpt = model_mod.MODELS_DIR,
+) -> None:
+    """REGULATOR: register a model's id, feature schema hash and threshold on chain."""
+    model = SurveillanceModel.load(model_id, models_dir)
+    ctx = make_context()
+    receipt = onchain.register_model(_desk(ctx, wallet), model)
+    console.print(
+        f"model {model.model_id} (schema {model.metadata.schema_hash}, "
+        f"threshold {model.threshold_ppm} ppm)"
+    )
+    _txline("registered", receipt)
+
+
+@app.command("file")
+def file_cmd(
+    node: Annotated[str, typer.Argument(help="The accused node: address or name.")],
+    history: HistoryOpt,
+    wallet: WalletOpt,
+    model_id: ModelOpt = None,
+    models_dir: ModelsDirOpt = model_mod.MODELS_DIR,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compute the report on NODE and file it on chain as --wallet (an active node)."""
+    model = SurveillanceModel.load(model_id, models_dir)
+    report = build_report(MarketHistory.load(history), node, model)
+    ctx = make_context()
+    filed = onchain.file_report(_desk(ctx, wallet), report)
+    if as_json:
+        print_json({"report": report.model_dump(mode="json"), "filed": filed.model_dump()})
+        return
+    console.print(
+        f"report #{filed.report_id} on {report.node}: score {report.score_ppm} ppm, "
+        f"features {report.feature_hash}, {len(filed.trade_ids)} trade ids "
+        f"(tx {filed.tx_hash}, gas {filed.gas_used})"
+    )
+
+
+@app.command("queue")
+def queue_cmd(as_json: JsonOpt = False) -> None:
+    """The pending reports awaiting a ruling."""
+    reports = onchain.queue(_desk(make_context(), None))
+    if as_json:
+        print_json(reports)
+        return
+    table = Table("id", "reporter", "accused", "score (ppm)", "responded", "rule by")
+    for r in reports:
+        table.add_row(
+            str(r.report_id),
+            r.reporter,
+            r.accused,
+            str(r.score_ppm),
+            "yes" if r.responded_at else "",
+            str(r.rule_by),
+        )
+    console.print(table)
+
+
+@app.command("respond")
+def respond_cmd(
+    report_id: Annotated[int, typer.Argument(help="The report.")],
+    wallet: WalletOpt,
+    text: Annotated[str | None, typer.Option(help="The response text.")] = None,
+    file: Annotated[Path | None, typer.Option(help="The response document.")] = None,
+) -> None:
+    """The accused answers a report with the hash of its response document."""
+    digest = _document(text, file, "response")
+    receipt = _desk(make_context(), wallet).respond(report_id, digest)
+    _txline(f"response {digest} filed", receipt)
+
+
+@app.command("rule")
+def rule_cmd(
+    report_id: Annotated[int, typer.Argument(help="The report.")],
+    confirm: Annotated[
+        bool, typer.Option("--confirm/--dismiss", help="Confirm the violation or dismiss it.")
+    ],
+    wallet: WalletOpt = "regulator",
+    penalty_fen: Annotated[int, typer.Option(help="Bond to slash (confirm only).")] = 0,
+    points: Annotated[int, typer.Option(help="Reputation points to deduct (confirm).")] = 0,
+    text: Annotated[str | None, typer.Option(help="The reason text.")] = None,
+    file: Annotated[Path | None, typer.Option(help="The reason document.")] = None,
+) -> None:
+    """REGULATOR: rule a pending report (confirm with a penalty, or dismiss) with a reason."""
+    reason = _document(text, file, "reason")
+    receipt = onchain.rule(
+        _desk(make_context(), wallet),
+        report_id,
+        confirmed=confirm,
+        reason_hash=reason,
+        penalty_fen=penalty_fen,
+        reputation_points=points,
+    )
+    _txline(f"report #{report_id} {'confirmed' if confirm else 'dismissed'}", receipt)
