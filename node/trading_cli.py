@@ -20,6 +20,7 @@ from ledger.clients.token import cny_to_fen, fen_to_cny
 from ledger.clients.trading import Listing, ListingSide, Trade
 from ledger.errors import ValidationError
 from node.optimizer import Mode, Plan, Weights, load_book, load_plan, recommend, save_plan
+from node.reputation import ReputationDesk
 from node.trading import PlanReport, Trader, mwh_to_wh, terms_hash_of, wh_to_mwh
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -71,16 +72,31 @@ def _when(ts: int) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M") if ts else "-"
 
 
-def _listing_table(listings: list[Listing]) -> Table:
+def _maker_standing(trader: Trader, listings: list[Listing]) -> dict[str, tuple[int, str]]:
+    """Each maker's (reputation 0..1000, credit level), read once per maker."""
+    if "ReputationLedger" not in trader.ctx.manifest.contracts:
+        return {}
+    desk = ReputationDesk(trader.ctx, trader.account)
+    out: dict[str, tuple[int, str]] = {}
+    for maker in {x.maker for x in listings}:
+        view = desk.view(maker)
+        out[maker] = (view.reputation, view.registry_level)
+    return out
+
+
+def _listing_table(listings: list[Listing], standing: dict[str, tuple[int, str]]) -> Table:
     table = Table(
-        "id", "side", "maker", "period", "intervals", "region", "left MWh", "of MWh",
-        "min MWh", "CNY/MWh", "expires", "status",
+        "id", "side", "maker", "reputation", "credit", "period", "intervals", "region",
+        "left MWh", "of MWh", "min MWh", "CNY/MWh", "expires", "status",
     )  # fmt: skip
     for x in listings:
+        reputation, level = standing.get(x.maker, (None, "-"))
         table.add_row(
             str(x.id),
             x.side.name.lower(),
             x.maker[:10] + "…",
+            "-" if reputation is None else str(reputation),
+            level,
             str(x.period_id),
             f"{x.first_interval}-{x.last_interval}",
             str(x.region),
@@ -237,13 +253,23 @@ def register(app: typer.Typer) -> None:
             ]
         else:
             found = trader.open_listings(period_id=period, side=_side(side) if side else None)
+        standing = _maker_standing(trader, found)
         if as_json:
-            print_json(found)
+            print_json(
+                [
+                    {
+                        **x.model_dump(mode="json"),
+                        "maker_reputation": standing.get(x.maker, (None, None))[0],
+                        "maker_credit_level": standing.get(x.maker, (None, None))[1],
+                    }
+                    for x in found
+                ]
+            )
             return
         if not found:
             console.print("no listings")
             return
-        console.print(_listing_table(found))
+        console.print(_listing_table(found, standing))
 
     @app.command("quote")
     def quote(

@@ -132,6 +132,12 @@ def test_cli_end_to_end(market: Market, session_settings: Settings, tmp_path: Pa
         (1, 2_000_000, 30_000),
         (2, 1_500_000, 28_050),
     ]
+    # Each listing shows its maker's standing: a fresh node's reputation and credit level.
+    assert [(x["maker_reputation"], x["maker_credit_level"]) for x in listed] == [
+        (350, listed[0]["maker_credit_level"]),
+        (350, listed[1]["maker_credit_level"]),
+    ]
+    assert listed[0]["maker_credit_level"] in {"AAA", "AA", "A", "BBB", "BB", "B", "CCC", "CC", "C"}
     run("amend", "1", "-w", "node-1", "--price", "290", "--energy-mwh", "2.5")
     amended = json.loads(run("listings", "--json", "--period", pid))[0]
     assert (amended["price_fen_per_mwh"], amended["remaining_wh"]) == (29_000, 2_500_000)
