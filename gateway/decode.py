@@ -20,7 +20,9 @@ from ledger.manifest import Manifest
 UNKNOWN_EVENT = "UnknownEvent"
 #: Argument names (case-insensitive, without a trailing ``Id``) whose values are ids worth
 #: indexing for search: ``tradeId`` -> kind ``trade``.
-ID_ARGUMENT = re.compile(r"^(trade|listing|certificate|cert|report|settlement)Id$", re.I)
+ID_ARGUMENT = re.compile(
+    r"^(trade|listing|certificate|cert|report|settlement|retirement)Ids?$", re.I
+)
 
 #: Role id (hex) -> role name, for humane display.
 ROLE_BY_ID: dict[str, str] = {

@@ -185,6 +185,9 @@ class Settlement(Base):
     refund_fen: Mapped[int | None] = mapped_column(BigInteger)
     transmission_fee_fen: Mapped[int | None] = mapped_column(BigInteger)
     deviation_fen: Mapped[int | None] = mapped_column(BigInteger)
+    executed_wh: Mapped[int | None] = mapped_column(BigInteger)
+    curtailed_wh: Mapped[int | None] = mapped_column(BigInteger)
+    remainder_fen: Mapped[int | None] = mapped_column(BigInteger)
     block_number: Mapped[int] = mapped_column(BigInteger, index=True)
     block_time: Mapped[int] = mapped_column(BigInteger)
     tx_hash: Mapped[str] = mapped_column(Hash)
@@ -217,40 +220,116 @@ class Report(Base):
     indicator: Mapped[str | None] = mapped_column(String(64))
     score: Mapped[int | None] = mapped_column(BigInteger)
     trade_id: Mapped[int | None] = mapped_column(BigInteger)
+    """The first of ``trade_ids``."""
+    trade_ids: Mapped[str | None] = mapped_column(Text)
+    """Comma-separated trade ids the report names."""
+    first_period: Mapped[int | None] = mapped_column(BigInteger)
+    last_period: Mapped[int | None] = mapped_column(BigInteger)
+    rule_by: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16))
+    response_hash: Mapped[str | None] = mapped_column(Hash)
     regulator: Mapped[str | None] = mapped_column(Addr)
     bond_penalty_fen: Mapped[int | None] = mapped_column(BigInteger)
+    slashed_fen: Mapped[int | None] = mapped_column(BigInteger)
     reputation_penalty: Mapped[int | None] = mapped_column(BigInteger)
+    reason_hash: Mapped[str | None] = mapped_column(Hash)
+    announced: Mapped[bool | None] = mapped_column(Boolean)
+    ruled_time: Mapped[int | None] = mapped_column(BigInteger)
     created_block: Mapped[int] = mapped_column(BigInteger)
     created_time: Mapped[int] = mapped_column(BigInteger)
     tx_hash: Mapped[str] = mapped_column(Hash)
     block_number: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
-class Certificate(Base):
-    """A green certificate; rebuilt on reorg."""
+class CertificateToken(Base):
+    """A GreenCertificate ERC-1155 token id: one (type, generator, vintage); rebuilt on reorg.
 
-    __tablename__ = "gw_certificates"
-    certificate_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    owner: Mapped[str | None] = mapped_column(Addr, index=True)
-    energy_wh: Mapped[int | None] = mapped_column(BigInteger)
-    source: Mapped[str | None] = mapped_column(String(32))
-    trade_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    status: Mapped[str] = mapped_column(String(16))
+    ``token_id`` is the uint256 id as a decimal string (``type << 248 | generator << 64 |
+    vintage``). Amounts are whole certificates (1 certificate = 1 MWh).
+    """
+
+    __tablename__ = "gw_cert_tokens"
+    token_id: Mapped[str] = mapped_column(String(78), primary_key=True)
+    type_id: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str | None] = mapped_column(String(16))
+    generator: Mapped[str | None] = mapped_column(Addr, index=True)
+    vintage: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    issued: Mapped[int] = mapped_column(BigInteger)
+    generation_wh: Mapped[int | None] = mapped_column(BigInteger)
+    carried_in_wh: Mapped[int | None] = mapped_column(BigInteger)
+    carried_out_wh: Mapped[int | None] = mapped_column(BigInteger)
+    retired: Mapped[int] = mapped_column(BigInteger)
+    revoked: Mapped[int] = mapped_column(BigInteger)
     created_block: Mapped[int] = mapped_column(BigInteger)
     created_time: Mapped[int] = mapped_column(BigInteger)
     tx_hash: Mapped[str] = mapped_column(Hash)
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class CertificateHolding(Base):
+    """What ``holder`` holds of a token (ERC-1155 transfers, mint and burn); rebuilt on reorg."""
+
+    __tablename__ = "gw_cert_holdings"
+    token_id: Mapped[str] = mapped_column(String(78), primary_key=True)
+    holder: Mapped[str] = mapped_column(Addr, primary_key=True, index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class CertificateRetirement(Base):
+    """Certificates retired for a beneficiary (and a trade); rebuilt on reorg."""
+
+    __tablename__ = "gw_cert_retirements"
+    retirement_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    token_id: Mapped[str] = mapped_column(String(78), index=True)
+    holder: Mapped[str | None] = mapped_column(Addr)
+    beneficiary: Mapped[str | None] = mapped_column(Addr, index=True)
+    amount: Mapped[int | None] = mapped_column(BigInteger)
+    period: Mapped[int | None] = mapped_column(BigInteger)
+    trade_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    retired_by: Mapped[str | None] = mapped_column(Addr)
+    covered_wh: Mapped[int | None] = mapped_column(BigInteger)
+    """Quota coverage it credited (QuotaLedger.CoverageCredited), type-weighted."""
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+    block_time: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(Hash)
+
+
+class QuotaPeriod(Base):
+    """The renewable quota rule of a period (QuotaLedger.QuotaSet); rebuilt on reorg."""
+
+    __tablename__ = "gw_quota_periods"
+    period: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    weight_bps: Mapped[int | None] = mapped_column(Integer)
+    deadline: Mapped[int | None] = mapped_column(BigInteger)
+    fine_rate_fen_per_mwh: Mapped[int | None] = mapped_column(BigInteger)
+    regulator: Mapped[str | None] = mapped_column(Addr)
     block_number: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
 class Quota(Base):
-    """A renewable quota of an account for a year, and what it has retired against it."""
+    """A party's renewable obligation for a period and its compliance; rebuilt on reorg."""
 
     __tablename__ = "gw_quotas"
-    account: Mapped[str] = mapped_column(Addr, primary_key=True)
-    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    quota_wh: Mapped[int | None] = mapped_column(BigInteger)
-    retired_wh: Mapped[int] = mapped_column(BigInteger)
+    party: Mapped[str] = mapped_column(Addr, primary_key=True)
+    period: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    obligation_wh: Mapped[int | None] = mapped_column(BigInteger)
+    covered_wh: Mapped[int] = mapped_column(BigInteger)
+    shortfall_wh: Mapped[int | None] = mapped_column(BigInteger)
+    fine_fen: Mapped[int | None] = mapped_column(BigInteger)
+    paid_fen: Mapped[int | None] = mapped_column(BigInteger)
+    slashed_fen: Mapped[int | None] = mapped_column(BigInteger)
+    unpaid_fen: Mapped[int | None] = mapped_column(BigInteger)
+    assessed: Mapped[bool] = mapped_column(Boolean)
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class Region(Base):
+    """A TransmissionTariff region id and its name; rebuilt on reorg."""
+
+    __tablename__ = "gw_regions"
+    region_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str | None] = mapped_column(String(32))
     block_number: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
@@ -263,6 +342,9 @@ class MeterAnchor(Base):
     node: Mapped[str | None] = mapped_column(Addr, index=True)
     period: Mapped[int | None] = mapped_column(BigInteger, index=True)
     trade_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    kind: Mapped[str | None] = mapped_column(String(16))
+    """``node`` (a node's period total), ``batch`` (a reading batch) or ``period`` (all
+    nodes' totals of a period); NULL on rows from before migration 0002."""
     merkle_root: Mapped[str | None] = mapped_column(Hash)
     total_wh: Mapped[int | None] = mapped_column(BigInteger)
     reading_count: Mapped[int | None] = mapped_column(Integer)

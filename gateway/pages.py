@@ -18,7 +18,8 @@ from gateway.app import TEMPLATES_DIR, role_of, state_of
 from gateway.decode import ROLE_BY_ID
 from gateway.models import (
     Block,
-    Certificate,
+    CertificateRetirement,
+    CertificateToken,
     Event,
     Listing,
     Participant,
@@ -35,6 +36,7 @@ from gateway.queries import (
     event_counts,
     events_page,
     market_series,
+    quota_periods,
     quotas,
     role_holders,
     table_rows,
@@ -273,16 +275,21 @@ def violations_page(request: Request) -> HTMLResponse:
 
 @router.get("/certificates", summary="Green certificates and quota compliance")
 def certificates_page(request: Request) -> HTMLResponse:
-    t = table_of(Certificate)
+    t = table_of(CertificateToken)
+    r = table_of(CertificateRetirement)
     with state_of(request).engine.connect() as conn:
-        rows = table_rows(conn, Certificate, t.c.certificate_id.desc(), LIST_LIMIT)
+        tokens = table_rows(conn, CertificateToken, t.c.created_block.desc(), LIST_LIMIT)
+        retirements = table_rows(conn, CertificateRetirement, r.c.retirement_id.desc(), LIST_LIMIT)
         quota_rows = quotas(conn)
+        rules = quota_periods(conn)
     return render(
         request,
         "certificates.html",
         title="Certificates and quotas",
-        certificates=rows,
+        tokens=tokens,
+        retirements=retirements,
         quotas=quota_rows,
+        quota_rules=rules,
     )
 
 

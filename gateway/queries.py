@@ -14,7 +14,8 @@ from sqlalchemy import Connection, Select, and_, func, or_, select, tuple_
 from gateway.decode import ROLE_BY_ID
 from gateway.models import (
     Block,
-    Certificate,
+    CertificateRetirement,
+    CertificateToken,
     Checkpoint,
     Event,
     EventRef,
@@ -22,6 +23,7 @@ from gateway.models import (
     MeterAnchor,
     Participant,
     Quota,
+    QuotaPeriod,
     Rating,
     Report,
     RoleChange,
@@ -155,7 +157,9 @@ def counts(conn: Connection) -> dict[str, int]:
         "settlements": table_of(Settlement),
         "ratings": table_of(Rating),
         "reports": table_of(Report),
-        "certificates": table_of(Certificate),
+        "certificate_tokens": table_of(CertificateToken),
+        "certificate_retirements": table_of(CertificateRetirement),
+        "quotas": table_of(Quota),
         "meter_anchors": table_of(MeterAnchor),
         "role_changes": table_of(RoleChange),
     }
@@ -247,7 +251,7 @@ def trade_life(conn: Connection, trade_id: int) -> dict[str, Any] | None:
         "events": events,
         "settlements": rows(Settlement),
         "ratings": rows(Rating),
-        "certificates": rows(Certificate),
+        "certificates": rows(CertificateRetirement),
         "meter_anchors": rows(MeterAnchor),
     }
 
@@ -283,15 +287,25 @@ def market_series(conn: Connection) -> dict[str, Any]:
 
 
 def quotas(conn: Connection) -> list[dict[str, Any]]:
+    """Every party's renewable obligation per period (QuotaLedger), newest period first.
+
+    Before the assessment the shortfall is the obligation not yet covered (unknown when the
+    obligation is not yet known); ``compliant`` is None until assessed.
+    """
     q = table_of(Quota)
     out = []
-    for r in conn.execute(select(q).order_by(q.c.year.desc(), q.c.account)).mappings():
+    for r in conn.execute(select(q).order_by(q.c.period.desc(), q.c.party)).mappings():
         d = dict(r)
-        quota = d["quota_wh"] or 0
-        d["compliant"] = quota == 0 or d["retired_wh"] >= quota
-        d["shortfall_wh"] = max(0, quota - d["retired_wh"])
+        if d["shortfall_wh"] is None and d["obligation_wh"] is not None:
+            d["shortfall_wh"] = max(0, d["obligation_wh"] - d["covered_wh"])
+        d["compliant"] = (d["shortfall_wh"] or 0) == 0 if d["assessed"] else None
         out.append(d)
     return out
+
+
+def quota_periods(conn: Connection) -> list[dict[str, Any]]:
+    q = table_of(QuotaPeriod)
+    return [dict(r) for r in conn.execute(select(q).order_by(q.c.period.desc())).mappings()]
 
 
 def describe(ev: dict[str, Any]) -> str:

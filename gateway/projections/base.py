@@ -133,3 +133,24 @@ def append(conn: Connection, table: Table, ev: DecodedEvent, values: dict[str, A
             **values,
         )
     )
+
+
+def region_label(conn: Connection, value: Any) -> str | None:
+    """A region argument: a TransmissionTariff region id named through ``gw_regions``
+    (RegionDefined), else the id itself; a string or ``bytes32`` label as it is."""
+    from gateway.models import Region
+
+    number = as_int(value) if isinstance(value, str) and value.isdigit() else None
+    if number is not None:
+        row = get_row(conn, table_of(Region), region_id=number)
+        if row is not None and row["name"]:
+            return str(row["name"])
+        return str(number)
+    return as_text(value)
+
+
+def as_hash(value: Any) -> str | None:
+    """A ``bytes32`` argument (0x-hex), None when absent or zero."""
+    if isinstance(value, str) and value.startswith("0x") and int(value, 16) != 0:
+        return value
+    return None

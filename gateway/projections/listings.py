@@ -14,6 +14,7 @@ from gateway.projections.base import (
     as_text,
     get_row,
     need_int,
+    region_label,
     upsert,
 )
 
@@ -45,7 +46,7 @@ class ListingsProjector(Projector):
                     "remaining_wh": energy,
                     "price_fen_per_mwh": as_int(arg(ev, "priceFenPerMwh")),
                     "period": as_int(arg(ev, "period", "tradingPeriod")),
-                    "region": as_text(arg(ev, "region", "regionId")),
+                    "region": region_label(conn, arg(ev, "region", "regionId")),
                     "status": "open",
                     "created_block": ev.block_number,
                     "created_time": ev.block_time,

@@ -16,6 +16,7 @@ from gateway.projections.base import (
     as_text,
     get_row,
     need_addr,
+    region_label,
     upsert,
 )
 
@@ -79,14 +80,14 @@ class ParticipantsProjector(Projector):
             kind = as_text(arg(ev, "kind"), NODE_KINDS)
             values |= {
                 "kind": f"{side} ({kind})" if side and kind else side or kind,
-                "region": as_text(arg(ev, "region")),
+                "region": region_label(conn, arg(ev, "region")),
                 "registered_block": ev.block_number,
                 "registered_time": ev.block_time,
             }
         if ev.event == "NodeRegistered":
             values |= {
                 "kind": as_text(arg(ev, "kind", "nodeKind", "side"), KINDS),
-                "region": as_text(arg(ev, "region", "regionId")),
+                "region": region_label(conn, arg(ev, "region", "regionId")),
                 "registered_block": ev.block_number,
                 "registered_time": ev.block_time,
             }

@@ -1,6 +1,8 @@
-"""Violation reports (surveillance) and the regulator's rulings."""
+"""Violation reports (SurveillanceDesk) and the regulator's rulings."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -10,6 +12,7 @@ from gateway.projections.base import (
     Projector,
     arg,
     as_addr,
+    as_hash,
     as_int,
     as_text,
     get_row,
@@ -20,26 +23,49 @@ from gateway.projections.base import (
 T = table_of(Report)
 
 
+def _trade_ids(ev: DecodedEvent) -> list[int]:
+    raw = arg(ev, "tradeIds")
+    if raw is None:
+        raw = [arg(ev, "tradeId")] if arg(ev, "tradeId") is not None else []
+    ids = [as_int(v) for v in (raw if isinstance(raw, list) else [raw])]
+    return [i for i in ids if i is not None]
+
+
 class ReportsProjector(Projector):
     name = "reports"
-    events = frozenset({"ViolationReported", "ViolationRuled"})
+    events = frozenset(
+        {
+            "ViolationReported",
+            "ResponseFiled",
+            "ViolationRuled",
+            "ViolationAnnounced",
+            "ReportDismissed",
+            "ReportExpired",
+        }
+    )
     models = (Report,)
     mutable = True
 
     def apply(self, conn: Connection, ev: DecodedEvent) -> None:
         key = {"report_id": need_int(ev, "reportId")}
         if ev.event == "ViolationReported":
+            trades = _trade_ids(ev)
+            model = arg(ev, "modelId", "indicator", "kind")
             upsert(
                 conn,
                 T,
                 key,
                 {
                     "reporter": as_addr(arg(ev, "reporter")),
-                    "suspect": as_addr(arg(ev, "suspect", "accused", "node")),
-                    "indicator": as_text(arg(ev, "indicator", "kind")),
-                    "score": as_int(arg(ev, "score")),
-                    "trade_id": as_int(arg(ev, "tradeId")),
-                    "status": "open",
+                    "suspect": as_addr(arg(ev, "accused", "suspect", "node")),
+                    "indicator": (as_text(model) or "")[:64] or None,
+                    "score": as_int(arg(ev, "scorePpm", "score")),
+                    "trade_id": trades[0] if trades else None,
+                    "trade_ids": ",".join(map(str, trades)) or None,
+                    "first_period": as_int(arg(ev, "firstPeriod")),
+                    "last_period": as_int(arg(ev, "lastPeriod")),
+                    "rule_by": as_int(arg(ev, "ruleBy")),
+                    "status": "pending",
                     "created_block": ev.block_number,
                     "created_time": ev.block_time,
                     "tx_hash": ev.tx_hash,
@@ -47,20 +73,35 @@ class ReportsProjector(Projector):
                 },
             )
             return
-        if get_row(conn, T, **key) is None:
+        row = get_row(conn, T, **key)
+        if row is None:
             return
-        upsert(
-            conn,
-            T,
-            key,
-            {
-                "status": "confirmed" if arg(ev, "confirmed") else "dismissed",
+        values: dict[str, Any] = {"block_number": ev.block_number}
+        if ev.event == "ResponseFiled":
+            values |= {"response_hash": as_hash(arg(ev, "responseHash")), "status": "answered"}
+        elif ev.event == "ViolationRuled":
+            confirmed = bool(arg(ev, "confirmed"))
+            values |= {
+                "status": "confirmed" if confirmed else "dismissed",
                 "regulator": as_addr(arg(ev, "regulator")),
                 "bond_penalty_fen": as_int(arg(ev, "bondPenaltyFen")),
+                "slashed_fen": as_int(arg(ev, "slashedFen")),
                 "reputation_penalty": as_int(arg(ev, "reputationPenalty")),
-                "block_number": ev.block_number,
-            },
-        )
+                "reason_hash": as_hash(arg(ev, "reasonHash")),
+                "ruled_time": ev.block_time,
+            }
+        elif ev.event == "ViolationAnnounced":
+            values |= {
+                "announced": True,
+                "slashed_fen": as_int(arg(ev, "slashedFen")) or row["slashed_fen"],
+                "reputation_penalty": as_int(arg(ev, "reputationPoints"))
+                or row["reputation_penalty"],
+            }
+        elif ev.event == "ReportDismissed":
+            values["status"] = "dismissed"
+        else:
+            values["status"] = "expired"
+        upsert(conn, T, key, values)
 
 
 PROJECTOR = ReportsProjector()

@@ -16,6 +16,7 @@ from gateway.projections.base import (
     as_text,
     get_row,
     need_int,
+    region_label,
     upsert,
 )
 
@@ -38,6 +39,8 @@ class TradesProjector(Projector):
             "TradeSettled",
             "TradeFailed",
             "TradeCancelled",
+            "SellerPaid",
+            "BuyerRefunded",
         }
     )
     models = (Trade,)
@@ -65,7 +68,7 @@ class TradesProjector(Projector):
                 "price_fen_per_mwh": as_int(arg(ev, "priceFenPerMwh"))
                 or (listing or {}).get("price_fen_per_mwh"),
                 "period": as_int(arg(ev, "period")) or (listing or {}).get("period"),
-                "region": as_text(arg(ev, "region")) or (listing or {}).get("region"),
+                "region": region_label(conn, arg(ev, "region")) or (listing or {}).get("region"),
                 "prepayment_fen": as_int(arg(ev, "prepaymentFen")),
                 "status": "open",
                 "created_block": ev.block_number,
@@ -104,13 +107,23 @@ class TradesProjector(Projector):
                 "status": "metered",
             }
         elif ev.event == "TradeSettled":
-            values |= {
-                "paid_to_seller_fen": as_int(arg(ev, "paidToSellerFen", "sellerFen")),
-                "refund_fen": as_int(arg(ev, "refundFen")),
-                "transmission_fee_fen": as_int(arg(ev, "transmissionFeeFen", "feeFen")),
-                "deviation_fen": as_int(arg(ev, "deviationFen")),
-                "status": "settled",
-            }
+            # SettlementEngine's TradeSettled carries energies and a ``failed`` flag (the
+            # money comes in SellerPaid / BuyerRefunded); older shapes carried the amounts
+            for column, names in (
+                ("paid_to_seller_fen", ("paidToSellerFen", "sellerFen")),
+                ("refund_fen", ("refundFen",)),
+                ("transmission_fee_fen", ("transmissionFeeFen", "feeFen")),
+                ("deviation_fen", ("deviationFen",)),
+                ("delivered_wh", ("executedWh",)),
+            ):
+                amount = as_int(arg(ev, *names))
+                if amount is not None:
+                    values[column] = amount
+            values["status"] = "failed" if arg(ev, "failed") is True else "settled"
+        elif ev.event == "SellerPaid":
+            values["paid_to_seller_fen"] = as_int(arg(ev, "amountFen"))
+        elif ev.event == "BuyerRefunded":
+            values["refund_fen"] = as_int(arg(ev, "amountFen"))
         elif ev.event == "TradeFailed":
             values |= {"refund_fen": as_int(arg(ev, "refundFen")), "status": "failed"}
         else:

@@ -1,9 +1,10 @@
-"""Synthetic domain events (as documented in gateway/projections/README.md).
+"""Synthetic domain events, shaped as the suite contracts emit them (names and arguments
+as in contracts/interfaces/*.sol and in a real demo's ``gw_events``), plus a few older
+documented shapes the projectors still accept.
 
-The trading, metering, settlement, reputation, surveillance and certificate contracts do
-not exist yet; these events, stored through the indexer's own write path, exercise the
-projectors and the explorer pages of those domains. They sit in blocks far above the test
-chain so they never collide with real ones.
+Stored through the indexer's own write path, they exercise the projectors and the explorer
+pages without running a whole market. They sit in blocks far above the test chain so they
+never collide with real ones.
 """
 
 from __future__ import annotations
@@ -19,32 +20,49 @@ from tests.gateway.conftest import node
 BASE_BLOCK = 5_000_000
 BASE_TIME = 1_767_225_600  # 2026-01-01T00:00:00Z
 REGULATOR = "0x00000000000000000000000000000000000000AA"
+ZERO = "0x" + "00" * 20
+VINTAGE = 202601
+
+
+def token_id(type_id: int, generator: str, vintage: int) -> int:
+    """GreenCertificate's token id: ``type << 248 | generator << 64 | vintage``."""
+    return (type_id << 248) | (int(generator, 16) << 64) | vintage
+
+
+def b32(text: str) -> str:
+    return "0x" + text.encode().ljust(32, b"\0").hex()
+
 
 _seq = 0
 
 
-def ev(block: int, name: str, contract: str, **args: Any) -> DecodedEvent:
+def ev(block: int, name: str, contract: str, _tx: int | None = None, **args: Any) -> DecodedEvent:
+    """One event; events given the same ``_tx`` share a transaction hash."""
     global _seq
     _seq += 1
     return DecodedEvent(
         block_number=BASE_BLOCK + block,
         block_hash="0x" + f"{BASE_BLOCK + block:064x}",
-        tx_hash="0x" + f"{_seq:064x}",
+        tx_hash="0x" + f"{(_tx if _tx is not None else 10**9 + _seq):064x}",
         tx_index=0,
         log_index=_seq,
         contract=contract,
         address="0x" + "11" * 20,
         event=name,
-        args={
-            k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v)
-            for k, v in args.items()
-        },
+        args={k: _norm(v) for k, v in args.items()},
         block_time=BASE_TIME + block * 900,
     )
 
 
+def _norm(v: Any) -> Any:
+    if isinstance(v, list):
+        return [_norm(x) for x in v]
+    return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
 def market_events() -> list[DecodedEvent]:
     s, b = node(1), node(2)
+    wind = token_id(2, s, VINTAGE)
     return [
         ev(1, "NodeRegistered", "NodeRegistry", node=s, kind=0, region="Tangshan"),
         ev(1, "NodeRegistered", "NodeRegistry", node=b, kind=1, region="Langfang"),
@@ -96,53 +114,177 @@ def market_events() -> list[DecodedEvent]:
         ev(
             7, "TradeMetered", "MeterOracle", tradeId=7, deliveredWh=1_900_000, consumedWh=1_950_000
         ),
+        # SettlementEngine: the payments, then TradeSettled, in one transaction
+        ev(8, "SellerPaid", "SettlementEngine", 8, tradeId=7, seller=s, amountFen=66_500),
+        ev(8, "TransmissionFeePaid", "SettlementEngine", 8, tradeId=7, amountFen=700),
+        ev(8, "TransmissionFeePaid", "SettlementEngine", 8, tradeId=7, amountFen=500),
+        ev(8, "RemainderPaid", "SettlementEngine", 8, tradeId=7, amountFen=1),
+        ev(8, "BuyerRefunded", "SettlementEngine", 8, tradeId=7, buyer=b, amountFen=3_500),
         ev(
             8,
             "TradeSettled",
-            "Settlement",
+            "SettlementEngine",
+            8,
             tradeId=7,
-            paidToSellerFen=66_500,
-            refundFen=3_500,
-            transmissionFeeFen=1_200,
-            deviationFen=-150,
+            seller=s,
+            buyer=b,
+            period=VINTAGE,
+            energyWh=2_000_000,
+            executedWh=1_900_000,
+            curtailedWh=100_000,
+            substitutedWh=0,
+            failed=False,
+            reasonCode=0,
         ),
-        ev(9, "RatingSubmitted", "Reputation", tradeId=7, rater=b, ratee=s, score=5),
-        ev(9, "RatingSubmitted", "Reputation", tradeId=7, rater=s, ratee=b, score=4),
-        ev(9, "ReputationUpdated", "Reputation", node=s, reputation=820),
-        ev(9, "ReputationUpdated", "Reputation", node=b, reputation=640),
+        ev(9, "RatingSubmitted", "ReputationLedger", tradeId=7, rater=b, ratee=s, score=5),
+        ev(9, "RatingSubmitted", "ReputationLedger", tradeId=7, rater=s, ratee=b, score=4),
+        ev(9, "ReputationUpdated", "ReputationLedger", node=s, reputation=820),
+        ev(9, "ReputationUpdated", "ReputationLedger", node=b, reputation=640),
         ev(
             10,
-            "CertificateIssued",
-            "Certificates",
-            certificateId=3,
-            owner=s,
-            energyWh=1_000_000,
-            source=0,
-            tradeId=7,
+            "QuotaSet",
+            "QuotaLedger",
+            period=VINTAGE,
+            weightBps=1800,
+            deadline=BASE_TIME + 86_400,
+            fineRateFenPerMwh=8000,
+            regulator=REGULATOR,
         ),
-        ev(10, "QuotaAssigned", "Certificates", account=b, year=2026, quotaWh=3_000_000),
-        ev(11, "CertificateTransferred", "Certificates", certificateId=3, **{"from": s, "to": b}),
-        ev(12, "CertificateRetired", "Certificates", certificateId=3, owner=b, year=2026),
+        ev(
+            10,
+            "TransferSingle",
+            "GreenCertificate",
+            10,
+            operator=REGULATOR,
+            id=wind,
+            value=3,
+            **{"from": ZERO, "to": s},
+        ),
+        ev(
+            10,
+            "CertificatesIssued",
+            "GreenCertificate",
+            10,
+            tokenId=wind,
+            generator=s,
+            period=VINTAGE,
+            typeId=2,
+            amount=3,
+            generationWh=3_400_000,
+            carriedInWh=0,
+            carriedOutWh=400_000,
+        ),
+        ev(
+            11,
+            "TransferSingle",
+            "GreenCertificate",
+            operator=s,
+            id=wind,
+            value=2,
+            **{"from": s, "to": b},
+        ),
+        ev(
+            12,
+            "TransferSingle",
+            "GreenCertificate",
+            12,
+            operator=b,
+            id=wind,
+            value=1,
+            **{"from": b, "to": ZERO},
+        ),
+        ev(
+            12,
+            "CertificatesRetired",
+            "GreenCertificate",
+            12,
+            retirementId=1,
+            tokenId=wind,
+            beneficiary=b,
+            holder=b,
+            amount=1,
+            period=VINTAGE,
+            tradeId=7,
+            by=b,
+        ),
+        ev(
+            12,
+            "CoverageCredited",
+            "QuotaLedger",
+            12,
+            party=b,
+            period=VINTAGE,
+            retirementId=1,
+            tokenId=wind,
+            amount=1,
+            coveredWh=1_000_000,
+            totalCoveredWh=1_000_000,
+            typeWeightBps=10_000,
+        ),
+        ev(
+            12,
+            "ComplianceAssessed",
+            "QuotaLedger",
+            party=b,
+            period=VINTAGE,
+            obligationWh=3_000_000,
+            coveredWh=1_000_000,
+            shortfallWh=2_000_000,
+            fineFen=16_000,
+            paidFen=16_000,
+            slashedFen=0,
+            unpaidFen=0,
+            by=REGULATOR,
+        ),
         ev(
             13,
             "ViolationReported",
-            "Surveillance",
+            "SurveillanceDesk",
             reportId=1,
             reporter=b,
-            suspect=s,
-            indicator="wash-trading",
-            score=91,
-            tradeId=7,
+            accused=s,
+            modelId=b32("wash-trading"),
+            featureHash="0x" + "cd" * 32,
+            scorePpm=910_000,
+            firstPeriod=VINTAGE,
+            lastPeriod=VINTAGE,
+            tradeIds=[7, 8],
+            ruleBy=BASE_TIME + 30 * 86_400,
+        ),
+        ev(
+            13,
+            "ResponseFiled",
+            "SurveillanceDesk",
+            reportId=1,
+            accused=s,
+            responseHash="0x" + "ef" * 32,
         ),
         ev(
             14,
             "ViolationRuled",
-            "Surveillance",
+            "SurveillanceDesk",
+            14,
             reportId=1,
-            regulator=REGULATOR,
+            accused=s,
             confirmed=True,
             bondPenaltyFen=10_000_00,
+            slashedFen=10_000_00,
             reputationPenalty=50,
+            reasonHash="0x" + "12" * 32,
+            regulator=REGULATOR,
+        ),
+        ev(
+            14,
+            "ViolationAnnounced",
+            "SurveillanceDesk",
+            14,
+            accused=s,
+            reportId=1,
+            modelId=b32("wash-trading"),
+            featureHash="0x" + "cd" * 32,
+            slashedFen=10_000_00,
+            reputationPoints=50,
+            reasonHash="0x" + "12" * 32,
         ),
         ev(14, "BondSlashed", "NodeRegistry", node=s, amountFen=10_000_00),
         ev(15, "SomethingNobodyProjects", "Trading", tradeId=7, note="ignored by projectors"),

@@ -61,13 +61,20 @@ def test_every_explorer_page_renders_real_data(
             "0x" + "ab" * 32,
             "¥665.00",
             "¥12.00",
-            "¥-1.50",
-            "retired",
+            "¥35.00",
+            "Certificates retired for this trade",
             "RatingSubmitted",
             "/api/v1/proofs/meter/",
         ],
-        "/violations": ["wash-trading", "confirmed", "¥10,000.00"],
-        "/certificates": ["retired", "wind", "2.000 MWh", "no"],
+        "/violations": [
+            "wash-trading",
+            "confirmed",
+            "¥10,000.00",
+            "910,000",
+            "#8",
+            "Announcements",
+        ],
+        "/certificates": ["wind", "3.400 MWh", "2.000 MWh", "¥160.00", "no", "Retirements"],
         "/blocks": [indexed["block"]],
         f"/blocks/{indexed['block']}": ["role VERIFIER granted to"],
         f"/tx/{indexed['tx']}": ["role VERIFIER granted to", "MarketAccess"],
@@ -118,9 +125,9 @@ def test_history_api_filters_and_cursor_pagination(live: Live, indexed: dict[str
     r = client.get("/api/v1/events", params={"participant": node(1)}, headers=AUDITOR)
     assert r.status_code == 200
     events = r.json()["items"]
-    assert {"RoleGranted", "NodeRegistered", "TradeSettled"} - {e["event"] for e in events} == {
-        "TradeSettled"
-    }
+    assert {"RoleGranted", "NodeRegistered", "TradeSettled", "RemainderPaid"} - {
+        e["event"] for e in events
+    } == {"RemainderPaid"}
     assert all(node(1) in json.dumps(e["args"]) for e in events)
     r = client.get(
         "/api/v1/events",

@@ -1,4 +1,4 @@
-"""Projectors of the domains other contracts will emit (synthetic events, documented names)."""
+"""Projectors of the domain contracts' events (synthetic events with the real shapes)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from sqlalchemy import Engine, select
 
 from gateway.indexer import Indexer
 from gateway.models import (
-    Certificate,
+    CertificateHolding,
+    CertificateRetirement,
+    CertificateToken,
     Listing,
     MeterAnchor,
     Participant,
@@ -18,7 +20,14 @@ from gateway.models import (
 )
 from gateway.projections import reproject_all, rewind
 from tests.gateway.conftest import dump, node
-from tests.gateway.synthetic import BASE_BLOCK, REGULATOR, market_events, store
+from tests.gateway.synthetic import (
+    BASE_BLOCK,
+    REGULATOR,
+    VINTAGE,
+    market_events,
+    store,
+    token_id,
+)
 
 
 def _one(engine: Engine, model: type, **where: object) -> dict[str, object]:
@@ -54,20 +63,43 @@ def test_a_whole_trade_life_projects_into_typed_rows(indexer: Indexer, gw_engine
     assert trade["dispatch_accepted"] is True
     assert (trade["delivered_wh"], trade["consumed_wh"]) == (1_900_000, 1_950_000)
     assert trade["status"] == "settled"
-    assert trade["deviation_fen"] == -150
+    assert (trade["paid_to_seller_fen"], trade["refund_fen"]) == (66_500, 3_500)
     settlement = _one(gw_engine, Settlement, trade_id=7)
+    assert settlement["outcome"] == "settled"
     assert settlement["paid_to_seller_fen"] == 66_500
+    assert settlement["refund_fen"] == 3_500
     assert settlement["transmission_fee_fen"] == 1_200
+    assert settlement["remainder_fen"] == 1
+    assert (settlement["executed_wh"], settlement["curtailed_wh"]) == (1_900_000, 100_000)
     assert _one(gw_engine, Rating, rater=b)["score"] == 5
     assert _one(gw_engine, MeterAnchor, node=s)["merkle_root"] == "0x" + "ab" * 32
-    cert = _one(gw_engine, Certificate, certificate_id=3)
-    assert (cert["owner"], cert["status"], cert["source"]) == (b, "retired", "wind")
-    quota = _one(gw_engine, Quota, account=b, year=2026)
-    assert (quota["quota_wh"], quota["retired_wh"]) == (3_000_000, 1_000_000)
+    wind = str(token_id(2, s, VINTAGE))
+    token = _one(gw_engine, CertificateToken, token_id=wind)
+    assert (token["source"], token["generator"], token["vintage"]) == ("wind", s, VINTAGE)
+    assert (token["issued"], token["retired"], token["revoked"]) == (3, 1, 0)
+    assert token["generation_wh"] == 3_400_000
+    assert _one(gw_engine, CertificateHolding, token_id=wind, holder=s)["amount"] == 1
+    assert _one(gw_engine, CertificateHolding, token_id=wind, holder=b)["amount"] == 1
+    retirement = _one(gw_engine, CertificateRetirement, retirement_id=1)
+    assert (retirement["beneficiary"], retirement["trade_id"]) == (b, 7)
+    assert (retirement["amount"], retirement["covered_wh"]) == (1, 1_000_000)
+    quota = _one(gw_engine, Quota, party=b, period=VINTAGE)
+    assert (quota["obligation_wh"], quota["covered_wh"]) == (3_000_000, 1_000_000)
+    assert (quota["shortfall_wh"], quota["fine_fen"], quota["assessed"]) == (
+        2_000_000,
+        16_000,
+        True,
+    )
     report = _one(gw_engine, Report, report_id=1)
+    assert (report["suspect"], report["reporter"]) == (s, b)
+    assert (report["indicator"], report["score"]) == ("wash-trading", 910_000)
+    assert (report["trade_id"], report["trade_ids"]) == (7, "7,8")
+    assert report["response_hash"] == "0x" + "ef" * 32
     assert report["status"] == "confirmed"
     assert report["regulator"] == REGULATOR
     assert report["bond_penalty_fen"] == 10_000_00
+    assert (report["slashed_fen"], report["reputation_penalty"]) == (10_000_00, 50)
+    assert report["announced"] is True
 
 
 def test_reproject_and_rewind_of_synthetic_domains(indexer: Indexer, gw_engine: Engine) -> None:
@@ -91,7 +123,7 @@ def test_reproject_and_rewind_of_synthetic_domains(indexer: Indexer, gw_engine: 
     assert seller["reputation"] is None
     assert seller["bond_fen"] == 500_000_00
     with gw_engine.connect() as conn:
-        for model in (Rating, Certificate, Report, Quota):
+        for model in (Rating, CertificateToken, CertificateRetirement, Report, Quota):
             t = model.__table__  # type: ignore[attr-defined]
             assert conn.execute(select(t)).first() is None, model
 
