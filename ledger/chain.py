@@ -99,6 +99,10 @@ def anvil_command(
         "100000000",
         "--accounts",
         "0",
+        # Keep the last 256 states in memory and none on disk: without this anvil writes a
+        # full state snapshot per block to ~/.foundry/anvil/tmp (tens of GB on a long run).
+        "--prune-history",
+        "256",
     ]
     if state_file is not None:
         cmd += ["--state", str(state_file), "--state-interval", "1"]

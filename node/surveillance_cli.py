@@ -16,6 +16,7 @@ from ledger.clients.surveillance import SurveillanceDeskClient
 from ledger.context import LedgerContext
 from node.surveillance import model as model_mod
 from node.surveillance import onchain
+from node.surveillance.chain import chain_history
 from node.surveillance.history import MarketHistory
 from node.surveillance.indicators import FEATURES, schema_hash
 from node.surveillance.model import Metrics, Source, SurveillanceModel
@@ -37,6 +38,34 @@ ModelsDirOpt = Annotated[
 HistoryOpt = Annotated[
     Path, typer.Option("--history", help="A MarketHistory JSON file (e.g. from `simulate`).")
 ]
+ChainHistoryOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--history",
+        help="A MarketHistory JSON file (e.g. from `simulate`); default: read the chain.",
+    ),
+]
+LastPeriodOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--last-period", help="Reading the chain: the window's last period (default: latest)."
+    ),
+]
+
+
+def _history(
+    history: Path | None, model: SurveillanceModel, last_period: int | None
+) -> MarketHistory:
+    """The history file, or the model's window (up to ``last_period``) read from the chain."""
+    if history is not None:
+        return MarketHistory.load(history)
+    ctx = make_context()
+    return chain_history(
+        ctx,
+        Account.create(),
+        last_period=last_period,
+        periods=model.metadata.plan.window_periods,
+    )
 
 
 def _metrics_table(title: str, metrics: dict[str, Metrics]) -> Table:
@@ -151,7 +180,8 @@ def simulate_cmd(
 
 @app.command("scan")
 def scan_cmd(
-    history: HistoryOpt,
+    history: ChainHistoryOpt = None,
+    last_period: LastPeriodOpt = None,
     model_id: ModelOpt = None,
     models_dir: ModelsDirOpt = model_mod.MODELS_DIR,
     flagged_only: Annotated[
@@ -159,9 +189,9 @@ def scan_cmd(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Score every node of a history over the model's window (its latest periods)."""
+    """Score every node of a history (default: the chain) over the model's window."""
     model = SurveillanceModel.load(model_id, models_dir)
-    result = scan(MarketHistory.load(history), model)
+    result = scan(_history(history, model, last_period), model)
     if flagged_only:
         result.rows = [r for r in result.rows if r.flagged]
     if as_json:
@@ -264,15 +294,17 @@ def register_model_cmd(
 @app.command("file")
 def file_cmd(
     node: Annotated[str, typer.Argument(help="The accused node: address or name.")],
-    history: HistoryOpt,
     wallet: WalletOpt,
+    history: ChainHistoryOpt = None,
+    last_period: LastPeriodOpt = None,
     model_id: ModelOpt = None,
     models_dir: ModelsDirOpt = model_mod.MODELS_DIR,
     as_json: JsonOpt = False,
 ) -> None:
-    """Compute the report on NODE and file it on chain as --wallet (an active node)."""
+    """Compute the report on NODE (from --history or the chain) and file it on chain as
+    --wallet (an active node)."""
     model = SurveillanceModel.load(model_id, models_dir)
-    report = build_report(MarketHistory.load(history), node, model)
+    report = build_report(_history(history, model, last_period), node, model)
     ctx = make_context()
     filed = onchain.file_report(_desk(ctx, wallet), report)
     if as_json:

@@ -156,6 +156,7 @@ class MarketDay:
             ("metering", self.metering),
             ("settlement", self.settle),
             ("ratings", self.ratings),
+            ("surveillance", self.surveillance),
             ("certificates", self.certificates),
         ):
             with self.stage(name):
@@ -665,6 +666,96 @@ class MarketDay:
         if other.violation is not None and other.violation.value == "deviation_abuse":
             return rng.choice([1, 2, 2, 3])
         return rng.choice([3, 4, 4, 5, 5, 5])
+
+    def surveillance(self) -> None:
+        """Score every node on the day's chain history with the shipped model; an honest node
+        files one report on the top-scoring node (only if its score passes the registered
+        threshold), the accused responds and REGULATOR rules it."""
+        if "SurveillanceDesk" not in self.ctx.manifest.contracts:
+            self.summary.skipped.append("surveillance")
+            return
+        from ledger.clients.surveillance import SurveillanceDeskClient
+        from node.surveillance import onchain
+        from node.surveillance.chain import ChainHistorySource
+        from node.surveillance.history import collect
+        from node.surveillance.model import SurveillanceModel
+        from node.surveillance.scan import build_report, scan
+
+        model = SurveillanceModel.load()
+        regulator = self.ctx.client(SurveillanceDeskClient, self.role("regulator"))
+        if not regulator.is_model_registered(model.model_id):
+            onchain.register_model(regulator, model)
+        threshold = regulator.model_info(model.model_id).threshold_ppm
+        reader = self.role("regulator")
+        history = collect(ChainHistorySource(self.ctx, reader), self.period_id, self.period_id)
+        result = scan(history, model)
+        flagged = sum(1 for r in result.rows if r.score_ppm >= threshold)
+        rank = {r.node: i + 1 for i, r in enumerate(result.rows)}
+        violators = [p for p in self.scenario.participants if p.violation is not None]
+        ranks = sorted(
+            (rank.get(self.accounts[p.index].address, len(rank) + 1), p) for p in violators
+        )
+        in_top = sum(1 for r, _ in ranks if r <= len(violators))
+        ranked = ", ".join(f"{p.name} ({p.violation.value}) #{r}" for r, p in ranks if p.violation)
+        top = result.rows[0] if result.rows else None
+        top_score = top.score_ppm if top else 0
+        window = model.metadata.plan.window_periods
+        note = (
+            f" (the model was trained on {window}-period windows of 7 days; this demo has one "
+            "period, so scores run low)"
+            if top_score < threshold
+            else ""
+        )
+        head = (
+            f"surveillance: {len(result.rows)} nodes scored, {flagged} at or above the "
+            f"threshold {threshold} ppm, top score {top_score} ppm; injected violators "
+            f"{in_top}/{len(violators)} in the top {len(violators)} [{ranked}]"
+        )
+        if top is None or top_score < threshold:
+            self.report(
+                f"{head}; no report filed: top score {top_score} below threshold {threshold}{note}"
+            )
+            return
+        registry = self.ctx.client(NodeRegistryClient, reader)
+        report = build_report(history, top.node, model)
+        accused = self._by_address.get(top.node)
+        reporter = next(
+            (
+                p
+                for p in self.scenario.participants
+                if self.accounts[p.index].address != top.node
+                and p.violation is None
+                and registry.is_active(self.accounts[p.index].address)
+            ),
+            None,
+        )
+        if reporter is None or accused is None or not onchain.evidence_trade_ids(report):
+            self.report(f"{head}; no report filed: no active honest reporter or no evidence{note}")
+            return
+        desk = self.ctx.client(SurveillanceDeskClient, self.accounts[reporter.index])
+        filed = onchain.file_report(desk, report)
+        self.ctx.client(SurveillanceDeskClient, self.accounts[accused.index]).respond(
+            filed.report_id,
+            onchain.document_hash(text=f"{accused.name}: response to report #{filed.report_id}"),
+        )
+        onchain.rule(
+            regulator,
+            filed.report_id,
+            confirmed=True,
+            reason_hash=onchain.document_hash(text=f"report #{filed.report_id} confirmed"),
+            penalty_fen=500_000,
+            reputation_points=50,
+        )
+        info = regulator.report_info(filed.report_id)
+        self.summary.violations_reported = 1
+        kind = accused.violation.value if accused.violation else "no injected violation"
+        self.report(
+            f"{head}; {reporter.name} reported {accused.name} ({kind}, score {report.score_ppm}"
+            f" ppm, {len(filed.trade_ids)} evidence trades) as report #{filed.report_id}; "
+            f"the accused responded; REGULATOR confirmed it: bond slashed "
+            f"{info.slashed_fen:,} fen, {info.reputation_points} reputation points"
+            f"{note}"
+        )
 
     def certificates(self) -> None:
         if not self.has("QuotaLedger"):
