@@ -709,7 +709,7 @@ class MarketDay:
         head = (
             f"surveillance: {len(result.rows)} nodes scored, {flagged} at or above the "
             f"threshold {threshold} ppm, top score {top_score} ppm; injected violators "
-            f"{in_top}/{len(violators)} in the top {len(violators)} [{ranked}]"
+            f"{in_top}/{len(violators)} in the top {len(violators)} ({ranked})"
         )
         if top is None or top_score < threshold:
             self.report(
@@ -738,23 +738,32 @@ class MarketDay:
             filed.report_id,
             onchain.document_hash(text=f"{accused.name}: response to report #{filed.report_id}"),
         )
+        # The regulator's investigation is simulated by the scenario's ground truth: a report
+        # on an injected violator is confirmed with a penalty, any other is dismissed.
+        confirmed = accused.violation is not None
         onchain.rule(
             regulator,
             filed.report_id,
-            confirmed=True,
-            reason_hash=onchain.document_hash(text=f"report #{filed.report_id} confirmed"),
-            penalty_fen=500_000,
-            reputation_points=50,
+            confirmed=confirmed,
+            reason_hash=onchain.document_hash(
+                text=f"report #{filed.report_id} {'confirmed' if confirmed else 'dismissed'}"
+            ),
+            penalty_fen=500_000 if confirmed else 0,
+            reputation_points=50 if confirmed else 0,
         )
         info = regulator.report_info(filed.report_id)
         self.summary.violations_reported = 1
         kind = accused.violation.value if accused.violation else "no injected violation"
+        ruling = (
+            f"REGULATOR confirmed it: bond slashed {info.slashed_fen:,} fen, "
+            f"{info.reputation_points} reputation points"
+            if confirmed
+            else "REGULATOR dismissed it after investigation (no violation)"
+        )
         self.report(
             f"{head}; {reporter.name} reported {accused.name} ({kind}, score {report.score_ppm}"
             f" ppm, {len(filed.trade_ids)} evidence trades) as report #{filed.report_id}; "
-            f"the accused responded; REGULATOR confirmed it: bond slashed "
-            f"{info.slashed_fen:,} fen, {info.reputation_points} reputation points"
-            f"{note}"
+            f"the accused responded; {ruling}{note}"
         )
 
     def certificates(self) -> None:
