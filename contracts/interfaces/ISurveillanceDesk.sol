@@ -134,8 +134,8 @@ interface ISurveillanceDesk {
     error UnknownModel(bytes32 modelId);
     /// @notice The caller is not an active node.
     error ReporterNotActive(address reporter);
-    /// @notice `accused` is not known to the registry.
-    error UnknownNode(address accused);
+    /// @notice `node` (the accused) is not known to the registry.
+    error UnknownNode(address node);
     /// @notice A node cannot report itself.
     error SelfReport(address node);
     /// @notice The score is below the model's threshold: nothing to report.

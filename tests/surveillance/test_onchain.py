@@ -225,7 +225,7 @@ def test_filing_checks(desk: Desk) -> None:
     )
     nobody = Web3.to_checksum_address("0x" + "55" * 20)
     err = revert(lambda: desk.file(accused=nobody))
-    assert (err.name, err.arguments) == ("UnknownNode", {"accused": nobody})
+    assert (err.name, err.arguments) == ("UnknownNode", {"node": nobody})
 
 
 # ---------------------------------------------------------------- responses
