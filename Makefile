@@ -37,8 +37,8 @@ lint: bootstrap
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-bench: bootstrap
-	@echo "no benchmarks yet (see the benchmarks issue)"; exit 1
+bench: compile
+	$(PY) -m scripts.bench.run $(if $(QUICK),--quick,)
 
 clean:
 	rm -rf artifacts hardhat-local/cache .gridledger
