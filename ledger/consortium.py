@@ -1160,11 +1160,23 @@ class Consortium:
         for node, pid in started:
             self._wait_ready(node, pid, timeout_s)
         running = [n for n in state.nodes if self.is_running(n)]
+        starting = {n.index for n in nodes}
+        reference = [n for n in running if n.index not in starting]
 
         def caught_up() -> bool | None:
-            heads = {n.index: RpcClient(n.rpc_url, 2.0).block_number() for n in running}
-            best = max(heads.values())
-            return True if all(heads[n.index] >= best - 1 for n in nodes) else None
+            """A node joining a running network has its head, number and hash.
+
+            One block behind is not enough: a node that starts sealing on its parent
+            makes a sibling of the head, and after a stall (2 of 4 signers down) a tie
+            between two such siblings is exactly the Clique deadlock described above.
+            A whole-network start has no reference; its nodes need only be within a
+            block of each other (nobody seals yet, so there is no head to chase).
+            """
+            if reference:
+                heads = {RpcClient(n.rpc_url, 2.0).head() for n in [*reference, *nodes]}
+                return True if len(heads) == 1 else None
+            numbers = [RpcClient(n.rpc_url, 2.0).block_number() for n in nodes]
+            return True if min(numbers) >= max(numbers) - 1 else None
 
         try:
             self.wait_for_peers(timeout_s=timeout_s)
@@ -1246,7 +1258,29 @@ class Consortium:
             heads = [RpcClient(n.rpc_url, 2.0).block_number() for n in targets]
             return min(heads) if min(heads) >= number else None
 
-        return wait_until(reached, timeout_s=timeout_s, what=f"block {number}")
+        try:
+            return wait_until(reached, timeout_s=timeout_s, what=f"block {number}")
+        except ConsortiumRpcError as exc:
+            raise ConsortiumRpcError(f"{exc}; {self.describe_heads()}") from exc
+
+    def describe_heads(self) -> str:
+        """One line per running node: head number, hash and the signer of the head (for
+        the error of a stalled wait)."""
+        parts: list[str] = []
+        for node in self.load_state().nodes:
+            if not self.is_running(node):
+                parts.append(f"{node.name}: stopped")
+                continue
+            try:
+                rpc = RpcClient(node.rpc_url, 2.0)
+                number, block_hash = rpc.head()
+                parts.append(
+                    f"{node.name}: head {number} {block_hash[:10]} by {rpc.signer_of(number)[:10]}"
+                    f" peers {rpc.peer_count()}"
+                )
+            except ConsortiumRpcError as exc:
+                parts.append(f"{node.name}: {exc}")
+        return "heads: " + "; ".join(parts)
 
     # -- public lifecycle ---------------------------------------------------------------
 
