@@ -131,7 +131,9 @@ def verify_cmd(
 
 @app.command("reproject")
 def reproject() -> None:
-    """Rebuild every domain table from the generic events table (one transaction)."""
+    """Rebuild every domain table from the generic events table, and recount the
+    overview's summaries (one transaction)."""
+    from gateway import summary
     from gateway.projections import reproject_all
 
     ctx = make_context()
@@ -139,4 +141,5 @@ def reproject() -> None:
     upgrade(engine)
     with engine.begin() as conn:
         reproject_all(conn)
-    console.print("projections rebuilt from gw_events")
+        summary.rebuild(conn)
+    console.print("projections and summaries rebuilt from gw_events")

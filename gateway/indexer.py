@@ -1,11 +1,12 @@
 """The crash-safe event indexer: chain logs -> ``gw_events`` + domain projections.
 
 Each chunk of blocks is one database transaction holding its blocks, events, event refs,
-projected rows and the new checkpoint, so a crash at any moment leaves the database at a
-chunk boundary. ``(tx_hash, log_index)`` is unique and already-stored events are skipped,
-so re-indexing a range adds nothing. Before each poll the stored checkpoint hash is compared
-with the chain; on a mismatch (a reorg) the indexer walks its stored blocks back to the
-common ancestor, deletes everything above it and indexes the new branch.
+projected rows, the overview's summaries (``gateway/summary.py``) and the new checkpoint,
+so a crash at any moment leaves the database at a chunk boundary. ``(tx_hash, log_index)``
+is unique and already-stored events are skipped, so re-indexing a range adds nothing.
+Before each poll the stored checkpoint hash is compared with the chain; on a mismatch (a
+reorg) the indexer walks its stored blocks back to the common ancestor, deletes everything
+above it (and its share of the summaries) and indexes the new branch.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from web3 import Web3
 from web3.exceptions import BlockNotFound
 from web3.types import BlockData, FilterParams, LogReceipt
 
-from gateway import projections
+from gateway import projections, summary
 from gateway.decode import DecodedEvent, EventDecoder
 from gateway.models import Block, Checkpoint, Event, EventRef, table_of
 from ledger.context import LedgerContext
@@ -177,8 +178,10 @@ class Indexer:
     def rewind(self, conn: Connection, ancestor: int, ancestor_hash: str | None) -> None:
         """Delete every row above ``ancestor`` and move the checkpoint there."""
         conn.execute(delete(REFS).where(REFS.c.block_number > ancestor))
+        summary.events_removed_above(conn, ancestor)
         conn.execute(delete(EVENTS).where(EVENTS.c.block_number > ancestor))
-        conn.execute(delete(BLOCKS).where(BLOCKS.c.number > ancestor))
+        gone = conn.execute(delete(BLOCKS).where(BLOCKS.c.number > ancestor)).rowcount
+        summary.add_rows(conn, BLOCKS, -gone)
         projections.rewind(conn, ancestor)
         if ancestor_hash is None:
             conn.execute(delete(CHECKPOINT))
@@ -244,6 +247,7 @@ class Indexer:
         ]
         if block_rows:
             conn.execute(insert(BLOCKS), block_rows)
+            summary.add_rows(conn, BLOCKS, len(block_rows))
         if not events:
             return 0
         existing = set(
@@ -271,6 +275,7 @@ class Indexer:
         ]
         if refs:
             conn.execute(insert(REFS), refs)
+        summary.events_added(conn, ((e.contract, e.event) for e in fresh))
         projections.project(conn, fresh)
         return len(fresh)
 

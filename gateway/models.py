@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -366,6 +367,61 @@ class IdentityRead(Base):
     found: Mapped[bool] = mapped_column(Boolean)
 
 
+# --- summaries of the overview (migration 0003) ----------------------------------------------
+
+
+class RowCount(Base):
+    """How many rows a gateway table holds (a row only while the count is not zero).
+
+    Kept by every write of the indexer and the projectors, in the same transaction as the
+    rows themselves (``gateway/summary.py``), so the explorer's overview and
+    ``/api/v1/status`` read counts instead of counting millions of rows per request.
+    """
+
+    __tablename__ = "gw_row_counts"
+    table_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class EventCount(Base):
+    """How many ``gw_events`` rows one (contract, event name) has (a row only while > 0)."""
+
+    __tablename__ = "gw_event_counts"
+    contract: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event: Mapped[str] = mapped_column(String(96), primary_key=True)
+    event_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class MarketStat(Base):
+    """Traded energy and value of one (period, region) over ``gw_trades`` rows whose period
+    and energy are known (a row only while it counts a trade); kept by the trades projector.
+
+    ``value_micro_fen`` is the sum of ``energy_wh * price_fen_per_mwh`` (Wh x fen/MWh =
+    10^-6 fen) over the trades with a price; both sums are exact integers kept as decimal
+    text, as they may outgrow 64 bits. The energy-weighted price is
+    ``value_micro_fen / energy_wh`` fen/MWh.
+    """
+
+    __tablename__ = "gw_market_stats"
+    __table_args__ = (UniqueConstraint("period", "region", name="uq_gw_market_stats"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[int] = mapped_column(BigInteger)
+    region: Mapped[str | None] = mapped_column(String(32))
+    trade_count: Mapped[int] = mapped_column(BigInteger)
+    energy_wh: Mapped[str] = mapped_column(String(80))
+    value_micro_fen: Mapped[str] = mapped_column(String(80))
+
+
 def table_of(model: type[Base]) -> Table:
     """The :class:`Table` of ``model`` (typed, for Core statements)."""
     return cast(Table, model.__table__)
+
+
+# Case-insensitive address lookups (``lower(column) = ?``) of the participant pages and the
+# history API use these expression indexes instead of scanning the table (migration 0003).
+Index("ix_gw_trades_lower_seller", func.lower(table_of(Trade).c.seller))
+Index("ix_gw_trades_lower_buyer", func.lower(table_of(Trade).c.buyer))
+Index("ix_gw_ratings_lower_ratee", func.lower(table_of(Rating).c.ratee))
+Index("ix_gw_participants_lower_address", func.lower(table_of(Participant).c.address))
+Index("ix_gw_meter_anchors_lower_node", func.lower(table_of(MeterAnchor).c.node))
+Index("ix_gw_role_changes_lower_account", func.lower(table_of(RoleChange).c.account))

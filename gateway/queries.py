@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, func, or_, select, tuple_
 
+from gateway import summary
 from gateway.decode import ROLE_BY_ID
 from gateway.models import (
     Block,
@@ -147,35 +148,33 @@ def checkpoint(conn: Connection) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+#: The overview's row counts: name -> table.
+COUNTED = {
+    "events": E,
+    "blocks": B,
+    "participants": table_of(Participant),
+    "listings": table_of(Listing),
+    "trades": table_of(Trade),
+    "settlements": table_of(Settlement),
+    "ratings": table_of(Rating),
+    "reports": table_of(Report),
+    "certificate_tokens": table_of(CertificateToken),
+    "certificate_retirements": table_of(CertificateRetirement),
+    "quotas": table_of(Quota),
+    "meter_anchors": table_of(MeterAnchor),
+    "role_changes": table_of(RoleChange),
+}
+
+
 def counts(conn: Connection) -> dict[str, int]:
-    tables = {
-        "events": E,
-        "blocks": B,
-        "participants": table_of(Participant),
-        "listings": table_of(Listing),
-        "trades": table_of(Trade),
-        "settlements": table_of(Settlement),
-        "ratings": table_of(Rating),
-        "reports": table_of(Report),
-        "certificate_tokens": table_of(CertificateToken),
-        "certificate_retirements": table_of(CertificateRetirement),
-        "quotas": table_of(Quota),
-        "meter_anchors": table_of(MeterAnchor),
-        "role_changes": table_of(RoleChange),
-    }
-    return {
-        name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
-        for name, t in tables.items()
-    }
+    """Rows of the main tables (kept by the indexer in ``gw_row_counts``, not counted here)."""
+    rows = summary.row_counts(conn)
+    return {name: rows.get(t.name, 0) for name, t in COUNTED.items()}
 
 
 def event_counts(conn: Connection) -> list[tuple[str, int]]:
-    rows = conn.execute(
-        select(E.c.contract, E.c.event, func.count())
-        .group_by(E.c.contract, E.c.event)
-        .order_by(func.count().desc(), E.c.contract, E.c.event)
-    ).all()
-    return [(f"{c}.{e}", int(n)) for c, e, n in rows]
+    """("Contract.Event", indexed events), the most frequent first (from ``gw_event_counts``)."""
+    return [(f"{c}.{e}", n) for c, e, n in summary.event_counts(conn)]
 
 
 def role_holders(conn: Connection, account: str | None = None) -> list[dict[str, Any]]:
@@ -257,27 +256,15 @@ def trade_life(conn: Connection, trade_id: int) -> dict[str, Any] | None:
 
 
 def market_series(conn: Connection) -> dict[str, Any]:
-    """Volumes and energy-weighted prices by period and region, reputation histogram."""
-    t = table_of(Trade)
-    rows = conn.execute(
-        select(
-            t.c.period,
-            t.c.region,
-            func.sum(t.c.energy_wh),
-            func.sum(t.c.energy_wh * t.c.price_fen_per_mwh),
-            func.count(),
-        )
-        .where(t.c.period.is_not(None), t.c.energy_wh.is_not(None))
-        .group_by(t.c.period, t.c.region)
-        .order_by(t.c.period, t.c.region)
-    ).all()
+    """Volumes and energy-weighted prices by period and region (from ``gw_market_stats``),
+    reputation histogram."""
     volume: dict[str, list[tuple[str, float]]] = {}
     price: dict[str, list[tuple[str, float]]] = {}
-    for period, region, energy, value, _n in rows:
+    for period, region, energy, value in summary.market_rows(conn):
         name = region or "?"
-        volume.setdefault(name, []).append((str(period), float(energy or 0) / 1e6))
+        volume.setdefault(name, []).append((str(period), float(energy) / 1e6))
         if energy:
-            price.setdefault(name, []).append((str(period), float(value or 0) / float(energy)))
+            price.setdefault(name, []).append((str(period), float(value) / float(energy)))
     p = table_of(Participant)
     reps = [
         int(r)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, tuple_
 
+from gateway import summary
 from gateway.decode import DecodedEvent
 from gateway.models import Event, table_of
 from gateway.projections.base import Projector, SkipEvent
@@ -40,15 +41,20 @@ def projectors() -> tuple[Projector, ...]:
 def project(
     conn: Connection, events: Iterable[DecodedEvent], only: Projector | None = None
 ) -> None:
-    """Apply every projector that knows an event's name; unknown events are ignored."""
+    """Apply every projector that knows an event's name; unknown events are ignored.
+
+    The row counts and market series of the rows written are summed and written to the
+    summaries at the end (``gateway/summary.py``).
+    """
     chosen = (only,) if only is not None else projectors()
-    for ev in events:
-        for projector in chosen:
-            if ev.event in projector.events:
-                try:
-                    projector.apply(conn, ev)
-                except SkipEvent as exc:
-                    log.warning("projector %s skipped %s: %s", projector.name, ev.tx_hash, exc)
+    with summary.batched(conn):
+        for ev in events:
+            for projector in chosen:
+                if ev.event in projector.events:
+                    try:
+                        projector.apply(conn, ev)
+                    except SkipEvent as exc:
+                        log.warning("projector %s skipped %s: %s", projector.name, ev.tx_hash, exc)
 
 
 def stored_events(conn: Connection, names: frozenset[str] | None = None) -> Iterator[DecodedEvent]:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from sqlalchemy import Connection, Table, delete, insert, select, update
 from web3 import Web3
 
+from gateway import summary
 from gateway.db import Base
 from gateway.decode import DecodedEvent
 from gateway.models import table_of
@@ -25,6 +26,10 @@ class Projector:
     ignored), ``models`` (their tables; each has a ``block_number`` column) and ``mutable``
     (rows are updated in place, so a reorg rebuilds the projector from ``gw_events``
     instead of deleting rows above the common ancestor).
+
+    Write through :func:`upsert` and :func:`append` (and delete through :meth:`rewind` and
+    :meth:`clear`): they keep the table's row count in ``gw_row_counts`` (the overview's
+    figures, ``gateway/summary.py``).
     """
 
     name: ClassVar[str]
@@ -42,11 +47,13 @@ class Projector:
     def rewind(self, conn: Connection, block_number: int) -> None:
         """Forget rows from blocks above ``block_number`` (immutable projectors)."""
         for table in self.tables:
-            conn.execute(delete(table).where(table.c.block_number > block_number))
+            gone = conn.execute(delete(table).where(table.c.block_number > block_number)).rowcount
+            summary.add_rows(conn, table, -gone)
 
     def clear(self, conn: Connection) -> None:
         for table in self.tables:
             conn.execute(delete(table))
+            summary.emptied(conn, table)
 
 
 def arg(ev: DecodedEvent, *names: str, required: bool = False) -> Any:
@@ -120,6 +127,7 @@ def upsert(conn: Connection, table: Table, key: dict[str, Any], values: dict[str
         query = query.where(table.c[column] == value)
     if conn.execute(query.values(**values)).rowcount == 0:
         conn.execute(insert(table).values(**key, **values))
+        summary.add_rows(conn, table, 1)
 
 
 def append(conn: Connection, table: Table, ev: DecodedEvent, values: dict[str, Any]) -> None:
@@ -133,6 +141,7 @@ def append(conn: Connection, table: Table, ev: DecodedEvent, values: dict[str, A
             **values,
         )
     )
+    summary.add_rows(conn, table, 1)
 
 
 def region_label(conn: Connection, value: Any) -> str | None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from gateway import summary
 from gateway.decode import DecodedEvent
 from gateway.models import Listing, Trade, table_of
 from gateway.projections.base import (
@@ -50,6 +51,7 @@ class TradesProjector(Projector):
         trade_id = need_int(ev, "tradeId")
         key = {"trade_id": trade_id}
         values: dict[str, Any] = {"block_number": ev.block_number}
+        old = get_row(conn, T, **key)
         if ev.event == "TradeCreated":
             listing_id = as_int(arg(ev, "listingId"))
             listing = get_row(conn, table_of(Listing), listing_id=listing_id)
@@ -75,9 +77,9 @@ class TradesProjector(Projector):
                 "created_time": ev.block_time,
                 "tx_hash": ev.tx_hash,
             }
-            upsert(conn, T, key, values)
+            self._write(conn, key, old, values)
             return
-        if get_row(conn, T, **key) is None:
+        if old is None:
             return
         if ev.event == "DispatchVerdictRecorded":
             accepted = bool(arg(ev, "accepted", "feasible"))
@@ -128,7 +130,22 @@ class TradesProjector(Projector):
             values |= {"refund_fen": as_int(arg(ev, "refundFen")), "status": "failed"}
         else:
             values["status"] = "cancelled"
+        self._write(conn, key, old, values)
+
+    def _write(
+        self,
+        conn: Connection,
+        key: dict[str, Any],
+        old: dict[str, Any] | None,
+        values: dict[str, Any],
+    ) -> None:
+        """Update (or insert) the trade row and its share of the market series."""
         upsert(conn, T, key, values)
+        summary.trades_changed(conn, [old], [{**(old or key), **values}])
+
+    def clear(self, conn: Connection) -> None:
+        super().clear(conn)
+        summary.trades_emptied(conn)
 
 
 PROJECTOR = TradesProjector()

@@ -2,7 +2,8 @@
 
 Synthetic market history is bulk-inserted straight into the gateway's schema (Alembic
 migrations, then SQLAlchemy Core inserts into ``gw_events``, ``gw_event_refs``,
-``gw_blocks`` and the participants/listings/trades projections) in a temporary SQLite
+``gw_blocks`` and the participants/listings/trades projections, keeping the overview's
+summaries through the indexer's own ``gateway.summary`` functions) in a temporary SQLite
 file: the point is query latency at that size, not indexing speed. Each trade brings
 eight events (ListingPosted, TradeCreated, TradeRouted, two token Transfers, a dispatch
 result, a node total, a settlement), so 1,000,000 events are 125,000 trades among the
@@ -23,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Connection, Engine, Table, insert
 
+from gateway import summary
 from gateway.db import make_engine, upgrade
 from gateway.models import Block, Event, EventRef, Listing, Participant, Trade, table_of
 from gateway.queries import encode_cursor
@@ -230,6 +232,16 @@ class Generator:
         return out
 
 
+def keep_summary(conn: Connection, name: str, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Keep the overview's summaries of the rows just inserted, as the indexer does."""
+    if name == "events":
+        summary.events_added(conn, ((r["contract"], r["event"]) for r in rows))
+    elif name != "refs":  # event refs are not counted
+        summary.add_rows(conn, table, len(rows))
+    if name == "trades":
+        summary.trades_changed(conn, [], rows)
+
+
 def populate(engine: Engine, events: int) -> dict[str, float]:
     """Insert about ``events`` synthetic events (and their refs and projections)."""
     began = time.perf_counter()
@@ -261,6 +273,7 @@ def populate(engine: Engine, events: int) -> dict[str, float]:
                 for n in range(NODES)
             ],
         )
+        summary.add_rows(conn, table_of(Participant), NODES)
         trades = events // EVENTS_PER_TRADE
         for trade_id in range(1, trades + 1):
             gen.trade(trade_id)
@@ -270,6 +283,7 @@ def populate(engine: Engine, events: int) -> dict[str, float]:
                 for name, rows in gen.drain().items():
                     if rows:
                         conn.execute(insert(tables[name]), rows)
+                        keep_summary(conn, name, tables[name], rows)
     inserted = gen.event_id
     return {"events": float(inserted), "insert_s": time.perf_counter() - began}
 

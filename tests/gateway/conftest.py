@@ -13,12 +13,14 @@ import httpx
 import pytest
 import uvicorn
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
+from gateway import summary
 from gateway.app import create_app
 from gateway.db import make_engine, upgrade
 from gateway.indexer import Indexer
-from gateway.models import Base
+from gateway.models import Base, Event, EventCount, MarketStat, RowCount, Trade, table_of
+from gateway.queries import COUNTED, counts, event_counts, market_series
 from ledger.chain import free_port
 from ledger.clients.access import MarketAccessClient
 from ledger.context import LedgerContext
@@ -62,6 +64,87 @@ def dump(engine: Engine, *, skip: tuple[str, ...] = ("id", "event_id", "updated_
             rows = conn.execute(select(*cols)).all()
             out[name] = sorted((tuple(r) for r in rows), key=repr)
     return out
+
+
+SUMMARY_TABLES = tuple(table_of(m) for m in (RowCount, EventCount, MarketStat))
+
+
+def real_counts(conn: Connection) -> dict[str, int]:
+    """The overview's counts as ``COUNT(*)`` of each table finds them (the truth)."""
+    return {
+        name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+        for name, t in COUNTED.items()
+    }
+
+
+def real_event_counts(conn: Connection) -> list[tuple[str, int]]:
+    """Events per type as ``GROUP BY`` over ``gw_events`` finds them, most frequent first."""
+    e = table_of(Event)
+    rows = conn.execute(
+        select(e.c.contract, e.c.event, func.count())
+        .group_by(e.c.contract, e.c.event)
+        .order_by(func.count().desc(), e.c.contract, e.c.event)
+    ).all()
+    return [(f"{c}.{n}", int(k)) for c, n, k in rows]
+
+
+def real_market(conn: Connection) -> dict[str, dict[str, list[tuple[str, float]]]]:
+    """Volumes and prices by period and region as ``GROUP BY`` over ``gw_trades`` finds
+    them (the overview's query before the summaries)."""
+    t = table_of(Trade)
+    rows = conn.execute(
+        select(
+            t.c.period,
+            t.c.region,
+            func.sum(t.c.energy_wh),
+            func.sum(t.c.energy_wh * t.c.price_fen_per_mwh),
+        )
+        .where(t.c.period.is_not(None), t.c.energy_wh.is_not(None))
+        .group_by(t.c.period, t.c.region)
+        .order_by(t.c.period, t.c.region)
+    ).all()
+    volume: dict[str, list[tuple[str, float]]] = {}
+    price: dict[str, list[tuple[str, float]]] = {}
+    for period, region, energy, value in rows:
+        name = region or "?"
+        volume.setdefault(name, []).append((str(period), float(energy or 0) / 1e6))
+        if energy:
+            price.setdefault(name, []).append((str(period), float(value or 0) / float(energy)))
+    return {"volume_mwh": volume, "price": price}
+
+
+def summary_rows(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """The summary tables' rows (without surrogate ids), sorted."""
+    out = {}
+    for t in SUMMARY_TABLES:
+        cols = [c for c in t.columns if c.name != "id"]
+        out[t.name] = sorted((tuple(r) for r in conn.execute(select(*cols))), key=repr)
+    return out
+
+
+def assert_summaries_exact(engine: Engine) -> dict[str, int]:
+    """The overview's figures (read from the summaries) equal what counting the tables
+    finds, and recomputing the summaries from scratch changes none of their rows; returns
+    the counts."""
+    with engine.connect() as conn:
+        shown = counts(conn)
+        assert shown == real_counts(conn)
+        assert event_counts(conn) == real_event_counts(conn)
+        series = market_series(conn)
+        assert {k: series[k] for k in ("volume_mwh", "price")} == real_market(conn)
+        assert shown["events"] == sum(n for _name, n in event_counts(conn))
+        every = {
+            name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+            for name, t in Base.metadata.tables.items()
+            if name in summary.counted_tables()
+        }
+        assert summary.row_counts(conn) == {name: n for name, n in every.items() if n}
+        kept = summary_rows(conn)
+    with engine.connect() as conn:
+        summary.rebuild(conn)
+        assert summary_rows(conn) == kept
+        conn.rollback()
+    return shown
 
 
 class LiveServer:

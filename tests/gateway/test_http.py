@@ -18,7 +18,14 @@ from gateway.models import IdentityRead
 from ledger.clients.access import MarketAccessClient
 from ledger.context import LedgerContext
 from ledger.settings import Settings
-from tests.gateway.conftest import AUDITOR, REGULATOR, LiveServer, node
+from tests.gateway.conftest import (
+    AUDITOR,
+    REGULATOR,
+    LiveServer,
+    node,
+    real_counts,
+    real_event_counts,
+)
 from tests.gateway.synthetic import market_events, store
 
 Live = tuple[str, httpx.Client]
@@ -88,6 +95,22 @@ def test_every_explorer_page_renders_real_data(
         assert r.headers["content-type"].startswith("text/html")
         for needle in needles:
             assert needle in r.text, (path, needle)
+
+
+def test_overview_and_status_show_the_exact_counts(
+    live: Live, indexed: dict[str, str], gw_engine: Engine
+) -> None:
+    _, client = live
+    with gw_engine.connect() as conn:
+        real = real_counts(conn)
+        per_event = real_event_counts(conn)
+    assert real["events"] == sum(n for _name, n in per_event) > 36
+    assert client.get("/api/v1/status").json()["counts"] == real
+    page = client.get("/").text
+    for name, n in real.items():
+        assert f"<b>{n:,}</b>{name.replace('_', ' ')}</div>" in page, name
+    for label, n in per_event[:12]:  # the chart of events by type
+        assert f"events {label}: {float(n):,.6g}</title>" in page, label
 
 
 def test_pages_of_empty_domains_say_no_data_yet(live: Live, indexer: Indexer) -> None:
