@@ -7,6 +7,21 @@ the pending count once, then count up), sends ``eth_sendRawTransaction`` in JSON
 batches from several threads (each thread owns its keys, so a key's transactions stay in
 nonce order, and its own ``requests.Session``) and waits for every receipt. Signing is
 timed apart from sending, and both rates are reported.
+
+Stuck transactions. anvil 1.x in automine can leave a transaction in its pool without ever
+mining it when one sender's transactions reach the pool out of nonce order (a JSON-RPC
+batch is served concurrently): foundry-rs/foundry#10122, "block mining misses ready
+transactions". That is the likely cause of a full run's failed gas section ("50 receipts
+missing after 300 s" while one seller posted 990 listings in batches of 50; the whole chunk
+counts as missing while its last transaction is unmined, as only that one is polled): fees
+cannot be it (base fee 0; a transaction under the base fee is refused at sending, with an
+error) and neither can a revert (it has a receipt). So :meth:`Blaster.wait` does not just
+wait: when a chunk and the chain's head both make no progress for :data:`STALL_S` (a node
+busy with other transactions is not stuck), it re-sends the chunk's missing transactions,
+asks ``txpool_status`` and, if the pool holds anything, mines a block (``evm_mine`` takes
+every ready transaction), at most :data:`MAX_KICKS` times per chunk. Each such kick is
+counted (:attr:`Blaster.kicks`) and reported by the sections, so a figure that needed one
+says so; a chunk still missing at the timeout names the pool's state in the error.
 """
 
 from __future__ import annotations
@@ -47,6 +62,10 @@ C = TypeVar("C", bound=ContractClient)
 #: Gas limit of pre-signed transactions whose gas is not given (gas is free on the chain;
 #: the limit only caps execution, the receipt's gasUsed is what is reported).
 DEFAULT_GAS = 3_000_000
+#: A chunk whose receipts made no progress for this long is checked for stuck transactions.
+STALL_S = 2.0
+#: Most kicks (re-send + ``evm_mine``) per chunk before giving up.
+MAX_KICKS = 5
 
 
 class BenchError(RuntimeError):
@@ -108,6 +127,20 @@ class BenchChain:
 
     def client(self, cls: type[C], account: LocalAccount) -> C:
         return self.ctx.client(cls, account)
+
+    def snapshot(self) -> str:
+        """``evm_snapshot``: an id to :meth:`revert` to (a revert uses the id up)."""
+        return str(self.rpc().call("evm_snapshot", []))
+
+    def revert(self, snapshot_id: str, *blasters: Blaster) -> str:
+        """Back to ``snapshot_id`` (state, blocks, clock), forget the ``blasters``' and the
+        clients' nonces and take a new snapshot of the same state: its id."""
+        if not self.rpc().call("evm_revert", [snapshot_id]):
+            raise BenchError(f"evm_revert {snapshot_id} failed")
+        for b in blasters:
+            b.reset_nonces()
+        self.ctx.nonces.reset()
+        return self.snapshot()
 
 
 @contextmanager
@@ -260,6 +293,13 @@ class Blaster:
         self._nonces: dict[str, int] = {}
         #: ``time.monotonic()`` after which sending stops with :class:`DeadlineExceeded`.
         self.deadline: float | None = None
+        #: Stalled chunks that needed a re-send and an ``evm_mine`` (see the module docstring).
+        self.kicks = 0
+        self._kick_lock = threading.Lock()
+
+    def reset_nonces(self) -> None:
+        """Forget the nonces counted here (after ``evm_revert``, or other senders)."""
+        self._nonces.clear()
 
     def _nonce(self, address: str) -> int:
         if address not in self._nonces:
@@ -353,29 +393,68 @@ class Blaster:
 
         Polls only the chunk's last transaction (the node runs a batch in order) until it
         is mined, with a short backoff, then fetches every receipt in one batch: polling
-        every hash of every thread in a tight loop starves anvil's miner.
+        every hash of every thread in a tight loop starves anvil's miner. A chunk that makes
+        no progress for :data:`STALL_S` while the chain's head stands still either is kicked
+        (see the module docstring).
         """
         found: dict[str, dict[str, Any]] = {}
         deadline = time.monotonic() + timeout_s
         pause = 0.002
+        progress_at = time.monotonic()
+        kicks = 0
+        seen_head = -1  # a chunk is stuck when its receipts and the chain's head both stall
         while True:
             missing = [s.tx_hash for s in chunk if s.tx_hash not in found]
             if not missing:
                 return [found[s.tx_hash] for s in chunk]
-            if len(missing) > 1 and not self.rpc.call("eth_getTransactionReceipt", [missing[-1]]):
-                replies: list[dict[str, Any]] = []
+            stalled = time.monotonic() - progress_at > STALL_S
+            if len(missing) > 1 and not stalled:
+                last = self.rpc.call("eth_getTransactionReceipt", [missing[-1]])
+                replies = (
+                    self.rpc.batch([("eth_getTransactionReceipt", [h]) for h in missing])
+                    if last
+                    else []
+                )
             else:
                 replies = self.rpc.batch([("eth_getTransactionReceipt", [h]) for h in missing])
+            before = len(found)
             for h, r in zip(missing, replies, strict=False):
                 if r.get("result"):
                     found[h] = r["result"]
+            if len(found) > before:
+                progress_at = time.monotonic()
+                continue
             if len(found) < len(chunk):
                 if time.monotonic() > deadline:
                     raise BenchError(
-                        f"{len(chunk) - len(found)} receipts missing after {timeout_s} s"
+                        f"{len(chunk) - len(found)} receipts missing after {timeout_s} s "
+                        f"({kicks} kicks; pool {self._pool_status()})"
                     )
+                if stalled:
+                    head = int(self.rpc.call("eth_blockNumber", []), 16)
+                    if head == seen_head and kicks < MAX_KICKS:
+                        kicks += 1
+                        self._kick([s for s in chunk if s.tx_hash not in found])
+                    seen_head = head
+                    progress_at = time.monotonic()
                 time.sleep(pause)
                 pause = min(pause * 1.5, 0.02)
+
+    def _pool_status(self) -> dict[str, int]:
+        try:
+            status = self.rpc.call("txpool_status", [])
+        except (BenchError, requests.RequestException):
+            return {}
+        return {k: int(v, 16) for k, v in status.items()}
+
+    def _kick(self, stuck: Sequence[Signed]) -> None:
+        """Re-send ``stuck`` (replies ignored: "already known", "nonce too low") and mine a
+        block if the pool holds anything."""
+        self.rpc.batch([("eth_sendRawTransaction", [s.raw]) for s in stuck])
+        if any(self._pool_status().values()):
+            self.rpc.call("evm_mine", [])
+            with self._kick_lock:
+                self.kicks += 1
 
     def check(self, calls: Sequence[Call], result: BlastResult) -> None:
         """Every receipt succeeded, else raise with the first revert decoded."""

@@ -5,7 +5,16 @@ Each figure is the receipt's ``gasUsed`` (what a sender pays, intrinsic 21,000 a
 included). Whether an operation grows with the open-listing count is judged on execution
 gas (``gasUsed`` minus 21,000 and calldata: a 2-byte listing id costs a few gas more
 calldata than a 1-byte one) and each measured transaction gets a fresh block timestamp,
-as in tests/trading/test_gas.py. Operations whose contracts do not exist yet are n/a.
+as in tests/trading/test_gas.py.
+
+Settle, rate, report, issue certificate and retire need a trade that went the whole way,
+so each round also runs one in a delivery period of its own (posting and taking, its
+DISPATCH-signed result, both parties' meter totals, settlement opened; none of it
+measured) and then measures: ``SettlementEngine.settle`` of that trade (anyone), the
+buyer's ``ReputationLedger.rate`` of it, a ``SurveillanceDesk.fileReport`` by another node
+on the seller citing it (a model registered by REGULATOR), ``GreenCertificate.issue`` of
+the (wind) seller's metered export of the period (2 MWh: 2 certificates) and the seller's
+``QuotaLedger.retire`` of one of them for the buyer (REGULATOR set the period's quota).
 """
 
 from __future__ import annotations
@@ -17,12 +26,24 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.types import TxReceipt
 
+from ledger.clients.certificates import GreenCertificateClient, QuotaLedgerClient
 from ledger.clients.oracle import DispatchResultsClient, MeterOracleClient
+from ledger.clients.reputation import ReputationLedgerClient
+from ledger.clients.settlement import SettlementEngineClient
+from ledger.clients.surveillance import SurveillanceDeskClient
 from ledger.clients.token import SettlementTokenClient
 from ledger.clients.trading import ListingSide, TradingMarketClient
 from oracle.eip712 import dispatch_typed_data, node_total_leaf, sign_typed
 from oracle.merkle import MerkleTree
-from scripts.bench.common import BenchChain, Blaster, bench_chain, role
+from scripts.bench.common import (
+    BenchChain,
+    Blaster,
+    bench_chain,
+    node_account,
+    open_period,
+    role,
+)
+from scripts.bench.lifecycle import configure_settlement
 from scripts.bench.market import PRICE, Traders, traders
 from scripts.bench.report import Section
 
@@ -30,16 +51,17 @@ from scripts.bench.report import Section
 JIBEI_NODES = 3_513
 #: Readings per anchored batch (the oracle's default batch size).
 BATCH_READINGS = 1_000
+#: Demo node number of the key that settles and issues (anyone may).
+SETTLER_N = 960
 
-#: Operations whose contract is not in the suite yet, and why.
-NOT_YET: dict[str, str] = {
-    "settle": "SettlementEngine landed in the tree while this benchmark was written; "
-    "its gas is not measured yet",
-    "rate": "ReputationLedger is landing in the tree right now; rating gas is not measured yet",
-    "report": "SurveillanceDesk is landing in the tree right now; report gas not measured yet",
-    "issue_certificate": "GreenCertificate is landing in the tree right now; not measured yet",
-    "retire": "GreenCertificate is landing in the tree right now; not measured yet",
-}
+#: Energy of the round's settled trade (Wh): 2 MWh, 2 certificates of the seller's export.
+SETTLED_WH = 2_000_000
+#: The surveillance model the reports cite (REGULATOR registers it once).
+MODEL_ID = bytes(Web3.keccak(text="gridledger-bench-model"))
+MODEL_THRESHOLD_PPM = 500_000
+#: Quota of the settled trades' periods (retire needs one).
+QUOTA_WEIGHT_BPS = 1_500
+FINE_FEN_PER_MWH = 100_000
 LABELS = {
     "transfer": "token transfer (baseline)",
     "post": "post listing",
@@ -48,11 +70,11 @@ LABELS = {
     "dispatch_result": "dispatch result (1 per tx)",
     "anchor": f"anchor batch ({BATCH_READINGS:,} readings)",
     "meter_total": f"meter total (proof over {JIBEI_NODES:,} nodes)",
-    "settle": "settle",
-    "rate": "rate",
-    "report": "violation report",
-    "issue_certificate": "issue certificate",
-    "retire": "retire certificate",
+    "settle": "settle (1 trade)",
+    "rate": "rate (buyer rates the seller)",
+    "report": "violation report (1 evidence trade)",
+    "issue_certificate": "issue certificates (2 MWh)",
+    "retire": "retire certificate (1)",
 }
 
 
@@ -73,6 +95,17 @@ class Meter:
         self.buyer_token = chain.client(SettlementTokenClient, t.buyers[0].account)
         self.oracle = chain.client(MeterOracleClient, role("METER_ORACLE"))
         self.dispatch = chain.client(DispatchResultsClient, role("METER_ORACLE"))
+        self.schedule = chain.client(DispatchResultsClient, role("OPERATOR"))
+        self.engine = chain.client(SettlementEngineClient, node_account(SETTLER_N))
+        self.rating = chain.client(ReputationLedgerClient, t.buyers[0].account)
+        self.desk = chain.client(SurveillanceDeskClient, t.buyers[1].account)
+        self.certs = chain.client(GreenCertificateClient, node_account(SETTLER_N))
+        self.quota = chain.client(QuotaLedgerClient, role("REGULATOR"))
+        self.seller_quota = chain.client(QuotaLedgerClient, t.sellers[0].account)
+        configure_settlement(chain)
+        chain.client(SurveillanceDeskClient, role("REGULATOR")).register_model(
+            MODEL_ID, bytes(Web3.keccak(text="bench-schema")), MODEL_THRESHOLD_PPM
+        )
         self.round = 0
 
     def _tick(self) -> None:
@@ -111,22 +144,78 @@ class Meter:
         out["take"] = self._one(take)
         trade_id = self.buyer.created_trade_id(box["take"])
         out["cancel"] = self._one(lambda: self.seller.cancel(first))
-        out["dispatch_result"] = self._one(lambda: self._dispatch(trade_id, period))
+        out["dispatch_result"] = self._one(lambda: self._dispatch(trade_id, period, 100_000))
         out["anchor"] = self._one(self._anchor)
         out["meter_total"] = self._meter_total()
+        out.update(self._settled_trade_ops())
         return out
 
-    def _dispatch(self, trade_id: int, period: int) -> TxReceipt:
+    def _dispatch(self, trade_id: int, period: int, executed_wh: int) -> TxReceipt:
         message = {
             "tradeId": trade_id,
             "period": period,
-            "executedWh": 100_000,
+            "executedWh": executed_wh,
             "curtailedWh": 0,
             "reasonCode": 0,
         }
         full = dispatch_typed_data(message, self.chain.ctx.w3.eth.chain_id, self.dispatch.address)
         signature = sign_typed(role("DISPATCH"), full)
-        return self.dispatch.submit_results([(trade_id, period, 100_000, 0, 0)], [signature])
+        return self.dispatch.submit_results([(trade_id, period, executed_wh, 0, 0)], [signature])
+
+    def _settled_trade_ops(self) -> dict[str, tuple[int, int]]:
+        """A trade of a period of its own, dispatched, metered and open for settlement; then
+        settle, rate, report, issue and retire, measured."""
+        chain, seller, buyer = self.chain, self.t.sellers[0], self.t.buyers[0]
+        period = open_period(chain).id
+        chain.advance(61)
+        listing = self.seller.posted_listing_id(
+            self.seller.post(ListingSide.SELL, period, 0, 3, SETTLED_WH, PRICE)
+        )
+        trade_id = self.buyer.created_trade_id(self.buyer.take(listing, SETTLED_WH))
+        self._dispatch(trade_id, period, SETTLED_WH)
+        rows: list[tuple[str, int, int, int, int, bytes]] = [
+            (seller.account.address, period, 0, SETTLED_WH, 96, b"\x33" * 32),
+            (buyer.account.address, period, SETTLED_WH, 0, 96, b"\x44" * 32),
+        ]
+        tree = MerkleTree([node_total_leaf(*r) for r in rows])
+        self.oracle.post_period(period, tree.root, len(rows), 96 * len(rows))
+        for i, row in enumerate(rows):
+            self.oracle.submit_node_total(row, tree.proof(i))
+        self.schedule.set_settlement_opens_at(period, chain.block_time() + 5)
+        chain.advance(6)
+        self.quota.set_quota(
+            period, QUOTA_WEIGHT_BPS, chain.block_time() + 30 * 86_400, FINE_FEN_PER_MWH
+        )
+        out: dict[str, tuple[int, int]] = {}
+        out["settle"] = self._one(lambda: self.engine.settle(trade_id))
+        out["rate"] = self._one(lambda: self.rating.rate(trade_id, 4))
+        feature = bytes(Web3.keccak(text=f"bench-features/{self.round}"))
+        out["report"] = self._one(
+            lambda: self.desk.file_report(
+                seller.account.address,
+                MODEL_ID,
+                feature,
+                MODEL_THRESHOLD_PPM + 100_000,
+                period,
+                period,
+                [trade_id],
+            )
+        )
+        box: dict[str, TxReceipt] = {}
+
+        def issue() -> TxReceipt:
+            box["issue"] = self.certs.issue(seller.account.address, period)
+            return box["issue"]
+
+        out["issue_certificate"] = self._one(issue)
+        issued = self.certs.issued_event(box["issue"])
+        if int(issued["amount"]) != SETTLED_WH // 1_000_000:
+            raise RuntimeError(f"issued {issued['amount']} certificates, expected 2")
+        token_id = int(issued["tokenId"])
+        out["retire"] = self._one(
+            lambda: self.seller_quota.retire(token_id, 1, buyer.account.address, period)
+        )
+        return out
 
     def _anchor(self) -> TxReceipt:
         batch_id = int(self.oracle.next_batch_id())
@@ -149,13 +238,16 @@ class Meter:
         return self._one(lambda: self.oracle.submit_node_total(rows[0], tree.proof(0)))
 
 
-def fill(chain: BenchChain, t: Traders, target_open: int) -> None:
-    """Post sell listings from the second seller until ``target_open`` are open."""
+def fill(chain: BenchChain, t: Traders, target_open: int) -> int:
+    """Post sell listings from the second seller until ``target_open`` are open; how many
+    stalled chunks the harness had to kick (see :mod:`scripts.bench.common`)."""
     count = target_open - t.market.open_listing_count()
+    blaster = Blaster(chain, threads=1, batch=50)
     if count > 0:
-        Blaster(chain, threads=2, batch=50).run(t.post_calls(count, seller_index=1))
+        blaster.run(t.post_calls(count, seller_index=1))
     if t.market.open_listing_count() < target_open:
         raise RuntimeError("could not fill the open listings")
+    return blaster.kicks
 
 
 def run(section: Section, quick: bool) -> None:
@@ -164,9 +256,9 @@ def run(section: Section, quick: bool) -> None:
         t = traders(chain, sellers=2, buyers=2, listings_per_seller=1)
         meter = Meter(chain, t)
         meter.measure()  # warm-up: first writes of fresh slots
-        fill(chain, t, 10)
+        kicks = fill(chain, t, 10)
         at_10 = meter.measure()
-        fill(chain, t, 1_000)
+        kicks += fill(chain, t, 1_000)
         at_1000 = meter.measure()
         base10, base1000 = at_10["transfer"][0], at_1000["transfer"][0]
         grows: list[str] = []
@@ -194,8 +286,6 @@ def run(section: Section, quick: bool) -> None:
             at_10["anchor"][0] / BATCH_READINGS,
             "gas",
         )
-        for op, why in NOT_YET.items():
-            section.na(f"gas_{op}", LABELS[op], why, "gas")
         section.add(
             "ops_growing",
             "operations whose execution gas grows 10 -> 1,000 open",
@@ -212,5 +302,6 @@ def run(section: Section, quick: bool) -> None:
                 },
                 "growing": grows,
                 "open_listings_final": t.market.open_listing_count(),
+                "stuck_kicks": kicks,
             }
         )

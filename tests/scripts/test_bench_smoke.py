@@ -43,5 +43,16 @@ def test_quick_bench_writes_valid_results(tmp_path: Path) -> None:
             if fig.value is None:
                 assert fig.note is not None, (section.name, key)
                 assert fig.note.startswith("n/a: "), (section.name, key)
-    assert results.sections["throughput"].figures["take_transfer_ratio"].value
-    assert results.sections["gas"].figures["gas_transfer"].value
+    throughput = results.sections["throughput"].figures
+    assert throughput["take_transfer_ratio"].value
+    assert throughput["lifecycle_per_s"].value
+    assert throughput["lifecycle_transfer_ratio"].value
+    gas = results.sections["gas"].figures
+    assert gas["gas_transfer"].value
+    for op in ("settle", "rate", "report", "issue_certificate", "retire"):
+        assert gas[f"gas_{op}_10"].value, op
+        assert gas[f"gas_{op}_1000"].value, op
+    assert gas["ops_growing"].value == 0
+    latency = results.sections["latency"].figures
+    assert latency["sustainable_takes_per_s"].value
+    assert latency["p99_ms"].value
