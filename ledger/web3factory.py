@@ -5,9 +5,13 @@ from __future__ import annotations
 from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers.rpc import HTTPProvider
+from web3.types import RPCEndpoint
 
 from ledger.errors import ChainNotRunningError
 from ledger.settings import Settings
+
+#: Requests whose answer is fixed for the life of a node.
+_CACHEABLE: set[RPCEndpoint] = {RPCEndpoint("eth_chainId")}
 
 
 def make_web3(
@@ -26,7 +30,15 @@ def make_web3(
         timeout_s: Overrides the settings' RPC timeout (short probes).
     """
     url = rpc_url or settings.rpc_url
-    provider = HTTPProvider(url, request_kwargs={"timeout": timeout_s or settings.rpc_timeout_s})
+    # web3 fills ``chainId`` into every call and transaction with an ``eth_chainId``
+    # request (two per contract call); a node's chain id never changes, so cache it and
+    # nothing else (block-dependent answers change under reorgs and ``evm_revert``).
+    provider = HTTPProvider(
+        url,
+        request_kwargs={"timeout": timeout_s or settings.rpc_timeout_s},
+        cache_allowed_requests=True,
+        cacheable_requests=_CACHEABLE,
+    )
     if timeout_s is not None:
         provider.exception_retry_configuration = None  # type: ignore[assignment]  # no retry
     w3 = Web3(provider)
