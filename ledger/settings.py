@@ -51,7 +51,8 @@ class Settings(BaseSettings):
     )
     poa: bool = Field(
         default=False,
-        description="Proof-of-authority chain (Clique/QBFT extraData); set for a consortium.",
+        description="Proof-of-authority chain (Clique/QBFT extraData); detected from the "
+        "genesis when unset, set to force it.",
     )
     hardhat_local_dir: Path = Field(
         default=PROJECT_ROOT / "hardhat-local", description="The pinned Node toolchain."

@@ -24,7 +24,8 @@ def make_web3(
     """A Web3 over HTTP to ``rpc_url`` (default: the settings' RPC URL).
 
     Args:
-        settings: Where the RPC URL, timeout and proof-of-authority flag come from.
+        settings: Where the RPC URL, timeout and proof-of-authority flag come from (with
+            ``check``, a proof-of-authority chain is also detected from its genesis).
         rpc_url: Overrides the settings' URL (tests, consortium members).
         check: Raise :class:`ChainNotRunningError` now if nothing answers.
         timeout_s: Overrides the settings' RPC timeout (short probes).
@@ -42,14 +43,26 @@ def make_web3(
     if timeout_s is not None:
         provider.exception_retry_configuration = None  # type: ignore[assignment]  # no retry
     w3 = Web3(provider)
-    if settings.poa:
-        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
     if check and not is_reachable(w3):
         raise ChainNotRunningError(
             f"no chain answers at {url}: start one with `gridledger chain up` "
             "(or set GRIDLEDGER_RPC_URL)"
         )
+    if settings.poa or (check and is_proof_of_authority(w3)):
+        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
     return w3
+
+
+def is_proof_of_authority(w3: Web3) -> bool:
+    """True if the chain's genesis ``extraData`` is longer than the 32 bytes a
+    proof-of-work or anvil header allows: Clique and QBFT put the signers there, and web3
+    then needs its proof-of-authority middleware to read any block."""
+    response = w3.provider.make_request(RPCEndpoint("eth_getBlockByNumber"), ["0x0", False])
+    genesis = response.get("result")
+    if not isinstance(genesis, dict):
+        return False
+    extra = str(genesis.get("extraData") or "0x")
+    return len(extra) > 2 + 2 * 32
 
 
 def is_reachable(w3: Web3) -> bool:

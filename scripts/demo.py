@@ -7,11 +7,18 @@ summary, and the regulator's explorer until Ctrl-C (``--no-serve`` exits instead
 The demo signs with THROWAWAY keys derived from the public demo mnemonic
 (``ledger.settings.DEMO_MNEMONIC``) and keeps its own chain and database under
 ``<data dir>/demo``, reset at every run; never reuse those keys for anything real.
+
+With ``GRIDLEDGER_RPC_URL`` set (e.g. ``eval "$(gridledger consortium env)"``) the demo
+uses that chain instead: it starts and resets no anvil, deploys a fresh suite there, and,
+when the chain's clock cannot be moved (a proof-of-authority consortium), runs the day in
+real time on a compact schedule (a few intervals of seconds) with a small market of honest
+nodes (``--nodes``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import time
 from pathlib import Path
@@ -28,8 +35,15 @@ from ledger.context import LedgerContext
 from ledger.deploy import deploy_suite
 from ledger.keystore import DEMO_ROLE_WALLETS, demo_account
 from ledger.settings import Settings, get_settings
-from scripts.market_day import DaySummary, MarketDay
-from scripts.scenario import generate
+from ledger.web3factory import make_web3
+from scripts.market_day import (
+    ChainClock,
+    DaySchedule,
+    DaySummary,
+    MarketDay,
+    compact_scenario,
+)
+from scripts.scenario import Scenario, generate
 
 app = typer.Typer(help="Run the market demo end to end.", invoke_without_command=True)
 
@@ -46,6 +60,47 @@ def demo_settings(base: Settings) -> Settings:
     )
 
 
+#: Nodes of the market on a chain whose clock cannot be moved (each transaction waits for
+#: a block there: a small market keeps the day to minutes).
+REAL_TIME_NODES = 6
+#: Transactions sent at once (of different nodes) on such a chain.
+REAL_TIME_WORKERS = 8
+
+
+def external_chain_settings(settings: Settings) -> Settings:
+    """The demo's settings for the chain at ``GRIDLEDGER_RPC_URL``: proof-of-authority
+    headers (extraData longer than 32 bytes) switch on ``poa``; a chain that is not a
+    development chain gets a 1 wei tip (a tip-less transaction is sealed only by the node it
+    was sent to) unless one is set."""
+    w3 = make_web3(settings.model_copy(update={"poa": False}))
+    genesis = w3.provider.make_request("eth_getBlockByNumber", ["0x0", False])  # type: ignore[arg-type]
+    extra = str((genesis.get("result") or {}).get("extraData") or "0x")
+    update: dict[str, object] = {}
+    if len(extra) > 2 + 2 * 32:
+        update["poa"] = True
+    if not ChainClock.detect(w3) and settings.priority_fee_wei == 0:
+        update["priority_fee_wei"] = 1
+    return settings.model_copy(update=update)
+
+
+def real_time_schedule(
+    clock: ChainClock, scenario: Scenario, *, interval_s: int, intervals: int
+) -> DaySchedule:
+    """A compact schedule whose posting and taking window fits the market's transactions:
+    nodes post side by side (a block's listings each, and a bid), then takes go one after
+    the other (sellers take the retailers' bids; buyers approve and take about twice per
+    block), each mined about one and a half block periods after it is sent."""
+    blocks = min(4, intervals)
+    sellers = sum(1 for p in scenario.participants if p.side == "seller")
+    buyers = len(scenario.participants) - sellers
+    retailers = sum(1 for p in scenario.participants if p.kind == "retailer")
+    txs = (blocks + 1) + min(4, sellers) * retailers + 3 * buyers * blocks
+    trading_s = max(30, math.ceil(1.5 * clock.block_period_s() * txs) + 15)
+    return DaySchedule.compact(
+        interval_s=interval_s, intervals=intervals, blocks=blocks, trading_s=trading_s
+    )
+
+
 def index_gateway(settings: Settings) -> int:
     """Index every event of the demo chain into the gateway's database; events indexed."""
     from gateway.db import engine_from_settings, upgrade
@@ -58,27 +113,74 @@ def index_gateway(settings: Settings) -> int:
     return int(stats.events)
 
 
-def run_demo(settings: Settings, preset: str, seed: int) -> tuple[DaySummary, int, str]:
-    """Everything but serving: returns the day's summary, events indexed, manifest path."""
+def run_demo(
+    settings: Settings,
+    preset: str,
+    seed: int,
+    *,
+    nodes: int | None = None,
+    interval_s: int = 15,
+    intervals: int = 4,
+) -> tuple[DaySummary, int, str]:
+    """Everything but serving: returns the day's summary, events indexed, manifest path.
+
+    Without ``GRIDLEDGER_RPC_URL`` the demo's own anvil is (re)started fresh; with it, that
+    chain is used as it is. ``nodes`` keeps that many honest nodes of the preset (default:
+    all on a development chain, ``REAL_TIME_NODES`` on a real-time one); ``interval_s`` and
+    ``intervals`` shape the real-time day.
+    """
     say = console.print
-    chain = LocalChain(settings)
-    chain.down()
-    # The demo owns <data dir>/demo: chain state, manifest, databases start empty each run.
-    shutil.rmtree(settings.data_dir, ignore_errors=True)
-    status = chain.up()
-    say(f"chain: anvil at {status.rpc_url}, chain id {status.chain_id} (fresh demo state)")
+    external = settings.rpc_url_override is not None
+    if external:
+        settings = external_chain_settings(settings)
+        # The demo owns <data dir>/demo: its manifest and databases start empty each run
+        # (a local chain it started earlier, in chain/, is left alone).
+        for path in settings.data_dir.glob("*"):
+            if path.is_dir() and path.name != "chain":
+                shutil.rmtree(path)
+            elif not path.is_dir():
+                path.unlink()
+    else:
+        chain = LocalChain(settings)
+        chain.down()
+        # The demo owns <data dir>/demo: chain state, manifest, databases start empty each run.
+        shutil.rmtree(settings.data_dir, ignore_errors=True)
+        status = chain.up()
+        say(f"chain: anvil at {status.rpc_url}, chain id {status.chain_id} (fresh demo state)")
     build = compiler.build(settings)
     state = "compiled" if build.compiled else "up to date"
     say(f"contracts: solc {build.solc_long_version}, {state}")
     ctx = LedgerContext(settings)
-    outcome = deploy_suite(ctx, demo_account(DEMO_ROLE_WALLETS["admin"]))
+    clock = ChainClock(ctx.w3)
+    if external:
+        version = ChainClock.client_version(ctx.w3) or "unknown client"
+        say(
+            f"chain: {version} at {settings.rpc_url}, chain id {ctx.w3.eth.chain_id} "
+            f"(external: not started or reset by the demo; "
+            f"{'time-lapse' if clock.warps else 'real time'}"
+            f"{', proof-of-authority headers' if settings.poa else ''})"
+        )
+    outcome = deploy_suite(ctx, demo_account(DEMO_ROLE_WALLETS["admin"]), fresh=external)
     say(f"deployed: {len(outcome.manifest.contracts)} contracts; manifest {outcome.manifest_path}")
     scenario = generate(preset, seed)
+    if nodes is None and not clock.warps:
+        nodes = REAL_TIME_NODES
+    if nodes is not None:
+        scenario = compact_scenario(scenario, nodes)
     say(
-        f"scenario {preset} seed {seed}: {len(scenario.participants)} participants, "
+        f"scenario {scenario.preset} seed {seed}: {len(scenario.participants)} participants, "
         f"{scenario.meter_count} metering points, "
         f"{sum(p.violation is not None for p in scenario.participants)} injected violators"
     )
+    if clock.warps:
+        schedule, workers = DaySchedule(), 1
+    else:
+        schedule = real_time_schedule(clock, scenario, interval_s=interval_s, intervals=intervals)
+        workers = REAL_TIME_WORKERS
+        say(
+            f"real time: {schedule.intervals} intervals of {schedule.interval_s} s, posting and "
+            f"taking window {schedule.trading_s} s (the chain's clock cannot be moved)"
+        )
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
     ) as progress:
@@ -88,7 +190,8 @@ def run_demo(settings: Settings, preset: str, seed: int) -> tuple[DaySummary, in
             progress.console.print(f"  {message}")
             progress.update(task, description=message[:70])
 
-        summary = MarketDay(ctx, scenario, tell).run()
+        day = MarketDay(ctx, scenario, tell, schedule=schedule, clock=clock, workers=workers)
+        summary = day.run()
     events = index_gateway(settings)
     return summary, events, outcome.manifest_path
 
@@ -137,12 +240,33 @@ def demo(
     summary_out: Annotated[
         Path | None, typer.Option(help="Also write the summary as JSON to this file.")
     ] = None,
+    nodes: Annotated[
+        int | None,
+        typer.Option(
+            min=2,
+            help="Keep this many honest nodes of the preset (default: all; "
+            f"{REAL_TIME_NODES} on a real-time chain).",
+        ),
+    ] = None,
+    interval: Annotated[
+        int, typer.Option(min=5, help="Real-time chain: seconds per delivery interval.")
+    ] = 15,
+    intervals: Annotated[
+        int,
+        typer.Option(min=1, max=96, help="Real-time chain: delivery intervals (a divisor of 96)."),
+    ] = 4,
 ) -> None:
-    """One market day of the Jibei market, end to end; then the explorer."""
+    """One market day of the Jibei market, end to end; then the explorer.
+
+    With GRIDLEDGER_RPC_URL set (e.g. a consortium member) it runs on that chain."""
+    if 96 % intervals:
+        raise typer.BadParameter("must divide 96", param_hint="--intervals")
     settings = demo_settings(get_settings())
     console.print("[yellow]demo mode: THROWAWAY keys from the public demo mnemonic[/]")
     started = time.monotonic()
-    summary, events, manifest = run_demo(settings, preset, seed)
+    summary, events, manifest = run_demo(
+        settings, preset, seed, nodes=nodes, interval_s=interval, intervals=intervals
+    )
     result = {"summary": summary.model_dump(), "events_indexed": events, "manifest": manifest}
     if summary_out is not None:
         summary_out.write_text(json.dumps(result, indent=2))

@@ -7,24 +7,32 @@ readings every quarter-hour (through the oracle's API), the period's meter total
 settlement (trades, then deviations), ratings, surveillance, certificates and quotas,
 then the gateway's index. Stages whose contracts are not deployed are reported as skipped.
 
-Time-lapse: the delivery day is compressed by moving the chain's clock forward with anvil's
-``evm_setNextBlockTimestamp`` (a development-chain feature); the oracle's clock follows the
-chain's, so every check (windows, reading ages) runs exactly as it would in real time.
+Time: a :class:`ChainClock` moves the day along. On a development chain (anvil, Hardhat)
+the delivery day is compressed by moving the chain's clock forward with
+``evm_setNextBlockTimestamp``; on any other chain (a proof-of-authority consortium) time
+cannot be moved, so the clock waits until the chain's latest block reaches the moment,
+and a :class:`DaySchedule` shrinks the day to a few short intervals that still stand for the
+whole day (each interval aggregates its quarter-hours; meter capacities and corridor limits
+are scaled by the same factor). The oracle's clock follows the chain's either way, so every
+check (windows, reading ages) runs exactly as it would in real time.
 """
 
 from __future__ import annotations
 
+import functools
+import random
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import uvicorn
 from eth_account.signers.local import LocalAccount
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from web3 import Web3
 
 from ledger.chain import free_port
@@ -39,9 +47,11 @@ from ledger.errors import ContractRevertError, GridLedgerError
 from node.optimizer import InfeasiblePlanError, ListingOffer, Weights, recommend
 from node.participant import Bank, NodeProfile, onboard_demo_node
 from node.trading import Trader
-from scripts.scenario import INTERVAL_S, Participant, Scenario
+from oracle.errors import OracleError
+from scripts.scenario import INTERVAL_S, INTERVALS_PER_DAY, Participant, Scenario
 
 Report = Callable[[str], None]
+_T = TypeVar("_T")
 
 #: Scenario kinds -> registry kinds.
 KINDS = {
@@ -56,7 +66,8 @@ KINDS = {
     "consumer": NodeKind.CONSUMER,
 }
 CREDIT = {lvl: i for i, lvl in enumerate(["AAA", "AA", "A", "BBB", "BB", "B", "CCC", "CC", "C"])}
-#: Four delivery blocks of six hours each (intervals 0-23, 24-47, 48-71, 72-95).
+#: Four delivery blocks of six hours each (intervals 0-23, 24-47, 48-71, 72-95): the default
+#: schedule's :meth:`DaySchedule.block_ranges`.
 BLOCKS = [(0, 23), (24, 47), (48, 71), (72, 95)]
 #: Wallet numbers of the market's infrastructure accounts (participants are node-1...).
 GRID_BASE, BALANCING_N, REMAINDER_N, SETTLER_N = 9000, 9100, 9101, 9102
@@ -66,6 +77,218 @@ RAMP_DOWN_FEN_PER_MWH, RAMP_UP_FEN_PER_MWH = 12_000, 45_000
 #: each MWh short after the deadline, and the generators' asking price per certificate.
 QUOTA_WEIGHT_BPS, FINE_FEN_PER_MWH, CERT_PRICE_FEN = 1_800, 8_000, 3_000
 FUND_N = 9103
+#: Wei a wallet the day signs with should hold on a chain that charges for gas, and the
+#: balance under which it is topped up to that by the admin (10 ** 17 wei at London's 7 wei
+#: base fee pays for thousands of transactions).
+GAS_FLOAT_WEI, GAS_LOW_WEI = 10**17, 10**16
+#: Seconds a real-time wait may overrun its target before the chain counts as stalled.
+STALL_TIMEOUT_S = 120.0
+
+
+class ChainClock:
+    """The chain's clock, as the market day moves it.
+
+    ``warps`` (a development chain: anvil, Hardhat): :meth:`advance_to` moves the chain's
+    clock with ``evm_setNextBlockTimestamp`` and mines a block, at once. Otherwise (a
+    proof-of-authority consortium, any real chain): it waits until the latest block's
+    timestamp reaches the target. ``warps=None`` detects it from ``web3_clientVersion``.
+    """
+
+    def __init__(
+        self,
+        w3: Web3,
+        *,
+        warps: bool | None = None,
+        poll_s: float = 0.2,
+        stall_timeout_s: float = STALL_TIMEOUT_S,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.w3 = w3
+        self.warps = self.detect(w3) if warps is None else warps
+        self.poll_s = poll_s
+        self.stall_timeout_s = stall_timeout_s
+        self._sleep = sleep
+
+    @staticmethod
+    def client_version(w3: Web3) -> str:
+        """The node's ``web3_clientVersion`` ('' when it does not answer it)."""
+        try:
+            answer = w3.provider.make_request("web3_clientVersion", [])  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 - any failure: unknown client
+            return ""
+        result = answer.get("result") if isinstance(answer, dict) else None
+        return str(result) if isinstance(result, str) else ""
+
+    @classmethod
+    def detect(cls, w3: Web3) -> bool:
+        """True on a chain whose clock can be moved (anvil, Hardhat's node)."""
+        version = cls.client_version(w3).lower()
+        return version.startswith(("anvil", "hardhatnetwork"))
+
+    def now(self) -> int:
+        """The latest block's timestamp."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def block_period_s(self) -> int:
+        """Seconds between the latest two blocks (at least 1): a transaction sent now is
+        mined about one to two of these later on a sealing chain."""
+        latest = self.w3.eth.get_block("latest")
+        parent = self.w3.eth.get_block(max(0, int(latest["number"]) - 1))
+        return max(1, int(latest["timestamp"]) - int(parent["timestamp"]))
+
+    def advance_to(self, ts: int) -> None:
+        """Warp: move the clock to ``ts`` (never backwards) and mine a block. Real time:
+        wait until the latest block's timestamp is at least ``ts``."""
+        if self.warps:
+            now = self.now()
+            if ts > now:
+                self.w3.provider.make_request("evm_setNextBlockTimestamp", [ts])  # type: ignore[arg-type]
+            self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+            return
+        now = self.now()
+        deadline = time.monotonic() + max(0, ts - now) + self.stall_timeout_s
+        while now < ts:
+            if time.monotonic() > deadline:
+                raise GridLedgerError(
+                    f"the chain's clock stands at {now}, short of {ts}: no block for "
+                    f"{self.stall_timeout_s:.0f} s past the wait (is the chain sealing?)"
+                )
+            self._sleep(min(self.poll_s, max(0.05, ts - now - 0.5)))
+            now = self.now()
+
+
+class DaySchedule(BaseModel):
+    """How long the delivery day is and how its windows sit (seconds of chain time).
+
+    The default is the day-ahead market as the time-lapse runs it on anvil: 96 intervals of
+    900 s, delivery from the second full hour, taking closed a quarter-hour before delivery.
+    :meth:`compact` is a day that runs in minutes of real time on a chain whose clock cannot
+    be moved.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    interval_s: int = Field(default=INTERVAL_S, ge=1)
+    intervals: int = Field(default=INTERVALS_PER_DAY, ge=1, le=INTERVALS_PER_DAY)
+    blocks: int = Field(default=4, ge=1, description="Delivery blocks sellers list.")
+    trading_s: int | None = Field(
+        default=None,
+        ge=2,
+        description="Posting and taking window from the period's opening; None: taking "
+        "closes gate_s before a delivery that starts at the second full hour.",
+    )
+    gate_s: int = Field(default=900, ge=0, description="Taking closes this long before delivery.")
+    reading_delay_s: int = Field(
+        default=30, ge=0, description="Readings are sent this long after their interval ends."
+    )
+    oracle_max_age_s: int | None = Field(
+        default=None, ge=1, description="The oracle's late-reading window; None: the settings'."
+    )
+    close_margin_s: int = Field(
+        default=60, ge=0, description="Wait past the late-reading window before closing."
+    )
+    settlement_delay_s: int = Field(
+        default=5, ge=2, description="Settlement opens this long after it is scheduled."
+    )
+    quota_close_s: int = Field(
+        default=15,
+        ge=2,
+        description="On a chain whose clock cannot move, the renewable quota's deadline is "
+        "brought forward to this long after the day's last quota action.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> DaySchedule:
+        if INTERVALS_PER_DAY % self.intervals:
+            raise ValueError(f"intervals must divide {INTERVALS_PER_DAY}")
+        if self.blocks > self.intervals:
+            raise ValueError("blocks must not exceed intervals")
+        return self
+
+    @classmethod
+    def compact(
+        cls,
+        *,
+        interval_s: int = 15,
+        intervals: int = 8,
+        blocks: int = 4,
+        trading_s: int = 60,
+        oracle_max_age_s: int | None = None,
+    ) -> DaySchedule:
+        """A day of ``intervals`` real-time intervals of ``interval_s`` seconds (each one
+        standing for ``96 / intervals`` quarter-hours): windows and waits of seconds.
+        Readings go out a second after their interval; the oracle takes them up to
+        ``oracle_max_age_s`` (default the longer of 10 s and an interval) late."""
+        return cls(
+            interval_s=interval_s,
+            intervals=intervals,
+            blocks=min(blocks, intervals),
+            trading_s=trading_s,
+            gate_s=0,
+            reading_delay_s=1,
+            oracle_max_age_s=oracle_max_age_s or max(10, interval_s),
+            close_margin_s=1,
+            settlement_delay_s=4,
+        )
+
+    @property
+    def quarter_hours_per_interval(self) -> int:
+        return INTERVALS_PER_DAY // self.intervals
+
+    @property
+    def represented_s(self) -> int:
+        """Seconds of the scenario's day one interval stands for."""
+        return self.quarter_hours_per_interval * INTERVAL_S
+
+    def scaled(self, value: int) -> int:
+        """``value`` (a power: W, MW) scaled by represented / real interval length."""
+        return value * self.represented_s // self.interval_s
+
+    def block_ranges(self) -> list[tuple[int, int]]:
+        """``blocks`` delivery windows (first, last interval) covering the period."""
+        n, b = self.intervals, self.blocks
+        return [(i * n // b, (i + 1) * n // b - 1) for i in range(b)]
+
+    def profile(self, profile_wh: list[int]) -> list[int]:
+        """A scenario profile (96 quarter-hours) summed into this schedule's intervals."""
+        q = self.quarter_hours_per_interval
+        if q == 1:
+            return list(profile_wh)
+        return [sum(profile_wh[k * q : (k + 1) * q]) for k in range(self.intervals)]
+
+
+def compact_scenario(scenario: Scenario, nodes: int, *, max_meters: int = 2) -> Scenario:
+    """A market of ``nodes`` honest participants of ``scenario`` (sellers and buyers in
+    turn, each kind in turn; a retailer first among buyers so both posting modes run), with
+    at most ``max_meters`` metering points each; renumbered node-1..node-``nodes``."""
+    if nodes < 2:
+        raise ValueError("a market needs at least 2 nodes")
+    honest = [p for p in scenario.participants if p.violation is None]
+
+    def by_kind(side: str, first: tuple[str, ...]) -> list[Participant]:
+        pools: dict[str, list[Participant]] = {}
+        for p in honest:
+            if p.side == side:
+                pools.setdefault(p.kind, []).append(p)
+        order = [k for k in first if k in pools] + [k for k in pools if k not in first]
+        out: list[Participant] = []
+        while any(pools[k] for k in order):
+            out += [pools[k].pop(0) for k in order if pools[k]]
+        return out
+
+    sellers = by_kind("seller", ("coal", "wind", "solar"))
+    buyers = by_kind("buyer", ("retailer", "consumer"))
+    chosen: list[Participant] = []
+    while len(chosen) < nodes and (sellers or buyers):
+        pool = sellers if (len(chosen) % 2 == 0 and sellers) or not buyers else buyers
+        chosen.append(pool.pop(0))
+    participants = [
+        p.model_copy(update={"index": i, "meters": min(p.meters, max_meters)})
+        for i, p in enumerate(chosen)
+    ]
+    return scenario.model_copy(
+        update={"preset": f"{scenario.preset}/{len(participants)}", "participants": participants}
+    )
 
 
 class DaySummary(BaseModel):
@@ -100,20 +323,43 @@ class DaySummary(BaseModel):
 
 
 class MarketDay:
-    """Runs one delivery day of ``scenario`` on the chain behind ``ctx`` (demo keys)."""
+    """Runs one delivery day of ``scenario`` on the chain behind ``ctx`` (demo keys).
 
-    def __init__(self, ctx: LedgerContext, scenario: Scenario, report: Report) -> None:
+    Args:
+        schedule: The day's intervals and windows (default: the day-ahead market,
+            time-lapsed; on a chain whose clock cannot move, pass :meth:`DaySchedule.compact`).
+        clock: How chain time moves (default: detected from the node).
+        workers: Independent transactions (of different nodes, or of one role for
+            different nodes) sent this many at a time; 1 sends one after the other.
+    """
+
+    def __init__(
+        self,
+        ctx: LedgerContext,
+        scenario: Scenario,
+        report: Report,
+        *,
+        schedule: DaySchedule | None = None,
+        clock: ChainClock | None = None,
+        workers: int = 1,
+    ) -> None:
         self.ctx = ctx
         self.scenario = scenario
         self.report = report
+        self.schedule = schedule or DaySchedule()
+        self.clock = clock or ChainClock(ctx.w3)
+        self.workers = max(1, workers)
+        self.blocks = self.schedule.block_ranges()
         self.summary = DaySummary(participants=len(scenario.participants))
         self.accounts: dict[int, LocalAccount] = {}
         self.traders: dict[int, Trader] = {}
         self.meters: dict[int, list[Any]] = {}
         self.period_id = 0
         self.trade_ids: list[int] = []
+        self._settled: list[Any] = []
         self._oracle_url = ""
         self._oracle_service: Any = None
+        self._oracle_ctx: LedgerContext | None = None
 
     # ------------------------------------------------------------------ helpers
 
@@ -124,14 +370,63 @@ class MarketDay:
         return self.ctx.account(f"node-{p.index + 1}")
 
     def chain_time(self) -> int:
-        return int(self.ctx.w3.eth.get_block("latest")["timestamp"])
+        return self.clock.now()
 
     def set_time(self, ts: int) -> None:
-        """Move the chain's clock to ``ts`` (never backwards) and mine a block."""
-        now = self.chain_time()
-        if ts > now:
-            self.ctx.w3.provider.make_request("evm_setNextBlockTimestamp", [ts])  # type: ignore[arg-type]
-        self.ctx.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        """Bring the chain's clock to ``ts``: warp (and mine a block) or wait for it."""
+        self.clock.advance_to(ts)
+
+    def profile(self, p: Participant) -> list[int]:
+        """``p``'s energy per interval of the schedule (Wh)."""
+        return self.schedule.profile(p.profile_wh)
+
+    def each(self, items: Iterable[_T], step: Callable[[_T], object]) -> None:
+        """``step`` on every item: in turn, or ``workers`` at a time (first error raised)."""
+        todo = list(items)
+        if self.workers == 1 or len(todo) < 2:
+            for item in todo:
+                step(item)
+            return
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(todo))) as pool:
+            for future in [pool.submit(step, item) for item in todo]:
+                future.result()
+
+    def wallets(self) -> list[str]:
+        """Every wallet the day signs with (roles, nodes, the market's accounts)."""
+        names = [
+            "admin",
+            "operator",
+            "verifier",
+            "regulator",
+            "dispatch",
+            "meter-oracle",
+            "credit-agency",
+            "clearing-bank",
+        ]
+        names += [f"node-{p.index + 1}" for p in self.scenario.participants]
+        names += [f"node-{GRID_BASE + r.id}" for r in self.scenario.regions]
+        names += [f"node-{n}" for n in (BALANCING_N, REMAINDER_N, SETTLER_N, FUND_N)]
+        return names
+
+    def fund_gas(self) -> int:
+        """On a chain that charges for gas, top up every wallet of the day that holds less
+        than ``GAS_LOW_WEI`` to ``GAS_FLOAT_WEI`` from the admin; nothing on a free-gas
+        chain (anvil). Returns the number of wallets topped up."""
+        admin = self.ctx.sender(self.role("admin"))
+        if admin.fees().max_fee_per_gas == 0:
+            return 0
+        w3 = self.ctx.w3
+        sent = []
+        for name in self.wallets():
+            address = self.ctx.account(name).address
+            balance = int(w3.eth.get_balance(address))
+            if address != admin.address and balance < GAS_LOW_WEI:
+                sent.append(admin.send(address, "0x", value=GAS_FLOAT_WEI - balance, gas=21_000))
+        for tx_hash in sent:
+            admin.wait(tx_hash)
+        if sent:
+            self.report(f"gas: {len(sent)} wallets topped up by the admin")
+        return len(sent)
 
     def has(self, contract: str) -> bool:
         return contract in self.ctx.manifest.contracts
@@ -145,6 +440,7 @@ class MarketDay:
     # ------------------------------------------------------------------ stages
 
     def run(self) -> DaySummary:
+        self.fund_gas()
         for name, step in (
             ("tariffs", self.tariffs),
             ("onboarding", self.onboard),
@@ -166,11 +462,16 @@ class MarketDay:
 
     def tariffs(self) -> None:
         regulator = self.ctx.client(TransmissionTariffClient, self.role("regulator"))
-        for region in self.scenario.regions:
+
+        def publish(region: Any) -> None:
             regulator.define_region(region.id, region.name)
             regulator.schedule_stamp_rate(region.id, region.stamp_rate_fen_per_mwh, 0)
-        for corridor in self.scenario.corridors:
-            regulator.set_edge(corridor.a, corridor.b, True)
+
+        self.each(self.scenario.regions, publish)
+        self.each(
+            self.scenario.corridors,
+            lambda corridor: regulator.set_edge(corridor.a, corridor.b, True),
+        )
         self.report(
             f"tariffs: {len(self.scenario.regions)} regions, "
             f"{len(self.scenario.corridors)} corridors published by the regulator"
@@ -182,7 +483,11 @@ class MarketDay:
     def onboard(self) -> None:
         bank = Bank(self.ctx, self.role("clearing-bank"))
         engine = self.has("SettlementEngine")
-        for p in self.scenario.participants:
+        total = len(self.scenario.participants)
+        lock = threading.Lock()
+        done = [0]
+
+        def one(p: Participant) -> None:
             seller = p.side == "seller"
             profile = NodeProfile(
                 kind=KINDS[p.kind],
@@ -209,8 +514,14 @@ class MarketDay:
                 token = self.ctx.client(SettlementTokenClient, node.account)
                 token.approve(self.ctx.manifest.address("SettlementEngine"), 2**255)
             self.traders[p.index] = Trader(self.ctx, node.account)
-            if (p.index + 1) % 10 == 0:
-                self.report(f"onboarded {p.index + 1}/{len(self.scenario.participants)} nodes")
+            with lock:
+                done[0] += 1
+                if done[0] % 10 == 0:
+                    self.report(f"onboarded {done[0]}/{total} nodes")
+
+        self.each(self.scenario.participants, one)
+        self.accounts = dict(sorted(self.accounts.items()))
+        self.traders = dict(sorted(self.traders.items()))
         self.report(
             f"onboarding: {len(self.accounts)} nodes registered, reviewed, qualified, bonded "
             "and funded"
@@ -225,9 +536,10 @@ class MarketDay:
         operator = self.ctx.client(MeterOracleClient, self.role("operator"))
         n = 0
         for p in self.scenario.participants:
-            node = self.accounts[p.index].address
             count = max(1, p.meters)
-            per_meter_w = max(1_000, p.capacity_kw * 1000 // count)
+            # A compact schedule's short interval stands for a longer stretch of the day:
+            # its meters register the power that delivers that stretch's energy in it.
+            per_meter_w = self.schedule.scaled(max(1_000, p.capacity_kw * 1000 // count))
             meters = []
             for k in range(count):
                 label = f"MP-{p.index + 1:05d}-{k:03d}"
@@ -236,41 +548,73 @@ class MarketDay:
                     account=demo_account(METER_KEY_BASE + n),
                     capacity_w=per_meter_w,
                     seed=n,
-                )
-                operator.register_meter(
-                    eip712.meter_id_bytes(label), node, meter.account.address, per_meter_w
+                    interval_s=self.schedule.interval_s,
                 )
                 meters.append(meter)
                 n += 1
             self.meters[p.index] = meters
+
+        def register(p: Participant) -> None:
+            node = self.accounts[p.index].address
+            for meter in self.meters[p.index]:
+                operator.register_meter(
+                    eip712.meter_id_bytes(meter.label),
+                    node,
+                    meter.account.address,
+                    meter.capacity_w,
+                )
+
+        self.each(self.scenario.participants, register)
         self.summary.meters = n
         self.report(f"meters: {n} metering points registered with their own keys")
 
     def open_period(self) -> None:
         operator = Trader(self.ctx, self.role("operator"))
+        schedule = self.schedule
         now = self.chain_time()
-        delivery = (now // 3600 + 2) * 3600
+        if schedule.trading_s is None:
+            delivery = (now // 3600 + 2) * 3600
+            closes = delivery - schedule.gate_s
+        else:
+            closes = now + schedule.trading_s
+            step = schedule.interval_s
+            delivery = -(-(closes + schedule.gate_s) // step) * step
         operator.open_period(
             delivery_start=delivery,
             posting_opens_at=now + 1,
             taking_opens_at=now + 1,
-            taking_closes_at=delivery - 900,
+            taking_closes_at=closes,
+            interval_s=schedule.interval_s,
+            intervals=schedule.intervals,
         )
         self.period_id = operator.periods()[-1].id
         self.summary.period_id = self.period_id
         self.set_time(now + 2)
+        if schedule.interval_s == INTERVAL_S:
+            when, length = "%Y-%m-%d %H:%M", f"{schedule.intervals} quarter-hours"
+        else:
+            when = "%Y-%m-%d %H:%M:%S"
+            length = (
+                f"{schedule.intervals} intervals of {schedule.interval_s} s (each standing for "
+                f"{schedule.represented_s // 60} minutes of the day); taking closes "
+                f"{delivery - closes} s before"
+            )
         self.report(
             f"period {self.period_id}: delivery from "
-            f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(delivery))} UTC, 96 quarter-hours"
+            f"{time.strftime(when, time.gmtime(delivery))} UTC, {length}"
         )
 
     def post(self) -> None:
-        listings = 0
-        for p in self.scenario.participants:
+        lock = threading.Lock()
+        posted = [0]
+
+        def one(p: Participant) -> None:
             trader = self.traders[p.index]
+            profile = self.profile(p)
+            listings = 0
             if p.side == "seller":
-                for first, last in BLOCKS:
-                    energy = sum(p.profile_wh[first : last + 1]) * 9 // 10
+                for first, last in self.blocks:
+                    energy = sum(profile[first : last + 1]) * 9 // 10
                     if energy < 1_000_000:
                         continue
                     trader.post(
@@ -285,8 +629,8 @@ class MarketDay:
                     listings += 1
             elif p.kind == "retailer":
                 # Mode 2: retailers post a third of their first block's demand as a bid.
-                first, last = BLOCKS[0]
-                energy = sum(p.profile_wh[first : last + 1]) // 3
+                first, last = self.blocks[0]
+                energy = sum(profile[first : last + 1]) // 3
                 if energy >= 1_000_000:
                     trader.post(
                         ListingSide.BUY,
@@ -298,8 +642,12 @@ class MarketDay:
                         min_take_wh=energy // 10,
                     )
                     listings += 1
-        self.summary.listings = listings
-        self.report(f"posting: {listings} listings (sellers in mode 1, retailers in mode 2)")
+            with lock:
+                posted[0] += listings
+
+        self.each(self.scenario.participants, one)
+        self.summary.listings = posted[0]
+        self.report(f"posting: {posted[0]} listings (sellers in mode 1, retailers in mode 2)")
 
     def _offers(
         self, book: dict[int, Any], taker: Participant, mode: int, block: tuple[int, int]
@@ -324,7 +672,7 @@ class MarketDay:
             offers.append(
                 ListingOffer(
                     listing_id=x.id,
-                    mode=mode,  # type: ignore[arg-type]
+                    mode=mode,
                     counterparty=x.maker,
                     available_wh=x.remaining_wh,
                     min_take_wh=min(x.min_take_wh, x.remaining_wh),
@@ -362,7 +710,9 @@ class MarketDay:
     def take(self) -> None:
         self._tariff = self.ctx.client(TransmissionTariffClient, self.role("operator"))
         self._routes: dict[tuple[int, int], int] = {}
-        self._by_address = {self.accounts[p.index].address: p for p in self.scenario.participants}
+        self._by_address: dict[str, Participant] = {
+            self.accounts[p.index].address: p for p in self.scenario.participants
+        }
         reader = self.traders[0]
         from node.reputation import reputation_fractions
 
@@ -379,13 +729,16 @@ class MarketDay:
         book = {x.id: x for x in reader.open_listings(period_id=self.period_id)}
         taken = 0
         # Mode 2: sellers take the retailers' bids (a quarter of their first block each).
+        first = self.blocks[0]
         for s in [p for p in self.scenario.participants if p.side == "seller"][:4]:
-            taken += self._plan_and_take(book, s, 2, BLOCKS[0], sum(s.profile_wh[:24]) // 4)
+            target = sum(self.profile(s)[first[0] : first[1] + 1]) // 4
+            taken += self._plan_and_take(book, s, 2, first, target)
         # Mode 1: every buyer covers 80 % of each block's demand through the optimiser.
         buyers = [p for p in self.scenario.participants if p.side == "buyer"]
         for i, b in enumerate(buyers):
-            for block in BLOCKS:
-                target = sum(b.profile_wh[block[0] : block[1] + 1]) * 4 // 5
+            profile = self.profile(b)
+            for block in self.blocks:
+                target = sum(profile[block[0] : block[1] + 1]) * 4 // 5
                 taken += self._plan_and_take(book, b, 1, block, target)
             if (i + 1) % 10 == 0:
                 self.report(f"taking: {i + 1}/{len(buyers)} buyers done, {taken} takes")
@@ -403,6 +756,27 @@ class MarketDay:
 
     # ------------------------------------------------------------------ oracle
 
+    def oracle_ctx(self) -> LedgerContext:
+        """The oracle's context: the day's, with the schedule's interval and late-reading
+        window when they differ from the settings' (same chain, manifest and database)."""
+        settings = self.ctx.settings
+        update: dict[str, Any] = {}
+        if self.schedule.interval_s != settings.oracle_interval_s:
+            update["oracle_interval_s"] = self.schedule.interval_s
+        max_age = self.schedule.oracle_max_age_s
+        if max_age is not None and max_age != settings.oracle_max_age_s:
+            update["oracle_max_age_s"] = max_age
+        if not update:
+            return self.ctx
+        if self._oracle_ctx is None:
+            self._oracle_ctx = LedgerContext(
+                settings.model_copy(update=update),
+                w3=self.ctx.w3,
+                store=self.ctx.store,
+                manifest=self.ctx.manifest,
+            )
+        return self._oracle_ctx
+
     @contextmanager
     def oracle(self) -> Iterator[str]:
         """The oracle's API on a free port, its clock following the chain's."""
@@ -410,18 +784,19 @@ class MarketDay:
         from oracle.service import OracleService
         from oracle.store import OracleBase
 
-        engine = make_engine(self.ctx.settings)
+        ctx = self.oracle_ctx()
+        engine = make_engine(ctx.settings)
         OracleBase.metadata.create_all(engine)
         sessions = session_factory(engine)
         service = OracleService(
-            self.ctx,
+            ctx,
             sessions=sessions,
             account=self.role("meter-oracle"),
             clock=lambda: float(self.chain_time()),
         )
         self._oracle_service = service
         app = create_app(
-            self.ctx,
+            ctx,
             sessions=sessions,
             account=self.role("meter-oracle"),
             service=service,
@@ -451,7 +826,12 @@ class MarketDay:
 
         period = Trader(self.ctx, self.role("operator")).market.period(self.period_id)
         self.set_time(period.taking_closes_at + 1)
-        corridors = {(str(c.a), str(c.b)): float(c.limit_mw) for c in self.scenario.corridors}
+        # A compact schedule delivers a longer stretch of the day in each interval: the
+        # corridors carry the same energy, so their limits scale with it.
+        corridors = {
+            (str(c.a), str(c.b)): float(self.schedule.scaled(c.limit_mw))
+            for c in self.scenario.corridors
+        }
         with self.oracle() as url, httpx.Client(base_url=url, timeout=120) as http:
             response = http.get("/dispatch/trades", params={"period": self.period_id})
             response.raise_for_status()
@@ -493,8 +873,9 @@ class MarketDay:
     def _contracted(self) -> dict[int, list[int]]:
         """Per participant and interval: executed contracted energy (sold > 0, bought < 0)."""
         market = self.ctx.client(TradingMarketClient, self.role("operator"))
-        by_address = {a.address: i for i, a in self.accounts.items()}
-        out: dict[int, list[int]] = defaultdict(lambda: [0] * 96)
+        by_address: dict[str, int] = {a.address: i for i, a in self.accounts.items()}
+        intervals = self.schedule.intervals
+        out: dict[int, list[int]] = defaultdict(lambda: [0] * intervals)
         for tid in self.trade_ids:
             t = market.trade(tid)
             executed = t.executed_wh if t.status != TradeStatus.FORMED else t.energy_wh
@@ -506,7 +887,6 @@ class MarketDay:
         return out
 
     def metering(self) -> None:
-        import random
 
         from oracle.models import ReadingBatch
 
@@ -516,10 +896,12 @@ class MarketDay:
         chain_id = self.ctx.w3.eth.chain_id
         contract = self.ctx.manifest.address("MeterOracle")
         accepted = flagged = 0
+        interval_s, intervals = self.schedule.interval_s, self.schedule.intervals
+        every = max(1, intervals // 4)
         with self.oracle() as url, httpx.Client(base_url=url, timeout=300) as http:
-            for k in range(96):
-                start = period.delivery_start + k * INTERVAL_S
-                self.set_time(start + INTERVAL_S + 30)
+            for k in range(intervals):
+                start = period.delivery_start + k * interval_s
+                self.set_time(start + interval_s + self.schedule.reading_delay_s)
                 signed = []
                 for p in self.scenario.participants:
                     net = contracted[p.index][k]
@@ -527,7 +909,7 @@ class MarketDay:
                     if p.violation is not None and p.violation.value == "deviation_abuse":
                         skew *= 1.25
                     meters = self.meters[p.index]
-                    cap_wh = meters[0].capacity_w * INTERVAL_S // 3600
+                    cap_wh = meters[0].capacity_w * interval_s // 3600
                     per_meter = int(abs(net) * skew) // len(meters)
                     for m in meters:
                         value = min(per_meter, cap_wh)
@@ -541,12 +923,20 @@ class MarketDay:
                 body = answer.json()
                 accepted += int(body.get("accepted", 0))
                 flagged += int(body.get("flagged", 0))
-                if (k + 1) % 24 == 0:
-                    self.report(f"metering: {k + 1}/96 quarter-hours, {accepted} readings accepted")
+                if (k + 1) % every == 0:
+                    self.report(
+                        f"metering: {k + 1}/{intervals} intervals, {accepted} readings accepted"
+                    )
             service = self._oracle_service
-            self.set_time(period.delivery_end + self.ctx.settings.oracle_max_age_s + 60)
+            max_age = self.oracle_ctx().settings.oracle_max_age_s
+            self.set_time(period.delivery_end + max_age + self.schedule.close_margin_s)
             self._clear_flags(service)
-            service.close_period(self.period_id)
+            try:
+                service.close_period(self.period_id)
+            except OracleError as exc:
+                # The oracle's own background round may have closed it first.
+                if exc.reason != "period_posted":
+                    raise
             service.tick()
         self.summary.readings_accepted = accepted
         self.summary.readings_flagged = flagged
@@ -565,57 +955,116 @@ class MarketDay:
                 service.review(row.reading_id, "clear", self.role("verifier").address)
 
     def settle(self) -> None:
+        """Settlement: accounts and rates, then every trade, every node's deviation, and
+        every payee withdraws what it is owed."""
         if not self.has("SettlementEngine"):
             self.summary.skipped.append("settlement")
             return
-        from ledger.clients.oracle import DispatchResultsClient
-
-        operator = self.ctx.client(SettlementEngineClient, self.role("operator"))
-        bank = Bank(self.ctx, self.role("clearing-bank"))
-        for region in self.scenario.regions:
-            operator.set_grid_account(
-                region.id, self.ctx.account(f"node-{GRID_BASE + region.id}").address
-            )
-        balancing = self.ctx.account(f"node-{BALANCING_N}")
-        operator.set_balancing_account(balancing.address)
-        operator.set_remainder_account(self.ctx.account(f"node-{REMAINDER_N}").address)
-        bank.mint(balancing.address, 50_000_000_000, "demo-balancing-account")
-        self.ctx.client(SettlementTokenClient, balancing).approve(operator.address, 2**255)
-        dispatcher = self.ctx.client(SettlementEngineClient, self.role("dispatch"))
-        dispatcher.set_deviation_rates(self.period_id, RAMP_DOWN_FEN_PER_MWH, RAMP_UP_FEN_PER_MWH)
-        results = self.ctx.client(DispatchResultsClient, self.role("operator"))
-        opens = self.chain_time() + 5
-        results.set_settlement_opens_at(self.period_id, opens)
-        self.set_time(opens + 1)
-        settler = self.ctx.client(SettlementEngineClient, self.ctx.account(f"node-{SETTLER_N}"))
-        for start in range(0, len(self.trade_ids), 20):
-            settler.settle_batch(self.trade_ids[start : start + 20])
-        market = self.ctx.client(TradingMarketClient, self.role("operator"))
-        settled = [market.trade(t) for t in self.trade_ids]
-        self.summary.trades_settled = sum(1 for t in settled if t.status == TradeStatus.SETTLED)
-        nodes = {t.seller for t in settled} | {t.buyer for t in settled}
-        for node in sorted(nodes):
-            try:
-                self._settle_deviation(settler, node)
-            except ContractRevertError as exc:
-                self.report(f"deviation of {node} not settled: {exc}")
-                continue
-            self.summary.deviation_nodes += 1
-        for account in self.accounts.values():
-            engine = self.ctx.client(SettlementEngineClient, account)
-            if engine.claimable_of(account.address):
-                engine.withdraw()
-        for region in self.scenario.regions:
-            grid = self.ctx.account(f"node-{GRID_BASE + region.id}")
-            engine = self.ctx.client(SettlementEngineClient, grid)
-            if engine.claimable_of(grid.address):
-                engine.withdraw()
+        self.open_settlement()
+        self.settle_trades()
+        self.settle_deviations()
+        self.withdraw_all()
         self.report(
             f"settlement: {self.summary.trades_settled}/{len(self.trade_ids)} trades settled, "
             f"deviations of {self.summary.deviation_nodes} nodes settled (a = "
             f"{RAMP_DOWN_FEN_PER_MWH / 100:.0f} CNY/MWh, "
             f"a' = {RAMP_UP_FEN_PER_MWH / 100:.0f} CNY/MWh)"
         )
+
+    def open_settlement(self) -> None:
+        """The operator names the grid, balancing and remainder accounts, the dispatch
+        center sets the deviation rates and settlement opens (the clock moves past it).
+        The steps are independent of each other: with workers they go out together."""
+        from ledger.clients.oracle import DispatchResultsClient
+
+        operator = self.ctx.client(SettlementEngineClient, self.role("operator"))
+        bank = Bank(self.ctx, self.role("clearing-bank"))
+        balancing = self.ctx.account(f"node-{BALANCING_N}")
+        dispatcher = self.ctx.client(SettlementEngineClient, self.role("dispatch"))
+        results = self.ctx.client(DispatchResultsClient, self.role("operator"))
+        steps: list[Callable[[], object]] = [
+            functools.partial(
+                operator.set_grid_account,
+                region.id,
+                self.ctx.account(f"node-{GRID_BASE + region.id}").address,
+            )
+            for region in self.scenario.regions
+        ]
+        steps += [
+            functools.partial(operator.set_balancing_account, balancing.address),
+            functools.partial(
+                operator.set_remainder_account, self.ctx.account(f"node-{REMAINDER_N}").address
+            ),
+            functools.partial(
+                bank.mint, balancing.address, 50_000_000_000, "demo-balancing-account"
+            ),
+            functools.partial(
+                self.ctx.client(SettlementTokenClient, balancing).approve,
+                operator.address,
+                2**255,
+            ),
+            functools.partial(
+                dispatcher.set_deviation_rates,
+                self.period_id,
+                RAMP_DOWN_FEN_PER_MWH,
+                RAMP_UP_FEN_PER_MWH,
+            ),
+        ]
+        self.each(steps, lambda step: step())
+        # Settlement opens once the schedule's delay has passed, and never before the
+        # transaction that schedules it can be mined (a few block periods on a real chain).
+        delay = self.schedule.settlement_delay_s
+        if not self.clock.warps:
+            delay = max(delay, 4 * self.clock.block_period_s())
+        opens = self.chain_time() + delay
+        results.set_settlement_opens_at(self.period_id, opens)
+        self.set_time(opens + 1)
+
+    def settler(self) -> SettlementEngineClient:
+        """The engine as the market's settling account (anyone may settle)."""
+        return self.ctx.client(SettlementEngineClient, self.ctx.account(f"node-{SETTLER_N}"))
+
+    def settle_trades(self) -> int:
+        """Settle the period's trades, 20 to a transaction; returns how many are settled."""
+        settler = self.settler()
+        for start in range(0, len(self.trade_ids), 20):
+            settler.settle_batch(self.trade_ids[start : start + 20])
+        market = self.ctx.client(TradingMarketClient, self.role("operator"))
+        self._settled = [market.trade(t) for t in self.trade_ids]
+        self.summary.trades_settled = sum(
+            1 for t in self._settled if t.status == TradeStatus.SETTLED
+        )
+        return self.summary.trades_settled
+
+    def settle_deviations(self) -> None:
+        """Settle every trading node's deviation (metered against contracted energy)."""
+        settler = self.settler()
+        settled = self._settled
+        nodes = {t.seller for t in settled} | {t.buyer for t in settled}
+        lock = threading.Lock()
+
+        def one(node: str) -> None:
+            try:
+                self._settle_deviation(settler, node)
+            except ContractRevertError as exc:
+                self.report(f"deviation of {node} not settled: {exc}")
+                return
+            with lock:
+                self.summary.deviation_nodes += 1
+
+        self.each(sorted(nodes), one)
+
+    def withdraw_all(self) -> None:
+        """Every node and grid account withdraws what the engine owes it."""
+        payees = list(self.accounts.values())
+        payees += [self.ctx.account(f"node-{GRID_BASE + r.id}") for r in self.scenario.regions]
+
+        def withdraw(account: LocalAccount) -> None:
+            engine = self.ctx.client(SettlementEngineClient, account)
+            if engine.claimable_of(account.address):
+                engine.withdraw()
+
+        self.each(payees, withdraw)
 
     def _settle_deviation(self, settler: SettlementEngineClient, node: str) -> None:
         """Settle ``node``'s deviation, first counting its trades page by page if needed."""
@@ -634,21 +1083,38 @@ class MarketDay:
         if not self.has("ReputationLedger"):
             self.summary.skipped.append("ratings")
             return
-        import random
 
         from node.reputation import ReputationDesk, reputation_fractions
 
         rng = random.Random(self.scenario.seed + 7)
         market = self.ctx.client(TradingMarketClient, self.role("operator"))
-        by_address = {a.address: self._by_address[a.address] for a in self.accounts.values()}
-        ratings = 0
+        by_address: dict[str, Participant] = {
+            a.address: self._by_address[a.address] for a in self.accounts.values()
+        }
+        # (rater, trade, score) in trade order; each rater's in turn, raters side by side.
+        by_rater: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        jobs: list[tuple[int, int, int]] = []
         for tid in self.trade_ids:
             t = market.trade(tid)
             for rater, ratee in ((t.buyer, t.seller), (t.seller, t.buyer)):
                 me, other = by_address[rater], by_address[ratee]
                 score = self._score(rng, me, other)
-                ReputationDesk(self.ctx, self.accounts[me.index]).rate(tid, score)
-                ratings += 1
+                jobs.append((me.index, tid, score))
+                by_rater[me.index].append((tid, score))
+
+        def rate(index: int, tid: int, score: int) -> None:
+            ReputationDesk(self.ctx, self.accounts[index]).rate(tid, score)
+
+        def rate_all(item: tuple[int, list[tuple[int, int]]]) -> None:
+            for tid, score in item[1]:
+                rate(item[0], tid, score)
+
+        if self.workers == 1:
+            for job in jobs:
+                rate(*job)
+        else:
+            self.each(by_rater.items(), rate_all)
+        ratings = len(jobs)
         self.summary.ratings = ratings
         fractions = reputation_fractions(self.ctx, list(by_address))
         low = min(fractions.values(), default=0.0)
@@ -659,7 +1125,7 @@ class MarketDay:
         )
 
     @staticmethod
-    def _score(rng: Any, me: Participant, other: Participant) -> int:
+    def _score(rng: random.Random, me: Participant, other: Participant) -> int:
         ring = me.violation is not None and me.violation.value == "rating_ring"
         if ring:
             return 5 if other.ring == me.ring else 1
@@ -783,21 +1249,24 @@ class MarketDay:
         regulator.set_fund_account(self.ctx.account(f"node-{FUND_N}").address)
         certs = self.ctx.client(GreenCertificateClient, anyone)
         green = [p for p in self.scenario.participants if p.kind in ("wind", "solar")]
-        issued = 0
-        for p in green:
+        amounts: dict[int, int] = {}
+
+        def issue(p: Participant) -> None:
             receipt = certs.issue(self.accounts[p.index].address, self.period_id)
-            issued += int(certs.issued_event(receipt).get("amount", 0))
+            amounts[p.index] = int(certs.issued_event(receipt).get("amount", 0))
+
+        self.each(green, issue)
+        issued = sum(amounts.values())
         quota = self.ctx.client(QuotaLedgerClient, anyone)
         market = self.ctx.client(TradingMarketClient, anyone)
         green_sellers = {self.accounts[p.index].address for p in green}
-        covered_trades = 0
-        for tid in self.trade_ids:
-            if market.trade(tid).seller in green_sellers:
-                quota.cover_trade(tid)
-                covered_trades += 1
+        clean = [tid for tid in self.trade_ids if market.trade(tid).seller in green_sellers]
+        self.each(clean, quota.cover_trade)
+        covered_trades = len(clean)
         # One-way listing: generators post what they still hold; short parties take and retire.
         cert_market = self.ctx.client(CertificateMarketClient, anyone)
-        for p in green:
+
+        def offer(p: Participant) -> None:
             gen = self.accounts[p.index]
             tid = certs.token_id_of(int(KINDS[p.kind]), gen.address, self.period_id)
             held = certs.balance_of(gen.address, tid)
@@ -806,6 +1275,8 @@ class MarketDay:
                     cert_market.address, True
                 )
                 self.ctx.client(CertificateMarketClient, gen).post(tid, held, CERT_PRICE_FEN)
+
+        self.each(green, offer)
         bought = 0
         for p in self.scenario.participants:
             if p.side != "buyer":
@@ -828,13 +1299,17 @@ class MarketDay:
                 )
                 need -= amount
                 bought += amount
+        if not self.clock.warps:
+            # Real time: bring the deadline forward to just after the day's quota actions.
+            close_s = max(self.schedule.quota_close_s, 4 * self.clock.block_period_s())
+            deadline = self.chain_time() + close_s
+            regulator.set_quota(self.period_id, QUOTA_WEIGHT_BPS, deadline, FINE_FEN_PER_MWH)
         self.set_time(deadline + 1)
-        fined = 0
-        for p in self.scenario.participants:
-            if p.side == "buyer":
-                quota.assess(self.accounts[p.index].address, self.period_id)
-                view = quota.compliance_of(self.accounts[p.index].address, self.period_id)
-                fined += 1 if view.fine_fen else 0
+        buyers = [
+            self.accounts[p.index].address for p in self.scenario.participants if p.side == "buyer"
+        ]
+        self.each(buyers, lambda buyer: quota.assess(buyer, self.period_id))
+        fined = sum(1 for buyer in buyers if quota.compliance_of(buyer, self.period_id).fine_fen)
         self.summary.certificates_issued = issued
         self.report(
             f"certificates: {issued} issued (1 per MWh of metered green generation), "

@@ -81,3 +81,14 @@ def test_hardhat_engine_runs_and_says_it_does_not_persist(chain_settings: Settin
     assert status.engine == "hardhat"
     assert status.persistent is False
     assert status.chain_id == 31415
+
+
+def test_web3_does_not_take_anvil_for_proof_of_authority(session_settings: Settings) -> None:
+    from ledger.web3factory import is_proof_of_authority, make_web3
+
+    w3 = make_web3(session_settings)
+    assert session_settings.poa is False
+    assert is_proof_of_authority(w3) is False
+    block = w3.eth.get_block(0)
+    assert "proofOfAuthorityData" not in block
+    assert block["extraData"] == b""

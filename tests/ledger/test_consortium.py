@@ -332,6 +332,25 @@ def _wait_stall(rpc: RpcClient, quiet_s: float, timeout_s: float) -> int:
 
 
 @pytest.mark.consortium
+def test_web3_detects_proof_of_authority_without_the_setting(
+    network: Consortium, tmp_path: Path
+) -> None:
+    """Pointed at a member with GRIDLEDGER_POA unset, the app still reads Clique headers
+    (97-byte extraData), which plain web3 refuses."""
+    state = network.load_state()
+    settings = Settings.model_validate(
+        {"data_dir": tmp_path, "GRIDLEDGER_RPC_URL": state.nodes[1].rpc_url}
+    )
+    assert settings.poa is False
+    w3 = make_web3(settings)
+    block = w3.eth.get_block(1)
+    vanity_and_seal = 32 + 65
+    assert len(block["proofOfAuthorityData"]) == vanity_and_seal
+    assert "extraData" not in block
+    assert block["miner"] == "0x0000000000000000000000000000000000000000"
+
+
+@pytest.mark.consortium
 def test_network_is_a_peered_clique_chain(network: Consortium) -> None:
     state = network.load_state()
     assert len(state.nodes) == 4
