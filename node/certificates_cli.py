@@ -15,9 +15,9 @@ from eth_account import Account
 from rich.table import Table
 
 from ledger.cli_support import console, make_context, print_json, prompt_password
-from ledger.clients.token import cny_to_fen, fen_to_cny
 from ledger.context import LedgerContext
 from ledger.errors import ValidationError
+from ledger.units import cny_to_fen, fen_to_cny
 from node.certificates import (
     Certificates,
     certificate_context,

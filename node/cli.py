@@ -14,10 +14,11 @@ from web3.types import TxReceipt
 
 from ledger.cli_support import console, make_context, print_json, prompt_password
 from ledger.clients.registry import NodeKind, NodeRegistryClient, Side, parse_enum
-from ledger.clients.token import SettlementTokenClient, cny_to_fen, fen_to_cny
+from ledger.clients.token import SettlementTokenClient
 from ledger.errors import KeystoreError, ValidationError
 from ledger.identity import IdentityVault, load_bundle
 from ledger.keystore import resolve_password
+from ledger.units import cny_to_fen, fen_to_cny
 from node.participant import NodeProfile, Participant, node_status
 
 app = typer.Typer(help="A market participant's client.", no_args_is_help=True)

@@ -18,8 +18,8 @@ from web3.types import TxReceipt
 
 from ledger.cli_support import console, make_context, prompt_password
 from ledger.clients.registry import parse_credit_level
-from ledger.clients.token import fen_to_cny
 from ledger.errors import ValidationError
+from ledger.units import fen_to_cny
 from node.reputation import CreditDesk, export_csv, export_for_agency
 
 app = typer.Typer(

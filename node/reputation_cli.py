@@ -12,7 +12,7 @@ from rich.table import Table
 from web3.types import TxReceipt
 
 from ledger.cli_support import console, make_context, print_json, prompt_password
-from ledger.clients.token import fen_to_cny
+from ledger.units import fen_to_cny
 from node.reputation import ReputationDesk
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]

@@ -25,9 +25,9 @@ from web3.types import EventData, TxReceipt
 from ledger.clients.oracle import DispatchResultsClient, MeterOracleClient
 from ledger.clients.registry import NodeRegistryClient
 from ledger.clients.settlement import SettlementEngineClient
-from ledger.clients.token import fen_to_cny
 from ledger.clients.trading import Trade, TradingMarketClient
 from ledger.context import LedgerContext
+from ledger.units import fen_to_cny
 
 #: Days after the period's settlement opens by which a bill's balance is due.
 DUE_DAYS = 10

@@ -14,8 +14,8 @@ from eth_account import Account
 from rich.table import Table
 
 from ledger.cli_support import console, make_context, print_json, prompt_password
-from ledger.clients.token import fen_to_cny
 from ledger.errors import ValidationError
+from ledger.units import fen_to_cny
 from node.settlement import Settler, StatementBuilder, statement_csv, statement_html
 
 WalletOpt = Annotated[

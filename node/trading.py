@@ -29,7 +29,6 @@ from ledger.clients.registry import NodeRegistryClient
 from ledger.clients.tariff import TransmissionTariffClient
 from ledger.clients.token import SettlementTokenClient
 from ledger.clients.trading import (
-    WH_PER_MWH,
     Listing,
     ListingSide,
     ListingStatus,
@@ -37,10 +36,11 @@ from ledger.clients.trading import (
     Quote,
     Trade,
     TradingMarketClient,
-    energy_fen,
 )
 from ledger.context import LedgerContext
 from ledger.errors import ContractRevertError, ValidationError
+from ledger.units import WH_PER_MWH
+from ledger.units import value_fen as energy_fen
 from node.optimizer import ListingOffer, Mode, Plan, Weights, recommend
 from node.reputation import reputation_fractions
 

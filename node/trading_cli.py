@@ -16,9 +16,9 @@ from eth_account import Account
 from rich.table import Table
 
 from ledger.cli_support import console, make_context, print_json, prompt_password
-from ledger.clients.token import cny_to_fen, fen_to_cny
 from ledger.clients.trading import Listing, ListingSide, Trade
 from ledger.errors import ValidationError
+from ledger.units import cny_to_fen, fen_to_cny
 from node.optimizer import Mode, Plan, Weights, load_book, load_plan, recommend, save_plan
 from node.reputation import ReputationDesk
 from node.trading import PlanReport, Trader, mwh_to_wh, terms_hash_of, wh_to_mwh

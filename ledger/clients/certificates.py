@@ -17,10 +17,10 @@ from web3.types import TxReceipt
 
 from ledger.clients.base import ContractClient
 from ledger.clients.registry import NodeKind
+from ledger.units import BPS, value_fen
 
 #: Wh per certificate (1 MWh).
 WH_PER_CERTIFICATE = 1_000_000
-BPS = 10_000
 #: Renewable type ids are the registry's node kinds.
 RENEWABLE_TYPES = {
     NodeKind.WIND: "wind",
@@ -55,7 +55,8 @@ def coverage_wh(certificates: int, type_weight_bps: int) -> int:
 
 
 def fine_fen(shortfall_wh: int, fine_rate_fen_per_mwh: int) -> int:
-    return shortfall_wh * fine_rate_fen_per_mwh // 1_000_000
+    """A quota fine, rounded down (:func:`ledger.units.value_fen`)."""
+    return value_fen(shortfall_wh, fine_rate_fen_per_mwh)
 
 
 class Issuance(NamedTuple):

@@ -16,9 +16,8 @@ from web3 import Web3
 from web3.types import TxReceipt
 
 from ledger.clients.base import ContractClient
+from ledger.units import value_fen as amount_fen
 
-#: Wh per MWh: amount_fen = energy_wh * rate_fen_per_mwh // WH_PER_MWH.
-WH_PER_MWH = 1_000_000
 #: Dispatch reason code of a curtailment for congestion (corridor limit): FTRs pay on it.
 REASON_CONGESTION = 1
 #: Why a substitution was not taken (``SubstitutionDeclined.reason``).
@@ -31,13 +30,6 @@ DECLINE_REASONS = {
 
 
 # ---------------------------------------------------------------------- arithmetic mirror
-
-
-def amount_fen(energy_wh: int, rate_fen_per_mwh: int) -> int:
-    """``floor(energy_wh * rate / 1e6)``: every amount of the settlement."""
-    if energy_wh < 0 or rate_fen_per_mwh < 0:
-        raise ValueError("energy and rate must not be negative")
-    return energy_wh * rate_fen_per_mwh // WH_PER_MWH
 
 
 class FeeSplit(BaseModel):

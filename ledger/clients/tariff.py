@@ -20,8 +20,6 @@ from ledger.errors import ValidationError
 #: The contract's bounds (``MAX_REGIONS``, ``RATE_HISTORY``).
 MAX_REGIONS = 32
 RATE_HISTORY = 4
-#: Wh per MWh: fee_fen = energy_wh * rate_fen_per_mwh // WH_PER_MWH.
-WH_PER_MWH = 1_000_000
 
 
 def encode_region_name(name: str) -> bytes:
@@ -39,11 +37,6 @@ def encode_region_name(name: str) -> bytes:
 def decode_region_name(raw: bytes) -> str:
     """The text of a bytes32 region name (trailing zero bytes dropped)."""
     return bytes(raw).rstrip(b"\x00").decode("utf-8", errors="replace")
-
-
-def fee_fen(energy_wh: int, sum_rate_fen_per_mwh: int) -> int:
-    """Formula 1's rounding, as on chain: ``floor(energy_wh * sum_rate / 1_000_000)``."""
-    return energy_wh * sum_rate_fen_per_mwh // WH_PER_MWH
 
 
 def mask_to_ids(mask: int) -> list[int]:

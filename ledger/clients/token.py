@@ -2,37 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
-
 from web3 import Web3
 from web3.types import TxReceipt
 
 from ledger.clients.base import ContractClient
 from ledger.errors import ValidationError
-
-#: Fen per yuan: the token has 2 decimals.
-FEN_PER_CNY = 100
-
-
-def cny_to_fen(amount: str | int | Decimal) -> int:
-    """An amount in yuan (``"1234.56"``) as whole fen; more than 2 decimals is refused."""
-    try:
-        value = Decimal(str(amount))
-    except InvalidOperation as exc:
-        raise ValidationError(f"not an amount of CNY: {amount!r}") from exc
-    if not value.is_finite() or value < 0:
-        raise ValidationError(f"not an amount of CNY: {amount!r}")
-    fen = value * FEN_PER_CNY
-    if fen != fen.to_integral_value(rounding=ROUND_DOWN):
-        raise ValidationError(f"{amount} CNY has more than 2 decimals (1 fen is the smallest unit)")
-    return int(fen)
-
-
-def fen_to_cny(fen: int) -> str:
-    """Whole fen as yuan with 2 decimals, e.g. ``123456`` -> ``"1234.56"``."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), FEN_PER_CNY)
-    return f"{sign}{whole}.{cents:02d}"
 
 
 def bank_ref(reference: str) -> bytes:

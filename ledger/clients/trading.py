@@ -17,10 +17,6 @@ from web3.types import TxReceipt
 
 from ledger.clients.base import ContractClient
 
-#: Wh per MWh: amount_fen = energy_wh * price_fen_per_mwh // WH_PER_MWH.
-WH_PER_MWH = 1_000_000
-#: Basis points of a whole (the exposure rate).
-BPS = 10_000
 #: Page size the iterating helpers use.
 PAGE = 200
 #: Default period shape: a delivery day of 96 fifteen-minute intervals.
@@ -49,16 +45,6 @@ class TradeStatus(IntEnum):
     DISPATCHED = 2
     SETTLED = 3
     FAILED = 4
-
-
-def energy_fen(energy_wh: int, price_fen_per_mwh: int) -> int:
-    """The energy value of a trade, rounded down as on chain."""
-    return energy_wh * price_fen_per_mwh // WH_PER_MWH
-
-
-def exposure_fen(energy_value_fen: int, exposure_bps: int) -> int:
-    """The seller's reserved bond exposure: ``ceil(value * bps / 10000)``."""
-    return -(-energy_value_fen * exposure_bps // BPS)
 
 
 class Period(BaseModel):

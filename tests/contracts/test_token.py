@@ -4,8 +4,9 @@ import pytest
 from eth_account.signers.local import LocalAccount
 
 from ledger.clients.registry import code
-from ledger.clients.token import bank_ref, cny_to_fen, fen_to_cny
+from ledger.clients.token import bank_ref
 from ledger.errors import ValidationError
+from ledger.units import cny_to_fen, fen_to_cny
 from tests.conftest import role_account
 from tests.contracts.conftest import Market, addr
 from tests.contracts.helpers import reverts

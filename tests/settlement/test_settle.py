@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.clients.settlement import amount_fen, split_fee
+from ledger.clients.settlement import split_fee
 from ledger.clients.trading import TradeStatus
 from ledger.errors import ContractRevertError
+from ledger.units import value_fen as amount_fen
 from tests.settlement.conftest import Flow, block_time
 
 E = 10_000_000

@@ -10,14 +10,10 @@ import pytest
 from eth_account.signers.local import LocalAccount
 
 from ledger.clients.access import role_id
-from ledger.clients.tariff import (
-    StampRate,
-    TransmissionTariffClient,
-    encode_region_name,
-    fee_fen,
-)
+from ledger.clients.tariff import StampRate, TransmissionTariffClient, encode_region_name
 from ledger.context import LedgerContext
 from ledger.errors import ContractRevertError
+from ledger.units import value_fen as fee_fen
 from tests.tariff.conftest import (
     CITY_RATES,
     advance_time,

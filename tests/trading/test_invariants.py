@@ -8,13 +8,9 @@ import random
 
 import pytest
 
-from ledger.clients.trading import (
-    ListingSide,
-    ListingStatus,
-    TradeStatus,
-    energy_fen,
-)
+from ledger.clients.trading import ListingSide, ListingStatus, TradeStatus
 from ledger.errors import ContractRevertError
+from ledger.units import value_fen as energy_fen
 from tests.trading.conftest import Actor, Market
 
 STEPS = 150

@@ -5,15 +5,10 @@ from __future__ import annotations
 import pytest
 
 from ledger.clients.access import role_id
-from ledger.clients.trading import (
-    ListingSide,
-    ListingStatus,
-    TradeStatus,
-    TradingMarketClient,
-    energy_fen,
-    exposure_fen,
-)
+from ledger.clients.trading import ListingSide, ListingStatus, TradeStatus, TradingMarketClient
 from ledger.errors import ContractRevertError
+from ledger.units import exposure_fen
+from ledger.units import value_fen as energy_fen
 from tests.conftest import role_account
 from tests.trading.conftest import (
     DELIVERY_STARTS_IN_S,

@@ -1,0 +1,92 @@
+"""Units and amounts: the one home of every unit conversion and rounding rule.
+
+Energy is an integer number of Wh, prices and rates are fen/MWh, money is fen (the
+settlement token has 2 decimals: 1 unit = 1 fen). Every amount the contracts compute from
+energy and a price is ``energy_wh * fen_per_mwh / 1_000_000`` and the rounding direction of
+each is written down here once, mirroring the contracts:
+
+==========================  ===========  ==============================================
+amount                      rounding     contract
+==========================  ===========  ==============================================
+energy value (price x Q)    down         ``TradingMarket`` (escrow, seller payout)
+transmission fee (formula1) down         ``TransmissionTariff.feeFen`` on the route sum
+fee share of one region     down         ``SettlementEngine`` (rest -> remainder account)
+deviation (formulas 2, 3)   down         ``SettlementEngine._deviation``
+quota fine                  down         ``QuotaLedger``
+seller bond exposure        up           ``TradingMarket`` (``ceil(value x bps / 1e4)``)
+refund to the buyer         exact        escrow minus what was paid out (no rounding)
+==========================  ===========  ==============================================
+
+Money is conserved because each split pays floor shares and sends the difference to a named
+account (the remainder account or the buyer's refund).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+
+from ledger.errors import ValidationError
+
+#: Wh per MWh: ``amount_fen = energy_wh * rate_fen_per_mwh // WH_PER_MWH``.
+WH_PER_MWH = 1_000_000
+#: Wh per kWh.
+WH_PER_KWH = 1_000
+#: Basis points of a whole.
+BPS = 10_000
+#: Parts per million of a whole.
+PPM = 1_000_000
+#: Fen per yuan: the settlement token has 2 decimals.
+FEN_PER_CNY = 100
+
+
+def value_fen(energy_wh: int, rate_fen_per_mwh: int) -> int:
+    """``floor(energy_wh * rate / 1e6)``: an energy value, fee, fee share, deviation charge
+    or fine (every amount of energy times a rate is rounded down)."""
+    if energy_wh < 0 or rate_fen_per_mwh < 0:
+        raise ValueError("energy and rate must not be negative")
+    return energy_wh * rate_fen_per_mwh // WH_PER_MWH
+
+
+def exposure_fen(energy_value_fen: int, exposure_bps: int) -> int:
+    """The seller's reserved bond exposure: ``ceil(value * bps / 10000)`` (rounded up, so the
+    bond always covers the share)."""
+    return -(-energy_value_fen * exposure_bps // BPS)
+
+
+def share_bps(amount: int, bps: int) -> int:
+    """``floor(amount * bps / 10000)``: a basis-point share, rounded down."""
+    return amount * bps // BPS
+
+
+def cny_to_fen(amount: str | int | Decimal) -> int:
+    """An amount in yuan (``"1234.56"``) as whole fen; negative, non-numeric or more than 2
+    decimals is refused with a :class:`ValidationError` naming the value."""
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation as exc:
+        raise ValidationError(f"not an amount of CNY: {amount!r}") from exc
+    if not value.is_finite() or value < 0:
+        raise ValidationError(f"not an amount of CNY: {amount!r}")
+    fen = value * FEN_PER_CNY
+    if fen != fen.to_integral_value(rounding=ROUND_DOWN):
+        raise ValidationError(f"{amount} CNY has more than 2 decimals (1 fen is the smallest unit)")
+    return int(fen)
+
+
+def fen_to_cny(fen: int) -> str:
+    """Whole fen as yuan with 2 decimals, e.g. ``123456`` -> ``"1234.56"``."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), FEN_PER_CNY)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+def wh_to_mwh_text(wh: int) -> str:
+    """Wh as MWh with all 6 decimals (exact), e.g. ``1_500_000`` -> ``"1.500000"``."""
+    sign = "-" if wh < 0 else ""
+    whole, rest = divmod(abs(wh), WH_PER_MWH)
+    return f"{sign}{whole}.{rest:06d}"
+
+
+def rate_to_cny_per_mwh_text(fen_per_mwh: int) -> str:
+    """A rate in fen/MWh as CNY/MWh with 2 decimals."""
+    return fen_to_cny(fen_per_mwh)
