@@ -296,10 +296,14 @@ def restore_target(settings: Settings, logical: str) -> Path:
     return base / rel if rel else base
 
 
-def _occupied(settings: Settings) -> list[Path]:
+def _occupied(settings: Settings, manifest: BackupManifest) -> list[Path]:
+    """A non-empty data directory, and any file outside it the restore would overwrite."""
     data = settings.data_dir
     busy = [data] if data.is_dir() and any(data.iterdir()) else []
-    busy += [p for r, p in backup_roots(settings).items() if r != "data" and p.is_file()]
+    for entry in manifest.files:
+        if entry.kind != "postgres" and not entry.path.startswith("data/"):
+            target = restore_target(settings, entry.path)
+            busy += [target] if target.exists() else []
     return busy
 
 
@@ -313,7 +317,7 @@ def restore_backup(
         BackupTamperedError: The backup does not verify.
     """
     manifest = verify_backup(backup_dir, backup_id)
-    busy = _occupied(settings)
+    busy = _occupied(settings, manifest)
     if busy and not force:
         raise BackupError(
             f"{busy[0]} is not empty: restore into an empty data directory, or pass --force "
