@@ -3,8 +3,11 @@ trust the consortium CA (accepted), another CA (refused), mutual TLS, plain HTTP
 
 from __future__ import annotations
 
+import os
 import ssl
 import stat
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +21,7 @@ from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from ledger.chain import free_port
+from ledger.manifest import Manifest, write_manifest
 from ledger.settings import Settings
 from ledger.tls import (
     CLIENT_NAMES,
@@ -29,6 +33,7 @@ from ledger.tls import (
     uvicorn_ssl_kwargs,
 )
 from ledger.tls_cli import app as tls_app
+from scripts import meter_sim
 
 
 def _settings(data_dir: Path, **kw: Any) -> Settings:
@@ -181,9 +186,6 @@ def test_plain_http_needs_the_explicit_flag(tmp_path: Path) -> None:
 
 
 def test_serve_commands_refuse_to_start_without_certificates(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
     env = {"GRIDLEDGER_DATA_DIR": str(tmp_path), "GRIDLEDGER_RPC_URL": "http://127.0.0.1:9"}
     exe = str(Path(sys.executable).with_name("gridledger"))
     result = subprocess.run(
@@ -193,3 +195,59 @@ def test_serve_commands_refuse_to_start_without_certificates(tmp_path: Path) -> 
     assert result.stderr.strip().startswith("error: no gateway certificate at")
     assert "--insecure-http" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_oracle_serve_and_meter_simulator_over_https(
+    tmp_path: Path, anvil_url: str, deployed: Manifest
+) -> None:
+    """`gridledger oracle serve` over HTTPS; the meter simulator verifies it against the CA
+    and refuses a server when it trusts another CA."""
+    write_manifest(tmp_path / "manifest.json", deployed)
+    init_tls(tmp_path / "tls")
+    init_tls(tmp_path / "other")
+    port = free_port()
+    env = {
+        **os.environ,
+        "GRIDLEDGER_DATA_DIR": str(tmp_path),
+        "GRIDLEDGER_RPC_URL": anvil_url,
+        "GRIDLEDGER_DEMO_KEYS": "1",
+        "GRIDLEDGER_ORACLE_PERIOD_SOURCE": "fixed",
+    }
+    exe = str(Path(sys.executable).with_name("gridledger"))
+    proc = subprocess.Popen(
+        [exe, "oracle", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"https://127.0.0.1:{port}"
+    try:
+        settings = _settings(tmp_path)
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with http_client(settings, url) as client:
+                    health = client.get("/health").raise_for_status().json()
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, "oracle serve exited"
+                assert time.monotonic() < deadline, "oracle serve did not come up"
+                time.sleep(0.5)
+        assert health["meterOracle"] == deployed.contracts["MeterOracle"].address
+        args = ["--oracle-url", url, "--meters", "1", "--intervals", "1"]
+        sim_env = {"GRIDLEDGER_DATA_DIR": str(tmp_path)}
+        ok = CliRunner().invoke(meter_sim.app, args, env=sim_env)
+        assert ok.exit_code == 0, ok.output
+        assert ok.output.startswith("posted 1 readings")
+        foreign = {**sim_env, "GRIDLEDGER_TLS_CA_FILE": str(tmp_path / "other" / "ca.crt")}
+        refused = CliRunner().invoke(meter_sim.app, args, env=foreign)
+        assert isinstance(refused.exception, httpx.ConnectError)
+        assert "CERTIFICATE_VERIFY_FAILED" in str(refused.exception)
+        plain = CliRunner().invoke(
+            meter_sim.app, [*args[2:], "--oracle-url", f"http://127.0.0.1:{port}"], env=sim_env
+        )
+        assert isinstance(plain.exception, TlsError)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
