@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.engine import URL, make_url
 
 from ledger.errors import GridLedgerError
 from ledger.settings import PROJECT_ROOT, Settings
@@ -131,9 +132,7 @@ def backup_roots(settings: Settings) -> dict[str, Path]:
 def _skipped(rel: Path) -> bool:
     if rel.parts and rel.parts[0] in _CHAIN_DIRS:
         return True
-    if "geth" in rel.parts[:-1] or rel.name.endswith(_SKIP_SUFFIXES):
-        return True
-    return any(part.endswith("-backups") for part in rel.parts[:1])
+    return "geth" in rel.parts[:-1] or rel.name.endswith(_SKIP_SUFFIXES)
 
 
 def _is_secret(path: Path, settings: Settings) -> bool:
@@ -180,15 +179,31 @@ def copy_sqlite(source: Path, target: Path) -> None:
         src.close()
 
 
-def _libpq_url(url: str) -> str:
-    scheme, rest = url.split("://", 1)
-    return f"{scheme.split('+', 1)[0]}://{rest}"
+def _libpq(url: str) -> tuple[str, dict[str, str]]:
+    """The libpq URL of SQLAlchemy ``url`` without its password, and an environment that
+    passes the password as ``PGPASSWORD`` (never on a command line others can read)."""
+    parsed = make_url(url)
+    env = dict(os.environ)
+    if parsed.password is not None:
+        env["PGPASSWORD"] = str(parsed.password)
+    bare = URL.create(
+        parsed.drivername.split("+", 1)[0],
+        username=parsed.username,
+        host=parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+        query=parsed.query,
+    )
+    return bare.render_as_string(hide_password=False), env
 
 
-def _run_pg(tool: str, args: list[str]) -> None:
+def _run_pg(tool: str, args: list[str], url: str) -> None:
     if shutil.which(tool) is None:
         raise BackupError(f"{tool} not found on PATH: install the PostgreSQL client tools")
-    result = subprocess.run([tool, *args], capture_output=True, text=True, check=False)
+    dbname, env = _libpq(url)
+    result = subprocess.run(
+        [tool, *args, "--dbname", dbname], capture_output=True, text=True, check=False, env=env
+    )
     if result.returncode != 0:
         message = (result.stderr.strip().splitlines() or ["failed"])[-1]
         raise BackupError(f"{tool}: {message}")
@@ -196,15 +211,12 @@ def _run_pg(tool: str, args: list[str]) -> None:
 
 def pg_dump(url: str, target: Path) -> None:
     """``pg_dump -Fc`` of the database at SQLAlchemy ``url`` into ``target``."""
-    _run_pg("pg_dump", ["-Fc", "--no-owner", "-f", str(target), "--dbname", _libpq_url(url)])
+    _run_pg("pg_dump", ["-Fc", "--no-owner", "-f", str(target)], url)
 
 
 def pg_restore(url: str, dump: Path) -> None:
     """``pg_restore`` of ``dump`` into the database at ``url`` (its tables replaced)."""
-    _run_pg(
-        "pg_restore",
-        ["--clean", "--if-exists", "--no-owner", "--dbname", _libpq_url(url), str(dump)],
-    )
+    _run_pg("pg_restore", ["--clean", "--if-exists", "--no-owner", str(dump)], url)
 
 
 def git_commit() -> str | None:

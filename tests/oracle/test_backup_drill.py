@@ -42,12 +42,11 @@ from oracle.models import ReadingBatch
 from oracle.periods import FixedPeriodCalendar
 from oracle.service import OracleService
 from oracle.store import create_tables
-from scripts.meter_sim import SimMeter, make_meters
+from scripts.meter_sim import SimMeter
 from tests.conftest import role_account
 
 pytestmark = pytest.mark.slow
 
-ZERO = "0x0000000000000000000000000000000000000000"
 COUNTED = {
     "readings": "oracle_readings",
     "batches": "oracle_batches",
@@ -119,22 +118,6 @@ def _anchored(client: MeterOracleClient, from_block: int) -> list[int]:
     return [int(log["args"]["batchId"]) for log in logs]
 
 
-@pytest.fixture
-def meters(ctx: LedgerContext) -> list[SimMeter]:
-    operator = ctx.client(MeterOracleClient, role_account("OPERATOR"))
-    if int(operator.node_status_source(), 16) != 0:
-        operator.set_node_status_source(ZERO)
-    sims = make_meters(3)
-    for n, sim in enumerate(sims, start=1):
-        operator.register_meter(
-            bytes.fromhex(sim.meter_id[2:]),
-            demo_account(1000 + n).address,
-            sim.account.address,
-            sim.capacity_w,
-        )
-    return sims
-
-
 def _settings(ctx: LedgerContext, tmp_path: Path, name: str) -> Settings:
     """Settings of a fresh data dir; the identity key lives outside it (kept offline)."""
     return ctx.settings.model_copy(
@@ -148,6 +131,7 @@ def _settings(ctx: LedgerContext, tmp_path: Path, name: str) -> Settings:
 
 
 def test_restore_drill(ctx: LedgerContext, meters: list[SimMeter], tmp_path: Path) -> None:
+    """``meters``: three meters registered by the oracle fixtures (tests/oracle/conftest)."""
     settings = _settings(ctx, tmp_path, "data")
     first_block = ctx.w3.eth.block_number
     day = _Day(ctx, settings, meters)
