@@ -29,8 +29,13 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
+from web3 import Web3
 
+from ledger.context import LedgerContext
+from ledger.db import make_engine
 from ledger.errors import GridLedgerError
 from ledger.settings import PROJECT_ROOT, Settings
 
@@ -441,3 +446,59 @@ def create_backup(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return manifest
+
+
+class AnchorCheck(BaseModel):
+    """The restored oracle store's batches against the chain's ``MeterOracle``."""
+
+    store_batches: int = Field(description="Batches in the restored store (ids 1..n).")
+    chain_next_batch_id: int
+    missing_batch_ids: list[int] = Field(
+        description="Batches anchored on chain after the backup: not in the store."
+    )
+    pending_batches: int = Field(description="Batches in the store its relay still anchors.")
+
+    @property
+    def ok(self) -> bool:
+        """The oracle resumes without a gap or a duplicate batch id."""
+        return not self.missing_batch_ids
+
+    def describe(self) -> str:
+        """One line for the CLI."""
+        head = (
+            f"oracle store: {self.store_batches} batches, {self.pending_batches} still to "
+            f"anchor; chain nextBatchId {self.chain_next_batch_id}"
+        )
+        if self.ok:
+            return f"{head}: consistent"
+        ids = self.missing_batch_ids
+        return (
+            f"{head}: batches {ids[0]}..{ids[-1]} were anchored after this backup and are "
+            "not in the store (restore a later backup, or re-ingest those readings)"
+        )
+
+
+def anchor_check(ctx: LedgerContext) -> AnchorCheck:
+    """Compare the oracle store under ``ctx.settings`` with the chain's ``nextBatchId``."""
+    engine = make_engine(ctx.settings)
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT COUNT(*), MAX(id) FROM oracle_batches")).one()
+    except OperationalError as exc:
+        raise BackupError(f"no oracle store in {ctx.settings.database_url}") from exc
+    finally:
+        engine.dispose()
+    count, last = int(stored[0]), int(stored[1] or 0)
+    if count != last:
+        raise BackupError(f"oracle store has {count} batches but its last id is {last}")
+    contract = ctx.w3.eth.contract(
+        address=Web3.to_checksum_address(ctx.manifest.address("MeterOracle")),
+        abi=ctx.store.get("MeterOracle").abi,
+    )
+    next_id = int(contract.functions.nextBatchId().call())
+    return AnchorCheck(
+        store_batches=count,
+        chain_next_batch_id=next_id,
+        missing_batch_ids=list(range(count + 1, next_id)),
+        pending_batches=max(0, count - (next_id - 1)),
+    )

@@ -14,12 +14,14 @@ import typer
 
 from ledger.backup import (
     BackupManifest,
+    anchor_check,
     create_backup,
     list_backups,
     restore_backup,
     verify_backup,
 )
-from ledger.cli_support import console, print_json
+from ledger.cli_support import console, make_context, print_json
+from ledger.context import LedgerContext
 from ledger.settings import Settings, get_settings
 from ledger.web3factory import is_reachable, make_web3
 
@@ -120,8 +122,25 @@ def restore(
     settings = get_settings()
     manifest = restore_backup(settings, backup_dir or settings.backup_dir, backup_id, force=force)
     console.print(f"restored {_summary(manifest)} into {settings.data_dir}")
+    with contextlib.suppress(Exception):  # a hint only: the restore itself is done
+        if _chain_position(settings)[0] is not None and settings.manifest_path.is_file():
+            check = anchor_check(LedgerContext(settings))
+            console.print(check.describe(), style=None if check.ok else "yellow")
     if manifest.excluded_secrets:
         console.print(
             "[yellow]secrets were not in the backup; put them back[/]: "
             f"{', '.join(manifest.excluded_secrets)}"
         )
+
+
+@app.command("check")
+def check(as_json: JsonOpt = False) -> None:
+    """Compare the oracle store's batches with the chain's nextBatchId (after a restore);
+    exits 1 when the chain holds batches the store lacks."""
+    result = anchor_check(make_context())
+    if as_json:
+        print_json({**result.model_dump(), "ok": result.ok})
+    else:
+        console.print(result.describe())
+    if not result.ok:
+        raise typer.Exit(1)

@@ -25,6 +25,7 @@ from gateway.verify import verify
 from ledger.backup import (
     BackupError,
     BackupTamperedError,
+    anchor_check,
     create_backup,
     list_backups,
     restore_backup,
@@ -191,6 +192,14 @@ def test_restore_drill(ctx: LedgerContext, meters: list[SimMeter], tmp_path: Pat
     after = day.counts()
     assert after == before
     # the oracle resumes: the next reading anchors as batch 4, no duplicate, no gap
+    resumed = anchor_check(day.ctx)
+    assert resumed.model_dump() == {
+        "store_batches": 3,
+        "chain_next_batch_id": 4,
+        "missing_batch_ids": [],
+        "pending_batches": 0,
+    }
+    assert resumed.ok
     assert day.oracle.meter_oracle.next_batch_id() == 4
     assert day.anchor(8, 1) == [4]
     assert day.oracle.meter_oracle.next_batch_id() == 5
@@ -214,6 +223,11 @@ def test_restore_drill(ctx: LedgerContext, meters: list[SimMeter], tmp_path: Pat
     with early_engine.connect() as conn:
         assert int(conn.execute(text("SELECT COUNT(*) FROM oracle_readings")).scalar_one()) == 18
     early_engine.dispose()
+    # ...and the check names the batches anchored since (the chain is ahead of it)
+    stale = anchor_check(LedgerContext(early, w3=ctx.w3, manifest=ctx.manifest))
+    assert stale.missing_batch_ids == [3, 4]
+    assert not stale.ok
+    assert "batches 3..4 were anchored after this backup" in stale.describe()
 
     figures: dict[str, Any] = {
         "records_before": before,
