@@ -18,7 +18,6 @@ from sqlalchemy import func, insert, inspect, select, text
 from gateway.app import require, state_of
 from gateway.auth import Role, key_id
 from gateway.indexer import Indexer
-from gateway.models import IdentityRead, MeterAnchor, Participant, Trade, table_of
 from gateway.queries import (
     EventFilter,
     checkpoint,
@@ -30,6 +29,7 @@ from gateway.queries import (
     trade_life,
     trades_filter,
 )
+from gateway.tables import IdentityRead, MeterAnchor, Participant, Trade, table_of
 from gateway.verify import VerifyReport, verify
 
 INT64 = 2**63 - 1

@@ -26,7 +26,7 @@ from web3.types import BlockData, FilterParams, LogReceipt
 
 from gateway import projections, summary
 from gateway.decode import DecodedEvent, EventDecoder
-from gateway.models import Block, Checkpoint, Event, EventRef, table_of
+from gateway.tables import Block, Checkpoint, Event, EventRef, table_of
 from ledger.context import LedgerContext
 from ledger.errors import ConfigError, GridLedgerError
 

@@ -16,18 +16,6 @@ from sqlalchemy import Connection, func, or_, select
 from gateway import svg
 from gateway.app import TEMPLATES_DIR, role_of, state_of
 from gateway.decode import ROLE_BY_ID
-from gateway.models import (
-    Block,
-    CertificateRetirement,
-    CertificateToken,
-    Event,
-    Listing,
-    Participant,
-    Rating,
-    Report,
-    Trade,
-    table_of,
-)
 from gateway.queries import (
     EventFilter,
     checkpoint,
@@ -41,6 +29,18 @@ from gateway.queries import (
     role_holders,
     table_rows,
     trade_life,
+)
+from gateway.tables import (
+    Block,
+    CertificateRetirement,
+    CertificateToken,
+    Event,
+    Listing,
+    Participant,
+    Rating,
+    Report,
+    Trade,
+    table_of,
 )
 
 INT64 = 2**63 - 1

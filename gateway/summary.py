@@ -1,7 +1,7 @@
 """The figures of the explorer's overview, kept up to date by every write of the indexer.
 
 Counting and grouping the whole event log on each request costs seconds at a million
-events, so three small tables hold the answers (``gateway/models.py``, migration 0003):
+events, so three small tables hold the answers (``gateway/tables.py``, migration 0003):
 
 * ``gw_row_counts``: rows per table: ``gw_events`` and ``gw_blocks`` (the indexer's
   :meth:`~gateway.indexer.Indexer._store` and :meth:`~gateway.indexer.Indexer.rewind`) and
@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
-from gateway.models import Block, Event, EventCount, MarketStat, RowCount, Trade, table_of
+from gateway.tables import Block, Event, EventCount, MarketStat, RowCount, Trade, table_of
 
 ROWS = table_of(RowCount)
 EVENT_COUNTS = table_of(EventCount)

@@ -3,7 +3,7 @@ the dispatch center fetches trades and POSTs signed results, anyone fetches proo
 
 ``create_app(ctx, ...)`` takes its dependencies (context, SQL sessions, relaying account,
 trade source, clock) so tests swap any of them; the service behind every route is the
-``get_service`` dependency. Bad input gets a 4xx :class:`~oracle.models.Problem` naming the
+``get_service`` dependency. Bad input gets a 4xx :class:`~oracle.schemas.Problem` naming the
 reason, never a 5xx.
 """
 
@@ -25,7 +25,7 @@ from ledger.context import LedgerContext
 from ledger.errors import GridLedgerError
 from oracle.dispatch import TradeSource
 from oracle.errors import OracleError
-from oracle.models import (
+from oracle.schemas import (
     BatchResult,
     DispatchAccepted,
     DispatchSubmission,

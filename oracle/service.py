@@ -32,7 +32,9 @@ from oracle.dispatch import TradeSource, make_trade_source
 from oracle.errors import OracleError
 from oracle.merkle import MerkleTree
 from oracle.merkle import verify as merkle_verify
-from oracle.models import (
+from oracle.periods import FixedPeriodCalendar, PeriodCalendar, make_calendar
+from oracle.relay import CrashHook, Relay, enqueue
+from oracle.schemas import (
     REASON_STATUS,
     BatchResult,
     DispatchAccepted,
@@ -48,8 +50,6 @@ from oracle.models import (
     ReadingResult,
     Reason,
 )
-from oracle.periods import FixedPeriodCalendar, PeriodCalendar, make_calendar
-from oracle.relay import CrashHook, Relay, enqueue
 from oracle.store import (
     BatchRow,
     DispatchResultRow,

@@ -31,7 +31,7 @@ from eth_account.signers.local import LocalAccount
 
 from ledger.keystore import DEMO_ROLE_WALLETS, demo_account
 from oracle import eip712
-from oracle.models import DispatchResult, DispatchSubmission, SignedDispatchResult, Trade
+from oracle.schemas import DispatchResult, DispatchSubmission, SignedDispatchResult, Trade
 
 REASON_EXECUTED = 0
 REASON_CORRIDOR = 1

@@ -24,7 +24,7 @@ from eth_account.signers.local import LocalAccount
 
 from ledger.keystore import demo_account
 from oracle import eip712
-from oracle.models import MeterReading, ReadingBatch, SignedReading
+from oracle.schemas import MeterReading, ReadingBatch, SignedReading
 
 Profile = Literal["consumer", "pv", "prosumer"]
 #: Demo key index of simulated meter n.

@@ -17,8 +17,8 @@ from sqlalchemy import Connection, select, tuple_
 
 from gateway import summary
 from gateway.decode import DecodedEvent
-from gateway.models import Event, table_of
 from gateway.projections.base import Projector, SkipEvent
+from gateway.tables import Event, table_of
 
 log = logging.getLogger(__name__)
 _PAGE = 5000

@@ -19,8 +19,8 @@ from gateway import summary
 from gateway.app import create_app
 from gateway.db import make_engine, upgrade
 from gateway.indexer import Indexer
-from gateway.models import Base, Event, EventCount, MarketStat, RowCount, Trade, table_of
 from gateway.queries import COUNTED, counts, event_counts, market_series
+from gateway.tables import Base, Event, EventCount, MarketStat, RowCount, Trade, table_of
 from ledger.chain import free_port
 from ledger.clients.access import MarketAccessClient
 from ledger.context import LedgerContext

@@ -13,9 +13,9 @@ from gateway import summary
 from gateway.db import MIGRATIONS_DIR, alembic_config, make_engine, upgrade
 from gateway.decode import DecodedEvent
 from gateway.indexer import Indexer
-from gateway.models import Base, Trade, table_of
 from gateway.projections import reproject_all
 from gateway.queries import counts, event_counts, market_series, trades_filter
+from gateway.tables import Base, Trade, table_of
 from tests.gateway.conftest import assert_summaries_exact, node, summary_rows
 from tests.gateway.synthetic import BASE_BLOCK, ev, market_events, store
 
