@@ -9,6 +9,7 @@ reason, never a 5xx.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -37,6 +38,8 @@ from oracle.schemas import (
     Trade,
 )
 from oracle.service import OracleService, batch_status
+
+log = logging.getLogger("gridledger.oracle")
 
 _PROBLEMS: dict[int | str, dict[str, object]] = {
     code: {"model": Problem, "description": text}
@@ -196,6 +199,4 @@ def _background(svc: OracleService, stop: threading.Event, interval_s: float) ->
         try:
             svc.tick()
         except Exception:
-            import logging
-
-            logging.getLogger("gridledger.oracle").exception("background round failed")
+            log.exception("background round failed")
