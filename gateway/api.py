@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy import Connection, func, insert, inspect, select, text
 
 from gateway.auth import key_id
 from gateway.deps import (
@@ -39,6 +39,7 @@ from gateway.queries import (
 )
 from gateway.tables import IdentityRead, MeterAnchor, Participant, Trade, table_of
 from gateway.verify import VerifyReport, verify
+from ledger.settings import Settings
 
 INT64 = 2**63 - 1
 ADDRESS = r"^0x[0-9a-fA-F]{40}$"
@@ -187,15 +188,16 @@ class IdentityOut(BaseModel):
     record: dict[str, Any]
 
 
-def _filter(
-    participant: str | None,
-    event: str | None,
-    contract: str | None,
-    from_block: int | None,
-    to_block: int | None,
-    from_time: int | None,
-    to_time: int | None,
+def event_filter(
+    participant: Participant_q = None,
+    event: Name_q = None,
+    contract: Name_q = None,
+    from_block: Block_q = None,
+    to_block: Block_q = None,
+    from_time: Time_q = None,
+    to_time: Time_q = None,
 ) -> EventFilter:
+    """The filter of the events endpoints, from their query parameters."""
     return EventFilter(
         participant=participant,
         event=event,
@@ -205,6 +207,35 @@ def _filter(
         from_time=from_time,
         to_time=to_time,
     )
+
+
+EventFilterDep = Annotated[EventFilter, Depends(event_filter)]
+
+
+def event_paging(
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[
+        int, Query(ge=1, description="Capped at GRIDLEDGER_GATEWAY_MAX_PAGE_SIZE.")
+    ] = 100,
+) -> tuple[str | None, int]:
+    """(cursor, limit) of the events endpoint."""
+    return cursor, limit
+
+
+def _keyset_page(
+    conn: Connection,
+    settings: Settings,
+    model: Any,
+    key: Any,
+    where: Any,
+    cursor: Any,
+    limit: int,
+) -> tuple[list[dict[str, Any]], bool]:
+    """Up to ``limit`` rows (capped at the page size) after ``cursor`` in ``key`` order, and
+    whether more follow."""
+    limit = min(limit, settings.gateway_max_page_size)
+    rows = table_rows(conn, model, key, limit + 1, where=where, after=key, after_value=cursor)
+    return rows[:limit], len(rows) > limit
 
 
 @router.get("/status", response_model=StatusOut, summary="Indexer checkpoint and row counts")
@@ -223,20 +254,11 @@ def events(
     _role: AuditorRole,
     conn: ConnDep,
     settings: SettingsDep,
-    participant: Participant_q = None,
-    event: Name_q = None,
-    contract: Name_q = None,
-    from_block: Block_q = None,
-    to_block: Block_q = None,
-    from_time: Time_q = None,
-    to_time: Time_q = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[
-        int, Query(ge=1, description="Capped at GRIDLEDGER_GATEWAY_MAX_PAGE_SIZE.")
-    ] = 100,
+    f: EventFilterDep,
+    paging: Annotated[tuple[str | None, int], Depends(event_paging)],
 ) -> EventPage:
+    cursor, limit = paging
     limit = min(limit, settings.gateway_max_page_size)
-    f = _filter(participant, event, contract, from_block, to_block, from_time, to_time)
     items, next_cursor = events_page(conn, f, limit, cursor)
     return EventPage(
         items=[EventOut.model_validate(i) for i in items], next_cursor=next_cursor, limit=limit
@@ -265,16 +287,8 @@ CSV_COLUMNS = (
 def events_csv(
     _role: AuditorRole,
     engine: EngineDep,
-    participant: Participant_q = None,
-    event: Name_q = None,
-    contract: Name_q = None,
-    from_block: Block_q = None,
-    to_block: Block_q = None,
-    from_time: Time_q = None,
-    to_time: Time_q = None,
+    f: EventFilterDep,
 ) -> StreamingResponse:
-    f = _filter(participant, event, contract, from_block, to_block, from_time, to_time)
-
     def rows() -> Iterator[str]:
         buf = io.StringIO()
         writer = csv.writer(buf)
@@ -310,19 +324,9 @@ def participants(
     cursor: Annotated[str | None, Query(pattern=ADDRESS)] = None,
     limit: Annotated[int, Query(ge=1)] = 100,
 ) -> ParticipantPage:
-    limit = min(limit, settings.gateway_max_page_size)
     t = table_of(Participant)
-    rows = table_rows(
-        conn,
-        Participant,
-        t.c.address,
-        limit + 1,
-        where=(t.c.status == status) if status else None,
-        after=t.c.address,
-        after_value=cursor,
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
+    where = (t.c.status == status) if status else None
+    rows, more = _keyset_page(conn, settings, Participant, t.c.address, where, cursor, limit)
     return ParticipantPage(
         items=[ParticipantOut.model_validate(r) for r in rows],
         next_cursor=rows[-1]["address"] if more else None,
@@ -368,19 +372,9 @@ def trades(
     cursor: Annotated[int | None, Query(ge=0, le=INT64)] = None,
     limit: Annotated[int, Query(ge=1)] = 100,
 ) -> TradePage:
-    limit = min(limit, settings.gateway_max_page_size)
     t = table_of(Trade)
-    rows = table_rows(
-        conn,
-        Trade,
-        t.c.trade_id,
-        limit + 1,
-        where=trades_filter(participant, status, period),
-        after=t.c.trade_id,
-        after_value=cursor,
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
+    where = trades_filter(participant, status, period)
+    rows, more = _keyset_page(conn, settings, Trade, t.c.trade_id, where, cursor, limit)
     return TradePage(
         items=[TradeOut.model_validate(r) for r in rows],
         next_cursor=str(rows[-1]["trade_id"]) if more else None,

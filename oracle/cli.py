@@ -17,8 +17,9 @@ from ledger.keystore import resolve_password
 from oracle import eip712
 from oracle.dispatch import MemoryTradeSource
 from oracle.errors import OracleError
+from oracle.proofs import ProofCheck
 from oracle.relay import OracleLock
-from oracle.service import OracleService, ProofCheck
+from oracle.service import OracleService
 from oracle.store import create_tables
 
 app = typer.Typer(help="The meter and dispatch oracle.", no_args_is_help=True)

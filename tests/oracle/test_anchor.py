@@ -16,9 +16,10 @@ from ledger.context import LedgerContext
 from ledger.errors import ContractRevertError
 from oracle.merkle import MerkleTree
 from oracle.periods import FixedPeriodCalendar
+from oracle.proofs import ProofCheck
 from oracle.relay import OracleAlreadyRunningError, OracleLock
 from oracle.schemas import ReadingBatch
-from oracle.service import OracleService, ProofCheck
+from oracle.service import OracleService
 from oracle.store import BatchRow, OutboxRow, ReadingRow
 from scripts.meter_sim import SimMeter
 from tests.conftest import role_account
