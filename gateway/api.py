@@ -24,7 +24,6 @@ from gateway.deps import (
     SettingsDep,
     StateDep,
 )
-from gateway.indexer import Indexer
 from gateway.queries import (
     EventFilter,
     R,
@@ -443,7 +442,7 @@ def verify_index(
     from_block: Block_q = None,
     to_block: Block_q = None,
 ) -> VerifyReport:
-    return verify(Indexer(state.ctx, state.engine), from_block, to_block)
+    return verify(state.indexer(), from_block, to_block)
 
 
 @router.get(

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.auth import ApiKeys, RateLimiter, Role
+from gateway.indexer import Indexer
 from ledger.context import LedgerContext
 from ledger.settings import Settings
 
@@ -40,6 +41,10 @@ class GatewayState:
         if self._ctx is None:
             self._ctx = LedgerContext(self.settings)
         return self._ctx
+
+    def indexer(self) -> Indexer:
+        """An indexer of the chain into the gateway database (connects to the chain)."""
+        return Indexer(self.ctx, self.engine)
 
     def role(self, api_key: str | None) -> Role:
         """The role of ``api_key`` (public without one); 401 for an unknown key."""
