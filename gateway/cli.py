@@ -137,12 +137,12 @@ def reproject() -> None:
     """Rebuild every domain table from the generic events table, and recount the
     overview's summaries (one transaction)."""
     from gateway import summary
-    from gateway.projections import reproject_all
+    from gateway.projections import counted_tables, reproject_all
 
     ctx = make_context()
     engine = engine_from_settings(ctx.settings)
     upgrade(engine)
     with engine.begin() as conn:
         reproject_all(conn)
-        summary.rebuild(conn)
+        summary.rebuild(conn, counted_tables())
     console.print("projections and summaries rebuilt from gw_events")

@@ -18,8 +18,9 @@ from ledger.tls import InsecureOpt, uvicorn_ssl_kwargs
 from oracle import eip712
 from oracle.dispatch import MemoryTradeSource
 from oracle.errors import OracleError
+from oracle.proofs import ProofCheck
 from oracle.relay import OracleLock
-from oracle.service import OracleService, ProofCheck
+from oracle.service import OracleService
 from oracle.store import create_tables
 
 app = typer.Typer(help="The meter and dispatch oracle.", no_args_is_help=True)

@@ -32,7 +32,7 @@ from ledger.keystore import DEMO_ROLE_WALLETS, demo_account
 from ledger.settings import get_settings
 from ledger.tls import InsecureOpt, http_client
 from oracle import eip712
-from oracle.models import DispatchResult, DispatchSubmission, SignedDispatchResult, Trade
+from oracle.schemas import DispatchResult, DispatchSubmission, SignedDispatchResult, Trade
 
 REASON_EXECUTED = 0
 REASON_CORRIDOR = 1

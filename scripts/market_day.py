@@ -821,7 +821,7 @@ class MarketDay:
             thread.join(timeout=30)
 
     def dispatch(self) -> None:
-        from oracle.models import DispatchSubmission, Trade
+        from oracle.schemas import DispatchSubmission, Trade
         from scripts.dispatch_sim import security_check, sign_result
 
         period = Trader(self.ctx, self.role("operator")).market.period(self.period_id)
@@ -888,7 +888,7 @@ class MarketDay:
 
     def metering(self) -> None:
 
-        from oracle.models import ReadingBatch
+        from oracle.schemas import ReadingBatch
 
         rng = random.Random(self.scenario.seed)
         contracted = self._contracted()

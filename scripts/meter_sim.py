@@ -25,7 +25,7 @@ from ledger.keystore import demo_account
 from ledger.settings import get_settings
 from ledger.tls import InsecureOpt, http_client
 from oracle import eip712
-from oracle.models import MeterReading, ReadingBatch, SignedReading
+from oracle.schemas import MeterReading, ReadingBatch, SignedReading
 
 Profile = Literal["consumer", "pv", "prosumer"]
 #: Demo key index of simulated meter n.
