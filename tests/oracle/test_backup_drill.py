@@ -39,8 +39,8 @@ from ledger.keystore import demo_account
 from ledger.manifest import write_manifest
 from ledger.settings import Settings
 from oracle.dispatch import MemoryTradeSource
-from oracle.models import ReadingBatch
 from oracle.periods import FixedPeriodCalendar
+from oracle.schemas import ReadingBatch
 from oracle.service import OracleService
 from oracle.store import create_tables
 from scripts.meter_sim import SimMeter
