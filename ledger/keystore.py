@@ -53,6 +53,7 @@ def resolve_password(settings: Settings, prompt: Callable[[], str] | None = None
     if settings.keystore_password is not None:
         return settings.keystore_password.get_secret_value()
     if settings.keystore_password_file is not None:
+        refuse_world_readable(settings.keystore_password_file, "password file")
         try:
             lines = settings.keystore_password_file.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
@@ -66,6 +67,23 @@ def resolve_password(settings: Settings, prompt: Callable[[], str] | None = None
         "no keystore password: set GRIDLEDGER_KEYSTORE_PASSWORD or "
         "GRIDLEDGER_KEYSTORE_PASSWORD_FILE, or run interactively"
     )
+
+
+def refuse_world_readable(path: Path, what: str) -> None:
+    """Refuse a secret file every local user may read (``chmod 600`` it).
+
+    Raises:
+        KeystoreError: ``path`` grants read permission to others (``o+r``).
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # a missing file is reported by the reader
+    if mode & 0o004:
+        raise KeystoreError(
+            f"{what} {path} is readable by every user (mode {mode & 0o777:04o}): "
+            f"run `chmod 600 {path}`"
+        )
 
 
 class Keystore:
@@ -140,6 +158,7 @@ class Keystore:
 
     def _read(self, name: str) -> dict[str, object]:
         path = self.path(name)
+        refuse_world_readable(path, "keystore")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:

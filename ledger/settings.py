@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The repository root (the directory holding ``contracts/`` and ``hardhat-local/``).
@@ -22,6 +22,11 @@ DEFAULT_CHAIN_ID = 31_415
 DEMO_MNEMONIC = (
     "quantum brush correct draft attract like chuckle stuff settle erosion neutral summer"
 )
+
+#: Least scrypt cost of new keystores (N = 2^14, the old "light" Web3 Secret Storage cost).
+MIN_SCRYPT_N = 2**14
+#: Least scrypt cost with ``demo_keys`` (THROWAWAY keys: demo and tests, for speed).
+DEMO_MIN_SCRYPT_N = 2**10
 
 
 class Settings(BaseSettings):
@@ -74,7 +79,10 @@ class Settings(BaseSettings):
         default=None, description="File whose first line is the keystore password."
     )
     keystore_scrypt_n: int = Field(
-        default=262_144, ge=2, description="scrypt cost of new keystores (power of two)."
+        default=262_144,
+        ge=2,
+        description="scrypt cost of new keystores: a power of two, at least 2^14 "
+        "(2^10 with demo_keys).",
     )
     admin_wallet: str = Field(
         default="admin", description="Keystore name that deploys and administers."
@@ -165,6 +173,16 @@ class Settings(BaseSettings):
     gateway_max_page_size: int = Field(
         default=500, ge=1, description="Largest page the gateway history API returns."
     )
+    gateway_verify_max_blocks: int = Field(
+        default=10_000,
+        ge=1,
+        description="Most blocks one GET /api/v1/verify re-checks (a wider range: 400).",
+    )
+    gateway_retry_max_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Longest wait of the follow-mode indexer between retries in an outage.",
+    )
     tls_dir_override: Path | None = Field(
         default=None,
         validation_alias="GRIDLEDGER_TLS_DIR",
@@ -188,6 +206,20 @@ class Settings(BaseSettings):
         default=None,
         description="RPC URL of the auxiliary green-certificate chain; unset = the main chain.",
     )
+
+    @model_validator(mode="after")
+    def _scrypt_floor(self) -> Settings:
+        """Refuse a weak or malformed scrypt cost (the floor is lower for demo keys)."""
+        n = self.keystore_scrypt_n
+        floor = DEMO_MIN_SCRYPT_N if self.demo_keys else MIN_SCRYPT_N
+        if n & (n - 1):
+            raise ValueError(f"GRIDLEDGER_KEYSTORE_SCRYPT_N={n} is not a power of two")
+        if n < floor:
+            raise ValueError(
+                f"GRIDLEDGER_KEYSTORE_SCRYPT_N={n} is below the minimum {floor} "
+                f"(2^{floor.bit_length() - 1}{' with demo keys' if self.demo_keys else ''})"
+            )
+        return self
 
     @property
     def rpc_url(self) -> str:
