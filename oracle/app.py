@@ -17,10 +17,13 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated
 
 from eth_account.signers.local import LocalAccount
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from web3.exceptions import Web3Exception
 
 from ledger.context import LedgerContext
 from ledger.errors import GridLedgerError
@@ -28,6 +31,8 @@ from oracle.dispatch import TradeSource
 from oracle.errors import OracleError
 from oracle.intake import batch_status
 from oracle.schemas import (
+    ADDRESS_PATTERN,
+    MAX_SQL_INT,
     BatchResult,
     DispatchAccepted,
     DispatchSubmission,
@@ -51,6 +56,7 @@ _PROBLEMS: dict[int | str, dict[str, object]] = {
         (404, "Not found"),
         (409, "Replay, already recorded, or settlement open"),
         (422, "Implausible value or invalid body"),
+        (503, "The database or the chain is unreachable (retry later)"),
     )
 }
 
@@ -64,7 +70,7 @@ def get_service(request: Request) -> OracleService:
 Svc = Annotated[OracleService, Depends(get_service)]
 
 
-router = APIRouter()
+router = APIRouter(responses=_PROBLEMS)
 
 
 @router.post(
@@ -123,9 +129,11 @@ def review_pending(
     responses=_PROBLEMS,
     summary="A node's posted total with every signed reading and Merkle proof",
 )
-def proof(node: str, period: int, service: Svc) -> NodeProof:
-    if not (node.startswith("0x") and len(node) == 42):
-        raise OracleError(400, "bad_address", f"not an address: {node}")
+def proof(
+    node: Annotated[str, Path(pattern=ADDRESS_PATTERN, description="Node address.")],
+    period: Annotated[int, Path(ge=0, le=MAX_SQL_INT, description="Delivery period id.")],
+    service: Svc,
+) -> NodeProof:
     return service.node_proof(node, period)
 
 
@@ -171,26 +179,47 @@ def create_app(
     return app
 
 
+def _problem(status: int, reason: str, detail: str) -> JSONResponse:
+    body = Problem(reason=reason, detail=detail[:2000])
+    return JSONResponse(body.model_dump(by_alias=True, exclude_none=True), status)
+
+
 def _add_error_handlers(app: FastAPI) -> None:
-    """Every refusal answers a :class:`Problem` (never a 5xx)."""
+    """Every refusal answers a :class:`Problem`: 4xx for bad input, 503 while the database
+    or the chain is unreachable (never a bare 500)."""
 
     @app.exception_handler(OracleError)
     async def _oracle_error(_req: Request, exc: OracleError) -> JSONResponse:
-        body = Problem(reason=str(exc.reason), detail=exc.detail)
-        return JSONResponse(body.model_dump(by_alias=True, exclude_none=True), exc.status)
+        return _problem(exc.status, str(exc.reason), exc.detail)
 
     @app.exception_handler(GridLedgerError)
     async def _ledger_error(_req: Request, exc: GridLedgerError) -> JSONResponse:
-        body = Problem(reason="refused", detail=str(exc))
-        return JSONResponse(body.model_dump(by_alias=True, exclude_none=True), 400)
+        return _problem(400, "refused", str(exc))
+
+    @app.exception_handler(DBAPIError)
+    async def _db_down(_req: Request, exc: DBAPIError) -> JSONResponse:
+        log.warning("database unavailable: %s", exc.orig)
+        return _problem(503, "database_unavailable", f"the oracle database: {exc.orig}")
+
+    @app.exception_handler(Web3Exception)
+    async def _chain_error(_req: Request, exc: Web3Exception) -> JSONResponse:
+        return _problem(503, "chain_unavailable", f"the chain: {exc}")
+
+    @app.exception_handler(OSError)
+    async def _chain_down(_req: Request, exc: OSError) -> JSONResponse:
+        # an RPC node that does not answer (requests' errors are OSErrors)
+        return _problem(503, "chain_unavailable", f"the chain: {exc}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _problem(exc.status_code, "http_error", str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:
         detail = "; ".join(
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
         )
-        body = Problem(reason="invalid_request", detail=detail[:2000])
-        return JSONResponse(body.model_dump(by_alias=True, exclude_none=True), 422)
+        return _problem(422, "invalid_request", detail)
 
 
 def _lifespan(

@@ -12,8 +12,17 @@ from pydantic.alias_generators import to_camel
 MAX_SQL_INT = 2**63 - 1
 
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", examples=["0x" + "ab" * 32])]
-HexSig = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]*$", description="65-byte r||s||v hex")]
-Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
+HexSig = Annotated[
+    str,
+    Field(
+        pattern=r"^0x(?:[0-9a-fA-F]{2})*$",
+        max_length=2 + 2 * 1024,
+        description="65-byte r||s||v hex (whole bytes: an even number of hex digits)",
+    ),
+]
+#: The pattern of an address in a path or query.
+ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
+Address = Annotated[str, Field(pattern=ADDRESS_PATTERN)]
 U64 = Annotated[int, Field(ge=0, le=MAX_SQL_INT)]
 
 
@@ -177,7 +186,8 @@ class DispatchAccepted(Wire):
 
 
 class Problem(Wire):
-    """Every 4xx body: a machine-readable reason and a human-readable detail."""
+    """Every error body (4xx, and 503 while the database or the chain is unreachable): a
+    machine-readable reason and a human-readable detail."""
 
     reason: str
     detail: str
