@@ -442,7 +442,9 @@ def verify_index(
     from_block: Block_q = None,
     to_block: Block_q = None,
 ) -> VerifyReport:
-    return verify(state.indexer(), from_block, to_block)
+    """At most ``GRIDLEDGER_GATEWAY_VERIFY_MAX_BLOCKS`` blocks per call (else 400)."""
+    cap = state.settings.gateway_verify_max_blocks
+    return verify(state.indexer(), from_block, to_block, max_blocks=cap)
 
 
 @router.get(

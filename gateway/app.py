@@ -13,7 +13,9 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from web3.exceptions import Web3Exception
 
 from gateway import api, pages
 from gateway.db import engine_from_settings, upgrade
@@ -80,6 +82,8 @@ def create_app(
     async def ledger_error(_request: Request, exc: GridLedgerError) -> Response:
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
+    _add_outage_handlers(app)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if request.url.path.startswith("/api/") or exc.status_code not in (404, 403, 401):
@@ -91,3 +95,32 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     return app
+
+
+#: Seconds a client should wait before retrying during an outage.
+RETRY_AFTER_S = 5
+
+
+def _unavailable(request: Request, detail: str) -> Response:
+    """503 with the reason: JSON under /api/, the error page elsewhere."""
+    if request.url.path.startswith("/api/"):
+        headers = {"Retry-After": str(RETRY_AFTER_S)}
+        return JSONResponse({"detail": detail}, status_code=503, headers=headers)
+    return pages.error_page(request, 503, detail)
+
+
+def _add_outage_handlers(app: FastAPI) -> None:
+    """The database or the RPC node unreachable: 503 naming which (never a 500)."""
+
+    @app.exception_handler(DBAPIError)
+    async def database_down(request: Request, exc: DBAPIError) -> Response:
+        return _unavailable(request, f"the gateway database is unavailable: {exc.orig}")
+
+    @app.exception_handler(Web3Exception)
+    async def chain_error(request: Request, exc: Web3Exception) -> Response:
+        return _unavailable(request, f"the chain (RPC node) is unavailable: {exc}")
+
+    @app.exception_handler(OSError)
+    async def chain_down(request: Request, exc: OSError) -> Response:
+        # requests' connection errors (the RPC node) are OSErrors
+        return _unavailable(request, f"the chain (RPC node) is unavailable: {exc}")

@@ -55,14 +55,19 @@ def index(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Index every suite event into the database (follows the chain unless --once)."""
-    from gateway.indexer import Indexer
+    from gateway.indexer import Indexer, retry_until_up
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     ctx = make_context()
     engine = engine_from_settings(ctx.settings)
-    upgrade(engine)
-    indexer = Indexer(ctx, engine, confirmations=confirmations, chunk_blocks=chunk_blocks)
+    stop = threading.Event()
+
+    def start() -> Indexer:
+        upgrade(engine)
+        return Indexer(ctx, engine, confirmations=confirmations, chunk_blocks=chunk_blocks)
+
     if once:
+        indexer = start()
         stats = indexer.run_once()
         data = {
             "chunks": stats.chunks,
@@ -81,11 +86,14 @@ def index(
                 f"({stats.events_per_s:.0f} events/s); checkpoint {stats.checkpoint}"
             )
         return
-    stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     console.print(f"following {ctx.settings.rpc_url} into {ctx.settings.database_url}")
-    indexer.follow(poll_interval or ctx.settings.gateway_poll_interval_s, stop)
+    interval = poll_interval or ctx.settings.gateway_poll_interval_s
+    # follow mode outlives outages of the database and the RPC node, also at start
+    follower = retry_until_up(start, stop, interval, ctx.settings.gateway_retry_max_s)
+    if follower is not None:
+        follower.follow(interval, stop)
 
 
 @app.command("serve")

@@ -14,14 +14,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from web3 import Web3
-from web3.exceptions import BlockNotFound
+from web3.exceptions import BlockNotFound, Web3Exception
 from web3.types import BlockData, FilterParams, LogReceipt
 
 from gateway import projections, summary
@@ -31,6 +32,16 @@ from ledger.context import LedgerContext
 from ledger.errors import ConfigError, GridLedgerError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: What an outage of the database or the RPC node raises (requests' errors are OSErrors).
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    DBAPIError,
+    OSError,
+    Web3Exception,
+    ValueError,
+    GridLedgerError,
+)
 
 BLOCKS = table_of(Block)
 EVENTS = table_of(Event)
@@ -315,25 +326,109 @@ class Indexer:
             stats.checkpoint = cp[0] if cp else None
         return stats
 
-    def follow(self, poll_interval_s: float, stop: threading.Event | None = None) -> None:
-        """Index forever (until ``stop`` is set), polling every ``poll_interval_s``."""
+    def follow(
+        self,
+        poll_interval_s: float,
+        stop: threading.Event | None = None,
+        *,
+        retry_max_s: float | None = None,
+    ) -> None:
+        """Index forever (until ``stop`` is set), polling every ``poll_interval_s``.
+
+        An outage of the database or the RPC node does not end it: it waits (doubling
+        from ``poll_interval_s`` up to ``retry_max_s``, default
+        ``GRIDLEDGER_GATEWAY_RETRY_MAX_S``), logs one line when the outage starts and one
+        when it ends, and resumes from the stored checkpoint. A :class:`ConfigError` (the
+        database indexes another chain) still ends it.
+        """
         stop = stop or threading.Event()
+        cap = self.ctx.settings.gateway_retry_max_s if retry_max_s is None else retry_max_s
+        outage = Outage(poll_interval_s, cap)
         while not stop.is_set():
             try:
                 stats = self.run_once()
-                if stats.events or stats.reorgs:
-                    log.info(
-                        "indexed %d events in %d blocks up to %s (%d reorgs)",
-                        stats.events,
-                        stats.blocks,
-                        stats.checkpoint,
-                        stats.reorgs,
-                    )
-            except (OSError, GridLedgerError, ValueError) as exc:
-                if isinstance(exc, ConfigError):
-                    raise
-                log.warning("indexing failed, retrying: %s", exc)
+            except ConfigError:
+                raise
+            except OUTAGE_ERRORS as exc:
+                stop.wait(outage.failed(exc))
+                continue
+            outage.recovered(stats.checkpoint)
+            if stats.events or stats.reorgs:
+                log.info(
+                    "indexed %d events in %d blocks up to %s (%d reorgs)",
+                    stats.events,
+                    stats.blocks,
+                    stats.checkpoint,
+                    stats.reorgs,
+                )
             stop.wait(poll_interval_s)
+
+
+class Outage:
+    """Back-off and logging of one outage at a time: one warning line when it starts, one
+    info line when it ends, the wait doubling from ``first_s`` up to ``max_s`` between."""
+
+    def __init__(self, first_s: float, max_s: float) -> None:
+        self.first_s = first_s
+        self.max_s = max(max_s, first_s)
+        self.started: float | None = None
+        self.retries = 0
+        self.wait_s = first_s
+
+    def failed(self, exc: BaseException) -> float:
+        """Note a failure; returns the seconds to wait before the next try."""
+        if self.started is None:
+            self.started = time.monotonic()
+            self.retries = 0
+            self.wait_s = self.first_s
+            log.warning(
+                "%s unavailable (%s: %s); retrying every %.1f s up to %.0f s until it is back",
+                describe_outage(exc),
+                type(exc).__name__,
+                str(exc).splitlines()[0][:200] if str(exc) else "",
+                self.first_s,
+                self.max_s,
+            )
+        else:
+            self.wait_s = min(self.wait_s * 2, self.max_s)
+        self.retries += 1
+        log.debug("retry %d in %.1f s: %s", self.retries, self.wait_s, exc)
+        return self.wait_s
+
+    def recovered(self, checkpoint: int | None) -> None:
+        """Note a success; logs the end of an outage, if there was one."""
+        if self.started is None:
+            return
+        log.warning(
+            "back after %.1f s (%d retries); indexed from the checkpoint up to %s",
+            time.monotonic() - self.started,
+            self.retries,
+            checkpoint,
+        )
+        self.started = None
+
+
+def describe_outage(exc: BaseException) -> str:
+    """Which side is down: the database or the RPC node."""
+    return "the database" if isinstance(exc, DBAPIError) else "the RPC node"
+
+
+def retry_until_up(
+    make: Callable[[], T], stop: threading.Event, first_s: float, max_s: float
+) -> T | None:
+    """``make()`` once the database and the RPC node answer (None when ``stop`` is set)."""
+    outage = Outage(first_s, max_s)
+    while not stop.is_set():
+        try:
+            made = make()
+        except ConfigError:
+            raise
+        except OUTAGE_ERRORS as exc:
+            stop.wait(outage.failed(exc))
+            continue
+        outage.recovered(None)
+        return made
+    return None
 
 
 def _event_row(e: DecodedEvent) -> dict[str, Any]:

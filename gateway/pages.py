@@ -346,7 +346,7 @@ def search_hits(conn: Connection, q: str) -> list[tuple[str, str]]:
         n = conn.execute(select(b.c.number).where(b.c.hash == low)).scalar()
         if n is not None:
             hits.append((f"block {n}", f"/blocks/{n}"))
-    elif q.isdigit() and len(q) < 19:
+    elif q.isascii() and q.isdigit() and len(q) < 19:  # not '٣' or '²'
         number = int(q)
         t = table_of(Trade)
         if conn.execute(select(t.c.trade_id).where(t.c.trade_id == number)).first():

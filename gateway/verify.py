@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from gateway.indexer import Indexer
 from gateway.tables import Block, Event, table_of
+from ledger.errors import ValidationError
 
 E = table_of(Event)
 B = table_of(Block)
@@ -29,14 +30,29 @@ class VerifyReport(BaseModel):
 
 
 def verify(
-    indexer: Indexer, from_block: int | None = None, to_block: int | None = None
+    indexer: Indexer,
+    from_block: int | None = None,
+    to_block: int | None = None,
+    *,
+    max_blocks: int | None = None,
 ) -> VerifyReport:
-    """Compare the index with the chain over ``from_block..to_block`` (default: all)."""
+    """Compare the index with the chain over ``from_block..to_block`` (default: all).
+
+    Raises:
+        ValidationError: The range holds more than ``max_blocks`` blocks (the HTTP API's
+            cap, ``GRIDLEDGER_GATEWAY_VERIFY_MAX_BLOCKS``).
+    """
     with indexer.engine.connect() as conn:
         cp = indexer.checkpoint(conn)
     last = cp[0] if cp else indexer.start_block - 1
     first = max(indexer.start_block, from_block if from_block is not None else 0)
     end = min(last, to_block) if to_block is not None else last
+    if max_blocks is not None and end - first + 1 > max_blocks:
+        raise ValidationError(
+            f"blocks {first}..{end} are {end - first + 1} blocks, more than the cap of "
+            f"{max_blocks} (GRIDLEDGER_GATEWAY_VERIFY_MAX_BLOCKS): pass from_block and "
+            "to_block, or run `gridledger gateway verify`"
+        )
     chain: dict[str, tuple[str, str, str]] = {}
     block = first
     while block <= end:

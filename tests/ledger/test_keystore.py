@@ -90,14 +90,14 @@ def test_world_readable_keystore_and_password_file_are_refused(tmp_path: Path) -
     Path(info.path).chmod(0o644)
     with pytest.raises(KeystoreError, match=r"keystore .*erin.json is readable by every user"):
         store.load("erin", "pw")
-    with pytest.raises(KeystoreError, match="mode 0644.*chmod 600"):
+    with pytest.raises(KeystoreError, match=r"mode 0644.*chmod 600"):
         store.info("erin")
     Path(info.path).chmod(0o640)  # group-readable stays allowed
     assert store.load("erin", "pw").address == info.address
     pw_file = tmp_path / "pw"
     pw_file.write_text("secret\n")
     pw_file.chmod(0o604)
-    with pytest.raises(KeystoreError, match="password file .* is readable by every user"):
+    with pytest.raises(KeystoreError, match=r"password file .* is readable by every user"):
         resolve_password(Settings(keystore_password_file=pw_file))
     pw_file.chmod(0o600)
     assert resolve_password(Settings(keystore_password_file=pw_file)) == "secret"
