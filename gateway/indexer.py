@@ -382,7 +382,7 @@ class Outage:
             self.retries = 0
             self.wait_s = self.first_s
             log.warning(
-                "%s unavailable (%s: %s); retrying every %.1f s up to %.0f s until it is back",
+                "%s is unavailable (%s: %s); retrying every %.1f s, backing off to %.1f s",
                 describe_outage(exc),
                 type(exc).__name__,
                 str(exc).splitlines()[0][:200] if str(exc) else "",
