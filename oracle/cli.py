@@ -97,6 +97,7 @@ def serve(
     trades = MemoryTradeSource.from_file(trades_file) if trades_file else None
     service = _service(ctx, wallet, trades=trades)
     console.print(f"delivery periods: {_describe(service)}")
+    console.print(service.startup.describe())
     with OracleLock(ctx.settings.data_dir / "oracle", service.account.address):
         service.relay.run_once()  # resume whatever a previous run left in the outbox
         app_ = create_app(

@@ -13,6 +13,7 @@ The HTTP app (:mod:`oracle.app`) and the CLI are thin layers over :class:`Oracle
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from functools import partial
@@ -45,8 +46,11 @@ from oracle.schemas import (
     PendingReading,
     ReadingBatch,
 )
+from oracle.startup import StartupCheck, check_store
 from oracle.store import BatchRow, OutboxRow, PeriodRow, ReadingRow
 from oracle.totals import NODE_TOTAL_KIND, PeriodCloser, node_total_precheck
+
+log = logging.getLogger("gridledger.oracle")
 
 
 class OracleService:
@@ -62,6 +66,9 @@ class OracleService:
         clock: Wall-clock seconds (tests inject a fixed clock).
         detector: The anomaly detector.
         crash_hook: Test hook of the relay.
+
+    Raises:
+        OracleStateError: The store does not fit the chain (see :mod:`oracle.startup`).
     """
 
     def __init__(
@@ -121,6 +128,9 @@ class OracleService:
             chain_id=self.chain_id,
         )
         self.core.load_closed_periods()
+        #: The store checked against the chain (re-synced, or OracleStateError raised).
+        self.startup: StartupCheck = check_store(self.core, ctx.w3, account.address)
+        log.info("%s", self.startup.describe())
         self.intake = ReadingIntake(self.core, directory=self.directory, detector=self.detector)
         self.anchorer = BatchAnchorer(self.core)
         self.closer = PeriodCloser(self.core, anchorer=self.anchorer, relay=self.relay)
