@@ -10,8 +10,10 @@ table while ``MeterOracle`` expects ``nextBatchId``: every ``anchorBatch`` rever
     taken) is *adopted*: its root and counts are recorded from the chain (no readings),
     so new batches continue at ``nextBatchId``;
   - a stored batch still open (or failed) in the outbox whose id the chain already holds
-    with *the same* root is marked mined; with *another* root its readings are released
-    and cut again into a new batch, and the id is adopted from the chain;
+    with *the same* root is marked mined (unless its own signed transaction is the one
+    mined: the relay then records the receipt as after any crash); with *another* root its
+    readings are released and cut again into a new batch, and the id is adopted from the
+    chain;
   - a stored batch recorded as mined that the chain lacks (or holds with another root)
     means the store belongs to another chain, or the chain was reset: it refuses to start;
 
@@ -27,10 +29,12 @@ from __future__ import annotations
 
 import time
 
+from hexbytes import HexBytes
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from web3 import Web3
+from web3.exceptions import TransactionNotFound
 
 from ledger.clients.oracle import BatchInfo
 from ledger.errors import GridLedgerError
@@ -110,7 +114,7 @@ def check_store(core: OracleCore, w3: Web3, account: str) -> StartupCheck:
             account_nonce=int(w3.eth.get_transaction_count(Web3.to_checksum_address(account))),
         )
         _check_nonces(session, report)
-        _check_batches(core, session, report)
+        _check_batches(core, w3, session, report)
         _check_periods(core, session, report)
     core.closed_periods.update(report.closed_periods)
     return report
@@ -126,7 +130,7 @@ def _check_nonces(session: Session, report: StartupCheck) -> None:
         )
 
 
-def _check_batches(core: OracleCore, session: Session, report: StartupCheck) -> None:
+def _check_batches(core: OracleCore, w3: Web3, session: Session, report: StartupCheck) -> None:
     anchored = report.chain_next_batch_id - 1
     rows = {
         row.id: row
@@ -157,6 +161,8 @@ def _check_batches(core: OracleCore, session: Session, report: StartupCheck) -> 
             continue
         info = core.meter_oracle.batch_of(batch_id)
         if to_hex(info.root) == row.root:
+            if _mined_as_signed(w3, session, row.outbox_id):
+                continue  # the relay re-broadcasts the same bytes and records the receipt
             _set_outbox(session, row.outbox_id, "mined", "found anchored on chain at start-up")
             report.confirmed_batch_ids.append(batch_id)
             continue
@@ -177,6 +183,18 @@ def _check_batches(core: OracleCore, session: Session, report: StartupCheck) -> 
         if session.get(BatchRow, batch_id) is None:
             _adopt(session, core, batch_id, core.meter_oracle.batch_of(batch_id), None)
             report.adopted_batch_ids.append(batch_id)
+
+
+def _mined_as_signed(w3: Web3, session: Session, outbox_id: int) -> bool:
+    """The outbox row's own signed transaction is on chain (a crash after sending)."""
+    row = session.get(OutboxRow, outbox_id)
+    if row is None or row.status != "signed" or row.tx_hash is None:
+        return False
+    try:
+        w3.eth.get_transaction_receipt(HexBytes(row.tx_hash))
+    except TransactionNotFound:
+        return False
+    return True
 
 
 def _set_outbox(session: Session, outbox_id: int, status: str, note: str) -> None:
