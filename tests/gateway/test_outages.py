@@ -92,6 +92,13 @@ def assert_indexed_exactly_once(indexer: Indexer) -> None:
     assert rows == report.chain_events == report.indexed_events > 0
 
 
+@pytest.fixture
+def indexer_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """The indexer's log records (INFO and above)."""
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    return caplog
+
+
 def outage_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == LOGGER and "unavailable" in r.msg]
 
@@ -102,9 +109,8 @@ def test_follower_survives_a_database_outage_and_the_api_answers_503(
     gw_engine: Engine,
     gw_settings: Settings,
     access: MarketAccessClient,
-    caplog: pytest.LogCaptureFixture,
+    indexer_log: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger=LOGGER)
     switch = DatabaseSwitch(gw_engine)
     app = create_app(gw_settings, engine=gw_engine, ctx=ctx)
     with (
@@ -136,10 +142,10 @@ def test_follower_survives_a_database_outage_and_the_api_answers_503(
         assert client.get("/api/v1/events", headers=AUDITOR).status_code == 200
     switch.remove()
     assert_indexed_exactly_once(indexer)
-    lines = outage_lines(caplog)
+    lines = outage_lines(indexer_log)
     assert len(lines) == 1, lines  # one line per outage, not one per retry
     assert lines[0].startswith("the database is unavailable (OperationalError")
-    back = [r.getMessage() for r in caplog.records if r.getMessage().startswith("back after")]
+    back = [r.getMessage() for r in indexer_log.records if r.getMessage().startswith("back after")]
     assert len(back) == 1
 
 
@@ -149,9 +155,8 @@ def test_follower_survives_an_rpc_outage_and_chain_routes_answer_503(
     gw_engine: Engine,
     gw_settings: Settings,
     access: MarketAccessClient,
-    caplog: pytest.LogCaptureFixture,
+    indexer_log: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger=LOGGER)
     live_w3 = indexer.w3
     dead_url = f"http://127.0.0.1:{free_port()}"  # nothing listens there: connection refused
     with following(indexer) as thread:
@@ -165,7 +170,7 @@ def test_follower_survives_an_rpc_outage_and_chain_routes_answer_503(
         wait_for(caught_up(indexer, ctx))
         assert thread.is_alive()
     assert_indexed_exactly_once(indexer)
-    lines = outage_lines(caplog)
+    lines = outage_lines(indexer_log)
     assert len(lines) == 1, lines
     assert lines[0].startswith("the RPC node is unavailable (ConnectionError")
 
@@ -182,10 +187,9 @@ def test_follower_survives_an_rpc_outage_and_chain_routes_answer_503(
 
 
 def test_start_waits_for_the_database_and_the_node(
-    ctx: LedgerContext, indexer: Indexer, caplog: pytest.LogCaptureFixture
+    ctx: LedgerContext, indexer: Indexer, indexer_log: pytest.LogCaptureFixture
 ) -> None:
     """The CLI's follow mode builds its indexer with ``retry_until_up``."""
-    caplog.set_level(logging.INFO, logger=LOGGER)
     tries: list[int] = []
 
     def make() -> Indexer:
@@ -196,7 +200,7 @@ def test_start_waits_for_the_database_and_the_node(
 
     assert retry_until_up(make, threading.Event(), 0.01, 0.05) is indexer
     assert len(tries) == 3
-    assert len(outage_lines(caplog)) == 1
+    assert len(outage_lines(indexer_log)) == 1
     stopped = threading.Event()
     stopped.set()
     assert retry_until_up(make, stopped, 0.01, 0.05) is None
