@@ -120,7 +120,7 @@ def test_follower_survives_a_database_outage_and_the_api_answers_503(
     ):
         access.grant_role("VERIFIER", node(1))
         wait_for(caught_up(indexer, ctx))
-        switch.down.set()  # the database goes away for ~2 s ...
+        switch.down.set()  # the database goes away for ~4 s ...
         access.grant_role("OPERATOR", node(2))
         access.grant_role("OPERATOR", node(3))
         api = client.get("/api/v1/events", headers=AUDITOR)
@@ -131,11 +131,11 @@ def test_follower_survives_a_database_outage_and_the_api_answers_503(
         page = client.get("/")
         assert page.status_code == 503
         assert "the gateway database is unavailable" in page.text
-        time.sleep(2.0)
+        time.sleep(4.0)
         assert thread.is_alive()
         failures = switch.failures
         assert failures >= 3  # it kept retrying ...
-        assert failures < 40  # ... backing off (0.05 s doubling up to 0.4 s), not spinning
+        assert failures < 60  # ... backing off (0.05 s doubling up to 0.4 s), not spinning
         switch.down.clear()  # ... and comes back
         wait_for(caught_up(indexer, ctx))
         assert thread.is_alive()
