@@ -245,8 +245,19 @@ def _lifespan(
 
 
 def _background(svc: OracleService, stop: threading.Event, interval_s: float) -> None:
+    """Batch and relay every ``interval_s``; a failing streak (e.g. the database or the
+    chain down) logs its first failure with the traceback and its end, not every round."""
+    failing_since: float | None = None
     while not stop.wait(interval_s):
         try:
             svc.tick()
         except Exception:
-            log.exception("background round failed")
+            if failing_since is None:
+                failing_since = time.monotonic()
+                log.exception("background round failed; retrying every %.1f s", interval_s)
+            continue
+        if failing_since is not None:
+            log.warning(
+                "background rounds work again after %.1f s", time.monotonic() - failing_since
+            )
+            failing_since = None

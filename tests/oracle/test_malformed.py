@@ -3,12 +3,15 @@ database answers 503 with a reason."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
+from oracle.app import _background
 from oracle.schemas import DispatchResult, Problem
 from oracle.service import OracleService
 from scripts.meter_sim import SimMeter, batch_json
@@ -64,3 +67,27 @@ def test_database_outage_answers_503_with_a_reason(
     assert "unable to open database file" in body["detail"]
     monkeypatch.undo()
     assert api.get("/health").status_code == 200
+
+
+def test_background_worker_logs_an_outage_once(
+    service: OracleService, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    rounds: list[int] = []
+    stop = threading.Event()
+
+    def tick() -> None:
+        rounds.append(1)
+        if len(rounds) <= 5:
+            raise OperationalError("SELECT 1", {}, Exception("disk I/O error"))
+        if len(rounds) >= 8:
+            stop.set()
+
+    monkeypatch.setattr(service, "tick", tick)
+    caplog.set_level(logging.INFO, logger="gridledger.oracle")
+    _background(service, stop, 0.01)
+    assert len(rounds) == 8
+    failed = [r for r in caplog.records if r.getMessage().startswith("background round failed")]
+    assert len(failed) == 1
+    assert failed[0].exc_info is not None
+    back = [r for r in caplog.records if r.getMessage().startswith("background rounds work again")]
+    assert len(back) == 1
