@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ledger.errors import ConfigError
+
 #: The repository root (the directory holding ``contracts/`` and ``hardhat-local/``).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -209,13 +211,17 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _scrypt_floor(self) -> Settings:
-        """Refuse a weak or malformed scrypt cost (the floor is lower for demo keys)."""
+        """Refuse a weak or malformed scrypt cost (the floor is lower for demo keys).
+
+        Raises:
+            ConfigError: (not wrapped by pydantic) so the CLI prints it as one line.
+        """
         n = self.keystore_scrypt_n
         floor = DEMO_MIN_SCRYPT_N if self.demo_keys else MIN_SCRYPT_N
         if n & (n - 1):
-            raise ValueError(f"GRIDLEDGER_KEYSTORE_SCRYPT_N={n} is not a power of two")
+            raise ConfigError(f"GRIDLEDGER_KEYSTORE_SCRYPT_N={n} is not a power of two")
         if n < floor:
-            raise ValueError(
+            raise ConfigError(
                 f"GRIDLEDGER_KEYSTORE_SCRYPT_N={n} is below the minimum {floor} "
                 f"(2^{floor.bit_length() - 1}{' with demo keys' if self.demo_keys else ''})"
             )

@@ -54,7 +54,7 @@ def test_wallet_create_list_show_with_password_from_env(tmp_path: Path) -> None:
     env = {
         "GRIDLEDGER_DATA_DIR": str(tmp_path),
         "GRIDLEDGER_KEYSTORE_PASSWORD": "s3cret",
-        "GRIDLEDGER_KEYSTORE_SCRYPT_N": "1024",
+        "GRIDLEDGER_KEYSTORE_SCRYPT_N": "16384",  # the floor without demo keys
     }
     created = run_cli(["node", "wallet", "create", "gen-1", "--json"], env)
     assert created.returncode == 0, created.stderr

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from ledger.errors import KeystoreError
+from ledger.errors import ConfigError, KeystoreError
 from ledger.keystore import Keystore, demo_account, demo_wallet_index, resolve_password
 from ledger.settings import DEMO_MIN_SCRYPT_N, MIN_SCRYPT_N, Settings
+from tests.test_cli import run_cli
 
 
 def test_create_writes_scrypt_keystore_with_mode_0600(tmp_path: Path) -> None:
@@ -67,11 +68,11 @@ def test_scrypt_cost_below_the_floor_is_refused() -> None:
     assert MIN_SCRYPT_N == 2**14
     assert DEMO_MIN_SCRYPT_N == 2**10
     for n in (2, 1024, 8192):
-        with pytest.raises(ValueError, match=f"SCRYPT_N={n} is below the minimum 16384"):
+        with pytest.raises(ConfigError, match=f"SCRYPT_N={n} is below the minimum 16384"):
             Settings(keystore_scrypt_n=n, demo_keys=False)
-    with pytest.raises(ValueError, match="SCRYPT_N=2 is below the minimum 1024"):
+    with pytest.raises(ConfigError, match="SCRYPT_N=2 is below the minimum 1024"):
         Settings(keystore_scrypt_n=2, demo_keys=True)
-    with pytest.raises(ValueError, match="SCRYPT_N=20000 is not a power of two"):
+    with pytest.raises(ConfigError, match="SCRYPT_N=20000 is not a power of two"):
         Settings(keystore_scrypt_n=20_000)
     assert Settings(keystore_scrypt_n=2**14, demo_keys=False).keystore_scrypt_n == 16384
     assert Settings(keystore_scrypt_n=1024, demo_keys=True).keystore_scrypt_n == 1024
@@ -80,7 +81,7 @@ def test_scrypt_cost_below_the_floor_is_refused() -> None:
 def test_scrypt_floor_applies_to_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GRIDLEDGER_KEYSTORE_SCRYPT_N", "2")
     monkeypatch.setenv("GRIDLEDGER_DEMO_KEYS", "false")
-    with pytest.raises(ValueError, match="below the minimum 16384"):
+    with pytest.raises(ConfigError, match="below the minimum 16384"):
         Settings()
 
 
@@ -101,3 +102,28 @@ def test_world_readable_keystore_and_password_file_are_refused(tmp_path: Path) -
         resolve_password(Settings(keystore_password_file=pw_file))
     pw_file.chmod(0o600)
     assert resolve_password(Settings(keystore_password_file=pw_file)) == "secret"
+
+
+def test_cli_refuses_a_weak_scrypt_cost_and_a_world_readable_keystore_in_one_line(
+    tmp_path: Path,
+) -> None:
+    env = {
+        "GRIDLEDGER_DATA_DIR": str(tmp_path),
+        "GRIDLEDGER_KEYSTORE_PASSWORD": "s3cret",
+        "GRIDLEDGER_KEYSTORE_SCRYPT_N": "2",
+    }
+    weak = run_cli(["node", "wallet", "create", "gen-1"], env)
+    assert weak.returncode == 1
+    assert weak.stderr.strip() == (
+        "error: GRIDLEDGER_KEYSTORE_SCRYPT_N=2 is below the minimum 16384 (2^14)"
+    )
+    env["GRIDLEDGER_KEYSTORE_SCRYPT_N"] = "16384"
+    assert run_cli(["node", "wallet", "create", "gen-1"], env).returncode == 0
+    keystore = tmp_path / "keystore" / "gen-1.json"
+    keystore.chmod(0o644)
+    shown = run_cli(["node", "wallet", "show", "gen-1", "--unlock"], env)
+    assert shown.returncode == 1
+    assert shown.stderr.strip() == (
+        f"error: keystore {keystore} is readable by every user (mode 0644): "
+        f"run `chmod 600 {keystore}`"
+    )
