@@ -20,10 +20,10 @@ from typer.core import TyperGroup
 
 from ledger import compiler
 from ledger.artifacts import ArtifactStore
-from ledger.chain import Engine, LocalChain
 from ledger.cli_support import console, err_console, make_context, print_json, prompt_password
 from ledger.clients.access import ROLE_NAMES, MarketAccessClient
 from ledger.deploy import deploy_suite
+from ledger.engines.local import Engine, LocalChain
 from ledger.errors import ConfigError, GridLedgerError
 from ledger.manifest import load_manifest
 from ledger.settings import get_settings

@@ -21,9 +21,9 @@ from gateway.db import make_engine, upgrade
 from gateway.indexer import Indexer
 from gateway.models import Base, Event, EventCount, MarketStat, RowCount, Trade, table_of
 from gateway.queries import COUNTED, counts, event_counts, market_series
-from ledger.chain import free_port
 from ledger.clients.access import MarketAccessClient
 from ledger.context import LedgerContext
+from ledger.engines.local import free_port
 from ledger.keystore import demo_account
 from ledger.settings import Settings
 
