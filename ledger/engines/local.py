@@ -20,14 +20,14 @@ from ledger.errors import ChainError, ToolchainError
 from ledger.settings import Settings
 from ledger.web3factory import is_reachable, make_web3
 
-Engine = Literal["anvil", "hardhat"]
+LocalEngine = Literal["anvil", "hardhat"]
 
 
 class ChainStatus(BaseModel):
     """What ``gridledger chain status`` reports."""
 
     running: bool
-    engine: Engine | None = None
+    engine: LocalEngine | None = None
     pid: int | None = None
     rpc_url: str
     chain_id: int | None = None
@@ -41,7 +41,7 @@ class ChainStatus(BaseModel):
 class ChainRecord(BaseModel):
     """The record of a chain this data directory started."""
 
-    engine: Engine
+    engine: LocalEngine
     pid: int
     rpc_url: str
     chain_id: int
@@ -157,7 +157,7 @@ class LocalChain:
             log_file=str(self.log_file) if record else None,
         )
 
-    def up(self, engine: Engine | None = None, block_time_s: int | None = None) -> ChainStatus:
+    def up(self, engine: LocalEngine | None = None, block_time_s: int | None = None) -> ChainStatus:
         """Start the chain in the background; report it if it already runs."""
         engine = engine or self._settings.engine
         block_time_s = block_time_s or self._settings.block_time_s
