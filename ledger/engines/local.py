@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from ledger.engines.procs import pid_exists
 from ledger.errors import ChainError, ToolchainError
 from ledger.settings import Settings
 from ledger.web3factory import is_reachable, make_web3
@@ -269,12 +270,8 @@ def spawn_detached(cmd: list[str], env: dict[str, str], log_file: Path) -> int:
 
 
 def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not pid_exists(pid):
         return False
-    except PermissionError:
-        return True
     try:
         # A zombie (exited child not yet reaped) is not alive.
         waited, _ = os.waitpid(pid, os.WNOHANG)

@@ -21,6 +21,7 @@ from ledger.engines.clique.layout import NetworkLayout
 from ledger.engines.clique.p2p import LOOPBACK
 from ledger.engines.clique.rpc import RpcClient, wait_until
 from ledger.engines.clique.state import ConsortiumState, NodeState
+from ledger.engines.procs import pid_exists
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +54,7 @@ def process_alive(pid: int, datadir: Path) -> bool:
         return False
     proc = Path(f"/proc/{pid}")
     if not Path("/proc/self").exists():  # no procfs: trust the pid
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        return pid_exists(pid)
     try:
         cmdline = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
         stat = (proc / "stat").read_text()
