@@ -36,6 +36,7 @@ lint: bootstrap
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: compile
 	$(PY) -m scripts.bench.run $(if $(QUICK),--quick,)

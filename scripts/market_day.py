@@ -35,7 +35,6 @@ from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from web3 import Web3
 
-from ledger.chain import free_port
 from ledger.clients.registry import NodeKind, NodeRegistryClient, Side
 from ledger.clients.settlement import SettlementEngineClient
 from ledger.clients.tariff import TransmissionTariffClient
@@ -43,6 +42,7 @@ from ledger.clients.token import SettlementTokenClient
 from ledger.clients.trading import ListingSide, ListingStatus, TradeStatus, TradingMarketClient
 from ledger.context import LedgerContext
 from ledger.db import make_engine, session_factory
+from ledger.engines.local import free_port
 from ledger.errors import ContractRevertError, GridLedgerError
 from node.optimizer import InfeasiblePlanError, ListingOffer, Weights, recommend
 from node.participant import Bank, NodeProfile, onboard_demo_node

@@ -22,9 +22,9 @@ from gateway.indexer import Indexer
 from gateway.projections import counted_tables
 from gateway.queries import COUNTED, counts, event_counts, market_series
 from gateway.tables import Base, Event, EventCount, MarketStat, RowCount, Trade, table_of
-from ledger.chain import free_port
 from ledger.clients.access import MarketAccessClient
 from ledger.context import LedgerContext
+from ledger.engines.local import free_port
 from ledger.keystore import demo_account
 from ledger.settings import Settings
 
