@@ -24,12 +24,11 @@ from gateway.verify import verify
 from ledger.cli import app as cli_app
 from ledger.clients.access import MarketAccessClient
 from ledger.context import LedgerContext
+from ledger.db import masked_url
 from ledger.settings import Settings
 from scripts.pgserver import Databases
 from tests.gateway.conftest import AUDITOR, LiveServer, dump, node
 from tests.gateway.synthetic import market_events, store
-
-pytestmark = pytest.mark.postgresql
 
 #: GET endpoints whose JSON must be equal on both databases (with ``{trade}``/``{node}``).
 API_PATHS = (
@@ -61,6 +60,7 @@ def both(tmp_path: Path, pg_databases: Databases) -> Iterator[dict[str, Engine]]
     pg_databases.drop(url)
 
 
+@pytest.mark.postgresql
 def test_the_same_chain_indexes_into_the_same_rows(
     ctx: LedgerContext,
     access: MarketAccessClient,
@@ -99,6 +99,7 @@ def _get(client: httpx.Client, path: str) -> object:
     return body
 
 
+@pytest.mark.postgresql
 def test_migrations_go_down_and_up_on_postgresql(pg_databases: Databases) -> None:
     url = pg_databases.create("mig")
     engine = make_engine(url)
@@ -116,6 +117,7 @@ def test_migrations_go_down_and_up_on_postgresql(pg_databases: Databases) -> Non
         pg_databases.drop(url)
 
 
+@pytest.mark.postgresql
 def test_info_and_the_follow_mode_mask_the_password(
     ctx: LedgerContext, pg_databases: Databases, tmp_path: Path
 ) -> None:
@@ -163,3 +165,12 @@ def _follow_output(env: dict[str, str]) -> str:
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=30)
     return "".join(lines) + out
+
+
+def test_masked_url_hides_only_the_password() -> None:
+    url = "postgresql+psycopg://gl:s3cr%40t@db.example:5432/gridledger"
+    assert masked_url(url) == "postgresql+psycopg://gl:***@db.example:5432/gridledger"
+    assert (
+        masked_url("sqlite:////var/lib/gl/gridledger.db") == "sqlite:////var/lib/gl/gridledger.db"
+    )
+    assert "s3cr" not in masked_url("not a url gl:s3cr@host")
