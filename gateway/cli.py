@@ -24,11 +24,14 @@ def info(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     ctx = make_context()
     url = ctx.settings.database_url
     ctx.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
     try:
-        with create_engine(url).connect() as conn:
+        with engine.connect() as conn:
             conn.execute(text("select 1"))
     except Exception as exc:
         raise ConfigError(f"cannot open database {masked_url(url)}: {exc}") from exc
+    finally:
+        engine.dispose()
     manifest = ctx.manifest
     data = {
         "database_url": masked_url(url),

@@ -425,13 +425,13 @@ def report(
 ) -> None:
     """The figures of one database (keys end in ``suffix``; SQLite's have none)."""
     quick = shape == QUICK
-    label = f" [{suffix.lstrip('_')}]" if suffix else ""
+    on = " on PostgreSQL" if suffix == "_postgresql" else ""
     n_events = info["events"]
     worst = max(results, key=lambda k: results[k]["p99_ms"])
     worst_p99 = results[worst]["p99_ms"]
     section.add(
         f"indexed_events{suffix}",
-        f"indexed events{label}",
+        f"indexed events{on}",
         float(n_events),
         "events",
         target=">= 1,000,000" if not quick else None,
@@ -441,7 +441,7 @@ def report(
         key = name.replace(" ", "_").replace("/", "").replace("(", "").replace(")", "")
         section.add(
             f"p99_{key}{suffix}",
-            f"{name}{label} p99 (p50 {r['p50_ms']:.0f} ms)",
+            f"{name} p99{on} (p50 {r['p50_ms']:.0f} ms)",
             r["p99_ms"],
             "ms",
             target=f"<= {TARGET_P99_MS:.0f}",
@@ -449,7 +449,7 @@ def report(
         )
     section.add(
         f"worst_p99_ms{suffix}",
-        f"worst p99{label} ({worst})",
+        f"worst p99{on} ({worst})",
         worst_p99,
         "ms",
         target=f"<= {TARGET_P99_MS:.0f} (source: 1,000)",

@@ -99,22 +99,13 @@ def _get(client: httpx.Client, path: str) -> object:
     return body
 
 
-@pytest.mark.postgresql
-def test_migrations_go_down_and_up_on_postgresql(pg_databases: Databases) -> None:
-    url = pg_databases.create("mig")
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-        tables = set(inspect(engine).get_table_names())
-        assert {"gw_events", "gw_trades", "gw_row_counts", "gw_alembic_version"} <= tables
-        cfg = alembic_config(engine)
-        command.downgrade(cfg, "base")
-        assert set(inspect(engine).get_table_names()) == {"gw_alembic_version"}
-        upgrade(engine)
-        assert set(inspect(engine).get_table_names()) == tables
-    finally:
-        engine.dispose()
-        pg_databases.drop(url)
+def test_migrations_go_down_to_base_and_up_again(gw_engine: Engine) -> None:
+    tables = set(inspect(gw_engine).get_table_names())
+    assert {"gw_events", "gw_trades", "gw_row_counts", "gw_alembic_version"} <= tables
+    command.downgrade(alembic_config(gw_engine), "base")
+    assert set(inspect(gw_engine).get_table_names()) == {"gw_alembic_version"}
+    upgrade(gw_engine)
+    assert set(inspect(gw_engine).get_table_names()) == tables
 
 
 @pytest.mark.postgresql
@@ -147,24 +138,25 @@ def test_info_and_the_follow_mode_mask_the_password(
 def _follow_output(env: dict[str, str]) -> str:
     """What ``gridledger gateway index`` (follow mode) prints before a SIGTERM."""
     gridledger = str(Path(sys.executable).with_name("gridledger"))
-    proc = subprocess.Popen(
+    lines = []
+    with subprocess.Popen(
         [gridledger, "gateway", "index"],
-        env={**env, "PYTHONUNBUFFERED": "1"},
+        env={**env, "PYTHONUNBUFFERED": "1", "COLUMNS": "300"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-    )
-    assert proc.stdout is not None
-    lines = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any("following" in x for x in lines):
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=30)
-    return "".join(lines) + out
+    ) as proc:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any("following" in x for x in lines):
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+        proc.send_signal(signal.SIGTERM)
+        lines.append(proc.stdout.read())  # (not communicate(): it would skip what is buffered)
+        proc.wait(timeout=30)
+    return "".join(lines)
 
 
 def test_masked_url_hides_only_the_password() -> None:
