@@ -58,3 +58,12 @@ def fresh_database(request: pytest.FixtureRequest, kind: str, path: Path) -> Ite
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh empty database, once on SQLite and once on PostgreSQL."""
     yield from fresh_database(request, request.param, tmp_path / "gridledger.db")
+
+
+@pytest.fixture
+def other_database_url(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path
+) -> Iterator[str]:
+    """A second fresh empty database on the same kind of database as ``database_url``."""
+    kind = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    yield from fresh_database(request, kind, tmp_path / "other.db")
