@@ -346,7 +346,7 @@ def search_hits(conn: Connection, q: str) -> list[tuple[str, str]]:
         n = conn.execute(select(b.c.number).where(b.c.hash == low)).scalar()
         if n is not None:
             hits.append((f"block {n}", f"/blocks/{n}"))
-    elif q.isdigit() and len(q) < 19:
+    elif re.fullmatch(r"[0-9]{1,18}", q):  # ASCII digits only ("²".isdigit() is true)
         number = int(q)
         t = table_of(Trade)
         if conn.execute(select(t.c.trade_id).where(t.c.trade_id == number)).first():

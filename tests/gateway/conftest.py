@@ -34,8 +34,9 @@ REGULATOR = {"X-API-Key": "reg-key"}
 
 
 @pytest.fixture
-def gw_engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path}/gateway.db")
+def gw_engine(database_url: str) -> Iterator[Engine]:
+    """A migrated gateway database, on SQLite and on PostgreSQL."""
+    engine = make_engine(database_url)
     upgrade(engine)
     yield engine
     engine.dispose()

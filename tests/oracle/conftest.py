@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -59,11 +58,13 @@ def oracle_account() -> LocalAccount:
 
 
 @pytest.fixture
-def sessions(tmp_path: Path, ctx: LedgerContext) -> sessionmaker[Session]:
-    url = f"sqlite:///{tmp_path}/oracle.db"
-    engine = make_engine(ctx.settings.model_copy(update={"database_url_override": url}))
+def sessions(database_url: str, ctx: LedgerContext) -> Iterator[sessionmaker[Session]]:
+    """The oracle store's sessions, on SQLite and on PostgreSQL."""
+    settings = ctx.settings.model_copy(update={"database_url_override": database_url})
+    engine = make_engine(settings)
     create_tables(engine)
-    return session_factory(engine)
+    yield session_factory(engine)
+    engine.dispose()
 
 
 @pytest.fixture
