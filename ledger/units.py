@@ -87,6 +87,27 @@ def wh_to_mwh_text(wh: int) -> str:
     return f"{sign}{whole}.{rest:06d}"
 
 
+def wh_to_mwh_trimmed(wh: int) -> str:
+    """Wh as MWh with up to 6 decimals, trailing zeros dropped (``1_500_000`` -> ``"1.5"``)."""
+    text = f"{Decimal(wh) / WH_PER_MWH:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def mwh_to_wh(text: str | int | Decimal) -> int:
+    """An energy in MWh (``"1.5"``) as whole Wh; negative, non-numeric or finer than 1 Wh is
+    refused with a :class:`ValidationError`."""
+    try:
+        value = Decimal(str(text))
+    except InvalidOperation as exc:
+        raise ValidationError(f"not an energy in MWh: {text!r}") from exc
+    if not value.is_finite() or value < 0:
+        raise ValidationError(f"not an energy in MWh: {text!r}")
+    wh = value * WH_PER_MWH
+    if wh != wh.to_integral_value():
+        raise ValidationError(f"{text} MWh is finer than 1 Wh")
+    return int(wh)
+
+
 def rate_to_cny_per_mwh_text(fen_per_mwh: int) -> str:
     """A rate in fen/MWh as CNY/MWh with 2 decimals."""
     return fen_to_cny(fen_per_mwh)

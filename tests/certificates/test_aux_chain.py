@@ -23,7 +23,7 @@ from ledger.context import LedgerContext
 from ledger.errors import ContractRevertError
 from ledger.settings import Settings
 from ledger.web3factory import is_reachable
-from node.certificates import (
+from node.certificates.api import (
     Certificates,
     Relayer,
     certificate_context,

@@ -10,7 +10,7 @@ from web3.types import TxReceipt
 
 from ledger.cli_support import console, make_context, print_json, prompt_password
 from ledger.identity import IdentityVault
-from node.participant import Verifier
+from node.registry.participant import Verifier
 
 app = typer.Typer(help="The VERIFIER's review of market nodes.", no_args_is_help=True)
 

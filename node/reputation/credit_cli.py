@@ -20,7 +20,7 @@ from ledger.cli_support import console, make_context, prompt_password
 from ledger.clients.registry import parse_credit_level
 from ledger.errors import ValidationError
 from ledger.units import fen_to_cny
-from node.reputation import CreditDesk, export_csv, export_for_agency
+from node.reputation.api import CreditDesk, export_csv, export_for_agency
 
 app = typer.Typer(
     help="Credit agency: export histories, post credit levels, top-ups.", no_args_is_help=True

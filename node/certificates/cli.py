@@ -18,7 +18,7 @@ from ledger.cli_support import console, make_context, print_json, prompt_passwor
 from ledger.context import LedgerContext
 from ledger.errors import ValidationError
 from ledger.units import cny_to_fen, fen_to_cny
-from node.certificates import (
+from node.certificates.api import (
     Certificates,
     certificate_context,
     deploy_certificate_chain,

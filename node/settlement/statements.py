@@ -448,7 +448,7 @@ def statement_csv(statement: Statement) -> str:
 
 
 def statement_html(statement: Statement, *, node_name: str | None = None) -> str:
-    """The printable bill (Jinja2 template ``node/templates/bill.html``)."""
+    """The printable bill (Jinja2 template ``node/settlement/templates/bill.html``)."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     env.filters["cny"] = fen_to_cny
     env.filters["mwh"] = _mwh

@@ -8,7 +8,7 @@ import typer
 
 from ledger.cli_support import console, make_context, prompt_password
 from ledger.units import cny_to_fen, fen_to_cny
-from node.participant import Bank
+from node.registry.participant import Bank
 
 app = typer.Typer(help="The CLEARING_BANK's mints and burns of CNY tokens.", no_args_is_help=True)
 

@@ -3,7 +3,7 @@
 - :class:`ReputationDesk`: rate a counterparty after a settled trade, read a node's
   reputation and credit view (``gridledger node rate|reputation``).
 - :func:`reputation_fraction` / :func:`reputation_fractions`: reputation as 0..1 for the
-  recommendation optimiser (``node.trading`` offers).
+  recommendation optimiser (``node.trading.trader`` offers).
 - :func:`export_for_agency`: every node's trading, settlement and rating history for the
   external credit agency (``gridledger credit export``), as JSON or CSV.
 - :class:`CreditDesk`: the agency posts levels; anyone applies them, enforces and clears

@@ -10,42 +10,41 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from eth_account import Account
 from rich.table import Table
 
-from ledger.cli_support import console, make_context, print_json, prompt_password
+from ledger.cli_support import (
+    JsonOpt,
+    address_argument,
+    console,
+    make_context,
+    print_json,
+    signer,
+    tx_hash,
+    wallet_option,
+)
 from ledger.errors import ValidationError
 from ledger.units import fen_to_cny
-from node.settlement import Settler, StatementBuilder, statement_csv, statement_html
+from ledger.units import wh_to_mwh_text as _mwh
+from node.settlement.statements import Settler, StatementBuilder, statement_csv, statement_html
 
-WalletOpt = Annotated[
-    str | None, typer.Option("--wallet", "-w", help="The node's wallet (keystore).")
-]
-
-
-def _mwh(wh: int) -> str:
-    sign = "-" if wh < 0 else ""
-    whole, rest = divmod(abs(wh), 1_000_000)
-    return f"{sign}{whole}.{rest:06d}"
+WalletOpt = Annotated[str | None, wallet_option("The node's wallet (keystore).")]
 
 
 def statement(
     period: Annotated[int, typer.Option("--period", "-p", help="Delivery period id.")],
-    node: Annotated[
-        str | None, typer.Argument(help="Node address (default: the wallet's).")
-    ] = None,
+    node: Annotated[str | None, address_argument("Node address (default: the wallet's).")] = None,
     wallet: WalletOpt = None,
     csv_file: Annotated[Path | None, typer.Option("--csv", help="Write the CSV here.")] = None,
     html_file: Annotated[
         Path | None, typer.Option("--html", help="Write the printable HTML bill here.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """A node's settlement statement for a delivery period (from the chain, to the fen)."""
     ctx = make_context()
     if node is None and wallet is None:
         raise ValidationError("give a node address or --wallet")
-    account = Account.create() if wallet is None else ctx.account(wallet, prompt_password)
+    account = signer(ctx, wallet)
     address = node or account.address
     built = StatementBuilder(ctx, account).build(address, period)
     if csv_file is not None:
@@ -113,16 +112,16 @@ def settle(
         list[str] | None,
         typer.Option("--deviation", help="Also settle this node's deviation (needs --period)."),
     ] = None,
-    wallet: Annotated[str, typer.Option("--wallet", "-w", help="Wallet paying the gas.")] = "",
+    wallet: Annotated[str, wallet_option("Wallet paying the gas.")] = "",
 ) -> None:
     """Settle trades (anyone may); with --period every open trade of the period in batches."""
     if not wallet:
         raise ValidationError("give --wallet (settlement is a transaction)")
     ctx = make_context()
-    settler = Settler(ctx, ctx.account(wallet, prompt_password))
+    settler = Settler(ctx, signer(ctx, wallet))
     for trade_id in trade_ids or []:
         receipt = settler.settle(trade_id)
-        console.print(f"trade {trade_id} settled (tx {receipt['transactionHash'].to_0x_hex()})")
+        console.print(f"trade {trade_id} settled (tx {tx_hash(receipt)})")
     if period is not None:
         receipts = settler.settle_period(period)
         settled = sum(len(settler.engine.events(r, "TradeSettled")) for r in receipts)

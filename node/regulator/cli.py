@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ledger.cli_support import console, make_context, prompt_password
-from node.participant import Regulator
+from node.registry.participant import Regulator
 
 app = typer.Typer(help="The REGULATOR's removals and bans.", no_args_is_help=True)
 
