@@ -11,10 +11,18 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from eth_account import Account
 from rich.table import Table
 
-from ledger.cli_support import console, make_context, print_json, prompt_password
+from ledger.cli_support import (
+    AddressArg,
+    JsonOpt,
+    console,
+    make_context,
+    print_json,
+    prompt_password,
+    signer,
+    wallet_option,
+)
 from ledger.context import LedgerContext
 from ledger.errors import ValidationError
 from ledger.units import cny_to_fen, fen_to_cny
@@ -27,14 +35,13 @@ from node.certificates.api import (
 
 app = typer.Typer(help="Green certificates and renewable quotas.", no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-WalletOpt = Annotated[str, typer.Option("--wallet", "-w", help="Signing wallet (keystore).")]
+WalletOpt = Annotated[str, wallet_option("Signing wallet (keystore).")]
 
 
 def _api(wallet: str | None) -> Certificates:
     """The API on the certificate chain; reads without a wallet use a never-funded key."""
     ctx = certificate_context(make_context())
-    account = Account.create() if wallet is None else ctx.account(wallet, prompt_password)
+    account = signer(ctx, wallet)
     return Certificates(ctx, account)
 
 
@@ -47,7 +54,7 @@ def _price(text: str) -> int:
 
 @app.command()
 def issue(
-    generator: str,
+    generator: AddressArg,
     period: int,
     wallet: WalletOpt,
     as_json: JsonOpt = False,
@@ -65,7 +72,7 @@ def issue(
 
 
 @app.command()
-def holdings(holder: str, as_json: JsonOpt = False) -> None:
+def holdings(holder: AddressArg, as_json: JsonOpt = False) -> None:
     """HOLDER's certificates (every token id with a balance)."""
     rows = _api(None).holdings(holder)
     if as_json:
@@ -156,7 +163,7 @@ def cover_trade(trade_id: int, wallet: WalletOpt) -> None:
 
 
 @app.command()
-def compliance(party: str, period: int, as_json: JsonOpt = False) -> None:
+def compliance(party: AddressArg, period: int, as_json: JsonOpt = False) -> None:
     """PARTY's live quota view (obligation, covered, shortfall; the statement once assessed)."""
     view = _api(None).compliance(party, period)
     if as_json:
@@ -171,7 +178,7 @@ def compliance(party: str, period: int, as_json: JsonOpt = False) -> None:
 
 
 @app.command()
-def assess(party: str, period: int, wallet: WalletOpt, as_json: JsonOpt = False) -> None:
+def assess(party: AddressArg, period: int, wallet: WalletOpt, as_json: JsonOpt = False) -> None:
     """Assess PARTY for PERIOD after the deadline (anyone); prints the statement."""
     api = _api(wallet)
     api.assess(party, period)

@@ -8,14 +8,22 @@ import typer
 from rich.table import Table
 from web3.types import TxReceipt
 
-from ledger.cli_support import console, make_context, print_json, prompt_password
+from ledger.cli_support import (
+    AddressArg,
+    JsonOpt,
+    console,
+    make_context,
+    print_json,
+    signer,
+    tx_hash,
+    wallet_option,
+)
 from ledger.identity import IdentityVault
 from node.registry.participant import Verifier
 
 app = typer.Typer(help="The VERIFIER's review of market nodes.", no_args_is_help=True)
 
-WalletOpt = Annotated[str, typer.Option("--wallet", "-w", help="Wallet holding the VERIFIER role.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+WalletOpt = Annotated[str, wallet_option("Wallet holding the VERIFIER role.")]
 QualOpt = Annotated[
     str | None, typer.Option("--qualification", help="Review this licence type's certificate.")
 ]
@@ -24,12 +32,12 @@ ChangeOpt = Annotated[bool, typer.Option("--change", help="Review the pending ch
 
 def _verifier(wallet: str) -> Verifier:
     ctx = make_context()
-    account = ctx.account(wallet, prompt_password)
+    account = signer(ctx, wallet)
     return Verifier(ctx, account, IdentityVault.from_settings(ctx.settings))
 
 
 def _done(verb: str, receipt: TxReceipt) -> None:
-    console.print(f"{verb} in tx {receipt['transactionHash'].to_0x_hex()}")
+    console.print(f"{verb} in tx {tx_hash(receipt)}")
 
 
 @app.command("pending")
@@ -54,7 +62,7 @@ def pending(
 
 
 @app.command("show")
-def show(node: str, wallet: WalletOpt = "verifier", as_json: JsonOpt = False) -> None:
+def show(node: AddressArg, wallet: WalletOpt = "verifier", as_json: JsonOpt = False) -> None:
     """Decrypt NODE's identity bundle and check it against the on-chain hashes."""
     info, bundle = _verifier(wallet).show(node)
     if as_json:
@@ -71,7 +79,7 @@ def show(node: str, wallet: WalletOpt = "verifier", as_json: JsonOpt = False) ->
 
 @app.command("approve")
 def approve(
-    node: str,
+    node: AddressArg,
     wallet: WalletOpt = "verifier",
     qualification: QualOpt = None,
     change: ChangeOpt = False,
@@ -88,7 +96,7 @@ def approve(
 
 @app.command("reject")
 def reject(
-    node: str,
+    node: AddressArg,
     reason: Annotated[str, typer.Option(help="Reason code, e.g. DOCS_INCOMPLETE.")],
     wallet: WalletOpt = "verifier",
     qualification: QualOpt = None,

@@ -9,9 +9,16 @@ from typing import Annotated
 import typer
 from eth_account import Account
 from rich.table import Table
-from web3.types import TxReceipt
 
-from ledger.cli_support import console, make_context, print_json, prompt_password
+from ledger.cli_support import (
+    JsonOpt,
+    console,
+    make_context,
+    print_json,
+    print_tx,
+    signer,
+    wallet_option,
+)
 from ledger.clients.surveillance import SurveillanceDeskClient
 from ledger.context import LedgerContext
 from node.surveillance import model as model_mod
@@ -28,7 +35,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ModelOpt = Annotated[
     str | None, typer.Option("--model-id", help="Model id (default: the shipped CURRENT model).")
 ]
@@ -254,18 +260,12 @@ def report_cmd(
 
 # ---------------------------------------------------------------- on chain (SurveillanceDesk)
 
-WalletOpt = Annotated[str, typer.Option("--wallet", "-w", help="The acting wallet.")]
+WalletOpt = Annotated[str, wallet_option("The acting wallet.")]
 
 
 def _desk(ctx: LedgerContext, wallet: str | None) -> SurveillanceDeskClient:
-    account = ctx.account(wallet, prompt_password) if wallet else Account.create()
+    account = signer(ctx, wallet or None)
     return ctx.client(SurveillanceDeskClient, account)
-
-
-def _txline(verb: str, receipt: TxReceipt) -> None:
-    console.print(
-        f"{verb}: tx 0x{bytes(receipt['transactionHash']).hex()} (gas {receipt['gasUsed']})"
-    )
 
 
 def _document(text: str | None, path: Path | None, what: str) -> str:
@@ -288,7 +288,7 @@ def register_model_cmd(
         f"model {model.model_id} (schema {model.metadata.schema_hash}, "
         f"threshold {model.threshold_ppm} ppm)"
     )
-    _txline("registered", receipt)
+    print_tx("registered", receipt)
 
 
 @app.command("file")
@@ -347,7 +347,7 @@ def respond_cmd(
     """The accused answers a report with the hash of its response document."""
     digest = _document(text, file, "response")
     receipt = _desk(make_context(), wallet).respond(report_id, digest)
-    _txline(f"response {digest} filed", receipt)
+    print_tx(f"response {digest} filed", receipt)
 
 
 @app.command("rule")
@@ -372,4 +372,4 @@ def rule_cmd(
         penalty_fen=penalty_fen,
         reputation_points=points,
     )
-    _txline(f"report #{report_id} {'confirmed' if confirm else 'dismissed'}", receipt)
+    print_tx(f"report #{report_id} {'confirmed' if confirm else 'dismissed'}", receipt)

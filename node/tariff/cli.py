@@ -9,10 +9,17 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from eth_account import Account
 from rich.table import Table
 
-from ledger.cli_support import console, make_context, print_json, prompt_password
+from ledger.cli_support import (
+    JsonOpt,
+    console,
+    make_context,
+    print_json,
+    signer,
+    tx_hash,
+    wallet_option,
+)
 from ledger.clients.tariff import TransmissionTariffClient
 from ledger.context import LedgerContext
 
@@ -21,10 +28,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-WalletOpt = Annotated[
-    str, typer.Option("--wallet", help="Keystore that signs (it must hold REGULATOR).")
-]
+WalletOpt = Annotated[str, wallet_option("Keystore that signs (it must hold REGULATOR).")]
 Region = Annotated[int, typer.Argument(min=0, max=31, help="Region id, 0..31.")]
 
 
@@ -32,7 +36,7 @@ def _client(wallet: str | None) -> tuple[LedgerContext, TransmissionTariffClient
     """The tariff client signing as ``wallet``; reads (``None``) need no key, so they use
     a random, never-funded account that only makes ``eth_call``s."""
     ctx = make_context()
-    account = Account.create() if wallet is None else ctx.account(wallet, prompt_password)
+    account = signer(ctx, wallet)
     return ctx, ctx.client(TransmissionTariffClient, account)
 
 
@@ -69,7 +73,7 @@ def define_region(region: Region, name: str, wallet: WalletOpt = "regulator") ->
     """Define REGION named NAME (1..32 bytes of UTF-8), or rename it."""
     _, tariff = _client(wallet)
     receipt = tariff.define_region(region, name)
-    console.print(f"region {region} is {name!r} (tx {receipt['transactionHash'].to_0x_hex()})")
+    console.print(f"region {region} is {name!r} (tx {tx_hash(receipt)})")
 
 
 @app.command("set-edge")
@@ -83,9 +87,7 @@ def set_edge(
     _, tariff = _client(wallet)
     receipt = tariff.set_edge(region_a, region_b, not remove)
     verb = "disconnected" if remove else "connected"
-    console.print(
-        f"regions {region_a} and {region_b} {verb} (tx {receipt['transactionHash'].to_0x_hex()})"
-    )
+    console.print(f"regions {region_a} and {region_b} {verb} (tx {tx_hash(receipt)})")
 
 
 @app.command("set-rate")
@@ -117,7 +119,7 @@ def set_rate(
     )
     console.print(
         f"region {region}: {rate_fen_per_mwh:,} fen/MWh from {_when(args['effectiveFrom'])}"
-        f"{replaced} (tx {receipt['transactionHash'].to_0x_hex()})"
+        f"{replaced} (tx {tx_hash(receipt)})"
     )
 
 
