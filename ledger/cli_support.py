@@ -11,9 +11,9 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel
 from rich.console import Console
-from web3 import Web3
 from web3.types import TxReceipt
 
+from ledger.addresses import checksum_address
 from ledger.context import LedgerContext
 from ledger.errors import ValidationError
 from ledger.settings import get_settings
@@ -65,13 +65,6 @@ ReadWalletOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 #: Context settings of a command whose arguments may be negative numbers.
 NUMBER_ARGS: dict[str, Any] = {"ignore_unknown_options": True}
-
-
-def checksum_address(value: str) -> str:
-    """``value`` as a checksummed address; anything else is a :class:`ValidationError`."""
-    if not isinstance(value, str) or not Web3.is_address(value):
-        raise ValidationError(f"not an address: {value!r}")
-    return str(Web3.to_checksum_address(value))
 
 
 def _address_callback(value: str | None) -> str | None:

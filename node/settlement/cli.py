@@ -23,8 +23,7 @@ from ledger.cli_support import (
     wallet_option,
 )
 from ledger.errors import ValidationError
-from ledger.units import fen_to_cny
-from ledger.units import wh_to_mwh_text as _mwh
+from ledger.units import fen_to_cny, wh_to_mwh_text
 from node.settlement.statements import Settler, StatementBuilder, statement_csv, statement_html
 
 WalletOpt = Annotated[str | None, wallet_option("The node's wallet (keystore).")]
@@ -59,22 +58,22 @@ def statement(
         head.add_column(col, justify="right")
     head.add_row(
         "contracted",
-        _mwh(built.contracted_import_wh),
-        _mwh(built.contracted_export_wh),
-        _mwh(built.contracted_import_wh - built.contracted_export_wh),
+        wh_to_mwh_text(built.contracted_import_wh),
+        wh_to_mwh_text(built.contracted_export_wh),
+        wh_to_mwh_text(built.contracted_import_wh - built.contracted_export_wh),
     )
     head.add_row(
         "executed",
-        _mwh(built.executed_import_wh),
-        _mwh(built.executed_export_wh),
-        _mwh(built.executed_import_wh - built.executed_export_wh),
+        wh_to_mwh_text(built.executed_import_wh),
+        wh_to_mwh_text(built.executed_export_wh),
+        wh_to_mwh_text(built.executed_import_wh - built.executed_export_wh),
     )
     if built.metered:
         head.add_row(
             "metered",
-            _mwh(built.metered_import_wh),
-            _mwh(built.metered_export_wh),
-            _mwh(built.metered_net_wh),
+            wh_to_mwh_text(built.metered_import_wh),
+            wh_to_mwh_text(built.metered_export_wh),
+            wh_to_mwh_text(built.metered_net_wh),
         )
     else:
         head.add_row("metered", "missing", "missing", "missing")
@@ -86,7 +85,7 @@ def statement(
         table.add_row(
             line.item,
             "" if line.trade_id is None else str(line.trade_id),
-            _mwh(line.energy_wh),
+            wh_to_mwh_text(line.energy_wh),
             fen_to_cny(line.rate_fen_per_mwh),
             fen_to_cny(line.amount_fen),
             line.detail,
