@@ -6,58 +6,48 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli_support import (
-    NUMBER_ARGS,
-    AddressArg,
-    AmountArg,
-    console,
-    make_context,
-    positive_fen,
-    signer,
-    tx_hash,
-    wallet_option,
-)
+from ledger import cli_support as cli
 from ledger.units import fen_to_cny
 from node.registry.participant import Bank
 
 app = typer.Typer(help="The CLEARING_BANK's mints and burns of CNY tokens.", no_args_is_help=True)
 
-WalletOpt = Annotated[str, wallet_option("Wallet holding the CLEARING_BANK role.")]
+WalletOpt = Annotated[str, cli.wallet_option("Wallet holding the CLEARING_BANK role.")]
 RefOpt = Annotated[
     str, typer.Option("--ref", help="Bank reference (<= 32 ASCII characters, single use).")
 ]
 
 
 def _bank(wallet: str) -> Bank:
-    ctx = make_context()
-    return Bank(ctx, signer(ctx, wallet))
+    ctx = cli.make_context()
+    return Bank(ctx, cli.signer(ctx, wallet))
 
 
-@app.command("mint", context_settings=NUMBER_ARGS)
+@app.command("mint", context_settings=cli.NUMBER_ARGS)
 def mint(
-    to: AddressArg, amount: AmountArg, ref: RefOpt, wallet: WalletOpt = "clearing-bank"
+    to: cli.AddressArg, amount: cli.AmountArg, ref: RefOpt, wallet: WalletOpt = "clearing-bank"
 ) -> None:
     """Mint AMOUNT CNY to TO against an off-chain deposit."""
-    fen = positive_fen(amount)
+    fen = cli.positive_fen(amount)
     bank = _bank(wallet)
     receipt = bank.mint(to, fen, ref)
     balance = bank.token.balance_of(to)
-    console.print(
+    cli.console.print(
         f"minted {fen_to_cny(fen)} CNY to {to} (ref {ref}); balance {fen_to_cny(balance)} CNY "
-        f"in tx {tx_hash(receipt)}"
+        f"in tx {cli.tx_hash(receipt)}"
     )
 
 
-@app.command("burn", context_settings=NUMBER_ARGS)
+@app.command("burn", context_settings=cli.NUMBER_ARGS)
 def burn(
-    holder: AddressArg, amount: AmountArg, ref: RefOpt, wallet: WalletOpt = "clearing-bank"
+    holder: cli.AddressArg, amount: cli.AmountArg, ref: RefOpt, wallet: WalletOpt = "clearing-bank"
 ) -> None:
     """Burn AMOUNT CNY of HOLDER (who approved the bank) against an off-chain withdrawal."""
-    fen = positive_fen(amount)
+    fen = cli.positive_fen(amount)
     bank = _bank(wallet)
     receipt = bank.burn(holder, fen, ref)
     balance = bank.token.balance_of(holder)
-    console.print(
+    cli.console.print(
         f"burned {fen_to_cny(fen)} CNY of {holder} (ref {ref}); balance {fen_to_cny(balance)} "
-        f"CNY in tx {tx_hash(receipt)}"
+        f"CNY in tx {cli.tx_hash(receipt)}"
     )

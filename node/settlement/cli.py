@@ -12,38 +12,31 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ledger.cli_support import (
-    JsonOpt,
-    address_argument,
-    console,
-    make_context,
-    print_json,
-    signer,
-    tx_hash,
-    wallet_option,
-)
+from ledger import cli_support as cli
 from ledger.errors import ValidationError
 from ledger.units import fen_to_cny, wh_to_mwh_text
 from node.settlement.statements import Settler, StatementBuilder, statement_csv, statement_html
 
-WalletOpt = Annotated[str | None, wallet_option("The node's wallet (keystore).")]
+WalletOpt = Annotated[str | None, cli.wallet_option("The node's wallet (keystore).")]
 
 
 def statement(
     period: Annotated[int, typer.Option("--period", "-p", help="Delivery period id.")],
-    node: Annotated[str | None, address_argument("Node address (default: the wallet's).")] = None,
+    node: Annotated[
+        str | None, cli.address_argument("Node address (default: the wallet's).")
+    ] = None,
     wallet: WalletOpt = None,
     csv_file: Annotated[Path | None, typer.Option("--csv", help="Write the CSV here.")] = None,
     html_file: Annotated[
         Path | None, typer.Option("--html", help="Write the printable HTML bill here.")
     ] = None,
-    as_json: JsonOpt = False,
+    as_json: cli.JsonOpt = False,
 ) -> None:
     """A node's settlement statement for a delivery period (from the chain, to the fen)."""
-    ctx = make_context()
+    ctx = cli.make_context()
     if node is None and wallet is None:
         raise ValidationError("give a node address or --wallet")
-    account = signer(ctx, wallet)
+    account = cli.signer(ctx, wallet)
     address = node or account.address
     built = StatementBuilder(ctx, account).build(address, period)
     if csv_file is not None:
@@ -51,7 +44,7 @@ def statement(
     if html_file is not None:
         html_file.write_text(statement_html(built, node_name=wallet))
     if as_json:
-        print_json(built)
+        cli.print_json(built)
         return
     head = Table(title=f"Statement: {built.node}, period {built.period}")
     for col in ("", "import MWh", "export MWh", "net MWh"):
@@ -77,7 +70,7 @@ def statement(
         )
     else:
         head.add_row("metered", "missing", "missing", "missing")
-    console.print(head)
+    cli.console.print(head)
     table = Table(title="Charges (-) and credits (+), CNY")
     for col in ("item", "trade", "MWh", "CNY/MWh", "CNY", "detail"):
         table.add_column(col, justify="left" if col in ("item", "detail") else "right")
@@ -91,15 +84,15 @@ def statement(
             line.detail,
         )
     table.add_row("net", "", "", "", fen_to_cny(built.net_fen), "")
-    console.print(table)
-    console.print(
+    cli.console.print(table)
+    cli.console.print(
         f"prepaid {fen_to_cny(built.prepaid_fen)}, refunded {fen_to_cny(built.refunded_fen)}, "
         f"withdrawable {fen_to_cny(built.credit_held_fen)}, debt {fen_to_cny(built.debt_fen)} CNY"
     )
     if built.unsettled_trades:
-        console.print(f"{built.unsettled_trades} trade(s) not settled yet")
+        cli.console.print(f"{built.unsettled_trades} trade(s) not settled yet")
     if not built.metered:
-        console.print("meter data missing: flagged, nothing is estimated")
+        cli.console.print("meter data missing: flagged, nothing is estimated")
 
 
 def settle(
@@ -111,16 +104,16 @@ def settle(
         list[str] | None,
         typer.Option("--deviation", help="Also settle this node's deviation (needs --period)."),
     ] = None,
-    wallet: Annotated[str, wallet_option("Wallet paying the gas.")] = "",
+    wallet: Annotated[str, cli.wallet_option("Wallet paying the gas.")] = "",
 ) -> None:
     """Settle trades (anyone may); with --period every open trade of the period in batches."""
     if not wallet:
         raise ValidationError("give --wallet (settlement is a transaction)")
-    ctx = make_context()
-    settler = Settler(ctx, signer(ctx, wallet))
+    ctx = cli.make_context()
+    settler = Settler(ctx, cli.signer(ctx, wallet))
     for trade_id in trade_ids or []:
         receipt = settler.settle(trade_id)
-        console.print(f"trade {trade_id} settled (tx {tx_hash(receipt)})")
+        cli.console.print(f"trade {trade_id} settled (tx {cli.tx_hash(receipt)})")
     if period is not None:
         receipts = settler.settle_period(period)
         settled = sum(len(settler.engine.events(r, "TradeSettled")) for r in receipts)
@@ -129,14 +122,14 @@ def settle(
             for r in receipts
             for e in settler.engine.events(r, "MeterDataFlagged")
         }
-        console.print(f"period {period}: {settled} trade(s) settled")
+        cli.console.print(f"period {period}: {settled} trade(s) settled")
         for node in sorted(flagged):
-            console.print(f"flagged {node}: meter data missing")
+            cli.console.print(f"flagged {node}: meter data missing")
         for node in deviation or []:
             receipt = settler.settle_deviation(node, period)
             (ev,) = settler.engine.events(receipt, "DeviationSettled")
             sign = "pays" if ev["args"]["rampUp"] else "receives"
-            console.print(
+            cli.console.print(
                 f"deviation of {node}: {ev['args']['deviationWh']} Wh, {sign} "
                 f"{fen_to_cny(ev['args']['amountFen'])} CNY"
             )
