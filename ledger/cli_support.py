@@ -143,3 +143,8 @@ def print_tx(verb: str, receipt: TxReceipt) -> None:
 def short_time(ts: int) -> str:
     """A unix time as ``YYYY-MM-DD HH:MM`` (UTC); ``-`` for 0."""
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M") if ts else "-"
+
+
+def optional_time(value: str | None) -> int:
+    """:func:`parse_time`, or 0 (none) for an empty value."""
+    return parse_time(value) if value else 0

@@ -16,7 +16,7 @@ from rich.table import Table
 from ledger import cli_support as cli
 from ledger.context import LedgerContext
 from ledger.errors import ValidationError
-from ledger.units import cny_to_fen, fen_to_cny
+from ledger.units import fen_to_cny
 from node.certificates.api import (
     Certificates,
     certificate_context,
@@ -34,13 +34,6 @@ def _api(wallet: str | None) -> Certificates:
     ctx = certificate_context(cli.make_context())
     account = cli.signer(ctx, wallet)
     return Certificates(ctx, account)
-
-
-def _price(text: str) -> int:
-    fen = cny_to_fen(text)
-    if fen <= 0:
-        raise ValidationError("the price must be positive")
-    return fen
 
 
 @app.command()
@@ -106,7 +99,9 @@ def post(
     expires_at: Annotated[int, typer.Option(help="Unix time; 0 = no expiry.")] = 0,
 ) -> None:
     """List AMOUNT of your own certificates TOKEN_ID (generators only)."""
-    listing_id = _api(wallet).post(parse_token_id(token_id), amount, _price(price), expires_at)
+    listing_id = _api(wallet).post(
+        parse_token_id(token_id), amount, cli.price_fen(price), expires_at
+    )
     cli.console.print(f"posted certificate listing {listing_id}")
 
 
@@ -118,7 +113,7 @@ def take(
     max_price: Annotated[str | None, typer.Option(help="Most CNY per certificate.")] = None,
 ) -> None:
     """Buy AMOUNT certificates of LISTING_ID (obligated parties only)."""
-    limit = _price(max_price) if max_price else 0
+    limit = cli.price_fen(max_price) if max_price else 0
     receipt = _api(wallet).take(listing_id, amount, limit)
     cli.console.print(
         f"took {amount} certificate(s) of listing {listing_id} (gas {receipt['gasUsed']})"

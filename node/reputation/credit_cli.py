@@ -19,7 +19,7 @@ from ledger.cli_support import (
     AddressArg,
     console,
     make_context,
-    parse_time,
+    optional_time,
     print_tx,
     signer,
     wallet_option,
@@ -34,10 +34,6 @@ app = typer.Typer(
 )
 
 WalletOpt = Annotated[str, wallet_option("Signing wallet.")]
-
-
-def _time(value: str | None) -> int:
-    return parse_time(value) if value else 0
 
 
 def _desk(wallet: str) -> CreditDesk:
@@ -77,7 +73,7 @@ def post_level(
 ) -> None:
     """Post NODE's composite credit LEVEL (CREDIT_AGENCY), effective now or later."""
     desk = _desk(wallet)
-    receipt = desk.post_level(node, parse_credit_level(level), _time(effective))
+    receipt = desk.post_level(node, parse_credit_level(level), optional_time(effective))
     applied = desk.ledger.events(receipt, "CreditLevelApplied")
     topup = desk.ledger.events(receipt, "TopUpRequired")
     if topup:

@@ -20,9 +20,10 @@ from ledger.cli_support import (
     address_argument,
     console,
     make_context,
-    parse_time,
+    optional_time,
     price_fen,
     print_json,
+    short_time,
     signer,
     tx_hash,
     wallet_option,
@@ -52,14 +53,6 @@ def _side(text: str) -> ListingSide:
     if key in ("buy", "2", "mode2"):
         return ListingSide.BUY
     raise ValidationError(f"side must be sell (mode 1) or buy (mode 2): {text!r}")
-
-
-def _time(value: str | None) -> int:
-    return parse_time(value) if value else 0
-
-
-def _when(ts: int) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M") if ts else "-"
 
 
 def _maker_standing(trader: Trader, listings: list[Listing]) -> dict[str, tuple[int, str]]:
@@ -94,7 +87,7 @@ def _listing_table(listings: list[Listing], standing: dict[str, tuple[int, str]]
             wh_to_mwh_trimmed(x.energy_wh),
             wh_to_mwh_trimmed(x.min_take_wh),
             fen_to_cny(x.price_fen_per_mwh),
-            _when(x.expires_at),
+            short_time(x.expires_at),
             x.status.name.lower(),
         )
     return table
@@ -167,7 +160,7 @@ def post(
         mwh_to_wh(energy),
         price_fen(price),
         min_take_wh=mwh_to_wh(min_take),
-        expires_at=_time(expires),
+        expires_at=optional_time(expires),
         terms_hash=terms_hash_of(terms.read_bytes()) if terms else b"\x00" * 32,
     )
     if as_json:
@@ -344,17 +337,17 @@ def periods(as_json: JsonOpt = False) -> None:
         )
         table.add_row(
             str(p.id),
-            _when(p.delivery_start),
+            short_time(p.delivery_start),
             f"{p.intervals} x {p.interval_s} s",
-            _when(p.posting_opens_at),
-            f"{_when(p.taking_opens_at)} .. {_when(p.taking_closes_at)}",
+            short_time(p.posting_opens_at),
+            f"{short_time(p.taking_opens_at)} .. {short_time(p.taking_closes_at)}",
             state,
         )
     console.print(table)
 
 
 def open_period(
-    wallet: Annotated[str, typer.Option("--wallet", "-w", help="An OPERATOR wallet.")],
+    wallet: Annotated[str, wallet_option("An OPERATOR wallet.")],
     delivery_start: Annotated[str, typer.Option(help="ISO or unix time.")],
     posting_opens: Annotated[str, typer.Option(help="ISO or unix time.")],
     taking_opens: Annotated[str, typer.Option(help="ISO or unix time.")],
@@ -365,17 +358,17 @@ def open_period(
 ) -> None:
     """OPERATOR: open a delivery period (default: 96 intervals of 15 minutes)."""
     p = _trader(wallet).open_period(
-        _time(delivery_start),
-        _time(posting_opens),
-        _time(taking_opens),
-        _time(taking_closes),
+        optional_time(delivery_start),
+        optional_time(posting_opens),
+        optional_time(taking_opens),
+        optional_time(taking_closes),
         interval_s=interval_s,
         intervals=intervals,
     )
     if as_json:
         print_json(p)
         return
-    console.print(f"opened period {p.id}: delivery {_when(p.delivery_start)}")
+    console.print(f"opened period {p.id}: delivery {short_time(p.delivery_start)}")
 
 
 def register(app: typer.Typer) -> None:
