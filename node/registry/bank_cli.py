@@ -23,19 +23,24 @@ def _bank(wallet: str) -> Bank:
     return Bank(ctx, cli.signer(ctx, wallet))
 
 
+def _move(wallet: str, account: str, amount: str, ref: str, mint: bool) -> None:
+    fen = cli.positive_fen(amount)
+    bank = _bank(wallet)
+    receipt = bank.mint(account, fen, ref) if mint else bank.burn(account, fen, ref)
+    balance = bank.token.balance_of(account)
+    done = f"minted {fen_to_cny(fen)} CNY to" if mint else f"burned {fen_to_cny(fen)} CNY of"
+    cli.console.print(
+        f"{done} {account} (ref {ref}); balance {fen_to_cny(balance)} CNY "
+        f"in tx {cli.tx_hash(receipt)}"
+    )
+
+
 @app.command("mint", context_settings=cli.NUMBER_ARGS)
 def mint(
     to: cli.AddressArg, amount: cli.AmountArg, ref: RefOpt, wallet: WalletOpt = "clearing-bank"
 ) -> None:
     """Mint AMOUNT CNY to TO against an off-chain deposit."""
-    fen = cli.positive_fen(amount)
-    bank = _bank(wallet)
-    receipt = bank.mint(to, fen, ref)
-    balance = bank.token.balance_of(to)
-    cli.console.print(
-        f"minted {fen_to_cny(fen)} CNY to {to} (ref {ref}); balance {fen_to_cny(balance)} CNY "
-        f"in tx {cli.tx_hash(receipt)}"
-    )
+    _move(wallet, to, amount, ref, mint=True)
 
 
 @app.command("burn", context_settings=cli.NUMBER_ARGS)
@@ -43,11 +48,4 @@ def burn(
     holder: cli.AddressArg, amount: cli.AmountArg, ref: RefOpt, wallet: WalletOpt = "clearing-bank"
 ) -> None:
     """Burn AMOUNT CNY of HOLDER (who approved the bank) against an off-chain withdrawal."""
-    fen = cli.positive_fen(amount)
-    bank = _bank(wallet)
-    receipt = bank.burn(holder, fen, ref)
-    balance = bank.token.balance_of(holder)
-    cli.console.print(
-        f"burned {fen_to_cny(fen)} CNY of {holder} (ref {ref}); balance {fen_to_cny(balance)} "
-        f"CNY in tx {cli.tx_hash(receipt)}"
-    )
+    _move(wallet, holder, amount, ref, mint=False)

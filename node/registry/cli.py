@@ -13,6 +13,7 @@ from ledger.cli_support import (
     NUMBER_ARGS,
     JsonOpt,
     address_argument,
+    amount_argument,
     console,
     make_context,
     parse_time,
@@ -183,30 +184,30 @@ def node_status_cmd(
     console.print("can trade" if view.can_trade else f"cannot trade: {view.trade_blocker}")
 
 
+def _move_bond(wallet: str, amount: str, verb: str, deposit: bool) -> None:
+    fen = positive_fen(amount)
+    node = _participant(wallet)
+    receipt = node.deposit_bond(fen) if deposit else node.withdraw_bond(fen)
+    bond = node.registry.bond_of(node.address)
+    print_tx(f"{verb} {fen_to_cny(fen)} CNY; bond now {fen_to_cny(bond)} CNY", receipt)
+
+
 @bond_app.command("deposit", context_settings=NUMBER_ARGS)
 def bond_deposit(
-    amount: Annotated[str, typer.Argument(help="Amount in CNY, e.g. 80000 or 80000.50.")],
+    amount: Annotated[str, amount_argument("Amount in CNY, e.g. 80000 or 80000.50.")],
     wallet: WalletOpt,
 ) -> None:
     """Deposit (or top up) the bond from the wallet's CNY tokens."""
-    fen = positive_fen(amount)
-    node = _participant(wallet)
-    receipt = node.deposit_bond(fen)
-    bond = node.registry.bond_of(node.address)
-    print_tx(f"deposited {fen_to_cny(fen)} CNY; bond now {fen_to_cny(bond)} CNY", receipt)
+    _move_bond(wallet, amount, "deposited", deposit=True)
 
 
 @bond_app.command("withdraw", context_settings=NUMBER_ARGS)
 def bond_withdraw(
-    amount: Annotated[str, typer.Argument(help="Amount in CNY above the requirement.")],
+    amount: Annotated[str, amount_argument("Amount in CNY above the requirement.")],
     wallet: WalletOpt,
 ) -> None:
     """Withdraw bond above the requirement (never with open obligations)."""
-    fen = positive_fen(amount)
-    node = _participant(wallet)
-    receipt = node.withdraw_bond(fen)
-    bond = node.registry.bond_of(node.address)
-    print_tx(f"withdrew {fen_to_cny(fen)} CNY; bond now {fen_to_cny(bond)} CNY", receipt)
+    _move_bond(wallet, amount, "withdrew", deposit=False)
 
 
 def node_qualify(
