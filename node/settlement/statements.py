@@ -19,9 +19,9 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict
-from web3 import Web3
 from web3.types import EventData, TxReceipt
 
+from ledger.addresses import checksum_address
 from ledger.clients.oracle import DispatchResultsClient, MeterOracleClient
 from ledger.clients.registry import NodeRegistryClient
 from ledger.clients.settlement import SettlementEngineClient
@@ -224,7 +224,7 @@ class StatementBuilder:
         return out
 
     def build(self, node: str, period: int) -> Statement:
-        node = Web3.to_checksum_address(node)
+        node = checksum_address(node)
         info = self.registry.node_info(node)
         p = self.market.period(period)
         opens_at = self.dispatch.settlement_opens_at(period)
