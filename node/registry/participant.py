@@ -1,5 +1,6 @@
-"""The participant API: what a market node, the verifier, the regulator and the clearing
-bank do with the registry and the settlement token. The CLIs are thin layers over it.
+"""The participant API: what a market node, the verifier and the clearing bank do with the
+registry and the settlement token (the regulator's: ``node/regulator/api.py``). The CLIs are
+thin layers over it.
 
 Typical onboarding (see ``docs/participants.md``)::
 
@@ -271,27 +272,6 @@ class Verifier:
         if self.vault is None:
             self.vault = IdentityVault.from_settings(self.ctx.settings)
         return self.vault
-
-
-class Regulator:
-    """The REGULATOR: removals, bans, held bonds, penalties."""
-
-    def __init__(self, ctx: LedgerContext, account: LocalAccount) -> None:
-        self.registry = ctx.client(NodeRegistryClient, account)
-
-    def remove(self, node: str, reason: str) -> TxReceipt:
-        return self.registry.remove_node(checksum_address(node), code(reason))
-
-    def ban(self, node: str, reason: str) -> TxReceipt:
-        return self.registry.ban_entity(checksum_address(node), code(reason))
-
-    def return_held_bond(self, node: str) -> TxReceipt:
-        return self.registry.return_held_bond(checksum_address(node))
-
-    def slash(self, node: str, amount_fen: int, to: str, reason: str) -> TxReceipt:
-        return self.registry.slash(
-            checksum_address(node), amount_fen, checksum_address(to), code(reason)
-        )
 
 
 class Bank:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ledger import cli_support as cli
-from node.registry.participant import Regulator
+from node.regulator.api import Regulator
 
 app = typer.Typer(help="The REGULATOR's removals and bans.", no_args_is_help=True)
 
