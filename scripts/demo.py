@@ -29,10 +29,10 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ledger import compiler
-from ledger.chain import LocalChain
 from ledger.cli_support import console, print_json
 from ledger.context import LedgerContext
 from ledger.deploy import deploy_suite
+from ledger.engines.local import LocalChain
 from ledger.keystore import DEMO_ROLE_WALLETS, demo_account
 from ledger.settings import Settings, get_settings
 from ledger.web3factory import make_web3

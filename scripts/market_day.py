@@ -35,7 +35,6 @@ from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from web3 import Web3
 
-from ledger.chain import free_port
 from ledger.clients.registry import NodeKind, NodeRegistryClient, Side
 from ledger.clients.settlement import SettlementEngineClient
 from ledger.clients.tariff import TransmissionTariffClient
@@ -43,6 +42,7 @@ from ledger.clients.token import SettlementTokenClient
 from ledger.clients.trading import ListingSide, ListingStatus, TradeStatus, TradingMarketClient
 from ledger.context import LedgerContext
 from ledger.db import make_engine, session_factory
+from ledger.engines.local import free_port
 from ledger.errors import ContractRevertError, GridLedgerError
 from node.registry.participant import Bank, NodeProfile, onboard_demo_node
 from node.trading.optimizer import InfeasiblePlanError, ListingOffer, Weights, recommend
@@ -821,7 +821,7 @@ class MarketDay:
             thread.join(timeout=30)
 
     def dispatch(self) -> None:
-        from oracle.models import DispatchSubmission, Trade
+        from oracle.schemas import DispatchSubmission, Trade
         from scripts.dispatch_sim import security_check, sign_result
 
         period = Trader(self.ctx, self.role("operator")).market.period(self.period_id)
@@ -888,7 +888,7 @@ class MarketDay:
 
     def metering(self) -> None:
 
-        from oracle.models import ReadingBatch
+        from oracle.schemas import ReadingBatch
 
         rng = random.Random(self.scenario.seed)
         contracted = self._contracted()

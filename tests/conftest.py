@@ -17,9 +17,9 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from ledger import compiler
-from ledger.chain import anvil_command, free_port
 from ledger.context import LedgerContext
 from ledger.deploy import deploy_suite
+from ledger.engines.local import anvil_command, free_port
 from ledger.keystore import DEMO_ROLE_WALLETS, demo_account
 from ledger.manifest import Manifest
 from ledger.settings import Settings

@@ -44,7 +44,6 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
 
-from ledger.chain import anvil_command, free_port
 from ledger.clients.base import ContractClient
 from ledger.clients.registry import NodeKind, NodeRegistryClient, Side
 from ledger.clients.tariff import TransmissionTariffClient
@@ -52,6 +51,7 @@ from ledger.clients.token import SettlementTokenClient
 from ledger.clients.trading import Period, TradingMarketClient
 from ledger.context import LedgerContext
 from ledger.deploy import deploy_suite
+from ledger.engines.local import anvil_command, free_port
 from ledger.identity import demo_bundle
 from ledger.keystore import DEMO_NODE_BASE, DEMO_ROLE_WALLETS, demo_account
 from ledger.settings import Settings

@@ -16,18 +16,19 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from ledger.engines.procs import pid_exists
 from ledger.errors import ChainError, ToolchainError
 from ledger.settings import Settings
 from ledger.web3factory import is_reachable, make_web3
 
-Engine = Literal["anvil", "hardhat"]
+LocalEngine = Literal["anvil", "hardhat"]
 
 
 class ChainStatus(BaseModel):
     """What ``gridledger chain status`` reports."""
 
     running: bool
-    engine: Engine | None = None
+    engine: LocalEngine | None = None
     pid: int | None = None
     rpc_url: str
     chain_id: int | None = None
@@ -41,7 +42,7 @@ class ChainStatus(BaseModel):
 class ChainRecord(BaseModel):
     """The record of a chain this data directory started."""
 
-    engine: Engine
+    engine: LocalEngine
     pid: int
     rpc_url: str
     chain_id: int
@@ -157,7 +158,7 @@ class LocalChain:
             log_file=str(self.log_file) if record else None,
         )
 
-    def up(self, engine: Engine | None = None, block_time_s: int | None = None) -> ChainStatus:
+    def up(self, engine: LocalEngine | None = None, block_time_s: int | None = None) -> ChainStatus:
         """Start the chain in the background; report it if it already runs."""
         engine = engine or self._settings.engine
         block_time_s = block_time_s or self._settings.block_time_s
@@ -269,12 +270,8 @@ def spawn_detached(cmd: list[str], env: dict[str, str], log_file: Path) -> int:
 
 
 def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not pid_exists(pid):
         return False
-    except PermissionError:
-        return True
     try:
         # A zombie (exited child not yet reaped) is not alive.
         waited, _ = os.waitpid(pid, os.WNOHANG)

@@ -16,21 +16,22 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ledger.consortium import (
+from ledger.engines.clique import (
     BESU_QBFT_CHAIN_ID,
     CONSORTIUM_CHAIN_ID,
     GETH_VERSION,
     MAX_VALIDATORS,
     Consortium,
+    ConsortiumAlreadyRunningError,
     ConsortiumState,
     GethBinary,
+    GethNotAvailableError,
     build_geth,
     build_qbft_genesis,
     find_geth,
     geth_cache_dir,
     keystore_addresses,
 )
-from ledger.consortium_errors import ConsortiumAlreadyRunningError, GethNotAvailableError
 from ledger.keystore import DEMO_NODE_BASE, DEMO_ROLE_WALLETS, demo_account
 from ledger.settings import get_settings
 
