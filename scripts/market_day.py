@@ -44,9 +44,9 @@ from ledger.context import LedgerContext
 from ledger.db import make_engine, session_factory
 from ledger.engines.local import free_port
 from ledger.errors import ContractRevertError, GridLedgerError
-from node.optimizer import InfeasiblePlanError, ListingOffer, Weights, recommend
-from node.participant import Bank, NodeProfile, onboard_demo_node
-from node.trading import Trader
+from node.registry.participant import Bank, NodeProfile, onboard_demo_node
+from node.trading.optimizer import InfeasiblePlanError, ListingOffer, Weights, recommend
+from node.trading.trader import Trader
 from oracle.errors import OracleError
 from scripts.scenario import INTERVAL_S, INTERVALS_PER_DAY, Participant, Scenario
 
@@ -714,7 +714,7 @@ class MarketDay:
             self.accounts[p.index].address: p for p in self.scenario.participants
         }
         reader = self.traders[0]
-        from node.reputation import reputation_fractions
+        from node.reputation.api import reputation_fractions
 
         self._reputation = reputation_fractions(self.ctx, list(self._by_address))
         # Withholders list big and delist before buyers can take (list-and-cancel).
@@ -1084,7 +1084,7 @@ class MarketDay:
             self.summary.skipped.append("ratings")
             return
 
-        from node.reputation import ReputationDesk, reputation_fractions
+        from node.reputation.api import ReputationDesk, reputation_fractions
 
         rng = random.Random(self.scenario.seed + 7)
         market = self.ctx.client(TradingMarketClient, self.role("operator"))

@@ -111,7 +111,7 @@ from ledger.clients.trading import ListingSide, Period, TradingMarketClient
 from ledger.identity import demo_bundle
 from ledger.keystore import DEMO_NODE_BASE
 from ledger.settings import DEMO_MNEMONIC
-from node.optimizer import ListingOffer, Weights, unit_scores
+from node.trading.optimizer import ListingOffer, Weights, unit_scores
 from oracle import eip712
 from oracle.dispatch import ChainTradeSource
 from oracle.eip712 import node_total_leaf

@@ -23,7 +23,7 @@ from ledger.engines.local import anvil_command, free_port
 from ledger.errors import ContractRevertError
 from ledger.settings import Settings
 from ledger.web3factory import is_reachable
-from node.certificates import (
+from node.certificates.api import (
     Certificates,
     Relayer,
     certificate_context,

@@ -1,5 +1,6 @@
-"""The participant API: what a market node, the verifier, the regulator and the clearing
-bank do with the registry and the settlement token. The CLIs are thin layers over it.
+"""The participant API: what a market node, the verifier and the clearing bank do with the
+registry and the settlement token (the regulator's: ``node/regulator/api.py``). The CLIs are
+thin layers over it.
 
 Typical onboarding (see ``docs/participants.md``)::
 
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from web3 import Web3
 from web3.types import TxReceipt
 
+from ledger.addresses import checksum_address
 from ledger.clients.registry import (
     NodeInfo,
     NodeKind,
@@ -71,12 +73,6 @@ class NodeStatusView(BaseModel):
 
 def _tx(receipt: TxReceipt) -> str:
     return receipt["transactionHash"].to_0x_hex()
-
-
-def _checksum(address: str) -> str:
-    if not Web3.is_address(address):
-        raise ValidationError(f"not an address: {address!r}")
-    return Web3.to_checksum_address(address)
 
 
 class Participant:
@@ -170,7 +166,7 @@ def node_status(
     registry: NodeRegistryClient, token: SettlementTokenClient, node: str
 ) -> NodeStatusView:
     """Everything about ``node``: registry entry, balance, trading readiness."""
-    node = _checksum(node)
+    node = checksum_address(node)
     info = registry.node_info(node)
     blocker: str | None = None
     try:
@@ -238,7 +234,7 @@ class Verifier:
 
     def show(self, node: str) -> tuple[NodeInfo, IdentityBundle]:
         """The node's entry and its decrypted, hash-checked identity bundle."""
-        node = _checksum(node)
+        node = checksum_address(node)
         info = self.registry.node_info(node)
         if info.status == NodeStatus.NONE:
             raise ValidationError(f"{node} never applied")
@@ -247,20 +243,22 @@ class Verifier:
     def approve(self, node: str) -> TxReceipt:
         """Check the identity bundle against the chain, then admit the node."""
         self.show(node)
-        return self.registry.approve_node(_checksum(node))
+        return self.registry.approve_node(checksum_address(node))
 
     def reject(self, node: str, reason: str) -> TxReceipt:
-        return self.registry.reject_node(_checksum(node), code(reason))
+        return self.registry.reject_node(checksum_address(node), code(reason))
 
     def approve_qualification(self, node: str, licence_type: str) -> TxReceipt:
-        return self.registry.approve_qualification(_checksum(node), code(licence_type))
+        return self.registry.approve_qualification(checksum_address(node), code(licence_type))
 
     def reject_qualification(self, node: str, licence_type: str, reason: str) -> TxReceipt:
-        return self.registry.reject_qualification(_checksum(node), code(licence_type), code(reason))
+        return self.registry.reject_qualification(
+            checksum_address(node), code(licence_type), code(reason)
+        )
 
     def approve_change(self, node: str) -> TxReceipt:
         """Check the requested identity bundle (if it changed), then apply the change."""
-        node = _checksum(node)
+        node = checksum_address(node)
         info = self.registry.node_info(node)
         change = self.registry.change_request_of(node)
         if change.pending and change.identity_hash != info.identity_hash:
@@ -268,31 +266,12 @@ class Verifier:
         return self.registry.approve_change(node)
 
     def reject_change(self, node: str, reason: str) -> TxReceipt:
-        return self.registry.reject_change(_checksum(node), code(reason))
+        return self.registry.reject_change(checksum_address(node), code(reason))
 
     def _vault(self) -> IdentityVault:
         if self.vault is None:
             self.vault = IdentityVault.from_settings(self.ctx.settings)
         return self.vault
-
-
-class Regulator:
-    """The REGULATOR: removals, bans, held bonds, penalties."""
-
-    def __init__(self, ctx: LedgerContext, account: LocalAccount) -> None:
-        self.registry = ctx.client(NodeRegistryClient, account)
-
-    def remove(self, node: str, reason: str) -> TxReceipt:
-        return self.registry.remove_node(_checksum(node), code(reason))
-
-    def ban(self, node: str, reason: str) -> TxReceipt:
-        return self.registry.ban_entity(_checksum(node), code(reason))
-
-    def return_held_bond(self, node: str) -> TxReceipt:
-        return self.registry.return_held_bond(_checksum(node))
-
-    def slash(self, node: str, amount_fen: int, to: str, reason: str) -> TxReceipt:
-        return self.registry.slash(_checksum(node), amount_fen, _checksum(to), code(reason))
 
 
 class Bank:
@@ -302,10 +281,10 @@ class Bank:
         self.token = ctx.client(SettlementTokenClient, account)
 
     def mint(self, to: str, amount_fen: int, reference: str) -> TxReceipt:
-        return self.token.mint(_checksum(to), amount_fen, bank_ref(reference))
+        return self.token.mint(checksum_address(to), amount_fen, bank_ref(reference))
 
     def burn(self, holder: str, amount_fen: int, reference: str) -> TxReceipt:
-        return self.token.burn(_checksum(holder), amount_fen, bank_ref(reference))
+        return self.token.burn(checksum_address(holder), amount_fen, bank_ref(reference))
 
 
 def onboard_demo_node(

@@ -1,5 +1,5 @@
 """The participant's trading API: post, amend, cancel, take, quote, list; and the bridge
-between the chain and the recommendation optimiser (``node.optimizer``).
+between the chain and the recommendation optimiser (``node.trading.optimizer``).
 
 Typical use (demo keys)::
 
@@ -17,7 +17,6 @@ takes pull the prepayment from the poster.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from eth_account.signers.local import LocalAccount
@@ -38,31 +37,10 @@ from ledger.clients.trading import (
     TradingMarketClient,
 )
 from ledger.context import LedgerContext
-from ledger.errors import ContractRevertError, ValidationError
-from ledger.units import WH_PER_MWH
-from ledger.units import value_fen as energy_fen
-from node.optimizer import ListingOffer, Mode, Plan, Weights, recommend
-from node.reputation import reputation_fractions
-
-
-def mwh_to_wh(text: str | int | Decimal) -> int:
-    """An energy in MWh (``"1.5"``) as whole Wh; finer than 1 Wh is refused."""
-    try:
-        value = Decimal(str(text))
-    except InvalidOperation as exc:
-        raise ValidationError(f"not an energy in MWh: {text!r}") from exc
-    if not value.is_finite() or value < 0:
-        raise ValidationError(f"not an energy in MWh: {text!r}")
-    wh = value * WH_PER_MWH
-    if wh != wh.to_integral_value():
-        raise ValidationError(f"{text} MWh is finer than 1 Wh")
-    return int(wh)
-
-
-def wh_to_mwh(wh: int) -> str:
-    """Whole Wh as MWh with up to 6 decimals (``1500000`` -> ``"1.5"``)."""
-    text = f"{Decimal(wh) / WH_PER_MWH:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+from ledger.errors import ContractRevertError
+from ledger.units import value_fen
+from node.reputation.api import reputation_fractions
+from node.trading.optimizer import ListingOffer, Mode, Plan, Weights, recommend
 
 
 def mode_side(mode: Mode) -> ListingSide:
@@ -201,7 +179,7 @@ class Trader:
     def worst_case_prepayment_fen(self, energy_wh: int, price_fen_per_mwh: int) -> int:
         """Energy at the price plus the fee at the sum of every region's current rate."""
         top_sum = sum(r.rate_fen_per_mwh for r in self.tariff.regions() if r.has_rate)
-        return energy_fen(energy_wh, price_fen_per_mwh) + energy_wh * top_sum // WH_PER_MWH
+        return value_fen(energy_wh, price_fen_per_mwh) + value_fen(energy_wh, top_sum)
 
     def amend(self, listing_id: int, price_fen_per_mwh: int, remaining_wh: int) -> TxReceipt:
         return self.market.amend(listing_id, price_fen_per_mwh, remaining_wh)

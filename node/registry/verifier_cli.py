@@ -8,14 +8,13 @@ import typer
 from rich.table import Table
 from web3.types import TxReceipt
 
-from ledger.cli_support import console, make_context, print_json, prompt_password
+from ledger import cli_support as cli
 from ledger.identity import IdentityVault
-from node.participant import Verifier
+from node.registry.participant import Verifier
 
 app = typer.Typer(help="The VERIFIER's review of market nodes.", no_args_is_help=True)
 
-WalletOpt = Annotated[str, typer.Option("--wallet", "-w", help="Wallet holding the VERIFIER role.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+WalletOpt = Annotated[str, cli.wallet_option("Wallet holding the VERIFIER role.")]
 QualOpt = Annotated[
     str | None, typer.Option("--qualification", help="Review this licence type's certificate.")
 ]
@@ -23,13 +22,13 @@ ChangeOpt = Annotated[bool, typer.Option("--change", help="Review the pending ch
 
 
 def _verifier(wallet: str) -> Verifier:
-    ctx = make_context()
-    account = ctx.account(wallet, prompt_password)
+    ctx = cli.make_context()
+    account = cli.signer(ctx, wallet)
     return Verifier(ctx, account, IdentityVault.from_settings(ctx.settings))
 
 
 def _done(verb: str, receipt: TxReceipt) -> None:
-    console.print(f"{verb} in tx {receipt['transactionHash'].to_0x_hex()}")
+    cli.console.print(f"{verb} in tx {cli.tx_hash(receipt)}")
 
 
 @app.command("pending")
@@ -37,41 +36,43 @@ def pending(
     wallet: WalletOpt = "verifier",
     offset: Annotated[int, typer.Option(min=0)] = 0,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
-    as_json: JsonOpt = False,
+    as_json: cli.JsonOpt = False,
 ) -> None:
     """List applications, change requests and certificates awaiting review."""
     items = _verifier(wallet).pending(offset, limit)
     if as_json:
-        print_json(items)
+        cli.print_json(items)
         return
     if not items:
-        console.print("nothing awaits review")
+        cli.console.print("nothing awaits review")
         return
     table = Table("what", "node", "detail")
     for item in items:
         table.add_row(item.what, item.node, item.detail)
-    console.print(table)
+    cli.console.print(table)
 
 
 @app.command("show")
-def show(node: str, wallet: WalletOpt = "verifier", as_json: JsonOpt = False) -> None:
+def show(
+    node: cli.AddressArg, wallet: WalletOpt = "verifier", as_json: cli.JsonOpt = False
+) -> None:
     """Decrypt NODE's identity bundle and check it against the on-chain hashes."""
     info, bundle = _verifier(wallet).show(node)
     if as_json:
-        print_json({"node": info, "bundle": bundle})
+        cli.print_json({"node": info, "bundle": bundle})
         return
-    console.print(
+    cli.console.print(
         f"node {info.node}: {info.status.name.lower()}, {info.kind.name.lower()} "
         f"{info.side.name.lower()}, region {info.region}, {info.capacity_kw} kW"
     )
-    console.print("identity bundle (hash and entity hash match the chain):")
+    cli.console.print("identity bundle (hash and entity hash match the chain):")
     for field, value in bundle.model_dump(exclude={"salt"}).items():
-        console.print(f"  {field}: {value}")
+        cli.console.print(f"  {field}: {value}")
 
 
 @app.command("approve")
 def approve(
-    node: str,
+    node: cli.AddressArg,
     wallet: WalletOpt = "verifier",
     qualification: QualOpt = None,
     change: ChangeOpt = False,
@@ -88,7 +89,7 @@ def approve(
 
 @app.command("reject")
 def reject(
-    node: str,
+    node: cli.AddressArg,
     reason: Annotated[str, typer.Option(help="Reason code, e.g. DOCS_INCOMPLETE.")],
     wallet: WalletOpt = "verifier",
     qualification: QualOpt = None,

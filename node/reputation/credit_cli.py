@@ -14,42 +14,31 @@ from typing import Annotated
 
 import typer
 from eth_account import Account
-from web3.types import TxReceipt
 
-from ledger.cli_support import console, make_context, prompt_password
+from ledger.cli_support import (
+    AddressArg,
+    console,
+    make_context,
+    optional_time,
+    print_tx,
+    signer,
+    wallet_option,
+)
 from ledger.clients.registry import parse_credit_level
 from ledger.errors import ValidationError
 from ledger.units import fen_to_cny
-from node.reputation import CreditDesk, export_csv, export_for_agency
+from node.reputation.api import CreditDesk, export_csv, export_for_agency
 
 app = typer.Typer(
     help="Credit agency: export histories, post credit levels, top-ups.", no_args_is_help=True
 )
 
-WalletOpt = Annotated[str, typer.Option("--wallet", "-w", help="Signing wallet.")]
-
-
-def _txline(verb: str, receipt: TxReceipt) -> None:
-    console.print(
-        f"{verb} in tx {receipt['transactionHash'].to_0x_hex()} (gas {receipt['gasUsed']})"
-    )
-
-
-def _time(value: str | None) -> int:
-    if not value:
-        return 0
-    if value.isdigit():
-        return int(value)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise ValidationError(f"not a date-time or unix time: {value!r}") from exc
-    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
+WalletOpt = Annotated[str, wallet_option("Signing wallet.")]
 
 
 def _desk(wallet: str) -> CreditDesk:
     ctx = make_context()
-    return CreditDesk(ctx, ctx.account(wallet, prompt_password))
+    return CreditDesk(ctx, signer(ctx, wallet))
 
 
 @app.command("export")
@@ -75,7 +64,7 @@ def export(
 
 @app.command("post-level")
 def post_level(
-    node: str,
+    node: AddressArg,
     level: Annotated[str, typer.Argument(help="AAA, AA, A, BBB, BB, B, CCC, CC or C.")],
     effective: Annotated[
         str | None, typer.Option(help="Effective time (ISO or unix; default: now).")
@@ -84,7 +73,7 @@ def post_level(
 ) -> None:
     """Post NODE's composite credit LEVEL (CREDIT_AGENCY), effective now or later."""
     desk = _desk(wallet)
-    receipt = desk.post_level(node, parse_credit_level(level), _time(effective))
+    receipt = desk.post_level(node, parse_credit_level(level), optional_time(effective))
     applied = desk.ledger.events(receipt, "CreditLevelApplied")
     topup = desk.ledger.events(receipt, "TopUpRequired")
     if topup:
@@ -98,26 +87,26 @@ def post_level(
         verb = f"posted and applied {level} (registry level {applied[0]['args']['effectiveLevel']})"
     else:
         verb = f"posted {level}, effective {effective}"
-    _txline(verb, receipt)
+    print_tx(verb, receipt)
 
 
 @app.command("apply")
-def apply(node: str, wallet: WalletOpt = "credit-agency") -> None:
+def apply(node: AddressArg, wallet: WalletOpt = "credit-agency") -> None:
     """Apply NODE's posted level once effective (anyone)."""
-    _txline(f"applied the posted level of {node}", _desk(wallet).apply(node))
+    print_tx(f"applied the posted level of {node}", _desk(wallet).apply(node))
 
 
 @app.command("enforce")
-def enforce(node: str, wallet: WalletOpt = "credit-agency") -> None:
+def enforce(node: AddressArg, wallet: WalletOpt = "credit-agency") -> None:
     """After NODE's top-up deadline: set the level, block trading if still short (anyone)."""
     desk = _desk(wallet)
     receipt = desk.enforce(node)
     (ev,) = desk.ledger.events(receipt, "TopUpEnforced")
     state = "blocked (BOND_TOPUP)" if ev["args"]["blocked"] else "bond covers it"
-    _txline(f"enforced the top-up deadline of {node}: {state}", receipt)
+    print_tx(f"enforced the top-up deadline of {node}: {state}", receipt)
 
 
 @app.command("clear")
-def clear(node: str, wallet: WalletOpt = "credit-agency") -> None:
+def clear(node: AddressArg, wallet: WalletOpt = "credit-agency") -> None:
     """NODE's bond covers its requirement again: apply the level / lift the block (anyone)."""
-    _txline(f"cleared the top-up of {node}", _desk(wallet).clear(node))
+    print_tx(f"cleared the top-up of {node}", _desk(wallet).clear(node))

@@ -11,14 +11,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from eth_account import Account
 from rich.table import Table
 
-from ledger.cli_support import console, make_context, print_json, prompt_password
+from ledger import cli_support as cli
 from ledger.context import LedgerContext
 from ledger.errors import ValidationError
-from ledger.units import cny_to_fen, fen_to_cny
-from node.certificates import (
+from ledger.units import fen_to_cny
+from node.certificates.api import (
     Certificates,
     certificate_context,
     deploy_certificate_chain,
@@ -27,37 +26,29 @@ from node.certificates import (
 
 app = typer.Typer(help="Green certificates and renewable quotas.", no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-WalletOpt = Annotated[str, typer.Option("--wallet", "-w", help="Signing wallet (keystore).")]
+WalletOpt = Annotated[str, cli.wallet_option("Signing wallet (keystore).")]
 
 
 def _api(wallet: str | None) -> Certificates:
     """The API on the certificate chain; reads without a wallet use a never-funded key."""
-    ctx = certificate_context(make_context())
-    account = Account.create() if wallet is None else ctx.account(wallet, prompt_password)
+    ctx = certificate_context(cli.make_context())
+    account = cli.signer(ctx, wallet)
     return Certificates(ctx, account)
-
-
-def _price(text: str) -> int:
-    fen = cny_to_fen(text)
-    if fen <= 0:
-        raise ValidationError("the price must be positive")
-    return fen
 
 
 @app.command()
 def issue(
-    generator: str,
+    generator: cli.AddressArg,
     period: int,
     wallet: WalletOpt,
-    as_json: JsonOpt = False,
+    as_json: cli.JsonOpt = False,
 ) -> None:
     """Issue GENERATOR's certificates of PERIOD from its verified generation (anyone)."""
     result = _api(wallet).issue(generator, period)
     if as_json:
-        print_json(result)
+        cli.print_json(result)
         return
-    console.print(
+    cli.console.print(
         f"issued {result.certificates} {result.type} certificate(s) {result.token_id} to "
         f"{result.generator} (generation {result.generation_wh} Wh, carried "
         f"{result.carried_in_wh} -> {result.carried_out_wh} Wh)"
@@ -65,26 +56,26 @@ def issue(
 
 
 @app.command()
-def holdings(holder: str, as_json: JsonOpt = False) -> None:
+def holdings(holder: cli.AddressArg, as_json: cli.JsonOpt = False) -> None:
     """HOLDER's certificates (every token id with a balance)."""
     rows = _api(None).holdings(holder)
     if as_json:
-        print_json(rows)
+        cli.print_json(rows)
         return
     table = Table("token id", "type", "generator", "vintage", "certificates")
     for h in rows:
         table.add_row(h.token_id, h.type, h.generator, str(h.vintage), str(h.balance))
-    console.print(table)
+    cli.console.print(table)
 
 
 @app.command()
 def listings(
-    offset: int = 0, limit: int = typer.Option(200, max=1000), as_json: JsonOpt = False
+    offset: int = 0, limit: int = typer.Option(200, max=1000), as_json: cli.JsonOpt = False
 ) -> None:
     """Open certificate listings."""
     rows = _api(None).listings(offset, limit)
     if as_json:
-        print_json(rows)
+        cli.print_json(rows)
         return
     table = Table("id", "seller", "type", "vintage", "remaining", "CNY/certificate")
     for x in rows:
@@ -96,7 +87,7 @@ def listings(
             str(x.remaining),
             fen_to_cny(x.price_fen_per_certificate),
         )
-    console.print(table)
+    cli.console.print(table)
 
 
 @app.command()
@@ -108,8 +99,10 @@ def post(
     expires_at: Annotated[int, typer.Option(help="Unix time; 0 = no expiry.")] = 0,
 ) -> None:
     """List AMOUNT of your own certificates TOKEN_ID (generators only)."""
-    listing_id = _api(wallet).post(parse_token_id(token_id), amount, _price(price), expires_at)
-    console.print(f"posted certificate listing {listing_id}")
+    listing_id = _api(wallet).post(
+        parse_token_id(token_id), amount, cli.price_fen(price), expires_at
+    )
+    cli.console.print(f"posted certificate listing {listing_id}")
 
 
 @app.command()
@@ -120,9 +113,9 @@ def take(
     max_price: Annotated[str | None, typer.Option(help="Most CNY per certificate.")] = None,
 ) -> None:
     """Buy AMOUNT certificates of LISTING_ID (obligated parties only)."""
-    limit = _price(max_price) if max_price else 0
+    limit = cli.price_fen(max_price) if max_price else 0
     receipt = _api(wallet).take(listing_id, amount, limit)
-    console.print(
+    cli.console.print(
         f"took {amount} certificate(s) of listing {listing_id} (gas {receipt['gasUsed']})"
     )
 
@@ -131,7 +124,7 @@ def take(
 def cancel(listing_id: int, wallet: WalletOpt) -> None:
     """Cancel your listing; the untaken certificates come back."""
     _api(wallet).cancel(listing_id)
-    console.print(f"cancelled certificate listing {listing_id}")
+    cli.console.print(f"cancelled certificate listing {listing_id}")
 
 
 @app.command()
@@ -145,24 +138,24 @@ def retire(
     """Retire (claim) AMOUNT certificates TOKEN_ID for good, for a beneficiary's quota."""
     api = _api(wallet)
     rid = api.retire(parse_token_id(token_id), amount, beneficiary or api.address, period)
-    console.print(f"retirement {rid}: {amount} certificate(s) for {beneficiary or api.address}")
+    cli.console.print(f"retirement {rid}: {amount} certificate(s) for {beneficiary or api.address}")
 
 
 @app.command("cover-trade")
 def cover_trade(trade_id: int, wallet: WalletOpt) -> None:
     """Count settled clean-energy trade TRADE_ID for its buyer (anyone, once)."""
     _api(wallet).cover_trade(trade_id)
-    console.print(f"trade {trade_id} covered")
+    cli.console.print(f"trade {trade_id} covered")
 
 
 @app.command()
-def compliance(party: str, period: int, as_json: JsonOpt = False) -> None:
+def compliance(party: cli.AddressArg, period: int, as_json: cli.JsonOpt = False) -> None:
     """PARTY's live quota view (obligation, covered, shortfall; the statement once assessed)."""
     view = _api(None).compliance(party, period)
     if as_json:
-        print_json(view)
+        cli.print_json(view)
         return
-    console.print(
+    cli.console.print(
         f"{view.party} period {view.period}: obligation {view.obligation_wh} Wh, covered "
         f"{view.covered_wh} Wh, shortfall {view.shortfall_wh} Wh, fine now "
         f"{fen_to_cny(view.fine_fen_if_assessed_now)} CNY"
@@ -171,27 +164,29 @@ def compliance(party: str, period: int, as_json: JsonOpt = False) -> None:
 
 
 @app.command()
-def assess(party: str, period: int, wallet: WalletOpt, as_json: JsonOpt = False) -> None:
+def assess(
+    party: cli.AddressArg, period: int, wallet: WalletOpt, as_json: cli.JsonOpt = False
+) -> None:
     """Assess PARTY for PERIOD after the deadline (anyone); prints the statement."""
     api = _api(wallet)
     api.assess(party, period)
     view = api.compliance(party, period)
     if as_json:
-        print_json(view)
+        cli.print_json(view)
         return
-    console.print(f"assessed {view.party} period {period}: {view.statement}")
+    cli.console.print(f"assessed {view.party} period {period}: {view.statement}")
 
 
 @app.command()
 def lineage(
     token_id: str,
     from_block: Annotated[int | None, typer.Option(help="First block to scan.")] = None,
-    as_json: JsonOpt = False,
+    as_json: cli.JsonOpt = False,
 ) -> None:
     """TOKEN_ID's history: issuance, transfers, retirements, revocations."""
     result = _api(None).lineage(parse_token_id(token_id), from_block)
     if as_json:
-        print_json(result)
+        cli.print_json(result)
         return
     table = Table("block", "event", "amount", "from", "to / beneficiary", "period", "trade")
     for e in result.events:
@@ -204,8 +199,8 @@ def lineage(
             "" if e.period is None else str(e.period),
             "" if e.trade_id is None else str(e.trade_id),
         )
-    console.print(table)
-    console.print(
+    cli.console.print(table)
+    cli.console.print(
         f"issued {result.issued}, retired {result.retired}, revoked {result.revoked}, "
         f"held {sum(result.holders.values())}"
     )
@@ -214,12 +209,12 @@ def lineage(
 @app.command("deploy-aux")
 def deploy_aux(wallet: WalletOpt = "admin") -> None:
     """Deploy the certificate chain's own suite on GRIDLEDGER_CERT_RPC_URL."""
-    ctx = make_context()
+    ctx = cli.make_context()
     url = ctx.settings.cert_rpc_url
     if not url:
         raise ValidationError("set GRIDLEDGER_CERT_RPC_URL to the certificate chain's RPC URL")
     aux = LedgerContext(ctx.settings.model_copy(update={"rpc_url_override": url}))
-    manifest = deploy_certificate_chain(aux, aux.account(wallet, prompt_password))
-    console.print(
+    manifest = deploy_certificate_chain(aux, aux.account(wallet, cli.prompt_password))
+    cli.console.print(
         f"certificate chain {manifest.chain_id}: manifest {ctx.settings.cert_manifest_path}"
     )

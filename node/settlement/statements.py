@@ -19,15 +19,15 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict
-from web3 import Web3
 from web3.types import EventData, TxReceipt
 
+from ledger.addresses import checksum_address
 from ledger.clients.oracle import DispatchResultsClient, MeterOracleClient
 from ledger.clients.registry import NodeRegistryClient
 from ledger.clients.settlement import SettlementEngineClient
 from ledger.clients.trading import Trade, TradingMarketClient
 from ledger.context import LedgerContext
-from ledger.units import fen_to_cny
+from ledger.units import fen_to_cny, rate_to_cny_per_mwh_text, value_fen, wh_to_mwh_text
 
 #: Days after the period's settlement opens by which a bill's balance is due.
 DUE_DAYS = 10
@@ -158,6 +158,48 @@ def _args(event: EventData) -> dict[str, Any]:
     return dict(event["args"])
 
 
+class _TradePart(BaseModel):
+    """What a node's own trades of a period contribute to its statement."""
+
+    summaries: list[TradeSummary] = []
+    lines: list[StatementLine] = []
+    prepaid_fen: int = 0
+    refunded_fen: int = 0
+    executed_import_wh: int = 0
+    executed_export_wh: int = 0
+
+
+def _paid_line(
+    item: str, trade_id: int, args: dict[str, Any], sign: int, *, detail: str = ""
+) -> StatementLine:
+    """A line of a payment event carrying ``energyWh``/``executedWh``, ``priceFenPerMwh`` and
+    ``amountFen``; ``sign`` +1 received, -1 paid."""
+    return StatementLine(
+        item=item,
+        trade_id=trade_id,
+        energy_wh=args["executedWh"] if "executedWh" in args else args["energyWh"],
+        rate_fen_per_mwh=args["priceFenPerMwh"],
+        amount_fen=sign * args["amountFen"],
+        detail=detail,
+    )
+
+
+def _deviation_line(a: dict[str, Any]) -> StatementLine:
+    """Formula 2 (reserve down, received) or 3 (reserve up, paid) from ``DeviationSettled``."""
+    formula = "formula 3, reserve up" if a["rampUp"] else "formula 2, reserve down"
+    return StatementLine(
+        item="deviation",
+        trade_id=None,
+        energy_wh=abs(a["deviationWh"]),
+        rate_fen_per_mwh=a["rateFenPerMwh"],
+        amount_fen=-a["amountFen"] if a["rampUp"] else a["amountFen"],
+        detail=(
+            f"{formula}: metered net {a['meteredNetWh']} Wh - contracted net "
+            f"{a['contractedNetWh']} Wh = {a['deviationWh']} Wh"
+        ),
+    )
+
+
 class StatementBuilder:
     """Builds statements from the chain (read-only)."""
 
@@ -182,20 +224,54 @@ class StatementBuilder:
         return out
 
     def build(self, node: str, period: int) -> Statement:
-        node = Web3.to_checksum_address(node)
+        node = checksum_address(node)
         info = self.registry.node_info(node)
         p = self.market.period(period)
         opens_at = self.dispatch.settlement_opens_at(period)
-        lines: list[StatementLine] = []
-        summaries: list[TradeSummary] = []
-        prepaid = refunded = 0
-        executed_import = executed_export = 0
+        trades = self._trade_part(node, period)
+        lines = trades.lines + self._node_lines(node, period)
+        np = self.engine.node_period(node, period)
+        metered = self.oracle.metered_energy_of(node, period)
+        return Statement(
+            node=node,
+            kind=info.kind.name.lower(),
+            side=info.side.name.lower(),
+            region=info.region,
+            period=period,
+            delivery_start=p.delivery_start,
+            delivery_end=p.delivery_end,
+            settlement_opens_at=opens_at,
+            due_at=(opens_at or p.delivery_end) + DUE_DAYS * 86_400,
+            trades=trades.summaries,
+            lines=lines,
+            contracted_import_wh=np.import_wh,
+            contracted_export_wh=np.export_wh,
+            executed_import_wh=trades.executed_import_wh,
+            executed_export_wh=trades.executed_export_wh,
+            metered=metered.recorded,
+            metered_import_wh=metered.import_wh,
+            metered_export_wh=metered.export_wh,
+            meter_missing_flagged=np.meter_missing,
+            deviation_settled=np.deviation_settled,
+            unsettled_trades=sum(
+                1 for t in trades.summaries if t.status in ("formed", "dispatched")
+            ),
+            prepaid_fen=trades.prepaid_fen,
+            refunded_fen=trades.refunded_fen,
+            net_fen=sum(line.amount_fen for line in lines),
+            credit_held_fen=self.engine.claimable_of(node),
+            debt_fen=self.engine.debt_of(node),
+            generated_at=int(self.ctx.w3.eth.get_block("latest")["timestamp"]),
+        )
+
+    def _trade_part(self, node: str, period: int) -> _TradePart:
+        """The node's own trades of ``period``: summaries, and the lines of settled ones."""
+        part = _TradePart()
         for t in self._node_trades(node, period):
             buyer = _same(t.buyer, node)
             settled = {e["event"]: _args(e) for e in self._trade_events(t.id)}
             refund = settled.get("BuyerRefunded", {}).get("amountFen", 0)
-            substituted = settled.get("TradeSettled", {}).get("substitutedWh", 0)
-            summaries.append(
+            part.summaries.append(
                 TradeSummary(
                     trade_id=t.id,
                     role="buyer" if buyer else "seller",
@@ -204,7 +280,7 @@ class StatementBuilder:
                     contracted_wh=t.energy_wh,
                     executed_wh=t.executed_wh,
                     curtailed_wh=t.curtailed_wh,
-                    substituted_wh=substituted,
+                    substituted_wh=settled.get("TradeSettled", {}).get("substitutedWh", 0),
                     price_fen_per_mwh=t.price_fen_per_mwh,
                     route=t.route,
                     prepaid_fen=t.escrow_fen if buyer else 0,
@@ -214,33 +290,28 @@ class StatementBuilder:
             if "TradeSettled" not in settled:
                 continue
             if buyer:
-                prepaid += t.escrow_fen
-                refunded += refund
-                executed_import += t.executed_wh
-                lines += self._buyer_lines(t)
+                part.prepaid_fen += t.escrow_fen
+                part.refunded_fen += refund
+                part.executed_import_wh += t.executed_wh
+                part.lines += self._buyer_lines(t)
             else:
-                executed_export += t.executed_wh
-                paid = settled["SellerPaid"]
-                lines.append(
-                    StatementLine(
-                        item="energy sold",
-                        trade_id=t.id,
-                        energy_wh=paid["executedWh"],
-                        rate_fen_per_mwh=paid["priceFenPerMwh"],
-                        amount_fen=paid["amountFen"],
-                    )
-                )
+                part.executed_export_wh += t.executed_wh
+                part.lines.append(_paid_line("energy sold", t.id, settled["SellerPaid"], +1))
+        return part
+
+    def _node_lines(self, node: str, period: int) -> list[StatementLine]:
+        """Lines not of the node's own trades: substitute supply, FTR purchases, deviation."""
+        lines: list[StatementLine] = []
         for ev in self._logs("SubstitutionTaken", substitute=node):
             a = _args(ev)
             if self.market.trade(a["tradeId"]).period_id != period:
                 continue
             lines.append(
-                StatementLine(
-                    item="substitute supply",
-                    trade_id=a["tradeId"],
-                    energy_wh=a["energyWh"],
-                    rate_fen_per_mwh=a["priceFenPerMwh"],
-                    amount_fen=a["amountFen"],
+                _paid_line(
+                    "substitute supply",
+                    a["tradeId"],
+                    a,
+                    +1,
                     detail=f"contract-energy transfer to {a['buyer']}",
                 )
             )
@@ -259,52 +330,8 @@ class StatementBuilder:
                     )
                 )
         for ev in self._logs("DeviationSettled", node=node, period=period):
-            a = _args(ev)
-            formula = "formula 3, reserve up" if a["rampUp"] else "formula 2, reserve down"
-            lines.append(
-                StatementLine(
-                    item="deviation",
-                    trade_id=None,
-                    energy_wh=abs(a["deviationWh"]),
-                    rate_fen_per_mwh=a["rateFenPerMwh"],
-                    amount_fen=-a["amountFen"] if a["rampUp"] else a["amountFen"],
-                    detail=(
-                        f"{formula}: metered net {a['meteredNetWh']} Wh - contracted net "
-                        f"{a['contractedNetWh']} Wh = {a['deviationWh']} Wh"
-                    ),
-                )
-            )
-        np = self.engine.node_period(node, period)
-        metered = self.oracle.metered_energy_of(node, period)
-        return Statement(
-            node=node,
-            kind=info.kind.name.lower(),
-            side=info.side.name.lower(),
-            region=info.region,
-            period=period,
-            delivery_start=p.delivery_start,
-            delivery_end=p.delivery_end,
-            settlement_opens_at=opens_at,
-            due_at=(opens_at or p.delivery_end) + DUE_DAYS * 86_400,
-            trades=summaries,
-            lines=lines,
-            contracted_import_wh=np.import_wh,
-            contracted_export_wh=np.export_wh,
-            executed_import_wh=executed_import,
-            executed_export_wh=executed_export,
-            metered=metered.recorded,
-            metered_import_wh=metered.import_wh,
-            metered_export_wh=metered.export_wh,
-            meter_missing_flagged=np.meter_missing,
-            deviation_settled=np.deviation_settled,
-            unsettled_trades=sum(1 for s in summaries if s.status in ("formed", "dispatched")),
-            prepaid_fen=prepaid,
-            refunded_fen=refunded,
-            net_fen=sum(line.amount_fen for line in lines),
-            credit_held_fen=self.engine.claimable_of(node),
-            debt_fen=self.engine.debt_of(node),
-            generated_at=int(self.ctx.w3.eth.get_block("latest")["timestamp"]),
-        )
+            lines.append(_deviation_line(_args(ev)))
+        return lines
 
     def _trade_events(self, trade_id: int) -> list[EventData]:
         names = (
@@ -321,18 +348,9 @@ class StatementBuilder:
         return out
 
     def _buyer_lines(self, t: Trade) -> list[StatementLine]:
-        lines: list[StatementLine] = []
         paid = _args(self._logs("SellerPaid", tradeId=t.id)[0])
-        lines.append(
-            StatementLine(
-                item="energy purchased",
-                trade_id=t.id,
-                energy_wh=paid["executedWh"],
-                rate_fen_per_mwh=paid["priceFenPerMwh"],
-                amount_fen=-paid["amountFen"],
-            )
-        )
-        fee = t.executed_wh * t.sum_rate_fen_per_mwh // 1_000_000
+        lines = [_paid_line("energy purchased", t.id, paid, -1)]
+        fee = value_fen(t.executed_wh, t.sum_rate_fen_per_mwh)
         lines.append(
             StatementLine(
                 item="transmission fee",
@@ -346,14 +364,7 @@ class StatementBuilder:
         for ev in self._logs("SubstitutionTaken", tradeId=t.id):
             a = _args(ev)
             lines.append(
-                StatementLine(
-                    item="substitute energy",
-                    trade_id=t.id,
-                    energy_wh=a["energyWh"],
-                    rate_fen_per_mwh=a["priceFenPerMwh"],
-                    amount_fen=-a["amountFen"],
-                    detail=f"from {a['substitute']}",
-                )
+                _paid_line("substitute energy", t.id, a, -1, detail=f"from {a['substitute']}")
             )
             lines.append(
                 StatementLine(
@@ -381,16 +392,6 @@ class StatementBuilder:
 
 
 # ---------------------------------------------------------------------- rendering
-
-
-def _mwh(wh: int) -> str:
-    sign = "-" if wh < 0 else ""
-    whole, rest = divmod(abs(wh), 1_000_000)
-    return f"{sign}{whole}.{rest:06d}"
-
-
-def _rate(fen_per_mwh: int) -> str:
-    return fen_to_cny(fen_per_mwh)
 
 
 def _time(ts: int) -> str:
@@ -448,10 +449,10 @@ def statement_csv(statement: Statement) -> str:
 
 
 def statement_html(statement: Statement, *, node_name: str | None = None) -> str:
-    """The printable bill (Jinja2 template ``node/templates/bill.html``)."""
+    """The printable bill (Jinja2 template ``node/settlement/templates/bill.html``)."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     env.filters["cny"] = fen_to_cny
-    env.filters["mwh"] = _mwh
-    env.filters["rate"] = _rate
+    env.filters["mwh"] = wh_to_mwh_text
+    env.filters["rate"] = rate_to_cny_per_mwh_text
     env.filters["when"] = _time
     return env.get_template("bill.html").render(s=statement, node_name=node_name or statement.node)

@@ -10,42 +10,33 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from eth_account import Account
 from rich.table import Table
 
-from ledger.cli_support import console, make_context, print_json, prompt_password
+from ledger import cli_support as cli
 from ledger.errors import ValidationError
-from ledger.units import fen_to_cny
-from node.settlement import Settler, StatementBuilder, statement_csv, statement_html
+from ledger.units import fen_to_cny, wh_to_mwh_text
+from node.settlement.statements import Settler, StatementBuilder, statement_csv, statement_html
 
-WalletOpt = Annotated[
-    str | None, typer.Option("--wallet", "-w", help="The node's wallet (keystore).")
-]
-
-
-def _mwh(wh: int) -> str:
-    sign = "-" if wh < 0 else ""
-    whole, rest = divmod(abs(wh), 1_000_000)
-    return f"{sign}{whole}.{rest:06d}"
+WalletOpt = Annotated[str | None, cli.wallet_option("The node's wallet (keystore).")]
 
 
 def statement(
     period: Annotated[int, typer.Option("--period", "-p", help="Delivery period id.")],
     node: Annotated[
-        str | None, typer.Argument(help="Node address (default: the wallet's).")
+        str | None, cli.address_argument("Node address (default: the wallet's).")
     ] = None,
     wallet: WalletOpt = None,
     csv_file: Annotated[Path | None, typer.Option("--csv", help="Write the CSV here.")] = None,
     html_file: Annotated[
         Path | None, typer.Option("--html", help="Write the printable HTML bill here.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: cli.JsonOpt = False,
 ) -> None:
     """A node's settlement statement for a delivery period (from the chain, to the fen)."""
-    ctx = make_context()
+    ctx = cli.make_context()
     if node is None and wallet is None:
         raise ValidationError("give a node address or --wallet")
-    account = Account.create() if wallet is None else ctx.account(wallet, prompt_password)
+    account = cli.signer(ctx, wallet)
     address = node or account.address
     built = StatementBuilder(ctx, account).build(address, period)
     if csv_file is not None:
@@ -53,33 +44,33 @@ def statement(
     if html_file is not None:
         html_file.write_text(statement_html(built, node_name=wallet))
     if as_json:
-        print_json(built)
+        cli.print_json(built)
         return
     head = Table(title=f"Statement: {built.node}, period {built.period}")
     for col in ("", "import MWh", "export MWh", "net MWh"):
         head.add_column(col, justify="right")
     head.add_row(
         "contracted",
-        _mwh(built.contracted_import_wh),
-        _mwh(built.contracted_export_wh),
-        _mwh(built.contracted_import_wh - built.contracted_export_wh),
+        wh_to_mwh_text(built.contracted_import_wh),
+        wh_to_mwh_text(built.contracted_export_wh),
+        wh_to_mwh_text(built.contracted_import_wh - built.contracted_export_wh),
     )
     head.add_row(
         "executed",
-        _mwh(built.executed_import_wh),
-        _mwh(built.executed_export_wh),
-        _mwh(built.executed_import_wh - built.executed_export_wh),
+        wh_to_mwh_text(built.executed_import_wh),
+        wh_to_mwh_text(built.executed_export_wh),
+        wh_to_mwh_text(built.executed_import_wh - built.executed_export_wh),
     )
     if built.metered:
         head.add_row(
             "metered",
-            _mwh(built.metered_import_wh),
-            _mwh(built.metered_export_wh),
-            _mwh(built.metered_net_wh),
+            wh_to_mwh_text(built.metered_import_wh),
+            wh_to_mwh_text(built.metered_export_wh),
+            wh_to_mwh_text(built.metered_net_wh),
         )
     else:
         head.add_row("metered", "missing", "missing", "missing")
-    console.print(head)
+    cli.console.print(head)
     table = Table(title="Charges (-) and credits (+), CNY")
     for col in ("item", "trade", "MWh", "CNY/MWh", "CNY", "detail"):
         table.add_column(col, justify="left" if col in ("item", "detail") else "right")
@@ -87,21 +78,21 @@ def statement(
         table.add_row(
             line.item,
             "" if line.trade_id is None else str(line.trade_id),
-            _mwh(line.energy_wh),
+            wh_to_mwh_text(line.energy_wh),
             fen_to_cny(line.rate_fen_per_mwh),
             fen_to_cny(line.amount_fen),
             line.detail,
         )
     table.add_row("net", "", "", "", fen_to_cny(built.net_fen), "")
-    console.print(table)
-    console.print(
+    cli.console.print(table)
+    cli.console.print(
         f"prepaid {fen_to_cny(built.prepaid_fen)}, refunded {fen_to_cny(built.refunded_fen)}, "
         f"withdrawable {fen_to_cny(built.credit_held_fen)}, debt {fen_to_cny(built.debt_fen)} CNY"
     )
     if built.unsettled_trades:
-        console.print(f"{built.unsettled_trades} trade(s) not settled yet")
+        cli.console.print(f"{built.unsettled_trades} trade(s) not settled yet")
     if not built.metered:
-        console.print("meter data missing: flagged, nothing is estimated")
+        cli.console.print("meter data missing: flagged, nothing is estimated")
 
 
 def settle(
@@ -113,16 +104,16 @@ def settle(
         list[str] | None,
         typer.Option("--deviation", help="Also settle this node's deviation (needs --period)."),
     ] = None,
-    wallet: Annotated[str, typer.Option("--wallet", "-w", help="Wallet paying the gas.")] = "",
+    wallet: Annotated[str, cli.wallet_option("Wallet paying the gas.")] = "",
 ) -> None:
     """Settle trades (anyone may); with --period every open trade of the period in batches."""
     if not wallet:
         raise ValidationError("give --wallet (settlement is a transaction)")
-    ctx = make_context()
-    settler = Settler(ctx, ctx.account(wallet, prompt_password))
+    ctx = cli.make_context()
+    settler = Settler(ctx, cli.signer(ctx, wallet))
     for trade_id in trade_ids or []:
         receipt = settler.settle(trade_id)
-        console.print(f"trade {trade_id} settled (tx {receipt['transactionHash'].to_0x_hex()})")
+        cli.console.print(f"trade {trade_id} settled (tx {cli.tx_hash(receipt)})")
     if period is not None:
         receipts = settler.settle_period(period)
         settled = sum(len(settler.engine.events(r, "TradeSettled")) for r in receipts)
@@ -131,14 +122,14 @@ def settle(
             for r in receipts
             for e in settler.engine.events(r, "MeterDataFlagged")
         }
-        console.print(f"period {period}: {settled} trade(s) settled")
+        cli.console.print(f"period {period}: {settled} trade(s) settled")
         for node in sorted(flagged):
-            console.print(f"flagged {node}: meter data missing")
+            cli.console.print(f"flagged {node}: meter data missing")
         for node in deviation or []:
             receipt = settler.settle_deviation(node, period)
             (ev,) = settler.engine.events(receipt, "DeviationSettled")
             sign = "pays" if ev["args"]["rampUp"] else "receives"
-            console.print(
+            cli.console.print(
                 f"deviation of {node}: {ev['args']['deviationWh']} Wh, {sign} "
                 f"{fen_to_cny(ev['args']['amountFen'])} CNY"
             )

@@ -3,7 +3,7 @@
 - :class:`ReputationDesk`: rate a counterparty after a settled trade, read a node's
   reputation and credit view (``gridledger node rate|reputation``).
 - :func:`reputation_fraction` / :func:`reputation_fractions`: reputation as 0..1 for the
-  recommendation optimiser (``node.trading`` offers).
+  recommendation optimiser (``node.trading.trader`` offers).
 - :func:`export_for_agency`: every node's trading, settlement and rating history for the
   external credit agency (``gridledger credit export``), as JSON or CSV.
 - :class:`CreditDesk`: the agency posts levels; anyone applies them, enforces and clears
@@ -22,11 +22,11 @@ from datetime import UTC, datetime
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel
-from web3 import Web3
 from web3.types import TxReceipt
 
+from ledger.addresses import checksum_address
 from ledger.clients.registry import CREDIT_LEVELS, NodeRegistryClient, code, code_text
-from ledger.clients.reputation import MAX_REPUTATION, ReputationLedgerClient
+from ledger.clients.reputation import MAX_REPUTATION, WAD, ReputationLedgerClient
 from ledger.clients.settlement import SettlementEngineClient
 from ledger.clients.trading import TradeStatus, TradingMarketClient
 from ledger.context import LedgerContext
@@ -118,12 +118,6 @@ class AgencyExport(BaseModel):
     nodes: list[NodeHistory]
 
 
-def _checksum(address: str) -> str:
-    if not Web3.is_address(address):
-        raise ValidationError(f"not an address: {address!r}")
-    return Web3.to_checksum_address(address)
-
-
 def reason_code(text: str | None) -> bytes:
     """An optional rating reason code (ASCII, <= 32 chars) as bytes32."""
     return code(text) if text else ZERO32
@@ -142,7 +136,7 @@ def reputation_fractions(
     ctx: LedgerContext, addresses: Iterable[str], *, account: LocalAccount | None = None
 ) -> dict[str, float]:
     """Reputation / 1000 per address (one call); 0.5 each without a ReputationLedger."""
-    nodes = list(dict.fromkeys(_checksum(a) for a in addresses))
+    nodes = list(dict.fromkeys(checksum_address(a) for a in addresses))
     if not nodes:
         return {}
     try:
@@ -157,7 +151,7 @@ def reputation_fraction(
     ctx: LedgerContext, address: str, *, account: LocalAccount | None = None
 ) -> float:
     """``address``'s reputation as 0..1 for the optimiser (0.5 without a ReputationLedger)."""
-    return reputation_fractions(ctx, [address], account=account)[_checksum(address)]
+    return reputation_fractions(ctx, [address], account=account)[checksum_address(address)]
 
 
 class ReputationDesk:
@@ -180,7 +174,7 @@ class ReputationDesk:
         return self.ledger.rate(trade_id, score, reason_code(reason))
 
     def view(self, node: str | None = None) -> ReputationView:
-        address = _checksum(node or self.address)
+        address = checksum_address(node or self.address)
         rep = self.ledger.reputation_info(address)
         credit = self.ledger.credit_info(address)
         return ReputationView(
@@ -189,7 +183,7 @@ class ReputationDesk:
             rating_count=rep.rating_count,
             trade_count=rep.trade_count,
             warned=rep.warned,
-            penalty_points=rep.penalty_wad // 10**18,
+            penalty_points=rep.penalty_wad // WAD,
             registry_level=_level(credit.registry_level),
             agency_level=_level(credit.agency_level) if credit.agency_rated else None,
             rewarded=credit.rewarded,
@@ -211,16 +205,16 @@ class CreditDesk:
 
     def post_level(self, node: str, level: int, effective_at: int = 0) -> TxReceipt:
         """Post ``node``'s level (CREDIT_AGENCY); applied at once if already effective."""
-        return self.ledger.post_credit_level(_checksum(node), level, effective_at)
+        return self.ledger.post_credit_level(checksum_address(node), level, effective_at)
 
     def apply(self, node: str) -> TxReceipt:
-        return self.ledger.apply_credit_level(_checksum(node))
+        return self.ledger.apply_credit_level(checksum_address(node))
 
     def enforce(self, node: str) -> TxReceipt:
-        return self.ledger.enforce_top_up(_checksum(node))
+        return self.ledger.enforce_top_up(checksum_address(node))
 
     def clear(self, node: str) -> TxReceipt:
-        return self.ledger.clear_top_up(_checksum(node))
+        return self.ledger.clear_top_up(checksum_address(node))
 
 
 def _mean(values: Sequence[int]) -> float | None:
@@ -283,7 +277,7 @@ def _node_history(
         debt_fen=engine.debt_of(node) if engine is not None else None,
         reputation=rep.reputation,
         warned=rep.warned,
-        penalty_points=rep.penalty_wad // 10**18,
+        penalty_points=rep.penalty_wad // WAD,
         trades=len(trades),
         settled=len(settled),
         failed=sum(t.status == TradeStatus.FAILED for t in trades),
@@ -314,14 +308,16 @@ def export_for_agency(
         total = registry.node_count()
         chosen = [a for o in range(0, total, PAGE) for a in registry.nodes_page(o, PAGE)]
     else:
-        chosen = [_checksum(n) for n in nodes]
+        chosen = [checksum_address(n) for n in nodes]
     block = ctx.w3.eth.get_block("latest")
     return AgencyExport(
         generated_at=datetime.fromtimestamp(int(block["timestamp"]), tz=UTC).isoformat(),
         chain_id=ctx.w3.eth.chain_id,
         block_number=int(block["number"]),
         reputation_ledger=ledger.address,
-        nodes=[_node_history(_checksum(n), registry, market, ledger, engine) for n in chosen],
+        nodes=[
+            _node_history(checksum_address(n), registry, market, ledger, engine) for n in chosen
+        ],
     )
 
 

@@ -9,9 +9,8 @@ from typing import Annotated
 import typer
 from eth_account import Account
 from rich.table import Table
-from web3.types import TxReceipt
 
-from ledger.cli_support import console, make_context, print_json, prompt_password
+from ledger import cli_support as cli
 from ledger.clients.surveillance import SurveillanceDeskClient
 from ledger.context import LedgerContext
 from node.surveillance import model as model_mod
@@ -28,7 +27,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ModelOpt = Annotated[
     str | None, typer.Option("--model-id", help="Model id (default: the shipped CURRENT model).")
 ]
@@ -59,7 +57,7 @@ def _history(
     """The history file, or the model's window (up to ``last_period``) read from the chain."""
     if history is not None:
         return MarketHistory.load(history)
-    ctx = make_context()
+    ctx = cli.make_context()
     return chain_history(
         ctx,
         Account.create(),
@@ -98,20 +96,22 @@ def _metrics_table(title: str, metrics: dict[str, Metrics]) -> Table:
 def train_cmd(
     models_dir: ModelsDirOpt = model_mod.MODELS_DIR,
     current: Annotated[bool, typer.Option(help="Point CURRENT at the new model.")] = True,
-    as_json: JsonOpt = False,
+    as_json: cli.JsonOpt = False,
 ) -> None:
     """Train the classifier on simulated markets; write <model_id>.pkl and .json."""
     trained = model_mod.train()
     path = model_mod.save(trained, models_dir, current=current)
     meta = trained.metadata
     if as_json:
-        print_json(meta)
+        cli.print_json(meta)
         return
-    console.print(f"model id: {meta.model_id}")
-    console.print(f"file: {path} ({meta.file_bytes} bytes)")
-    console.print(f"feature schema: {meta.schema_id} {meta.schema_hash}")
-    console.print(f"threshold: {meta.threshold_ppm} ppm")
-    console.print(_metrics_table("held-out", {"validation": meta.validation, "test": meta.test}))
+    cli.console.print(f"model id: {meta.model_id}")
+    cli.console.print(f"file: {path} ({meta.file_bytes} bytes)")
+    cli.console.print(f"feature schema: {meta.schema_id} {meta.schema_hash}")
+    cli.console.print(f"threshold: {meta.threshold_ppm} ppm")
+    cli.console.print(
+        _metrics_table("held-out", {"validation": meta.validation, "test": meta.test})
+    )
 
 
 @app.command("evaluate")
@@ -125,7 +125,7 @@ def evaluate_cmd(
         list[int] | None,
         typer.Option(help="Evaluate on these seeds instead of the model's held-out test set."),
     ] = None,
-    as_json: JsonOpt = False,
+    as_json: cli.JsonOpt = False,
 ) -> None:
     """Precision, recall and ROC-AUC of the model on held-out simulated markets."""
     model = SurveillanceModel.load(model_id, models_dir)
@@ -134,7 +134,7 @@ def evaluate_cmd(
     plan = model.metadata.plan
     used = plan.test if sources is None else sources
     if as_json:
-        print_json(
+        cli.print_json(
             {
                 "model_id": model.model_id,
                 "schema_hash": model.metadata.schema_hash,
@@ -145,9 +145,9 @@ def evaluate_cmd(
             }
         )
         return
-    console.print(f"model {model.model_id}, threshold {model.threshold_ppm} ppm")
-    console.print("scenarios: " + ", ".join(f"{s.preset}/{s.seed}" for s in used))
-    console.print(_metrics_table("evaluation", {"measured": metrics}))
+    cli.console.print(f"model {model.model_id}, threshold {model.threshold_ppm} ppm")
+    cli.console.print("scenarios: " + ", ".join(f"{s.preset}/{s.seed}" for s in used))
+    cli.console.print(_metrics_table("evaluation", {"measured": metrics}))
 
 
 @app.command("simulate")
@@ -172,7 +172,7 @@ def simulate_cmd(
             )
         )
     h = market.history
-    console.print(
+    cli.console.print(
         f"{len(h.nodes)} nodes, {len(h.listings)} listings, {len(h.trades)} trades, "
         f"{len(h.ratings)} ratings over periods {h.first_period}..{h.last_period} -> {out}"
     )
@@ -187,7 +187,7 @@ def scan_cmd(
     flagged_only: Annotated[
         bool, typer.Option("--flagged", help="Only list flagged nodes.")
     ] = False,
-    as_json: JsonOpt = False,
+    as_json: cli.JsonOpt = False,
 ) -> None:
     """Score every node of a history (default: the chain) over the model's window."""
     model = SurveillanceModel.load(model_id, models_dir)
@@ -195,9 +195,9 @@ def scan_cmd(
     if flagged_only:
         result.rows = [r for r in result.rows if r.flagged]
     if as_json:
-        print_json(result)
+        cli.print_json(result)
         return
-    console.print(
+    cli.console.print(
         f"model {result.model_id}, periods {result.first_period}..{result.last_period}, "
         f"threshold {result.threshold_ppm} ppm"
     )
@@ -206,7 +206,7 @@ def scan_cmd(
         table.add_row(
             r.node, r.name or "", str(r.score_ppm), "YES" if r.flagged else "", r.feature_hash
         )
-    console.print(table)
+    cli.console.print(table)
 
 
 @app.command("indicators")
@@ -216,12 +216,12 @@ def indicators_cmd(
     window: Annotated[
         int, typer.Option(help="Window: the last N periods of the history.")
     ] = model_mod.DEFAULT_PLAN.window_periods,
-    as_json: JsonOpt = False,
+    as_json: cli.JsonOpt = False,
 ) -> None:
     """A node's indicator values, with the feature hash."""
     vector = node_features(MarketHistory.load(history), node, window)
     if as_json:
-        print_json(
+        cli.print_json(
             {
                 "node": vector.node,
                 "first_period": vector.first_period,
@@ -232,12 +232,12 @@ def indicators_cmd(
             }
         )
         return
-    console.print(f"{vector.node}: periods {vector.first_period}..{vector.last_period}")
+    cli.console.print(f"{vector.node}: periods {vector.first_period}..{vector.last_period}")
     table = Table("indicator", "value", "unit", "definition")
     for f in FEATURES:
         table.add_row(f.name, f"{vector.value(f.name):.4f}", f.unit, f.definition)
-    console.print(table)
-    console.print(f"feature hash: {vector.hash}")
+    cli.console.print(table)
+    cli.console.print(f"feature hash: {vector.hash}")
 
 
 @app.command("report")
@@ -249,23 +249,17 @@ def report_cmd(
 ) -> None:
     """Build the report on NODE (evidence, hashes, score) as JSON (`file` files it)."""
     model = SurveillanceModel.load(model_id, models_dir)
-    print_json(build_report(MarketHistory.load(history), node, model))
+    cli.print_json(build_report(MarketHistory.load(history), node, model))
 
 
 # ---------------------------------------------------------------- on chain (SurveillanceDesk)
 
-WalletOpt = Annotated[str, typer.Option("--wallet", "-w", help="The acting wallet.")]
+WalletOpt = Annotated[str, cli.wallet_option("The acting wallet.")]
 
 
 def _desk(ctx: LedgerContext, wallet: str | None) -> SurveillanceDeskClient:
-    account = ctx.account(wallet, prompt_password) if wallet else Account.create()
+    account = cli.signer(ctx, wallet or None)
     return ctx.client(SurveillanceDeskClient, account)
-
-
-def _txline(verb: str, receipt: TxReceipt) -> None:
-    console.print(
-        f"{verb}: tx 0x{bytes(receipt['transactionHash']).hex()} (gas {receipt['gasUsed']})"
-    )
 
 
 def _document(text: str | None, path: Path | None, what: str) -> str:
@@ -282,13 +276,13 @@ def register_model_cmd(
 ) -> None:
     """REGULATOR: register a model's id, feature schema hash and threshold on chain."""
     model = SurveillanceModel.load(model_id, models_dir)
-    ctx = make_context()
+    ctx = cli.make_context()
     receipt = onchain.register_model(_desk(ctx, wallet), model)
-    console.print(
+    cli.console.print(
         f"model {model.model_id} (schema {model.metadata.schema_hash}, "
         f"threshold {model.threshold_ppm} ppm)"
     )
-    _txline("registered", receipt)
+    cli.print_tx("registered", receipt)
 
 
 @app.command("file")
@@ -299,18 +293,18 @@ def file_cmd(
     last_period: LastPeriodOpt = None,
     model_id: ModelOpt = None,
     models_dir: ModelsDirOpt = model_mod.MODELS_DIR,
-    as_json: JsonOpt = False,
+    as_json: cli.JsonOpt = False,
 ) -> None:
     """Compute the report on NODE (from --history or the chain) and file it on chain as
     --wallet (an active node)."""
     model = SurveillanceModel.load(model_id, models_dir)
     report = build_report(_history(history, model, last_period), node, model)
-    ctx = make_context()
+    ctx = cli.make_context()
     filed = onchain.file_report(_desk(ctx, wallet), report)
     if as_json:
-        print_json({"report": report.model_dump(mode="json"), "filed": filed.model_dump()})
+        cli.print_json({"report": report.model_dump(mode="json"), "filed": filed.model_dump()})
         return
-    console.print(
+    cli.console.print(
         f"report #{filed.report_id} on {report.node}: score {report.score_ppm} ppm, "
         f"features {report.feature_hash}, {len(filed.trade_ids)} trade ids "
         f"(tx {filed.tx_hash}, gas {filed.gas_used})"
@@ -318,11 +312,11 @@ def file_cmd(
 
 
 @app.command("queue")
-def queue_cmd(as_json: JsonOpt = False) -> None:
+def queue_cmd(as_json: cli.JsonOpt = False) -> None:
     """The pending reports awaiting a ruling."""
-    reports = onchain.queue(_desk(make_context(), None))
+    reports = onchain.queue(_desk(cli.make_context(), None))
     if as_json:
-        print_json(reports)
+        cli.print_json(reports)
         return
     table = Table("id", "reporter", "accused", "score (ppm)", "responded", "rule by")
     for r in reports:
@@ -334,7 +328,7 @@ def queue_cmd(as_json: JsonOpt = False) -> None:
             "yes" if r.responded_at else "",
             str(r.rule_by),
         )
-    console.print(table)
+    cli.console.print(table)
 
 
 @app.command("respond")
@@ -346,8 +340,8 @@ def respond_cmd(
 ) -> None:
     """The accused answers a report with the hash of its response document."""
     digest = _document(text, file, "response")
-    receipt = _desk(make_context(), wallet).respond(report_id, digest)
-    _txline(f"response {digest} filed", receipt)
+    receipt = _desk(cli.make_context(), wallet).respond(report_id, digest)
+    cli.print_tx(f"response {digest} filed", receipt)
 
 
 @app.command("rule")
@@ -365,11 +359,11 @@ def rule_cmd(
     """REGULATOR: rule a pending report (confirm with a penalty, or dismiss) with a reason."""
     reason = _document(text, file, "reason")
     receipt = onchain.rule(
-        _desk(make_context(), wallet),
+        _desk(cli.make_context(), wallet),
         report_id,
         confirmed=confirm,
         reason_hash=reason,
         penalty_fen=penalty_fen,
         reputation_points=points,
     )
-    _txline(f"report #{report_id} {'confirmed' if confirm else 'dismissed'}", receipt)
+    cli.print_tx(f"report #{report_id} {'confirmed' if confirm else 'dismissed'}", receipt)

@@ -9,10 +9,9 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from eth_account import Account
 from rich.table import Table
 
-from ledger.cli_support import console, make_context, print_json, prompt_password
+from ledger import cli_support as cli
 from ledger.clients.tariff import TransmissionTariffClient
 from ledger.context import LedgerContext
 
@@ -21,18 +20,15 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-WalletOpt = Annotated[
-    str, typer.Option("--wallet", help="Keystore that signs (it must hold REGULATOR).")
-]
+WalletOpt = Annotated[str, cli.wallet_option("Keystore that signs (it must hold REGULATOR).")]
 Region = Annotated[int, typer.Argument(min=0, max=31, help="Region id, 0..31.")]
 
 
 def _client(wallet: str | None) -> tuple[LedgerContext, TransmissionTariffClient]:
     """The tariff client signing as ``wallet``; reads (``None``) need no key, so they use
     a random, never-funded account that only makes ``eth_call``s."""
-    ctx = make_context()
-    account = Account.create() if wallet is None else ctx.account(wallet, prompt_password)
+    ctx = cli.make_context()
+    account = cli.signer(ctx, wallet)
     return ctx, ctx.client(TransmissionTariffClient, account)
 
 
@@ -41,15 +37,15 @@ def _when(ts: int) -> str:
 
 
 @app.command("regions")
-def regions(as_json: JsonOpt = False) -> None:
+def regions(as_json: cli.JsonOpt = False) -> None:
     """List the regions: neighbours, the stamp rate in effect now and any pending rate."""
     _, tariff = _client(None)
     infos = tariff.regions()
     if as_json:
-        print_json(infos)
+        cli.print_json(infos)
         return
     if not infos:
-        console.print("no regions defined")
+        cli.console.print("no regions defined")
         return
     table = Table("id", "name", "neighbours", "rate fen/MWh", "pending fen/MWh", "pending from")
     for r in infos:
@@ -61,7 +57,7 @@ def regions(as_json: JsonOpt = False) -> None:
             f"{r.pending_rate_fen_per_mwh:,}" if r.pending_from else "-",
             _when(r.pending_from),
         )
-    console.print(table)
+    cli.console.print(table)
 
 
 @app.command("define-region")
@@ -69,7 +65,7 @@ def define_region(region: Region, name: str, wallet: WalletOpt = "regulator") ->
     """Define REGION named NAME (1..32 bytes of UTF-8), or rename it."""
     _, tariff = _client(wallet)
     receipt = tariff.define_region(region, name)
-    console.print(f"region {region} is {name!r} (tx {receipt['transactionHash'].to_0x_hex()})")
+    cli.console.print(f"region {region} is {name!r} (tx {cli.tx_hash(receipt)})")
 
 
 @app.command("set-edge")
@@ -83,9 +79,7 @@ def set_edge(
     _, tariff = _client(wallet)
     receipt = tariff.set_edge(region_a, region_b, not remove)
     verb = "disconnected" if remove else "connected"
-    console.print(
-        f"regions {region_a} and {region_b} {verb} (tx {receipt['transactionHash'].to_0x_hex()})"
-    )
+    cli.console.print(f"regions {region_a} and {region_b} {verb} (tx {cli.tx_hash(receipt)})")
 
 
 @app.command("set-rate")
@@ -115,9 +109,9 @@ def set_rate(
         if args["replacedPending"]
         else ""
     )
-    console.print(
+    cli.console.print(
         f"region {region}: {rate_fen_per_mwh:,} fen/MWh from {_when(args['effectiveFrom'])}"
-        f"{replaced} (tx {receipt['transactionHash'].to_0x_hex()})"
+        f"{replaced} (tx {cli.tx_hash(receipt)})"
     )
 
 
@@ -131,7 +125,7 @@ def route(
     at: Annotated[
         int | None, typer.Option("--at", min=0, help="Use the rates in effect at this time.")
     ] = None,
-    as_json: JsonOpt = False,
+    as_json: cli.JsonOpt = False,
 ) -> None:
     """The cheapest route FROM_REGION -> TO_REGION, its stamp sum and (optionally) the fee."""
     _, tariff = _client(None)
@@ -144,12 +138,12 @@ def route(
             tariff.contract.functions.feeFen(energy_wh, found.sum_rate_fen_per_mwh).call()
         )
     if as_json:
-        print_json(result)
+        cli.print_json(result)
         return
-    console.print(
+    cli.console.print(
         "route "
         + " -> ".join(str(r) for r in found.route)
         + f": {found.sum_rate_fen_per_mwh:,} fen/MWh"
     )
     if energy_wh is not None:
-        console.print(f"fee for {energy_wh:,} Wh: {result['fee_fen']:,} fen")
+        cli.console.print(f"fee for {energy_wh:,} Wh: {result['fee_fen']:,} fen")

@@ -39,8 +39,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from ledger.errors import GridLedgerError, ValidationError
+from ledger.units import WH_PER_MWH, value_fen
 
-WH_PER_MWH = 1_000_000
 PLAN_FORMAT: Literal["gridledger-plan/1"] = "gridledger-plan/1"
 
 Mode = Literal[1, 2]
@@ -327,8 +327,8 @@ def _plan(
         o, p = offers[i], parts[i]
         q = quantities.get(i, 0)
         if q:
-            energy = q * o.price_fen_per_mwh // WH_PER_MWH
-            fee = q * o.transmission_rate_fen_per_mwh // WH_PER_MWH
+            energy = value_fen(q, o.price_fen_per_mwh)
+            fee = value_fen(q, o.transmission_rate_fen_per_mwh)
             takes.append(
                 PlannedTake(
                     listing_id=o.listing_id,
