@@ -17,7 +17,7 @@ The day follows the stages of the demo's market day (:mod:`scripts.market_day`) 
 6. taking: withholding violators cancel their listings; four sellers take retailers' bids
    for a quarter of their first block; every buyer covers 80 % of each block's demand. Each
    taker takes the open listings in the order of the recommendation optimiser's unit score
-   (:func:`node.optimizer.unit_scores`: price plus the cheapest route's stamps, reputation,
+   (:func:`node.trading.optimizer.unit_scores`: price plus the cheapest route's stamps, reputation,
    carbon), filling greedily within the minimum takes; this is the optimiser's MILP optimum
    whenever no minimum take binds. The MILP itself is not solved per taker (about 25 ms a
    plan, 13,000 plans: client CPU that the nodes spend in parallel in a real market);
