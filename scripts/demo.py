@@ -43,7 +43,7 @@ from scripts.market_day import (
     MarketDay,
     compact_scenario,
 )
-from scripts.scenario import Scenario, generate
+from ledger.scenario import Scenario, generate
 
 app = typer.Typer(help="Run the market demo end to end.", invoke_without_command=True)
 

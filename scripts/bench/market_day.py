@@ -132,7 +132,7 @@ from scripts.bench.common import (
 from scripts.bench.report import Section
 from scripts.dispatch_sim import security_check, sign_result
 from scripts.meter_sim import METER_KEY_BASE
-from scripts.scenario import (
+from ledger.scenario import (
     INTERVAL_S,
     INTERVALS_PER_DAY,
     Participant,

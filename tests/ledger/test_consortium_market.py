@@ -70,7 +70,7 @@ from scripts.market_day import (
     MarketDay,
     compact_scenario,
 )
-from scripts.scenario import REGIONS, generate
+from ledger.scenario import REGIONS, generate
 
 pytestmark = pytest.mark.consortium
 

@@ -22,7 +22,7 @@ from ledger.manifest import Manifest
 from ledger.settings import Settings
 from ledger.web3factory import make_web3
 from scripts.market_day import BLOCKS, ChainClock, DaySchedule, MarketDay, compact_scenario
-from scripts.scenario import generate
+from ledger.scenario import generate
 from tests.conftest import make_settings
 
 

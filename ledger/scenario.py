@@ -10,6 +10,9 @@ peak at night), wind as a mean-reverting capacity factor, PV as a clear-sky bell
 cloud noise, coal as a flat must-run share.
 
 A few violators of each kind are injected and labelled, for the surveillance classifier.
+
+The generator lives in ``ledger`` so role apps (the surveillance simulator) may use it; its
+command line (``gridledger scenario``) is :mod:`scripts.scenario_cli`.
 """
 
 from __future__ import annotations
@@ -17,13 +20,9 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
 
 import numpy as np
-import typer
 from pydantic import BaseModel, Field
-
-from ledger.cli_support import console, print_json
 
 INTERVALS_PER_DAY = 96
 INTERVAL_S = 900
@@ -368,32 +367,6 @@ def _inject_violators(rng: np.random.Generator, people: list[Participant], per_k
         ring += 1
         for p in (pick(sellers), pick(buyers), pick(buyers)):
             p.violation, p.ring = ViolationKind.RATING_RING, ring
-
-
-app = typer.Typer(help="Seeded market scenarios of the Jibei grid.", no_args_is_help=True)
-
-
-@app.command("generate")
-def generate_cmd(
-    preset: Annotated[
-        str, typer.Option(help="jibei-mini (about 60 nodes) or jibei.")
-    ] = "jibei-mini",
-    seed: Annotated[int, typer.Option(help="Random seed; same seed, same scenario.")] = 1,
-    out: Annotated[Path | None, typer.Option(help="Write the scenario JSON here.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-) -> None:
-    """Generate a scenario and print its mix."""
-    scenario = generate(preset, seed)
-    if out is not None:
-        out.write_text(scenario.model_dump_json())
-    summary = summarize(scenario)
-    if as_json:
-        print_json(summary)
-        return
-    for key, value in summary.items():
-        console.print(f"{key:>24}: {value}")
-    if out is not None:
-        console.print(f"written to {out}")
 
 
 def summarize(scenario: Scenario) -> dict[str, object]:
