@@ -34,13 +34,11 @@ class AfterStages(DemoBase):
         # (rater, trade, score) in trade order; each rater's in turn, raters side by side.
         by_rater: dict[int, list[tuple[int, int]]] = defaultdict(list)
         jobs: list[tuple[int, int, int]] = []
-        for tid in self.trade_ids:
-            t = market.trade(tid)
-            for rater, ratee in ((t.buyer, t.seller), (t.seller, t.buyer)):
-                me, other = by_address[rater], by_address[ratee]
-                score = plan.rating_score(rng, me, other)
-                jobs.append((me.index, tid, score))
-                by_rater[me.index].append((tid, score))
+        trades = [market.trade(tid) for tid in self.trade_ids]
+        parties = [(t.id, by_address[t.buyer], by_address[t.seller]) for t in trades]
+        for tid, me, score in plan.rate_trades(rng, parties):
+            jobs.append((me.index, tid, score))
+            by_rater[me.index].append((tid, score))
 
         def rate(index: int, tid: int, score: int) -> None:
             ReputationDesk(self.ctx, self.accounts[index]).rate(tid, score)

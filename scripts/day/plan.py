@@ -259,6 +259,18 @@ def rating_score(rng: random.Random, me: Participant, other: Participant) -> int
     return rng.choice([3, 4, 4, 5, 5, 5])
 
 
+def rate_trades(
+    rng: random.Random, trades: Iterable[tuple[int, Participant, Participant]]
+) -> list[tuple[int, Participant, int]]:
+    """Both parties of every (trade id, buyer, seller) rate each other, the buyer first:
+    (trade id, rater, score) in trade order."""
+    out: list[tuple[int, Participant, int]] = []
+    for tid, buyer, seller in trades:
+        for me, other in ((buyer, seller), (seller, buyer)):
+            out.append((tid, me, rating_score(rng, me, other)))
+    return out
+
+
 def rating_rng(scenario: Scenario) -> random.Random:
     return random.Random(scenario.seed + 7)
 
