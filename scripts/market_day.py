@@ -44,42 +44,22 @@ from scripts.day.plan import (
     RAMP_UP_FEN_PER_MWH,
     REMAINDER_N,
     SETTLER_N,
-    STAGES,
     compact_scenario,
+    stages,
 )
 
 
 class MarketDay(MarketStages, DeliveryStages, AfterStages):
     """Runs one delivery day of ``scenario`` on the chain behind ``ctx`` (demo keys): the
-    plan's stages (:data:`scripts.day.plan.STAGES`) in order, then the conservation check.
-
-    Args:
-        schedule: The day's intervals and windows (default: the day-ahead market,
-            time-lapsed; on a chain whose clock cannot move, pass :meth:`DaySchedule.compact`).
-        clock: How chain time moves (default: detected from the node).
-        workers: Independent transactions (of different nodes, or of one role for
-            different nodes) sent this many at a time; 1 sends one after the other.
+    plan's stages (:data:`scripts.day.plan.STAGES`) in order, then the conservation check
+    (arguments: :class:`scripts.day.demo_base.DemoBase`).
     """
 
     def run(self) -> DaySummary:
         self.fund_gas()
-        steps = {
-            "tariffs": self.tariffs,
-            "onboarding": self.onboard,
-            "meters": self.register_meters,
-            "period": self.open_period,
-            "posting": self.post,
-            "taking": self.take,
-            "dispatch": self.dispatch,
-            "metering": self.metering,
-            "settlement": self.settle,
-            "ratings": self.ratings,
-            "surveillance": self.surveillance,
-            "certificates": self.certificates,
-        }
-        for name in STAGES:
+        for name, step in stages(self):
             with self.stage(name):
-                steps[name]()
+                step()
         self.conservation()
         return self.summary
 

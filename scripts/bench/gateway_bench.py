@@ -288,6 +288,33 @@ def populate(engine: Engine, events: int) -> dict[str, float]:
     return {"events": float(inserted), "insert_s": time.perf_counter() - began}
 
 
+def _time_queries(
+    app: Any, queries: dict[str, Callable[[], str]], shape: Shape
+) -> dict[str, dict[str, float]]:
+    """p50/p99 latency (ms) and request count of every query (after a warm-up request)."""
+    results: dict[str, dict[str, float]] = {}
+    with TestClient(app, headers={"X-API-Key": API_KEY}) as http:
+        for name, path in queries.items():
+            times: list[float] = []
+            deadline = time.perf_counter() + shape.max_s_per_query
+            http.get(path())  # warm-up (templates, statement cache)
+            for i in range(shape.requests):
+                url = path()
+                began = time.perf_counter()
+                reply = http.get(url)
+                times.append((time.perf_counter() - began) * 1000)
+                if reply.status_code != 200:
+                    raise RuntimeError(f"{url}: {reply.status_code} {reply.text[:200]}")
+                if i >= 4 and time.perf_counter() > deadline:
+                    break
+            results[name] = {
+                "p50_ms": percentile(times, 0.5),
+                "p99_ms": percentile(times, 0.99),
+                "requests": float(len(times)),
+            }
+    return results
+
+
 def run(section: Section, quick: bool) -> None:
     shape = QUICK if quick else FULL
     with tempfile.TemporaryDirectory(prefix="gl-bench-gw-") as tmp:
@@ -344,26 +371,7 @@ def run(section: Section, quick: bool) -> None:
             "page trade": lambda: f"/trades/{rng.randrange(1, trades + 1)}",
             "page listings": lambda: "/listings",
         }
-        results: dict[str, dict[str, float]] = {}
-        with TestClient(app, headers={"X-API-Key": API_KEY}) as http:
-            for name, path in queries.items():
-                times: list[float] = []
-                deadline = time.perf_counter() + shape.max_s_per_query
-                http.get(path())  # warm-up (templates, statement cache)
-                for i in range(shape.requests):
-                    url = path()
-                    began = time.perf_counter()
-                    reply = http.get(url)
-                    times.append((time.perf_counter() - began) * 1000)
-                    if reply.status_code != 200:
-                        raise RuntimeError(f"{url}: {reply.status_code} {reply.text[:200]}")
-                    if i >= 4 and time.perf_counter() > deadline:
-                        break
-                results[name] = {
-                    "p50_ms": percentile(times, 0.5),
-                    "p99_ms": percentile(times, 0.99),
-                    "requests": float(len(times)),
-                }
+        results = _time_queries(app, queries, shape)
         worst = max(results, key=lambda k: results[k]["p99_ms"])
         worst_p99 = results[worst]["p99_ms"]
         section.add(

@@ -90,7 +90,7 @@ from scripts.bench.day_delivery import DeliveryStages
 from scripts.bench.day_market import MarketStages
 from scripts.bench.day_waves import Abi, Waves, demo_node, first_id, logs_of, read_many, word
 from scripts.bench.report import Section
-from scripts.day.plan import STAGES
+from scripts.day.plan import stages
 
 #: Seconds the day may take; checked between slices, waves and phases (a stopped day reports
 #: n/a, never an extrapolation). The full day takes about 4 minutes here (2 shared cores).
@@ -112,24 +112,11 @@ class Day(MarketStages, DeliveryStages, AfterStages):
 
     def run(self) -> None:
         self.rpc.call("evm_setBlockGasLimit", [hex(DAY_BLOCK_GAS_LIMIT)])
-        steps = {
-            "tariffs": self.tariffs,
-            "onboarding": self.onboard,
-            "meters": self.register_meters,
-            "period": self.open_period,
-            "posting": self.post,
-            "taking": self.take,
-            "dispatch": self.dispatch,
-            "metering": self.metering,
-            "settlement": self.settle,
-            "ratings": self.ratings,
-            "surveillance": self.surveillance,
-            "certificates": self.certificates,
-            "conservation": self.conservation,
-        }
-        for name in (*STAGES, "conservation"):
+        for name, step in stages(self):
             with self.phase(name):
-                steps[name]()
+                step()
+        with self.phase("conservation"):
+            self.conservation()
 
 
 def run(section: Section, quick: bool) -> None:

@@ -17,8 +17,9 @@ conservation to the fen.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from ledger.clients.registry import NodeKind, Side
 from ledger.clients.trading import ListingSide
@@ -39,6 +40,43 @@ STAGES = (
     "surveillance",
     "certificates",
 )
+
+
+class DayEngine(Protocol):
+    """What runs the day: one step per stage."""
+
+    def tariffs(self) -> None: ...
+    def onboard(self) -> None: ...
+    def register_meters(self) -> None: ...
+    def open_period(self) -> None: ...
+    def post(self) -> None: ...
+    def take(self) -> None: ...
+    def dispatch(self) -> None: ...
+    def metering(self) -> None: ...
+    def settle(self) -> None: ...
+    def ratings(self) -> None: ...
+    def surveillance(self) -> None: ...
+    def certificates(self) -> None: ...
+
+
+def stages(engine: DayEngine) -> list[tuple[str, Callable[[], None]]]:
+    """The day's stages in order (:data:`STAGES`), each with ``engine``'s step."""
+    steps = {
+        "tariffs": engine.tariffs,
+        "onboarding": engine.onboard,
+        "meters": engine.register_meters,
+        "period": engine.open_period,
+        "posting": engine.post,
+        "taking": engine.take,
+        "dispatch": engine.dispatch,
+        "metering": engine.metering,
+        "settlement": engine.settle,
+        "ratings": engine.ratings,
+        "surveillance": engine.surveillance,
+        "certificates": engine.certificates,
+    }
+    return [(name, steps[name]) for name in STAGES]
+
 
 #: Scenario kinds -> registry kinds.
 KINDS = {
