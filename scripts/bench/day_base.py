@@ -10,10 +10,11 @@ import resource
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from pydantic import Field
 
 from ledger.clients.base import ContractClient
 from ledger.clients.trading import ListingSide, Period
@@ -22,6 +23,7 @@ from ledger.scenario import Participant, Scenario
 from node.optimizer import ListingOffer, Weights, unit_scores
 from scripts.bench.common import BenchChain, BenchError, role
 from scripts.bench.day_waves import Abi, C, Waves, demo_node
+from scripts.day.figures import DayFigures
 
 logger = logging.getLogger(__name__)
 
@@ -116,45 +118,24 @@ def rank(
 # -- the day -------------------------------------------------------------------------------
 
 
-@dataclass
-class DayFacts:
-    """What the day produced."""
+class DayFacts(DayFigures):
+    """What the day produced (with the benchmark's own counts and timings)."""
 
     nodes: int = 0
-    meters: int = 0
-    listings: int = 0
-    listings_cancelled: int = 0
-    trades: int = 0
-    traded_wh: int = 0
-    executed_wh: int = 0
-    curtailed_wh: int = 0
     node_totals: int = 0
-    trades_settled: int = 0
     trades_failed: int = 0
-    seller_income_fen: int = 0
-    transmission_fees_fen: int = 0
-    refunds_fen: int = 0
-    deviation_nodes: int = 0
-    deviation_paid_fen: int = 0
-    deviation_received_fen: int = 0
     withdrawals: int = 0
-    ratings: int = 0
     surveillance: str = ""
     surveillance_read_s: float = 0.0
     surveillance_scan_s: float = 0.0
-    skipped: list[str] = field(default_factory=list)
-    certificates_issued: int = 0
     trades_covered: int = 0
     certificates_bought: int = 0
     parties_assessed: int = 0
     parties_fined: int = 0
-    conserved: bool = False
-    total_supply_fen: int = 0
-    accounted_fen: int = 0
-    phases_s: dict[str, float] = field(default_factory=dict)
-    phase_transactions: dict[str, int] = field(default_factory=dict)
-    phase_split_s: dict[str, dict[str, float]] = field(default_factory=dict)
-    phase_peak_rss_mb: dict[str, dict[str, int | None]] = field(default_factory=dict)
+    phases_s: dict[str, float] = Field(default_factory=dict)
+    phase_transactions: dict[str, int] = Field(default_factory=dict)
+    phase_split_s: dict[str, dict[str, float]] = Field(default_factory=dict)
+    phase_peak_rss_mb: dict[str, dict[str, int | None]] = Field(default_factory=dict)
     running: str = "setup"
 
 

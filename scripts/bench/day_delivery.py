@@ -37,7 +37,7 @@ class DeliveryStages(DayBase):
         period = self.the_period()
         self.set_time(period.taking_closes_at + 1)
         trades = ChainTradeSource.from_context(self.ctx, role("DISPATCH")).trades(period.id)
-        corridors = {(str(c.a), str(c.b)): float(c.limit_mw) for c in self.scenario.corridors}
+        corridors = plan.corridor_limits(self.scenario)
         results = security_check(trades, corridors)
         contract = self.address("DispatchResults")
         key = role("DISPATCH")

@@ -71,7 +71,6 @@ Peak memory is this process's max RSS and the anvil's ``VmHWM``. The day stops w
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 
 from ledger.scenario import Scenario, generate
 from scripts.bench.common import BenchChain, DeadlineExceeded, bench_chain
@@ -160,7 +159,7 @@ def _run(section: Section, quick: bool, facts: DayFacts) -> None:
         section.na("anvil_peak_rss_mb", "peak RSS, anvil", "no /proc on this platform", "MB")
     else:
         section.add("anvil_peak_rss_mb", "peak RSS, anvil", anvil_mb, "MB")
-    day_facts = asdict(facts)
+    day_facts = facts.model_dump()
     phases = day_facts.pop("phases_s")
     per_phase = day_facts.pop("phase_transactions")
     split = day_facts.pop("phase_split_s")

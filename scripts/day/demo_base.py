@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import uvicorn
 from eth_account.signers.local import LocalAccount
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ledger.chain import free_port
 from ledger.clients.tariff import TransmissionTariffClient
@@ -27,6 +27,7 @@ from ledger.errors import GridLedgerError
 from ledger.scenario import Participant, Scenario
 from node.trading import Trader
 from scripts.day.clock import ChainClock, DaySchedule
+from scripts.day.figures import DayFigures
 from scripts.day.plan import ROLE_WALLETS, market_accounts
 
 Report = Callable[[str], None]
@@ -37,34 +38,14 @@ _T = TypeVar("_T")
 GAS_FLOAT_WEI, GAS_LOW_WEI = 10**17, 10**16
 
 
-class DaySummary(BaseModel):
+class DaySummary(DayFigures):
     """What the day produced (the demo prints it; the end-to-end test checks it)."""
 
     participants: int = 0
-    meters: int = 0
     period_id: int = 0
-    listings: int = 0
-    listings_cancelled: int = 0
-    trades: int = 0
-    traded_wh: int = 0
-    executed_wh: int = 0
-    curtailed_wh: int = 0
     readings_accepted: int = 0
     readings_flagged: int = 0
-    trades_settled: int = 0
-    seller_income_fen: int = 0
-    transmission_fees_fen: int = 0
-    refunds_fen: int = 0
-    deviation_nodes: int = 0
-    deviation_paid_fen: int = 0
-    deviation_received_fen: int = 0
-    ratings: int = 0
     violations_reported: int = 0
-    certificates_issued: int = 0
-    total_supply_fen: int = 0
-    accounted_fen: int = 0
-    conserved: bool = False
-    skipped: list[str] = Field(default_factory=list)
     stage_seconds: dict[str, float] = Field(default_factory=dict)
 
 

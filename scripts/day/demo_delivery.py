@@ -33,12 +33,7 @@ class DeliveryStages(DemoBase):
 
         period = Trader(self.ctx, self.role("operator")).market.period(self.period_id)
         self.set_time(period.taking_closes_at + 1)
-        # A compact schedule delivers a longer stretch of the day in each interval: the
-        # corridors carry the same energy, so their limits scale with it.
-        corridors = {
-            (str(c.a), str(c.b)): float(self.schedule.scaled(c.limit_mw))
-            for c in self.scenario.corridors
-        }
+        corridors = plan.corridor_limits(self.scenario, self.schedule.scaled)
         with self.oracle() as url, httpx.Client(base_url=url, timeout=120) as http:
             response = http.get("/dispatch/trades", params={"period": self.period_id})
             response.raise_for_status()

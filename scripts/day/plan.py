@@ -267,6 +267,15 @@ def spread_wh(energy_wh: int, first: int, last: int) -> list[tuple[int, int]]:
     ]
 
 
+def corridor_limits(
+    scenario: Scenario, scaled: Callable[[int], int] = int
+) -> dict[tuple[str, str], float]:
+    """The dispatch center's security limits per corridor (MW), ``scaled`` by the schedule
+    (a compact schedule delivers a longer stretch of the day in each interval: the
+    corridors carry the same energy, so their limits scale with it)."""
+    return {(str(c.a), str(c.b)): float(scaled(c.limit_mw)) for c in scenario.corridors}
+
+
 def meter_skew(rng: random.Random, p: Participant) -> float:
     """A node's metered / contracted energy in one interval (noise; abusers over)."""
     skew = 1.0 + rng.gauss(0, METER_NOISE)
