@@ -20,9 +20,10 @@ from ledger.clients.base import ContractClient
 from ledger.clients.trading import ListingSide, Period
 from ledger.keystore import DEMO_NODE_BASE
 from ledger.scenario import Participant, Scenario
-from node.optimizer import ListingOffer, Weights, unit_scores
+from node.optimizer import Weights, unit_scores
 from scripts.bench.common import BenchChain, BenchError, role
 from scripts.bench.day_waves import Abi, C, Waves, demo_node
+from scripts.day import plan
 from scripts.day.figures import DayFigures
 
 logger = logging.getLogger(__name__)
@@ -95,15 +96,15 @@ def rank(
     """``offers`` in the order of the optimiser's unit score (best first);
     ``transmission``: stamp sum of the cheapest route per counterparty region."""
     book = [
-        ListingOffer(
+        plan.listing_offer(
             listing_id=o.id,
-            mode=1 if mode == 1 else 2,
+            mode=mode,
             available_wh=o.remaining_wh,
             min_take_wh=o.min_take_wh,
             price_fen_per_mwh=o.price_fen_per_mwh,
             transmission_rate_fen_per_mwh=transmission[o.region] if mode == 1 else 0,
             reputation=reputation[o.maker],
-            carbon_g_per_kwh=float(o.carbon_g_per_kwh) if mode == 1 else 0.0,
+            carbon_g_per_kwh=o.carbon_g_per_kwh,
         )
         for o in offers
     ]

@@ -193,9 +193,8 @@ class MarketStages(DemoBase):
             pair = (x.region, taker.region) if mode == 1 else (taker.region, x.region)
             if pair not in self._routes:
                 self._routes[pair] = self._tariff.cheapest_route(*pair).sum_rate_fen_per_mwh
-            maker = self._by_address[x.maker]
             offers.append(
-                ListingOffer(
+                plan.listing_offer(
                     listing_id=x.id,
                     mode=mode,
                     counterparty=x.maker,
@@ -204,7 +203,7 @@ class MarketStages(DemoBase):
                     price_fen_per_mwh=x.price_fen_per_mwh,
                     transmission_rate_fen_per_mwh=self._routes[pair],
                     reputation=self._reputation.get(x.maker, 0.5),
-                    carbon_g_per_kwh=float(maker.carbon_g_per_kwh) if mode == 1 else 0.0,
+                    carbon_g_per_kwh=self._by_address[x.maker].carbon_g_per_kwh,
                 )
             )
         return offers

@@ -24,6 +24,7 @@ from typing import Protocol
 from ledger.clients.registry import NodeKind, Side
 from ledger.clients.trading import ListingSide
 from ledger.scenario import Participant, Scenario, ViolationKind
+from node.optimizer import ListingOffer
 
 #: The day's stages in order (both engines run them so; the benchmark adds conservation).
 STAGES = (
@@ -252,6 +253,33 @@ def mode1_target_wh(profile_wh: Sequence[int], block: tuple[int, int]) -> int:
 def listing_side(mode: int) -> ListingSide:
     """The side of the listings a mode-``mode`` taker takes."""
     return ListingSide.SELL if mode == 1 else ListingSide.BUY
+
+
+def listing_offer(
+    *,
+    listing_id: int,
+    mode: int,
+    available_wh: int,
+    min_take_wh: int,
+    price_fen_per_mwh: int,
+    transmission_rate_fen_per_mwh: int,
+    reputation: float,
+    carbon_g_per_kwh: int,
+    counterparty: str = "",
+) -> ListingOffer:
+    """A listing as the recommendation optimiser ranks it for a mode-``mode`` taker (the
+    maker's carbon counts only for a buyer taking an offer, mode 1)."""
+    return ListingOffer(
+        listing_id=listing_id,
+        mode=1 if mode == 1 else 2,
+        counterparty=counterparty,
+        available_wh=available_wh,
+        min_take_wh=min_take_wh,
+        price_fen_per_mwh=price_fen_per_mwh,
+        transmission_rate_fen_per_mwh=transmission_rate_fen_per_mwh,
+        reputation=reputation,
+        carbon_g_per_kwh=float(carbon_g_per_kwh) if mode == 1 else 0.0,
+    )
 
 
 # -- delivery and metering ----------------------------------------------------------------
