@@ -11,16 +11,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import StreamingResponse
-from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, Field
-from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy import Connection, func, insert, inspect, select, text
 
-from gateway.app import require, state_of
-from gateway.auth import Role, key_id
-from gateway.indexer import Indexer
-from gateway.models import IdentityRead, MeterAnchor, Participant, Trade, table_of
+from gateway.auth import key_id
+from gateway.deps import (
+    AuditorRole,
+    ConnDep,
+    EngineDep,
+    PublicRole,
+    RegulatorRole,
+    SettingsDep,
+    StateDep,
+)
 from gateway.queries import (
     EventFilter,
+    R,
     checkpoint,
     counts,
     events_page,
@@ -30,7 +36,9 @@ from gateway.queries import (
     trade_life,
     trades_filter,
 )
+from gateway.tables import IdentityRead, MeterAnchor, Participant, Trade, table_of
 from gateway.verify import VerifyReport, verify
+from ledger.settings import Settings
 
 INT64 = 2**63 - 1
 ADDRESS = r"^0x[0-9a-fA-F]{40}$"
@@ -51,20 +59,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorOut, "description": "The chain or database is unavailable."},
 }
 
-api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Role: auditor/regulator")
 router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["history"])
-
-
-def needs(role: Role) -> Any:
-    def check(request: Request, _key: Annotated[str | None, Depends(api_key)] = None) -> Role:
-        return require(request, role)
-
-    return Depends(check)
-
-
-PUBLIC = needs(Role.public)
-AUDITOR = needs(Role.auditor)
-REGULATOR = needs(Role.regulator)
 
 Participant_q = Annotated[
     str | None, Query(pattern=ADDRESS, description="Address appearing in the event's arguments.")
@@ -192,15 +187,16 @@ class IdentityOut(BaseModel):
     record: dict[str, Any]
 
 
-def _filter(
-    participant: str | None,
-    event: str | None,
-    contract: str | None,
-    from_block: int | None,
-    to_block: int | None,
-    from_time: int | None,
-    to_time: int | None,
+def event_filter(
+    participant: Participant_q = None,
+    event: Name_q = None,
+    contract: Name_q = None,
+    from_block: Block_q = None,
+    to_block: Block_q = None,
+    from_time: Time_q = None,
+    to_time: Time_q = None,
 ) -> EventFilter:
+    """The filter of the events endpoints, from their query parameters."""
     return EventFilter(
         participant=participant,
         event=event,
@@ -212,39 +208,57 @@ def _filter(
     )
 
 
-@router.get("/status", response_model=StatusOut, summary="Indexer checkpoint and row counts")
-def status(request: Request, _role: Role = PUBLIC) -> StatusOut:
-    with state_of(request).engine.connect() as conn:
-        cp = checkpoint(conn)
-        return StatusOut(
-            checkpoint_block=cp["block_number"] if cp else None,
-            checkpoint_hash=cp["block_hash"] if cp else None,
-            chain_id=cp["chain_id"] if cp else None,
-            counts=counts(conn),
-        )
+EventFilterDep = Annotated[EventFilter, Depends(event_filter)]
 
 
-@router.get("/events", response_model=EventPage, summary="Every indexed event, filtered")
-def events(
-    request: Request,
-    participant: Participant_q = None,
-    event: Name_q = None,
-    contract: Name_q = None,
-    from_block: Block_q = None,
-    to_block: Block_q = None,
-    from_time: Time_q = None,
-    to_time: Time_q = None,
+def event_paging(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[
         int, Query(ge=1, description="Capped at GRIDLEDGER_GATEWAY_MAX_PAGE_SIZE.")
     ] = 100,
-    _role: Role = AUDITOR,
+) -> tuple[str | None, int]:
+    """(cursor, limit) of the events endpoint."""
+    return cursor, limit
+
+
+def _keyset_page(
+    conn: Connection,
+    settings: Settings,
+    model: Any,
+    key: Any,
+    where: Any,
+    cursor: Any,
+    limit: int,
+) -> tuple[list[dict[str, Any]], bool]:
+    """Up to ``limit`` rows (capped at the page size) after ``cursor`` in ``key`` order, and
+    whether more follow."""
+    limit = min(limit, settings.gateway_max_page_size)
+    rows = table_rows(conn, model, key, limit + 1, where=where, after=key, after_value=cursor)
+    return rows[:limit], len(rows) > limit
+
+
+@router.get("/status", response_model=StatusOut, summary="Indexer checkpoint and row counts")
+def status(_role: PublicRole, conn: ConnDep) -> StatusOut:
+    cp = checkpoint(conn)
+    return StatusOut(
+        checkpoint_block=cp["block_number"] if cp else None,
+        checkpoint_hash=cp["block_hash"] if cp else None,
+        chain_id=cp["chain_id"] if cp else None,
+        counts=counts(conn),
+    )
+
+
+@router.get("/events", response_model=EventPage, summary="Every indexed event, filtered")
+def events(
+    _role: AuditorRole,
+    conn: ConnDep,
+    settings: SettingsDep,
+    f: EventFilterDep,
+    paging: Annotated[tuple[str | None, int], Depends(event_paging)],
 ) -> EventPage:
-    gw = state_of(request)
-    limit = min(limit, gw.settings.gateway_max_page_size)
-    f = _filter(participant, event, contract, from_block, to_block, from_time, to_time)
-    with gw.engine.connect() as conn:
-        items, next_cursor = events_page(conn, f, limit, cursor)
+    cursor, limit = paging
+    limit = min(limit, settings.gateway_max_page_size)
+    items, next_cursor = events_page(conn, f, limit, cursor)
     return EventPage(
         items=[EventOut.model_validate(i) for i in items], next_cursor=next_cursor, limit=limit
     )
@@ -270,24 +284,15 @@ CSV_COLUMNS = (
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 def events_csv(
-    request: Request,
-    participant: Participant_q = None,
-    event: Name_q = None,
-    contract: Name_q = None,
-    from_block: Block_q = None,
-    to_block: Block_q = None,
-    from_time: Time_q = None,
-    to_time: Time_q = None,
-    _role: Role = AUDITOR,
+    _role: AuditorRole,
+    engine: EngineDep,
+    f: EventFilterDep,
 ) -> StreamingResponse:
-    gw = state_of(request)
-    f = _filter(participant, event, contract, from_block, to_block, from_time, to_time)
-
     def rows() -> Iterator[str]:
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(CSV_COLUMNS)
-        with gw.engine.connect() as conn:
+        with engine.connect() as conn:
             for n, item in enumerate(iter_events(conn, f)):
                 item["args"] = json.dumps(item["args"], sort_keys=True)
                 writer.writerow([item[c] for c in CSV_COLUMNS])
@@ -305,34 +310,22 @@ def events_csv(
 
 
 @router.get("/roles", response_model=list[RoleHolderOut], summary="Current role holders")
-def roles(request: Request, _role: Role = PUBLIC) -> list[RoleHolderOut]:
-    with state_of(request).engine.connect() as conn:
-        return [RoleHolderOut.model_validate(r) for r in role_holders(conn)]
+def roles(_role: PublicRole, conn: ConnDep) -> list[RoleHolderOut]:
+    return [RoleHolderOut.model_validate(r) for r in role_holders(conn)]
 
 
 @router.get("/participants", response_model=ParticipantPage, summary="Market nodes")
 def participants(
-    request: Request,
+    _role: PublicRole,
+    conn: ConnDep,
+    settings: SettingsDep,
     status: Name_q = None,
     cursor: Annotated[str | None, Query(pattern=ADDRESS)] = None,
     limit: Annotated[int, Query(ge=1)] = 100,
-    _role: Role = PUBLIC,
 ) -> ParticipantPage:
-    gw = state_of(request)
-    limit = min(limit, gw.settings.gateway_max_page_size)
     t = table_of(Participant)
-    with gw.engine.connect() as conn:
-        rows = table_rows(
-            conn,
-            Participant,
-            t.c.address,
-            limit + 1,
-            where=(t.c.status == status) if status else None,
-            after=t.c.address,
-            after_value=cursor,
-        )
-    more = len(rows) > limit
-    rows = rows[:limit]
+    where = (t.c.status == status) if status else None
+    rows, more = _keyset_page(conn, settings, Participant, t.c.address, where, cursor, limit)
     return ParticipantPage(
         items=[ParticipantOut.model_validate(r) for r in rows],
         next_cursor=rows[-1]["address"] if more else None,
@@ -341,25 +334,20 @@ def participants(
 
 @router.get("/participants/{address}", response_model=ParticipantDetail, summary="One address")
 def participant(
-    request: Request,
+    _role: PublicRole,
+    conn: ConnDep,
     address: Annotated[str, Path(pattern=ADDRESS)],
-    _role: Role = PUBLIC,
 ) -> ParticipantDetail:
-    from gateway.queries import R
-
     t = table_of(Participant)
-    with state_of(request).engine.connect() as conn:
-        row = (
-            conn.execute(select(t).where(func.lower(t.c.address) == address.lower()))
-            .mappings()
-            .first()
-        )
-        held = role_holders(conn, address)
-        n = conn.execute(
-            select(func.count())
-            .select_from(R)
-            .where(R.c.kind == "address", R.c.value == address.lower())
-        ).scalar_one()
+    row = (
+        conn.execute(select(t).where(func.lower(t.c.address) == address.lower())).mappings().first()
+    )
+    held = role_holders(conn, address)
+    n = conn.execute(
+        select(func.count())
+        .select_from(R)
+        .where(R.c.kind == "address", R.c.value == address.lower())
+    ).scalar_one()
     if row is None and not held and not n:
         raise HTTPException(404, f"nothing indexed about {address}")
     return ParticipantDetail(
@@ -372,7 +360,9 @@ def participant(
 
 @router.get("/trades", response_model=TradePage, summary="Trades")
 def trades(
-    request: Request,
+    _role: PublicRole,
+    conn: ConnDep,
+    settings: SettingsDep,
     participant: Annotated[
         str | None, Query(pattern=ADDRESS, description="Seller or buyer.")
     ] = None,
@@ -380,23 +370,10 @@ def trades(
     period: Block_q = None,
     cursor: Annotated[int | None, Query(ge=0, le=INT64)] = None,
     limit: Annotated[int, Query(ge=1)] = 100,
-    _role: Role = PUBLIC,
 ) -> TradePage:
-    gw = state_of(request)
-    limit = min(limit, gw.settings.gateway_max_page_size)
     t = table_of(Trade)
-    with gw.engine.connect() as conn:
-        rows = table_rows(
-            conn,
-            Trade,
-            t.c.trade_id,
-            limit + 1,
-            where=trades_filter(participant, status, period),
-            after=t.c.trade_id,
-            after_value=cursor,
-        )
-    more = len(rows) > limit
-    rows = rows[:limit]
+    where = trades_filter(participant, status, period)
+    rows, more = _keyset_page(conn, settings, Trade, t.c.trade_id, where, cursor, limit)
     return TradePage(
         items=[TradeOut.model_validate(r) for r in rows],
         next_cursor=str(rows[-1]["trade_id"]) if more else None,
@@ -405,12 +382,11 @@ def trades(
 
 @router.get("/trades/{trade_id}", response_model=TradeLifeOut, summary="The life of one trade")
 def trade(
-    request: Request,
+    _role: PublicRole,
+    conn: ConnDep,
     trade_id: Annotated[int, Path(ge=0, le=INT64)],
-    _role: Role = PUBLIC,
 ) -> TradeLifeOut:
-    with state_of(request).engine.connect() as conn:
-        life = trade_life(conn, trade_id)
+    life = trade_life(conn, trade_id)
     if life is None:
         raise HTTPException(404, f"no trade {trade_id}")
     return TradeLifeOut.model_validate(life)
@@ -422,26 +398,25 @@ def trade(
     summary="Merkle anchor (and proof) of a node's meter totals for a period",
 )
 def meter_proof(
-    request: Request,
+    _role: AuditorRole,
+    conn: ConnDep,
+    settings: SettingsDep,
     node: Annotated[str, Path(pattern=ADDRESS)],
     period: Annotated[int, Path(ge=0, le=INT64)],
-    _role: Role = AUDITOR,
 ) -> MeterProofOut:
-    gw = state_of(request)
     t = table_of(MeterAnchor)
-    with gw.engine.connect() as conn:
-        row = (
-            conn.execute(
-                select(t)
-                .where(func.lower(t.c.node) == node.lower(), t.c.period == period)
-                .order_by(t.c.block_number.desc(), t.c.log_index.desc())
-            )
-            .mappings()
-            .first()
+    row = (
+        conn.execute(
+            select(t)
+            .where(func.lower(t.c.node) == node.lower(), t.c.period == period)
+            .order_by(t.c.block_number.desc(), t.c.log_index.desc())
         )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise HTTPException(404, f"no meter totals anchored for {node} in period {period}")
-    proof_file = gw.settings.data_dir / "oracle" / "proofs" / node.lower() / f"{period}.json"
+    proof_file = settings.data_dir / "oracle" / "proofs" / node.lower() / f"{period}.json"
     proof = None
     if proof_file.is_file():
         try:
@@ -462,13 +437,12 @@ def meter_proof(
 
 @router.get("/verify", response_model=VerifyReport, summary="Re-check the index against the chain")
 def verify_index(
-    request: Request,
+    _role: AuditorRole,
+    state: StateDep,
     from_block: Block_q = None,
     to_block: Block_q = None,
-    _role: Role = AUDITOR,
 ) -> VerifyReport:
-    gw = state_of(request)
-    return verify(Indexer(gw.ctx, gw.engine), from_block, to_block)
+    return verify(state.indexer(), from_block, to_block)
 
 
 @router.get(
@@ -477,13 +451,13 @@ def verify_index(
     summary="Decrypted identity data of a node (regulators only; every read is audited)",
 )
 def identity(
+    _role: RegulatorRole,
+    engine: EngineDep,
     request: Request,
     address: Annotated[str, Path(pattern=ADDRESS)],
-    _role: Role = REGULATOR,
 ) -> IdentityOut:
-    gw = state_of(request)
     record: dict[str, Any] | None = None
-    with gw.engine.begin() as conn:
+    with engine.begin() as conn:
         if inspect(conn).has_table("identity_records"):
             row = (
                 conn.execute(

@@ -9,50 +9,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway.auth import ApiKeys, RateLimiter, Role
+from gateway import api, pages
 from gateway.db import engine_from_settings, upgrade
+from gateway.deps import GatewayState
 from ledger.context import LedgerContext
 from ledger.errors import GridLedgerError, NotFoundError, ValidationError
 from ledger.settings import Settings
 
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 READ_METHODS = frozenset({"GET", "HEAD"})
-
-
-class GatewayState:
-    """What the routes share: settings, database, keys, limiter, the chain (lazily)."""
-
-    def __init__(
-        self, settings: Settings, engine: Engine, ctx: LedgerContext | None = None
-    ) -> None:
-        self.settings = settings
-        self.engine = engine
-        self.keys = ApiKeys.load(settings.gateway_api_keys_file)
-        self.limiter = RateLimiter(
-            settings.gateway_rate_limit_per_s, settings.gateway_rate_limit_burst
-        )
-        self._ctx = ctx
-
-    @property
-    def ctx(self) -> LedgerContext:
-        if self._ctx is None:
-            self._ctx = LedgerContext(self.settings)
-        return self._ctx
 
 
 def create_app(
     settings: Settings, *, engine: Engine | None = None, ctx: LedgerContext | None = None
 ) -> FastAPI:
     """The ASGI app; migrates the database first, so a fresh file works."""
-    from gateway import api, pages  # the route modules import this one
-
     engine = engine or engine_from_settings(settings)
     upgrade(engine)
     state = GatewayState(settings, engine, ctx)
@@ -115,23 +91,3 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     return app
-
-
-def state_of(request: Request) -> GatewayState:
-    gw: GatewayState = request.app.state.gw
-    return gw
-
-
-def role_of(request: Request) -> Role:
-    """The caller's role; 401 for an unknown key."""
-    role = state_of(request).keys.role(request.headers.get("x-api-key"))
-    if role is None:
-        raise StarletteHTTPException(401, "unknown API key")
-    return role
-
-
-def require(request: Request, needed: Role) -> Role:
-    role = role_of(request)
-    if role < needed:
-        raise StarletteHTTPException(403, f"needs an API key with role {needed.name}")
-    return role

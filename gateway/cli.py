@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 from gateway.db import engine_from_settings, upgrade
 from ledger.cli_support import console, make_context, print_json
 from ledger.errors import ConfigError
+from ledger.tls import InsecureOpt, uvicorn_ssl_kwargs
 
 app = typer.Typer(help="Event indexer, explorer and history API.", no_args_is_help=True)
 
@@ -91,14 +92,16 @@ def index(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8700,
+    insecure_http: InsecureOpt = False,
 ) -> None:
-    """Serve the explorer (/) and the history API (/api/v1, docs at /docs)."""
+    """Serve the explorer (/) and the history API (/api/v1, docs at /docs) over HTTPS."""
     import uvicorn
 
     from gateway.app import create_app
 
     ctx = make_context()
-    uvicorn.run(create_app(ctx.settings), host=host, port=port, log_level="info")
+    tls_kwargs = uvicorn_ssl_kwargs(ctx.settings, "gateway", insecure_http=insecure_http)
+    uvicorn.run(create_app(ctx.settings), host=host, port=port, log_level="info", **tls_kwargs)
 
 
 @app.command("verify")
@@ -134,12 +137,12 @@ def reproject() -> None:
     """Rebuild every domain table from the generic events table, and recount the
     overview's summaries (one transaction)."""
     from gateway import summary
-    from gateway.projections import reproject_all
+    from gateway.projections import counted_tables, reproject_all
 
     ctx = make_context()
     engine = engine_from_settings(ctx.settings)
     upgrade(engine)
     with engine.begin() as conn:
         reproject_all(conn)
-        summary.rebuild(conn)
+        summary.rebuild(conn, counted_tables())
     console.print("projections and summaries rebuilt from gw_events")

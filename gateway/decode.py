@@ -87,7 +87,8 @@ def normalize(value: Any) -> Any:
     return value
 
 
-def _hex(value: Any) -> str:
+def hex_str(value: Any) -> str:
+    """Bytes or a hex string as ``0x``-prefixed hex."""
     if isinstance(value, bytes | bytearray):
         return "0x" + bytes(value).hex()
     text = str(value)
@@ -115,7 +116,7 @@ class EventDecoder:
 
     def decode(self, log: LogReceipt, block_time: int = 0) -> DecodedEvent:
         address = str(log["address"]).lower()
-        topics = [_hex(t) for t in log["topics"]]
+        topics = [hex_str(t) for t in log["topics"]]
         abi = self._abis.get((address, topics[0])) if topics else None
         event = UNKNOWN_EVENT
         args: dict[str, Any]
@@ -127,11 +128,11 @@ class EventDecoder:
             except Exception:  # noqa: BLE001 - an undecodable log is kept raw, never dropped
                 abi = None
         if abi is None:
-            args = {"topics": topics, "data": _hex(log["data"])}
+            args = {"topics": topics, "data": hex_str(log["data"])}
         return DecodedEvent(
             block_number=int(log["blockNumber"]),
-            block_hash=_hex(log["blockHash"]),
-            tx_hash=_hex(log["transactionHash"]),
+            block_hash=hex_str(log["blockHash"]),
+            tx_hash=hex_str(log["transactionHash"]),
             tx_index=int(log["transactionIndex"]),
             log_index=int(log["logIndex"]),
             contract=self.names.get(address, "?"),

@@ -25,8 +25,8 @@ from web3.exceptions import BlockNotFound
 from web3.types import BlockData, FilterParams, LogReceipt
 
 from gateway import projections, summary
-from gateway.decode import DecodedEvent, EventDecoder
-from gateway.models import Block, Checkpoint, Event, EventRef, table_of
+from gateway.decode import DecodedEvent, EventDecoder, hex_str
+from gateway.tables import Block, Checkpoint, Event, EventRef, table_of
 from ledger.context import LedgerContext
 from ledger.errors import ConfigError, GridLedgerError
 
@@ -122,7 +122,7 @@ class Indexer:
 
     def _hash_at(self, number: int) -> str | None:
         block = self._block(number)
-        return None if block is None else _hex(block["hash"])
+        return None if block is None else hex_str(block["hash"])
 
     def target_block(self) -> int:
         """The newest block with enough confirmations."""
@@ -203,7 +203,7 @@ class Indexer:
         events: list[DecodedEvent] = []
         for lg in logs:
             number = int(lg["blockNumber"])
-            if _hex(lg["blockHash"]) != _hex(headers[number]["hash"]):
+            if hex_str(lg["blockHash"]) != hex_str(headers[number]["hash"]):
                 raise ChainMovedError(f"block {number} changed while reading logs")
             events.append(self.decoder.decode(lg, int(headers[number]["timestamp"])))
         events.sort(key=lambda e: (e.block_number, e.log_index))
@@ -212,14 +212,14 @@ class Indexer:
     def index_chunk(self, first: int, last: int, parent_hash: str | None) -> int:
         """Index blocks ``first..last`` in one transaction; returns new events stored."""
         events, headers = self.fetch(first, last)
-        if parent_hash is not None and _hex(headers[first]["parentHash"]) != parent_hash:
+        if parent_hash is not None and hex_str(headers[first]["parentHash"]) != parent_hash:
             raise ChainMovedError(f"parent of block {first} is not the checkpoint")
         with self.engine.begin() as conn:
             cp = self.checkpoint(conn)
             if (cp[1] if cp else None) != parent_hash:
                 raise ChainMovedError("the checkpoint moved (another indexer?)")
             new = self._store(conn, events, headers)
-            self._set_checkpoint(conn, last, _hex(headers[last]["hash"]))
+            self._set_checkpoint(conn, last, hex_str(headers[last]["hash"]))
         return new
 
     def _store(
@@ -236,8 +236,8 @@ class Indexer:
         block_rows = [
             {
                 "number": n,
-                "hash": _hex(h["hash"]),
-                "parent_hash": _hex(h["parentHash"]),
+                "hash": hex_str(h["hash"]),
+                "parent_hash": hex_str(h["parentHash"]),
                 "timestamp": int(h["timestamp"]),
                 "tx_count": len(h.get("transactions", [])),
                 "event_count": counts.get(n, 0),
@@ -349,13 +349,6 @@ def _event_row(e: DecodedEvent) -> dict[str, Any]:
         "event": e.event,
         "args": e.args_json,
     }
-
-
-def _hex(value: Any) -> str:
-    if isinstance(value, bytes | bytearray):
-        return "0x" + bytes(value).hex()
-    text = str(value)
-    return text if text.startswith("0x") else "0x" + text
 
 
 def stored_blocks(conn: Connection, numbers: Iterable[int]) -> dict[int, str]:

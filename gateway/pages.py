@@ -5,29 +5,18 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 from sqlalchemy import Connection, func, or_, select
 
 from gateway import svg
-from gateway.app import TEMPLATES_DIR, role_of, state_of
 from gateway.decode import ROLE_BY_ID
-from gateway.models import (
-    Block,
-    CertificateRetirement,
-    CertificateToken,
-    Event,
-    Listing,
-    Participant,
-    Rating,
-    Report,
-    Trade,
-    table_of,
-)
+from gateway.deps import ConnDep, StateDep
 from gateway.queries import (
     EventFilter,
     checkpoint,
@@ -42,7 +31,20 @@ from gateway.queries import (
     table_rows,
     trade_life,
 )
+from gateway.tables import (
+    Block,
+    CertificateRetirement,
+    CertificateToken,
+    Event,
+    Listing,
+    Participant,
+    Rating,
+    Report,
+    Trade,
+    table_of,
+)
 
+TEMPLATES_DIR = FilePath(__file__).resolve().parent / "templates"
 INT64 = 2**63 - 1
 ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
@@ -133,17 +135,30 @@ for _name, _fn in {
 templates.env.globals["ROLE_BY_ID"] = ROLE_BY_ID
 
 
-def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    started = time.perf_counter()
-    with state_of(request).engine.connect() as conn:
-        cp = checkpoint(conn)
-    context.setdefault("title", name.removesuffix(".html").replace("_", " ").title())
-    return templates.TemplateResponse(
-        request,
-        name,
-        {"checkpoint": cp, "role": role_of(request).name, "started": started, **context},
-        status_code=status_code,
-    )
+class Page:
+    """Renders one request's page: the template with the indexer's checkpoint and the
+    caller's role (resolved when rendering, so a missing page answers 404 before an
+    unknown key answers 401)."""
+
+    def __init__(self, request: Request, state: StateDep, conn: ConnDep) -> None:
+        self.request = request
+        self.state = state
+        self.conn = conn
+
+    def render(self, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        started = time.perf_counter()
+        cp = checkpoint(self.conn)
+        role = self.state.role(self.request.headers.get("x-api-key"))
+        context.setdefault("title", name.removesuffix(".html").replace("_", " ").title())
+        return templates.TemplateResponse(
+            self.request,
+            name,
+            {"checkpoint": cp, "role": role.name, "started": started, **context},
+            status_code=status_code,
+        )
+
+
+PageDep = Annotated[Page, Depends()]
 
 
 def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
@@ -156,79 +171,68 @@ def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
 
 
 @router.get("/", summary="Market overview")
-def overview(request: Request) -> HTMLResponse:
-    with state_of(request).engine.connect() as conn:
-        series = market_series(conn)
-        charts = {
-            "volume": svg.bar_chart(
-                series["volume_mwh"], "Traded energy by period and region", "MWh"
-            ),
-            "price": svg.line_chart(
-                series["price"], "Energy-weighted price by period and region", "fen/MWh"
-            ),
-            "reputation": svg.histogram(series["reputation"], "Reputation distribution"),
-            "events": svg.bar_chart(
-                {"events": [(k, float(v)) for k, v in event_counts(conn)[:12]]},
-                "Indexed events by type",
-                "events",
-            ),
-        }
-        recent, _ = events_page(conn, EventFilter(), 15, newest_first=True)
-        return render(
-            request,
-            "overview.html",
-            title="Market overview",
-            counts=counts(conn),
-            charts=charts,
-            recent=recent,
-            roles=role_holders(conn),
-        )
+def overview(page: PageDep, conn: ConnDep) -> HTMLResponse:
+    series = market_series(conn)
+    charts = {
+        "volume": svg.bar_chart(series["volume_mwh"], "Traded energy by period and region", "MWh"),
+        "price": svg.line_chart(
+            series["price"], "Energy-weighted price by period and region", "fen/MWh"
+        ),
+        "reputation": svg.histogram(series["reputation"], "Reputation distribution"),
+        "events": svg.bar_chart(
+            {"events": [(k, float(v)) for k, v in event_counts(conn)[:12]]},
+            "Indexed events by type",
+            "events",
+        ),
+    }
+    recent, _ = events_page(conn, EventFilter(), 15, newest_first=True)
+    return page.render(
+        "overview.html",
+        title="Market overview",
+        counts=counts(conn),
+        charts=charts,
+        recent=recent,
+        roles=role_holders(conn),
+    )
 
 
 @router.get("/participants", summary="Participants")
-def participants_page(request: Request) -> HTMLResponse:
+def participants_page(page: PageDep, conn: ConnDep) -> HTMLResponse:
     t = table_of(Participant)
-    with state_of(request).engine.connect() as conn:
-        rows = table_rows(conn, Participant, t.c.address, LIST_LIMIT)
-        return render(request, "participants.html", participants=rows, roles=role_holders(conn))
+    rows = table_rows(conn, Participant, t.c.address, LIST_LIMIT)
+    return page.render("participants.html", participants=rows, roles=role_holders(conn))
 
 
 @router.get("/participants/{address}", summary="One participant or address")
 def participant_page(
-    request: Request, address: Annotated[str, Path(pattern=ADDRESS)]
+    page: PageDep, conn: ConnDep, address: Annotated[str, Path(pattern=ADDRESS)]
 ) -> HTMLResponse:
     t = table_of(Participant)
-    with state_of(request).engine.connect() as conn:
-        row = (
-            conn.execute(select(t).where(func.lower(t.c.address) == address.lower()))
-            .mappings()
-            .first()
-        )
-        history, _ = events_page(
-            conn, EventFilter(participant=address), LIST_LIMIT, newest_first=True
-        )
-        tt = table_of(Trade)
-        trades = table_rows(
-            conn,
-            Trade,
-            tt.c.trade_id.desc(),
-            LIST_LIMIT,
-            where=or_(
-                func.lower(tt.c.seller) == address.lower(),
-                func.lower(tt.c.buyer) == address.lower(),
-            ),
-        )
-        rt = table_of(Rating)
-        ratings = table_rows(
-            conn,
-            Rating,
-            rt.c.block_number.desc(),
-            LIST_LIMIT,
-            where=func.lower(rt.c.ratee) == address.lower(),
-        )
-        held = role_holders(conn, address)
-    return render(
-        request,
+    row = (
+        conn.execute(select(t).where(func.lower(t.c.address) == address.lower())).mappings().first()
+    )
+    history, _ = events_page(conn, EventFilter(participant=address), LIST_LIMIT, newest_first=True)
+    tt = table_of(Trade)
+    trades = table_rows(
+        conn,
+        Trade,
+        tt.c.trade_id.desc(),
+        LIST_LIMIT,
+        where=or_(
+            func.lower(tt.c.seller) == address.lower(),
+            func.lower(tt.c.buyer) == address.lower(),
+        ),
+    )
+    rt = table_of(Rating)
+    ratings = table_rows(
+        conn,
+        Rating,
+        rt.c.block_number.desc(),
+        LIST_LIMIT,
+        where=func.lower(rt.c.ratee) == address.lower(),
+    )
+    held = role_holders(conn, address)
+    return page.render(
         "participant.html",
         title=f"Address {address}",
         address=address,
@@ -241,49 +245,45 @@ def participant_page(
 
 
 @router.get("/listings", summary="Listings")
-def listings_page(request: Request) -> HTMLResponse:
+def listings_page(page: PageDep, conn: ConnDep) -> HTMLResponse:
     t = table_of(Listing)
-    with state_of(request).engine.connect() as conn:
-        rows = table_rows(conn, Listing, t.c.listing_id.desc(), LIST_LIMIT)
-    return render(request, "listings.html", listings=rows)
+    rows = table_rows(conn, Listing, t.c.listing_id.desc(), LIST_LIMIT)
+    return page.render("listings.html", listings=rows)
 
 
 @router.get("/trades", summary="Trades")
-def trades_page(request: Request) -> HTMLResponse:
+def trades_page(page: PageDep, conn: ConnDep) -> HTMLResponse:
     t = table_of(Trade)
-    with state_of(request).engine.connect() as conn:
-        rows = table_rows(conn, Trade, t.c.trade_id.desc(), LIST_LIMIT)
-    return render(request, "trades.html", trades=rows)
+    rows = table_rows(conn, Trade, t.c.trade_id.desc(), LIST_LIMIT)
+    return page.render("trades.html", trades=rows)
 
 
 @router.get("/trades/{trade_id}", summary="The whole life of one trade")
-def trade_page(request: Request, trade_id: Annotated[int, Path(ge=0, le=INT64)]) -> HTMLResponse:
-    with state_of(request).engine.connect() as conn:
-        life = trade_life(conn, trade_id)
+def trade_page(
+    page: PageDep, conn: ConnDep, trade_id: Annotated[int, Path(ge=0, le=INT64)]
+) -> HTMLResponse:
+    life = trade_life(conn, trade_id)
     if life is None:
         raise HTTPException(404, f"no trade #{trade_id} is indexed")
-    return render(request, "trade.html", title=f"Trade #{trade_id}", **life)
+    return page.render("trade.html", title=f"Trade #{trade_id}", **life)
 
 
 @router.get("/violations", summary="Violation reports and rulings")
-def violations_page(request: Request) -> HTMLResponse:
+def violations_page(page: PageDep, conn: ConnDep) -> HTMLResponse:
     t = table_of(Report)
-    with state_of(request).engine.connect() as conn:
-        rows = table_rows(conn, Report, t.c.report_id.desc(), LIST_LIMIT)
-    return render(request, "violations.html", title="Violations and rulings", reports=rows)
+    rows = table_rows(conn, Report, t.c.report_id.desc(), LIST_LIMIT)
+    return page.render("violations.html", title="Violations and rulings", reports=rows)
 
 
 @router.get("/certificates", summary="Green certificates and quota compliance")
-def certificates_page(request: Request) -> HTMLResponse:
+def certificates_page(page: PageDep, conn: ConnDep) -> HTMLResponse:
     t = table_of(CertificateToken)
     r = table_of(CertificateRetirement)
-    with state_of(request).engine.connect() as conn:
-        tokens = table_rows(conn, CertificateToken, t.c.created_block.desc(), LIST_LIMIT)
-        retirements = table_rows(conn, CertificateRetirement, r.c.retirement_id.desc(), LIST_LIMIT)
-        quota_rows = quotas(conn)
-        rules = quota_periods(conn)
-    return render(
-        request,
+    tokens = table_rows(conn, CertificateToken, t.c.created_block.desc(), LIST_LIMIT)
+    retirements = table_rows(conn, CertificateRetirement, r.c.retirement_id.desc(), LIST_LIMIT)
+    quota_rows = quotas(conn)
+    rules = quota_periods(conn)
+    return page.render(
         "certificates.html",
         title="Certificates and quotas",
         tokens=tokens,
@@ -295,42 +295,40 @@ def certificates_page(request: Request) -> HTMLResponse:
 
 @router.get("/blocks", summary="Indexed blocks")
 def blocks_page(
-    request: Request,
+    page: PageDep,
+    conn: ConnDep,
     before: Annotated[
         int | None, Query(ge=0, le=INT64, description="Older than this block.")
     ] = None,
 ) -> HTMLResponse:
     t = table_of(Block)
-    with state_of(request).engine.connect() as conn:
-        query = select(t).order_by(t.c.number.desc()).limit(LIST_LIMIT)
-        if before is not None:
-            query = query.where(t.c.number < before)
-        rows = [dict(r) for r in conn.execute(query).mappings()]
-    return render(request, "blocks.html", title="Blocks", blocks=rows)
+    query = select(t).order_by(t.c.number.desc()).limit(LIST_LIMIT)
+    if before is not None:
+        query = query.where(t.c.number < before)
+    rows = [dict(r) for r in conn.execute(query).mappings()]
+    return page.render("blocks.html", title="Blocks", blocks=rows)
 
 
 @router.get("/blocks/{number}", summary="One block, decoded")
-def block_page(request: Request, number: Annotated[int, Path(ge=0, le=INT64)]) -> HTMLResponse:
+def block_page(
+    page: PageDep, conn: ConnDep, number: Annotated[int, Path(ge=0, le=INT64)]
+) -> HTMLResponse:
     t = table_of(Block)
-    with state_of(request).engine.connect() as conn:
-        row = conn.execute(select(t).where(t.c.number == number)).mappings().first()
-        if row is None:
-            raise HTTPException(
-                404, f"block {number} has no indexed events (or is not indexed yet)"
-            )
-        evs, _ = events_page(conn, EventFilter(from_block=number, to_block=number), 1000)
-    return render(request, "block.html", title=f"Block {number}", block=dict(row), events=evs)
+    row = conn.execute(select(t).where(t.c.number == number)).mappings().first()
+    if row is None:
+        raise HTTPException(404, f"block {number} has no indexed events (or is not indexed yet)")
+    evs, _ = events_page(conn, EventFilter(from_block=number, to_block=number), 1000)
+    return page.render("block.html", title=f"Block {number}", block=dict(row), events=evs)
 
 
 @router.get("/tx/{tx_hash}", summary="One transaction, decoded")
 def tx_page(
-    request: Request, tx_hash: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")]
+    page: PageDep, conn: ConnDep, tx_hash: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")]
 ) -> HTMLResponse:
-    with state_of(request).engine.connect() as conn:
-        evs, _ = events_page(conn, EventFilter(tx_hash=tx_hash), 1000)
+    evs, _ = events_page(conn, EventFilter(tx_hash=tx_hash), 1000)
     if not evs:
         raise HTTPException(404, f"transaction {tx_hash} emitted no indexed event")
-    return render(request, "tx.html", title="Transaction", tx_hash=tx_hash.lower(), events=evs)
+    return page.render("tx.html", title="Transaction", tx_hash=tx_hash.lower(), events=evs)
 
 
 def search_hits(conn: Connection, q: str) -> list[tuple[str, str]]:
@@ -360,7 +358,8 @@ def search_hits(conn: Connection, q: str) -> list[tuple[str, str]]:
 
 
 @router.get("/search", summary="Search by address, trade id, transaction or block")
-def search_page(request: Request, q: Annotated[str, Query(max_length=100)] = "") -> HTMLResponse:
-    with state_of(request).engine.connect() as conn:
-        hits = search_hits(conn, q) if q else []
-    return render(request, "search.html", title="Search", q=q, hits=hits)
+def search_page(
+    page: PageDep, conn: ConnDep, q: Annotated[str, Query(max_length=100)] = ""
+) -> HTMLResponse:
+    hits = search_hits(conn, q) if q else []
+    return page.render("search.html", title="Search", q=q, hits=hits)

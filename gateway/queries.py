@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Select, and_, func, or_, select, tuple_
 
 from gateway import summary
 from gateway.decode import ROLE_BY_ID
-from gateway.models import (
+from gateway.tables import (
     Block,
     CertificateRetirement,
     CertificateToken,

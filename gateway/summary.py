@@ -1,7 +1,7 @@
 """The figures of the explorer's overview, kept up to date by every write of the indexer.
 
 Counting and grouping the whole event log on each request costs seconds at a million
-events, so three small tables hold the answers (``gateway/models.py``, migration 0003):
+events, so three small tables hold the answers (``gateway/tables.py``, migration 0003):
 
 * ``gw_row_counts``: rows per table: ``gw_events`` and ``gw_blocks`` (the indexer's
   :meth:`~gateway.indexer.Indexer._store` and :meth:`~gateway.indexer.Indexer.rewind`) and
@@ -29,13 +29,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
-from gateway.models import Block, Event, EventCount, MarketStat, RowCount, Trade, table_of
+from gateway.tables import Event, EventCount, MarketStat, RowCount, Trade, table_of
 
 ROWS = table_of(RowCount)
 EVENT_COUNTS = table_of(EventCount)
 MARKET = table_of(MarketStat)
 EVENTS = table_of(Event)
-BLOCKS = table_of(Block)
 TRADES = table_of(Trade)
 
 #: (period, region) of a market row.
@@ -280,23 +279,14 @@ def market_rows(conn: Connection) -> list[tuple[int, str | None, int, int]]:
 # --- from scratch ------------------------------------------------------------------------
 
 
-def counted_tables() -> list[str]:
-    """The tables whose rows are counted: events, blocks and every projection table."""
-    from gateway.projections import projectors
-
-    names = [EVENTS.name, BLOCKS.name]
-    for projector in projectors():
-        names += [t.name for t in projector.tables if t.name not in names]
-    return names
-
-
-def rebuild(conn: Connection) -> None:
-    """Recompute every summary from the tables it summarises."""
+def rebuild(conn: Connection, counted: Iterable[str]) -> None:
+    """Recompute every summary from the tables it summarises; ``counted`` names the tables
+    whose rows are counted (:func:`gateway.projections.counted_tables`)."""
     conn.execute(delete(ROWS))
     conn.execute(delete(EVENT_COUNTS))
     conn.execute(delete(MARKET))
     tables = {t.name: t for t in EVENTS.metadata.sorted_tables}
-    for name in counted_tables():
+    for name in counted:
         add_rows(
             conn,
             name,

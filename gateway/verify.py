@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from gateway.indexer import Indexer
-from gateway.models import Block, Event, table_of
+from gateway.tables import Block, Event, table_of
 
 E = table_of(Event)
 B = table_of(Block)

@@ -165,6 +165,25 @@ class Settings(BaseSettings):
     gateway_max_page_size: int = Field(
         default=500, ge=1, description="Largest page the gateway history API returns."
     )
+    tls_dir_override: Path | None = Field(
+        default=None,
+        validation_alias="GRIDLEDGER_TLS_DIR",
+        description="Consortium CA and service/client certificates; defaults to data_dir/tls.",
+    )
+    tls_ca_file_override: Path | None = Field(
+        default=None,
+        validation_alias="GRIDLEDGER_TLS_CA_FILE",
+        description="CA certificate clients verify servers against; defaults to tls_dir/ca.crt.",
+    )
+    tls_client_auth: bool = Field(
+        default=False,
+        description="HTTPS services demand a client certificate of the consortium CA (mTLS).",
+    )
+    backup_dir_override: Path | None = Field(
+        default=None,
+        validation_alias="GRIDLEDGER_BACKUP_DIR",
+        description="Where `gridledger backup` keeps backups; defaults to <data_dir>-backups.",
+    )
     cert_rpc_url: str | None = Field(
         default=None,
         description="RPC URL of the auxiliary green-certificate chain; unset = the main chain.",
@@ -184,6 +203,12 @@ class Settings(BaseSettings):
     def identity_key_file(self) -> Path:
         """The verifier's AES-256-GCM key of identity bundles (created 0600 on first use)."""
         return self.identity_key_file_override or self.data_dir / "verifier" / "identity.key"
+
+    @property
+    def backup_dir(self) -> Path:
+        """Where backups go: beside the data directory, never inside it."""
+        data = self.data_dir.resolve()
+        return self.backup_dir_override or data.parent / f"{data.name}-backups"
 
     @property
     def manifest_path(self) -> Path:

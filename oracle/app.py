@@ -3,20 +3,21 @@ the dispatch center fetches trades and POSTs signed results, anyone fetches proo
 
 ``create_app(ctx, ...)`` takes its dependencies (context, SQL sessions, relaying account,
 trade source, clock) so tests swap any of them; the service behind every route is the
-``get_service`` dependency. Bad input gets a 4xx :class:`~oracle.models.Problem` naming the
+``get_service`` dependency. Bad input gets a 4xx :class:`~oracle.schemas.Problem` naming the
 reason, never a 5xx.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated
 
 from eth_account.signers.local import LocalAccount
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,7 +26,8 @@ from ledger.context import LedgerContext
 from ledger.errors import GridLedgerError
 from oracle.dispatch import TradeSource
 from oracle.errors import OracleError
-from oracle.models import (
+from oracle.intake import batch_status
+from oracle.schemas import (
     BatchResult,
     DispatchAccepted,
     DispatchSubmission,
@@ -36,7 +38,9 @@ from oracle.models import (
     ReadingBatch,
     Trade,
 )
-from oracle.service import OracleService, batch_status
+from oracle.service import OracleService
+
+log = logging.getLogger("gridledger.oracle")
 
 _PROBLEMS: dict[int | str, dict[str, object]] = {
     code: {"model": Problem, "description": text}
@@ -60,6 +64,76 @@ def get_service(request: Request) -> OracleService:
 Svc = Annotated[OracleService, Depends(get_service)]
 
 
+router = APIRouter()
+
+
+@router.post(
+    "/readings",
+    response_model=BatchResult,
+    responses=_PROBLEMS,
+    summary="Submit a batch of signed meter readings",
+    description=(
+        "Each reading is checked on its own: good readings are accepted (or flagged for "
+        "review) even when others in the batch are rejected. 200 when at least one "
+        "reading was accepted, flagged or a duplicate; otherwise the rejection's 4xx "
+        "(400 wrong chain, 401 bad signature, 403 unknown/revoked meter, 409 replay, "
+        "422 implausible) with every reading's result."
+    ),
+)
+def post_readings(batch: ReadingBatch, service: Svc) -> JSONResponse:
+    result = service.ingest(batch)
+    status = batch_status(result)
+    if status == 200:
+        return JSONResponse(result.model_dump(mode="json", by_alias=True), 200)
+    first = next(r for r in result.results if r.reason is not None)
+    body = Problem(reason=str(first.reason), detail=first.detail or "", results=result.results)
+    return JSONResponse(body.model_dump(mode="json", by_alias=True, exclude_none=True), status)
+
+
+@router.get("/dispatch/trades", response_model=list[Trade], summary="Trades to check")
+def dispatch_trades(service: Svc, period: Annotated[int, Query(ge=0, le=2**63 - 1)]) -> list[Trade]:
+    return service.trades.trades(period)
+
+
+@router.post(
+    "/dispatch/results",
+    response_model=DispatchAccepted,
+    status_code=202,
+    responses=_PROBLEMS,
+    summary="Submit dispatch-signed results (relayed on chain)",
+)
+def dispatch_results(sub: DispatchSubmission, service: Svc) -> DispatchAccepted:
+    return service.submit_dispatch(sub)
+
+
+@router.get(
+    "/review/pending",
+    response_model=list[PendingReading],
+    summary="Flagged readings waiting for a VERIFIER",
+)
+def review_pending(
+    service: Svc, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[PendingReading]:
+    return service.pending_review(limit)
+
+
+@router.get(
+    "/proofs/{node}/{period}",
+    response_model=NodeProof,
+    responses=_PROBLEMS,
+    summary="A node's posted total with every signed reading and Merkle proof",
+)
+def proof(node: str, period: int, service: Svc) -> NodeProof:
+    if not (node.startswith("0x") and len(node) == 42):
+        raise OracleError(400, "bad_address", f"not an address: {node}")
+    return service.node_proof(node, period)
+
+
+@router.get("/health", response_model=Health, summary="Chain, contracts and queue depths")
+def health(service: Svc) -> Health:
+    return service.health()
+
+
 def create_app(
     ctx: LedgerContext,
     *,
@@ -80,20 +154,6 @@ def create_app(
         ctx, sessions=sessions, account=account, trades=trades, clock=clock
     )
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        stop = threading.Event()
-        worker: threading.Thread | None = None
-        if background_interval_s is not None:
-            worker = threading.Thread(
-                target=_background, args=(svc, stop, background_interval_s), daemon=True
-            )
-            worker.start()
-        yield
-        stop.set()
-        if worker is not None:
-            worker.join(timeout=30)
-
     app = FastAPI(
         title="GridLedger meter and dispatch oracle",
         version="1",
@@ -103,9 +163,16 @@ def create_app(
             "flagged for anomalies and anchored as Merkle roots; see README "
             "'Oracle: meters and dispatch'."
         ),
-        lifespan=lifespan,
+        lifespan=_lifespan(svc, background_interval_s),
     )
     app.state.service = svc
+    _add_error_handlers(app)
+    app.include_router(router)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every refusal answers a :class:`Problem` (never a 5xx)."""
 
     @app.exception_handler(OracleError)
     async def _oracle_error(_req: Request, exc: OracleError) -> JSONResponse:
@@ -125,70 +192,27 @@ def create_app(
         body = Problem(reason="invalid_request", detail=detail[:2000])
         return JSONResponse(body.model_dump(by_alias=True, exclude_none=True), 422)
 
-    @app.post(
-        "/readings",
-        response_model=BatchResult,
-        responses=_PROBLEMS,
-        summary="Submit a batch of signed meter readings",
-        description=(
-            "Each reading is checked on its own: good readings are accepted (or flagged for "
-            "review) even when others in the batch are rejected. 200 when at least one "
-            "reading was accepted, flagged or a duplicate; otherwise the rejection's 4xx "
-            "(400 wrong chain, 401 bad signature, 403 unknown/revoked meter, 409 replay, "
-            "422 implausible) with every reading's result."
-        ),
-    )
-    def post_readings(batch: ReadingBatch, service: Svc) -> JSONResponse:
-        result = service.ingest(batch)
-        status = batch_status(result)
-        if status == 200:
-            return JSONResponse(result.model_dump(mode="json", by_alias=True), 200)
-        first = next(r for r in result.results if r.reason is not None)
-        body = Problem(reason=str(first.reason), detail=first.detail or "", results=result.results)
-        return JSONResponse(body.model_dump(mode="json", by_alias=True, exclude_none=True), status)
 
-    @app.get("/dispatch/trades", response_model=list[Trade], summary="Trades to check")
-    def dispatch_trades(
-        service: Svc, period: Annotated[int, Query(ge=0, le=2**63 - 1)]
-    ) -> list[Trade]:
-        return service.trades.trades(period)
+def _lifespan(
+    svc: OracleService, background_interval_s: float | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Runs :meth:`OracleService.tick` in a thread while the app serves (when asked)."""
 
-    @app.post(
-        "/dispatch/results",
-        response_model=DispatchAccepted,
-        status_code=202,
-        responses=_PROBLEMS,
-        summary="Submit dispatch-signed results (relayed on chain)",
-    )
-    def dispatch_results(sub: DispatchSubmission, service: Svc) -> DispatchAccepted:
-        return service.submit_dispatch(sub)
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        worker: threading.Thread | None = None
+        if background_interval_s is not None:
+            worker = threading.Thread(
+                target=_background, args=(svc, stop, background_interval_s), daemon=True
+            )
+            worker.start()
+        yield
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=30)
 
-    @app.get(
-        "/review/pending",
-        response_model=list[PendingReading],
-        summary="Flagged readings waiting for a VERIFIER",
-    )
-    def review_pending(
-        service: Svc, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-    ) -> list[PendingReading]:
-        return service.pending_review(limit)
-
-    @app.get(
-        "/proofs/{node}/{period}",
-        response_model=NodeProof,
-        responses=_PROBLEMS,
-        summary="A node's posted total with every signed reading and Merkle proof",
-    )
-    def proof(node: str, period: int, service: Svc) -> NodeProof:
-        if not (node.startswith("0x") and len(node) == 42):
-            raise OracleError(400, "bad_address", f"not an address: {node}")
-        return service.node_proof(node, period)
-
-    @app.get("/health", response_model=Health, summary="Chain, contracts and queue depths")
-    def health(service: Svc) -> Health:
-        return service.health()
-
-    return app
+    return lifespan
 
 
 def _background(svc: OracleService, stop: threading.Event, interval_s: float) -> None:
@@ -196,6 +220,4 @@ def _background(svc: OracleService, stop: threading.Event, interval_s: float) ->
         try:
             svc.tick()
         except Exception:
-            import logging
-
-            logging.getLogger("gridledger.oracle").exception("background round failed")
+            log.exception("background round failed")

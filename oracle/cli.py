@@ -14,11 +14,13 @@ from ledger.clients.oracle import MeterOracleClient
 from ledger.context import LedgerContext
 from ledger.db import make_engine, session_factory
 from ledger.keystore import resolve_password
+from ledger.tls import InsecureOpt, uvicorn_ssl_kwargs
 from oracle import eip712
 from oracle.dispatch import MemoryTradeSource
 from oracle.errors import OracleError
+from oracle.proofs import ProofCheck
 from oracle.relay import OracleLock
-from oracle.service import OracleService, ProofCheck
+from oracle.service import OracleService
 from oracle.store import create_tables
 
 app = typer.Typer(help="The meter and dispatch oracle.", no_args_is_help=True)
@@ -82,13 +84,16 @@ def serve(
         typer.Option(help="JSON list of trades for /dispatch/trades (default: TradingMarket)."),
     ] = None,
     wallet: WalletOpt = None,
+    insecure_http: InsecureOpt = False,
 ) -> None:
-    """Run the oracle API with its batching/relaying worker (one process per key)."""
+    """Run the oracle API (HTTPS with the `gridledger tls init` certificates) with its
+    batching/relaying worker (one process per key)."""
     import uvicorn
 
     from oracle.app import create_app
 
     ctx = make_context()
+    tls_kwargs = uvicorn_ssl_kwargs(ctx.settings, "oracle", insecure_http=insecure_http)
     trades = MemoryTradeSource.from_file(trades_file) if trades_file else None
     service = _service(ctx, wallet, trades=trades)
     console.print(f"delivery periods: {_describe(service)}")
@@ -102,7 +107,10 @@ def serve(
             background_interval_s=min(ctx.settings.oracle_batch_interval_s, 5.0),
         )
         uvicorn.run(
-            app_, host=host or ctx.settings.oracle_host, port=port or ctx.settings.oracle_port
+            app_,
+            host=host or ctx.settings.oracle_host,
+            port=port or ctx.settings.oracle_port,
+            **tls_kwargs,
         )
 
 

@@ -21,8 +21,8 @@ from ledger.clients.trading import Period as TradingPeriod
 from ledger.clients.trading import Trade as ChainTrade
 from ledger.context import LedgerContext
 from ledger.errors import ContractRevertError
-from oracle.models import MAX_SQL_INT, Trade
 from oracle.periods import MAX_TRADING_PERIOD
+from oracle.schemas import MAX_SQL_INT, Trade
 
 
 class TradeSource(Protocol):

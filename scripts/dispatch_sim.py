@@ -14,7 +14,7 @@ is over (curtailing one corridor relieves others). Executed energy is rounded do
 Reason codes: 0 executed in full, 1 curtailed by a corridor limit, 2 no path between the
 regions (nothing executed).
 
-    python -m scripts.dispatch_sim --oracle-url http://127.0.0.1:8600 --period 7 \
+    python -m scripts.dispatch_sim --oracle-url https://127.0.0.1:8600 --period 7 \
         --corridor north:south:300 --corridor south:east:150
 """
 
@@ -25,13 +25,14 @@ from collections.abc import Iterable, Mapping
 from itertools import pairwise
 from typing import Annotated
 
-import httpx
 import typer
 from eth_account.signers.local import LocalAccount
 
 from ledger.keystore import DEMO_ROLE_WALLETS, demo_account
+from ledger.settings import get_settings
+from ledger.tls import InsecureOpt, http_client
 from oracle import eip712
-from oracle.models import DispatchResult, DispatchSubmission, SignedDispatchResult, Trade
+from oracle.schemas import DispatchResult, DispatchSubmission, SignedDispatchResult, Trade
 
 REASON_EXECUTED = 0
 REASON_CORRIDOR = 1
@@ -167,12 +168,17 @@ app = typer.Typer(help="Simulated dispatch center.")
 def run(
     period: Annotated[int, typer.Option(help="Delivery period to check.")],
     corridor: Annotated[list[str], typer.Option(help="REGION:REGION:MW, repeatable.")],
-    oracle_url: Annotated[str, typer.Option()] = "http://127.0.0.1:8600",
+    oracle_url: Annotated[str, typer.Option()] = "https://127.0.0.1:8600",
+    insecure_http: InsecureOpt = False,
 ) -> None:
-    """Fetch the period's trades, check them, sign with the demo DISPATCH key, submit."""
+    """Fetch the period's trades, check them, sign with the demo DISPATCH key, submit
+    (HTTPS verified against the consortium CA, the dispatch client certificate presented)."""
     corridors = dict(parse_corridor(c) for c in corridor)
     account = demo_account(DEMO_ROLE_WALLETS["dispatch"])
-    with httpx.Client(base_url=oracle_url, timeout=60) as http:
+    settings = get_settings()
+    with http_client(
+        settings, oracle_url, client_name="dispatch", insecure_http=insecure_http
+    ) as http:
         health = http.get("/health").raise_for_status().json()
         chain_id, contract = int(health["chainId"]), str(health["dispatchResults"])
         raw = http.get("/dispatch/trades", params={"period": period}).raise_for_status().json()

@@ -5,7 +5,7 @@ Profiles: ``consumer`` (morning and evening peaks), ``pv`` (a solar plant: expor
 ``prosumer`` (rooftop PV over household load: import at night, export at noon). Registers
 advance by exactly the interval energies, sequences by one per reading.
 
-    python -m scripts.meter_sim --oracle-url http://127.0.0.1:8600 --meters 50 --intervals 96
+    python -m scripts.meter_sim --oracle-url https://127.0.0.1:8600 --meters 50 --intervals 96
 
 Keys are THROWAWAY demo keys (derived from the public demo mnemonic, index 20000 + n).
 """
@@ -18,13 +18,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-import httpx
 import typer
 from eth_account.signers.local import LocalAccount
 
 from ledger.keystore import demo_account
+from ledger.settings import get_settings
+from ledger.tls import InsecureOpt, http_client
 from oracle import eip712
-from oracle.models import MeterReading, ReadingBatch, SignedReading
+from oracle.schemas import MeterReading, ReadingBatch, SignedReading
 
 Profile = Literal["consumer", "pv", "prosumer"]
 #: Demo key index of simulated meter n.
@@ -134,14 +135,18 @@ app = typer.Typer(help="Simulated smart meters posting signed readings to the or
 
 @app.command()
 def run(
-    oracle_url: Annotated[str, typer.Option(help="The oracle API.")] = "http://127.0.0.1:8600",
+    oracle_url: Annotated[str, typer.Option(help="The oracle API.")] = "https://127.0.0.1:8600",
     meters: Annotated[int, typer.Option(min=1)] = 20,
     intervals: Annotated[int, typer.Option(min=1, help="15-minute intervals per meter.")] = 8,
     batch: Annotated[int, typer.Option(min=1, help="Readings per POST.")] = 500,
+    insecure_http: InsecureOpt = False,
 ) -> None:
     """Post ``intervals`` recent readings of each meter (registered beforehand with
-    ``gridledger oracle meter register``)."""
-    with httpx.Client(base_url=oracle_url, timeout=60) as http:
+    ``gridledger oracle meter register``); HTTPS verified against the consortium CA."""
+    settings = get_settings()
+    with http_client(
+        settings, oracle_url, client_name="meter", insecure_http=insecure_http
+    ) as http:
         health = http.get("/health").raise_for_status().json()
         chain_id, contract = int(health["chainId"]), str(health["meterOracle"])
         sims = make_meters(meters)

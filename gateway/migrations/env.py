@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-import gateway.models  # noqa: F401 - registers every table on Base.metadata
+import gateway.tables  # noqa: F401 - registers every table on Base.metadata
 from gateway.db import VERSION_TABLE, Base, make_engine
 
 config = context.config

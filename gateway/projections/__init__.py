@@ -17,8 +17,8 @@ from sqlalchemy import Connection, select, tuple_
 
 from gateway import summary
 from gateway.decode import DecodedEvent
-from gateway.models import Event, table_of
 from gateway.projections.base import Projector, SkipEvent
+from gateway.tables import Block, Event, table_of
 
 log = logging.getLogger(__name__)
 _PAGE = 5000
@@ -36,6 +36,15 @@ def projectors() -> tuple[Projector, ...]:
         if isinstance(projector, Projector):
             found.append(projector)
     return tuple(found)
+
+
+def counted_tables() -> list[str]:
+    """The tables whose rows the summaries count: events, blocks and every projection
+    table (``gateway/summary.py``)."""
+    names = [table_of(Event).name, table_of(Block).name]
+    for projector in projectors():
+        names += [t.name for t in projector.tables if t.name not in names]
+    return names
 
 
 def project(
@@ -119,4 +128,12 @@ def reproject_all(conn: Connection) -> None:
     project(conn, stored_events(conn))
 
 
-__all__ = ["Projector", "project", "projectors", "rebuild", "reproject_all", "rewind"]
+__all__ = [
+    "Projector",
+    "counted_tables",
+    "project",
+    "projectors",
+    "rebuild",
+    "reproject_all",
+    "rewind",
+]

@@ -10,7 +10,7 @@ from web3 import Web3
 from gateway import summary
 from gateway.db import Base
 from gateway.decode import DecodedEvent
-from gateway.models import table_of
+from gateway.tables import Region, table_of
 
 INT64_MAX = 2**63 - 1
 
@@ -147,8 +147,6 @@ def append(conn: Connection, table: Table, ev: DecodedEvent, values: dict[str, A
 def region_label(conn: Connection, value: Any) -> str | None:
     """A region argument: a TransmissionTariff region id named through ``gw_regions``
     (RegionDefined), else the id itself; a string or ``bytes32`` label as it is."""
-    from gateway.models import Region
-
     number = as_int(value) if isinstance(value, str) and value.isdigit() else None
     if number is not None:
         row = get_row(conn, table_of(Region), region_id=number)

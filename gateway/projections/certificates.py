@@ -11,14 +11,6 @@ from typing import Any
 from sqlalchemy import Connection
 
 from gateway.decode import DecodedEvent
-from gateway.models import (
-    CertificateHolding,
-    CertificateRetirement,
-    CertificateToken,
-    Quota,
-    QuotaPeriod,
-    table_of,
-)
 from gateway.projections.base import (
     Projector,
     SkipEvent,
@@ -29,6 +21,14 @@ from gateway.projections.base import (
     need_addr,
     need_int,
     upsert,
+)
+from gateway.tables import (
+    CertificateHolding,
+    CertificateRetirement,
+    CertificateToken,
+    Quota,
+    QuotaPeriod,
+    table_of,
 )
 
 #: Certificate type ids (NodeRegistry's ``NodeKind``: 2 Wind, 3 Solar, 4 Hydro, 5 Biomass).

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from gateway.decode import DecodedEvent
-from gateway.models import Listing, table_of
 from gateway.projections.base import (
     Projector,
     arg,
@@ -17,6 +16,7 @@ from gateway.projections.base import (
     region_label,
     upsert,
 )
+from gateway.tables import Listing, table_of
 
 SIDES = ("sell", "buy")
 T = table_of(Listing)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from gateway.decode import DecodedEvent
-from gateway.models import MeterAnchor, table_of
 from gateway.projections.base import Projector, append, arg, as_addr, as_int
+from gateway.tables import MeterAnchor, table_of
 
 KINDS = {"NodeTotalRecorded": "node", "BatchAnchored": "batch", "PeriodPosted": "period"}
 

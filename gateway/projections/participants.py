@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import Connection
 
 from gateway.decode import DecodedEvent
-from gateway.models import Participant, table_of
 from gateway.projections.base import (
     Projector,
     SkipEvent,
@@ -19,6 +18,7 @@ from gateway.projections.base import (
     region_label,
     upsert,
 )
+from gateway.tables import Participant, table_of
 
 KINDS = ("seller", "buyer")
 #: NodeRegistry's ``NodeKind`` enum (contracts/interfaces/INodeRegistry.sol).

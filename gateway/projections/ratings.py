@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from gateway.decode import DecodedEvent
-from gateway.models import Rating, table_of
 from gateway.projections.base import Projector, append, arg, as_addr, as_int
+from gateway.tables import Rating, table_of
 
 
 class RatingsProjector(Projector):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from gateway.decode import DecodedEvent
-from gateway.models import Region, table_of
 from gateway.projections.base import Projector, arg, as_text, need_int, upsert
+from gateway.tables import Region, table_of
 
 
 class RegionsProjector(Projector):

@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import Connection
 
 from gateway.decode import DecodedEvent
-from gateway.models import Report, table_of
 from gateway.projections.base import (
     Projector,
     arg,
@@ -19,6 +18,7 @@ from gateway.projections.base import (
     need_int,
     upsert,
 )
+from gateway.tables import Report, table_of
 
 T = table_of(Report)
 

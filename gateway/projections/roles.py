@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from gateway.decode import ROLE_BY_ID, DecodedEvent
-from gateway.models import RoleChange, table_of
 from gateway.projections.base import Projector, append, arg, as_addr, need_addr
+from gateway.tables import RoleChange, table_of
 
 
 class RolesProjector(Projector):

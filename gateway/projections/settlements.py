@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from gateway.decode import DecodedEvent
-from gateway.models import Settlement, table_of
 from gateway.projections.base import Projector, append, arg, as_int, need_int, upsert
+from gateway.tables import Settlement, table_of
 
 T = table_of(Settlement)
 #: payment event -> the column its ``amountFen`` adds to

@@ -8,7 +8,6 @@ from sqlalchemy import Connection
 
 from gateway import summary
 from gateway.decode import DecodedEvent
-from gateway.models import Listing, Trade, table_of
 from gateway.projections.base import (
     Projector,
     arg,
@@ -20,6 +19,7 @@ from gateway.projections.base import (
     region_label,
     upsert,
 )
+from gateway.tables import Listing, Trade, table_of
 
 T = table_of(Trade)
 #: TradingMarket's ``TradeStatus`` enum (contracts/interfaces/ITradingMarket.sol).

@@ -36,6 +36,8 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from pydantic import BaseModel
 
+from ledger import scenario as scenario_mod
+from ledger.scenario import Mix, Participant, Scenario, ViolationKind
 from node.surveillance.history import (
     Deviation,
     Listing,
@@ -47,8 +49,6 @@ from node.surveillance.history import (
     Trade,
     TradeStatus,
 )
-from ledger import scenario as scenario_mod
-from ledger.scenario import Mix, Participant, Scenario, ViolationKind
 
 PERIODS_PER_DAY = 4
 #: Price level of each period of the day relative to the day's base (valley ... evening peak).

@@ -28,8 +28,8 @@ from sqlalchemy import Connection, Engine, Table, insert
 
 from gateway import summary
 from gateway.db import make_engine, upgrade
-from gateway.models import Block, Event, EventRef, Listing, Participant, Trade, table_of
 from gateway.queries import encode_cursor
+from gateway.tables import Block, Event, EventRef, Listing, Participant, Trade, table_of
 from ledger.settings import Settings
 from scripts.bench.common import percentile
 from scripts.bench.report import Section

@@ -28,7 +28,7 @@ class DeliveryStages(DemoBase):
     """Dispatch, metering and settlement."""
 
     def dispatch(self) -> None:
-        from oracle.models import DispatchSubmission, Trade
+        from oracle.schemas import DispatchSubmission, Trade
         from scripts.dispatch_sim import security_check, sign_result
 
         period = Trader(self.ctx, self.role("operator")).market.period(self.period_id)
@@ -88,7 +88,7 @@ class DeliveryStages(DemoBase):
 
     def metering(self) -> None:
 
-        from oracle.models import ReadingBatch
+        from oracle.schemas import ReadingBatch
 
         rng = plan.metering_rng(self.scenario)
         contracted = self._contracted()

@@ -19,8 +19,9 @@ from gateway import summary
 from gateway.app import create_app
 from gateway.db import make_engine, upgrade
 from gateway.indexer import Indexer
-from gateway.models import Base, Event, EventCount, MarketStat, RowCount, Trade, table_of
+from gateway.projections import counted_tables
 from gateway.queries import COUNTED, counts, event_counts, market_series
+from gateway.tables import Base, Event, EventCount, MarketStat, RowCount, Trade, table_of
 from ledger.chain import free_port
 from ledger.clients.access import MarketAccessClient
 from ledger.context import LedgerContext
@@ -136,12 +137,12 @@ def assert_summaries_exact(engine: Engine) -> dict[str, int]:
         every = {
             name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
             for name, t in Base.metadata.tables.items()
-            if name in summary.counted_tables()
+            if name in counted_tables()
         }
         assert summary.row_counts(conn) == {name: n for name, n in every.items() if n}
         kept = summary_rows(conn)
     with engine.connect() as conn:
-        summary.rebuild(conn)
+        summary.rebuild(conn, counted_tables())
         assert summary_rows(conn) == kept
         conn.rollback()
     return shown

@@ -15,7 +15,7 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
 
 from gateway.db import make_engine
-from gateway.models import Checkpoint
+from gateway.tables import Checkpoint
 from ledger.clients.access import MarketAccessClient
 from ledger.context import LedgerContext
 from ledger.deploy import deploy_suite

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 
 from gateway.app import create_app
 from gateway.indexer import Indexer
-from gateway.models import IdentityRead
+from gateway.tables import IdentityRead
 from ledger.clients.access import MarketAccessClient
 from ledger.context import LedgerContext
 from ledger.settings import Settings

@@ -7,9 +7,9 @@ import json
 from sqlalchemy import Engine, select, update
 
 from gateway.indexer import Indexer
-from gateway.models import Checkpoint, Event, RoleChange
 from gateway.projections import reproject_all
 from gateway.queries import role_holders
+from gateway.tables import Checkpoint, Event, RoleChange
 from gateway.verify import verify
 from ledger.clients.access import MarketAccessClient, role_id
 from ledger.context import LedgerContext

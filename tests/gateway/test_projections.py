@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 
 from gateway.indexer import Indexer
-from gateway.models import (
+from gateway.projections import reproject_all, rewind
+from gateway.tables import (
     CertificateHolding,
     CertificateRetirement,
     CertificateToken,
@@ -18,7 +19,6 @@ from gateway.models import (
     Settlement,
     Trade,
 )
-from gateway.projections import reproject_all, rewind
 from tests.gateway.conftest import dump, node
 from tests.gateway.synthetic import (
     BASE_BLOCK,

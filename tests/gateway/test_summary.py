@@ -13,9 +13,9 @@ from gateway import summary
 from gateway.db import MIGRATIONS_DIR, alembic_config, make_engine, upgrade
 from gateway.decode import DecodedEvent
 from gateway.indexer import Indexer
-from gateway.models import Base, Trade, table_of
-from gateway.projections import reproject_all
+from gateway.projections import counted_tables, reproject_all
 from gateway.queries import counts, event_counts, market_series, trades_filter
+from gateway.tables import Base, Trade, table_of
 from tests.gateway.conftest import assert_summaries_exact, node, summary_rows
 from tests.gateway.synthetic import BASE_BLOCK, ev, market_events, store
 
@@ -175,7 +175,7 @@ def test_migration_0003_backfills_an_existing_database(indexer: Indexer, gw_engi
     existing = set(inspect(gw_engine).get_table_names())
     migration = _migration_0003()
     assert sorted(migration.COUNTED) == sorted(  # type: ignore[attr-defined]
-        t for t in summary.counted_tables() if t in existing
+        t for t in counted_tables() if t in existing
     )
     upgrade(gw_engine)
     with gw_engine.connect() as conn:

@@ -15,10 +15,11 @@ from ledger.clients.oracle import MeterOracleClient, reading_tuple
 from ledger.context import LedgerContext
 from ledger.errors import ContractRevertError
 from oracle.merkle import MerkleTree
-from oracle.models import ReadingBatch
 from oracle.periods import FixedPeriodCalendar
+from oracle.proofs import ProofCheck
 from oracle.relay import OracleAlreadyRunningError, OracleLock
-from oracle.service import OracleService, ProofCheck
+from oracle.schemas import ReadingBatch
+from oracle.service import OracleService
 from oracle.store import BatchRow, OutboxRow, ReadingRow
 from scripts.meter_sim import SimMeter
 from tests.conftest import role_account

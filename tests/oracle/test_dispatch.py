@@ -8,7 +8,7 @@ from ledger.clients.oracle import DispatchResultsClient
 from ledger.context import LedgerContext
 from ledger.errors import ContractRevertError
 from oracle.dispatch import MemoryTradeSource
-from oracle.models import DispatchResult, DispatchSubmission, Trade
+from oracle.schemas import DispatchResult, DispatchSubmission, Trade
 from oracle.service import OracleService
 from scripts.dispatch_sim import (
     REASON_CORRIDOR,

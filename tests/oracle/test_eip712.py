@@ -8,7 +8,7 @@ from ledger.clients.oracle import MeterOracleClient, reading_tuple
 from ledger.context import LedgerContext
 from oracle import eip712
 from oracle.merkle import MerkleTree, verify
-from oracle.models import MeterReading
+from oracle.schemas import MeterReading
 
 U64 = st.integers(min_value=0, max_value=2**63 - 1)
 READINGS = st.fixed_dictionaries(

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from ledger.clients.oracle import MeterOracleClient
 from oracle import eip712
-from oracle.models import MeterReading, SignedReading
+from oracle.schemas import MeterReading, SignedReading
 from oracle.service import OracleService
 from oracle.store import ReadingRow
 from scripts.meter_sim import SimMeter, batch_json, sign_reading

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ledger.clients.oracle import MeterOracleClient
 from ledger.keystore import demo_account
-from oracle.models import ReadingBatch
+from oracle.schemas import ReadingBatch
 from oracle.service import OracleService
 from oracle.store import OutboxRow
 from scripts.meter_sim import make_meters

@@ -28,8 +28,8 @@ from ledger.errors import ContractRevertError
 from oracle.app import create_app
 from oracle.dispatch import ChainTradeSource
 from oracle.errors import OracleError
-from oracle.models import DispatchResult, DispatchSubmission, ReadingBatch, SignedReading
 from oracle.periods import FixedPeriodCalendar, TradingPeriodCalendar, make_calendar
+from oracle.schemas import DispatchResult, DispatchSubmission, ReadingBatch, SignedReading
 from oracle.service import OracleService
 from oracle.store import NodeTotalRow, OutboxRow, ReadingRow
 from scripts.dispatch_sim import sign_result

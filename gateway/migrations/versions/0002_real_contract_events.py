@@ -28,6 +28,13 @@ TOKEN = sa.String(length=78)
 def upgrade() -> None:
     op.drop_table("gw_certificates")
     op.drop_table("gw_quotas")
+    _create_certificate_tables()
+    _create_quota_tables()
+    _create_regions()
+    _add_columns()
+
+
+def _create_certificate_tables() -> None:
     op.create_table(
         "gw_cert_tokens",
         sa.Column("token_id", TOKEN, nullable=False),
@@ -78,6 +85,9 @@ def upgrade() -> None:
     )
     for column in ("token_id", "beneficiary", "trade_id", "block_number"):
         op.create_index(f"ix_gw_cert_retirements_{column}", "gw_cert_retirements", [column])
+
+
+def _create_quota_tables() -> None:
     op.create_table(
         "gw_quota_periods",
         sa.Column("period", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -105,6 +115,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("party", "period"),
     )
     op.create_index("ix_gw_quotas_block_number", "gw_quotas", ["block_number"])
+
+
+def _create_regions() -> None:
     op.create_table(
         "gw_regions",
         sa.Column("region_id", sa.Integer(), autoincrement=False, nullable=False),
@@ -113,6 +126,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("region_id"),
     )
     op.create_index("ix_gw_regions_block_number", "gw_regions", ["block_number"])
+
+
+def _add_columns() -> None:
+    """The new columns of the reports, settlements and meter anchors."""
     with op.batch_alter_table("gw_reports") as batch:
         batch.add_column(sa.Column("trade_ids", sa.Text(), nullable=True))
         batch.add_column(sa.Column("first_period", sa.BigInteger(), nullable=True))

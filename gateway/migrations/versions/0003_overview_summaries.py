@@ -25,7 +25,7 @@ branch_labels: str | None = None
 depends_on: str | None = None
 
 #: The tables whose rows are counted at this revision: the event log, the blocks and every
-#: projection table (``gateway.summary.counted_tables()``).
+#: projection table (``gateway.projections.counted_tables()``).
 COUNTED = (
     "gw_events",
     "gw_blocks",

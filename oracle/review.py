@@ -1,0 +1,65 @@
+"""The review queue: readings the anomaly detector flagged wait here until a VERIFIER
+clears them (they count) or rejects them (they do not)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from web3 import Web3
+
+from ledger.clients.access import MarketAccessClient
+from oracle.core import OracleCore
+from oracle.errors import OracleError
+from oracle.intake import ReadingIntake
+from oracle.schemas import PendingReading
+from oracle.store import ReadingRow
+
+
+class ReviewQueue:
+    """Lists flagged readings and records a verifier's decision on one."""
+
+    def __init__(
+        self, core: OracleCore, *, access: MarketAccessClient, intake: ReadingIntake
+    ) -> None:
+        self.core = core
+        self.access = access
+        self.intake = intake
+
+    def pending_review(self, limit: int = 100) -> list[PendingReading]:
+        with self.core.sessions() as session:
+            rows = session.scalars(
+                select(ReadingRow)
+                .where(ReadingRow.status == "flagged")
+                .order_by(ReadingRow.id)
+                .limit(limit)
+            )
+            return [
+                PendingReading(
+                    reading_id=r.id,
+                    meter_id=r.meter_id,
+                    node=r.node,
+                    interval_start=r.interval_start,
+                    import_wh=r.import_wh,
+                    export_wh=r.export_wh,
+                    flags=r.flags.split(",") if r.flags else [],
+                    status=r.status,
+                )
+                for r in rows
+            ]
+
+    def review(self, reading_id: int, decision: str, verifier: str, note: str = "") -> str:
+        """Clear or reject a flagged reading; ``verifier`` must hold VERIFIER on chain."""
+        if decision not in ("clear", "reject"):
+            raise OracleError(422, "bad_decision", "decision must be clear or reject")
+        if not self.access.has_role("VERIFIER", verifier):
+            raise OracleError(403, "not_verifier", f"{verifier} does not hold VERIFIER")
+        with self.core.lock, self.core.sessions.begin() as session:
+            row = session.get(ReadingRow, reading_id)
+            if row is None:
+                raise OracleError(404, "unknown_reading", f"no reading {reading_id}")
+            if row.status != "flagged":
+                raise OracleError(409, "not_flagged", f"reading {reading_id} is {row.status}")
+            row.status = "cleared" if decision == "clear" else "rejected"
+            row.reviewed_by = Web3.to_checksum_address(verifier)
+            row.review_note = note
+            self.intake.forget(row.meter_id)
+            return row.status
