@@ -34,6 +34,7 @@ from ledger.context import LedgerContext
 from ledger.deploy import deploy_suite
 from ledger.engines.local import LocalChain
 from ledger.keystore import DEMO_ROLE_WALLETS, demo_account
+from ledger.scenario import Scenario, generate
 from ledger.settings import Settings, get_settings
 from ledger.web3factory import make_web3
 from scripts.market_day import (
@@ -43,7 +44,6 @@ from scripts.market_day import (
     MarketDay,
     compact_scenario,
 )
-from scripts.scenario import Scenario, generate
 
 app = typer.Typer(help="Run the market demo end to end.", invoke_without_command=True)
 

@@ -1,6 +1,6 @@
 """A seeded behaviour simulator: a scenario's participants trading for N days.
 
-It turns a :func:`scripts.scenario.generate` scenario into a :class:`MarketHistory`: every day
+It turns a :func:`ledger.scenario.generate` scenario into a :class:`MarketHistory`: every day
 has four trading periods (valley, morning, afternoon, evening peak); sellers post offers
 (mode 1) around their reference price, retailers and some consumers post requests (mode 2),
 and both sides take within a six-hour taking window, one take at a time in time order.
@@ -36,6 +36,8 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from pydantic import BaseModel
 
+from ledger import scenario as scenario_mod
+from ledger.scenario import Mix, Participant, Scenario, ViolationKind
 from node.surveillance.history import (
     Deviation,
     Listing,
@@ -47,8 +49,6 @@ from node.surveillance.history import (
     Trade,
     TradeStatus,
 )
-from scripts import scenario as scenario_mod
-from scripts.scenario import Mix, Participant, Scenario, ViolationKind
 
 PERIODS_PER_DAY = 4
 #: Price level of each period of the day relative to the day's base (valley ... evening peak).
@@ -61,7 +61,7 @@ WINDOW_OPENS_S = 9 * 3600
 WINDOW_S = 6 * 3600
 MIN_TRADE_WH = 10_000
 
-#: Extra scenario presets for training (scenario mixes of ``scripts.scenario``).
+#: Extra scenario presets for training (scenario mixes of ``ledger.scenario``).
 SURVEIL_PRESETS: dict[str, Mix] = {
     "surveil-medium": Mix(
         coal=4,
@@ -90,7 +90,7 @@ def _preset(name: str, mix: Mix) -> Iterator[None]:
 
 
 def make_scenario(preset: str, seed: int) -> Scenario:
-    """A scenario of a ``scripts.scenario`` preset or of :data:`SURVEIL_PRESETS`."""
+    """A scenario of a ``ledger.scenario`` preset or of :data:`SURVEIL_PRESETS`."""
     if preset in SURVEIL_PRESETS and preset not in scenario_mod.PRESETS:
         with _preset(preset, SURVEIL_PRESETS[preset]):
             return scenario_mod.generate(preset, seed)

@@ -535,6 +535,50 @@ class NodeSpec:
         return node_account(self.n)
 
 
+def _registrations(reg: NodeRegistryClient, nodes: Sequence[NodeSpec]) -> list[Call]:
+    """Every node's ``register`` (its demo identity bundle)."""
+    return [
+        Call(
+            n.account,
+            reg.address,
+            reg.encode(
+                "register",
+                int(n.kind),
+                int(n.side),
+                n.region,
+                n.capacity_kw,
+                n.carbon_g_per_kwh,
+                demo_bundle(n.n).entity_hash,
+                demo_bundle(n.n).bundle_hash,
+            ),
+        )
+        for n in nodes
+    ]
+
+
+def _qualifications(
+    reg: NodeRegistryClient,
+    nodes: Sequence[NodeSpec],
+    licences: dict[NodeKind, list[bytes]],
+    expires: int,
+) -> list[Call]:
+    """Every node submits the licences its kind requires."""
+    return [
+        Call(
+            n.account,
+            reg.address,
+            reg.encode(
+                "submitQualification",
+                licence,
+                bytes(Web3.keccak(text=f"bench-licence-{n.n}-{licence.hex()}")),
+                expires,
+            ),
+        )
+        for n in nodes
+        for licence in licences[n.kind]
+    ]
+
+
 def onboard_many(
     chain: BenchChain,
     nodes: Sequence[NodeSpec],
@@ -570,26 +614,7 @@ def onboard_many(
         timings[name] = time.perf_counter() - began
         txs += len(calls)
 
-    phase(
-        "register",
-        [
-            Call(
-                n.account,
-                reg.address,
-                reg.encode(
-                    "register",
-                    int(n.kind),
-                    int(n.side),
-                    n.region,
-                    n.capacity_kw,
-                    n.carbon_g_per_kwh,
-                    demo_bundle(n.n).entity_hash,
-                    demo_bundle(n.n).bundle_hash,
-                ),
-            )
-            for n in nodes
-        ],
-    )
+    phase("register", _registrations(reg, nodes))
     approve_and_mint: list[Call] = []
     for n in nodes:
         approve_and_mint.append(
@@ -604,20 +629,7 @@ def onboard_many(
             )
         )
     phase("approve+mint", approve_and_mint)
-    submits = [
-        Call(
-            n.account,
-            reg.address,
-            reg.encode(
-                "submitQualification",
-                licence,
-                bytes(Web3.keccak(text=f"bench-licence-{n.n}-{licence.hex()}")),
-                expires,
-            ),
-        )
-        for n in nodes
-        for licence in licences[n.kind]
-    ]
+    submits = _qualifications(reg, nodes, licences, expires)
     if submits:
         phase("qualify", submits)
         phase(

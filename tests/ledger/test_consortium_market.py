@@ -58,6 +58,7 @@ from ledger.engines.clique import (
 from ledger.engines.local import free_port
 from ledger.errors import ContractRevertError
 from ledger.keystore import DEMO_ROLE_WALLETS, demo_account, demo_wallet_index
+from ledger.scenario import REGIONS, generate
 from ledger.settings import Settings
 from ledger.web3factory import make_web3
 from scripts.market_day import (
@@ -70,7 +71,6 @@ from scripts.market_day import (
     MarketDay,
     compact_scenario,
 )
-from scripts.scenario import REGIONS, generate
 
 pytestmark = pytest.mark.consortium
 

@@ -10,6 +10,9 @@ peak at night), wind as a mean-reverting capacity factor, PV as a clear-sky bell
 cloud noise, coal as a flat must-run share.
 
 A few violators of each kind are injected and labelled, for the surveillance classifier.
+
+The generator lives in ``ledger`` so role apps (the surveillance simulator) may use it; its
+command line (``gridledger scenario``) is :mod:`scripts.scenario_cli`.
 """
 
 from __future__ import annotations
@@ -17,13 +20,9 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
 
 import numpy as np
-import typer
 from pydantic import BaseModel, Field
-
-from ledger.cli_support import console, print_json
 
 INTERVALS_PER_DAY = 96
 INTERVAL_S = 900
@@ -243,6 +242,30 @@ def _energy_wh(capacity_kw: int, factor: np.ndarray) -> list[int]:
     return [int(v) for v in np.floor(capacity_kw * factor * 250.0)]
 
 
+#: Buyers' draws per kind: credit levels (best first), load scale, price mean and spread.
+_BUYERS = {"consumer": (7, 0.45, 39_000, 1_500), "retailer": (6, 0.5, 38_500, 1_200)}
+
+
+def _buyer(
+    rng: np.random.Generator, name: str, kind: str, cap: int, meters: int, clean_heating: bool
+) -> dict[str, object]:
+    """A buyer's fields (its draws in this order: region, credit, load, price)."""
+    levels, scale, price, spread = _BUYERS[kind]
+    return {
+        "name": name,
+        "kind": kind,
+        "side": "buyer",
+        "region": _region(rng, "load"),
+        "capacity_kw": cap,
+        "carbon_g_per_kwh": 0,
+        "meters": meters,
+        "credit_level": str(rng.choice(CREDIT_LEVELS[:levels])),
+        "clean_heating": clean_heating,
+        "profile_wh": _energy_wh(cap, scale * load_shape(rng, clean_heating)),
+        "price_fen_per_mwh": int(rng.normal(price, spread)),
+    }
+
+
 def generate(preset: str, seed: int) -> Scenario:
     """The scenario ``preset`` for ``seed``: same inputs, same scenario, byte for byte."""
     if preset not in PRESETS:
@@ -304,34 +327,10 @@ def generate(preset: str, seed: int) -> Scenario:
     heating = set(rng.choice(mix.consumers, size=mix.clean_heating, replace=False).tolist())
     for i in range(mix.consumers):
         cap = int(rng.lognormal(np.log(2_500), 0.9)) + 100
-        ch = i in heating
-        add(
-            name=f"consumer-{i + 1:04d}",
-            kind="consumer",
-            side="buyer",
-            region=_region(rng, "load"),
-            capacity_kw=cap,
-            carbon_g_per_kwh=0,
-            meters=meters[i],
-            credit_level=str(rng.choice(CREDIT_LEVELS[:7])),
-            clean_heating=ch,
-            profile_wh=_energy_wh(cap, 0.45 * load_shape(rng, ch)),
-            price_fen_per_mwh=int(rng.normal(39_000, 1_500)),
-        )
+        add(**_buyer(rng, f"consumer-{i + 1:04d}", "consumer", cap, meters[i], i in heating))
     for i in range(mix.retailers):
         cap = int(rng.lognormal(np.log(20_000), 0.8)) + 1_000
-        add(
-            name=f"retailer-{i + 1:03d}",
-            kind="retailer",
-            side="buyer",
-            region=_region(rng, "load"),
-            capacity_kw=cap,
-            carbon_g_per_kwh=0,
-            meters=1,
-            credit_level=str(rng.choice(CREDIT_LEVELS[:6])),
-            profile_wh=_energy_wh(cap, 0.5 * load_shape(rng, False)),
-            price_fen_per_mwh=int(rng.normal(38_500, 1_200)),
-        )
+        add(**_buyer(rng, f"retailer-{i + 1:03d}", "retailer", cap, 1, False))
     _inject_violators(rng, people, mix.violators_per_kind)
     return Scenario(
         preset=preset,
@@ -368,32 +367,6 @@ def _inject_violators(rng: np.random.Generator, people: list[Participant], per_k
         ring += 1
         for p in (pick(sellers), pick(buyers), pick(buyers)):
             p.violation, p.ring = ViolationKind.RATING_RING, ring
-
-
-app = typer.Typer(help="Seeded market scenarios of the Jibei grid.", no_args_is_help=True)
-
-
-@app.command("generate")
-def generate_cmd(
-    preset: Annotated[
-        str, typer.Option(help="jibei-mini (about 60 nodes) or jibei.")
-    ] = "jibei-mini",
-    seed: Annotated[int, typer.Option(help="Random seed; same seed, same scenario.")] = 1,
-    out: Annotated[Path | None, typer.Option(help="Write the scenario JSON here.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-) -> None:
-    """Generate a scenario and print its mix."""
-    scenario = generate(preset, seed)
-    if out is not None:
-        out.write_text(scenario.model_dump_json())
-    summary = summarize(scenario)
-    if as_json:
-        print_json(summary)
-        return
-    for key, value in summary.items():
-        console.print(f"{key:>24}: {value}")
-    if out is not None:
-        console.print(f"written to {out}")
 
 
 def summarize(scenario: Scenario) -> dict[str, object]:
