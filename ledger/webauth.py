@@ -93,7 +93,8 @@ def access(name: str, *roles: Role) -> Access:
 
 EVERYONE = access("everyone", *ROLES)
 
-#: FastAPI's own pages (the API's description), open to everyone.
+#: FastAPI's own pages (the API's description), open to everyone; they read no key.
+DOCS = access("docs (no key read)", *ROLES)
 DOC_PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
 
 api_key_header = APIKeyHeader(
@@ -137,11 +138,13 @@ def _requirements(dependant: Dependant) -> Iterator[Access]:
 
 @dataclass(frozen=True)
 class RouteAccess:
-    """One route of an app with the roles that may call it (None: no requirement found)."""
+    """One route of an app with the roles that may call it (None: no requirement found)
+    and the name of its narrowest requirement."""
 
     method: str
     path: str
     roles: frozenset[Role] | None
+    requirement: str = "none"
 
 
 def route_table(app: FastAPI, open_paths: Iterable[str] = DOC_PATHS) -> list[RouteAccess]:
@@ -152,23 +155,28 @@ def route_table(app: FastAPI, open_paths: Iterable[str] = DOC_PATHS) -> list[Rou
     for route in iter_route_contexts(app.routes):
         path = route.path or ""
         methods = sorted((route.methods or {"GET"}) - {"HEAD"})
-        roles: frozenset[Role] | None = None
+        needs = []
         if isinstance(route.original_route, APIRoute):
-            for need in _requirements(route.original_route.dependant):
-                roles = need.roles if roles is None else roles & need.roles
+            needs = sorted(
+                _requirements(route.original_route.dependant), key=lambda a: len(a.roles)
+            )
         if path in opened:
-            roles = EVERYONE.roles
-        rows.extend(RouteAccess(m, path, roles) for m in methods)
+            needs = [DOCS]
+        roles = frozenset.intersection(*(a.roles for a in needs)) if needs else None
+        name = needs[0].name if needs else "none"
+        rows.extend(RouteAccess(m, path, roles, name) for m in methods)
     return rows
 
 
 def markdown_table(rows: Iterable[RouteAccess]) -> str:
     """The README's route x role table of ``rows``."""
     lines = [
-        "| route | " + " | ".join(ROLES) + " |",
-        "|---|" + "---|" * len(ROLES),
+        "| route | requirement | " + " | ".join(ROLES) + " |",
+        "|---|---|" + "---|" * len(ROLES),
     ]
     for row in rows:
         cells = [("yes" if row.roles and r in row.roles else "–") for r in ROLES]
-        lines.append(f"| `{row.method} {row.path}` | " + " | ".join(cells) + " |")
+        lines.append(
+            f"| `{row.method} {row.path}` | {row.requirement} | " + " | ".join(cells) + " |"
+        )
     return "\n".join(lines)

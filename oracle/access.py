@@ -14,10 +14,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ledger.webauth import EVERYONE, ApiKeys, Requires, Role, access
+from ledger.webauth import EVERYONE, ROLES, ApiKeys, Requires, Role, access
 from oracle.errors import OracleError
 
 PUBLIC = EVERYONE
+#: Anyone may send; each reading counts only with its registered meter's signature.
+METER_SIGNED = access("meter signature", *ROLES)
+#: Anyone may send; each result counts only with a DISPATCH account's signature.
+DISPATCH_SIGNED = access("DISPATCH signature", *ROLES)
 PROOFS = access("auditor", Role.auditor, Role.regulator)
 REVIEW = access("operator", Role.operator)
 DISPATCH = access("dispatch", Role.dispatch)
@@ -33,6 +37,8 @@ def _deny(status: int, detail: str) -> Exception:
 
 
 AnyRole = Annotated[Role, Depends(Requires(PUBLIC, _keys, _deny))]
+MeterSigned = Annotated[Role, Depends(Requires(METER_SIGNED, _keys, _deny))]
+DispatchSigned = Annotated[Role, Depends(Requires(DISPATCH_SIGNED, _keys, _deny))]
 AuditorRole = Annotated[Role, Depends(Requires(PROOFS, _keys, _deny))]
 OperatorRole = Annotated[Role, Depends(Requires(REVIEW, _keys, _deny))]
 DispatchRole = Annotated[Role, Depends(Requires(DISPATCH, _keys, _deny))]

@@ -26,7 +26,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from ledger.context import LedgerContext
 from ledger.errors import GridLedgerError
 from ledger.webauth import ApiKeys, Role
-from oracle.access import AnyRole, AuditorRole, DispatchRole, OperatorRole
+from oracle.access import (
+    AnyRole,
+    AuditorRole,
+    DispatchRole,
+    DispatchSigned,
+    MeterSigned,
+    OperatorRole,
+)
 from oracle.dispatch import TradeSource
 from oracle.errors import OracleError
 from oracle.intake import batch_status
@@ -83,7 +90,7 @@ router = APIRouter()
         "422 implausible) with every reading's result."
     ),
 )
-def post_readings(_role: AnyRole, batch: ReadingBatch, service: Svc) -> JSONResponse:
+def post_readings(_role: MeterSigned, batch: ReadingBatch, service: Svc) -> JSONResponse:
     result = service.ingest(batch)
     status = batch_status(result)
     if status == 200:
@@ -109,7 +116,9 @@ def dispatch_trades(
     responses=_PROBLEMS,
     summary="Submit dispatch-signed results (relayed on chain)",
 )
-def dispatch_results(_role: AnyRole, sub: DispatchSubmission, service: Svc) -> DispatchAccepted:
+def dispatch_results(
+    _role: DispatchSigned, sub: DispatchSubmission, service: Svc
+) -> DispatchAccepted:
     return service.submit_dispatch(sub)
 
 
