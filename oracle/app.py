@@ -146,7 +146,12 @@ def proof(_role: AuditorRole, node: str, period: int, service: Svc) -> NodeProof
     return service.node_proof(node, period)
 
 
-@router.get("/health", response_model=Health, summary="Chain, contracts and queue depths")
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={401: _PROBLEMS[401]},
+    summary="Chain, contracts and queue depths",
+)
 def health(_role: AnyRole, service: Svc) -> Health:
     return service.health()
 
