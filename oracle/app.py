@@ -1,5 +1,6 @@
 """The oracle's HTTP API (FastAPI): meters and the metering system POST signed readings,
-the dispatch center fetches trades and POSTs signed results, anyone fetches proofs.
+the dispatch center fetches trades and POSTs signed results, auditors fetch proofs
+(who may call which route: :mod:`oracle.access`).
 
 ``create_app(ctx, ...)`` takes its dependencies (context, SQL sessions, relaying account,
 trade source, clock) so tests swap any of them; the service behind every route is the
@@ -24,6 +25,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.context import LedgerContext
 from ledger.errors import GridLedgerError
+from ledger.webauth import ApiKeys, Role
+from oracle.access import (
+    AnyRole,
+    AuditorRole,
+    DispatchRole,
+    DispatchSigned,
+    MeterSigned,
+    OperatorRole,
+)
 from oracle.dispatch import TradeSource
 from oracle.errors import OracleError
 from oracle.intake import batch_status
@@ -46,8 +56,8 @@ _PROBLEMS: dict[int | str, dict[str, object]] = {
     code: {"model": Problem, "description": text}
     for code, text in (
         (400, "Wrong chain or contract, malformed request"),
-        (401, "Bad signature"),
-        (403, "Unknown or revoked meter; signer lacks the role"),
+        (401, "Bad signature; unknown API key"),
+        (403, "Unknown or revoked meter; signer lacks the role; API key's role not admitted"),
         (404, "Not found"),
         (409, "Replay, already recorded, or settlement open"),
         (422, "Implausible value or invalid body"),
@@ -80,7 +90,7 @@ router = APIRouter()
         "422 implausible) with every reading's result."
     ),
 )
-def post_readings(batch: ReadingBatch, service: Svc) -> JSONResponse:
+def post_readings(_role: MeterSigned, batch: ReadingBatch, service: Svc) -> JSONResponse:
     result = service.ingest(batch)
     status = batch_status(result)
     if status == 200:
@@ -90,8 +100,12 @@ def post_readings(batch: ReadingBatch, service: Svc) -> JSONResponse:
     return JSONResponse(body.model_dump(mode="json", by_alias=True, exclude_none=True), status)
 
 
-@router.get("/dispatch/trades", response_model=list[Trade], summary="Trades to check")
-def dispatch_trades(service: Svc, period: Annotated[int, Query(ge=0, le=2**63 - 1)]) -> list[Trade]:
+@router.get(
+    "/dispatch/trades", response_model=list[Trade], responses=_PROBLEMS, summary="Trades to check"
+)
+def dispatch_trades(
+    _role: DispatchRole, service: Svc, period: Annotated[int, Query(ge=0, le=2**63 - 1)]
+) -> list[Trade]:
     return service.trades.trades(period)
 
 
@@ -102,17 +116,20 @@ def dispatch_trades(service: Svc, period: Annotated[int, Query(ge=0, le=2**63 - 
     responses=_PROBLEMS,
     summary="Submit dispatch-signed results (relayed on chain)",
 )
-def dispatch_results(sub: DispatchSubmission, service: Svc) -> DispatchAccepted:
+def dispatch_results(
+    _role: DispatchSigned, sub: DispatchSubmission, service: Svc
+) -> DispatchAccepted:
     return service.submit_dispatch(sub)
 
 
 @router.get(
     "/review/pending",
     response_model=list[PendingReading],
+    responses=_PROBLEMS,
     summary="Flagged readings waiting for a VERIFIER",
 )
 def review_pending(
-    service: Svc, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    _role: OperatorRole, service: Svc, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[PendingReading]:
     return service.pending_review(limit)
 
@@ -123,14 +140,19 @@ def review_pending(
     responses=_PROBLEMS,
     summary="A node's posted total with every signed reading and Merkle proof",
 )
-def proof(node: str, period: int, service: Svc) -> NodeProof:
+def proof(_role: AuditorRole, node: str, period: int, service: Svc) -> NodeProof:
     if not (node.startswith("0x") and len(node) == 42):
         raise OracleError(400, "bad_address", f"not an address: {node}")
     return service.node_proof(node, period)
 
 
-@router.get("/health", response_model=Health, summary="Chain, contracts and queue depths")
-def health(service: Svc) -> Health:
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={401: _PROBLEMS[401]},
+    summary="Chain, contracts and queue depths",
+)
+def health(_role: AnyRole, service: Svc) -> Health:
     return service.health()
 
 
@@ -143,10 +165,16 @@ def create_app(
     clock: Callable[[], float] = time.time,
     service: OracleService | None = None,
     background_interval_s: float | None = None,
+    api_keys: ApiKeys | None = None,
+    anonymous_role: Role | str = Role.public,
 ) -> FastAPI:
     """The oracle API.
 
     Args:
+        api_keys: The callers' keys (default: ``GRIDLEDGER_ORACLE_API_KEYS_FILE``).
+        anonymous_role: The role of a request without a key when the keys come from the
+            settings: ``public`` when served; an in-process caller that trusts itself (the
+            demo) passes e.g. ``"dispatch"``.
         background_interval_s: Run :meth:`OracleService.tick` in a thread this often
             (``serve`` does); None leaves batching and relaying to the caller (tests).
     """
@@ -166,6 +194,11 @@ def create_app(
         lifespan=_lifespan(svc, background_interval_s),
     )
     app.state.service = svc
+    app.state.api_keys = api_keys or ApiKeys.load(
+        ctx.settings.oracle_api_keys_file,
+        setting="GRIDLEDGER_ORACLE_API_KEYS_FILE",
+        anonymous=Role(anonymous_role),
+    )
     _add_error_handlers(app)
     app.include_router(router)
     return app

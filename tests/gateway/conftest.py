@@ -27,8 +27,9 @@ from ledger.context import LedgerContext
 from ledger.engines.local import free_port
 from ledger.keystore import demo_account
 from ledger.settings import Settings
+from tests import webaccess
 
-KEYS = {"audit-key": "auditor", "reg-key": "regulator", "pub-key": "public"}
+KEYS = {"audit-key": "auditor", "reg-key": "regulator", "pub-key": "public", **webaccess.KEYS}
 AUDITOR = {"X-API-Key": "audit-key"}
 REGULATOR = {"X-API-Key": "reg-key"}
 
@@ -45,6 +46,22 @@ def gw_engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def indexer(ctx: LedgerContext, gw_engine: Engine) -> Indexer:
     return Indexer(ctx, gw_engine, confirmations=0, chunk_blocks=50)
+
+
+@pytest.fixture
+def indexed(indexer: Indexer, access: MarketAccessClient, gw_engine: Engine) -> dict[str, str]:
+    """Real role events on chain, indexed, plus the synthetic market of the later domains."""
+    from tests.gateway.synthetic import market_events, store  # imports this module
+
+    granted = access.grant_role("VERIFIER", node(1))
+    access.grant_role("OPERATOR", node(2))
+    access.revoke_role("OPERATOR", node(2))
+    indexer.run_once()
+    store(indexer, gw_engine, market_events())
+    return {
+        "tx": granted["transactionHash"].to_0x_hex(),
+        "block": str(granted["blockNumber"]),
+    }
 
 
 @pytest.fixture
