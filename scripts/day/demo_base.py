@@ -207,6 +207,9 @@ class DemoBase:
             account=self.role("meter-oracle"),
             service=service,
             background_interval_s=0.5,
+            # The demo's in-process oracle on loopback: its callers (the day's dispatch
+            # center) need no key; a deployed oracle takes keys (README "Web access").
+            anonymous_role="dispatch",
         )
         port = free_port()
         server = uvicorn.Server(
