@@ -16,7 +16,7 @@ import {ITransmissionTariff} from "../interfaces/ITransmissionTariff.sol";
 /// @title TradingMarket
 /// @notice Posted-offer trading in both modes with prepaid escrow (see ITradingMarket).
 /// @dev Storage is packed (layout in docs/gas.md): a listing is 3 slots (+1 for a non-zero
-/// terms hash), a trade 3 slots at formation (+1 once dispatched or paid out); energy in
+/// terms hash), a trade 2 slots at formation (+1 once dispatched or paid out); energy in
 /// uint64 Wh, prices and rate sums in uint64 fen/MWh, money in uint128 fen, all converted
 /// with SafeCast. The derived amounts (energyFen, feeFen, escrowFen, exposureFen, a
 /// listing's energyWh) are recomputed by the views with the same rounding as at take.
@@ -39,26 +39,24 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         uint64 postedAt;
         uint64 priceFenPerMwh; // slot 2
         uint64 expiresAt;
-        uint64 openPos; // index + 1 in _open; 0 = not open
+        uint64 openPos; // index + 1 in _open while Open (stale after)
         bytes32 termsHash; // slot 3, written only when non-zero
     }
 
-    /// @dev A trade as stored. escrow, fee, energyFen and exposure are derived.
+    /// @dev A trade as stored: 2 slots at formation. Period, delivery window and the maker
+    /// (the buyer of a Buy listing, the seller of a Sell listing) are the listing's, which
+    /// never change; escrow, fee, energyFen and exposure are derived.
     struct StoredTrade {
-        address buyer; // slot 0
-        uint32 periodId;
-        uint16 firstInterval;
-        uint16 lastInterval;
+        address taker; // slot 0
+        uint64 listingId;
         TradeStatus status;
         uint16 exposureBps; // the exposure rate at take
-        address seller; // slot 1
-        uint64 formedAt;
-        uint32 routeId; // into _routes
-        uint64 listingId; // slot 2
-        uint64 energyWh;
+        uint64 energyWh; // slot 1
         uint64 priceFenPerMwh;
         uint64 sumRateFenPerMwh;
-        uint64 executedWh; // slot 3, written at dispatch / payout
+        uint40 formedAt;
+        uint24 routeId; // into _routes
+        uint64 executedWh; // slot 2, written at dispatch / payout
         uint64 curtailedWh;
         uint128 paidOutFen;
     }
@@ -92,8 +90,8 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
     mapping(address node => uint256[]) private _tradesOf;
     mapping(uint32 periodId => uint256[]) private _periodTrades;
     /// @dev Distinct routes (packed as ITransmissionTariff.cachedRoute), ids from 1.
-    mapping(uint32 routeId => uint256 packedRoute) private _routes;
-    mapping(uint256 packedRoute => uint32 routeId) private _routeIds;
+    mapping(uint24 routeId => uint256 packedRoute) private _routes;
+    mapping(uint256 packedRoute => uint24 routeId) private _routeIds;
 
     /// @param access_ The suite's access root.
     /// @param registry_ The node registry (eligibility, regions, bonds, obligations).
@@ -363,11 +361,12 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         uint256 energyFen = _energyFen(t);
         uint256 left = energyFen + _feeFen(t) - t.paidOutFen;
         uint256 exposureFen = _exposure(energyFen, t.exposureBps);
-        _registry.removeObligation(t.buyer);
-        _registry.removeObligation(t.seller);
-        if (exposureFen != 0) _registry.releaseBond(t.seller, exposureFen);
+        (address buyer, address seller) = _parties(t);
+        _registry.removeObligation(buyer);
+        _registry.removeObligation(seller);
+        if (exposureFen != 0) _registry.releaseBond(seller, exposureFen);
         emit TradeStatusChanged(tradeId, previous, status, msg.sender);
-        if (left != 0) _payOut(t, tradeId, t.buyer, left);
+        if (left != 0) _payOut(t, tradeId, buyer, left);
     }
 
     // ================================================================ views
@@ -563,25 +562,27 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         tradeId = ++_tradeCount;
         _totalEscrow = (_totalEscrow + q.energyFen + q.feeFen).toUint128();
         StoredTrade storage t = _trades[tradeId];
-        t.buyer = buyer;
-        t.periodId = l.periodId;
-        t.firstInterval = l.firstInterval;
-        t.lastInterval = l.lastInterval;
+        t.taker = msg.sender;
+        t.listingId = uint64(listingId); // <= _listingCount, a uint64
         t.status = TradeStatus.Formed;
         t.exposureBps = bps;
-        t.seller = seller;
-        t.formedAt = uint64(block.timestamp);
-        t.routeId = _internRoute(q.packedRoute);
-        t.listingId = uint64(listingId); // < _listingCount, a uint64
         t.energyWh = uint64(energyWh); // <= the listing's remainingWh, a uint64
         t.priceFenPerMwh = uint64(price);
         t.sumRateFenPerMwh = q.sumRateFenPerMwh.toUint64();
+        t.formedAt = uint40(block.timestamp);
+        t.routeId = _internRoute(q.packedRoute);
     }
 
-    function _internRoute(uint256 packedRoute) private returns (uint32 routeId) {
+    /// @dev Buyer and seller of a trade: the taker and its listing's maker.
+    function _parties(StoredTrade storage t) private view returns (address buyer, address seller) {
+        StoredListing storage l = _listings[t.listingId];
+        return l.side == ListingSide.Sell ? (t.taker, l.maker) : (l.maker, t.taker);
+    }
+
+    function _internRoute(uint256 packedRoute) private returns (uint24 routeId) {
         routeId = _routeIds[packedRoute];
         if (routeId == 0) {
-            routeId = ++_routeCount;
+            routeId = uint256(++_routeCount).toUint24();
             _routeIds[packedRoute] = routeId;
             _routes[routeId] = packedRoute;
         }
@@ -644,8 +645,7 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
             _open[position - 1] = moved;
             _listings[moved].openPos = uint64(position);
         }
-        _open.pop();
-        l.openPos = 0;
+        _open.pop(); // l.openPos is left stale: only an Open listing's position is read
         _registry.removeObligation(l.maker);
     }
 
@@ -696,11 +696,11 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
     {
         out.id = tradeId;
         out.listingId = t.listingId;
-        out.buyer = t.buyer;
-        out.seller = t.seller;
-        out.periodId = t.periodId;
-        out.firstInterval = t.firstInterval;
-        out.lastInterval = t.lastInterval;
+        (out.buyer, out.seller) = _parties(t);
+        StoredListing storage l = _listings[t.listingId];
+        out.periodId = l.periodId;
+        out.firstInterval = l.firstInterval;
+        out.lastInterval = l.lastInterval;
         out.status = t.status;
         out.formedAt = t.formedAt;
         out.energyWh = t.energyWh;
@@ -733,7 +733,7 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
 
     function _trade(uint256 tradeId) private view returns (StoredTrade storage t) {
         t = _trades[tradeId];
-        if (t.buyer == address(0)) revert UnknownTrade(tradeId);
+        if (t.taker == address(0)) revert UnknownTrade(tradeId);
     }
 
     function _openTrade(uint256 tradeId) private view returns (StoredTrade storage t) {
