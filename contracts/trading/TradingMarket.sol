@@ -88,7 +88,6 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
 
     mapping(uint256 tradeId => StoredTrade) private _trades;
     mapping(address node => uint256[]) private _tradesOf;
-    mapping(uint32 periodId => uint256[]) private _periodTrades;
     /// @dev Distinct routes (packed as ITransmissionTariff.cachedRoute), ids from 1.
     mapping(uint24 routeId => uint256 packedRoute) private _routes;
     mapping(uint256 packedRoute => uint24 routeId) private _routeIds;
@@ -285,7 +284,6 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
 
         _tradesOf[buyer].push(tradeId);
         _tradesOf[seller].push(tradeId);
-        _periodTrades[l.periodId].push(tradeId);
 
         _registry.addObligation(buyer);
         _registry.addObligation(seller);
@@ -478,17 +476,11 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
     }
 
     /// @inheritdoc ITradingMarket
-    function periodTradeCount(uint32 periodId) external view returns (uint256) {
-        return _periodTrades[periodId].length;
-    }
-
-    /// @inheritdoc ITradingMarket
-    function periodTrades(uint32 periodId, uint256 offset, uint256 limit)
-        external
-        view
-        returns (Trade[] memory)
-    {
-        return _tradePage(_periodTrades[periodId], offset, limit);
+    function tradesByIds(uint256[] calldata tradeIds) external view returns (Trade[] memory page) {
+        page = new Trade[](tradeIds.length);
+        for (uint256 i = 0; i < tradeIds.length; ++i) {
+            page[i] = _toTrade(tradeIds[i], _trade(tradeIds[i]));
+        }
     }
 
     /// @inheritdoc ITradingMarket

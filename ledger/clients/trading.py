@@ -337,11 +337,25 @@ class TradingMarketClient(ContractClient):
             _trade(r) for r in self._call("tradesOf", Web3.to_checksum_address(node), offset, limit)
         ]
 
+    def period_trade_ids(self, period_id: int) -> list[int]:
+        """Ids of period ``period_id``'s trades in formation order, from the TradeCreated
+        events (``period`` is an indexed topic; the contract keeps no per-period list)."""
+        logs = self._contract.events["TradeCreated"]().get_logs(
+            from_block=0, argument_filters={"period": period_id}
+        )
+        return sorted(int(log["args"]["tradeId"]) for log in logs)
+
     def period_trade_count(self, period_id: int) -> int:
-        return int(self._call("periodTradeCount", period_id))
+        return len(self.period_trade_ids(period_id))
 
     def period_trades(self, period_id: int, offset: int = 0, limit: int = PAGE) -> list[Trade]:
-        return [_trade(r) for r in self._call("periodTrades", period_id, offset, limit)]
+        """A page of period ``period_id``'s trades in formation order (current state)."""
+        return self.trades_by_ids(self.period_trade_ids(period_id)[offset : offset + limit])
+
+    def trades_by_ids(self, trade_ids: list[int]) -> list[Trade]:
+        if not trade_ids:
+            return []
+        return [_trade(r) for r in self._call("tradesByIds", list(trade_ids))]
 
     def escrow_of(self, trade_id: int) -> int:
         return int(self._call("escrowOf", trade_id))
