@@ -84,7 +84,6 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
 
     mapping(uint256 listingId => StoredListing) private _listings;
     uint256[] private _open;
-    mapping(address maker => uint256[]) private _listingsOf;
 
     mapping(uint256 tradeId => StoredTrade) private _trades;
     mapping(address node => uint256[]) private _tradesOf;
@@ -213,7 +212,6 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         l.expiresAt = expiresAt;
         l.openPos = uint64(_open.length);
         if (termsHash != bytes32(0)) l.termsHash = termsHash;
-        _listingsOf[msg.sender].push(listingId);
         _registry.addObligation(msg.sender);
         _emitPosted(listingId, l);
     }
@@ -420,17 +418,15 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
     }
 
     /// @inheritdoc ITradingMarket
-    function listingCountOf(address maker) external view returns (uint256) {
-        return _listingsOf[maker].length;
-    }
-
-    /// @inheritdoc ITradingMarket
-    function listingsOf(address maker, uint256 offset, uint256 limit)
+    function listingsByIds(uint256[] calldata listingIds)
         external
         view
-        returns (Listing[] memory)
+        returns (Listing[] memory page)
     {
-        return _listingPage(_listingsOf[maker], offset, limit);
+        page = new Listing[](listingIds.length);
+        for (uint256 i = 0; i < listingIds.length; ++i) {
+            page[i] = _toListing(listingIds[i], _listing(listingIds[i]));
+        }
     }
 
     /// @inheritdoc ITradingMarket
