@@ -213,7 +213,7 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         l.openPos = uint64(_open.length);
         if (termsHash != bytes32(0)) l.termsHash = termsHash;
         _registry.addObligation(msg.sender);
-        _emitPosted(listingId, l);
+        _emitPosted(listingId, l, termsHash);
     }
 
     /// @inheritdoc ITradingMarket
@@ -637,7 +637,7 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         _registry.removeObligation(l.maker);
     }
 
-    function _emitPosted(uint256 listingId, StoredListing storage l) private {
+    function _emitPosted(uint256 listingId, StoredListing storage l, bytes32 termsHash) private {
         emit ListingPosted(
             listingId,
             l.maker,
@@ -650,7 +650,7 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
             l.minTakeWh,
             l.priceFenPerMwh,
             l.expiresAt,
-            l.termsHash
+            termsHash
         );
     }
 
