@@ -8,7 +8,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := hardhat-local/node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: bootstrap compile demo test lint bench clean
+.PHONY: bootstrap compile demo test lint bench clean slither invariants security
 
 $(PY_STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,9 +36,19 @@ lint: bootstrap
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+# Static analysis and invariant fuzzing (docs/security.md); both run in CI.
+slither: compile
+	bash scripts/security/slither.sh
+
+invariants: bootstrap
+	bash scripts/security/invariants.sh
+
+security: slither invariants
 
 bench: compile
 	$(PY) -m scripts.bench.run $(if $(QUICK),--quick,)
 
 clean:
-	rm -rf artifacts hardhat-local/cache .gridledger
+	rm -rf artifacts hardhat-local/cache .gridledger build/forge build/slither.json build/slither.txt

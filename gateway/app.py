@@ -1,8 +1,8 @@
 """The gateway web app: the regulators' explorer (HTML) and the auditors' history API (JSON).
 
 Read-only: any method other than GET/HEAD answers 405. Requests are rate limited per API
-key (or client IP) with 429 + Retry-After. ``X-API-Key`` selects a role (public, auditor,
-regulator) from the keys file; the history API needs auditor, identity data regulator.
+key (or client IP) with 429 + Retry-After. ``X-API-Key`` selects a role from the keys file;
+each route admits an explicit set of roles (``gateway.auth``; README "Web access").
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ def create_app(
             "Every event of the suite's contracts, indexed into SQL and projected into "
             "participants, listings, trades, settlements, ratings, reports, certificates and "
             "meter anchors. Read-only (405 for writes); `X-API-Key` selects a role: public "
-            "(no key), auditor (history API), regulator (identity data, audited). Rate "
-            "limited per key or client IP (429 with Retry-After)."
+            "(no key), auditor or regulator (events, proofs, verify), regulator (identity "
+            "data, audited); operator, dispatch and meter keys read what the public reads. "
+            "Rate limited per key or client IP (429 with Retry-After)."
         ),
     )
     app.state.gw = state

@@ -1,57 +1,19 @@
-"""API keys with roles, and a per-client token-bucket rate limit."""
+"""The gateway's route requirements (roles from :mod:`ledger.webauth`), and a per-client
+token-bucket rate limit."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 import time
-from enum import IntEnum
-from pathlib import Path
 
-from pydantic import TypeAdapter
+from ledger.webauth import EVERYONE, ApiKeys, Role, access, key_id
 
-from ledger.errors import ConfigError
+#: The gateway's requirements (README "Web access" has the route x role table).
+PUBLIC = EVERYONE
+AUDIT = access("auditor", Role.auditor, Role.regulator)
+IDENTITY = access("regulator", Role.regulator)
 
-
-class Role(IntEnum):
-    """What a key may see; each role sees everything the roles below it see."""
-
-    public = 0
-    auditor = 1
-    regulator = 2
-
-
-class ApiKeys:
-    """The keys file ``{api_key: role}``; requests without a key are ``public``."""
-
-    def __init__(self, keys: dict[str, Role]) -> None:
-        self._keys = keys
-
-    @classmethod
-    def load(cls, path: Path | None) -> ApiKeys:
-        if path is None:
-            return cls({})
-        try:
-            raw = TypeAdapter(dict[str, str]).validate_python(json.loads(Path(path).read_text()))
-            return cls({key: Role[role] for key, role in raw.items()})
-        except (OSError, ValueError, KeyError) as exc:
-            raise ConfigError(
-                f"bad gateway API keys file {path}: {exc} (want {{key: public|auditor|regulator}})"
-            ) from exc
-
-    def role(self, key: str | None) -> Role | None:
-        """The key's role; ``public`` without a key; None for an unknown key."""
-        if key is None or key == "":
-            return Role.public
-        return self._keys.get(key)
-
-
-def key_id(key: str | None) -> str:
-    """A short, non-secret identifier of an API key for audit rows."""
-    if not key:
-        return "-"
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
+__all__ = ["AUDIT", "IDENTITY", "PUBLIC", "ApiKeys", "RateLimiter", "Role", "key_id"]
 
 
 class RateLimiter:

@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 
 from gateway.db import engine_from_settings, upgrade
 from ledger.cli_support import console, make_context, print_json
+from ledger.db import masked_url
 from ledger.errors import ConfigError
 from ledger.tls import InsecureOpt, uvicorn_ssl_kwargs
 
@@ -24,14 +25,17 @@ def info(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     ctx = make_context()
     url = ctx.settings.database_url
     ctx.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
     try:
-        with create_engine(url).connect() as conn:
+        with engine.connect() as conn:
             conn.execute(text("select 1"))
     except Exception as exc:
-        raise ConfigError(f"cannot open database {url}: {exc}") from exc
+        raise ConfigError(f"cannot open database {masked_url(url)}: {exc}") from exc
+    finally:
+        engine.dispose()
     manifest = ctx.manifest
     data = {
-        "database_url": url,
+        "database_url": masked_url(url),
         "rpc_url": ctx.settings.rpc_url,
         "chain_id": manifest.chain_id,
         "deploy_block": manifest.deploy_block,
@@ -88,7 +92,8 @@ def index(
         return
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    console.print(f"following {ctx.settings.rpc_url} into {ctx.settings.database_url}")
+    db = masked_url(ctx.settings.database_url)
+    console.print(f"following {ctx.settings.rpc_url} into {db}")
     interval = poll_interval or ctx.settings.gateway_poll_interval_s
     # follow mode outlives outages of the database and the RPC node, also at start
     follower = retry_until_up(start, stop, interval, ctx.settings.gateway_retry_max_s)

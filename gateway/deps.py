@@ -8,18 +8,18 @@ never the app factory.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader
 from sqlalchemy import Connection, Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway.auth import ApiKeys, RateLimiter, Role
+from gateway.auth import AUDIT, IDENTITY, PUBLIC, ApiKeys, RateLimiter, Role
 from gateway.indexer import Indexer
 from ledger.context import LedgerContext
 from ledger.settings import Settings
+from ledger.webauth import Access, ApiKeyDep, Requires
 
 
 class GatewayState:
@@ -30,7 +30,9 @@ class GatewayState:
     ) -> None:
         self.settings = settings
         self.engine = engine
-        self.keys = ApiKeys.load(settings.gateway_api_keys_file)
+        self.keys = ApiKeys.load(
+            settings.gateway_api_keys_file, setting="GRIDLEDGER_GATEWAY_API_KEYS_FILE"
+        )
         self.limiter = RateLimiter(
             settings.gateway_rate_limit_per_s, settings.gateway_rate_limit_burst
         )
@@ -84,8 +86,13 @@ def get_conn(engine: EngineDep) -> Iterator[Connection]:
 
 ConnDep = Annotated[Connection, Depends(get_conn)]
 
-api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Role: auditor/regulator")
-ApiKeyDep = Annotated[str | None, Depends(api_key)]
+
+def _keys(request: Request) -> ApiKeys:
+    return get_state(request).keys
+
+
+def _deny(status: int, detail: str) -> Exception:
+    return StarletteHTTPException(status, detail)
 
 
 def caller_role(state: StateDep, key: ApiKeyDep = None) -> Role:
@@ -96,17 +103,11 @@ def caller_role(state: StateDep, key: ApiKeyDep = None) -> Role:
 RoleDep = Annotated[Role, Depends(caller_role)]
 
 
-def needs(needed: Role) -> Callable[[Role], Role]:
-    """A dependency that answers 403 unless the caller's role is at least ``needed``."""
-
-    def check(role: RoleDep) -> Role:
-        if role < needed:
-            raise StarletteHTTPException(403, f"needs an API key with role {needed.name}")
-        return role
-
-    return check
+def needs(access: Access) -> Requires:
+    """A dependency admitting the roles of ``access`` (401 unknown key, 403 other roles)."""
+    return Requires(access, _keys, _deny)
 
 
-PublicRole = Annotated[Role, Depends(needs(Role.public))]
-AuditorRole = Annotated[Role, Depends(needs(Role.auditor))]
-RegulatorRole = Annotated[Role, Depends(needs(Role.regulator))]
+PublicRole = Annotated[Role, Depends(needs(PUBLIC))]
+AuditorRole = Annotated[Role, Depends(needs(AUDIT))]
+RegulatorRole = Annotated[Role, Depends(needs(IDENTITY))]

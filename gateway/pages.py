@@ -15,8 +15,9 @@ from markupsafe import Markup, escape
 from sqlalchemy import Connection, func, or_, select
 
 from gateway import svg
+from gateway.auth import AUDIT
 from gateway.decode import ROLE_BY_ID
-from gateway.deps import ConnDep, StateDep
+from gateway.deps import AuditorRole, ConnDep, PublicRole
 from gateway.queries import (
     EventFilter,
     checkpoint,
@@ -137,23 +138,28 @@ templates.env.globals["ROLE_BY_ID"] = ROLE_BY_ID
 
 class Page:
     """Renders one request's page: the template with the indexer's checkpoint and the
-    caller's role (resolved when rendering, so a missing page answers 404 before an
-    unknown key answers 401)."""
+    caller's role. Every page admits at least its :data:`PageDep`'s roles (everyone; an
+    unknown key answers 401 before anything else); the decoded event stream is shown to
+    the roles of ``gateway.auth.AUDIT`` only (README "Web access")."""
 
-    def __init__(self, request: Request, state: StateDep, conn: ConnDep) -> None:
+    def __init__(self, request: Request, conn: ConnDep, role: PublicRole) -> None:
         self.request = request
-        self.state = state
         self.conn = conn
+        self.role = role
+
+    @property
+    def audit(self) -> bool:
+        """May the caller read decoded events (the auditors' ``/api/v1/events``)?"""
+        return self.role in AUDIT.roles
 
     def render(self, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         started = time.perf_counter()
         cp = checkpoint(self.conn)
-        role = self.state.role(self.request.headers.get("x-api-key"))
         context.setdefault("title", name.removesuffix(".html").replace("_", " ").title())
         return templates.TemplateResponse(
             self.request,
             name,
-            {"checkpoint": cp, "role": role.name, "started": started, **context},
+            {"checkpoint": cp, "role": self.role.value, "started": started, **context},
             status_code=status_code,
         )
 
@@ -185,7 +191,7 @@ def overview(page: PageDep, conn: ConnDep) -> HTMLResponse:
             "events",
         ),
     }
-    recent, _ = events_page(conn, EventFilter(), 15, newest_first=True)
+    recent = events_page(conn, EventFilter(), 15, newest_first=True)[0] if page.audit else None
     return page.render(
         "overview.html",
         title="Market overview",
@@ -211,7 +217,11 @@ def participant_page(
     row = (
         conn.execute(select(t).where(func.lower(t.c.address) == address.lower())).mappings().first()
     )
-    history, _ = events_page(conn, EventFilter(participant=address), LIST_LIMIT, newest_first=True)
+    history = (
+        events_page(conn, EventFilter(participant=address), LIST_LIMIT, newest_first=True)[0]
+        if page.audit
+        else None
+    )
     tt = table_of(Trade)
     trades = table_rows(
         conn,
@@ -311,7 +321,7 @@ def blocks_page(
 
 @router.get("/blocks/{number}", summary="One block, decoded")
 def block_page(
-    page: PageDep, conn: ConnDep, number: Annotated[int, Path(ge=0, le=INT64)]
+    _role: AuditorRole, page: PageDep, conn: ConnDep, number: Annotated[int, Path(ge=0, le=INT64)]
 ) -> HTMLResponse:
     t = table_of(Block)
     row = conn.execute(select(t).where(t.c.number == number)).mappings().first()
@@ -323,7 +333,10 @@ def block_page(
 
 @router.get("/tx/{tx_hash}", summary="One transaction, decoded")
 def tx_page(
-    page: PageDep, conn: ConnDep, tx_hash: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")]
+    _role: AuditorRole,
+    page: PageDep,
+    conn: ConnDep,
+    tx_hash: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")],
 ) -> HTMLResponse:
     evs, _ = events_page(conn, EventFilter(tx_hash=tx_hash), 1000)
     if not evs:
@@ -346,7 +359,7 @@ def search_hits(conn: Connection, q: str) -> list[tuple[str, str]]:
         n = conn.execute(select(b.c.number).where(b.c.hash == low)).scalar()
         if n is not None:
             hits.append((f"block {n}", f"/blocks/{n}"))
-    elif q.isascii() and q.isdigit() and len(q) < 19:  # not '٣' or '²'
+    elif re.fullmatch(r"[0-9]{1,18}", q):  # ASCII digits only ("²".isdigit() is true)
         number = int(q)
         t = table_of(Trade)
         if conn.execute(select(t.c.trade_id).where(t.c.trade_id == number)).first():

@@ -270,7 +270,8 @@ def market_rows(conn: Connection) -> list[tuple[int, str | None, int, int]]:
     m = MARKET
     rows = conn.execute(
         select(m.c.period, m.c.region, m.c.energy_wh, m.c.value_micro_fen).order_by(
-            m.c.period, m.c.region
+            m.c.period,
+            m.c.region.nulls_first(),  # SQLite's order on PostgreSQL too
         )
     ).all()
     return [(int(p), r, int(e), int(v)) for p, r, e, v in rows]

@@ -20,10 +20,10 @@ from typer.core import TyperGroup
 
 from ledger import compiler
 from ledger.artifacts import ArtifactStore
-from ledger.chain import Engine, LocalChain
 from ledger.cli_support import console, err_console, make_context, print_json, prompt_password
 from ledger.clients.access import ROLE_NAMES, MarketAccessClient
 from ledger.deploy import deploy_suite
+from ledger.engines.local import LocalChain, LocalEngine
 from ledger.errors import ConfigError, GridLedgerError
 from ledger.manifest import load_manifest
 from ledger.settings import get_settings
@@ -89,7 +89,7 @@ def chain_up(
     """Start the local chain in the background."""
     if engine not in (None, "anvil", "hardhat"):
         raise ConfigError(f"unknown engine {engine!r}: use anvil or hardhat")
-    chosen: Engine | None = engine  # type: ignore[assignment]
+    chosen: LocalEngine | None = engine  # type: ignore[assignment]
     status = LocalChain(get_settings()).up(chosen, block_time)
     if status.already_running:
         console.print(f"chain already running at {status.rpc_url} (pid {status.pid})")

@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from ledger.settings import Settings
@@ -50,6 +51,14 @@ def engine_for_url(url: str) -> Engine:
         cursor.close()
 
     return engine
+
+
+def masked_url(url: str) -> str:
+    """``url`` fit to print or log: its password (if any) shown as ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable database URL>"  # it might hold a password: show nothing
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -35,7 +35,7 @@ from ledger.settings import PROJECT_ROOT, Settings
 from ledger.suite.spec import ContractSpec, DeployEnv
 
 
-def suite() -> list[ContractSpec]:
+def suite_specs() -> list[ContractSpec]:
     """The suite in deployment order: every ``ledger/suite/s<NN>_*.py`` module's ``SPECS``."""
     specs: list[ContractSpec] = []
     names = sorted(
@@ -113,7 +113,7 @@ def role_accounts(settings: Settings) -> dict[str, list[str]]:
 def _reusable(ctx: LedgerContext, manifest: Manifest) -> bool:
     """True if ``manifest``'s suite is on the chain and matches the current build."""
     w3 = ctx.w3
-    names = [spec.name for spec in suite()]
+    names = [spec.name for spec in suite_specs()]
     if sorted(manifest.contracts) != sorted(names):
         has_code = any(
             w3.eth.get_code(Web3.to_checksum_address(c.address))
@@ -160,7 +160,7 @@ def deploy_suite(ctx: LedgerContext, admin: LocalAccount, *, fresh: bool = False
     sender = ctx.sender(admin)
     deployed: dict[str, DeployedContract] = {}
     first_block: int | None = None
-    for spec in suite():
+    for spec in suite_specs():
         artifact = ctx.store.get(spec.name)
         env = DeployEnv(
             settings=settings,
@@ -179,7 +179,7 @@ def deploy_suite(ctx: LedgerContext, admin: LocalAccount, *, fresh: bool = False
             block_number=receipt["blockNumber"],
             artifact_sha256=artifact.sha256,
         )
-    for spec in suite():
+    for spec in suite_specs():
         for role in spec.roles:
             grants.setdefault(role, []).append(deployed[spec.name].address)
     access = MarketAccessClient(deployed["MarketAccess"].address, sender, ctx.store)

@@ -149,6 +149,10 @@ class Settings(BaseSettings):
             "period ids, when deployed) or 'fixed' (interval start // oracle_period_s)."
         ),
     )
+    oracle_api_keys_file: Path | None = Field(
+        default=None,
+        description="JSON file {api_key: role} of the oracle (auditor, operator, dispatch, ...).",
+    )
     identity_key_file_override: Path | None = Field(
         default=None,
         validation_alias="GRIDLEDGER_IDENTITY_KEY_FILE",
@@ -164,7 +168,8 @@ class Settings(BaseSettings):
         default=2000, ge=1, description="Blocks per eth_getLogs chunk (one DB transaction each)."
     )
     gateway_api_keys_file: Path | None = Field(
-        default=None, description="JSON file {api_key: role} (public, auditor, regulator)."
+        default=None,
+        description="JSON file {api_key: role} of the gateway (auditor, regulator, ...).",
     )
     gateway_rate_limit_per_s: float = Field(
         default=20.0, gt=0, description="Gateway requests per second per API key or client IP."

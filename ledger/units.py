@@ -58,16 +58,21 @@ def share_bps(amount: int, bps: int) -> int:
     return amount * bps // BPS
 
 
+def _non_negative(text: str | int | Decimal, what: str) -> Decimal:
+    """``text`` as a finite, non-negative decimal; else ``not <what>: <text>``."""
+    try:
+        value = Decimal(str(text))
+    except InvalidOperation as exc:
+        raise ValidationError(f"not {what}: {text!r}") from exc
+    if not value.is_finite() or value < 0:
+        raise ValidationError(f"not {what}: {text!r}")
+    return value
+
+
 def cny_to_fen(amount: str | int | Decimal) -> int:
     """An amount in yuan (``"1234.56"``) as whole fen; negative, non-numeric or more than 2
     decimals is refused with a :class:`ValidationError` naming the value."""
-    try:
-        value = Decimal(str(amount))
-    except InvalidOperation as exc:
-        raise ValidationError(f"not an amount of CNY: {amount!r}") from exc
-    if not value.is_finite() or value < 0:
-        raise ValidationError(f"not an amount of CNY: {amount!r}")
-    fen = value * FEN_PER_CNY
+    fen = _non_negative(amount, "an amount of CNY") * FEN_PER_CNY
     if fen != fen.to_integral_value(rounding=ROUND_DOWN):
         raise ValidationError(f"{amount} CNY has more than 2 decimals (1 fen is the smallest unit)")
     return int(fen)
@@ -85,6 +90,21 @@ def wh_to_mwh_text(wh: int) -> str:
     sign = "-" if wh < 0 else ""
     whole, rest = divmod(abs(wh), WH_PER_MWH)
     return f"{sign}{whole}.{rest:06d}"
+
+
+def wh_to_mwh_trimmed(wh: int) -> str:
+    """Wh as MWh with up to 6 decimals, trailing zeros dropped (``1_500_000`` -> ``"1.5"``)."""
+    text = f"{Decimal(wh) / WH_PER_MWH:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def mwh_to_wh(text: str | int | Decimal) -> int:
+    """An energy in MWh (``"1.5"``) as whole Wh; negative, non-numeric or finer than 1 Wh is
+    refused with a :class:`ValidationError`."""
+    wh = _non_negative(text, "an energy in MWh") * WH_PER_MWH
+    if wh != wh.to_integral_value():
+        raise ValidationError(f"{text} MWh is finer than 1 Wh")
+    return int(wh)
 
 
 def rate_to_cny_per_mwh_text(fen_per_mwh: int) -> str:

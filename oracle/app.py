@@ -1,5 +1,6 @@
 """The oracle's HTTP API (FastAPI): meters and the metering system POST signed readings,
-the dispatch center fetches trades and POSTs signed results, anyone fetches proofs.
+the dispatch center fetches trades and POSTs signed results, auditors fetch proofs
+(who may call which route: :mod:`oracle.access`).
 
 ``create_app(ctx, ...)`` takes its dependencies (context, SQL sessions, relaying account,
 trade source, clock) so tests swap any of them; the service behind every route is the
@@ -27,6 +28,15 @@ from web3.exceptions import Web3Exception
 
 from ledger.context import LedgerContext
 from ledger.errors import GridLedgerError
+from ledger.webauth import ApiKeys, Role
+from oracle.access import (
+    AnyRole,
+    AuditorRole,
+    DispatchRole,
+    DispatchSigned,
+    MeterSigned,
+    OperatorRole,
+)
 from oracle.dispatch import TradeSource
 from oracle.errors import OracleError
 from oracle.intake import batch_status
@@ -51,8 +61,8 @@ _PROBLEMS: dict[int | str, dict[str, object]] = {
     code: {"model": Problem, "description": text}
     for code, text in (
         (400, "Wrong chain or contract, malformed request"),
-        (401, "Bad signature"),
-        (403, "Unknown or revoked meter; signer lacks the role"),
+        (401, "Bad signature; unknown API key"),
+        (403, "Unknown or revoked meter; signer lacks the role; API key's role not admitted"),
         (404, "Not found"),
         (409, "Replay, already recorded, or settlement open"),
         (422, "Implausible value or invalid body"),
@@ -86,7 +96,7 @@ router = APIRouter(responses=_PROBLEMS)
         "422 implausible) with every reading's result."
     ),
 )
-def post_readings(batch: ReadingBatch, service: Svc) -> JSONResponse:
+def post_readings(_role: MeterSigned, batch: ReadingBatch, service: Svc) -> JSONResponse:
     result = service.ingest(batch)
     status = batch_status(result)
     if status == 200:
@@ -96,8 +106,12 @@ def post_readings(batch: ReadingBatch, service: Svc) -> JSONResponse:
     return JSONResponse(body.model_dump(mode="json", by_alias=True, exclude_none=True), status)
 
 
-@router.get("/dispatch/trades", response_model=list[Trade], summary="Trades to check")
-def dispatch_trades(service: Svc, period: Annotated[int, Query(ge=0, le=2**63 - 1)]) -> list[Trade]:
+@router.get(
+    "/dispatch/trades", response_model=list[Trade], responses=_PROBLEMS, summary="Trades to check"
+)
+def dispatch_trades(
+    _role: DispatchRole, service: Svc, period: Annotated[int, Query(ge=0, le=2**63 - 1)]
+) -> list[Trade]:
     return service.trades.trades(period)
 
 
@@ -108,17 +122,20 @@ def dispatch_trades(service: Svc, period: Annotated[int, Query(ge=0, le=2**63 - 
     responses=_PROBLEMS,
     summary="Submit dispatch-signed results (relayed on chain)",
 )
-def dispatch_results(sub: DispatchSubmission, service: Svc) -> DispatchAccepted:
+def dispatch_results(
+    _role: DispatchSigned, sub: DispatchSubmission, service: Svc
+) -> DispatchAccepted:
     return service.submit_dispatch(sub)
 
 
 @router.get(
     "/review/pending",
     response_model=list[PendingReading],
+    responses=_PROBLEMS,
     summary="Flagged readings waiting for a VERIFIER",
 )
 def review_pending(
-    service: Svc, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    _role: OperatorRole, service: Svc, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[PendingReading]:
     return service.pending_review(limit)
 
@@ -130,6 +147,7 @@ def review_pending(
     summary="A node's posted total with every signed reading and Merkle proof",
 )
 def proof(
+    _role: AuditorRole,
     node: Annotated[str, Path(pattern=ADDRESS_PATTERN, description="Node address.")],
     period: Annotated[int, Path(ge=0, le=MAX_SQL_INT, description="Delivery period id.")],
     service: Svc,
@@ -137,8 +155,13 @@ def proof(
     return service.node_proof(node, period)
 
 
-@router.get("/health", response_model=Health, summary="Chain, contracts and queue depths")
-def health(service: Svc) -> Health:
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={401: _PROBLEMS[401]},
+    summary="Chain, contracts and queue depths",
+)
+def health(_role: AnyRole, service: Svc) -> Health:
     return service.health()
 
 
@@ -151,10 +174,16 @@ def create_app(
     clock: Callable[[], float] = time.time,
     service: OracleService | None = None,
     background_interval_s: float | None = None,
+    api_keys: ApiKeys | None = None,
+    anonymous_role: Role | str = Role.public,
 ) -> FastAPI:
     """The oracle API.
 
     Args:
+        api_keys: The callers' keys (default: ``GRIDLEDGER_ORACLE_API_KEYS_FILE``).
+        anonymous_role: The role of a request without a key when the keys come from the
+            settings: ``public`` when served; an in-process caller that trusts itself (the
+            demo) passes e.g. ``"dispatch"``.
         background_interval_s: Run :meth:`OracleService.tick` in a thread this often
             (``serve`` does); None leaves batching and relaying to the caller (tests).
     """
@@ -174,6 +203,11 @@ def create_app(
         lifespan=_lifespan(svc, background_interval_s),
     )
     app.state.service = svc
+    app.state.api_keys = api_keys or ApiKeys.load(
+        ctx.settings.oracle_api_keys_file,
+        setting="GRIDLEDGER_ORACLE_API_KEYS_FILE",
+        anonymous=Role(anonymous_role),
+    )
     _add_error_handlers(app)
     app.include_router(router)
     return app
@@ -212,7 +246,9 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _problem(exc.status_code, "http_error", str(exc.detail))
+        response = _problem(exc.status_code, "http_error", str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:

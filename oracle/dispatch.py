@@ -63,7 +63,7 @@ class MemoryTradeSource:
 
 
 class ChainTradeSource:
-    """Trades of ``TradingMarket``, read page by page with ``periodTrades``.
+    """Trades of ``TradingMarket``, read page by page (``TradeCreated`` ids, ``tradesByIds``).
 
     A trade's regions are the ends of its route (the cheapest path from the seller's region
     to the buyer's, fixed when the trade formed), as decimal strings (the tariff's region

@@ -29,11 +29,12 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ledger import compiler
-from ledger.chain import LocalChain
 from ledger.cli_support import console, print_json
 from ledger.context import LedgerContext
 from ledger.deploy import deploy_suite
+from ledger.engines.local import LocalChain
 from ledger.keystore import DEMO_ROLE_WALLETS, demo_account
+from ledger.scenario import Scenario, generate
 from ledger.settings import Settings, get_settings
 from ledger.web3factory import make_web3
 from scripts.market_day import (
@@ -43,7 +44,6 @@ from scripts.market_day import (
     MarketDay,
     compact_scenario,
 )
-from scripts.scenario import Scenario, generate
 
 app = typer.Typer(help="Run the market demo end to end.", invoke_without_command=True)
 

@@ -31,6 +31,7 @@ from eth_account.signers.local import LocalAccount
 from ledger.keystore import DEMO_ROLE_WALLETS, demo_account
 from ledger.settings import get_settings
 from ledger.tls import InsecureOpt, http_client
+from ledger.webauth import API_KEY_HEADER
 from oracle import eip712
 from oracle.schemas import DispatchResult, DispatchSubmission, SignedDispatchResult, Trade
 
@@ -170,6 +171,12 @@ def run(
     corridor: Annotated[list[str], typer.Option(help="REGION:REGION:MW, repeatable.")],
     oracle_url: Annotated[str, typer.Option()] = "https://127.0.0.1:8600",
     insecure_http: InsecureOpt = False,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="GRIDLEDGER_DISPATCH_API_KEY", help="The oracle's API key of role dispatch."
+        ),
+    ] = None,
 ) -> None:
     """Fetch the period's trades, check them, sign with the demo DISPATCH key, submit
     (HTTPS verified against the consortium CA, the dispatch client certificate presented)."""
@@ -179,6 +186,8 @@ def run(
     with http_client(
         settings, oracle_url, client_name="dispatch", insecure_http=insecure_http
     ) as http:
+        if api_key:
+            http.headers[API_KEY_HEADER] = api_key
         health = http.get("/health").raise_for_status().json()
         chain_id, contract = int(health["chainId"]), str(health["dispatchResults"])
         raw = http.get("/dispatch/trades", params={"period": period}).raise_for_status().json()

@@ -17,13 +17,20 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from ledger import compiler
-from ledger.chain import anvil_command, free_port
 from ledger.context import LedgerContext
 from ledger.deploy import deploy_suite
+from ledger.engines.local import anvil_command, free_port
 from ledger.keystore import DEMO_ROLE_WALLETS, demo_account
 from ledger.manifest import Manifest
 from ledger.settings import Settings
 from ledger.web3factory import is_reachable, make_web3
+from tests.databases import database_url, other_database_url, pg_databases
+
+__all__ = [
+    "database_url",
+    "other_database_url",
+    "pg_databases",
+]  # fixtures on SQLite and PostgreSQL (re-exported)
 
 
 def make_settings(data_dir: Path, rpc_url: str, **overrides: object) -> Settings:

@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
+from typer.testing import CliRunner
 
+from ledger.cli import _area_entry_points, app
 from ledger.context import LedgerContext
 from ledger.deploy import deploy_suite
 from tests.conftest import make_settings, role_account
@@ -76,3 +78,37 @@ def test_missing_chain_is_one_line(tmp_path: Path) -> None:
     result = run_cli(["deploy"], {**env, "GRIDLEDGER_DEMO_KEYS": "1"})
     assert result.returncode == 1
     assert result.stderr.strip().startswith("error: no chain answers at http://127.0.0.1:9")
+
+
+def test_every_area_and_the_recommend_command_are_mounted(tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = {"GRIDLEDGER_DATA_DIR": str(tmp_path)}
+    areas = _area_entry_points()
+    assert {"node", "verifier", "regulator", "bank", "tariff", "surveil", "certs", "credit"} <= set(
+        areas
+    )
+    for area in areas:
+        result = runner.invoke(app, [area, "--help"], env=env)
+        assert result.exit_code == 0, (area, result.output)
+    recommend = run_cli(["node", "recommend", "--help"], env)
+    assert recommend.returncode == 0, recommend.stderr
+    assert "--book" in recommend.stdout
+    assert "--target-wh" in recommend.stdout
+
+
+def test_bad_address_and_non_positive_amount_are_one_line(tmp_path: Path) -> None:
+    env = {"GRIDLEDGER_DATA_DIR": str(tmp_path), "GRIDLEDGER_RPC_URL": "http://127.0.0.1:9"}
+    good = "0x" + "00" * 19 + "01"
+    cases = [
+        (["bank", "mint", "0xbad", "10", "--ref", "R"], "error: not an address: '0xbad'"),
+        (["regulator", "remove", "nope", "--reason", "X"], "error: not an address: 'nope'"),
+        (["node", "status", "0x12"], "error: not an address: '0x12'"),
+        (["certs", "holdings", "0xzz"], "error: not an address: '0xzz'"),
+        (["bank", "mint", good, "-10", "--ref", "R"], "error: amount must be positive: -10"),
+        (["bank", "burn", good, "0", "--ref", "R"], "error: amount must be positive: 0"),
+        (["node", "bond", "deposit", "-5", "-w", "x"], "error: amount must be positive: -5"),
+    ]
+    for args, line in cases:
+        result = run_cli(args, env)
+        assert result.returncode == 1, (args, result.stderr)
+        assert result.stderr.strip() == line, args

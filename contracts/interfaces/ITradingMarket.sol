@@ -34,7 +34,9 @@ pragma solidity ^0.8.24;
 /// escrow and closes it Settled or Failed; closing refunds what is left to the buyer,
 /// releases the exposure and the obligations.
 /// @dev No function loops over listings or trades: the open set is swap-and-pop, the
-/// per-node and per-period trade lists are append-only, every list has a paging view.
+/// per-node trade lists are append-only with paging views (the settlement engine counts
+/// trades through tradesOf); a maker's listings and a period's trades are found by the
+/// indexed topics of ListingPosted and TradeCreated (listingsByIds, tradesByIds).
 interface ITradingMarket {
     /// @notice Which side posted: Sell is mode 1, Buy is mode 2.
     enum ListingSide {
@@ -354,9 +356,10 @@ interface ITradingMarket {
     function openListingCount() external view returns (uint256);
     /// @notice A page of the open listings (order changes as listings leave the set).
     function openListings(uint256 offset, uint256 limit) external view returns (Listing[] memory);
-    function listingCountOf(address maker) external view returns (uint256);
-    /// @notice A page of `maker`'s listings in posting order.
-    function listingsOf(address maker, uint256 offset, uint256 limit)
+    /// @notice The listings `listingIds`, in the order given (reverts UnknownListing on an
+    /// unknown id). A maker's listings are the ListingPosted events with that `maker` topic
+    /// (the client pages them so); there is no on-chain per-maker list.
+    function listingsByIds(uint256[] calldata listingIds)
         external
         view
         returns (Listing[] memory);
@@ -375,12 +378,10 @@ interface ITradingMarket {
         external
         view
         returns (Trade[] memory);
-    function periodTradeCount(uint32 periodId) external view returns (uint256);
-    /// @notice A page of period `periodId`'s trades in formation order.
-    function periodTrades(uint32 periodId, uint256 offset, uint256 limit)
-        external
-        view
-        returns (Trade[] memory);
+    /// @notice The trades `tradeIds`, in the order given (reverts UnknownTrade on an
+    /// unknown id). A period's trades are the TradeCreated events with that `period` topic
+    /// (the client pages them so); there is no on-chain per-period list.
+    function tradesByIds(uint256[] calldata tradeIds) external view returns (Trade[] memory);
     /// @notice The escrow of trade `tradeId` not yet paid out.
     function escrowOf(uint256 tradeId) external view returns (uint256);
     /// @notice The sum of every open trade's remaining escrow (= this contract's balance

@@ -162,6 +162,16 @@ interface ITransmissionTariff {
         view
         returns (uint256 feeFen, uint8[] memory route, uint256 sumRateFenPerMwh);
 
+    /// @notice The cheapest route from `from` to `to` now and its stamp-rate sum, as
+    /// cheapestRoute, memoised: the search runs once per pair after the REGULATOR changes
+    /// the graph or a rate, or a scheduled rate takes effect, not on every call. Anyone may
+    /// call it (it only fills the memo). Reverts as cheapestRoute.
+    /// @return packedRoute The route's length in bits 0..7 and region k in bits 8+5k..12+5k.
+    /// @return sumRateFenPerMwh Sum of the route's stamp rates in effect now, fen/MWh.
+    function cachedRoute(uint8 from, uint8 to)
+        external
+        returns (uint256 packedRoute, uint256 sumRateFenPerMwh);
+
     /// @notice The sum of the stamp rates at `at` of a given route, checked region by region
     /// (defined, distinct, adjacent in order, rate in effect). For audits of stored routes.
     function routeRateAt(uint8[] calldata route, uint64 at)

@@ -18,8 +18,21 @@ contract DispatchResults is IDispatchResults, MarketAccessed, TypedDataDomain {
         "uint16 reasonCode)"
     );
 
-    mapping(uint256 tradeId => StoredResult) private _results;
+    /// @dev A result as stored: one slot; the signer is interned (ids from 1).
+    struct PackedResult {
+        bool recorded;
+        uint64 period;
+        uint64 executedWh;
+        uint64 curtailedWh;
+        uint16 reasonCode;
+        uint16 signerId;
+    }
+
+    mapping(uint256 tradeId => PackedResult) private _results;
     mapping(uint64 period => uint64 opensAt) private _opensAt;
+    mapping(uint16 signerId => address) private _signers;
+    mapping(address signer => uint16) private _signerIds;
+    uint16 private _signerCount;
 
     /// @param access_ The suite's access root.
     constructor(IMarketAccess access_)
@@ -61,7 +74,15 @@ contract DispatchResults is IDispatchResults, MarketAccessed, TypedDataDomain {
 
     /// @inheritdoc IDispatchResults
     function resultOf(uint256 tradeId) external view returns (StoredResult memory) {
-        return _results[tradeId];
+        PackedResult memory r = _results[tradeId];
+        return StoredResult({
+            recorded: r.recorded,
+            period: r.period,
+            executedWh: r.executedWh,
+            curtailedWh: r.curtailedWh,
+            reasonCode: r.reasonCode,
+            signer: _signers[r.signerId]
+        });
     }
 
     /// @inheritdoc IDispatchResults
@@ -80,13 +101,13 @@ contract DispatchResults is IDispatchResults, MarketAccessed, TypedDataDomain {
             ECDSA.tryRecoverCalldata(resultDigest(result), signature);
         if (err != ECDSA.RecoverError.NoError) revert InvalidDispatchSignature(tradeId);
         if (!_hasRole(Roles.DISPATCH, signer)) revert NotDispatchSigner(signer, tradeId);
-        _results[tradeId] = StoredResult({
+        _results[tradeId] = PackedResult({
             recorded: true,
             period: result.period,
             executedWh: result.executedWh,
             curtailedWh: result.curtailedWh,
             reasonCode: result.reasonCode,
-            signer: signer
+            signerId: _signerId(signer)
         });
         emit DispatchResultRecorded(
             tradeId,
@@ -96,5 +117,14 @@ contract DispatchResults is IDispatchResults, MarketAccessed, TypedDataDomain {
             result.reasonCode,
             signer
         );
+    }
+
+    function _signerId(address signer) private returns (uint16 id) {
+        id = _signerIds[signer];
+        if (id == 0) {
+            id = ++_signerCount;
+            _signerIds[signer] = id;
+            _signers[id] = signer;
+        }
     }
 }

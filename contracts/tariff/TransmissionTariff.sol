@@ -26,6 +26,14 @@ contract TransmissionTariff is ITransmissionTariff, MarketAccessed {
     StampRate[4][32] private _rates;
     /// @dev Entries ever appended per region; the newest is at (count - 1) % RATE_HISTORY.
     uint32[32] private _rateCount;
+    /// @dev Bumped by every regulator write; a cached route of another version is stale.
+    uint32 private _version;
+    /// @dev Cached cheapest route per (from << 5 | to): the packed route (bits 0..167, see
+    /// cachedRoute), the version (bits 168..199) and the time it stops being valid, the
+    /// next time a scheduled rate takes effect (bits 200..255, exclusive).
+    mapping(uint256 pair => uint256) private _routeCache;
+    /// @dev The cached route's stamp-rate sum, same key.
+    mapping(uint256 pair => uint256) private _sumCache;
 
     /// @param access_ The suite's access root.
     constructor(IMarketAccess access_) MarketAccessed(access_) {}
@@ -39,6 +47,7 @@ contract TransmissionTariff is ITransmissionTariff, MarketAccessed {
         bytes32 previous = _names[region_];
         _names[region_] = name;
         _defined |= uint32(1) << region_;
+        ++_version;
         emit RegionDefined(region_, name, previous);
     }
 
@@ -58,6 +67,7 @@ contract TransmissionTariff is ITransmissionTariff, MarketAccessed {
             _adjacency[lo] &= ~(uint32(1) << hi);
             _adjacency[hi] &= ~(uint32(1) << lo);
         }
+        ++_version;
         emit EdgeSet(lo, hi, connected);
     }
 
@@ -89,6 +99,7 @@ contract TransmissionTariff is ITransmissionTariff, MarketAccessed {
             _rates[region_][count % _RATE_HISTORY] = StampRate(rateFenPerMwh, effectiveFrom);
             _rateCount[region_] = count + 1;
         }
+        ++_version;
         emit StampRateScheduled(
             region_, rateFenPerMwh, effectiveFrom, replaced, old.rateFenPerMwh, old.effectiveFrom
         );
@@ -196,6 +207,28 @@ contract TransmissionTariff is ITransmissionTariff, MarketAccessed {
     }
 
     /// @inheritdoc ITransmissionTariff
+    function cachedRoute(uint8 from, uint8 to)
+        external
+        returns (uint256 packedRoute, uint256 sumRateFenPerMwh)
+    {
+        uint256 pair = uint256(from) << 5 | uint256(to & 0x1f);
+        if (from < _MAX_REGIONS && to < _MAX_REGIONS) {
+            uint256 entry = _routeCache[pair];
+            if (
+                entry != 0 && uint32(entry >> 168) == _version
+                    && block.timestamp < entry >> 200
+            ) {
+                return (entry & _ROUTE_MASK, _sumCache[pair]);
+            }
+        }
+        uint8[] memory route;
+        (route, sumRateFenPerMwh) = _cheapestRoute(from, to, uint64(block.timestamp));
+        packedRoute = _pack(route);
+        _routeCache[pair] = packedRoute | uint256(_version) << 168 | _validUntil() << 200;
+        _sumCache[pair] = sumRateFenPerMwh;
+    }
+
+    /// @inheritdoc ITransmissionTariff
     function routeRateAt(uint8[] calldata route, uint64 at)
         external
         view
@@ -222,6 +255,31 @@ contract TransmissionTariff is ITransmissionTariff, MarketAccessed {
     }
 
     // ------------------------------------------------------------------ internals
+
+    uint256 private constant _ROUTE_MASK = (uint256(1) << 168) - 1;
+
+    /// @dev Length in bits 0..7, region k in bits 8 + 5k .. 12 + 5k.
+    function _pack(uint8[] memory route) private pure returns (uint256 packed) {
+        packed = route.length;
+        for (uint256 k = 0; k < route.length; ++k) {
+            packed |= uint256(route[k]) << (8 + 5 * k);
+        }
+    }
+
+    /// @dev The earliest future effective time of any region's pending rate (2^56 - 1 when
+    /// none): until then the rates in effect, hence every cheapest route, stay the same.
+    function _validUntil() private view returns (uint256 until) {
+        until = type(uint56).max;
+        uint256 nowTs = block.timestamp;
+        uint32 mask = _defined;
+        for (uint256 r = 0; r < _MAX_REGIONS; ++r) {
+            if (mask & (uint32(1) << r) == 0) continue;
+            uint32 count = _rateCount[r];
+            if (count == 0) continue;
+            uint64 from = _rates[r][(count - 1) % _RATE_HISTORY].effectiveFrom;
+            if (from > nowTs && from < until) until = from;
+        }
+    }
 
     function _fee(uint256 energyWh, uint256 sumRateFenPerMwh) private pure returns (uint256) {
         return energyWh * sumRateFenPerMwh / 1_000_000;

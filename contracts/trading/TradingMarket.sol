@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {MarketAccessed} from "../access/MarketAccessed.sol";
 import {Roles} from "../access/Roles.sol";
@@ -14,8 +15,51 @@ import {ITransmissionTariff} from "../interfaces/ITransmissionTariff.sol";
 
 /// @title TradingMarket
 /// @notice Posted-offer trading in both modes with prepaid escrow (see ITradingMarket).
+/// @dev Storage is packed (layout in docs/gas.md): a listing is 3 slots (+1 for a non-zero
+/// terms hash), a trade 2 slots at formation (+1 once dispatched or paid out); energy in
+/// uint64 Wh, prices and rate sums in uint64 fen/MWh, money in uint128 fen, all converted
+/// with SafeCast. The derived amounts (energyFen, feeFen, escrowFen, exposureFen, a
+/// listing's energyWh) are recomputed by the views with the same rounding as at take.
 contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
     using SafeERC20 for IERC20;
+    using SafeCast for uint256;
+
+    /// @dev A listing as stored; energyWh = takenWh + remainingWh (amend keeps it so).
+    struct StoredListing {
+        address maker; // slot 0
+        ListingSide side;
+        ListingStatus status;
+        uint8 region;
+        uint32 periodId;
+        uint16 firstInterval;
+        uint16 lastInterval;
+        uint64 remainingWh; // slot 1
+        uint64 takenWh;
+        uint64 minTakeWh;
+        uint64 postedAt;
+        uint64 priceFenPerMwh; // slot 2
+        uint64 expiresAt;
+        uint64 openPos; // index + 1 in _open while Open (stale after)
+        bytes32 termsHash; // slot 3, written only when non-zero
+    }
+
+    /// @dev A trade as stored: 2 slots at formation. Period, delivery window and the maker
+    /// (the buyer of a Buy listing, the seller of a Sell listing) are the listing's, which
+    /// never change; escrow, fee, energyFen and exposure are derived.
+    struct StoredTrade {
+        address taker; // slot 0
+        uint64 listingId;
+        TradeStatus status;
+        uint16 exposureBps; // the exposure rate at take
+        uint64 energyWh; // slot 1
+        uint64 priceFenPerMwh;
+        uint64 sumRateFenPerMwh;
+        uint40 formedAt;
+        uint24 routeId; // into _routes
+        uint64 executedWh; // slot 2, written at dispatch / payout
+        uint64 curtailedWh;
+        uint128 paidOutFen;
+    }
 
     /// @notice Wh per MWh: amountFen = energyWh x priceFenPerMwh / WH_PER_MWH.
     uint256 public constant WH_PER_MWH = 1_000_000;
@@ -28,21 +72,24 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
     ITransmissionTariff private immutable _tariff;
     IERC20 private immutable _token;
 
+    // One slot: the counters and the escrow total a take updates together.
+    uint64 private _tradeCount;
     uint16 private _exposureBps;
+    uint128 private _totalEscrow;
+    // One slot.
+    uint64 private _listingCount;
     uint32 private _periodCount;
+    uint32 private _routeCount;
     mapping(uint32 periodId => Period) private _periods;
 
-    uint256 private _listingCount;
-    mapping(uint256 listingId => Listing) private _listings;
+    mapping(uint256 listingId => StoredListing) private _listings;
     uint256[] private _open;
-    mapping(uint256 listingId => uint256 position) private _openPos; // index + 1; 0 = absent
-    mapping(address maker => uint256[]) private _listingsOf;
 
-    uint256 private _tradeCount;
-    mapping(uint256 tradeId => Trade) private _trades;
+    mapping(uint256 tradeId => StoredTrade) private _trades;
     mapping(address node => uint256[]) private _tradesOf;
-    mapping(uint32 periodId => uint256[]) private _periodTrades;
-    uint256 private _totalEscrow;
+    /// @dev Distinct routes (packed as ITransmissionTariff.cachedRoute), ids from 1.
+    mapping(uint24 routeId => uint256 packedRoute) private _routes;
+    mapping(uint256 packedRoute => uint24 routeId) private _routeIds;
 
     /// @param access_ The suite's access root.
     /// @param registry_ The node registry (eligibility, regions, bonds, obligations).
@@ -148,32 +195,30 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         if (side == ListingSide.Sell) _checkSeller(msg.sender);
 
         listingId = ++_listingCount;
-        Listing storage l = _listings[listingId];
-        l.id = listingId;
+        uint8 region = _registry.regionOf(msg.sender);
+        _open.push(listingId);
+        StoredListing storage l = _listings[listingId];
         l.maker = msg.sender;
         l.side = side;
         l.status = ListingStatus.Open;
-        l.region = _registry.regionOf(msg.sender);
+        l.region = region;
         l.periodId = periodId;
         l.firstInterval = firstInterval;
         l.lastInterval = lastInterval;
+        l.remainingWh = energyWh.toUint64();
+        l.minTakeWh = uint64(minTakeWh); // <= energyWh
         l.postedAt = nowS;
+        l.priceFenPerMwh = priceFenPerMwh.toUint64();
         l.expiresAt = expiresAt;
-        l.energyWh = energyWh;
-        l.remainingWh = energyWh;
-        l.minTakeWh = minTakeWh;
-        l.priceFenPerMwh = priceFenPerMwh;
-        l.termsHash = termsHash;
-        _open.push(listingId);
-        _openPos[listingId] = _open.length;
-        _listingsOf[msg.sender].push(listingId);
+        l.openPos = uint64(_open.length);
+        if (termsHash != bytes32(0)) l.termsHash = termsHash;
         _registry.addObligation(msg.sender);
-        _emitPosted(l);
+        _emitPosted(listingId, l, termsHash);
     }
 
     /// @inheritdoc ITradingMarket
     function amend(uint256 listingId, uint256 priceFenPerMwh, uint256 remainingWh) external {
-        Listing storage l = _openListing(listingId);
+        StoredListing storage l = _openListing(listingId);
         if (l.maker != msg.sender) revert NotListingMaker(listingId, msg.sender);
         uint64 nowS = uint64(block.timestamp);
         Period storage p = _periods[l.periodId];
@@ -185,15 +230,14 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         if (priceFenPerMwh == 0) revert ZeroPrice();
         uint256 previousPrice = l.priceFenPerMwh;
         uint256 previousRemaining = l.remainingWh;
-        l.priceFenPerMwh = priceFenPerMwh;
-        l.remainingWh = remainingWh;
-        l.energyWh = l.takenWh + remainingWh;
+        l.priceFenPerMwh = priceFenPerMwh.toUint64();
+        l.remainingWh = remainingWh.toUint64();
         emit ListingAmended(
             listingId,
             msg.sender,
             priceFenPerMwh,
             remainingWh,
-            l.energyWh,
+            l.takenWh + remainingWh,
             previousPrice,
             previousRemaining
         );
@@ -201,7 +245,7 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
 
     /// @inheritdoc ITradingMarket
     function cancel(uint256 listingId) external {
-        Listing storage l = _openListing(listingId);
+        StoredListing storage l = _openListing(listingId);
         if (l.maker != msg.sender) revert NotListingMaker(listingId, msg.sender);
         uint256 remaining = l.remainingWh;
         _closeListing(l, ListingStatus.Cancelled);
@@ -210,7 +254,7 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
 
     /// @inheritdoc ITradingMarket
     function expireListing(uint256 listingId) external {
-        Listing storage l = _openListing(listingId);
+        StoredListing storage l = _openListing(listingId);
         uint64 nowS = uint64(block.timestamp);
         if (nowS < l.expiresAt) revert ListingNotExpired(listingId, l.expiresAt, nowS);
         uint256 remaining = l.remainingWh;
@@ -224,62 +268,47 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         nonReentrant
         returns (uint256 tradeId)
     {
-        Listing storage l = _openListing(listingId);
-        _checkTake(l, energyWh, limitPriceFenPerMwh);
-        bool sellListing = l.side == ListingSide.Sell;
-        address buyer = sellListing ? msg.sender : l.maker;
-        address seller = sellListing ? l.maker : msg.sender;
-
-        tradeId = ++_tradeCount;
-        Trade storage t = _trades[tradeId];
-        t.id = tradeId;
-        t.listingId = listingId;
-        t.buyer = buyer;
-        t.seller = seller;
-        t.periodId = l.periodId;
-        t.firstInterval = l.firstInterval;
-        t.lastInterval = l.lastInterval;
-        t.status = TradeStatus.Formed;
-        t.formedAt = uint64(block.timestamp);
-        t.energyWh = energyWh;
-        t.priceFenPerMwh = l.priceFenPerMwh;
-        _price(t, _registry.regionOf(seller), _registry.regionOf(buyer));
+        StoredListing storage l = _openListing(listingId);
+        _checkTake(l, listingId, energyWh, limitPriceFenPerMwh);
+        (address buyer, address seller) =
+            l.side == ListingSide.Sell ? (msg.sender, l.maker) : (l.maker, msg.sender);
+        Priced memory q;
+        (tradeId, q) = _newTrade(l, listingId, buyer, seller, energyWh);
 
         uint256 remaining = l.remainingWh - energyWh;
-        l.remainingWh = remaining;
-        l.takenWh += energyWh;
+        l.remainingWh = uint64(remaining);
+        l.takenWh += uint64(energyWh);
         if (remaining == 0) _closeListing(l, ListingStatus.Filled);
 
         _tradesOf[buyer].push(tradeId);
         _tradesOf[seller].push(tradeId);
-        _periodTrades[t.periodId].push(tradeId);
-        _totalEscrow += t.escrowFen;
 
         _registry.addObligation(buyer);
         _registry.addObligation(seller);
-        if (t.exposureFen != 0) _registry.reserveBond(seller, t.exposureFen);
-        _collect(buyer, t.escrowFen);
+        if (q.exposureFen != 0) _registry.reserveBond(seller, q.exposureFen);
+        uint256 escrowFen = q.energyFen + q.feeFen;
+        _collect(buyer, escrowFen);
 
         emit TradeCreated(
             tradeId,
             listingId,
-            t.periodId,
+            l.periodId,
             buyer,
             seller,
             msg.sender,
             energyWh,
-            t.priceFenPerMwh,
-            t.escrowFen,
+            l.priceFenPerMwh,
+            escrowFen,
             remaining
         );
         emit TradeRouted(
             tradeId,
-            t.firstInterval,
-            t.lastInterval,
-            t.route,
-            t.sumRateFenPerMwh,
-            t.feeFen,
-            t.exposureFen
+            l.firstInterval,
+            l.lastInterval,
+            _unpack(q.packedRoute),
+            q.sumRateFenPerMwh,
+            q.feeFen,
+            q.exposureFen
         );
     }
 
@@ -290,13 +319,13 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         external
         onlyRole(Roles.MARKET_CONTRACT)
     {
-        Trade storage t = _trade(tradeId);
+        StoredTrade storage t = _trade(tradeId);
         if (t.status != TradeStatus.Formed) revert InvalidTradeStatus(tradeId, t.status);
         if (executedWh + curtailedWh > t.energyWh) {
             revert DispatchExceedsTrade(tradeId, executedWh, curtailedWh, t.energyWh);
         }
-        t.executedWh = executedWh;
-        t.curtailedWh = curtailedWh;
+        t.executedWh = uint64(executedWh); // both <= energyWh, a uint64
+        t.curtailedWh = uint64(curtailedWh);
         t.status = TradeStatus.Dispatched;
         emit TradeDispatched(tradeId, executedWh, curtailedWh, msg.sender);
         emit TradeStatusChanged(tradeId, TradeStatus.Formed, TradeStatus.Dispatched, msg.sender);
@@ -309,8 +338,8 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         nonReentrant
     {
         if (to == address(0)) revert ZeroAddress();
-        Trade storage t = _openTrade(tradeId);
-        _payOut(t, to, amountFen);
+        StoredTrade storage t = _openTrade(tradeId);
+        _payOut(t, tradeId, to, amountFen);
     }
 
     /// @inheritdoc ITradingMarket
@@ -322,15 +351,18 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         if (status != TradeStatus.Settled && status != TradeStatus.Failed) {
             revert InvalidFinalStatus(status);
         }
-        Trade storage t = _openTrade(tradeId);
+        StoredTrade storage t = _openTrade(tradeId);
         TradeStatus previous = t.status;
         t.status = status;
-        uint256 left = t.escrowFen - t.paidOutFen;
-        _registry.removeObligation(t.buyer);
-        _registry.removeObligation(t.seller);
-        if (t.exposureFen != 0) _registry.releaseBond(t.seller, t.exposureFen);
+        uint256 energyFen = _energyFen(t);
+        uint256 left = energyFen + _feeFen(t) - t.paidOutFen;
+        uint256 exposureFen = _exposure(energyFen, t.exposureBps);
+        (address buyer, address seller) = _parties(t);
+        _registry.removeObligation(buyer);
+        _registry.removeObligation(seller);
+        if (exposureFen != 0) _registry.releaseBond(seller, exposureFen);
         emit TradeStatusChanged(tradeId, previous, status, msg.sender);
-        if (left != 0) _payOut(t, t.buyer, left);
+        if (left != 0) _payOut(t, tradeId, buyer, left);
     }
 
     // ================================================================ views
@@ -372,7 +404,7 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
 
     /// @inheritdoc ITradingMarket
     function listing(uint256 listingId) external view returns (Listing memory) {
-        return _listing(listingId);
+        return _toListing(listingId, _listing(listingId));
     }
 
     /// @inheritdoc ITradingMarket
@@ -381,34 +413,19 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
     }
 
     /// @inheritdoc ITradingMarket
-    function openListings(uint256 offset, uint256 limit)
+    function openListings(uint256 offset, uint256 limit) external view returns (Listing[] memory) {
+        return _listingPage(_open, offset, limit);
+    }
+
+    /// @inheritdoc ITradingMarket
+    function listingsByIds(uint256[] calldata listingIds)
         external
         view
         returns (Listing[] memory page)
     {
-        uint256 end = _pageEnd(offset, limit, _open.length);
-        page = new Listing[](end - offset);
-        for (uint256 i = offset; i < end; ++i) {
-            page[i - offset] = _listings[_open[i]];
-        }
-    }
-
-    /// @inheritdoc ITradingMarket
-    function listingCountOf(address maker) external view returns (uint256) {
-        return _listingsOf[maker].length;
-    }
-
-    /// @inheritdoc ITradingMarket
-    function listingsOf(address maker, uint256 offset, uint256 limit)
-        external
-        view
-        returns (Listing[] memory page)
-    {
-        uint256[] storage ids = _listingsOf[maker];
-        uint256 end = _pageEnd(offset, limit, ids.length);
-        page = new Listing[](end - offset);
-        for (uint256 i = offset; i < end; ++i) {
-            page[i - offset] = _listings[ids[i]];
+        page = new Listing[](listingIds.length);
+        for (uint256 i = 0; i < listingIds.length; ++i) {
+            page[i] = _toListing(listingIds[i], _listing(listingIds[i]));
         }
     }
 
@@ -418,7 +435,7 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         view
         returns (Quote memory q)
     {
-        Listing storage l = _listing(listingId);
+        StoredListing storage l = _listing(listingId);
         bool sellListing = l.side == ListingSide.Sell;
         uint8 from = sellListing ? l.region : takerRegion;
         uint8 to = sellListing ? takerRegion : l.region;
@@ -427,7 +444,7 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         q.energyFen = energyWh * l.priceFenPerMwh / WH_PER_MWH;
         (q.feeFen, q.route, q.sumRateFenPerMwh) = _tariff.transmissionFeeFen(from, to, energyWh);
         q.escrowFen = q.energyFen + q.feeFen;
-        q.exposureFen = _exposure(q.energyFen);
+        q.exposureFen = _exposure(q.energyFen, _exposureBps);
     }
 
     /// @inheritdoc ITradingMarket
@@ -437,7 +454,7 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
 
     /// @inheritdoc ITradingMarket
     function trade(uint256 tradeId) external view returns (Trade memory) {
-        return _trade(tradeId);
+        return _toTrade(tradeId, _trade(tradeId));
     }
 
     /// @inheritdoc ITradingMarket
@@ -455,24 +472,18 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
     }
 
     /// @inheritdoc ITradingMarket
-    function periodTradeCount(uint32 periodId) external view returns (uint256) {
-        return _periodTrades[periodId].length;
-    }
-
-    /// @inheritdoc ITradingMarket
-    function periodTrades(uint32 periodId, uint256 offset, uint256 limit)
-        external
-        view
-        returns (Trade[] memory)
-    {
-        return _tradePage(_periodTrades[periodId], offset, limit);
+    function tradesByIds(uint256[] calldata tradeIds) external view returns (Trade[] memory page) {
+        page = new Trade[](tradeIds.length);
+        for (uint256 i = 0; i < tradeIds.length; ++i) {
+            page[i] = _toTrade(tradeIds[i], _trade(tradeIds[i]));
+        }
     }
 
     /// @inheritdoc ITradingMarket
     function escrowOf(uint256 tradeId) external view returns (uint256) {
-        Trade storage t = _trade(tradeId);
+        StoredTrade storage t = _trade(tradeId);
         if (t.status == TradeStatus.Settled || t.status == TradeStatus.Failed) return 0;
-        return t.escrowFen - t.paidOutFen;
+        return _energyFen(t) + _feeFen(t) - t.paidOutFen;
     }
 
     /// @inheritdoc ITradingMarket
@@ -482,15 +493,29 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
 
     // ================================================================ internals
 
-    function _checkTake(Listing storage l, uint256 energyWh, uint256 limitPrice) private view {
-        uint256 listingId = l.id;
+    /// @dev The amounts of a new trade; escrow = energyFen + feeFen.
+    struct Priced {
+        uint256 energyFen;
+        uint256 feeFen;
+        uint256 sumRateFenPerMwh;
+        uint256 exposureFen;
+        uint256 packedRoute;
+    }
+
+    function _checkTake(
+        StoredListing storage l,
+        uint256 listingId,
+        uint256 energyWh,
+        uint256 limitPrice
+    ) private view {
         Period storage p = _periods[l.periodId];
         uint64 nowS = uint64(block.timestamp);
         if (nowS < p.takingOpensAt || nowS >= p.takingClosesAt) {
             revert OutsideTakingWindow(l.periodId, nowS, p.takingOpensAt, p.takingClosesAt);
         }
         if (nowS >= l.expiresAt) revert ListingHasExpired(listingId, l.expiresAt, nowS);
-        if (msg.sender == l.maker) revert SelfTake(listingId, msg.sender);
+        address maker = l.maker;
+        if (msg.sender == maker) revert SelfTake(listingId, msg.sender);
         if (energyWh == 0) revert ZeroEnergy();
         uint256 remaining = l.remainingWh;
         if (energyWh > remaining) revert TakeExceedsRemaining(listingId, energyWh, remaining);
@@ -498,28 +523,66 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
             revert TakeBelowMinimum(listingId, energyWh, l.minTakeWh);
         }
         uint256 price = l.priceFenPerMwh;
-        if (limitPrice != 0) {
-            bool sellListing = l.side == ListingSide.Sell;
-            if (sellListing ? price > limitPrice : price < limitPrice) {
-                revert PriceLimitExceeded(listingId, price, limitPrice);
-            }
+        bool sellListing = l.side == ListingSide.Sell;
+        if (limitPrice != 0 && (sellListing ? price > limitPrice : price < limitPrice)) {
+            revert PriceLimitExceeded(listingId, price, limitPrice);
         }
         _registry.checkCanTrade(msg.sender);
-        _registry.checkCanTrade(l.maker);
-        if (l.side == ListingSide.Buy) _checkSeller(msg.sender);
+        _registry.checkCanTrade(maker);
+        if (!sellListing) _checkSeller(msg.sender);
     }
 
-    /// @dev Route, fee, escrow and exposure of a new trade (energy, price already set).
-    function _price(Trade storage t, uint8 sellerRegion, uint8 buyerRegion) private {
-        (uint256 feeFen_, uint8[] memory route, uint256 sumRate) =
-            _tariff.transmissionFeeFen(sellerRegion, buyerRegion, t.energyWh);
-        uint256 energyFen = t.energyWh * t.priceFenPerMwh / WH_PER_MWH;
-        t.energyFen = energyFen;
-        t.route = route;
-        t.sumRateFenPerMwh = sumRate;
-        t.feeFen = feeFen_;
-        t.escrowFen = energyFen + feeFen_;
-        t.exposureFen = _exposure(energyFen);
+    /// @dev Store a new trade: route and rate sum (memoised by the tariff), fee, exposure.
+    function _newTrade(
+        StoredListing storage l,
+        uint256 listingId,
+        address buyer,
+        address seller,
+        uint256 energyWh
+    ) private returns (uint256 tradeId, Priced memory q) {
+        (q.packedRoute, q.sumRateFenPerMwh) =
+            _tariff.cachedRoute(_registry.regionOf(seller), _registry.regionOf(buyer));
+        uint256 price = l.priceFenPerMwh;
+        uint16 bps = _exposureBps;
+        q.energyFen = energyWh * price / WH_PER_MWH;
+        q.feeFen = energyWh * q.sumRateFenPerMwh / WH_PER_MWH;
+        q.exposureFen = _exposure(q.energyFen, bps);
+        tradeId = ++_tradeCount;
+        _totalEscrow = (_totalEscrow + q.energyFen + q.feeFen).toUint128();
+        StoredTrade storage t = _trades[tradeId];
+        t.taker = msg.sender;
+        t.listingId = uint64(listingId); // <= _listingCount, a uint64
+        t.status = TradeStatus.Formed;
+        t.exposureBps = bps;
+        t.energyWh = uint64(energyWh); // <= the listing's remainingWh, a uint64
+        t.priceFenPerMwh = uint64(price);
+        t.sumRateFenPerMwh = q.sumRateFenPerMwh.toUint64();
+        t.formedAt = uint40(block.timestamp);
+        t.routeId = _internRoute(q.packedRoute);
+    }
+
+    /// @dev Buyer and seller of a trade: the taker and its listing's maker.
+    function _parties(StoredTrade storage t) private view returns (address buyer, address seller) {
+        StoredListing storage l = _listings[t.listingId];
+        return l.side == ListingSide.Sell ? (t.taker, l.maker) : (l.maker, t.taker);
+    }
+
+    function _internRoute(uint256 packedRoute) private returns (uint24 routeId) {
+        routeId = _routeIds[packedRoute];
+        if (routeId == 0) {
+            routeId = uint256(++_routeCount).toUint24();
+            _routeIds[packedRoute] = routeId;
+            _routes[routeId] = packedRoute;
+        }
+    }
+
+    /// @dev The route packed by ITransmissionTariff.cachedRoute, as a list of regions.
+    function _unpack(uint256 packed) private pure returns (uint8[] memory route) {
+        uint256 n = packed & 0xff;
+        route = new uint8[](n);
+        for (uint256 k = 0; k < n; ++k) {
+            route[k] = uint8((packed >> (8 + 5 * k)) & 0x1f);
+        }
     }
 
     /// @dev Pull the prepayment from the buyer, with readable errors when it cannot pay.
@@ -532,17 +595,28 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         _token.safeTransferFrom(buyer, address(this), amountFen);
     }
 
-    function _payOut(Trade storage t, address to, uint256 amountFen) private {
-        uint256 left = t.escrowFen - t.paidOutFen;
-        if (amountFen > left) revert EscrowExceeded(t.id, amountFen, left);
-        t.paidOutFen += amountFen;
-        _totalEscrow -= amountFen;
-        emit EscrowPaidOut(t.id, to, amountFen, left - amountFen, msg.sender);
+    function _payOut(StoredTrade storage t, uint256 tradeId, address to, uint256 amountFen)
+        private
+    {
+        uint256 paid = t.paidOutFen;
+        uint256 left = _energyFen(t) + _feeFen(t) - paid;
+        if (amountFen > left) revert EscrowExceeded(tradeId, amountFen, left);
+        t.paidOutFen = uint128(paid + amountFen); // <= escrow, below 2^128
+        _totalEscrow -= uint128(amountFen);
+        emit EscrowPaidOut(tradeId, to, amountFen, left - amountFen, msg.sender);
         _token.safeTransfer(to, amountFen);
     }
 
-    function _exposure(uint256 energyFen) private view returns (uint256) {
-        return (energyFen * _exposureBps + BPS - 1) / BPS;
+    function _energyFen(StoredTrade storage t) private view returns (uint256) {
+        return uint256(t.energyWh) * t.priceFenPerMwh / WH_PER_MWH;
+    }
+
+    function _feeFen(StoredTrade storage t) private view returns (uint256) {
+        return uint256(t.energyWh) * t.sumRateFenPerMwh / WH_PER_MWH;
+    }
+
+    function _exposure(uint256 energyFen, uint16 bps) private pure returns (uint256) {
+        return (energyFen * bps + BPS - 1) / BPS;
     }
 
     function _checkSeller(address node) private view {
@@ -550,36 +624,84 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
     }
 
     /// @dev Leave the open set (swap and pop) and close the maker's listing obligation.
-    function _closeListing(Listing storage l, ListingStatus status) private {
-        uint256 id = l.id;
+    function _closeListing(StoredListing storage l, ListingStatus status) private {
         l.status = status;
-        uint256 position = _openPos[id];
+        uint256 position = l.openPos;
         uint256 last = _open.length;
         if (position != last) {
             uint256 moved = _open[last - 1];
             _open[position - 1] = moved;
-            _openPos[moved] = position;
+            _listings[moved].openPos = uint64(position);
         }
-        _open.pop();
-        delete _openPos[id];
+        _open.pop(); // l.openPos is left stale: only an Open listing's position is read
         _registry.removeObligation(l.maker);
     }
 
-    function _emitPosted(Listing storage l) private {
+    function _emitPosted(uint256 listingId, StoredListing storage l, bytes32 termsHash) private {
         emit ListingPosted(
-            l.id,
+            listingId,
             l.maker,
             l.periodId,
             l.side,
             l.region,
             l.firstInterval,
             l.lastInterval,
-            l.energyWh,
+            l.remainingWh,
             l.minTakeWh,
             l.priceFenPerMwh,
             l.expiresAt,
-            l.termsHash
+            termsHash
         );
+    }
+
+    function _toListing(uint256 listingId, StoredListing storage l)
+        private
+        view
+        returns (Listing memory out)
+    {
+        out.id = listingId;
+        out.maker = l.maker;
+        out.side = l.side;
+        out.status = l.status;
+        out.region = l.region;
+        out.periodId = l.periodId;
+        out.firstInterval = l.firstInterval;
+        out.lastInterval = l.lastInterval;
+        out.postedAt = l.postedAt;
+        out.expiresAt = l.expiresAt;
+        out.remainingWh = l.remainingWh;
+        out.takenWh = l.takenWh;
+        out.energyWh = out.takenWh + out.remainingWh;
+        out.minTakeWh = l.minTakeWh;
+        out.priceFenPerMwh = l.priceFenPerMwh;
+        out.termsHash = l.termsHash;
+    }
+
+    function _toTrade(uint256 tradeId, StoredTrade storage t)
+        private
+        view
+        returns (Trade memory out)
+    {
+        out.id = tradeId;
+        out.listingId = t.listingId;
+        (out.buyer, out.seller) = _parties(t);
+        StoredListing storage l = _listings[t.listingId];
+        out.periodId = l.periodId;
+        out.firstInterval = l.firstInterval;
+        out.lastInterval = l.lastInterval;
+        out.status = t.status;
+        out.formedAt = t.formedAt;
+        out.energyWh = t.energyWh;
+        out.priceFenPerMwh = t.priceFenPerMwh;
+        out.energyFen = _energyFen(t);
+        out.route = _unpack(_routes[t.routeId]);
+        out.sumRateFenPerMwh = t.sumRateFenPerMwh;
+        out.feeFen = _feeFen(t);
+        out.escrowFen = out.energyFen + out.feeFen;
+        out.exposureFen = _exposure(out.energyFen, t.exposureBps);
+        out.executedWh = t.executedWh;
+        out.curtailedWh = t.curtailedWh;
+        out.paidOutFen = t.paidOutFen;
     }
 
     function _period(uint32 periodId) private view returns (Period storage p) {
@@ -587,25 +709,37 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         if (p.id == 0) revert UnknownPeriod(periodId);
     }
 
-    function _listing(uint256 listingId) private view returns (Listing storage l) {
+    function _listing(uint256 listingId) private view returns (StoredListing storage l) {
         l = _listings[listingId];
-        if (l.id == 0) revert UnknownListing(listingId);
+        if (l.maker == address(0)) revert UnknownListing(listingId);
     }
 
-    function _openListing(uint256 listingId) private view returns (Listing storage l) {
+    function _openListing(uint256 listingId) private view returns (StoredListing storage l) {
         l = _listing(listingId);
         if (l.status != ListingStatus.Open) revert ListingNotOpen(listingId, l.status);
     }
 
-    function _trade(uint256 tradeId) private view returns (Trade storage t) {
+    function _trade(uint256 tradeId) private view returns (StoredTrade storage t) {
         t = _trades[tradeId];
-        if (t.id == 0) revert UnknownTrade(tradeId);
+        if (t.taker == address(0)) revert UnknownTrade(tradeId);
     }
 
-    function _openTrade(uint256 tradeId) private view returns (Trade storage t) {
+    function _openTrade(uint256 tradeId) private view returns (StoredTrade storage t) {
         t = _trade(tradeId);
         if (t.status != TradeStatus.Formed && t.status != TradeStatus.Dispatched) {
             revert InvalidTradeStatus(tradeId, t.status);
+        }
+    }
+
+    function _listingPage(uint256[] storage ids, uint256 offset, uint256 limit)
+        private
+        view
+        returns (Listing[] memory page)
+    {
+        uint256 end = _pageEnd(offset, limit, ids.length);
+        page = new Listing[](end - offset);
+        for (uint256 i = offset; i < end; ++i) {
+            page[i - offset] = _toListing(ids[i], _listings[ids[i]]);
         }
     }
 
@@ -617,7 +751,7 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         uint256 end = _pageEnd(offset, limit, ids.length);
         page = new Trade[](end - offset);
         for (uint256 i = offset; i < end; ++i) {
-            page[i - offset] = _trades[ids[i]];
+            page[i - offset] = _toTrade(ids[i], _trades[ids[i]]);
         }
     }
 

@@ -311,14 +311,24 @@ class TradingMarketClient(ContractClient):
         for offset in range(0, count, PAGE):
             yield from self.open_listings(offset, PAGE)
 
+    def listing_ids_of(self, maker: str) -> list[int]:
+        """Ids of ``maker``'s listings in posting order, from the ListingPosted events
+        (``maker`` is an indexed topic; the contract keeps no per-maker list)."""
+        return self._event_ids(
+            "ListingPosted", "listingId", {"maker": Web3.to_checksum_address(maker)}
+        )
+
     def listing_count_of(self, maker: str) -> int:
-        return int(self._call("listingCountOf", Web3.to_checksum_address(maker)))
+        return len(self.listing_ids_of(maker))
 
     def listings_of(self, maker: str, offset: int = 0, limit: int = PAGE) -> list[Listing]:
-        return [
-            _listing(r)
-            for r in self._call("listingsOf", Web3.to_checksum_address(maker), offset, limit)
-        ]
+        """A page of ``maker``'s listings in posting order (current state)."""
+        ids = self.listing_ids_of(maker)[offset : offset + limit]
+        return [_listing(r) for r in self._call("listingsByIds", ids)] if ids else []
+
+    def _event_ids(self, event: str, field: str, filters: dict[str, Any]) -> list[int]:
+        logs = self._contract.events[event]().get_logs(from_block=0, argument_filters=filters)
+        return sorted(int(log["args"][field]) for log in logs)
 
     def quote(self, listing_id: int, taker_region: int, energy_wh: int) -> Quote:
         return _quote(self._call("quote", listing_id, taker_region, energy_wh))
@@ -337,11 +347,22 @@ class TradingMarketClient(ContractClient):
             _trade(r) for r in self._call("tradesOf", Web3.to_checksum_address(node), offset, limit)
         ]
 
+    def period_trade_ids(self, period_id: int) -> list[int]:
+        """Ids of period ``period_id``'s trades in formation order, from the TradeCreated
+        events (``period`` is an indexed topic; the contract keeps no per-period list)."""
+        return self._event_ids("TradeCreated", "tradeId", {"period": period_id})
+
     def period_trade_count(self, period_id: int) -> int:
-        return int(self._call("periodTradeCount", period_id))
+        return len(self.period_trade_ids(period_id))
 
     def period_trades(self, period_id: int, offset: int = 0, limit: int = PAGE) -> list[Trade]:
-        return [_trade(r) for r in self._call("periodTrades", period_id, offset, limit)]
+        """A page of period ``period_id``'s trades in formation order (current state)."""
+        return self.trades_by_ids(self.period_trade_ids(period_id)[offset : offset + limit])
+
+    def trades_by_ids(self, trade_ids: list[int]) -> list[Trade]:
+        if not trade_ids:
+            return []
+        return [_trade(r) for r in self._call("tradesByIds", list(trade_ids))]
 
     def escrow_of(self, trade_id: int) -> int:
         return int(self._call("escrowOf", trade_id))

@@ -6,7 +6,7 @@ it; ``QuotaLedger`` holds MARKET_CONTRACT (it retires certificates and slashes b
 fines); ``CertificateMarket`` is the one-way listing.
 
 Auxiliary-chain mode: :data:`AUX_SPECS` is deployed on the certificate chain by
-``gridledger certs deploy-aux`` (``node.certificates.deploy_certificate_chain``): the chain's
+``gridledger certs deploy-aux`` (``node.certificates.api.deploy_certificate_chain``): the chain's
 own ``MarketAccess`` and ``SettlementToken`` and ``RelayedGeneration`` (fed by the oracle's
 relayer) instead of the main chain's oracle, registry and market. The main-chain suite still
 carries its own (then unused) certificate contracts: the suite list is static.

@@ -23,11 +23,12 @@ import numpy as np
 from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict
 
+from ledger.units import PPM
 from node.surveillance.history import ListingMode, MarketHistory, Side, TradeStatus
 
 SCHEMA_ID = "gridledger.surveillance.features/1"
 #: Fixed-point scale of every stored feature value.
-SCALE = 1_000_000
+SCALE = PPM  # features are stored as integers in parts per million
 #: A take this soon after the listing was posted counts as pre-arranged.
 FAST_TAKE_S = 120
 #: A cancellation in this last share of the taking window counts as late.

@@ -1,6 +1,6 @@
 """A seeded behaviour simulator: a scenario's participants trading for N days.
 
-It turns a :func:`scripts.scenario.generate` scenario into a :class:`MarketHistory`: every day
+It turns a :func:`ledger.scenario.generate` scenario into a :class:`MarketHistory`: every day
 has four trading periods (valley, morning, afternoon, evening peak); sellers post offers
 (mode 1) around their reference price, retailers and some consumers post requests (mode 2),
 and both sides take within a six-hour taking window, one take at a time in time order.
@@ -36,6 +36,8 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from pydantic import BaseModel
 
+from ledger import scenario as scenario_mod
+from ledger.scenario import Mix, Participant, Scenario, ViolationKind
 from node.surveillance.history import (
     Deviation,
     Listing,
@@ -47,8 +49,6 @@ from node.surveillance.history import (
     Trade,
     TradeStatus,
 )
-from scripts import scenario as scenario_mod
-from scripts.scenario import Mix, Participant, Scenario, ViolationKind
 
 PERIODS_PER_DAY = 4
 #: Price level of each period of the day relative to the day's base (valley ... evening peak).
@@ -61,7 +61,7 @@ WINDOW_OPENS_S = 9 * 3600
 WINDOW_S = 6 * 3600
 MIN_TRADE_WH = 10_000
 
-#: Extra scenario presets for training (scenario mixes of ``scripts.scenario``).
+#: Extra scenario presets for training (scenario mixes of ``ledger.scenario``).
 SURVEIL_PRESETS: dict[str, Mix] = {
     "surveil-medium": Mix(
         coal=4,
@@ -90,7 +90,7 @@ def _preset(name: str, mix: Mix) -> Iterator[None]:
 
 
 def make_scenario(preset: str, seed: int) -> Scenario:
-    """A scenario of a ``scripts.scenario`` preset or of :data:`SURVEIL_PRESETS`."""
+    """A scenario of a ``ledger.scenario`` preset or of :data:`SURVEIL_PRESETS`."""
     if preset in SURVEIL_PRESETS and preset not in scenario_mod.PRESETS:
         with _preset(preset, SURVEIL_PRESETS[preset]):
             return scenario_mod.generate(preset, seed)
@@ -299,6 +299,67 @@ def _energy(p: Participant, block: int) -> int:
     return sum(p.profile_wh[lo : lo + QUARTER_HOURS_PER_PERIOD])
 
 
+@dataclass
+class _Window:
+    """One period's trading window as it fills: the listings posted and the take events."""
+
+    rng: np.random.Generator
+    ids: dict[str, int]
+    period: int
+    opens: int
+    book: list[_Open] = field(default_factory=list)
+    #: (time, order, agent, reserved listing)
+    events: list[tuple[int, int, int, int]] = field(default_factory=list)
+    order: int = 0
+
+    @property
+    def closes(self) -> int:
+        return self.opens + WINDOW_S
+
+    def post(
+        self,
+        a: _Agent,
+        mode: ListingMode,
+        qty: int,
+        price: float,
+        at: int,
+        cancel_at: int | None = None,
+        amended: int = 0,
+    ) -> _Open | None:
+        rng, closes = self.rng, self.closes
+        if qty < MIN_TRADE_WH:
+            return None
+        self.ids["listing"] += 1
+        if cancel_at is None and rng.random() < a.cancel_rate:
+            if a.late_canceller and rng.random() < 0.6:
+                cancel_at = closes - int(rng.uniform(0.01, 0.2) * WINDOW_S)
+            else:
+                cancel_at = at + int(rng.uniform(0.05, 1.0) * (closes - at - 60))
+        o = _Open(
+            id=self.ids["listing"],
+            poster=a.p.index,
+            poster_address=a.address,
+            mode=mode,
+            period=self.period,
+            quantity_wh=qty,
+            price=max(1, round(price)),
+            posted_at=at,
+            closes_at=closes,
+            cancelled_at=cancel_at,
+            amended=amended if amended else int(rng.poisson(a.amend_rate)),
+            remaining=qty,
+        )
+        self.book.append(o)
+        return o
+
+    def post_time(self) -> int:
+        return self.opens + int(self.rng.uniform(0.0, 0.4) * WINDOW_S)
+
+    def event(self, at: int, agent: int, reserved: int = 0) -> None:
+        self.order += 1
+        self.events.append((at, self.order, agent, reserved))
+
+
 def _period(
     rng: np.random.Generator,
     agents: list[_Agent],
@@ -310,115 +371,111 @@ def _period(
     day_factor: float,
     opens: int,
 ) -> None:
-    closes = opens + WINDOW_S
-    book: list[_Open] = []
-    events: list[tuple[int, int, int, int]] = []  # (time, order, agent, reserved listing)
-    order = 0
-
-    def post(
-        a: _Agent,
-        mode: ListingMode,
-        qty: int,
-        price: float,
-        at: int,
-        cancel_at: int | None = None,
-        amended: int = 0,
-    ) -> _Open | None:
-        if qty < MIN_TRADE_WH:
-            return None
-        ids["listing"] += 1
-        if cancel_at is None and rng.random() < a.cancel_rate:
-            if a.late_canceller and rng.random() < 0.6:
-                cancel_at = closes - int(rng.uniform(0.01, 0.2) * WINDOW_S)
-            else:
-                cancel_at = at + int(rng.uniform(0.05, 1.0) * (closes - at - 60))
-        o = _Open(
-            id=ids["listing"],
-            poster=a.p.index,
-            poster_address=a.address,
-            mode=mode,
-            period=period,
-            quantity_wh=qty,
-            price=max(1, round(price)),
-            posted_at=at,
-            closes_at=closes,
-            cancelled_at=cancel_at,
-            amended=amended if amended else int(rng.poisson(a.amend_rate)),
-            remaining=qty,
-        )
-        book.append(o)
-        return o
-
-    def post_time() -> int:
-        return opens + int(rng.uniform(0.0, 0.4) * WINDOW_S)
-
-    # Needs, spare capacity and the listings of the period.
+    w = _Window(rng, ids, period, opens)
     for a in agents:
-        honest_price = a.p.price_fen_per_mwh * market / 35_500.0
-        if a.kind is ViolationKind.PRICE_MANIPULATION:
-            # Its scenario price is already inflated; its honest price is the kind's typical one.
-            honest_price = (33_000 if a.p.kind != "coal" else 37_200) * market / 35_500.0
-        ask = honest_price * (1 + a.price_bias + rng.normal(0, a.price_sigma))
+        _post_needs(w, a, block, market, day_factor)
+    _wash_rings(w, agents, market)
+    # Ordinary takes at random times through the window.
+    for a in agents:
+        n = a.takes if not a.seller else (2 if a.spare_wh > 0 else 0)
+        for _ in range(n):
+            if a.bot and w.book:
+                # Algorithmic takers watch the book and take right after a listing appears.
+                picked = w.book[int(rng.integers(0, len(w.book)))]
+                at = picked.posted_at + int(rng.integers(5, 110))
+            else:
+                at = opens + int(rng.uniform(0.05, 1.0) * WINDOW_S)
+            w.event(at, a.p.index)
+    w.events.sort()
+    by_id = {o.id: o for o in w.book}
+    offers = [o for o in w.book if o.mode is ListingMode.SELL]
+    requests = [o for o in w.book if o.mode is ListingMode.BUY]
+    for at, _, who, reserved in w.events:
+        a = agents[who]
+        if reserved:
+            _take(rng, st, ids, agents, a, by_id[reserved], at, market, full=True)
+            continue
         if a.seller:
-            energy = int(_energy(a.p, block) * day_factor * rng.uniform(0.85, 1.15))
-            a.need_wh = 0
-            if energy < MIN_TRADE_WH:
-                a.spare_wh = 0
-                continue
-            active = rng.random()
-            if a.kind is ViolationKind.WITHHOLDING and active < 0.45:
-                qty = int(energy * rng.uniform(0.85, 1.0))
-                if rng.random() < 0.75:
-                    cancel = closes - int(rng.uniform(0.01, 0.1) * WINDOW_S)
-                else:
-                    cancel = opens + int(rng.uniform(0.6, 0.85) * WINDOW_S)
-                parts = int(rng.integers(1, 4))
-                for i in range(parts):
-                    post(
-                        a,
-                        ListingMode.SELL,
-                        qty // parts,
-                        market * rng.uniform(1.0, 1.08),
-                        post_time(),
-                        cancel_at=cancel - i * 37,
-                        amended=int(rng.integers(0, 3)),
-                    )
-                a.spare_wh = energy - qty
-                continue
-            if a.kind is ViolationKind.PRICE_MANIPULATION and active < 0.5:
-                factor = rng.uniform(1.12, 1.6) if rng.random() < 0.8 else rng.uniform(0.65, 0.85)
-                qty = int(energy * rng.uniform(0.2, 0.5))
-                post(
-                    a,
-                    ListingMode.SELL,
-                    qty,
-                    market * factor,
-                    post_time(),
-                    amended=int(rng.integers(1, 4)),
-                )
-                a.spare_wh = int(energy * 0.2)
-                continue
-            if a.prober and rng.random() < a.prober:
-                # Testing the market: a small offer well above it.
-                ask = market * rng.uniform(1.12, 1.35)
-            offered = int(energy * rng.uniform(0.5, 0.8))
-            parts = 1 if rng.random() < 0.6 else 2
-            for i in range(parts):
-                post(a, ListingMode.SELL, offered // parts, ask * (1 + 0.02 * i), post_time())
-            a.spare_wh = energy - offered
-        else:
-            a.need_wh = int(_energy(a.p, block) * day_factor * rng.uniform(0.75, 1.0))
-            a.spare_wh = 0
-            share = 0.0
-            if a.p.kind == "retailer" and rng.random() < 0.6:
-                share = rng.uniform(0.2, 0.5)
-            elif rng.random() < 0.1:
-                share = rng.uniform(0.2, 0.4)
-            if share > 0:
-                bid = honest_price * (0.96 + rng.normal(0, a.price_sigma))
-                post(a, ListingMode.BUY, int(a.need_wh * share), bid, post_time())
+            _seller_take(rng, st, ids, agents, a, requests, at, market)
 
-    # Wash rings: pre-arranged trades at off-market prices, taken within seconds.
+        else:
+            _buyer_take(rng, st, ids, agents, a, offers, at, market)
+
+    st.listings.extend(o.to_listing() for o in w.book)
+    _settle(rng, agents, st, period)
+
+
+def _post_needs(w: _Window, a: _Agent, block: int, market: float, day_factor: float) -> None:
+    """Agent ``a``'s need or spare capacity of the period, and the listings it posts."""
+    rng, opens, closes = w.rng, w.opens, w.closes
+    honest_price = a.p.price_fen_per_mwh * market / 35_500.0
+    if a.kind is ViolationKind.PRICE_MANIPULATION:
+        # Its scenario price is already inflated; its honest price is the kind's typical one.
+        honest_price = (33_000 if a.p.kind != "coal" else 37_200) * market / 35_500.0
+    ask = honest_price * (1 + a.price_bias + rng.normal(0, a.price_sigma))
+    if not a.seller:
+        a.need_wh = int(_energy(a.p, block) * day_factor * rng.uniform(0.75, 1.0))
+        a.spare_wh = 0
+        share = 0.0
+        if a.p.kind == "retailer" and rng.random() < 0.6:
+            share = rng.uniform(0.2, 0.5)
+        elif rng.random() < 0.1:
+            share = rng.uniform(0.2, 0.4)
+        if share > 0:
+            bid = honest_price * (0.96 + rng.normal(0, a.price_sigma))
+            w.post(a, ListingMode.BUY, int(a.need_wh * share), bid, w.post_time())
+        return
+    energy = int(_energy(a.p, block) * day_factor * rng.uniform(0.85, 1.15))
+    a.need_wh = 0
+    if energy < MIN_TRADE_WH:
+        a.spare_wh = 0
+        return
+    active = rng.random()
+    if a.kind is ViolationKind.WITHHOLDING and active < 0.45:
+        qty = int(energy * rng.uniform(0.85, 1.0))
+        if rng.random() < 0.75:
+            cancel = closes - int(rng.uniform(0.01, 0.1) * WINDOW_S)
+        else:
+            cancel = opens + int(rng.uniform(0.6, 0.85) * WINDOW_S)
+        parts = int(rng.integers(1, 4))
+        for i in range(parts):
+            w.post(
+                a,
+                ListingMode.SELL,
+                qty // parts,
+                market * rng.uniform(1.0, 1.08),
+                w.post_time(),
+                cancel_at=cancel - i * 37,
+                amended=int(rng.integers(0, 3)),
+            )
+        a.spare_wh = energy - qty
+        return
+    if a.kind is ViolationKind.PRICE_MANIPULATION and active < 0.5:
+        factor = rng.uniform(1.12, 1.6) if rng.random() < 0.8 else rng.uniform(0.65, 0.85)
+        qty = int(energy * rng.uniform(0.2, 0.5))
+        w.post(
+            a,
+            ListingMode.SELL,
+            qty,
+            market * factor,
+            w.post_time(),
+            amended=int(rng.integers(1, 4)),
+        )
+        a.spare_wh = int(energy * 0.2)
+        return
+    if a.prober and rng.random() < a.prober:
+        # Testing the market: a small offer well above it.
+        ask = market * rng.uniform(1.12, 1.35)
+    offered = int(energy * rng.uniform(0.5, 0.8))
+    parts = 1 if rng.random() < 0.6 else 2
+    for i in range(parts):
+        w.post(a, ListingMode.SELL, offered // parts, ask * (1 + 0.02 * i), w.post_time())
+    a.spare_wh = energy - offered
+
+
+def _wash_rings(w: _Window, agents: list[_Agent], market: float) -> None:
+    """Wash rings: pre-arranged trades at off-market prices, taken within seconds."""
+    rng = w.rng
     rings: dict[int, list[_Agent]] = {}
     for a in agents:
         if a.kind is ViolationKind.WASH_TRADING and a.ring is not None:
@@ -431,52 +488,21 @@ def _period(
         s, b = s_list[0], b_list[0]
         factor = rng.uniform(0.72, 0.86) if rng.random() < 0.5 else rng.uniform(1.16, 1.45)
         qty = int(b.need_wh * rng.uniform(0.4, 0.8))
-        at = post_time()
-        o = post(s, ListingMode.SELL, qty, market * factor, at, cancel_at=None, amended=0)
+        at = w.post_time()
+        o = w.post(s, ListingMode.SELL, qty, market * factor, at, cancel_at=None, amended=0)
         if o is not None:
             o.cancelled_at = None
             o.reserved_for = b.p.index
-            order += 1
-            events.append((at + int(rng.integers(3, 90)), order, b.p.index, o.id))
+            w.event(at + int(rng.integers(3, 90)), b.p.index, o.id)
         if rng.random() < 0.5:
             qty2 = int(b.need_wh * rng.uniform(0.1, 0.3))
-            at2 = post_time()
-            o2 = post(b, ListingMode.BUY, qty2, market * factor, at2, amended=0)
+            at2 = w.post_time()
+            o2 = w.post(b, ListingMode.BUY, qty2, market * factor, at2, amended=0)
             if o2 is not None:
                 o2.cancelled_at = None
                 o2.reserved_for = s.p.index
                 s.spare_wh += qty2
-                order += 1
-                events.append((at2 + int(rng.integers(3, 90)), order, s.p.index, o2.id))
-
-    # Ordinary takes at random times through the window.
-    for a in agents:
-        n = a.takes if not a.seller else (2 if a.spare_wh > 0 else 0)
-        for _ in range(n):
-            order += 1
-            if a.bot and book:
-                # Algorithmic takers watch the book and take right after a listing appears.
-                at = book[int(rng.integers(0, len(book)))].posted_at + int(rng.integers(5, 110))
-            else:
-                at = opens + int(rng.uniform(0.05, 1.0) * WINDOW_S)
-            events.append((at, order, a.p.index, 0))
-    events.sort()
-    by_id = {o.id: o for o in book}
-    offers = [o for o in book if o.mode is ListingMode.SELL]
-    requests = [o for o in book if o.mode is ListingMode.BUY]
-    for at, _, who, reserved in events:
-        a = agents[who]
-        if reserved:
-            _take(rng, st, ids, agents, a, by_id[reserved], at, market, full=True)
-            continue
-        if a.seller:
-            _seller_take(rng, st, ids, agents, a, requests, at, market)
-
-        else:
-            _buyer_take(rng, st, ids, agents, a, offers, at, market)
-
-    st.listings.extend(o.to_listing() for o in book)
-    _settle(rng, agents, st, period)
+                w.event(at2 + int(rng.integers(3, 90)), s.p.index, o2.id)
 
 
 def _pick(rng: np.random.Generator, weights: list[float]) -> int:

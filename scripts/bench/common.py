@@ -44,7 +44,6 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
 
-from ledger.chain import anvil_command, free_port
 from ledger.clients.base import ContractClient
 from ledger.clients.registry import NodeKind, NodeRegistryClient, Side
 from ledger.clients.tariff import TransmissionTariffClient
@@ -52,6 +51,7 @@ from ledger.clients.token import SettlementTokenClient
 from ledger.clients.trading import Period, TradingMarketClient
 from ledger.context import LedgerContext
 from ledger.deploy import deploy_suite
+from ledger.engines.local import anvil_command, free_port
 from ledger.identity import demo_bundle
 from ledger.keystore import DEMO_NODE_BASE, DEMO_ROLE_WALLETS, demo_account
 from ledger.settings import Settings
@@ -535,6 +535,50 @@ class NodeSpec:
         return node_account(self.n)
 
 
+def _registrations(reg: NodeRegistryClient, nodes: Sequence[NodeSpec]) -> list[Call]:
+    """Every node's ``register`` (its demo identity bundle)."""
+    return [
+        Call(
+            n.account,
+            reg.address,
+            reg.encode(
+                "register",
+                int(n.kind),
+                int(n.side),
+                n.region,
+                n.capacity_kw,
+                n.carbon_g_per_kwh,
+                demo_bundle(n.n).entity_hash,
+                demo_bundle(n.n).bundle_hash,
+            ),
+        )
+        for n in nodes
+    ]
+
+
+def _qualifications(
+    reg: NodeRegistryClient,
+    nodes: Sequence[NodeSpec],
+    licences: dict[NodeKind, list[bytes]],
+    expires: int,
+) -> list[Call]:
+    """Every node submits the licences its kind requires."""
+    return [
+        Call(
+            n.account,
+            reg.address,
+            reg.encode(
+                "submitQualification",
+                licence,
+                bytes(Web3.keccak(text=f"bench-licence-{n.n}-{licence.hex()}")),
+                expires,
+            ),
+        )
+        for n in nodes
+        for licence in licences[n.kind]
+    ]
+
+
 def onboard_many(
     chain: BenchChain,
     nodes: Sequence[NodeSpec],
@@ -570,26 +614,7 @@ def onboard_many(
         timings[name] = time.perf_counter() - began
         txs += len(calls)
 
-    phase(
-        "register",
-        [
-            Call(
-                n.account,
-                reg.address,
-                reg.encode(
-                    "register",
-                    int(n.kind),
-                    int(n.side),
-                    n.region,
-                    n.capacity_kw,
-                    n.carbon_g_per_kwh,
-                    demo_bundle(n.n).entity_hash,
-                    demo_bundle(n.n).bundle_hash,
-                ),
-            )
-            for n in nodes
-        ],
-    )
+    phase("register", _registrations(reg, nodes))
     approve_and_mint: list[Call] = []
     for n in nodes:
         approve_and_mint.append(
@@ -604,20 +629,7 @@ def onboard_many(
             )
         )
     phase("approve+mint", approve_and_mint)
-    submits = [
-        Call(
-            n.account,
-            reg.address,
-            reg.encode(
-                "submitQualification",
-                licence,
-                bytes(Web3.keccak(text=f"bench-licence-{n.n}-{licence.hex()}")),
-                expires,
-            ),
-        )
-        for n in nodes
-        for licence in licences[n.kind]
-    ]
+    submits = _qualifications(reg, nodes, licences, expires)
     if submits:
         phase("qualify", submits)
         phase(

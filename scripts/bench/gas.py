@@ -54,6 +54,12 @@ BATCH_READINGS = 1_000
 #: Demo node number of the key that settles and issues (anyone may).
 SETTLER_N = 960
 
+#: Results in the measured ``submitResults`` batch and trades in the ``settleBatch``.
+DISPATCH_BATCH = 100
+SETTLE_BATCH = 50
+#: Fields of a DISPATCH-signed result, in the tuple order of ``submit_results``.
+DISPATCH_FIELDS = ("tradeId", "period", "executedWh", "curtailedWh", "reasonCode")
+
 #: Energy of the round's settled trade (Wh): 2 MWh, 2 certificates of the seller's export.
 SETTLED_WH = 2_000_000
 #: The surveillance model the reports cite (REGULATOR registers it once).
@@ -151,13 +157,7 @@ class Meter:
         return out
 
     def _dispatch(self, trade_id: int, period: int, executed_wh: int) -> TxReceipt:
-        message = {
-            "tradeId": trade_id,
-            "period": period,
-            "executedWh": executed_wh,
-            "curtailedWh": 0,
-            "reasonCode": 0,
-        }
+        message = dict(zip(DISPATCH_FIELDS, (trade_id, period, executed_wh, 0, 0), strict=True))
         full = dispatch_typed_data(message, self.chain.ctx.w3.eth.chain_id, self.dispatch.address)
         signature = sign_typed(role("DISPATCH"), full)
         return self.dispatch.submit_results([(trade_id, period, executed_wh, 0, 0)], [signature])
@@ -173,16 +173,7 @@ class Meter:
         )
         trade_id = self.buyer.created_trade_id(self.buyer.take(listing, SETTLED_WH))
         self._dispatch(trade_id, period, SETTLED_WH)
-        rows: list[tuple[str, int, int, int, int, bytes]] = [
-            (seller.account.address, period, 0, SETTLED_WH, 96, b"\x33" * 32),
-            (buyer.account.address, period, SETTLED_WH, 0, 96, b"\x44" * 32),
-        ]
-        tree = MerkleTree([node_total_leaf(*r) for r in rows])
-        self.oracle.post_period(period, tree.root, len(rows), 96 * len(rows))
-        for i, row in enumerate(rows):
-            self.oracle.submit_node_total(row, tree.proof(i))
-        self.schedule.set_settlement_opens_at(period, chain.block_time() + 5)
-        chain.advance(6)
+        self._meter_and_open(period, SETTLED_WH)
         self.quota.set_quota(
             period, QUOTA_WEIGHT_BPS, chain.block_time() + 30 * 86_400, FINE_FEN_PER_MWH
         )
@@ -216,6 +207,53 @@ class Meter:
             lambda: self.seller_quota.retire(token_id, 1, buyer.account.address, period)
         )
         return out
+
+    def _meter_and_open(self, period: int, energy_wh: int) -> None:
+        """Both parties' meter totals of ``period`` (the seller exported ``energy_wh``, the
+        buyer imported it), then settlement of the period opens."""
+        chain, seller, buyer = self.chain, self.t.sellers[0], self.t.buyers[0]
+        rows: list[tuple[str, int, int, int, int, bytes]] = [
+            (seller.account.address, period, 0, energy_wh, 96, b"\x33" * 32),
+            (buyer.account.address, period, energy_wh, 0, 96, b"\x44" * 32),
+        ]
+        tree = MerkleTree([node_total_leaf(*r) for r in rows])
+        self.oracle.post_period(period, tree.root, len(rows), 96 * len(rows))
+        for i, row in enumerate(rows):
+            self.oracle.submit_node_total(row, tree.proof(i))
+        self.schedule.set_settlement_opens_at(period, chain.block_time() + 5)
+        chain.advance(6)
+
+    def batches(self) -> dict[str, float]:
+        """Per-item gas of the batch forms: one ``submitResults`` of DISPATCH_BATCH results
+        and one ``settleBatch`` of SETTLE_BATCH of those trades (a period of their own)."""
+        period = open_period(self.chain).id
+        self.chain.advance(61)
+        each_wh = 10_000
+        listing = self.seller.posted_listing_id(
+            self.seller.post(ListingSide.SELL, period, 0, 3, each_wh * DISPATCH_BATCH, PRICE)
+        )
+        ids = [
+            self.buyer.created_trade_id(self.buyer.take(listing, each_wh))
+            for _ in range(DISPATCH_BATCH)
+        ]
+        results = [(i, period, each_wh, 0, 0) for i in ids]
+        chain_id = self.chain.ctx.w3.eth.chain_id
+        signatures = [
+            sign_typed(
+                role("DISPATCH"),
+                dispatch_typed_data(
+                    dict(zip(DISPATCH_FIELDS, r, strict=True)), chain_id, self.dispatch.address
+                ),
+            )
+            for r in results
+        ]
+        dispatch_gas, _ = self._one(lambda: self.dispatch.submit_results(results, signatures))
+        self._meter_and_open(period, each_wh * DISPATCH_BATCH)
+        settle_gas, _ = self._one(lambda: self.engine.settle_batch(ids[:SETTLE_BATCH]))
+        return {
+            "dispatch_result_batch_per_result": dispatch_gas / DISPATCH_BATCH,
+            "settle_batch_per_trade": settle_gas / SETTLE_BATCH,
+        }
 
     def _anchor(self) -> TxReceipt:
         batch_id = int(self.oracle.next_batch_id())
@@ -260,6 +298,7 @@ def run(section: Section, quick: bool) -> None:
         at_10 = meter.measure()
         kicks += fill(chain, t, 1_000)
         at_1000 = meter.measure()
+        batch = meter.batches()
         base10, base1000 = at_10["transfer"][0], at_1000["transfer"][0]
         grows: list[str] = []
         for op, (gas10, exec10) in at_10.items():
@@ -280,6 +319,22 @@ def run(section: Section, quick: bool) -> None:
                 target="<= @10 (no growth)",
                 ok=exec1000 <= exec10,
             )
+        section.add(
+            "gas_dispatch_result_batch_per_result",
+            f"dispatch result, per result in a batch of {DISPATCH_BATCH}",
+            batch["dispatch_result_batch_per_result"],
+            "gas",
+            target="<= 30,000",
+            ok=batch["dispatch_result_batch_per_result"] <= 30_000,
+        )
+        section.add(
+            "gas_settle_batch_per_trade",
+            f"settle, per trade in a settleBatch of {SETTLE_BATCH}",
+            batch["settle_batch_per_trade"],
+            "gas",
+            target="<= 60,000",
+            ok=batch["settle_batch_per_trade"] <= 60_000,
+        )
         section.add(
             "anchor_gas_per_reading",
             f"anchor gas per reading (batch of {BATCH_READINGS:,})",

@@ -24,9 +24,9 @@ from oracle.dispatch import MemoryTradeSource
 from oracle.periods import FixedPeriodCalendar
 from oracle.service import OracleService
 from oracle.store import OutboxRow, create_tables
-from scripts.bench.common import Blaster, Call, bench_chain, node_account, role
+from scripts.bench.common import BenchChain, Blaster, Call, bench_chain, node_account, role
 from scripts.bench.report import Section
-from scripts.meter_sim import batch_json, make_meters
+from scripts.meter_sim import SimMeter, batch_json, make_meters
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's TestClient deprecation notice
@@ -55,29 +55,35 @@ class Clock:
         return self.now
 
 
+def _register_meters(chain: BenchChain, meters: int) -> list[SimMeter]:
+    """``meters`` simulated meters registered on bare node addresses (as the oracle's tests)."""
+    operator = chain.ctx.client(MeterOracleClient, role("OPERATOR"))
+    operator.set_node_status_source(ZERO)
+    sims = make_meters(meters, start_index=1000)
+    Blaster(chain, threads=1, batch=100).run(
+        [
+            Call(
+                role("OPERATOR"),
+                operator.address,
+                operator.encode(
+                    "registerMeter",
+                    bytes.fromhex(s.meter_id[2:]),
+                    node_account(n % 50 + 1).address,
+                    s.account.address,
+                    s.capacity_w,
+                ),
+            )
+            for n, s in enumerate(sims)
+        ]
+    )
+    return sims
+
+
 def run(section: Section, quick: bool) -> None:
     shape = QUICK if quick else FULL
     with bench_chain() as chain:
         ctx = chain.ctx
-        operator = ctx.client(MeterOracleClient, role("OPERATOR"))
-        operator.set_node_status_source(ZERO)  # bare node addresses, as the oracle's tests
-        sims = make_meters(shape.meters, start_index=1000)
-        Blaster(chain, threads=1, batch=100).run(
-            [
-                Call(
-                    role("OPERATOR"),
-                    operator.address,
-                    operator.encode(
-                        "registerMeter",
-                        bytes.fromhex(s.meter_id[2:]),
-                        node_account(n % 50 + 1).address,
-                        s.account.address,
-                        s.capacity_w,
-                    ),
-                )
-                for n, s in enumerate(sims)
-            ]
-        )
+        sims = _register_meters(chain, shape.meters)
         url = f"sqlite:///{chain.data_dir}/oracle.db"
         engine = make_engine(ctx.settings, url)
         create_tables(engine)

@@ -109,7 +109,7 @@ def _cpu_model() -> str | None:
 
 
 def _anvil_version() -> str | None:
-    from ledger.chain import anvil_binary
+    from ledger.engines.local import anvil_binary
 
     try:
         out = subprocess.run(

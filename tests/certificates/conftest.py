@@ -27,8 +27,8 @@ from ledger.clients.registry import NodeKind, Side
 from ledger.clients.token import SettlementTokenClient
 from ledger.clients.trading import ListingSide, TradeStatus
 from ledger.context import LedgerContext
-from node.certificates import Certificates
-from node.participant import Bank, NodeProfile, onboard_demo_node
+from node.certificates.api import Certificates
+from node.registry.participant import Bank, NodeProfile, onboard_demo_node
 from oracle.eip712 import node_total_leaf
 from oracle.merkle import MerkleTree
 from tests.conftest import role_account

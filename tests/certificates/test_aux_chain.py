@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from ledger.chain import anvil_command, free_port
 from ledger.clients.certificates import GreenCertificateClient, QuotaLedgerClient, token_id
 from ledger.clients.token import SettlementTokenClient
 from ledger.context import LedgerContext
+from ledger.engines.local import anvil_command, free_port
 from ledger.errors import ContractRevertError
 from ledger.settings import Settings
 from ledger.web3factory import is_reachable
-from node.certificates import (
+from node.certificates.api import (
     Certificates,
     Relayer,
     certificate_context,

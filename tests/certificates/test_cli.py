@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from ledger.clients.certificates import token_id
 from ledger.settings import Settings
-from node.certificates_cli import app
+from node.certificates.cli import app
 from tests.certificates.conftest import CertWorld
 
 P = 700

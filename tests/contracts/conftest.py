@@ -14,7 +14,7 @@ from ledger.clients.token import SettlementTokenClient
 from ledger.context import LedgerContext
 from ledger.identity import IdentityBundle, demo_bundle
 from ledger.keystore import demo_account
-from node.participant import NodeProfile, Participant
+from node.registry.participant import NodeProfile, Participant
 from tests.conftest import role_account
 
 #: A demo key given MARKET_CONTRACT in tests (standing in for settlement/trading contracts).

@@ -22,20 +22,22 @@ from gateway.indexer import Indexer
 from gateway.projections import counted_tables
 from gateway.queries import COUNTED, counts, event_counts, market_series
 from gateway.tables import Base, Event, EventCount, MarketStat, RowCount, Trade, table_of
-from ledger.chain import free_port
 from ledger.clients.access import MarketAccessClient
 from ledger.context import LedgerContext
+from ledger.engines.local import free_port
 from ledger.keystore import demo_account
 from ledger.settings import Settings
+from tests import webaccess
 
-KEYS = {"audit-key": "auditor", "reg-key": "regulator", "pub-key": "public"}
+KEYS = {"audit-key": "auditor", "reg-key": "regulator", "pub-key": "public", **webaccess.KEYS}
 AUDITOR = {"X-API-Key": "audit-key"}
 REGULATOR = {"X-API-Key": "reg-key"}
 
 
 @pytest.fixture
-def gw_engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path}/gateway.db")
+def gw_engine(database_url: str) -> Iterator[Engine]:
+    """A migrated gateway database, on SQLite and on PostgreSQL."""
+    engine = make_engine(database_url)
     upgrade(engine)
     yield engine
     engine.dispose()
@@ -44,6 +46,22 @@ def gw_engine(tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture
 def indexer(ctx: LedgerContext, gw_engine: Engine) -> Indexer:
     return Indexer(ctx, gw_engine, confirmations=0, chunk_blocks=50)
+
+
+@pytest.fixture
+def indexed(indexer: Indexer, access: MarketAccessClient, gw_engine: Engine) -> dict[str, str]:
+    """Real role events on chain, indexed, plus the synthetic market of the later domains."""
+    from tests.gateway.synthetic import market_events, store  # imports this module
+
+    granted = access.grant_role("VERIFIER", node(1))
+    access.grant_role("OPERATOR", node(2))
+    access.revoke_role("OPERATOR", node(2))
+    indexer.run_once()
+    store(indexer, gw_engine, market_events())
+    return {
+        "tx": granted["transactionHash"].to_0x_hex(),
+        "block": str(granted["blockNumber"]),
+    }
 
 
 @pytest.fixture

@@ -26,12 +26,12 @@ from tests.gateway.conftest import dump, node
 GRIDLEDGER = str(Path(sys.executable).with_name("gridledger"))
 
 
-def _env(data_dir: Path, rpc_url: str, db: Path) -> dict[str, str]:
+def _env(data_dir: Path, rpc_url: str, db: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         GRIDLEDGER_RPC_URL=rpc_url,
         GRIDLEDGER_DATA_DIR=str(data_dir),
-        GRIDLEDGER_DATABASE_URL=f"sqlite:///{db}",
+        GRIDLEDGER_DATABASE_URL=db,
         GRIDLEDGER_GATEWAY_CHUNK_BLOCKS="1",
         GRIDLEDGER_GATEWAY_CONFIRMATIONS="0",
         GRIDLEDGER_DEMO_KEYS="1",
@@ -39,8 +39,8 @@ def _env(data_dir: Path, rpc_url: str, db: Path) -> dict[str, str]:
     return env
 
 
-def _checkpoint(db: Path) -> int | None:
-    engine = make_engine(f"sqlite:///{db}")
+def _checkpoint(db: str) -> int | None:
+    engine = make_engine(db)
     try:
         with engine.connect() as conn:
             try:
@@ -53,8 +53,13 @@ def _checkpoint(db: Path) -> int | None:
 
 @pytest.mark.slow
 def test_sigkill_at_random_moments_then_restart_equals_an_uninterrupted_run(
-    ctx: LedgerContext, admin: LocalAccount, tmp_path: Path
+    ctx: LedgerContext,
+    admin: LocalAccount,
+    tmp_path: Path,
+    database_url: str,
+    other_database_url: str,
 ) -> None:
+    """On SQLite and on PostgreSQL (fresh databases: the crashed one and a reference)."""
     data_dir = tmp_path / "data"
     rpc_url = ctx.settings.rpc_url
     settings = make_settings(data_dir, rpc_url)
@@ -67,7 +72,7 @@ def test_sigkill_at_random_moments_then_restart_equals_an_uninterrupted_run(
             access.revoke_role("OPERATOR", node(n))
     head = ctx.w3.eth.block_number
 
-    reference = tmp_path / "reference.db"
+    reference = other_database_url
     subprocess.run(
         [GRIDLEDGER, "gateway", "index", "--once"],
         env=_env(data_dir, rpc_url, reference),
@@ -77,7 +82,7 @@ def test_sigkill_at_random_moments_then_restart_equals_an_uninterrupted_run(
     )
     assert _checkpoint(reference) == head
 
-    crashed = tmp_path / "crashed.db"
+    crashed = database_url
     rng = random.Random(20260101)
     kills_mid_run = 0
     progress: list[int | None] = []
@@ -112,4 +117,9 @@ def test_sigkill_at_random_moments_then_restart_equals_an_uninterrupted_run(
     )
     assert kills_mid_run >= 3, progress
     assert _checkpoint(crashed) == head
-    assert dump(make_engine(f"sqlite:///{crashed}")) == dump(make_engine(f"sqlite:///{reference}"))
+    engines = [make_engine(crashed), make_engine(reference)]
+    try:
+        assert dump(engines[0]) == dump(engines[1])
+    finally:
+        for engine in engines:
+            engine.dispose()

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from ledger.chain import LocalChain, free_port
 from ledger.context import LedgerContext
 from ledger.deploy import deploy_suite
+from ledger.engines.local import LocalChain, free_port
 from ledger.errors import ChainError
 from ledger.settings import Settings
 from tests.conftest import make_settings

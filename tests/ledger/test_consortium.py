@@ -25,7 +25,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from typer.testing import CliRunner
 
-from ledger.consortium import (
+from ledger.engines.clique import (
     CONSORTIUM_CHAIN_ID,
     DEFAULT_PREFUND_WEI,
     Consortium,
@@ -48,7 +48,7 @@ from ledger.consortium import (
     rlp_encode,
     wait_until,
 )
-from ledger.consortium_errors import (
+from ledger.engines.clique.errors import (
     ConsortiumAlreadyRunningError,
     ConsortiumConfigError,
     ConsortiumNotFoundError,
@@ -209,7 +209,7 @@ def test_qbft_extra_data_and_genesis() -> None:
 
 
 def test_cli_besu_genesis(tmp_path: Path) -> None:
-    from ledger.consortium_cli import app
+    from ledger.engines.clique.cli import app
 
     validators = _addresses(4)
     args = ["besu-genesis", "--period", "3"]
@@ -542,7 +542,7 @@ def test_cli_up_status_propose_down(
     geth: GethBinary, private_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tmp_path = private_tmp
-    from ledger.consortium_cli import app
+    from ledger.engines.clique.cli import app
 
     monkeypatch.setenv("GRIDLEDGER_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("GRIDLEDGER_KEYSTORE_SCRYPT_N", str(TEST_SCRYPT_N))

@@ -39,12 +39,13 @@ from gateway.db import make_engine, upgrade
 from gateway.indexer import Indexer
 from gateway.verify import verify
 from ledger import compiler
-from ledger.chain import free_port
 from ledger.clients.oracle import DispatchResultsClient
 from ledger.clients.settlement import SettlementEngineClient
 from ledger.clients.token import SettlementTokenClient
 from ledger.clients.trading import Trade, TradeStatus, TradingMarketClient
-from ledger.consortium import (
+from ledger.context import LedgerContext
+from ledger.deploy import deploy_suite
+from ledger.engines.clique import (
     CONSORTIUM_CHAIN_ID,
     Consortium,
     GethBinary,
@@ -54,10 +55,10 @@ from ledger.consortium import (
     find_go,
     wait_until,
 )
-from ledger.context import LedgerContext
-from ledger.deploy import deploy_suite
+from ledger.engines.local import free_port
 from ledger.errors import ContractRevertError
 from ledger.keystore import DEMO_ROLE_WALLETS, demo_account, demo_wallet_index
+from ledger.scenario import REGIONS, generate
 from ledger.settings import Settings
 from ledger.web3factory import make_web3
 from scripts.market_day import (
@@ -70,7 +71,6 @@ from scripts.market_day import (
     MarketDay,
     compact_scenario,
 )
-from scripts.scenario import REGIONS, generate
 
 pytestmark = pytest.mark.consortium
 

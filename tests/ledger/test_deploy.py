@@ -8,7 +8,7 @@ from eth_account.signers.local import LocalAccount
 
 from ledger.clients.access import ROLE_NAMES, MarketAccessClient
 from ledger.context import LedgerContext
-from ledger.deploy import deploy_suite, suite
+from ledger.deploy import deploy_suite, suite_specs
 from ledger.errors import ManifestChainMismatchError
 from ledger.manifest import load_manifest
 from tests.conftest import make_settings, role_account
@@ -25,7 +25,7 @@ def test_deploy_writes_manifest_and_grants_roles(
     assert manifest == outcome.manifest
     assert manifest.chain_id == 31415
     assert manifest.deployer == admin.address
-    assert sorted(manifest.contracts) == sorted(spec.name for spec in suite())
+    assert sorted(manifest.contracts) == sorted(spec.name for spec in suite_specs())
     assert manifest.contracts["MarketAccess"].block_number == manifest.deploy_block
     deployed = manifest.contracts["MarketAccess"]
     assert deployed.artifact_sha256 == fresh.store.get("MarketAccess").sha256
@@ -36,7 +36,7 @@ def test_deploy_writes_manifest_and_grants_roles(
         if role == "MARKET_CONTRACT":
             continue
         assert access.has_role(role, role_account(role).address), role
-        granted = [manifest.contracts[s.name].address for s in suite() if role in s.roles]
+        granted = [manifest.contracts[s.name].address for s in suite_specs() if role in s.roles]
         assert manifest.roles[role] == [role_account(role).address, *granted]
 
 

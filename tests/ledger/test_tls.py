@@ -20,7 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
-from ledger.chain import free_port
+from ledger.engines.local import free_port
 from ledger.manifest import Manifest, write_manifest
 from ledger.settings import Settings
 from ledger.tls import (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,10 +27,12 @@ NODE = "0x000000000000000000000000000000000000bEEF"
 
 
 @pytest.fixture
-def vault(tmp_path: Path) -> IdentityVault:
-    engine = make_engine(Settings(), f"sqlite:///{tmp_path}/id.db")
+def vault(tmp_path: Path, database_url: str) -> Iterator[IdentityVault]:
+    """The vault on SQLite and on PostgreSQL."""
+    engine = make_engine(Settings(), database_url)
     Base.metadata.create_all(engine)
-    return IdentityVault(session_factory(engine), load_or_create_key(tmp_path / "k" / "id.key"))
+    yield IdentityVault(session_factory(engine), load_or_create_key(tmp_path / "k" / "id.key"))
+    engine.dispose()
 
 
 def _set(vault: IdentityVault, record_id: str, **values: object) -> None:

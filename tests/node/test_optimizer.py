@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ledger.errors import ValidationError
-from node.optimizer import (
+from node.cli import app as node_app
+from node.trading.optimizer import (
     InfeasiblePlanError,
     ListingOffer,
     Plan,
@@ -23,7 +24,6 @@ from node.optimizer import (
     save_plan,
     unit_scores,
 )
-from node.recommend_cli import app as recommend_app
 
 
 def offer(listing_id: int, **kw: object) -> ListingOffer:
@@ -321,20 +321,31 @@ def test_recommend_command_prints_and_writes_the_plan(tmp_path: Path) -> None:
     )
     out = tmp_path / "plan.json"
     runner = CliRunner()
-    args = ["--book", str(book), "--target-wh", "1000", "--mode", "1", "--out", str(out)]
-    result = runner.invoke(recommend_app, args, env={"COLUMNS": "200"})
+    args = [
+        "recommend",
+        "--book",
+        str(book),
+        "--target-wh",
+        "1000",
+        "--mode",
+        "1",
+        "--out",
+        str(out),
+    ]
+    result = runner.invoke(node_app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "take all 600 Wh available from listing 1" in result.output
     assert "take 400 of 600 Wh available from listing 2" in result.output
     assert "fills 1,000 of 1,000 Wh with 2 take(s)" in result.output
     assert takes(load_plan(out)) == {1: 600, 2: 400}
-    as_json = runner.invoke(recommend_app, [*args[:-2], "--json"])
+    as_json = runner.invoke(node_app, [*args[:-2], "--json"])
     assert as_json.exit_code == 0, as_json.output
     assert json.loads(as_json.output)["totals"]["filled_wh"] == 1_000
-    short = runner.invoke(recommend_app, ["--book", str(book), "--target-wh", "2000"])
+    short = runner.invoke(node_app, ["recommend", "--book", str(book), "--target-wh", "2000"])
     assert isinstance(short.exception, InfeasiblePlanError)
     partial = runner.invoke(
-        recommend_app, ["--book", str(book), "--target-wh", "2000", "--allow-partial", "--json"]
+        node_app,
+        ["recommend", "--book", str(book), "--target-wh", "2000", "--allow-partial", "--json"],
     )
     assert partial.exit_code == 0, partial.output
     assert json.loads(partial.output)["complete"] is False

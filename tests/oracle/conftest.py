@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -18,12 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from ledger.clients.oracle import DispatchResultsClient, MeterOracleClient
 from ledger.context import LedgerContext
 from ledger.db import make_engine, session_factory
+from ledger.webauth import ApiKeys, Role
 from oracle.app import create_app
 from oracle.dispatch import MemoryTradeSource
 from oracle.periods import FixedPeriodCalendar
 from oracle.service import OracleService
 from oracle.store import create_tables
 from scripts.meter_sim import SimMeter, make_meters
+from tests import webaccess
 from tests.conftest import role_account
 
 with warnings.catch_warnings():
@@ -32,6 +33,8 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 ZERO = "0x0000000000000000000000000000000000000000"
+#: The ``api`` fixture's keys are ``tests.webaccess.KEYS``; /dispatch/trades needs this one.
+DISPATCH_KEY = webaccess.key_of(Role.dispatch)
 
 
 class Clock:
@@ -59,11 +62,13 @@ def oracle_account() -> LocalAccount:
 
 
 @pytest.fixture
-def sessions(tmp_path: Path, ctx: LedgerContext) -> sessionmaker[Session]:
-    url = f"sqlite:///{tmp_path}/oracle.db"
-    engine = make_engine(ctx.settings.model_copy(update={"database_url_override": url}))
+def sessions(database_url: str, ctx: LedgerContext) -> Iterator[sessionmaker[Session]]:
+    """The oracle store's sessions, on SQLite and on PostgreSQL."""
+    settings = ctx.settings.model_copy(update={"database_url_override": database_url})
+    engine = make_engine(settings)
     create_tables(engine)
-    return session_factory(engine)
+    yield session_factory(engine)
+    engine.dispose()
 
 
 @pytest.fixture
@@ -105,7 +110,13 @@ def service(
 
 @pytest.fixture
 def api(ctx: LedgerContext, service: OracleService) -> Iterator[TestClient]:
-    app = create_app(ctx, sessions=service.sessions, account=service.account, service=service)
+    app = create_app(
+        ctx,
+        sessions=service.sessions,
+        account=service.account,
+        service=service,
+        api_keys=ApiKeys({k: Role(r) for k, r in webaccess.KEYS.items()}),
+    )
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 

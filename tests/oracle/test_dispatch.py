@@ -18,6 +18,7 @@ from scripts.dispatch_sim import (
     sign_result,
 )
 from tests.conftest import role_account
+from tests.oracle.conftest import DISPATCH_KEY
 
 SELLER = "0x" + "11" * 20
 BUYER = "0x" + "22" * 20
@@ -86,7 +87,7 @@ def _results() -> list[DispatchResult]:
 def test_dispatch_results_flow_from_trades_to_chain(
     api: TestClient, service: OracleService, dispatch_trades: list[Trade]
 ) -> None:
-    listed = api.get("/dispatch/trades", params={"period": 7})
+    listed = api.get("/dispatch/trades", params={"period": 7}, headers=DISPATCH_KEY)
     assert listed.status_code == 200
     assert [t["tradeId"] for t in listed.json()] == [1, 2]
     dispatch = role_account("DISPATCH")

@@ -25,6 +25,7 @@ from ledger.clients.oracle import MeterOracleClient
 from ledger.clients.trading import Period, TradeStatus, TradingMarketClient
 from ledger.context import LedgerContext
 from ledger.errors import ContractRevertError
+from ledger.webauth import ApiKeys, Role
 from oracle.app import create_app
 from oracle.dispatch import ChainTradeSource
 from oracle.errors import OracleError
@@ -35,7 +36,7 @@ from oracle.store import NodeTotalRow, OutboxRow, ReadingRow
 from scripts.dispatch_sim import sign_result
 from scripts.meter_sim import SimMeter, make_meters
 from tests.conftest import role_account
-from tests.oracle.conftest import Clock
+from tests.oracle.conftest import DISPATCH_KEY, Clock
 from tests.settlement.conftest import (  # noqa: F401  (the `flow` and `market` fixtures)
     Flow,
     block_time,
@@ -115,7 +116,11 @@ def day(
 @pytest.fixture
 def api(ctx: LedgerContext, day: Day) -> Iterator[TestClient]:
     app = create_app(
-        ctx, sessions=day.service.sessions, account=day.service.account, service=day.service
+        ctx,
+        sessions=day.service.sessions,
+        account=day.service.account,
+        service=day.service,
+        api_keys=ApiKeys({"dispatch-key": Role.dispatch}),
     )
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
@@ -206,7 +211,7 @@ def test_dispatch_trades_come_from_the_chain(api: TestClient, day: Day) -> None:
     t2 = f.trade("seller2", "buyer2", 4_000_000, 420_000, period=p)
     f.open_taking()
     f.trade("seller", "buyer2", 1_000_000, PRICE)  # in the market fixture's period
-    resp = api.get("/dispatch/trades", params={"period": p})
+    resp = api.get("/dispatch/trades", params={"period": p}, headers=DISPATCH_KEY)
     assert resp.status_code == 200
     assert resp.json() == [
         {
@@ -233,7 +238,8 @@ def test_dispatch_trades_come_from_the_chain(api: TestClient, day: Day) -> None:
         },
     ]
     for period in (day.shifted.id, 999, 2**40):
-        assert api.get("/dispatch/trades", params={"period": period}).json() == []
+        listed = api.get("/dispatch/trades", params={"period": period}, headers=DISPATCH_KEY)
+        assert listed.json() == []
     # Results name the trading period id; the fixed calendar's id is inconsistent.
     dispatch = role_account("DISPATCH")
     contract = day.service.dispatch_results.address

@@ -13,8 +13,7 @@ from typer.testing import CliRunner
 from ledger.errors import ContractRevertError, ValidationError
 from ledger.settings import Settings
 from node.cli import app as node_app
-from node.credit_cli import app as credit_app
-from node.reputation import (
+from node.reputation.api import (
     CSV_FIELDS,
     ReputationDesk,
     export_csv,
@@ -22,6 +21,7 @@ from node.reputation import (
     reputation_fraction,
     reputation_fractions,
 )
+from node.reputation.credit_cli import app as credit_app
 from tests.reputation.conftest import ENERGY_WH, PRICE, Rep
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from ledger.chain import LocalChain, free_port
 from ledger.clients.token import SettlementTokenClient
 from ledger.clients.trading import TradeStatus, TradingMarketClient
 from ledger.context import LedgerContext
 from ledger.db import engine_for_url
+from ledger.engines.local import LocalChain, free_port
 from ledger.keystore import demo_account
 from ledger.settings import Settings
 from scripts.demo import demo_settings

@@ -19,10 +19,10 @@ from ledger.clients.trading import TradeStatus, TradingMarketClient
 from ledger.context import LedgerContext
 from ledger.errors import GridLedgerError
 from ledger.manifest import Manifest
+from ledger.scenario import generate
 from ledger.settings import Settings
 from ledger.web3factory import make_web3
 from scripts.market_day import BLOCKS, ChainClock, DaySchedule, MarketDay, compact_scenario
-from scripts.scenario import generate
 from tests.conftest import make_settings
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.scenario import PRESETS, ViolationKind, generate, summarize
+from ledger.scenario import PRESETS, ViolationKind, generate, summarize
 
 
 def test_same_seed_same_scenario_other_seed_other_scenario() -> None:

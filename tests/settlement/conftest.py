@@ -23,7 +23,7 @@ from ledger.clients.settlement import SettlementEngineClient
 from ledger.clients.token import SettlementTokenClient
 from ledger.clients.trading import ListingSide
 from ledger.context import LedgerContext
-from node.participant import Bank, NodeProfile, onboard_demo_node
+from node.registry.participant import Bank, NodeProfile, onboard_demo_node
 from oracle.eip712 import dispatch_typed_data, node_total_leaf, sign_typed
 from oracle.merkle import MerkleTree
 from tests.conftest import role_account

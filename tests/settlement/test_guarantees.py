@@ -15,7 +15,7 @@ from ledger.clients.registry import code
 from ledger.clients.settlement import deviation, ftr_compensation, substitution_taken
 from ledger.clients.token import SettlementTokenClient
 from ledger.errors import ContractRevertError
-from node.participant import Bank
+from node.registry.participant import Bank
 from tests.conftest import role_account
 from tests.settlement.conftest import Flow, advance_time, block_time
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from ledger.errors import ContractRevertError
 from ledger.settings import Settings
 from node.cli import app
-from node.settlement import StatementBuilder, statement_csv, statement_html
+from node.settlement.statements import StatementBuilder, statement_csv, statement_html
 from tests.settlement.conftest import Flow
 
 E = 10_000_000

@@ -10,6 +10,7 @@ from ledger.clients.reputation import ReputationLedgerClient
 from ledger.clients.trading import ListingSide
 from ledger.settings import Settings
 from node.surveillance.chain import ChainHistorySource, chain_history
+from node.surveillance.cli import app
 from node.surveillance.history import (
     Deviation,
     ListingMode,
@@ -18,7 +19,6 @@ from node.surveillance.history import (
     TradeStatus,
     collect,
 )
-from node.surveillance_cli import app
 from tests.settlement.conftest import Flow, flow  # noqa: F401  (fixture)
 from tests.trading.conftest import block_time, market  # noqa: F401  (fixture of `flow`)
 

@@ -24,13 +24,13 @@ from ledger.suite.s70_surveillance import (
     DEFAULT_REPORTER_PENALTY_POINTS,
     DEFAULT_RULING_PERIOD_S,
 )
-from node.participant import NodeProfile, Participant, onboard_demo_node
+from node.registry.participant import NodeProfile, Participant, onboard_demo_node
 from node.surveillance import onchain
+from node.surveillance.cli import app
 from node.surveillance.indicators import schema_hash
 from node.surveillance.model import SurveillanceModel
 from node.surveillance.scan import SurveillanceReport, scan
 from node.surveillance.simulate import simulate_preset
-from node.surveillance_cli import app
 from tests.conftest import role_account
 from tests.trading.conftest import advance_time, block_time
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from node.surveillance.cli import app
 from node.surveillance.history import MarketHistory
 from node.surveillance.indicators import FeatureVector, compute_features
 from node.surveillance.model import SurveillanceModel
 from node.surveillance.scan import build_report, scan, scan_window
 from node.surveillance.simulate import SimulatedMarket, simulate_preset
-from node.surveillance_cli import app
 
 runner = CliRunner()
 

@@ -22,7 +22,7 @@ from ledger.clients.tariff import TransmissionTariffClient
 from ledger.clients.token import SettlementTokenClient
 from ledger.clients.trading import Period, TradingMarketClient
 from ledger.context import LedgerContext
-from node.participant import Bank, NodeProfile, onboard_demo_node
+from node.registry.participant import Bank, NodeProfile, onboard_demo_node
 from tests.conftest import role_account
 
 REGIONS = {0: "North", 1: "Hub", 2: "Coast", 3: "City"}

@@ -1,4 +1,4 @@
-"""The participant API (node/trading.py): offers read from chain, recommendation, plan
+"""The participant API (node/trading/trader.py): offers read from chain, recommendation, plan
 execution that skips listings taken or changed meanwhile; and the CLI end to end."""
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from typer.testing import CliRunner
 from ledger.clients.trading import ListingSide, ListingStatus, TradeStatus
 from ledger.errors import ValidationError
 from ledger.settings import Settings
+from ledger.units import mwh_to_wh
+from ledger.units import wh_to_mwh_trimmed as wh_to_mwh
 from node.cli import app
-from node.optimizer import Weights, load_plan
-from node.trading import Trader, mwh_to_wh, wh_to_mwh
+from node.trading.optimizer import Weights, load_plan
+from node.trading.trader import Trader
 from tests.trading.conftest import Market
 
 PRICE = 300_000

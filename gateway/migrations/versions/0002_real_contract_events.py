@@ -199,3 +199,7 @@ def downgrade() -> None:
         sa.Column("block_number", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("account", "year"),
     )
+    # the indexes 0001 made on these tables (its downgrade drops them)
+    for column in ("block_number", "owner", "trade_id"):
+        op.create_index(f"ix_gw_certificates_{column}", "gw_certificates", [column])
+    op.create_index("ix_gw_quotas_block_number", "gw_quotas", ["block_number"])

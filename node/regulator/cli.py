@@ -1,0 +1,41 @@
+"""``gridledger regulator``: remove nodes and ban entities."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ledger import cli_support as cli
+from node.regulator.api import Regulator
+
+app = typer.Typer(help="The REGULATOR's removals and bans.", no_args_is_help=True)
+
+WalletOpt = Annotated[str, cli.wallet_option("Wallet holding the REGULATOR role.")]
+ReasonOpt = Annotated[str, typer.Option(help="Reason code, e.g. REPEATED_VIOLATION.")]
+
+
+def _regulator(wallet: str) -> Regulator:
+    ctx = cli.make_context()
+    return Regulator(ctx, cli.signer(ctx, wallet))
+
+
+@app.command("remove")
+def remove(node: cli.AddressArg, reason: ReasonOpt, wallet: WalletOpt = "regulator") -> None:
+    """Remove NODE; its bond stays held for pending penalties."""
+    receipt = _regulator(wallet).remove(node, reason)
+    cli.console.print(f"removed {node} ({reason}) in tx {cli.tx_hash(receipt)}")
+
+
+@app.command("ban")
+def ban(node: cli.AddressArg, reason: ReasonOpt, wallet: WalletOpt = "regulator") -> None:
+    """Ban NODE's legal entity permanently (removing its enrolled node)."""
+    receipt = _regulator(wallet).ban(node, reason)
+    cli.console.print(f"banned the entity of {node} ({reason}) in tx {cli.tx_hash(receipt)}")
+
+
+@app.command("return-bond")
+def return_bond(node: cli.AddressArg, wallet: WalletOpt = "regulator") -> None:
+    """Return the bond held since NODE's removal (no open obligations left)."""
+    receipt = _regulator(wallet).return_held_bond(node)
+    cli.console.print(f"returned the held bond of {node} in tx {cli.tx_hash(receipt)}")
