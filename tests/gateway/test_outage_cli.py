@@ -21,10 +21,10 @@ import pytest
 from eth_account.signers.local import LocalAccount
 
 from gateway.db import make_engine
-from ledger.chain import free_port
 from ledger.clients.access import MarketAccessClient
 from ledger.context import LedgerContext
 from ledger.deploy import deploy_suite
+from ledger.engines.local import free_port
 from ledger.web3factory import make_web3
 from tests.conftest import make_settings
 from tests.gateway.conftest import dump, node
@@ -102,7 +102,7 @@ def test_the_follow_process_lives_through_a_4_s_rpc_outage(
     anvil = urlparse(ctx.settings.rpc_url)
     relay = Relay((str(anvil.hostname), int(anvil.port or 0)))
     relay.open()
-    followed = tmp_path / "followed.db"
+    followed = f"sqlite:///{tmp_path}/followed.db"
     env = _env(data_dir, f"http://127.0.0.1:{relay.port}", followed)
     env["GRIDLEDGER_GATEWAY_RETRY_MAX_S"] = "0.5"
     log = tmp_path / "index.log"
@@ -134,7 +134,7 @@ def test_the_follow_process_lives_through_a_4_s_rpc_outage(
     assert len(down) == 1, text
     assert len(back) == 1, text
     assert proc.returncode == 0, text
-    reference = tmp_path / "reference.db"
+    reference = f"sqlite:///{tmp_path}/reference.db"
     subprocess.run(
         [GRIDLEDGER, "gateway", "index", "--once"],
         env=_env(data_dir, ctx.settings.rpc_url, reference),
@@ -142,7 +142,7 @@ def test_the_follow_process_lives_through_a_4_s_rpc_outage(
         capture_output=True,
         timeout=300,
     )
-    assert dump(make_engine(f"sqlite:///{followed}")) == dump(make_engine(f"sqlite:///{reference}"))
+    assert dump(make_engine(followed)) == dump(make_engine(reference))
 
 
 def _wait_for(check: Callable[[], bool], timeout_s: float = 60.0) -> None:

@@ -23,9 +23,9 @@ from gateway.app import create_app
 from gateway.indexer import Indexer, retry_until_up
 from gateway.tables import Event, table_of
 from gateway.verify import verify
-from ledger.chain import free_port
 from ledger.clients.access import MarketAccessClient
 from ledger.context import LedgerContext
+from ledger.engines.local import free_port
 from ledger.settings import Settings
 from tests.gateway.conftest import AUDITOR, LiveServer, node
 

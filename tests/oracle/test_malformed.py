@@ -11,10 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
+from ledger.webauth import Role
 from oracle.app import _background
 from oracle.schemas import DispatchResult, Problem
 from oracle.service import OracleService
 from scripts.meter_sim import SimMeter, batch_json
+from tests.webaccess import key_of
 
 
 def _problem(resp: Any, status: int, reason: str) -> dict[str, Any]:
@@ -45,10 +47,12 @@ def test_odd_hex_signatures_are_422_on_both_post_routes(
 
 def test_proofs_refuse_huge_periods_and_bad_addresses(api: TestClient) -> None:
     node = "0x" + "11" * 20
+    auditor = key_of(Role.auditor)
     for period in (2**63, 2**64 + 5, -1):
-        _problem(api.get(f"/proofs/{node}/{period}"), 422, "invalid_request")
-    _problem(api.get(f"/proofs/0x{'zz' * 20}/1"), 422, "invalid_request")
-    _problem(api.get(f"/proofs/{node}/{2**63 - 1}"), 404, "no_total")
+        resp = api.get(f"/proofs/{node}/{period}", headers=auditor)
+        _problem(resp, 422, "invalid_request")
+    _problem(api.get(f"/proofs/0x{'zz' * 20}/1", headers=auditor), 422, "invalid_request")
+    _problem(api.get(f"/proofs/{node}/{2**63 - 1}", headers=auditor), 404, "no_total")
 
 
 def test_unknown_route_and_method_answer_a_problem(api: TestClient) -> None:
