@@ -102,6 +102,7 @@ class RoleHolderOut(BaseModel):
 
 class ParticipantOut(BaseModel):
     address: str
+    display_name: str | None = None
     kind: str | None
     region: str | None
     status: str
