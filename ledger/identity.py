@@ -31,7 +31,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import DateTime, LargeBinary, String, delete, select
+from sqlalchemy import DateTime, Engine, LargeBinary, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from web3 import Web3
 
@@ -183,9 +183,12 @@ def _key_id(key: bytes) -> str:
 class IdentityVault:
     """Encrypts, stores, decrypts and checks identity bundles."""
 
-    def __init__(self, sessions: sessionmaker[Session], key: bytes) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], key: bytes, engine: Engine | None = None
+    ) -> None:
         if len(key) != _KEY_BYTES:
             raise ConfigError("the identity key must be 32 bytes (AES-256)")
+        self._engine = engine
         self._sessions = sessions
         self._aead = AESGCM(key)
         self._key_id = _key_id(key)
@@ -202,11 +205,16 @@ class IdentityVault:
     ) -> IdentityVault:
         """The vault on ``url`` (default ``settings.database_url``) with ``key_file``
         (default ``settings.identity_key_file``); its tables are created."""
+        key = load_or_create_key(key_file or settings.identity_key_file, create=create_key)
         engine = make_engine(settings, url)
         tables = [IdentityRecord.__table__, AccessLogRow.__table__]
         Base.metadata.create_all(engine, tables=tables)  # type: ignore[arg-type]
-        key = load_or_create_key(key_file or settings.identity_key_file, create=create_key)
-        return cls(session_factory(engine), key)
+        return cls(session_factory(engine), key, engine)
+
+    def close(self) -> None:
+        """Release the database connections (of a vault made by :meth:`from_settings`)."""
+        if self._engine is not None:
+            self._engine.dispose()
 
     def store(self, node: str, bundle: IdentityBundle) -> StoredIdentity:
         """Encrypt ``bundle`` for ``node`` under a fresh record id."""
