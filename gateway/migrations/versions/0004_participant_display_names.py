@@ -21,10 +21,10 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("gw_participants", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("display_name", sa.String(length=64), nullable=True))
+    # plain ALTER TABLE on both databases (SQLite >= 3.35 drops columns too): a batch
+    # rebuild of the table would lose 0003's expression index on lower(address)
+    op.add_column("gw_participants", sa.Column("display_name", sa.String(length=64)))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("gw_participants", schema=None) as batch_op:
-        batch_op.drop_column("display_name")
+    op.drop_column("gw_participants", "display_name")
