@@ -93,22 +93,6 @@ def test_meter_proof_from_the_gateway_verifies_on_chain_and_by_hand(
             assert proof["siblings"] == oracle_side.totals_proof
             assert proof["leaf"] == oracle_side.node_leaf
             assert proof["totals_root"] == "0x" + chain_root.hex()
-            # by hand: the leaf from the fields, then the path up to the anchored root
-            encoded = encode(
-                ["address", "uint64", "uint64", "uint64", "uint32", "bytes32"],
-                [
-                    node,
-                    period,
-                    fields["import_wh"],
-                    fields["export_wh"],
-                    fields["reading_count"],
-                    bytes.fromhex(fields["readings_root"][2:]),
-                ],
-            )
-            leaf = keccak(keccak(encoded))
-            assert "0x" + leaf.hex() == proof["leaf"]
-            assert _by_hand(proof["siblings"], leaf) == chain_root
-            # on chain
             total = (
                 node,
                 period,
@@ -117,6 +101,12 @@ def test_meter_proof_from_the_gateway_verifies_on_chain_and_by_hand(
                 fields["reading_count"],
                 bytes.fromhex(fields["readings_root"][2:]),
             )
+            # by hand: the leaf from the fields, then the path up to the anchored root
+            abi_types = ["address", "uint64", "uint64", "uint64", "uint32", "bytes32"]
+            leaf = keccak(keccak(encode(abi_types, list(total))))
+            assert "0x" + leaf.hex() == proof["leaf"]
+            assert _by_hand(proof["siblings"], leaf) == chain_root
+            # on chain
             siblings = [bytes.fromhex(s[2:]) for s in proof["siblings"]]
             assert service.meter_oracle.verify_node_total(total, siblings) is True
             forged = (node, period, fields["import_wh"] + 1, *total[3:])
