@@ -21,7 +21,7 @@ import re
 import secrets
 import stat
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from hashlib import sha256
@@ -235,14 +235,23 @@ class IdentityVault:
         return StoredIdentity(record_id=record_id, node=record.node, bundle_hash=record.bundle_hash)
 
     @contextmanager
-    def staged(self, node: str, bundle: IdentityBundle) -> Iterator[StoredIdentity]:
+    def staged(
+        self, node: str, bundle: IdentityBundle, on_chain: Callable[[], bool] | None = None
+    ) -> Iterator[StoredIdentity]:
         """Store ``bundle`` for the duration of a registration: the record is deleted
-        again when the block raises (a refused or failed transaction leaves no record)."""
+        again when the block raises (a refused transaction leaves no record), unless
+        ``on_chain()`` says the chain holds the bundle's hash after all (a transaction mined
+        although waiting for it failed) or cannot be asked (the record is kept then)."""
         stored = self.store(node, bundle)
         try:
             yield stored
         except BaseException:
-            self.delete(stored.record_id)
+            try:
+                keep = on_chain is not None and on_chain()
+            except GridLedgerError:
+                keep = True
+            if not keep:
+                self.delete(stored.record_id)
             raise
 
     def delete(self, record_id: str) -> None:

@@ -119,7 +119,11 @@ class Participant:
             display_name = check_display_name(display_name)
         stored: StoredIdentity | None = None
         if vault is not None:
-            with vault.staged(self.address, bundle) as stored:
+
+            def registered() -> bool:
+                return self._identity_hash() == bundle.bundle_hash
+
+            with vault.staged(self.address, bundle, registered) as stored:
                 receipt = self._register(profile, bundle)
         else:
             receipt = self._register(profile, bundle)
@@ -133,6 +137,9 @@ class Participant:
             tx_hash=_tx(receipt),
             gas_used=int(receipt["gasUsed"]),
         )
+
+    def _identity_hash(self) -> bytes:
+        return bytes(self.registry.node_info(self.address).identity_hash)
 
     def _register(self, profile: NodeProfile, bundle: IdentityBundle) -> TxReceipt:
         return self.registry.register(
@@ -185,7 +192,13 @@ class Participant:
             identity_hash,
         )
         if bundle is not None and vault is not None:
-            with vault.staged(self.address, bundle):
+            requested = bundle.bundle_hash
+
+            def pending() -> bool:
+                change = self.registry.change_request_of(self.address)
+                return change.pending and change.identity_hash == requested
+
+            with vault.staged(self.address, bundle, pending):
                 return self.registry.request_change(*args)
         return self.registry.request_change(*args)
 

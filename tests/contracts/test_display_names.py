@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ledger.clients.registry import NodeKind, Side
-from ledger.errors import ContractRevertError, ValidationError
+from ledger.errors import ChainNotRunningError, ContractRevertError, ValidationError
 from ledger.identity import IdentityVault, demo_bundle
 from ledger.identity_audit import Reader
 from node.registry.participant import NodeProfile, Verifier
@@ -116,3 +116,19 @@ def test_verifier_reads_are_logged(market: Market, vault: IdentityVault) -> None
     with pytest.raises(ValidationError, match="reason"):
         vault.read(node.address, reader=Reader(identity="x", role="verifier"), reason=" ")
     assert len(vault.audit.entries()) == 2
+
+
+def test_a_record_is_kept_when_the_chain_may_hold_it(market: Market, vault: IdentityVault) -> None:
+    node = market.node(1).address
+
+    def unreachable() -> bool:
+        raise ChainNotRunningError("rpc down")
+
+    for on_chain in (lambda: True, unreachable):
+        with pytest.raises(TimeoutError), vault.staged(node, demo_bundle(1), on_chain) as kept:
+            raise TimeoutError("receipt not seen in time")
+        assert kept.record_id in vault.records_of(node)
+    with pytest.raises(TimeoutError), vault.staged(node, demo_bundle(1), lambda: False) as gone:
+        raise TimeoutError("refused")
+    assert gone.record_id not in vault.records_of(node)
+    assert len(vault.records_of(node)) == 2
