@@ -360,17 +360,19 @@ def onboard_demo_node(
     extra_bond_fen: int = 0,
     credit_level: int | None = None,
     qualification_days: int = 365,
+    display_name: str | None = None,
 ) -> Participant:
     """Make demo node ``node-<n>`` a tradeable node in one call (demo keys only).
 
     Registers it with :func:`ledger.identity.demo_bundle` (no vault), has the demo
     verifier approve it and every licence type its kind requires, optionally has the
     credit agency rate it, has the bank mint the required bond plus ``extra_bond_fen``
-    and deposits it all. For tests and demos of the other areas.
+    and deposits it all; ``display_name`` is set right after the registration. For tests
+    and demos of the other areas.
     """
     node = Participant(ctx, ctx.account(f"node-{n}"))
     verifier = ctx.client(NodeRegistryClient, ctx.account("verifier"))
-    node.apply(profile, demo_bundle(n))
+    node.apply(profile, demo_bundle(n), display_name=display_name)
     verifier.approve_node(node.address)
     now = int(ctx.w3.eth.get_block("latest")["timestamp"]) or int(time.time())
     expires = now + qualification_days * 86_400
