@@ -3,8 +3,10 @@ their data, 0 when it takes it."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,14 +17,19 @@ import scripts.dispatch_sim as dispatch_sim
 import scripts.meter_sim as meter_sim
 from oracle.dispatch import MemoryTradeSource
 from scripts.meter_sim import SimMeter
+from tests.oracle.conftest import Clock
 from tests.oracle.test_dispatch import _trade
 
 RUNNER = CliRunner()
 
 
 @pytest.fixture
-def through_api(api: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The simulators talk to the in-process oracle instead of opening HTTPS."""
+def through_api(api: TestClient, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The simulators talk to the in-process oracle instead of opening HTTPS, and read the
+    oracle's clock (chain time, which earlier tests may have moved) as "now"."""
+    monkeypatch.setattr(
+        meter_sim, "time", SimpleNamespace(time=clock, perf_counter=time.perf_counter)
+    )
 
     @contextmanager
     def fake_client(*_args: Any, **_kwargs: Any) -> Iterator[TestClient]:
