@@ -6,21 +6,18 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, func, insert, inspect, select, text
+from sqlalchemy import Connection, func, select
 
-from gateway.auth import key_id
 from gateway.deps import (
     AuditorRole,
     ConnDep,
     EngineDep,
     PublicRole,
-    RegulatorRole,
     SettingsDep,
     StateDep,
 )
@@ -36,7 +33,7 @@ from gateway.queries import (
     trade_life,
     trades_filter,
 )
-from gateway.tables import IdentityRead, MeterAnchor, Participant, Trade, table_of
+from gateway.tables import Participant, Trade, table_of
 from gateway.verify import VerifyReport, verify
 from ledger.settings import Settings
 
@@ -105,6 +102,7 @@ class RoleHolderOut(BaseModel):
 
 class ParticipantOut(BaseModel):
     address: str
+    display_name: str | None = None
     kind: str | None
     region: str | None
     status: str
@@ -167,24 +165,6 @@ class TradeLifeOut(BaseModel):
     ratings: list[dict[str, Any]]
     certificates: list[dict[str, Any]]
     meter_anchors: list[dict[str, Any]]
-
-
-class MeterProofOut(BaseModel):
-    node: str
-    period: int
-    merkle_root: str | None
-    total_wh: int | None
-    reading_count: int | None
-    block_number: int
-    tx_hash: str
-    proof: dict[str, Any] | None = Field(
-        description="The oracle's Merkle proof file for these totals, when it published one."
-    )
-
-
-class IdentityOut(BaseModel):
-    address: str
-    record: dict[str, Any]
 
 
 def event_filter(
@@ -392,49 +372,6 @@ def trade(
     return TradeLifeOut.model_validate(life)
 
 
-@router.get(
-    "/proofs/meter/{node}/{period}",
-    response_model=MeterProofOut,
-    summary="Merkle anchor (and proof) of a node's meter totals for a period",
-)
-def meter_proof(
-    _role: AuditorRole,
-    conn: ConnDep,
-    settings: SettingsDep,
-    node: Annotated[str, Path(pattern=ADDRESS)],
-    period: Annotated[int, Path(ge=0, le=INT64)],
-) -> MeterProofOut:
-    t = table_of(MeterAnchor)
-    row = (
-        conn.execute(
-            select(t)
-            .where(func.lower(t.c.node) == node.lower(), t.c.period == period)
-            .order_by(t.c.block_number.desc(), t.c.log_index.desc())
-        )
-        .mappings()
-        .first()
-    )
-    if row is None:
-        raise HTTPException(404, f"no meter totals anchored for {node} in period {period}")
-    proof_file = settings.data_dir / "oracle" / "proofs" / node.lower() / f"{period}.json"
-    proof = None
-    if proof_file.is_file():
-        try:
-            proof = json.loads(proof_file.read_text())
-        except ValueError:
-            proof = None
-    return MeterProofOut(
-        node=str(row["node"]),
-        period=int(row["period"]),
-        merkle_root=row["merkle_root"],
-        total_wh=row["total_wh"],
-        reading_count=row["reading_count"],
-        block_number=row["block_number"],
-        tx_hash=row["tx_hash"],
-        proof=proof if isinstance(proof, dict) else None,
-    )
-
-
 @router.get("/verify", response_model=VerifyReport, summary="Re-check the index against the chain")
 def verify_index(
     _role: AuditorRole,
@@ -445,39 +382,3 @@ def verify_index(
     """At most ``GRIDLEDGER_GATEWAY_VERIFY_MAX_BLOCKS`` blocks per call (else 400)."""
     cap = state.settings.gateway_verify_max_blocks
     return verify(state.indexer(), from_block, to_block, max_blocks=cap)
-
-
-@router.get(
-    "/identity/{address}",
-    response_model=IdentityOut,
-    summary="Decrypted identity data of a node (regulators only; every read is audited)",
-)
-def identity(
-    _role: RegulatorRole,
-    engine: EngineDep,
-    request: Request,
-    address: Annotated[str, Path(pattern=ADDRESS)],
-) -> IdentityOut:
-    record: dict[str, Any] | None = None
-    with engine.begin() as conn:
-        if inspect(conn).has_table("identity_records"):
-            row = (
-                conn.execute(
-                    text("SELECT * FROM identity_records WHERE lower(address) = :a"),
-                    {"a": address.lower()},
-                )
-                .mappings()
-                .first()
-            )
-            record = dict(row) if row else None
-        conn.execute(
-            insert(table_of(IdentityRead)).values(
-                at=datetime.now(UTC),
-                key_id=key_id(request.headers.get("x-api-key")),
-                address=address,
-                found=record is not None,
-            )
-        )
-    if record is None:
-        raise HTTPException(404, f"no identity record for {address}")
-    return IdentityOut(address=address, record={k: str(v) for k, v in record.items()})

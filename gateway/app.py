@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from web3.exceptions import Web3Exception
 
-from gateway import api, pages
+from gateway import api, identity, pages, proofs
 from gateway.db import engine_from_settings, upgrade
 from gateway.deps import GatewayState
 from ledger.context import LedgerContext
@@ -94,6 +94,8 @@ def create_app(
         return pages.error_page(request, exc.status_code, str(exc.detail))
 
     app.include_router(api.router)
+    app.include_router(identity.router)
+    app.include_router(proofs.router)
     app.include_router(pages.router)
     return app
 

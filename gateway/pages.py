@@ -367,7 +367,22 @@ def search_hits(conn: Connection, q: str) -> list[tuple[str, str]]:
         b = table_of(Block)
         if conn.execute(select(b.c.number).where(b.c.number == number)).first():
             hits.append((f"block {number}", f"/blocks/{number}"))
+    if len(q) >= 2:
+        hits += participants_named(conn, q)
     return hits
+
+
+def participants_named(conn: Connection, q: str, limit: int = 20) -> list[tuple[str, str]]:
+    """(label, link) of participants whose display name contains ``q`` (any case)."""
+    p = table_of(Participant)
+    escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = conn.execute(
+        select(p.c.address, p.c.display_name)
+        .where(func.lower(p.c.display_name).like(f"%{escaped}%", escape="\\"))
+        .order_by(p.c.display_name, p.c.address)
+        .limit(limit)
+    ).all()
+    return [(f"participant {name} ({addr})", f"/participants/{addr}") for addr, name in rows]
 
 
 @router.get("/search", summary="Search by address, trade id, transaction or block")

@@ -117,6 +117,8 @@ class Participant(Base):
     address: Mapped[str] = mapped_column(Addr, primary_key=True)
     kind: Mapped[str | None] = mapped_column(String(16))
     region: Mapped[str | None] = mapped_column(String(32))
+    display_name: Mapped[str | None] = mapped_column(String(64))
+    """Public name set on chain (``DisplayNameSet``, migration 0004); searched by the explorer."""
     status: Mapped[str] = mapped_column(String(16))
     bond_fen: Mapped[int | None] = mapped_column(BigInteger)
     credit_level: Mapped[int | None] = mapped_column(Integer)

@@ -21,6 +21,8 @@ import re
 import secrets
 import stat
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from hashlib import sha256
 from pathlib import Path
@@ -29,12 +31,13 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import DateTime, LargeBinary, String, select
+from sqlalchemy import DateTime, Engine, LargeBinary, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from web3 import Web3
 
 from ledger.db import Base, make_engine, session_factory
 from ledger.errors import ConfigError, GridLedgerError, NotFoundError
+from ledger.identity_audit import AccessLog, AccessLogRow, Reader, check_reason
 from ledger.settings import Settings
 
 #: Characters of a unified social credit code (GB 32100-2015: digits and capitals
@@ -152,8 +155,11 @@ class StoredIdentity(BaseModel):
     bundle_hash: str
 
 
-def load_or_create_key(path: Path) -> bytes:
-    """The 32-byte key in ``path`` (hex), created with mode 0600 if absent."""
+def load_or_create_key(path: Path, *, create: bool = True) -> bytes:
+    """The 32-byte key in ``path`` (hex), created with mode 0600 if absent (unless not
+    ``create``: then a missing key is a :class:`ConfigError`)."""
+    if not path.exists() and not create:
+        raise ConfigError(f"identity key {path} does not exist")
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -177,19 +183,38 @@ def _key_id(key: bytes) -> str:
 class IdentityVault:
     """Encrypts, stores, decrypts and checks identity bundles."""
 
-    def __init__(self, sessions: sessionmaker[Session], key: bytes) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], key: bytes, engine: Engine | None = None
+    ) -> None:
         if len(key) != _KEY_BYTES:
             raise ConfigError("the identity key must be 32 bytes (AES-256)")
+        self._engine = engine
         self._sessions = sessions
         self._aead = AESGCM(key)
         self._key_id = _key_id(key)
+        self.audit = AccessLog(sessions)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> IdentityVault:
-        """The vault on ``settings.database_url`` with the key file (tables created)."""
-        engine = make_engine(settings)
-        Base.metadata.create_all(engine, tables=[IdentityRecord.__table__])  # type: ignore[list-item]
-        return cls(session_factory(engine), load_or_create_key(settings.identity_key_file))
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        url: str | None = None,
+        key_file: Path | None = None,
+        create_key: bool = True,
+    ) -> IdentityVault:
+        """The vault on ``url`` (default ``settings.database_url``) with ``key_file``
+        (default ``settings.identity_key_file``); its tables are created."""
+        key = load_or_create_key(key_file or settings.identity_key_file, create=create_key)
+        engine = make_engine(settings, url)
+        tables = [IdentityRecord.__table__, AccessLogRow.__table__]
+        Base.metadata.create_all(engine, tables=tables)  # type: ignore[arg-type]
+        return cls(session_factory(engine), key, engine)
+
+    def close(self) -> None:
+        """Release the database connections (of a vault made by :meth:`from_settings`)."""
+        if self._engine is not None:
+            self._engine.dispose()
 
     def store(self, node: str, bundle: IdentityBundle) -> StoredIdentity:
         """Encrypt ``bundle`` for ``node`` under a fresh record id."""
@@ -208,6 +233,83 @@ class IdentityVault:
         with self._sessions.begin() as session:
             session.add(record)
         return StoredIdentity(record_id=record_id, node=record.node, bundle_hash=record.bundle_hash)
+
+    @contextmanager
+    def staged(
+        self, node: str, bundle: IdentityBundle, on_chain: Callable[[], bool] | None = None
+    ) -> Iterator[StoredIdentity]:
+        """Store ``bundle`` for the duration of a registration: the record is deleted
+        again when the block raises (a refused transaction leaves no record), unless
+        ``on_chain()`` says the chain holds the bundle's hash after all (a transaction mined
+        although waiting for it failed) or cannot be asked (the record is kept then)."""
+        stored = self.store(node, bundle)
+        try:
+            yield stored
+        except BaseException:
+            try:
+                keep = on_chain is not None and on_chain()
+            except GridLedgerError:
+                keep = True
+            if not keep:
+                self.delete(stored.record_id)
+            raise
+
+    def delete(self, record_id: str) -> None:
+        """Remove record ``record_id`` (only for a registration that did not happen)."""
+        with self._sessions.begin() as session:
+            session.execute(delete(IdentityRecord).where(IdentityRecord.record_id == record_id))
+
+    def records_of(self, node: str) -> list[str]:
+        """Record ids of ``node``, newest first."""
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    select(IdentityRecord.record_id)
+                    .where(IdentityRecord.node == Web3.to_checksum_address(node))
+                    .order_by(IdentityRecord.created_at.desc())
+                )
+            )
+
+    def read(
+        self,
+        node: str,
+        *,
+        reader: Reader,
+        reason: str,
+        on_chain: tuple[bytes, bytes] | None = None,
+    ) -> tuple[str, IdentityBundle]:
+        """Decrypt ``node``'s bundle for ``reader`` after logging the read (with ``reason``).
+
+        With ``on_chain`` = (identity hash, entity hash) the record registered on chain is
+        read and checked (:meth:`verify`); without it, the newest record of the node. Every
+        attempt is logged, also one that finds nothing or a tampered record.
+
+        Returns:
+            (record id, bundle).
+        """
+        reason = check_reason(reason)
+        node = Web3.to_checksum_address(node)
+        try:
+            if on_chain is not None:
+                record_id = self.find(node, on_chain[0])
+            else:
+                ids = self.records_of(node)
+                if not ids:
+                    raise NotFoundError(f"no identity record of {node}")
+                record_id = ids[0]
+        except NotFoundError:
+            self.audit.append(reader, node, "", reason, "not_found")
+            raise
+        try:
+            if on_chain is not None:
+                bundle = self.verify(node, on_chain[0], on_chain[1])
+            else:
+                bundle = self.decrypt(record_id)
+        except IdentityTamperedError:
+            self.audit.append(reader, node, record_id, reason, "tampered")
+            raise
+        self.audit.append(reader, node, record_id, reason, "read")
+        return record_id, bundle
 
     def decrypt(self, record_id: str) -> IdentityBundle:
         """Decrypt record ``record_id`` and check it against its stored hash."""

@@ -177,6 +177,16 @@ class Settings(BaseSettings):
     gateway_rate_limit_burst: int = Field(
         default=60, ge=1, description="Gateway token-bucket size (burst) per API key or IP."
     )
+    gateway_identity_database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the identity vault the gateway reads for regulators "
+        "(its records and access log); defaults to the database URL.",
+    )
+    gateway_identity_key_file: Path | None = Field(
+        default=None,
+        description="The vault's AES-256 key the gateway decrypts with (never created by the "
+        "gateway); defaults to the identity key file.",
+    )
     gateway_max_page_size: int = Field(
         default=500, ge=1, description="Largest page the gateway history API returns."
     )

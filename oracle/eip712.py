@@ -18,6 +18,7 @@ from eth_hash.auto import keccak
 from eth_utils.address import to_checksum_address
 
 from ledger.errors import ValidationError
+from ledger.merkle import node_total_leaf as node_total_leaf
 
 #: secp256k1 group order and half of it (the low-s bound).
 SECP256K1_N: Final = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -210,23 +211,6 @@ def reading_leaf(struct: bytes, signature: bytes) -> bytes:
     ``keccak256(bytes.concat(keccak256(abi.encode(structHash, keccak256(signature)))))``.
     """
     return keccak(keccak(struct + keccak(signature)))
-
-
-def node_total_leaf(
-    node: str, period: int, import_wh: int, export_wh: int, count: int, readings_root: bytes
-) -> bytes:
-    """Merkle leaf of a node total: double keccak of
-    ``abi.encode(node, period, importWh, exportWh, readingCount, readingsRoot)``."""
-    encoded = (
-        bytes(12)
-        + bytes.fromhex(to_checksum_address(node)[2:])
-        + period.to_bytes(32, "big")
-        + import_wh.to_bytes(32, "big")
-        + export_wh.to_bytes(32, "big")
-        + count.to_bytes(32, "big")
-        + readings_root
-    )
-    return keccak(keccak(encoded))
 
 
 def meter_id_bytes(label: str) -> bytes:

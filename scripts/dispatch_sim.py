@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from itertools import pairwise
 from typing import Annotated
 
+import httpx
 import typer
 from eth_account.signers.local import LocalAccount
 
@@ -162,6 +163,19 @@ def parse_corridor(text: str) -> tuple[tuple[str, str], float]:
     return (a, b), float(mw)
 
 
+def refused_line(resp: httpx.Response, count: int) -> str:
+    """One line saying the oracle refused all ``count`` results, and why."""
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and "reason" in body:
+        why = f"{body['reason']}: {body.get('detail', '')}".rstrip(": ")
+    else:
+        why = f"HTTP {resp.status_code}"
+    return f"oracle refused {count} of {count} dispatch results ({why})"
+
+
 app = typer.Typer(help="Simulated dispatch center.")
 
 
@@ -179,7 +193,8 @@ def run(
     ] = None,
 ) -> None:
     """Fetch the period's trades, check them, sign with the demo DISPATCH key, submit
-    (HTTPS verified against the consortium CA, the dispatch client certificate presented)."""
+    (HTTPS verified against the consortium CA, the dispatch client certificate presented).
+    Exits 1 with a one-line summary when the oracle refuses the results."""
     corridors = dict(parse_corridor(c) for c in corridor)
     account = demo_account(DEMO_ROLE_WALLETS["dispatch"])
     settings = get_settings()
@@ -200,6 +215,9 @@ def run(
         ]
         sub = DispatchSubmission(chain_id=chain_id, verifying_contract=contract, results=results)
         resp = http.post("/dispatch/results", json=sub.model_dump(mode="json", by_alias=True))
+        if not resp.is_success:
+            typer.echo(refused_line(resp, len(results)), err=True)
+            raise typer.Exit(1)
         typer.echo(f"{resp.status_code} {resp.text}")
 
 

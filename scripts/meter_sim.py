@@ -15,9 +15,11 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
+import httpx
 import typer
 from eth_account.signers.local import LocalAccount
 
@@ -130,6 +132,30 @@ def batch_json(readings: list[SignedReading], chain_id: int, contract: str) -> d
     return batch.model_dump(mode="json", by_alias=True)
 
 
+def refusals(resp: httpx.Response, posted: int) -> Counter[str]:
+    """Reasons of the readings the oracle refused in one answer to ``POST /readings``
+    (every posted reading when an error answer lists none)."""
+    try:
+        body: Any = resp.json()
+    except ValueError:
+        body = {}
+    results = body.get("results") if isinstance(body, dict) else None
+    if isinstance(results, list):
+        refused = [r for r in results if r.get("outcome") == "rejected"]
+        if refused or resp.is_success:
+            return Counter(str(r.get("reason") or "rejected") for r in refused)
+    if resp.is_success:
+        return Counter()
+    reason = body.get("reason") if isinstance(body, dict) else None
+    return Counter({str(reason or f"http_{resp.status_code}"): posted})
+
+
+def refusal_summary(refused: Counter[str], sent: int) -> str:
+    """One line: how many readings were refused and why."""
+    why = ", ".join(f"{reason} {n}" for reason, n in refused.most_common())
+    return f"oracle refused {sum(refused.values())} of {sent} readings ({why})"
+
+
 app = typer.Typer(help="Simulated smart meters posting signed readings to the oracle.")
 
 
@@ -142,7 +168,8 @@ def run(
     insecure_http: InsecureOpt = False,
 ) -> None:
     """Post ``intervals`` recent readings of each meter (registered beforehand with
-    ``gridledger oracle meter register``); HTTPS verified against the consortium CA."""
+    ``gridledger oracle meter register``); HTTPS verified against the consortium CA.
+    Exits 1 with a one-line summary when the oracle refused any reading."""
     settings = get_settings()
     with http_client(
         settings, oracle_url, client_name="meter", insecure_http=insecure_http
@@ -153,19 +180,21 @@ def run(
         now = int(time.time()) // 900 * 900
         pending: list[SignedReading] = []
         sent = 0
+        refused: Counter[str] = Counter()
         started = time.perf_counter()
         for k in range(intervals, 0, -1):
             for sim in sims:
                 pending.append(sim.sign(sim.reading(now - k * 900), chain_id, contract))
-                if len(pending) >= batch:
-                    http.post("/readings", json=batch_json(pending, chain_id, contract))
+                if len(pending) >= batch or (k == 1 and sim is sims[-1]):
+                    resp = http.post("/readings", json=batch_json(pending, chain_id, contract))
+                    refused += refusals(resp, len(pending))
                     sent += len(pending)
                     pending = []
-        if pending:
-            http.post("/readings", json=batch_json(pending, chain_id, contract))
-            sent += len(pending)
         elapsed = time.perf_counter() - started
         typer.echo(f"posted {sent} readings in {elapsed:.2f} s ({sent / elapsed:.0f}/s)")
+        if refused:
+            typer.echo(refusal_summary(refused, sent), err=True)
+            raise typer.Exit(1)
 
 
 if __name__ == "__main__":

@@ -200,6 +200,9 @@ interface INodeRegistry {
     );
     /// @notice A VERIFIER applied `node`'s change request.
     event ChangeApproved(address indexed node, uint32 indexed changeId, address verifier);
+    /// @notice `node`'s public display name (no personal data) was set to `name` by `setBy`
+    /// (the node itself or a VERIFIER).
+    event DisplayNameSet(address indexed node, string name, address setBy);
     /// @notice A VERIFIER refused `node`'s change request.
     event ChangeRejected(
         address indexed node, uint32 indexed changeId, bytes32 reasonCode, address verifier
@@ -284,6 +287,10 @@ interface INodeRegistry {
     error NoPendingChange(address node);
     /// @notice `node` was active at `lastActiveAt`; it can be reclaimed from `reclaimableAt`.
     error NodeStillActive(address node, uint64 lastActiveAt, uint64 reclaimableAt);
+    /// @notice A display name must be 1..`maxBytes` bytes of UTF-8; `lengthBytes` given.
+    error InvalidDisplayName(address node, uint256 lengthBytes, uint256 maxBytes);
+    /// @notice Only `node` itself or a VERIFIER may set `node`'s display name.
+    error NotNodeOrVerifier(address caller, address node);
 
     // ------------------------------------------------------------------ node actions
 
@@ -332,6 +339,12 @@ interface INodeRegistry {
     /// @notice Leave the market (or withdraw a pending application): no open obligations
     /// and no reserved exposure; the whole bond is returned.
     function exit() external;
+
+    /// @notice Set `node`'s public display name (shown and searched by the explorer; never
+    /// personal data). Callable by `node` itself or a VERIFIER, for a node that has applied.
+    /// @param node The node named.
+    /// @param name 1..64 bytes of UTF-8 (reverts InvalidDisplayName otherwise).
+    function setDisplayName(address node, string calldata name) external;
 
     // ------------------------------------------------------------------ VERIFIER
 
@@ -441,6 +454,8 @@ interface INodeRegistry {
     function creditLevelOf(address node) external view returns (uint8);
     function entityOf(address node) external view returns (bytes32);
     function identityHashOf(address node) external view returns (bytes32);
+    /// @notice `node`'s public display name ("" if never set).
+    function displayNameOf(address node) external view returns (string memory);
     function lastActiveAt(address node) external view returns (uint64);
     function nodeInfo(address node) external view returns (NodeInfo memory);
 

@@ -87,6 +87,10 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
     uint32 private _changeCount;
 
     mapping(address node => PagedSets.Bytes32Set) private _blocks;
+    mapping(address node => string) private _displayNames;
+
+    /// @notice Longest display name, in bytes of UTF-8.
+    uint256 public constant MAX_DISPLAY_NAME_BYTES = 64;
 
     /// @param access_ The suite's access root.
     /// @param token The settlement token bonds are held in.
@@ -252,6 +256,20 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         uint256 bond = _leave(msg.sender, n, NodeStatus.Exited);
         emit NodeExited(msg.sender, bond);
         if (bond != 0) _token.safeTransfer(msg.sender, bond);
+    }
+
+    /// @inheritdoc INodeRegistry
+    function setDisplayName(address node, string calldata name) external {
+        if (msg.sender != node && !_hasRole(Roles.VERIFIER, msg.sender)) {
+            revert NotNodeOrVerifier(msg.sender, node);
+        }
+        _known(node);
+        uint256 length = bytes(name).length;
+        if (length == 0 || length > MAX_DISPLAY_NAME_BYTES) {
+            revert InvalidDisplayName(node, length, MAX_DISPLAY_NAME_BYTES);
+        }
+        _displayNames[node] = name;
+        emit DisplayNameSet(node, name, msg.sender);
     }
 
     // ================================================================ VERIFIER
@@ -591,6 +609,11 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
     /// @inheritdoc INodeRegistry
     function identityHashOf(address node) external view returns (bytes32) {
         return _nodes[node].identityHash;
+    }
+
+    /// @inheritdoc INodeRegistry
+    function displayNameOf(address node) external view returns (string memory) {
+        return _displayNames[node];
     }
 
     /// @inheritdoc INodeRegistry

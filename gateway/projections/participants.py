@@ -60,6 +60,7 @@ class ParticipantsProjector(Projector):
         frozenset(STATUS_BY_EVENT)
         | BOND_EVENTS
         | frozenset({"CreditLevelSet", "CreditLevelUpdated", "ReputationUpdated"})
+        | frozenset({"DisplayNameSet"})
     )
     models = (Participant,)
     mutable = True
@@ -104,6 +105,9 @@ class ParticipantsProjector(Projector):
             values["bond_fen"] = total
         elif ev.event.startswith("CreditLevel"):
             values["credit_level"] = as_int(arg(ev, "level", "creditLevel"))
+        elif ev.event == "DisplayNameSet":
+            name = arg(ev, "name")
+            values["display_name"] = str(name)[:64] if name is not None else None
         elif ev.event == "ReputationUpdated":
             values["reputation"] = as_int(arg(ev, "reputation", "score", "newReputation"))
         upsert(conn, T, {"address": address}, values)

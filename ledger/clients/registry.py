@@ -209,6 +209,10 @@ class NodeRegistryClient(ContractClient):
     def exit(self) -> TxReceipt:
         return self._transact("exit")
 
+    def set_display_name(self, node: str, name: str) -> TxReceipt:
+        """Set ``node``'s public display name (the node itself or a VERIFIER)."""
+        return self._transact("setDisplayName", _addr(node), name)
+
     # ---------------------------------------------------------------- VERIFIER
     def approve_node(self, node: str) -> TxReceipt:
         return self._transact("approveNode", _addr(node))
@@ -285,6 +289,10 @@ class NodeRegistryClient(ContractClient):
     # ---------------------------------------------------------------- views
     def settlement_token(self) -> str:
         return str(self._call("settlementToken"))
+
+    def display_name_of(self, node: str) -> str:
+        """``node``'s public display name ("" if never set)."""
+        return str(self._call("displayNameOf", _addr(node)))
 
     def node_info(self, node: str) -> NodeInfo:
         return _model(NodeInfo, self._call("nodeInfo", _addr(node)))  # type: ignore[no-any-return]

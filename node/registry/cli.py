@@ -122,9 +122,17 @@ def node_apply(
     carbon: Annotated[
         int, typer.Option("--carbon", min=0, help="Carbon intensity g/kWh (generators).")
     ] = 0,
+    display_name: Annotated[
+        str | None,
+        typer.Option(
+            "--display-name",
+            help="Public name shown by the explorer (1-64 bytes, no personal data).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Apply for admission: store the identity bundle encrypted, register its hash."""
+    """Apply for admission: store the identity bundle encrypted, register its hash (a
+    refused registration leaves no stored bundle)."""
     node = _participant(wallet)
     profile = NodeProfile(
         kind=parse_enum(NodeKind, kind),
@@ -134,7 +142,10 @@ def node_apply(
         carbon_intensity_g_per_kwh=carbon,
     )
     result = node.apply(
-        profile, load_bundle(bundle), IdentityVault.from_settings(node.ctx.settings)
+        profile,
+        load_bundle(bundle),
+        IdentityVault.from_settings(node.ctx.settings),
+        display_name=display_name,
     )
     if as_json:
         print_json(result)

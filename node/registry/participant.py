@@ -36,6 +36,10 @@ from ledger.clients.token import SettlementTokenClient, bank_ref
 from ledger.context import LedgerContext
 from ledger.errors import ContractRevertError, ValidationError
 from ledger.identity import IdentityBundle, IdentityVault, StoredIdentity, demo_bundle
+from ledger.identity_audit import Reader
+
+#: Longest display name (bytes of UTF-8), as ``NodeRegistry.MAX_DISPLAY_NAME_BYTES``.
+MAX_DISPLAY_NAME_BYTES = 64
 
 
 class NodeProfile(BaseModel):
@@ -71,6 +75,16 @@ class NodeStatusView(BaseModel):
     qualifications: list[QualificationInfo]
 
 
+def check_display_name(name: str) -> str:
+    """``name`` stripped; raises ``ValidationError`` unless it is 1..64 bytes of UTF-8."""
+    name = name.strip()
+    if not name or len(name.encode()) > MAX_DISPLAY_NAME_BYTES:
+        raise ValidationError(
+            f"a display name is 1-{MAX_DISPLAY_NAME_BYTES} bytes of UTF-8: {name!r}"
+        )
+    return name
+
+
 def _tx(receipt: TxReceipt) -> str:
     return receipt["transactionHash"].to_0x_hex()
 
@@ -89,21 +103,32 @@ class Participant:
         return str(self.account.address)
 
     def apply(
-        self, profile: NodeProfile, bundle: IdentityBundle, vault: IdentityVault | None = None
+        self,
+        profile: NodeProfile,
+        bundle: IdentityBundle,
+        vault: IdentityVault | None = None,
+        *,
+        display_name: str | None = None,
     ) -> ApplyResult:
-        """Store the bundle encrypted (when a vault is given) and register its hashes."""
+        """Register the bundle's hashes (and set the display name, if given).
+
+        With a vault the bundle is stored encrypted first and deleted again when the
+        registration is refused (pre-check or revert), so a refused apply leaves no record.
+        """
+        if display_name is not None:
+            display_name = check_display_name(display_name)
         stored: StoredIdentity | None = None
         if vault is not None:
-            stored = vault.store(self.address, bundle)
-        receipt = self.registry.register(
-            profile.kind,
-            profile.side,
-            profile.region,
-            profile.capacity_kw,
-            profile.carbon_intensity_g_per_kwh,
-            bundle.entity_hash,
-            bundle.bundle_hash,
-        )
+
+            def registered() -> bool:
+                return self._identity_hash() == bundle.bundle_hash
+
+            with vault.staged(self.address, bundle, registered) as stored:
+                receipt = self._register(profile, bundle)
+        else:
+            receipt = self._register(profile, bundle)
+        if display_name is not None:
+            self.registry.set_display_name(self.address, display_name)
         return ApplyResult(
             node=self.address,
             identity_hash="0x" + bundle.bundle_hash.hex(),
@@ -111,6 +136,20 @@ class Participant:
             record_id=stored.record_id if stored else None,
             tx_hash=_tx(receipt),
             gas_used=int(receipt["gasUsed"]),
+        )
+
+    def _identity_hash(self) -> bytes:
+        return bytes(self.registry.node_info(self.address).identity_hash)
+
+    def _register(self, profile: NodeProfile, bundle: IdentityBundle) -> TxReceipt:
+        return self.registry.register(
+            profile.kind,
+            profile.side,
+            profile.region,
+            profile.capacity_kw,
+            profile.carbon_intensity_g_per_kwh,
+            bundle.entity_hash,
+            bundle.bundle_hash,
         )
 
     def deposit_bond(self, amount_fen: int) -> TxReceipt:
@@ -143,10 +182,8 @@ class Participant:
         info = self.registry.node_info(self.address)
         identity_hash = info.identity_hash
         if bundle is not None:
-            if vault is not None:
-                vault.store(self.address, bundle)
             identity_hash = bundle.bundle_hash
-        return self.registry.request_change(
+        args = (
             info.region if region is None else region,
             info.capacity_kw if capacity_kw is None else capacity_kw,
             info.carbon_intensity_g_per_kwh
@@ -154,6 +191,16 @@ class Participant:
             else carbon_intensity_g_per_kwh,
             identity_hash,
         )
+        if bundle is not None and vault is not None:
+            requested = bundle.bundle_hash
+
+            def pending() -> bool:
+                change = self.registry.change_request_of(self.address)
+                return change.pending and change.identity_hash == requested
+
+            with vault.staged(self.address, bundle, pending):
+                return self.registry.request_change(*args)
+        return self.registry.request_change(*args)
 
     def exit(self) -> TxReceipt:
         return self.registry.exit()
@@ -205,6 +252,7 @@ class Verifier:
         self.ctx = ctx
         self.registry = ctx.client(NodeRegistryClient, account)
         self.vault = vault
+        self.reader = Reader(identity=str(account.address), role="verifier")
 
     def pending(self, offset: int = 0, limit: int = 100) -> list[ReviewItem]:
         """Pending applications, change requests and certificates (each paged)."""
@@ -232,18 +280,29 @@ class Verifier:
             )
         return items
 
-    def show(self, node: str) -> tuple[NodeInfo, IdentityBundle]:
-        """The node's entry and its decrypted, hash-checked identity bundle."""
+    def show(self, node: str, reason: str) -> tuple[NodeInfo, IdentityBundle]:
+        """The node's entry and its decrypted, hash-checked identity bundle (the read is
+        logged with ``reason`` in the identity access log)."""
         node = checksum_address(node)
         info = self.registry.node_info(node)
         if info.status == NodeStatus.NONE:
             raise ValidationError(f"{node} never applied")
-        return info, self._vault().verify(node, info.identity_hash, info.entity_hash)
+        _, bundle = self._vault().read(
+            node,
+            reader=self.reader,
+            reason=reason,
+            on_chain=(info.identity_hash, info.entity_hash),
+        )
+        return info, bundle
 
-    def approve(self, node: str) -> TxReceipt:
-        """Check the identity bundle against the chain, then admit the node."""
-        self.show(node)
+    def approve(self, node: str, reason: str = "application review") -> TxReceipt:
+        """Check the identity bundle against the chain (a logged read), then admit the node."""
+        self.show(node, reason)
         return self.registry.approve_node(checksum_address(node))
+
+    def set_display_name(self, node: str, name: str) -> TxReceipt:
+        """Set (or correct) ``node``'s public display name."""
+        return self.registry.set_display_name(checksum_address(node), check_display_name(name))
 
     def reject(self, node: str, reason: str) -> TxReceipt:
         return self.registry.reject_node(checksum_address(node), code(reason))
@@ -256,13 +315,19 @@ class Verifier:
             checksum_address(node), code(licence_type), code(reason)
         )
 
-    def approve_change(self, node: str) -> TxReceipt:
-        """Check the requested identity bundle (if it changed), then apply the change."""
+    def approve_change(self, node: str, reason: str = "change review") -> TxReceipt:
+        """Check the requested identity bundle (if it changed; a logged read), then apply
+        the change."""
         node = checksum_address(node)
         info = self.registry.node_info(node)
         change = self.registry.change_request_of(node)
         if change.pending and change.identity_hash != info.identity_hash:
-            self._vault().verify(node, change.identity_hash, info.entity_hash)
+            self._vault().read(
+                node,
+                reader=self.reader,
+                reason=reason,
+                on_chain=(change.identity_hash, info.entity_hash),
+            )
         return self.registry.approve_change(node)
 
     def reject_change(self, node: str, reason: str) -> TxReceipt:
@@ -295,17 +360,19 @@ def onboard_demo_node(
     extra_bond_fen: int = 0,
     credit_level: int | None = None,
     qualification_days: int = 365,
+    display_name: str | None = None,
 ) -> Participant:
     """Make demo node ``node-<n>`` a tradeable node in one call (demo keys only).
 
     Registers it with :func:`ledger.identity.demo_bundle` (no vault), has the demo
     verifier approve it and every licence type its kind requires, optionally has the
     credit agency rate it, has the bank mint the required bond plus ``extra_bond_fen``
-    and deposits it all. For tests and demos of the other areas.
+    and deposits it all; ``display_name`` is set right after the registration. For tests
+    and demos of the other areas.
     """
     node = Participant(ctx, ctx.account(f"node-{n}"))
     verifier = ctx.client(NodeRegistryClient, ctx.account("verifier"))
-    node.apply(profile, demo_bundle(n))
+    node.apply(profile, demo_bundle(n), display_name=display_name)
     verifier.approve_node(node.address)
     now = int(ctx.w3.eth.get_block("latest")["timestamp"]) or int(time.time())
     expires = now + qualification_days * 86_400

@@ -19,6 +19,9 @@ QualOpt = Annotated[
     str | None, typer.Option("--qualification", help="Review this licence type's certificate.")
 ]
 ChangeOpt = Annotated[bool, typer.Option("--change", help="Review the pending change request.")]
+ReasonOpt = Annotated[
+    str, typer.Option("--reason", help="Why the identity data is read (logged with the read).")
+]
 
 
 def _verifier(wallet: str) -> Verifier:
@@ -54,10 +57,14 @@ def pending(
 
 @app.command("show")
 def show(
-    node: cli.AddressArg, wallet: WalletOpt = "verifier", as_json: cli.JsonOpt = False
+    node: cli.AddressArg,
+    reason: ReasonOpt,
+    wallet: WalletOpt = "verifier",
+    as_json: cli.JsonOpt = False,
 ) -> None:
-    """Decrypt NODE's identity bundle and check it against the on-chain hashes."""
-    info, bundle = _verifier(wallet).show(node)
+    """Decrypt NODE's identity bundle and check it against the on-chain hashes (the read
+    is logged in the identity access log with --reason)."""
+    info, bundle = _verifier(wallet).show(node, reason)
     if as_json:
         cli.print_json({"node": info, "bundle": bundle})
         return
@@ -76,15 +83,32 @@ def approve(
     wallet: WalletOpt = "verifier",
     qualification: QualOpt = None,
     change: ChangeOpt = False,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", help="Logged with the read of the identity bundle."),
+    ] = None,
 ) -> None:
     """Approve NODE's application (after checking its bundle), a certificate or a change."""
     v = _verifier(wallet)
     if qualification is not None:
         _done(f"approved {qualification} of {node}", v.approve_qualification(node, qualification))
     elif change:
-        _done(f"approved the change request of {node}", v.approve_change(node))
+        _done(
+            f"approved the change request of {node}",
+            v.approve_change(node, reason or "change review"),
+        )
     else:
-        _done(f"approved {node}", v.approve(node))
+        _done(f"approved {node}", v.approve(node, reason or "application review"))
+
+
+@app.command("set-name")
+def set_name(
+    node: cli.AddressArg,
+    name: Annotated[str, typer.Argument(help="Public display name (1-64 bytes).")],
+    wallet: WalletOpt = "verifier",
+) -> None:
+    """Set (or correct) NODE's public display name."""
+    _done(f"named {node} {name!r}", _verifier(wallet).set_display_name(node, name))
 
 
 @app.command("reject")

@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 
 from ledger import cli_support as cli
+from ledger.identity_audit import AccessLog, AccessLogTamperedError
+from ledger.settings import get_settings
 from node.regulator.api import Regulator
 
 app = typer.Typer(help="The REGULATOR's removals and bans.", no_args_is_help=True)
@@ -39,3 +41,37 @@ def return_bond(node: cli.AddressArg, wallet: WalletOpt = "regulator") -> None:
     """Return the bond held since NODE's removal (no open obligations left)."""
     receipt = _regulator(wallet).return_held_bond(node)
     cli.console.print(f"returned the held bond of {node} in tx {cli.tx_hash(receipt)}")
+
+
+@app.command("audit-log")
+def audit_log(
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Re-hash the chain; exit 1 when it is broken.")
+    ] = False,
+    after: Annotated[int, typer.Option(min=0, help="Only entries after this number.")] = 0,
+    as_json: cli.JsonOpt = False,
+) -> None:
+    """List the identity access log (every read of decrypted identity data)."""
+    log = AccessLog.from_settings(get_settings())
+    if verify:
+        check = log.verify()
+        if not check.ok:
+            raise AccessLogTamperedError(f"identity access log is broken: {check.problem}")
+        if as_json:
+            cli.print_json(check)
+        else:
+            cli.console.print(
+                f"identity access log intact: {check.entries} entries, head "
+                f"#{check.head_seq} {check.head_hash}"
+            )
+        return
+    entries = log.entries(after)
+    if as_json:
+        cli.print_json(entries)
+        return
+    for e in entries:
+        cli.console.print(
+            f"#{e.seq} {e.at} {e.role} {e.reader} read {e.address} record "
+            f"{e.record_id or '-'} ({e.outcome}): {e.reason}",
+            markup=False,
+        )

@@ -21,6 +21,9 @@ from tests.conftest import role_account
 from tests.contracts.conftest import MARKET_INDEX, STRANGER_INDEX, WIND, Market
 
 ANY = "any"
+#: The node named in the call (NODE) itself: every other caller is refused with
+#: NotNodeOrVerifier(caller, node) unless it holds the other role allowed.
+SELF = "the node itself"
 CALLERS = (
     "ADMIN",
     "OPERATOR",
@@ -51,6 +54,7 @@ MATRIX: dict[tuple[str, str], tuple[tuple[str, ...], tuple[Any, ...]]] = {
     ("NodeRegistry", "rejectQualification"): (("VERIFIER",), (NODE, H, H)),
     ("NodeRegistry", "approveChange"): (("VERIFIER",), (NODE,)),
     ("NodeRegistry", "rejectChange"): (("VERIFIER",), (NODE, H)),
+    ("NodeRegistry", "setDisplayName"): ((SELF, "VERIFIER"), (NODE, "Wind Farm 1")),
     ("NodeRegistry", "setBondRequirement"): (("OPERATOR",), (0, 1)),
     ("NodeRegistry", "setDefaultCreditLevel"): (("OPERATOR",), (1,)),
     ("NodeRegistry", "setRequiredQualification"): (("OPERATOR",), (0, H, True)),
@@ -73,7 +77,7 @@ MATRIX: dict[tuple[str, str], tuple[tuple[str, ...], tuple[Any, ...]]] = {
     ("SettlementToken", "approve"): ((ANY,), (SINK, 1)),
     ("SettlementToken", "transferFrom"): ((ANY,), (SINK, SINK, 0)),
 }
-DENIALS = ("AccessControlUnauthorizedAccount", "UnauthorizedSlasher")
+DENIALS = ("AccessControlUnauthorizedAccount", "UnauthorizedSlasher", "NotNodeOrVerifier")
 
 
 def caller(name: str) -> LocalAccount:
@@ -114,11 +118,20 @@ def test_role_matrix(market: Market, entry: tuple[str, str]) -> None:
     market.admit(1, WIND)
     contract, fn = entry
     allowed, args = MATRIX[entry]
+    if SELF in allowed:
+        error = _outcome(_client(market, contract, demo_account(1001)), fn, args)
+        assert error is None, f"the node itself denied {fn}: {error}"
     for name in CALLERS:
         who = caller(name)
         error = _outcome(_client(market, contract, who), fn, args)
         if ANY in allowed or name in allowed:
             assert error is None or error.name not in DENIALS, f"{name} denied {fn}: {error}"
+        elif SELF in allowed:
+            assert error is not None, f"{name} may call {fn}"
+            assert (error.name, error.arguments) == (
+                "NotNodeOrVerifier",
+                {"caller": who.address, "node": NODE},
+            ), (name, fn, error.signature)
         elif allowed == ("MARKET_CONTRACT", "REGULATOR"):
             assert error is not None, f"{name} may call {fn}"
             assert error.name == "UnauthorizedSlasher", (name, fn, error.signature)

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 from eth_account.signers.local import LocalAccount
+from sqlalchemy import text
 
 from ledger.clients.registry import NodeRegistryClient, NodeStatus, code
 from ledger.clients.token import SettlementTokenClient
 from ledger.context import LedgerContext
+from ledger.db import engine_for_url
 from ledger.deploy import deploy_suite
-from ledger.identity import demo_bundle
+from ledger.identity import IdentityVault, demo_bundle
 from ledger.keystore import demo_account
 from tests.conftest import make_settings
 from tests.test_cli import run_cli
@@ -63,6 +65,8 @@ def test_node_lifecycle_through_the_cli(
             "50000",
             "--bundle",
             str(bundle_file),
+            "--display-name",
+            "Seven Wind",
             "--json",
         )
     )
@@ -84,10 +88,33 @@ def test_node_lifecycle_through_the_cli(
         )
         == "error: WrongSide(kind=8, side=0)"
     )
-    shown = ok("verifier", "show", node)
+    # the refused apply of node-8 left no identity record behind
+    vault = IdentityVault.from_settings(settings)
+    assert vault.records_of(demo_account(1008).address) == []
+    assert vault.records_of(node) == [applied["record_id"]]
+    assert run_cli(["verifier", "show", node], env).returncode == 2  # --reason is required
+    shown = ok("verifier", "show", node, "--reason", "KYC review")
     assert "Demo Person 7" in shown
     assert "match the chain" in shown
     ok("verifier", "approve", node)
+    ok("verifier", "set-name", node, "Seven Wind Farm")
+    registry_view = lctx.client(NodeRegistryClient, admin)
+    assert registry_view.display_name_of(node) == "Seven Wind Farm"
+    lines = ok("regulator", "audit-log").splitlines()
+    assert len(lines) == 2
+    reasons = ("KYC review", "application review")
+    for n, (line, reason) in enumerate(zip(lines, reasons, strict=True), 1):
+        assert line.startswith(f"#{n} ")
+        assert line.endswith(f" read {node} record {applied['record_id']} (read): {reason}")
+        assert " verifier 0x" in line
+    verified = json.loads(ok("regulator", "audit-log", "--verify", "--json"))
+    assert (verified["ok"], verified["entries"], verified["head_seq"]) == (True, 2, 2)
+    with engine_for_url(settings.database_url).begin() as conn:
+        conn.execute(text("UPDATE id_identity_access_log SET reason = 'x' WHERE seq = 1"))
+    assert fails("regulator", "audit-log", "--verify") == (
+        "error: identity access log is broken: entry 1 was altered (its hash does not match "
+        "its content)"
+    )
     ok("bank", "mint", node, "1000100", "--ref", "DEP-CLI-1")
     assert fails("bank", "mint", node, "1", "--ref", "DEP-CLI-1").startswith(
         "error: BankRefUsed(bankRef=0x"
