@@ -8,11 +8,11 @@ Every buyer's metering points become customer meters with a daily true consumpti
 participant's profile split over its meters by lognormal sizes, times a regional weather
 factor of the day and the meter's own noise). Meters are grouped into feeders of up to
 :data:`FEEDER_SIZE` meters of one region and one kind of customer (retailers' large
-industrial points on their own feeders, consumers' on shared transformers); a feeder meter reads the sum of its customers'
-**true** consumption plus the feeder's technical losses (a per-feeder share with a small
-daily jitter) and its own class-0.2 measurement noise. A share of customer meters is
-tampered: from a random day on it reports ``factor`` of true consumption (0.8 = 20 %
-under-reading), with perfectly valid signatures. Some honest meters genuinely change their
+industrial points on their own feeders, consumers' on shared transformers); a feeder meter
+reads the sum of its customers' **true** consumption plus the feeder's technical losses (a
+per-feeder share with a small daily jitter) and its own class-0.2 measurement noise. A share
+of customer meters is tampered: from a random day on it reports ``factor`` of true
+consumption (0.8 = 20 % under-reading), with perfectly valid signatures. Some honest meters genuinely change their
 consumption level (a business closing a line): the detector must not take those for tampering.
 """
 
@@ -104,10 +104,10 @@ def generate_feeders(
     chosen = sorted(int(i) for i in rng.choice(candidates, size=count, replace=False))
     reported = true.copy()
     tampered: dict[str, int] = {}
-    for i in chosen:
+    for k in chosen:
         start = int(rng.integers(CALIBRATION_DAYS, max(CALIBRATION_DAYS + 1, days - 7)))
-        reported[i, start:] *= factor
-        tampered[meters[i][0]] = start
+        reported[k, start:] *= factor
+        tampered[meters[k][0]] = start
     # Feeders: meters of one region and kind in groups of FEEDER_SIZE.
     feeders: list[Feeder] = []
     assignment: dict[int, int] = {}
@@ -125,7 +125,7 @@ def generate_feeders(
                     id=fid,
                     region=region,
                     meters=[meters[i][0] for i in group],
-                    energy_wh=[int(round(e)) for e in energy],
+                    energy_wh=[round(float(e)) for e in energy],
                 )
             )
             assignment.update({i: fid for i in group})
@@ -138,7 +138,7 @@ def generate_feeders(
                 node=m[1],
                 kind=m[2],
                 feeder=assignment[i],
-                reported_wh=[int(round(v)) for v in reported[i]],
+                reported_wh=[round(float(v)) for v in reported[i]],
             )
             for i, m in enumerate(meters)
         ],

@@ -148,7 +148,8 @@ def screen_by_importance(
         n_repeats=PI_REPEATS,
         random_state=PI_SEED,
     )
-    importance = {names[j]: round(float(m), 4) for j, m in zip(kept, result.importances_mean)}
+    means = result.importances_mean
+    importance = {names[j]: round(float(m), 4) for j, m in zip(kept, means, strict=True)}
     out: list[IndicatorScreen] = []
     for i in screening.indicators:
         if i.name not in importance:

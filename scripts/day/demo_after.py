@@ -94,7 +94,7 @@ class AfterStages(DemoBase):
             f"{len(violators)} ({ranked})"
         )
         confirmed = self._report_flagged(day)
-        truth = {self.accounts[p.index].address for p in violators}
+        truth = {str(self.accounts[p.index].address) for p in violators}
         cm = confusion(confirmed, truth, [r.node for r in day.rows])
         self.summary.surveillance_confusion = cm
         self.report(
@@ -118,12 +118,16 @@ class AfterStages(DemoBase):
             if accused is None or reporter is None:
                 continue
             name = accused.name
+
+            def response(rid: int, name: str = name) -> str:
+                return f"{name}: response to report #{rid}"
+
             filed = file_and_rule(
                 self.ctx,
                 day,
                 self.accounts[reporter.index],
                 self.accounts[accused.index],
-                response=lambda rid: f"{name}: response to report #{rid}",
+                response=response,
                 reason=lambda rid, ok: f"report #{rid} {'confirmed' if ok else 'dismissed'}",
             )
             if filed is None:

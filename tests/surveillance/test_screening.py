@@ -69,7 +69,8 @@ def test_shipped_models_record_their_window() -> None:
     day, week = SurveillanceModel.load(window="day"), SurveillanceModel.load(window="week")
     assert (day.window, day.metadata.window_periods) == ("day", 4)
     assert (week.window, week.metadata.window_periods) == ("week", 28)
-    assert day.metadata.plan.window == "day" and week.metadata.plan.window == "week"
+    assert day.metadata.plan.window == "day"
+    assert week.metadata.plan.window == "week"
     for m in (day, week):
         assert m.metadata.features == m.metadata.screening.selected
         assert set(m.metadata.features) <= set(FEATURE_NAMES)
