@@ -12,8 +12,9 @@ industrial points on their own feeders, consumers' on shared transformers); a fe
 reads the sum of its customers' **true** consumption plus the feeder's technical losses (a
 per-feeder share with a small daily jitter) and its own class-0.2 measurement noise. A share
 of customer meters is tampered: from a random day on it reports ``factor`` of true
-consumption (0.8 = 20 % under-reading), with perfectly valid signatures. Some honest meters genuinely change their
-consumption level (a business closing a line): the detector must not take those for tampering.
+consumption (0.8 = 20 % under-reading), with perfectly valid signatures. Some honest meters
+genuinely change their consumption level (a business closing a line): the detector must not
+take those for tampering.
 """
 
 from __future__ import annotations
