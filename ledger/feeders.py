@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from ledger.scenario import Scenario
 
 FEEDER_STREAM = 0xFEED
-FEEDER_SIZE = 25
+FEEDER_SIZE = 12
 #: Technical losses of a feeder, share of delivered energy (drawn per feeder).
 LOSS_SHARE = (0.02, 0.06)
 LOSS_JITTER = 0.001
