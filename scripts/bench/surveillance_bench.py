@@ -34,20 +34,14 @@ def run(section: Section, quick: bool) -> None:
         sources = list(model.metadata.plan.test) + ([] if quick else FRESH)
         m = model.evaluate(sources)
         day = window == "day"
-        section.add(
-            f"{window}_precision",
-            f"{window} window precision (held out)",
-            m.precision,
-            target=f">= {TARGET}" if day else None,
-            ok=m.precision >= TARGET if day else None,
-        )
-        section.add(
-            f"{window}_recall",
-            f"{window} window recall (held out)",
-            m.recall,
-            target=f">= {TARGET}" if day else None,
-            ok=m.recall >= TARGET if day else None,
-        )
+        for figure, value in (("precision", m.precision), ("recall", m.recall)):
+            section.add(
+                f"{window}_{figure}",
+                f"{window} window {figure} (held out)",
+                value,
+                target=f">= {TARGET}" if day else None,
+                ok=value >= TARGET if day else None,
+            )
         section.details[window] = {
             "model_id": model.model_id,
             "threshold_ppm": model.threshold_ppm,
