@@ -110,6 +110,8 @@ def train_cmd(
 ) -> None:
     """Screen the indicators and train the classifier of one window on simulated markets;
     write <model_id>.pkl and .json."""
+    if window not in model_mod.DEFAULT_PLANS:
+        raise typer.BadParameter(f"--window must be one of {', '.join(model_mod.DEFAULT_PLANS)}")
     trained = model_mod.train(model_mod.DEFAULT_PLANS[window])
     path = model_mod.save(trained, models_dir, current=current)
     meta = trained.metadata
