@@ -46,6 +46,29 @@ class ReviewQueue:
                 for r in rows
             ]
 
+    def hold_meter(self, meter_id: str, start_ts: int, end_ts: int, evidence: str) -> int:
+        """Put a suspected tampered meter's accepted readings of ``[start_ts, end_ts)`` back
+        under review (flag ``tamper``; ``evidence``, e.g. an :class:`oracle.tamper.TamperFlag`
+        as text, in the review note): they stop counting, and their periods cannot close (so
+        the node's totals, and its settlement, wait) until a VERIFIER decides. The number of
+        readings held."""
+        with self.core.lock, self.core.sessions.begin() as session:
+            rows = list(
+                session.scalars(
+                    select(ReadingRow).where(
+                        ReadingRow.meter_id == meter_id,
+                        ReadingRow.status == "accepted",
+                        ReadingRow.interval_start >= start_ts,
+                        ReadingRow.interval_start < end_ts,
+                    )
+                )
+            )
+            for row in rows:
+                row.status = "flagged"
+                row.flags = ",".join([*filter(None, row.flags.split(",")), "tamper"])
+                row.review_note = evidence[:500]
+            return len(rows)
+
     def review(self, reading_id: int, decision: str, verifier: str, note: str = "") -> str:
         """Clear or reject a flagged reading; ``verifier`` must hold VERIFIER on chain."""
         if decision not in ("clear", "reject"):

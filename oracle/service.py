@@ -172,6 +172,9 @@ class OracleService:
     def pending_review(self, limit: int = 100) -> list[PendingReading]:
         return self.reviews.pending_review(limit)
 
+    def hold_meter(self, meter_id: str, start_ts: int, end_ts: int, evidence: str) -> int:
+        return self.reviews.hold_meter(meter_id, start_ts, end_ts, evidence)
+
     def review(self, reading_id: int, decision: str, verifier: str, note: str = "") -> str:
         """Clear or reject a flagged reading; ``verifier`` must hold VERIFIER on chain."""
         return self.reviews.review(reading_id, decision, verifier, note)

@@ -43,6 +43,13 @@ ChainHistoryOpt = Annotated[
         help="A MarketHistory JSON file (e.g. from `simulate`); default: read the chain.",
     ),
 ]
+WindowOpt = Annotated[
+    str,
+    typer.Option(
+        "--window",
+        help="The window scored: day or week; a model calibrated for another window is refused.",
+    ),
+]
 LastPeriodOpt = Annotated[
     int | None,
     typer.Option(
@@ -95,11 +102,17 @@ def _metrics_table(title: str, metrics: dict[str, Metrics]) -> Table:
 @app.command("train")
 def train_cmd(
     models_dir: ModelsDirOpt = model_mod.MODELS_DIR,
-    current: Annotated[bool, typer.Option(help="Point CURRENT at the new model.")] = True,
+    current: Annotated[
+        bool, typer.Option(help="Point the window's CURRENT file at the new model.")
+    ] = True,
+    window: Annotated[str, typer.Option("--window", help="Calibrate for: day or week.")] = "week",
     as_json: cli.JsonOpt = False,
 ) -> None:
-    """Train the classifier on simulated markets; write <model_id>.pkl and .json."""
-    trained = model_mod.train()
+    """Screen the indicators and train the classifier of one window on simulated markets;
+    write <model_id>.pkl and .json."""
+    if window not in model_mod.DEFAULT_PLANS:
+        raise typer.BadParameter(f"--window must be one of {', '.join(model_mod.DEFAULT_PLANS)}")
+    trained = model_mod.train(model_mod.DEFAULT_PLANS[window])
     path = model_mod.save(trained, models_dir, current=current)
     meta = trained.metadata
     if as_json:
@@ -108,7 +121,9 @@ def train_cmd(
     cli.console.print(f"model id: {meta.model_id}")
     cli.console.print(f"file: {path} ({meta.file_bytes} bytes)")
     cli.console.print(f"feature schema: {meta.schema_id} {meta.schema_hash}")
+    cli.console.print(f"window: {meta.window} ({meta.window_periods} periods)")
     cli.console.print(f"threshold: {meta.threshold_ppm} ppm")
+    cli.console.print("indicators kept: " + ", ".join(meta.features))
     cli.console.print(
         _metrics_table("held-out", {"validation": meta.validation, "test": meta.test})
     )
@@ -117,6 +132,7 @@ def train_cmd(
 @app.command("evaluate")
 def evaluate_cmd(
     model_id: ModelOpt = None,
+    window: WindowOpt = "week",
     models_dir: ModelsDirOpt = model_mod.MODELS_DIR,
     preset: Annotated[
         str, typer.Option(help="Preset of --seed scenarios (jibei-mini, surveil-medium, ...).")
@@ -128,7 +144,7 @@ def evaluate_cmd(
     as_json: cli.JsonOpt = False,
 ) -> None:
     """Precision, recall and ROC-AUC of the model on held-out simulated markets."""
-    model = SurveillanceModel.load(model_id, models_dir)
+    model = SurveillanceModel.load(model_id, models_dir, window)
     sources = None if not seed else [Source(preset=preset, seed=s) for s in seed]
     metrics = model.evaluate(sources)
     plan = model.metadata.plan
@@ -183,6 +199,7 @@ def scan_cmd(
     history: ChainHistoryOpt = None,
     last_period: LastPeriodOpt = None,
     model_id: ModelOpt = None,
+    window: WindowOpt = "week",
     models_dir: ModelsDirOpt = model_mod.MODELS_DIR,
     flagged_only: Annotated[
         bool, typer.Option("--flagged", help="Only list flagged nodes.")
@@ -190,8 +207,8 @@ def scan_cmd(
     as_json: cli.JsonOpt = False,
 ) -> None:
     """Score every node of a history (default: the chain) over the model's window."""
-    model = SurveillanceModel.load(model_id, models_dir)
-    result = scan(_history(history, model, last_period), model)
+    model = SurveillanceModel.load(model_id, models_dir, window)
+    result = scan(_history(history, model, last_period), model, window)
     if flagged_only:
         result.rows = [r for r in result.rows if r.flagged]
     if as_json:
@@ -245,11 +262,12 @@ def report_cmd(
     node: Annotated[str, typer.Argument(help="Node address or name.")],
     history: HistoryOpt,
     model_id: ModelOpt = None,
+    window: WindowOpt = "week",
     models_dir: ModelsDirOpt = model_mod.MODELS_DIR,
 ) -> None:
     """Build the report on NODE (evidence, hashes, score) as JSON (`file` files it)."""
-    model = SurveillanceModel.load(model_id, models_dir)
-    cli.print_json(build_report(MarketHistory.load(history), node, model))
+    model = SurveillanceModel.load(model_id, models_dir, window)
+    cli.print_json(build_report(MarketHistory.load(history), node, model, window))
 
 
 # ---------------------------------------------------------------- on chain (SurveillanceDesk)
@@ -292,13 +310,14 @@ def file_cmd(
     history: ChainHistoryOpt = None,
     last_period: LastPeriodOpt = None,
     model_id: ModelOpt = None,
+    window: WindowOpt = "week",
     models_dir: ModelsDirOpt = model_mod.MODELS_DIR,
     as_json: cli.JsonOpt = False,
 ) -> None:
     """Compute the report on NODE (from --history or the chain) and file it on chain as
     --wallet (an active node)."""
-    model = SurveillanceModel.load(model_id, models_dir)
-    report = build_report(_history(history, model, last_period), node, model)
+    model = SurveillanceModel.load(model_id, models_dir, window)
+    report = build_report(_history(history, model, last_period), node, model, window)
     ctx = cli.make_context()
     filed = onchain.file_report(_desk(ctx, wallet), report)
     if as_json:

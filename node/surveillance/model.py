@@ -24,6 +24,7 @@ import pickletools
 import platform
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import sklearn
@@ -42,6 +43,7 @@ from node.surveillance.indicators import (
     schema_document,
     schema_hash,
 )
+from node.surveillance.screening import Screening, screen_by_importance, screen_by_value
 from node.surveillance.simulate import PERIODS_PER_DAY, simulate_preset
 
 #: Where the shipped model lives (``<model_id>.pkl`` + ``<model_id>.json``, ``CURRENT``).
@@ -51,6 +53,16 @@ PICKLE_PROTOCOL = 5
 
 class SurveillanceError(GridLedgerError):
     """A model file or its metadata is missing or does not match its id."""
+
+
+#: The windows a model is calibrated for, in simulated periods.
+Window = Literal["day", "week"]
+WINDOW_PERIODS: dict[str, int] = {"day": PERIODS_PER_DAY, "week": 7 * PERIODS_PER_DAY}
+
+
+def pointer_name(window: str) -> str:
+    """The file naming the shipped model of ``window`` (``CURRENT`` is the week's)."""
+    return "CURRENT" if window == "week" else f"CURRENT-{window}"
 
 
 class Source(BaseModel):
@@ -75,6 +87,7 @@ class TrainingPlan(BaseModel):
     validation: list[Source]
     test: list[Source]
     days: int = 14
+    window: Window = "week"
     window_periods: int = 7 * PERIODS_PER_DAY
     n_estimators: int = 150
     max_depth: int = 3
@@ -88,6 +101,11 @@ DEFAULT_PLAN = TrainingPlan(
     validation=_sources("jibei-mini", range(11, 15)) + _sources("surveil-medium", [104]),
     test=_sources("jibei-mini", range(21, 27)) + _sources("surveil-medium", [121, 122]),
 )
+#: The plan of each window: same scenarios, windows cut to the window's length.
+DEFAULT_PLANS: dict[str, TrainingPlan] = {
+    "week": DEFAULT_PLAN,
+    "day": DEFAULT_PLAN.model_copy(update={"window": "day", "window_periods": PERIODS_PER_DAY}),
+}
 
 
 @dataclass
@@ -106,6 +124,14 @@ class Dataset:
     @property
     def y(self) -> np.ndarray:
         return np.array([k is not None for k in self.kinds], dtype=np.int64)
+
+    def __add__(self, other: Dataset) -> Dataset:
+        return Dataset(vectors=self.vectors + other.vectors, kinds=self.kinds + other.kinds)
+
+
+def columns(names: list[str]) -> list[int]:
+    """Column indices of the indicators ``names`` in the feature vector."""
+    return [FEATURE_NAMES.index(n) for n in names]
 
 
 def dataset(sources: list[Source], days: int, window_periods: int) -> Dataset:
@@ -194,6 +220,11 @@ class ModelMetadata(BaseModel):
     schema_hash: str
     feature_schema: dict[str, object]
     threshold_ppm: int
+    window: Window
+    window_periods: int
+    features: list[str]
+    """The indicators the estimator uses (the screening's selection), in vector order."""
+    screening: Screening
     estimator: str
     params: dict[str, object]
     plan: TrainingPlan
@@ -214,8 +245,8 @@ def model_id_of(data: bytes) -> str:
     return "0x" + keccak(data).hex()
 
 
-def _scores(estimator: GradientBoostingClassifier, x: np.ndarray) -> np.ndarray:
-    proba = np.asarray(estimator.predict_proba(x), dtype=np.float64)[:, 1]
+def _scores(estimator: GradientBoostingClassifier, x: np.ndarray, cols: list[int]) -> np.ndarray:
+    proba = np.asarray(estimator.predict_proba(x[:, cols]), dtype=np.float64)[:, 1]
     scores: np.ndarray = np.rint(proba * SCALE).astype(np.int64)
     return scores
 
@@ -230,8 +261,18 @@ class Trained:
 
 
 def train(plan: TrainingPlan = DEFAULT_PLAN) -> Trained:
-    """Train, pick the threshold on validation data and measure on held-out data."""
-    train_set = dataset(plan.train, plan.days, plan.window_periods)
+    """Screen the indicators and train on the training data, pick the threshold on
+    validation data and measure on held-out data, all cut into the plan's window."""
+    if plan.window_periods != WINDOW_PERIODS[plan.window]:
+        raise SurveillanceError(f"a {plan.window} window is {WINDOW_PERIODS[plan.window]} periods")
+    # Screening: on the training scenarios only; every 4th one is held out of the
+    # preliminary fit to measure permutation importance on.
+    if len(plan.train) < 2:
+        raise SurveillanceError("screening needs at least two training scenarios")
+    held = plan.train[3::4] or plan.train[-1:]
+    fit = dataset([s for s in plan.train if s not in held], plan.days, plan.window_periods)
+    held_set = dataset(held, plan.days, plan.window_periods)
+    train_set = fit + held_set
     params: dict[str, object] = {
         "n_estimators": plan.n_estimators,
         "max_depth": plan.max_depth,
@@ -239,10 +280,18 @@ def train(plan: TrainingPlan = DEFAULT_PLAN) -> Trained:
         "subsample": plan.subsample,
         "random_state": plan.random_state,
     }
+    screening = screen_by_importance(
+        screen_by_value(train_set.x, train_set.kinds, list(FEATURE_NAMES)),
+        GradientBoostingClassifier(**params),
+        (fit.x, fit.y),
+        (held_set.x, held_set.y),
+    )
+    features = [n for n in FEATURE_NAMES if n in screening.selected]
+    cols = columns(features)
     estimator = GradientBoostingClassifier(**params)
-    estimator.fit(train_set.x, train_set.y)
+    estimator.fit(train_set.x[:, cols], train_set.y)
     val = dataset(plan.validation, plan.days, plan.window_periods)
-    val_scores = _scores(estimator, val.x)
+    val_scores = _scores(estimator, val.x, cols)
     threshold = best_threshold(val_scores, val.y)
     test = dataset(plan.test, plan.days, plan.window_periods)
     data = model_bytes(estimator)
@@ -254,11 +303,15 @@ def train(plan: TrainingPlan = DEFAULT_PLAN) -> Trained:
         schema_hash=schema_hash(),
         feature_schema=schema_document(),
         threshold_ppm=threshold,
+        window=plan.window,
+        window_periods=plan.window_periods,
+        features=features,
+        screening=screening,
         estimator="sklearn.ensemble.GradientBoostingClassifier",
         params=params,
         plan=plan,
         validation=measure(val_scores, val, threshold),
-        test=measure(_scores(estimator, test.x), test, threshold),
+        test=measure(_scores(estimator, test.x, cols), test, threshold),
         versions={
             "python": platform.python_version(),
             "scikit-learn": sklearn.__version__,
@@ -277,7 +330,9 @@ def save(trained: Trained, directory: Path = MODELS_DIR, current: bool = True) -
         json.dumps(trained.metadata.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
     )
     if current:
-        (directory / "CURRENT").write_text(trained.metadata.model_id + "\n")
+        (directory / pointer_name(trained.metadata.window)).write_text(
+            trained.metadata.model_id + "\n"
+        )
     return path
 
 
@@ -296,11 +351,30 @@ class SurveillanceModel:
     def threshold_ppm(self) -> int:
         return self.metadata.threshold_ppm
 
+    @property
+    def window(self) -> str:
+        return self.metadata.window
+
+    @property
+    def cols(self) -> list[int]:
+        return columns(self.metadata.features)
+
+    def check_window(self, window: str) -> None:
+        """Refuse to score a window the model was not calibrated for."""
+        if window != self.metadata.window:
+            raise SurveillanceError(
+                f"model {self.model_id} is calibrated for {self.metadata.window} windows "
+                f"({self.metadata.window_periods} periods), not for a {window} window"
+            )
+
     @classmethod
-    def load(cls, model_id: str | None = None, directory: Path = MODELS_DIR) -> SurveillanceModel:
-        """Load model ``model_id`` (default: ``CURRENT``), checking its file hash and schema."""
+    def load(
+        cls, model_id: str | None = None, directory: Path = MODELS_DIR, window: str = "week"
+    ) -> SurveillanceModel:
+        """Load model ``model_id`` (default: the shipped model of ``window``, named by
+        :func:`pointer_name`), checking its file hash and schema."""
         if model_id is None:
-            pointer = directory / "CURRENT"
+            pointer = directory / pointer_name(window)
             if not pointer.exists():
                 raise SurveillanceError(f"no model in {directory}: run `gridledger surveil train`")
             model_id = pointer.read_text().strip()
@@ -320,17 +394,17 @@ class SurveillanceModel:
 
     def score(self, vector: FeatureVector) -> int:
         """Violation score in ppm (0..1,000,000) of one quantised feature vector."""
-        return int(_scores(self.estimator, vector.as_array().reshape(1, -1))[0])
+        return int(_scores(self.estimator, vector.as_array().reshape(1, -1), self.cols)[0])
 
     def score_many(self, vectors: list[FeatureVector]) -> list[int]:
         """Scores of many vectors (same values as :meth:`score`, one call)."""
         if not vectors:
             return []
         x = np.array([v.as_array() for v in vectors], dtype=np.float64)
-        return [int(s) for s in _scores(self.estimator, x)]
+        return [int(s) for s in _scores(self.estimator, x, self.cols)]
 
     def evaluate(self, sources: list[Source] | None = None) -> Metrics:
         """Metrics at this model's threshold on ``sources`` (default: its held-out test set)."""
         plan = self.metadata.plan
         data = dataset(plan.test if sources is None else sources, plan.days, plan.window_periods)
-        return measure(_scores(self.estimator, data.x), data, self.threshold_ppm)
+        return measure(_scores(self.estimator, data.x, self.cols), data, self.threshold_ppm)

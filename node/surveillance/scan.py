@@ -35,6 +35,7 @@ class ScanResult(BaseModel):
     """Every node's score, highest first."""
 
     model_id: str
+    window: str
     schema_hash: str
     threshold_ppm: int
     first_period: int
@@ -74,9 +75,15 @@ def resolve_node(history: MarketHistory, node: str) -> str:
     raise SurveillanceError(f"no node {node} in the history")
 
 
-def scan(history: MarketHistory, model: SurveillanceModel) -> ScanResult:
-    """Score every node of ``history`` over the model's window (the latest periods)."""
-    window = scan_window(history, model.metadata.plan.window_periods)
+def scan(history: MarketHistory, model: SurveillanceModel, window: str = "week") -> ScanResult:
+    """Score every node of ``history`` over a ``window`` (``day`` or ``week``: the latest
+    periods); a model not calibrated for that window is refused."""
+    model.check_window(window)
+    window_history = scan_window(history, model.metadata.window_periods)
+    return _scored(history, window_history, model)
+
+
+def _scored(history: MarketHistory, window: MarketHistory, model: SurveillanceModel) -> ScanResult:
     vectors = compute_features(window)
     nodes = sorted(vectors)
     scores = model.score_many([vectors[n] for n in nodes])
@@ -94,6 +101,7 @@ def scan(history: MarketHistory, model: SurveillanceModel) -> ScanResult:
     rows.sort(key=lambda r: (-r.score_ppm, r.node))
     return ScanResult(
         model_id=model.model_id,
+        window=model.window,
         schema_hash=schema_hash(),
         threshold_ppm=model.threshold_ppm,
         first_period=window.first_period,
@@ -108,10 +116,14 @@ def node_features(history: MarketHistory, node: str, window_periods: int) -> Fea
     return compute_features(scan_window(history, window_periods))[address]
 
 
-def build_report(history: MarketHistory, node: str, model: SurveillanceModel) -> SurveillanceReport:
-    """The report on ``node`` over the model's window: score, vector, hashes, evidence."""
+def build_report(
+    history: MarketHistory, node: str, model: SurveillanceModel, window_name: str = "week"
+) -> SurveillanceReport:
+    """The report on ``node`` over a ``window_name`` window: score, vector, hashes, evidence
+    (a model not calibrated for that window is refused)."""
+    model.check_window(window_name)
     address = resolve_node(history, node)
-    window = scan_window(history, model.metadata.plan.window_periods)
+    window = scan_window(history, model.metadata.window_periods)
     vector = compute_features(window)[address]
     score = model.score(vector)
     ev = evidence(window, address)

@@ -36,8 +36,8 @@ class AfterStages(DayBase):
 
     def surveillance(self) -> None:
         """The demo's surveillance stage (:mod:`scripts.day.surveillance`): score every node
-        with the shipped model on the day's chain history; file, answer and rule a report
-        only above the threshold."""
+        with the shipped day-window model on the day's chain history; file, answer and rule
+        (from the evidence) a report on each flagged node."""
         if "SurveillanceDesk" not in self.ctx.manifest.contracts:
             self.facts.skipped.append("surveillance")
             return
@@ -49,31 +49,27 @@ class AfterStages(DayBase):
             f"{len(day.rows)} nodes scored, {day.flagged} at or above the threshold "
             f"{day.threshold} ppm, top score {day.top_score} ppm"
         )
-        accused = self.index_of.get(day.top.node) if day.top is not None else None
-        if not day.reportable or accused is None:
-            self.facts.surveillance = outcome + "; no report filed"
-        else:
-            reporter = next(
-                (p for p in self.people if p.index != accused and p.violation is None), None
-            )
-            confirmed = self.people[accused].violation is not None
+        rulings: list[str] = []
+        for row in day.to_report:
+            accused = self.index_of.get(row.node)
+            reporter = next((p for p in self.people if p.index != accused), None)
+            if accused is None or reporter is None:
+                continue
             filed = file_and_rule(
                 self.ctx,
                 day,
-                self.accounts[reporter.index] if reporter is not None else None,
+                self.accounts[reporter.index],
                 self.accounts[accused],
-                confirmed,
                 response=lambda rid: f"response to report #{rid}",
-                reason=lambda rid: f"report #{rid}",
+                reason=lambda rid, ok: f"report #{rid}",
             )
-            if filed is None:
-                self.facts.surveillance = outcome + "; no report filed (no evidence)"
-            else:
+            if filed is not None:
                 sent += 3
-                self.facts.surveillance = (
-                    f"{outcome}; report #{filed.report_id} on {self.people[accused].name} "
-                    f"{'confirmed' if confirmed else 'dismissed'}"
-                )
+                verdict = "confirmed" if filed.confirmed else "dismissed"
+                rulings.append(f"#{filed.report_id} on {self.people[accused].name} {verdict}")
+        self.facts.surveillance = outcome + (
+            "; reports " + ", ".join(rulings) if rulings else "; no report filed"
+        )
         self._extra = sent
         # The ledger clients sent with their own nonce manager: start the waves' afresh.
         self.waves.fresh_nonces()

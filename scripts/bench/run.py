@@ -29,6 +29,8 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "oracle": ("4 oracle ingestion", "scripts.bench.oracle_bench"),
     "gateway": ("5 gateway queries", "scripts.bench.gateway_bench"),
     "market_day": ("6 jibei market day", "scripts.bench.market_day"),
+    "surveillance": ("7 market surveillance (held out)", "scripts.bench.surveillance_bench"),
+    "meter_integrity": ("8 tampered meters", "scripts.bench.meter_integrity"),
 }
 
 

@@ -12,7 +12,14 @@ from ledger.clients.trading import TradingMarketClient
 from ledger.scenario import Participant
 from scripts.day import plan
 from scripts.day.demo_base import DemoBase
-from scripts.day.surveillance import DayScan, file_and_rule, scan_day
+from scripts.day.surveillance import (
+    CONFIRM_PPM,
+    MAX_REPORTS,
+    DayScan,
+    confusion,
+    file_and_rule,
+    scan_day,
+)
 
 
 class AfterStages(DemoBase):
@@ -63,9 +70,11 @@ class AfterStages(DemoBase):
         )
 
     def surveillance(self) -> None:
-        """Score every node on the day's chain history with the shipped model; an honest node
-        files one report on the top-scoring node (only if its score passes the registered
-        threshold), the accused responds and REGULATOR rules it."""
+        """Score every node on the day's chain history with the shipped day-window model; an
+        active node files a report on each flagged node (highest first), the accused responds
+        and REGULATOR rules it from the report's evidence
+        (:func:`scripts.day.surveillance.ruling`); the rulings are then scored against the
+        scenario's truth (confusion matrix)."""
         if "SurveillanceDesk" not in self.ctx.manifest.contracts:
             self.summary.skipped.append("surveillance")
             return
@@ -78,71 +87,69 @@ class AfterStages(DemoBase):
         )
         in_top = sum(1 for r, _ in ranks if r <= len(violators))
         ranked = ", ".join(f"{p.name} ({p.violation.value}) #{r}" for r, p in ranks if p.violation)
-        top_score, threshold = day.top_score, day.threshold
-        window = day.model.metadata.plan.window_periods
-        note = (
-            f" (the model was trained on {window}-period windows of 7 days; this demo has one "
-            "period, so scores run low)"
-            if top_score < threshold
-            else ""
+        self.report(
+            f"surveillance: {len(day.rows)} nodes scored by the {day.model.window}-window model, "
+            f"{day.flagged} at or above the threshold {day.threshold} ppm, top score "
+            f"{day.top_score} ppm; injected violators {in_top}/{len(violators)} in the top "
+            f"{len(violators)} ({ranked})"
         )
-        head = (
-            f"surveillance: {len(day.rows)} nodes scored, {day.flagged} at or above the "
-            f"threshold {threshold} ppm, top score {top_score} ppm; injected violators "
-            f"{in_top}/{len(violators)} in the top {len(violators)} ({ranked})"
+        confirmed = self._report_flagged(day)
+        truth = {str(self.accounts[p.index].address) for p in violators}
+        cm = confusion(confirmed, truth, [r.node for r in day.rows])
+        self.summary.surveillance_confusion = cm
+        self.report(
+            f"surveillance rulings vs the scenario's truth: {cm['tp']} violators confirmed, "
+            f"{cm['fp']} honest nodes confirmed, {cm['fn']} violators missed, {cm['tn']} honest "
+            f"nodes cleared (confirm at >= {CONFIRM_PPM} ppm, at most {MAX_REPORTS} reports)"
         )
-        if not day.reportable:
-            self.report(
-                f"{head}; no report filed: top score {top_score} below threshold {threshold}{note}"
-            )
-            return
-        self._report_top(day, head, note)
 
-    def _report_top(self, day: DayScan, head: str, note: str) -> None:
-        """An active honest node reports the top-scoring node; the ruling follows."""
+    def _report_flagged(self, day: DayScan) -> set[str]:
+        """An active node files a report on each flagged node; the addresses confirmed."""
         registry = self.ctx.client(NodeRegistryClient, self.role("regulator"))
-        top = day.top.node
-        accused = self._by_address.get(top)
-        reporter = next(
-            (
-                p
-                for p in self.scenario.participants
-                if self.accounts[p.index].address != top
-                and p.violation is None
-                and registry.is_active(self.accounts[p.index].address)
-            ),
-            None,
-        )
-        filed = None
-        if accused is not None:
-            name, confirmed = accused.name, accused.violation is not None
-            verdict = "confirmed" if confirmed else "dismissed"
+        active = [
+            p
+            for p in self.scenario.participants
+            if registry.is_active(self.accounts[p.index].address)
+        ]
+        confirmed: set[str] = set()
+        for row in day.to_report:
+            accused = self._by_address.get(row.node)
+            reporter = next((p for p in active if self.accounts[p.index].address != row.node), None)
+            if accused is None or reporter is None:
+                continue
+            name = accused.name
+
+            def response(rid: int, name: str = name) -> str:
+                return f"{name}: response to report #{rid}"
+
             filed = file_and_rule(
                 self.ctx,
                 day,
-                self.accounts[reporter.index] if reporter is not None else None,
+                self.accounts[reporter.index],
                 self.accounts[accused.index],
-                confirmed,
-                response=lambda rid: f"{name}: response to report #{rid}",
-                reason=lambda rid: f"report #{rid} {verdict}",
+                response=response,
+                reason=lambda rid, ok: f"report #{rid} {'confirmed' if ok else 'dismissed'}",
             )
-        if filed is None or reporter is None or accused is None:
-            self.report(f"{head}; no report filed: no active honest reporter or no evidence{note}")
-            return
-        info = day.regulator.report_info(filed.report_id)
-        self.summary.violations_reported = 1
-        kind = accused.violation.value if accused.violation else "no injected violation"
-        ruling = (
-            f"REGULATOR confirmed it: bond slashed {info.slashed_fen:,} fen, "
-            f"{info.reputation_points} reputation points"
-            if filed.confirmed
-            else "REGULATOR dismissed it after investigation (no violation)"
-        )
-        self.report(
-            f"{head}; {reporter.name} reported {accused.name} ({kind}, score "
-            f"{filed.report.score_ppm} ppm, {len(filed.trade_ids)} evidence trades) as report "
-            f"#{filed.report_id}; the accused responded; {ruling}{note}"
-        )
+            if filed is None:
+                self.report(f"  no report on {name}: no evidence trades")
+                continue
+            self.summary.violations_reported += 1
+            info = day.regulator.report_info(filed.report_id)
+            ruled = (
+                f"confirmed: bond slashed {info.slashed_fen:,} fen, "
+                f"{info.reputation_points} reputation points"
+                if filed.confirmed
+                else "dismissed"
+            )
+            if filed.confirmed:
+                confirmed.add(row.node)
+            kind = accused.violation.value if accused.violation else "honest"
+            self.report(
+                f"  report #{filed.report_id}: {reporter.name} on {name} (score "
+                f"{filed.report.score_ppm} ppm, {len(filed.trade_ids)} evidence trades); "
+                f"REGULATOR {ruled} [truth: {kind}]"
+            )
+        return confirmed
 
     def certificates(self) -> None:
         if not self.has("QuotaLedger"):

@@ -46,6 +46,8 @@ class DaySummary(DayFigures):
     readings_accepted: int = 0
     readings_flagged: int = 0
     violations_reported: int = 0
+    #: Surveillance rulings against the scenario's truth: tp, fp, fn, tn.
+    surveillance_confusion: dict[str, int] = Field(default_factory=dict)
     stage_seconds: dict[str, float] = Field(default_factory=dict)
 
 

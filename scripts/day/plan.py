@@ -355,9 +355,8 @@ def metering_rng(scenario: Scenario) -> random.Random:
 
 
 def penalty(confirmed: bool) -> tuple[int, int]:
-    """(bond slashed in fen, reputation points) of a ruling: the regulator's investigation
-    is simulated by the scenario's ground truth (a report on an injected violator is
-    confirmed, any other dismissed)."""
+    """(bond slashed in fen, reputation points) of a ruling (made from the report's evidence
+    by :func:`scripts.day.surveillance.ruling`)."""
     return (PENALTY_FEN, PENALTY_REPUTATION_POINTS) if confirmed else (0, 0)
 
 

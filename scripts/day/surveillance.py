@@ -1,7 +1,10 @@
-"""The day's surveillance stage, shared by both engines: the shipped model scores every node
-on the day's chain history; when the top score passes the registered threshold an honest
-node files a report on the top-scoring node, the accused responds and REGULATOR rules it
-(the investigation simulated by the scenario's ground truth, :func:`scripts.day.plan.penalty`).
+"""The day's surveillance stage, shared by both engines: the shipped model calibrated for
+one-day windows scores every node on the day's chain history; a node files a report on each
+node the model flags (score at or above the registered threshold, the highest
+:data:`MAX_REPORTS` first), the accused responds and REGULATOR rules it from the report's
+evidence alone by :func:`ruling` (documented in ``docs/SURVEILLANCE.md``): confirmed at or
+above :data:`CONFIRM_PPM`, dismissed below. The scenario's truth is used only afterwards, to
+score the rulings (:func:`confusion`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,33 @@ from eth_account.signers.local import LocalAccount
 from ledger.clients.surveillance import SurveillanceDeskClient
 from ledger.context import LedgerContext
 from scripts.day import plan
+
+#: The window the day's scan is calibrated for.
+WINDOW = "day"
+#: REGULATOR's rule: a report whose recomputed score is at least this is confirmed.
+CONFIRM_PPM = 900_000
+#: At most this many reports are filed a day (the highest scores first).
+MAX_REPORTS = 8
+
+
+def ruling(score_ppm: int) -> bool:
+    """REGULATOR's decision on a report, from its evidence: confirm at or above
+    :data:`CONFIRM_PPM` (the score anyone recomputes from the report's feature vector and
+    the registered model), dismiss below."""
+    return score_ppm >= CONFIRM_PPM
+
+
+def confusion(confirmed: set[str], truth: set[str], scored: list[str]) -> dict[str, int]:
+    """Rulings against the scenario's truth over the ``scored`` nodes: a confirmed violator is
+    a true positive, a confirmed honest node a false positive, a violator not confirmed
+    (dismissed or never reported) a false negative."""
+    nodes = set(scored)
+    return {
+        "tp": len(nodes & confirmed & truth),
+        "fp": len((nodes & confirmed) - truth),
+        "fn": len((nodes & truth) - confirmed),
+        "tn": len(nodes - confirmed - truth),
+    }
 
 
 @dataclass
@@ -49,6 +79,11 @@ class DayScan:
         """Whether the top score passes the threshold (a report may be filed)."""
         return self.top is not None and self.top_score >= self.threshold
 
+    @property
+    def to_report(self) -> list[Any]:
+        """The rows reports are filed on: flagged, highest first, at most MAX_REPORTS."""
+        return [r for r in self.rows if r.score_ppm >= self.threshold][:MAX_REPORTS]
+
 
 def scan_day(ctx: LedgerContext, regulator: LocalAccount, period_id: int) -> DayScan:
     """Register the shipped model if needed and score every node of ``period_id``."""
@@ -58,7 +93,7 @@ def scan_day(ctx: LedgerContext, regulator: LocalAccount, period_id: int) -> Day
     from node.surveillance.model import SurveillanceModel
     from node.surveillance.scan import scan
 
-    model = SurveillanceModel.load()
+    model = SurveillanceModel.load(window=WINDOW)
     desk = ctx.client(SurveillanceDeskClient, regulator)
     sent = 0
     if not desk.is_model_registered(model.model_id):
@@ -68,7 +103,7 @@ def scan_day(ctx: LedgerContext, regulator: LocalAccount, period_id: int) -> Day
     t0 = time.perf_counter()
     history = collect(ChainHistorySource(ctx, regulator), period_id, period_id)
     t1 = time.perf_counter()
-    result = scan(history, model)
+    result = scan(history, model, WINDOW)
     return DayScan(
         model=model,
         regulator=desk,
@@ -96,21 +131,22 @@ def file_and_rule(
     day: DayScan,
     reporter: LocalAccount | None,
     accused: LocalAccount,
-    confirmed: bool,
     *,
     response: Callable[[int], str],
-    reason: Callable[[int], str],
+    reason: Callable[[int, bool], str],
 ) -> Filed | None:
-    """``reporter`` files a report on the top-scoring node (``accused``), which responds;
-    REGULATOR rules it (``confirmed``: with :func:`scripts.day.plan.penalty`). None (nothing
-    sent) without a reporter or without evidence trades. ``response`` and ``reason``: the
-    texts of the response and the ruling, given the report id."""
+    """``reporter`` files a report on ``accused`` (a flagged node), which responds;
+    REGULATOR rules it by :func:`ruling` on the report's score (with
+    :func:`scripts.day.plan.penalty`). None (nothing sent) without a reporter or without
+    evidence trades. ``response`` and ``reason``: the texts of the response and the ruling,
+    given the report id (and the ruling)."""
     from node.surveillance import onchain
     from node.surveillance.scan import build_report
 
-    report = build_report(day.history, day.top.node, day.model)
+    report = build_report(day.history, accused.address, day.model, WINDOW)
     if reporter is None or not onchain.evidence_trade_ids(report):
         return None
+    confirmed = ruling(report.score_ppm)
     filed = onchain.file_report(ctx.client(SurveillanceDeskClient, reporter), report)
     ctx.client(SurveillanceDeskClient, accused).respond(
         filed.report_id, onchain.document_hash(text=response(filed.report_id))
@@ -120,7 +156,7 @@ def file_and_rule(
         day.regulator,
         filed.report_id,
         confirmed=confirmed,
-        reason_hash=onchain.document_hash(text=reason(filed.report_id)),
+        reason_hash=onchain.document_hash(text=reason(filed.report_id, confirmed)),
         penalty_fen=penalty_fen,
         reputation_points=points,
     )
