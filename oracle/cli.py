@@ -13,6 +13,7 @@ from ledger.clients.access import MarketAccessClient
 from ledger.clients.oracle import MeterOracleClient
 from ledger.context import LedgerContext
 from ledger.db import make_engine, session_factory
+from ledger.errors import NotFoundError
 from ledger.keystore import resolve_password
 from ledger.tls import InsecureOpt, uvicorn_ssl_kwargs
 from oracle import eip712
@@ -203,7 +204,7 @@ def meter_show(meter: Annotated[str, typer.Argument(help="Meter id or label.")])
     )
     registration = client.meter_of(eip712.meter_id_bytes(meter))._asdict()
     if int(registration["node"], 16) == 0:
-        raise OracleError(f"no meter {meter!r} is registered")
+        raise NotFoundError(f"no meter {meter!r} is registered")
     print_json(registration)
 
 
