@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Connection, func, insert, inspect, select, text
 
 from gateway.auth import key_id
@@ -38,6 +38,7 @@ from gateway.queries import (
 )
 from gateway.tables import IdentityRead, MeterAnchor, Participant, Trade, table_of
 from gateway.verify import VerifyReport, verify
+from ledger.display import credit_level_name
 from ledger.settings import Settings
 
 INT64 = 2**63 - 1
@@ -109,12 +110,18 @@ class ParticipantOut(BaseModel):
     region: str | None
     status: str
     bond_fen: int | None
-    credit_level: int | None
+    #: ``AAA`` .. ``C`` (the chain's level 0 .. 8, by name, as everywhere).
+    credit_level: str | None
     reputation: int | None
     registered_block: int
     registered_time: int
     block_number: int
     tx_hash: str
+
+    @field_validator("credit_level", mode="before")
+    @classmethod
+    def _level_by_name(cls, value: object) -> object:
+        return credit_level_name(value) if isinstance(value, int) else value
 
 
 class ParticipantPage(BaseModel):

@@ -44,6 +44,7 @@ from gateway.tables import (
     Trade,
     table_of,
 )
+from ledger.display import credit_level_name
 
 TEMPLATES_DIR = FilePath(__file__).resolve().parent / "templates"
 INT64 = 2**63 - 1
@@ -131,6 +132,7 @@ for _name, _fn in {
     "yuan": f_yuan,
     "yesno": f_bool,
     "describe": f_describe,
+    "credit": lambda level: credit_level_name(level) or "–",
 }.items():
     templates.env.filters[_name] = _fn
 templates.env.globals["ROLE_BY_ID"] = ROLE_BY_ID
