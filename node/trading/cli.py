@@ -34,7 +34,7 @@ from ledger.display import (
     trade_status_name,
 )
 from ledger.errors import ValidationError
-from ledger.units import fen_to_cny, mwh_to_wh, wh_to_mwh_trimmed
+from ledger.units import fen_to_cny, mwh_to_wh, rate_to_cny_per_mwh_text, wh_to_mwh_trimmed
 from node.reputation.api import ReputationDesk
 from node.trading.optimizer import load_plan
 from node.trading.trader import PlanReport, Trader, terms_hash_of
@@ -253,7 +253,8 @@ def quote(
     console.print(
         f"{wh_to_mwh_trimmed(q.energy_wh)} MWh at {fen_to_cny(q.price_fen_per_mwh)} CNY/MWh = "
         f"{fen_to_cny(q.energy_fen)} CNY; route {'>'.join(map(str, q.route))} "
-        f"({q.sum_rate_fen_per_mwh:,} fen/MWh) fee {fen_to_cny(q.fee_fen)} CNY; "
+        f"({rate_to_cny_per_mwh_text(q.sum_rate_fen_per_mwh)} CNY/MWh) "
+        f"fee {fen_to_cny(q.fee_fen)} CNY; "
         f"prepayment {fen_to_cny(q.escrow_fen)} CNY; seller exposure "
         f"{fen_to_cny(q.exposure_fen)} CNY"
     )
