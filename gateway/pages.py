@@ -45,6 +45,7 @@ from gateway.tables import (
     table_of,
 )
 from ledger.display import credit_level_name
+from ledger.units import rate_to_cny_per_mwh_text
 
 TEMPLATES_DIR = FilePath(__file__).resolve().parent / "templates"
 INT64 = 2**63 - 1
@@ -133,6 +134,7 @@ for _name, _fn in {
     "yesno": f_bool,
     "describe": f_describe,
     "credit": lambda level: credit_level_name(level) or "–",
+    "cny_mwh": lambda rate: "–" if rate is None else rate_to_cny_per_mwh_text(rate),
 }.items():
     templates.env.filters[_name] = _fn
 templates.env.globals["ROLE_BY_ID"] = ROLE_BY_ID

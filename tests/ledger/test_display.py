@@ -52,3 +52,8 @@ def test_one_name_for_trade_statuses_credit_levels_and_hashes() -> None:
     assert hex0x(b"\x01\x02") == "0x0102"
     listing = _listing(ListingStatus.OPEN, 1).model_dump(mode="json")
     assert listing["terms_hash"] == "0x" + "00" * 31 + "01"
+
+
+def test_explorer_filters_read_prices_in_cny_per_mwh() -> None:
+    assert templates.env.filters["cny_mwh"](350_000) == "3500.00"
+    assert templates.env.filters["cny_mwh"](None) == "–"
