@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from ledger.settings import Settings
 from node.cli import app
 from tests.trading.conftest import Market, advance_time, block_time
 
+Run = Callable[..., str]
 
-def test_listings_periods_and_quotes_follow_chain_time(
-    market: Market, session_settings: Settings, tmp_path: Path
-) -> None:
+
+@pytest.fixture
+def node_cli(session_settings: Settings) -> Run:
+    """``gridledger node ...`` in-process on the session chain; ``ok=False`` expects a failure
+    and returns the error's message."""
     env = {
         "GRIDLEDGER_DATA_DIR": str(session_settings.data_dir),
         "GRIDLEDGER_RPC_URL": session_settings.rpc_url,
@@ -28,6 +33,13 @@ def test_listings_periods_and_quotes_follow_chain_time(
         assert (result.exit_code == 0) == ok, (result.output, result.exception)
         return result.output if ok else str(result.exception)
 
+    return run
+
+
+def test_listings_periods_and_quotes_follow_chain_time(
+    market: Market, node_cli: Run, tmp_path: Path
+) -> None:
+    run = node_cli
     pid = str(market.period.id)
     terms = tmp_path / "terms.txt"
     terms.write_text("delivery at the hub meter", encoding="utf-8")
@@ -64,20 +76,8 @@ def test_listings_periods_and_quotes_follow_chain_time(
     assert "closed" in run("periods")
 
 
-def test_trade_statuses_read_by_contract_name(market: Market, session_settings: Settings) -> None:
-    env = {
-        "GRIDLEDGER_DATA_DIR": str(session_settings.data_dir),
-        "GRIDLEDGER_RPC_URL": session_settings.rpc_url,
-        "GRIDLEDGER_DEMO_KEYS": "1",
-        "COLUMNS": "300",
-    }
-    runner = CliRunner()
-
-    def run(*args: str) -> str:
-        result = runner.invoke(app, list(args), env=env)
-        assert result.exit_code == 0, (result.output, result.exception)
-        return result.output
-
+def test_trade_statuses_read_by_contract_name(market: Market, node_cli: Run) -> None:
+    run = node_cli
     pid = str(market.period.id)
     run("post", "-w", "node-1", "--side", "sell", "--period", pid, "--energy-mwh", "1",
         "--price", "300", "--from", "0", "--to", "3")  # fmt: skip
