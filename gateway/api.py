@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Connection, func, select
 
 from gateway.deps import (
@@ -35,6 +35,7 @@ from gateway.queries import (
 )
 from gateway.tables import Participant, Trade, table_of
 from gateway.verify import VerifyReport, verify
+from ledger.display import credit_level_name
 from ledger.settings import Settings
 
 INT64 = 2**63 - 1
@@ -107,12 +108,18 @@ class ParticipantOut(BaseModel):
     region: str | None
     status: str
     bond_fen: int | None
-    credit_level: int | None
+    #: ``AAA`` .. ``C`` (the chain's level 0 .. 8, by name, as everywhere).
+    credit_level: str | None
     reputation: int | None
     registered_block: int
     registered_time: int
     block_number: int
     tx_hash: str
+
+    @field_validator("credit_level", mode="before")
+    @classmethod
+    def _level_by_name(cls, value: object) -> object:
+        return credit_level_name(value) if isinstance(value, int) else value
 
 
 class ParticipantPage(BaseModel):

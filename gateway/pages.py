@@ -44,6 +44,8 @@ from gateway.tables import (
     Trade,
     table_of,
 )
+from ledger.display import credit_level_name
+from ledger.units import rate_to_cny_per_mwh_text
 
 TEMPLATES_DIR = FilePath(__file__).resolve().parent / "templates"
 INT64 = 2**63 - 1
@@ -131,6 +133,8 @@ for _name, _fn in {
     "yuan": f_yuan,
     "yesno": f_bool,
     "describe": f_describe,
+    "credit": lambda level: credit_level_name(level) or "–",
+    "cny_mwh": lambda rate: "–" if rate is None else rate_to_cny_per_mwh_text(rate),
 }.items():
     templates.env.filters[_name] = _fn
 templates.env.globals["ROLE_BY_ID"] = ROLE_BY_ID

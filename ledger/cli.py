@@ -7,20 +7,33 @@ Areas of the shared core (``chain``, ``contracts``, ``deploy``) live here; the r
 
 from __future__ import annotations
 
+import json
+import os
 import sys
+from collections.abc import Sequence
 from importlib.metadata import EntryPoint, entry_points
 from typing import Annotated
 
 import typer
 import typer.main
+from pydantic import ValidationError as PydanticValidationError
+from rich.markup import escape
 from rich.table import Table
 from typer._click import exceptions as click_exceptions
 from typer._click.core import Command, Context
 from typer.core import TyperGroup
+from web3.exceptions import Web3Exception
 
 from ledger import compiler
 from ledger.artifacts import ArtifactStore
-from ledger.cli_support import console, err_console, make_context, print_json, prompt_password
+from ledger.cli_support import (
+    AddressArg,
+    console,
+    err_console,
+    make_context,
+    print_json,
+    prompt_password,
+)
 from ledger.clients.access import ROLE_NAMES, MarketAccessClient
 from ledger.deploy import deploy_suite
 from ledger.engines.local import LocalChain, LocalEngine
@@ -226,7 +239,7 @@ def _role(role: str) -> str:
 
 
 @deploy_app.command("grant")
-def deploy_grant(role: str, account: str, wallet: WalletOpt = None) -> None:
+def deploy_grant(role: str, account: AddressArg, wallet: WalletOpt = None) -> None:
     """Grant ROLE to ACCOUNT (signed by a wallet holding the admin role)."""
     lctx = make_context()
     signer = lctx.account(wallet or lctx.settings.admin_wallet, prompt_password)
@@ -236,7 +249,7 @@ def deploy_grant(role: str, account: str, wallet: WalletOpt = None) -> None:
 
 
 @deploy_app.command("revoke")
-def deploy_revoke(role: str, account: str, wallet: WalletOpt = None) -> None:
+def deploy_revoke(role: str, account: AddressArg, wallet: WalletOpt = None) -> None:
     """Revoke ROLE from ACCOUNT."""
     lctx = make_context()
     signer = lctx.account(wallet or lctx.settings.admin_wallet, prompt_password)
@@ -245,25 +258,74 @@ def deploy_revoke(role: str, account: str, wallet: WalletOpt = None) -> None:
     console.print(f"revoked {role} from {account} in tx {receipt['transactionHash'].to_0x_hex()}")
 
 
-def main() -> None:
-    """Console-script entry point: errors become one line on stderr and exit code 1."""
+def _fail(message: str, code: int = 1) -> int:
+    """Print ``error: <message>`` as one line on stderr and return ``code``."""
+    one_line = " ".join(message.split())
+    err_console.print(f"[red]error:[/] {escape(one_line)}", highlight=False, soft_wrap=True)
+    return code
+
+
+def run(args: Sequence[str] | None = None) -> int:
+    """Run the command line on ``args`` (default ``sys.argv``) and return the exit code.
+
+    Every mistake becomes one ``error: ...`` line on stderr: the project's own errors, click's
+    usage errors (unknown option, missing argument, bad number), and what the libraries raise
+    on bad input (unreadable files, malformed JSON, a value the chain client refuses). Only
+    ``GRIDLEDGER_DEBUG=1`` shows a traceback of an unexpected error.
+    """
     try:
-        code = app(standalone_mode=False)
+        code = app(
+            args=list(args) if args is not None else None,
+            prog_name="gridledger",
+            standalone_mode=False,
+        )
     except GridLedgerError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(1)
+        return _fail(str(exc))
     except typer.Abort:
         err_console.print("aborted")
-        sys.exit(1)
+        return 1
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        return int(exc.exit_code)
     except click_exceptions.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        return _fail(_click_message(exc), exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
+        return 130
+    except (OSError, ValueError, LookupError, TypeError, Web3Exception) as exc:
+        if os.environ.get("GRIDLEDGER_DEBUG"):
+            raise
+        return _fail(_library_message(exc))
+    return code if isinstance(code, int) else 0
+
+
+def _click_message(exc: click_exceptions.ClickException) -> str:
+    message = exc.format_message()
+    if isinstance(exc, click_exceptions.UsageError) and exc.ctx is not None:
+        return f"{message} (see `{exc.ctx.command_path} --help`)"
+    return message
+
+
+def _library_message(exc: BaseException) -> str:
+    """A library's exception as a readable line (its message, else its type)."""
+    if isinstance(exc, PydanticValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in e['loc']) or 'value'}: {e['msg']}"
+            for e in exc.errors()[:3]
+        )
+        return f"invalid {exc.title}: {problems}"
+    if isinstance(exc, FileNotFoundError):
+        return f"no such file: {exc.filename}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"cannot read {exc.filename}: {exc.strerror}"
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def main() -> None:
+    """Console-script entry point: errors become one line on stderr and exit code 1."""
+    sys.exit(run())
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from web3.types import TxReceipt
 
 from ledger.addresses import checksum_address
 from ledger.context import LedgerContext
+from ledger.display import short_time as short_time  # commands format times from here
 from ledger.errors import ValidationError
 from ledger.settings import get_settings
 from ledger.units import cny_to_fen
@@ -138,11 +139,6 @@ def parse_time(value: str) -> int:
 def print_tx(verb: str, receipt: TxReceipt) -> None:
     """``<verb> in tx 0x... (gas N)`` on the console."""
     console.print(f"{verb} in tx {tx_hash(receipt)} (gas {receipt['gasUsed']})")
-
-
-def short_time(ts: int) -> str:
-    """A unix time as ``YYYY-MM-DD HH:MM`` (UTC); ``-`` for 0."""
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M") if ts else "-"
 
 
 def optional_time(value: str | None) -> int:

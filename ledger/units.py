@@ -59,13 +59,16 @@ def share_bps(amount: int, bps: int) -> int:
 
 
 def _non_negative(text: str | int | Decimal, what: str) -> Decimal:
-    """``text`` as a finite, non-negative decimal; else ``not <what>: <text>``."""
+    """``text`` as a finite, non-negative decimal; else ``not <what>: <text>`` (or, for a
+    negative number, ``<what> must not be negative: <text>``)."""
     try:
         value = Decimal(str(text))
     except InvalidOperation as exc:
         raise ValidationError(f"not {what}: {text!r}") from exc
-    if not value.is_finite() or value < 0:
+    if not value.is_finite():
         raise ValidationError(f"not {what}: {text!r}")
+    if value < 0:
+        raise ValidationError(f"{what.removeprefix('an ')} must not be negative: {text}")
     return value
 
 

@@ -8,11 +8,12 @@ from typing import Annotated
 import typer
 from web3 import Web3
 
-from ledger.cli_support import console, make_context, print_json
+from ledger.cli_support import address_argument, console, make_context, print_json
 from ledger.clients.access import MarketAccessClient
 from ledger.clients.oracle import MeterOracleClient
 from ledger.context import LedgerContext
 from ledger.db import make_engine, session_factory
+from ledger.errors import NotFoundError
 from ledger.keystore import resolve_password
 from ledger.tls import InsecureOpt, uvicorn_ssl_kwargs
 from oracle import eip712
@@ -117,7 +118,7 @@ def serve(
 
 @app.command("prove")
 def prove(
-    node: Annotated[str, typer.Argument(help="Node address.")],
+    node: Annotated[str, address_argument("Node address.")],
     period: Annotated[
         int, typer.Argument(help="Delivery period (the trading period id with TradingMarket).")
     ],
@@ -163,8 +164,8 @@ def prove(
 @meter_app.command("register")
 def meter_register(
     meter: Annotated[str, typer.Argument(help="Meter id: 0x + 64 hex, or a label (<= 32 bytes).")],
-    node: Annotated[str, typer.Argument(help="Node address the meter belongs to.")],
-    signer: Annotated[str, typer.Argument(help="The meter's signing address.")],
+    node: Annotated[str, address_argument("Node address the meter belongs to.")],
+    signer: Annotated[str, address_argument("The meter's signing address.")],
     capacity_w: Annotated[int, typer.Option(help="Capacity in W (0: node registry's).")] = 0,
     wallet: Annotated[str, typer.Option(help="OPERATOR wallet.")] = "operator",
 ) -> None:
@@ -202,7 +203,10 @@ def meter_show(meter: Annotated[str, typer.Argument(help="Meter id or label.")])
         MeterOracleClient,
         ctx.account(ctx.settings.oracle_wallet, lambda: resolve_password(ctx.settings)),
     )
-    print_json(client.meter_of(eip712.meter_id_bytes(meter))._asdict())
+    registration = client.meter_of(eip712.meter_id_bytes(meter))._asdict()
+    if int(registration["node"], 16) == 0:
+        raise NotFoundError(f"no meter {meter!r} is registered")
+    print_json(registration)
 
 
 @review_app.command("pending")

@@ -20,10 +20,12 @@ from gateway.projections.base import (
     upsert,
 )
 from gateway.tables import Listing, Trade, table_of
+from ledger.clients.trading import TradeStatus
+from ledger.display import TRADE_STATUS_NAMES
 
 T = table_of(Trade)
-#: TradingMarket's ``TradeStatus`` enum (contracts/interfaces/ITradingMarket.sol).
-TRADE_STATUSES = ("none", "open", "dispatched", "settled", "failed")
+#: TradingMarket's ``TradeStatus`` enum by name, as the CLI names it (ledger.display).
+TRADE_STATUSES = TRADE_STATUS_NAMES
 
 
 class TradesProjector(Projector):
@@ -72,7 +74,7 @@ class TradesProjector(Projector):
                 "period": as_int(arg(ev, "period")) or (listing or {}).get("period"),
                 "region": region_label(conn, arg(ev, "region")) or (listing or {}).get("region"),
                 "prepayment_fen": as_int(arg(ev, "prepaymentFen")),
-                "status": "open",
+                "status": TRADE_STATUS_NAMES[TradeStatus.FORMED],
                 "created_block": ev.block_number,
                 "created_time": ev.block_time,
                 "tx_hash": ev.tx_hash,

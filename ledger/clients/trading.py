@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from enum import IntEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_serializer
 from web3 import Web3
 from web3.types import TxReceipt
 
@@ -86,6 +86,11 @@ class Listing(BaseModel):
     min_take_wh: int
     price_fen_per_mwh: int
     terms_hash: bytes
+
+    @field_serializer("terms_hash")
+    def _hash_as_hex(self, value: bytes) -> str:
+        """JSON shows the hash as 0x hex (raw bytes would print as NUL characters)."""
+        return "0x" + value.hex()
 
 
 class Trade(BaseModel):

@@ -27,6 +27,7 @@ from ledger.clients.registry import NodeRegistryClient
 from ledger.clients.settlement import SettlementEngineClient
 from ledger.clients.trading import Trade, TradingMarketClient
 from ledger.context import LedgerContext
+from ledger.display import trade_status_name
 from ledger.units import fen_to_cny, rate_to_cny_per_mwh_text, value_fen, wh_to_mwh_text
 
 #: Days after the period's settlement opens by which a bill's balance is due.
@@ -276,7 +277,7 @@ class StatementBuilder:
                     trade_id=t.id,
                     role="buyer" if buyer else "seller",
                     counterparty=t.seller if buyer else t.buyer,
-                    status=t.status.name.lower(),
+                    status=trade_status_name(t.status),
                     contracted_wh=t.energy_wh,
                     executed_wh=t.executed_wh,
                     curtailed_wh=t.curtailed_wh,
@@ -287,10 +288,11 @@ class StatementBuilder:
                     refunded_fen=refund if buyer else 0,
                 )
             )
+            if buyer:  # the escrow is prepaid when the trade forms, settled or not
+                part.prepaid_fen += t.escrow_fen
             if "TradeSettled" not in settled:
                 continue
             if buyer:
-                part.prepaid_fen += t.escrow_fen
                 part.refunded_fen += refund
                 part.executed_import_wh += t.executed_wh
                 part.lines += self._buyer_lines(t)

@@ -14,6 +14,7 @@ from rich.table import Table
 from ledger import cli_support as cli
 from ledger.clients.tariff import TransmissionTariffClient
 from ledger.context import LedgerContext
+from ledger.units import fen_to_cny, rate_to_cny_per_mwh_text, wh_to_mwh_trimmed
 
 app = typer.Typer(
     help="Postage-stamp transmission tariffs: regions, edges, stamp rates, cheapest routes.",
@@ -47,14 +48,14 @@ def regions(as_json: cli.JsonOpt = False) -> None:
     if not infos:
         cli.console.print("no regions defined")
         return
-    table = Table("id", "name", "neighbours", "rate fen/MWh", "pending fen/MWh", "pending from")
+    table = Table("id", "name", "neighbours", "rate CNY/MWh", "pending CNY/MWh", "pending from")
     for r in infos:
         table.add_row(
             str(r.id),
             r.name,
             ",".join(str(n) for n in r.neighbours) or "-",
-            f"{r.rate_fen_per_mwh:,}" if r.has_rate else "none",
-            f"{r.pending_rate_fen_per_mwh:,}" if r.pending_from else "-",
+            rate_to_cny_per_mwh_text(r.rate_fen_per_mwh) if r.has_rate else "none",
+            rate_to_cny_per_mwh_text(r.pending_rate_fen_per_mwh) if r.pending_from else "-",
             _when(r.pending_from),
         )
     cli.console.print(table)
@@ -105,12 +106,14 @@ def set_rate(
     [event] = tariff.events(receipt, "StampRateScheduled")
     args = event["args"]
     replaced = (
-        f", replacing pending {args['replacedRateFenPerMwh']:,} from {_when(args['replacedFrom'])}"
+        f", replacing pending {rate_to_cny_per_mwh_text(args['replacedRateFenPerMwh'])} CNY/MWh "
+        f"from {_when(args['replacedFrom'])}"
         if args["replacedPending"]
         else ""
     )
     cli.console.print(
-        f"region {region}: {rate_fen_per_mwh:,} fen/MWh from {_when(args['effectiveFrom'])}"
+        f"region {region}: {rate_to_cny_per_mwh_text(rate_fen_per_mwh)} CNY/MWh "
+        f"from {_when(args['effectiveFrom'])}"
         f"{replaced} (tx {cli.tx_hash(receipt)})"
     )
 
@@ -134,16 +137,17 @@ def route(
     if energy_wh is not None:
         # The contract's own rounding rule, on the route it just found.
         result["energy_wh"] = energy_wh
-        result["fee_fen"] = int(
+        fee_fen = int(
             tariff.contract.functions.feeFen(energy_wh, found.sum_rate_fen_per_mwh).call()
         )
+        result["fee_fen"] = fee_fen
     if as_json:
         cli.print_json(result)
         return
     cli.console.print(
         "route "
         + " -> ".join(str(r) for r in found.route)
-        + f": {found.sum_rate_fen_per_mwh:,} fen/MWh"
+        + f": {rate_to_cny_per_mwh_text(found.sum_rate_fen_per_mwh)} CNY/MWh"
     )
     if energy_wh is not None:
-        cli.console.print(f"fee for {energy_wh:,} Wh: {result['fee_fen']:,} fen")
+        cli.console.print(f"fee for {wh_to_mwh_trimmed(energy_wh)} MWh: {fen_to_cny(fee_fen)} CNY")

@@ -7,7 +7,6 @@ Posted-offer trading from the command line; ``register(app)`` adds the commands 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -29,8 +28,13 @@ from ledger.cli_support import (
     wallet_option,
 )
 from ledger.clients.trading import Listing, ListingSide, Trade
+from ledger.display import (
+    listing_status_name,
+    period_phase,
+    trade_status_name,
+)
 from ledger.errors import ValidationError
-from ledger.units import fen_to_cny, mwh_to_wh, wh_to_mwh_trimmed
+from ledger.units import fen_to_cny, mwh_to_wh, rate_to_cny_per_mwh_text, wh_to_mwh_trimmed
 from node.reputation.api import ReputationDesk
 from node.trading.optimizer import load_plan
 from node.trading.trader import PlanReport, Trader, terms_hash_of
@@ -67,7 +71,9 @@ def _maker_standing(trader: Trader, listings: list[Listing]) -> dict[str, tuple[
     return out
 
 
-def _listing_table(listings: list[Listing], standing: dict[str, tuple[int, str]]) -> Table:
+def _listing_table(
+    listings: list[Listing], standing: dict[str, tuple[int, str]], chain_now: int
+) -> Table:
     table = Table(
         "id", "side", "maker", "reputation", "credit", "period", "intervals", "region",
         "left MWh", "of MWh", "min MWh", "CNY/MWh", "expires", "status",
@@ -88,7 +94,7 @@ def _listing_table(listings: list[Listing], standing: dict[str, tuple[int, str]]
             wh_to_mwh_trimmed(x.min_take_wh),
             fen_to_cny(x.price_fen_per_mwh),
             short_time(x.expires_at),
-            x.status.name.lower(),
+            listing_status_name(x, chain_now),
         )
     return table
 
@@ -110,7 +116,7 @@ def _trade_table(trades: list[Trade]) -> Table:
             ">".join(str(r) for r in t.route),
             fen_to_cny(t.fee_fen),
             fen_to_cny(t.escrow_fen),
-            t.status.name.lower(),
+            trade_status_name(t.status),
         )
     return table
 
@@ -210,22 +216,27 @@ def listings(
     else:
         found = trader.open_listings(period_id=period, side=_side(side) if side else None)
     standing = _maker_standing(trader, found)
+    chain_now = trader.now()
     if as_json:
-        print_json(
-            [
-                {
-                    **x.model_dump(mode="json"),
-                    "maker_reputation": standing.get(x.maker, (None, None))[0],
-                    "maker_credit_level": standing.get(x.maker, (None, None))[1],
-                }
-                for x in found
-            ]
-        )
+        print_json([_listing_json(x, standing, chain_now) for x in found])
         return
     if not found:
         console.print("no listings")
         return
-    console.print(_listing_table(found, standing))
+    console.print(_listing_table(found, standing, chain_now))
+
+
+def _listing_json(
+    x: Listing, standing: dict[str, tuple[int, str]], chain_now: int
+) -> dict[str, object]:
+    """A listing in the chain's units, its status at chain time and its hashes as 0x hex."""
+    return {
+        **x.model_dump(mode="json"),
+        "side": x.side.name.lower(),
+        "status": listing_status_name(x, chain_now),
+        "maker_reputation": standing.get(x.maker, (None, None))[0],
+        "maker_credit_level": standing.get(x.maker, (None, None))[1],
+    }
 
 
 def quote(
@@ -242,7 +253,8 @@ def quote(
     console.print(
         f"{wh_to_mwh_trimmed(q.energy_wh)} MWh at {fen_to_cny(q.price_fen_per_mwh)} CNY/MWh = "
         f"{fen_to_cny(q.energy_fen)} CNY; route {'>'.join(map(str, q.route))} "
-        f"({q.sum_rate_fen_per_mwh:,} fen/MWh) fee {fen_to_cny(q.fee_fen)} CNY; "
+        f"({rate_to_cny_per_mwh_text(q.sum_rate_fen_per_mwh)} CNY/MWh) "
+        f"fee {fen_to_cny(q.fee_fen)} CNY; "
         f"prepayment {fen_to_cny(q.escrow_fen)} CNY; seller exposure "
         f"{fen_to_cny(q.exposure_fen)} CNY"
     )
@@ -307,7 +319,10 @@ def trades(
         if period is not None:
             found = [t for t in found if t.period_id == period]
     if as_json:
-        print_json(found)
+        named = [
+            {**t.model_dump(mode="json"), "status": trade_status_name(t.status)} for t in found
+        ]
+        print_json(named)
         return
     if not found:
         console.print("no trades")
@@ -316,25 +331,16 @@ def trades(
 
 
 def periods(as_json: JsonOpt = False) -> None:
-    """The delivery periods and their windows."""
-    found = _trader(None).periods()
+    """The delivery periods, their windows and their phase at chain time."""
+    trader = _trader(None)
+    found = trader.periods()
+    now = trader.now()
     if as_json:
-        print_json(found)
+        print_json([{**p.model_dump(mode="json"), "status": period_phase(p, now)} for p in found])
         return
     table = Table("id", "delivery start", "intervals", "posting opens", "taking", "status")
-    now = int(datetime.now(tz=UTC).timestamp())
     for p in found:
-        state = (
-            "taking"
-            if p.taking_opens_at <= now < p.taking_closes_at
-            else (
-                "posting"
-                if p.posting_opens_at <= now < p.taking_closes_at
-                else "closed"
-                if now >= p.taking_closes_at
-                else "not open"
-            )
-        )
+        state = period_phase(p, now)
         table.add_row(
             str(p.id),
             short_time(p.delivery_start),

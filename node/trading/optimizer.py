@@ -40,6 +40,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from ledger.errors import GridLedgerError, ValidationError
 from ledger.units import WH_PER_MWH, value_fen
+from ledger.units import rate_to_cny_per_mwh_text as cny
 
 PLAN_FORMAT: Literal["gridledger-plan/1"] = "gridledger-plan/1"
 
@@ -390,13 +391,13 @@ def _explain_take(o: ListingOffer, p: ScoreParts, q: int, rank: int, n: int, mod
             amount += f" (minimum take {o.min_take_wh:,})"
     if mode == 1:
         price = (
-            f"effective price {o.effective_price_fen_per_mwh:,} fen/MWh (price "
-            f"{o.price_fen_per_mwh:,} + transmission {o.transmission_rate_fen_per_mwh:,})"
+            f"effective price {cny(o.effective_price_fen_per_mwh)} CNY/MWh (price "
+            f"{cny(o.price_fen_per_mwh)} + transmission {cny(o.transmission_rate_fen_per_mwh)})"
         )
         terms = f"price {p.price:.4f} + reputation {p.reputation:.4f} + carbon {p.carbon:.4f}"
         facts = f"reputation {o.reputation:.2f}, carbon {o.carbon_g_per_kwh:g} g/kWh"
     else:
-        price = f"bid {o.price_fen_per_mwh:,} fen/MWh"
+        price = f"bid {cny(o.price_fen_per_mwh)} CNY/MWh"
         terms = f"price {p.price:.4f} + reputation {p.reputation:.4f}"
         facts = f"reputation {o.reputation:.2f}"
     return (

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from ledger.cli_support import JsonOpt, ReadWalletOpt, console, make_context, print_json, signer
 from ledger.errors import ValidationError
-from ledger.units import fen_to_cny, wh_to_mwh_trimmed
+from ledger.units import fen_to_cny, rate_to_cny_per_mwh_text, wh_to_mwh_trimmed
 from node.trading.optimizer import Mode, Plan, Weights, load_book, recommend, save_plan
 from node.trading.trader import Trader
 
@@ -71,13 +71,13 @@ def recommend_cmd(
 
 def print_plan(plan: Plan) -> None:
     """The plan as a table, each take's explanation and the skipped listings."""
-    table = Table("listing", "take MWh", "CNY/MWh", "transm. fen/MWh", "energy CNY", "fee CNY")
+    table = Table("listing", "take MWh", "CNY/MWh", "transm. CNY/MWh", "energy CNY", "fee CNY")
     for t in plan.takes:
         table.add_row(
             str(t.listing_id),
             wh_to_mwh_trimmed(t.quantity_wh),
             fen_to_cny(t.price_fen_per_mwh),
-            f"{t.transmission_rate_fen_per_mwh:,}",
+            rate_to_cny_per_mwh_text(t.transmission_rate_fen_per_mwh),
             fen_to_cny(t.energy_fen),
             fen_to_cny(t.transmission_fee_fen),
         )

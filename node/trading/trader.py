@@ -37,7 +37,8 @@ from ledger.clients.trading import (
     TradingMarketClient,
 )
 from ledger.context import LedgerContext
-from ledger.errors import ContractRevertError
+from ledger.display import listing_status_name, short_time
+from ledger.errors import ContractRevertError, ValidationError
 from ledger.units import value_fen
 from node.reputation.api import reputation_fractions
 from node.trading.optimizer import ListingOffer, Mode, Plan, Weights, recommend
@@ -193,6 +194,18 @@ class Trader:
         return self.registry.node_info(self.address).region
 
     def quote(self, listing_id: int, energy_wh: int) -> Quote:
+        """What taking ``energy_wh`` costs now; a listing that can no longer be taken (expired
+        at chain time, filled, cancelled) is refused rather than priced."""
+        listing = self.market.listing(listing_id)
+        now = self.now()
+        status = listing_status_name(listing, now)
+        if status == "expired":
+            raise ValidationError(
+                f"listing {listing_id} expired at {short_time(listing.expires_at)} UTC "
+                f"(chain time {short_time(now)}): it can no longer be taken"
+            )
+        if status != "open":
+            raise ValidationError(f"listing {listing_id} is {status}: it can no longer be taken")
         return self.market.quote(listing_id, self.region(), energy_wh)
 
     def take(

@@ -43,7 +43,7 @@ def test_every_explorer_page_renders_real_data(
         ],
         "/participants": ["Tangshan", "active", "VERIFIER", s[:8]],
         f"/participants/{s}": ["seller", "¥490,000.00", "VERIFIER", "#7", "RoleGranted"],
-        "/listings": ["5.000 MWh", "partial", "35,000"],
+        "/listings": ["5.000 MWh", "partial", "350.00"],  # CNY/MWh (35,000 fen/MWh)
         "/trades": ["#7", "settled", "2.000 MWh"],
         "/trades/7": [
             "secure",

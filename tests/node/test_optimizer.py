@@ -197,8 +197,8 @@ def test_explanations_name_the_numbers_behind_each_choice() -> None:
     assert takes(plan) == {7: 2_000_000, 8: 500_000}
     t7 = next(t for t in plan.takes if t.listing_id == 7)
     assert t7.explanation.startswith(
-        "take all 2,000,000 Wh available from listing 7: effective price 407,500 fen/MWh "
-        "(price 400,000 + transmission 7,500), reputation 0.90, carbon 600 g/kWh; unit score "
+        "take all 2,000,000 Wh available from listing 7: effective price 4075.00 CNY/MWh "
+        "(price 4000.00 + transmission 75.00), reputation 0.90, carbon 600 g/kWh; unit score "
     )
     t8 = next(t for t in plan.takes if t.listing_id == 8)
     assert "take 500,000 of 1,000,000 Wh available from listing 8" in t8.explanation

@@ -146,3 +146,19 @@ def test_cli_settle_and_statement(flow: Flow, session_settings: Settings, tmp_pa
     result = runner.invoke(app, ["settle", str(tid), "-w", "node-93"], env=env)
     assert isinstance(result.exception, ContractRevertError)
     assert result.exception.name == "TradeAlreadySettled"
+
+
+def test_prepayment_shows_as_soon_as_the_trade_forms(flow: Flow) -> None:
+    """Issue 17: the statement's "prepaid" is the trade's escrow before settlement too."""
+    flow.open_taking()
+    tid = flow.trade("seller", "buyer", E, PRICE)
+    escrow_fen = flow.market.settler.trade(tid).escrow_fen
+    assert escrow_fen > 0
+    s = StatementBuilder(flow.ctx, flow.ctx.account("node-92")).build(
+        flow.party("buyer").address, flow.period
+    )
+    assert s.prepaid_fen == escrow_fen
+    assert [(t.trade_id, t.status, t.prepaid_fen) for t in s.trades] == [
+        (tid, "formed", escrow_fen)
+    ]
+    assert s.unsettled_trades == 1

@@ -35,7 +35,7 @@ def test_regulator_builds_the_graph_and_anyone_asks_for_routes(
     assert "region 0 is 'Tangshan'" in done.stdout
     done = run_cli(["tariff", "set-rate", "0", "3000"], env)
     assert done.returncode == 0, done.stderr
-    assert "region 0: 3,000 fen/MWh from " in done.stdout
+    assert "region 0: 30.00 CNY/MWh from " in done.stdout
     own = LedgerContext(settings, w3=ctx.w3)
     tariff = own.client(TransmissionTariffClient, role_account("REGULATOR"))
     build_graph(
@@ -56,7 +56,7 @@ def test_regulator_builds_the_graph_and_anyone_asks_for_routes(
         "fee_fen": 9259,
     }
     text = run_cli(["tariff", "route", "0", "4"], env)
-    assert "route 0 -> 2 -> 3 -> 4: 7,500 fen/MWh" in text.stdout
+    assert "route 0 -> 2 -> 3 -> 4: 75.00 CNY/MWh" in text.stdout
     pending = run_cli(["tariff", "set-rate", "2", "9000", "--in", "3600"], env)
     assert pending.returncode == 0, pending.stderr
     listed = run_cli(["tariff", "regions", "--json"], env)

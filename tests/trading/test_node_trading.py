@@ -173,4 +173,4 @@ def test_cli_end_to_end(market: Market, session_settings: Settings, tmp_path: Pa
     periods = json.loads(run("periods", "--json"))
     assert periods[0]["id"] == market.period.id
     listed = json.loads(run("listings", "--mine", "-w", "node-2", "--json"))
-    assert listed[0]["status"] == ListingStatus.CANCELLED
+    assert listed[0]["status"] == "cancelled"  # statuses read by name (ledger.display)
