@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import httpx
 import uvicorn
 from eth_account.signers.local import LocalAccount
 from pydantic import Field
@@ -25,6 +26,7 @@ from ledger.db import make_engine, session_factory
 from ledger.engines.local import free_port
 from ledger.errors import GridLedgerError
 from ledger.scenario import Participant, Scenario
+from ledger.tls import http_client, init_tls, tls_dir, uvicorn_ssl_kwargs
 from node.trading.trader import Trader
 from scripts.day.clock import ChainClock, DaySchedule
 from scripts.day.figures import DayFigures
@@ -186,8 +188,9 @@ class DemoBase:
         return self._oracle_ctx
 
     @contextmanager
-    def oracle(self) -> Iterator[str]:
-        """The oracle's API on a free port, its clock following the chain's."""
+    def oracle(self) -> Iterator[httpx.Client]:
+        """A client of the oracle's API on a free port over HTTPS (the consortium CA of the
+        demo's data dir, made on first use, verifies it), its clock following the chain's."""
         from oracle.app import create_app
         from oracle.service import OracleService
         from oracle.store import OracleBase
@@ -214,19 +217,27 @@ class DemoBase:
             anonymous_role="dispatch",
         )
         port = free_port()
+        init_tls(tls_dir(ctx.settings))
         server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                **uvicorn_ssl_kwargs(ctx.settings, "oracle"),
+            )
         )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
-        url = f"http://127.0.0.1:{port}"
+        url = f"https://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while not server.started:
             if time.monotonic() > deadline:
                 raise GridLedgerError("the oracle did not start")
             time.sleep(0.05)
         try:
-            yield url
+            with http_client(ctx.settings, url, client_name="dispatch", timeout=300) as http:
+                yield http
         finally:
             server.should_exit = True
             thread.join(timeout=30)

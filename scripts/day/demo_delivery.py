@@ -10,7 +10,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 from eth_account.signers.local import LocalAccount
 
 from ledger.clients.settlement import SettlementEngineClient
@@ -34,7 +33,7 @@ class DeliveryStages(DemoBase):
         period = Trader(self.ctx, self.role("operator")).market.period(self.period_id)
         self.set_time(period.taking_closes_at + 1)
         corridors = plan.corridor_limits(self.scenario, self.schedule.scaled)
-        with self.oracle() as url, httpx.Client(base_url=url, timeout=120) as http:
+        with self.oracle() as http:
             response = http.get("/dispatch/trades", params={"period": self.period_id})
             response.raise_for_status()
             trades = [Trade.model_validate(t) for t in response.json()]
@@ -98,7 +97,7 @@ class DeliveryStages(DemoBase):
         accepted = flagged = 0
         interval_s, intervals = self.schedule.interval_s, self.schedule.intervals
         every = max(1, intervals // 4)
-        with self.oracle() as url, httpx.Client(base_url=url, timeout=300) as http:
+        with self.oracle() as http:
             for k in range(intervals):
                 start = period.delivery_start + k * interval_s
                 self.set_time(start + interval_s + self.schedule.reading_delay_s)
