@@ -86,7 +86,8 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
     uint256[] private _open;
 
     mapping(uint256 tradeId => StoredTrade) private _trades;
-    mapping(address node => uint256[]) private _tradesOf;
+    /// @dev Trades per (node, period), as buyer or seller: read by the settlement engine.
+    mapping(address node => mapping(uint32 periodId => uint256)) private _tradesIn;
     /// @dev Distinct routes (packed as ITransmissionTariff.cachedRoute), ids from 1.
     mapping(uint24 routeId => uint256 packedRoute) private _routes;
     mapping(uint256 packedRoute => uint24 routeId) private _routeIds;
@@ -280,8 +281,8 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         l.takenWh += uint64(energyWh);
         if (remaining == 0) _closeListing(l, ListingStatus.Filled);
 
-        _tradesOf[buyer].push(tradeId);
-        _tradesOf[seller].push(tradeId);
+        ++_tradesIn[buyer][l.periodId];
+        ++_tradesIn[seller][l.periodId];
 
         _registry.addObligation(buyer);
         _registry.addObligation(seller);
@@ -458,17 +459,8 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
     }
 
     /// @inheritdoc ITradingMarket
-    function tradeCountOf(address node) external view returns (uint256) {
-        return _tradesOf[node].length;
-    }
-
-    /// @inheritdoc ITradingMarket
-    function tradesOf(address node, uint256 offset, uint256 limit)
-        external
-        view
-        returns (Trade[] memory)
-    {
-        return _tradePage(_tradesOf[node], offset, limit);
+    function tradeCountIn(address node, uint32 periodId) external view returns (uint256) {
+        return _tradesIn[node][periodId];
     }
 
     /// @inheritdoc ITradingMarket
@@ -740,18 +732,6 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         page = new Listing[](end - offset);
         for (uint256 i = offset; i < end; ++i) {
             page[i - offset] = _toListing(ids[i], _listings[ids[i]]);
-        }
-    }
-
-    function _tradePage(uint256[] storage ids, uint256 offset, uint256 limit)
-        private
-        view
-        returns (Trade[] memory page)
-    {
-        uint256 end = _pageEnd(offset, limit, ids.length);
-        page = new Trade[](end - offset);
-        for (uint256 i = offset; i < end; ++i) {
-            page[i - offset] = _toTrade(ids[i], _trades[ids[i]]);
         }
     }
 
