@@ -284,9 +284,7 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         ++_tradesIn[buyer][l.periodId];
         ++_tradesIn[seller][l.periodId];
 
-        _registry.addObligation(buyer);
-        _registry.addObligation(seller);
-        if (q.exposureFen != 0) _registry.reserveBond(seller, q.exposureFen);
+        _registry.openTradeObligations(buyer, seller, q.exposureFen);
         uint256 escrowFen = q.energyFen + q.feeFen;
         _collect(buyer, escrowFen);
 
@@ -359,9 +357,7 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         uint256 left = energyFen + _feeFen(t) - t.paidOutFen;
         uint256 exposureFen = _exposure(energyFen, t.exposureBps);
         (address buyer, address seller) = _parties(t);
-        _registry.removeObligation(buyer);
-        _registry.removeObligation(seller);
-        if (exposureFen != 0) _registry.releaseBond(seller, exposureFen);
+        _registry.closeTradeObligations(buyer, seller, exposureFen);
         emit TradeStatusChanged(tradeId, previous, status, msg.sender);
         if (left != 0) _payOut(t, tradeId, buyer, left);
     }

@@ -376,8 +376,8 @@ def test_trades_are_counted_per_node_and_period(flow: Flow) -> None:
     for _ in range(3):
         flow.trade("seller", "buyer", 1_000_000, PRICE)
     buyer = flow.party("buyer").address
-    assert flow.market.trade_count_in(buyer, flow.period) == 3
-    assert flow.market.trade_count_in(buyer, flow.period + 1) == 0
+    assert flow.market.operator.trade_count_in(buyer, flow.period) == 3
+    assert flow.market.operator.trade_count_in(buyer, flow.period + 1) == 0
     assert flow.engine.node_period(buyer, flow.period).trades == 3
 
 
