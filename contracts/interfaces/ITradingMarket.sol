@@ -335,6 +335,16 @@ interface ITradingMarket {
     /// @notice Record the dispatch result of a Formed trade; it becomes Dispatched.
     function markDispatched(uint256 tradeId, uint256 executedWh, uint256 curtailedWh) external;
 
+    /// @notice One call of a settlement: markDispatched(tradeId, executedWh, curtailedWh)
+    /// if the trade is Formed, then payOut(tradeId, msg.sender, amountFen) if amountFen is
+    /// not zero (same errors and events as those two).
+    function dispatchAndPayOut(
+        uint256 tradeId,
+        uint256 executedWh,
+        uint256 curtailedWh,
+        uint256 amountFen
+    ) external;
+
     /// @notice Pay `amountFen` of an open trade's remaining escrow to `to`.
     function payOut(uint256 tradeId, address to, uint256 amountFen) external;
 

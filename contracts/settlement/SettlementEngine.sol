@@ -289,9 +289,6 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
             return false;
         }
         if (_remainder == address(0)) revert RemainderAccountNotSet();
-        if (t.status == ITradingMarket.TradeStatus.Formed) {
-            _market.markDispatched(tradeId, r.executedWh, r.curtailedWh);
-        }
 
         Work memory w;
         w.tradeId = tradeId;
@@ -303,7 +300,7 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         if (w.unexecutedWh != 0) _substitution(t, w);
 
         uint256 fromEscrow = w.sellerFen + w.feeFen + w.substituteFen + w.substituteFeeFen;
-        if (fromEscrow != 0) _market.payOut(tradeId, address(this), fromEscrow);
+        _market.dispatchAndPayOut(tradeId, r.executedWh, r.curtailedWh, fromEscrow);
 
         // seller: price x executed energy
         _credit(t.seller, w.sellerFen);

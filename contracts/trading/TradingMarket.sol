@@ -320,6 +320,27 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
     {
         StoredTrade storage t = _trade(tradeId);
         if (t.status != TradeStatus.Formed) revert InvalidTradeStatus(tradeId, t.status);
+        _markDispatched(t, tradeId, executedWh, curtailedWh);
+    }
+
+    /// @inheritdoc ITradingMarket
+    function dispatchAndPayOut(
+        uint256 tradeId,
+        uint256 executedWh,
+        uint256 curtailedWh,
+        uint256 amountFen
+    ) external onlyRole(Roles.MARKET_CONTRACT) nonReentrant {
+        StoredTrade storage t = _openTrade(tradeId);
+        if (t.status == TradeStatus.Formed) _markDispatched(t, tradeId, executedWh, curtailedWh);
+        if (amountFen != 0) _payOut(t, tradeId, msg.sender, amountFen);
+    }
+
+    function _markDispatched(
+        StoredTrade storage t,
+        uint256 tradeId,
+        uint256 executedWh,
+        uint256 curtailedWh
+    ) private {
         if (executedWh + curtailedWh > t.energyWh) {
             revert DispatchExceedsTrade(tradeId, executedWh, curtailedWh, t.energyWh);
         }
