@@ -594,9 +594,11 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         }
     }
 
-    /// @dev Pull the prepayment from the buyer, with readable errors when it cannot pay.
+    /// @dev Pull the prepayment from the buyer, with readable errors when it cannot pay
+    /// (balance and allowance are read only after a failed transfer).
     function _collect(address buyer, uint256 amountFen) private {
         if (amountFen == 0) return;
+        if (_token.trySafeTransferFrom(buyer, address(this), amountFen)) return;
         uint256 balance = _token.balanceOf(buyer);
         if (balance < amountFen) revert InsufficientBalance(buyer, balance, amountFen);
         uint256 allowance = _token.allowance(buyer, address(this));
