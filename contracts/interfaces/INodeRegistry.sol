@@ -421,6 +421,15 @@ interface INodeRegistry {
     /// @notice Close one listing/trade/obligation of `node`.
     function removeObligation(address node) external;
 
+    /// @notice A new trade: addObligation(buyer), addObligation(seller) and, when
+    /// `exposureFen` is not zero, reserveBond(seller, exposureFen), in that order.
+    function openTradeObligations(address buyer, address seller, uint256 exposureFen) external;
+
+    /// @notice A closed trade: removeObligation(buyer), removeObligation(seller) and, when
+    /// `exposureFen` is not zero, releaseBond(seller, exposureFen), in that order.
+    function closeTradeObligations(address buyer, address seller, uint256 exposureFen)
+        external;
+
     /// @notice Block `node` from new trading for `reason` (e.g. "DEBT", "BOND_DEADLINE").
     function blockTrading(address node, bytes32 reason) external;
 

@@ -21,16 +21,17 @@ pragma solidity ^0.8.24;
 /// Order. A trade settles once, after its dispatch result is recorded, the settlement of
 /// its period has opened (IDispatchResults.settlementOpensAt) and both parties' meter
 /// totals are recorded. A node's deviation of a period settles once, after every trade it
-/// is party to in that period is settled (counted by a paged census of the trading
-/// market's per-node trade list, `countTrades`).
+/// is party to in that period is settled (the trading market counts each node's trades
+/// per period, `ITradingMarket.tradeCountIn`, final once taking has closed).
 /// @dev No function loops over a growing set: a trade's settlement touches its route
-/// (at most 32 regions); the census is paged; batches are caller-sized.
+/// (at most 32 regions); batches are caller-sized.
 interface ISettlementEngine {
     /// @notice Per node and delivery period: contracted energy (after dispatch, incl.
     /// substitution), the census and settlement counters and flags.
     /// @param importWh Energy the node bought that was executed or substituted.
     /// @param exportWh Energy the node sold that was executed, or supplied as a substitute.
-    /// @param trades The node's trades of the period counted so far by the census.
+    /// @param trades The node's trades of the period (the market's tradeCountIn; filled
+    /// in by the nodePeriod view, not stored here).
     /// @param settled The node's trades of the period settled here.
     /// @param deviationSettled Whether its deviation (formulas 2/3) is settled.
     /// @param meterMissing Whether it was flagged for missing meter data.
@@ -109,8 +110,6 @@ interface ISettlementEngine {
     event FtrBought(uint256 indexed ftrId, address indexed holder, uint256 priceFen, uint256 fundFen);
     /// @notice `from` added `amountFen` to the FTR fund, now `fundFen`.
     event FtrFunded(address indexed from, uint256 amountFen, uint256 fundFen);
-    /// @notice The census counted `node`'s trades [fromIndex, toIndex) of the market's list.
-    event TradesCounted(address indexed node, uint256 fromIndex, uint256 toIndex);
 
     // ------------------------------------------------------------------ trade settlement
 
@@ -281,8 +280,6 @@ interface ISettlementEngine {
     error DeviationAlreadySettled(address node, uint32 period);
     /// @notice Some of the node's trades of the period are not settled yet.
     error TradesUnsettled(address node, uint32 period, uint256 trades, uint256 settled);
-    /// @notice The census has not reached every trade of the period; call countTrades.
-    error TradeCountIncomplete(address node, uint256 counted, uint256 total);
     /// @notice The balancing account cannot pay a formula 2 payment.
     error BalancingAccountShort(address account, uint256 balanceFen, uint256 allowanceFen, uint256 neededFen);
     /// @notice The payer's balance or allowance to this contract is short.
@@ -339,9 +336,6 @@ interface ISettlementEngine {
     /// @notice Flag `node` for missing meter data of `period` (anyone, once settlement opened).
     function flagMissingMeter(address node, uint32 period) external;
 
-    /// @notice Census: count up to `maxTrades` more of `node`'s trades (anyone).
-    function countTrades(address node, uint256 maxTrades) external returns (uint256 counted);
-
     /// @notice Settle `node`'s deviation in `period` (anyone; once).
     function settleDeviation(address node, uint32 period) external;
 
@@ -369,8 +363,6 @@ interface ISettlementEngine {
         returns (SpareCapacity memory);
     function nomineeOf(uint256 tradeId) external view returns (address);
     function nodePeriod(address node, uint32 period) external view returns (NodePeriod memory);
-    /// @notice How many of `node`'s trades the census has counted.
-    function countedTradesOf(address node) external view returns (uint256);
     function ftrCount() external view returns (uint256);
     function ftr(uint256 ftrId) external view returns (Ftr memory);
     function ftrsPage(uint256 offset, uint256 limit) external view returns (Ftr[] memory);

@@ -33,10 +33,11 @@ pragma solidity ^0.8.24;
 /// Settlement (a MARKET_CONTRACT) moves a trade Formed -> Dispatched, pays out of its
 /// escrow and closes it Settled or Failed; closing refunds what is left to the buyer,
 /// releases the exposure and the obligations.
-/// @dev No function loops over listings or trades: the open set is swap-and-pop, the
-/// per-node trade lists are append-only with paging views (the settlement engine counts
-/// trades through tradesOf); a maker's listings and a period's trades are found by the
-/// indexed topics of ListingPosted and TradeCreated (listingsByIds, tradesByIds).
+/// @dev No function loops over listings or trades: the open set is swap-and-pop; a node's
+/// trades per period are a counter (tradeCountIn, read by the settlement engine); a
+/// maker's listings and a period's trades are found by the indexed topics of
+/// ListingPosted and TradeCreated (listingsByIds, tradesByIds), a node's trades by the
+/// buyer and seller fields of TradeCreated.
 interface ITradingMarket {
     /// @notice Which side posted: Sell is mode 1, Buy is mode 2.
     enum ListingSide {
@@ -334,6 +335,16 @@ interface ITradingMarket {
     /// @notice Record the dispatch result of a Formed trade; it becomes Dispatched.
     function markDispatched(uint256 tradeId, uint256 executedWh, uint256 curtailedWh) external;
 
+    /// @notice One call of a settlement: markDispatched(tradeId, executedWh, curtailedWh)
+    /// if the trade is Formed, then payOut(tradeId, msg.sender, amountFen) if amountFen is
+    /// not zero (same errors and events as those two).
+    function dispatchAndPayOut(
+        uint256 tradeId,
+        uint256 executedWh,
+        uint256 curtailedWh,
+        uint256 amountFen
+    ) external;
+
     /// @notice Pay `amountFen` of an open trade's remaining escrow to `to`.
     function payOut(uint256 tradeId, address to, uint256 amountFen) external;
 
@@ -372,12 +383,9 @@ interface ITradingMarket {
 
     function tradeCount() external view returns (uint256);
     function trade(uint256 tradeId) external view returns (Trade memory);
-    function tradeCountOf(address node) external view returns (uint256);
-    /// @notice A page of the trades `node` is buyer or seller of, in formation order.
-    function tradesOf(address node, uint256 offset, uint256 limit)
-        external
-        view
-        returns (Trade[] memory);
+    /// @notice How many trades of period `periodId` `node` is buyer or seller of (final
+    /// once the period's taking window has closed).
+    function tradeCountIn(address node, uint32 periodId) external view returns (uint256);
     /// @notice The trades `tradeIds`, in the order given (reverts UnknownTrade on an
     /// unknown id). A period's trades are the TradeCreated events with that `period` topic
     /// (the client pages them so); there is no on-chain per-period list.

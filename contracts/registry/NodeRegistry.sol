@@ -458,6 +458,38 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         external
         onlyRole(Roles.MARKET_CONTRACT)
     {
+        _reserveBond(node, amountFen);
+    }
+
+    /// @inheritdoc INodeRegistry
+    function releaseBond(address node, uint256 amountFen)
+        external
+        onlyRole(Roles.MARKET_CONTRACT)
+    {
+        _releaseBond(node, amountFen);
+    }
+
+    /// @inheritdoc INodeRegistry
+    function openTradeObligations(address buyer, address seller, uint256 exposureFen)
+        external
+        onlyRole(Roles.MARKET_CONTRACT)
+    {
+        _addObligation(buyer);
+        _addObligation(seller);
+        if (exposureFen != 0) _reserveBond(seller, exposureFen);
+    }
+
+    /// @inheritdoc INodeRegistry
+    function closeTradeObligations(address buyer, address seller, uint256 exposureFen)
+        external
+        onlyRole(Roles.MARKET_CONTRACT)
+    {
+        _removeObligation(buyer);
+        _removeObligation(seller);
+        if (exposureFen != 0) _releaseBond(seller, exposureFen);
+    }
+
+    function _reserveBond(address node, uint256 amountFen) private {
         if (amountFen == 0) revert ZeroAmount();
         Node storage n = _known(node);
         uint256 available = _available(n);
@@ -467,11 +499,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         emit BondReserved(node, amountFen, n.reservedFen, msg.sender);
     }
 
-    /// @inheritdoc INodeRegistry
-    function releaseBond(address node, uint256 amountFen)
-        external
-        onlyRole(Roles.MARKET_CONTRACT)
-    {
+    function _releaseBond(address node, uint256 amountFen) private {
         if (amountFen == 0) revert ZeroAmount();
         Node storage n = _known(node);
         if (amountFen > n.reservedFen) revert ReleaseExceedsReserved(node, n.reservedFen, amountFen);
@@ -503,6 +531,15 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
 
     /// @inheritdoc INodeRegistry
     function addObligation(address node) external onlyRole(Roles.MARKET_CONTRACT) {
+        _addObligation(node);
+    }
+
+    /// @inheritdoc INodeRegistry
+    function removeObligation(address node) external onlyRole(Roles.MARKET_CONTRACT) {
+        _removeObligation(node);
+    }
+
+    function _addObligation(address node) private {
         if (node == address(0)) revert ZeroAddress();
         Node storage n = _nodes[node];
         if (n.status != NodeStatus.Active) revert NodeNotActive(node);
@@ -512,8 +549,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         emit ObligationAdded(node, count, msg.sender);
     }
 
-    /// @inheritdoc INodeRegistry
-    function removeObligation(address node) external onlyRole(Roles.MARKET_CONTRACT) {
+    function _removeObligation(address node) private {
         Node storage n = _known(node);
         uint32 count = n.obligations;
         if (count == 0) revert NoOpenObligations(node);

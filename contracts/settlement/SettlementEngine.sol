@@ -24,8 +24,6 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
     uint256 public constant WH_PER_MWH = 1_000_000;
     /// @notice Dispatch reason code of a curtailment for congestion (corridor limit).
     uint16 public constant REASON_CONGESTION = 1;
-    /// @notice Most trades settleDeviation counts itself before asking for countTrades.
-    uint256 public constant AUTO_COUNT = 32;
     /// @notice Registry block reason of an unpaid deviation charge.
     bytes32 public constant DEBT_REASON = "SETTLEMENT_DEBT";
     /// @notice Registry slash reason of a deviation charge taken from a bond.
@@ -51,7 +49,6 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
     mapping(address node => mapping(uint32 period => SpareCapacity)) private _spare;
     mapping(uint256 tradeId => address) private _nominee;
     mapping(address node => mapping(uint32 period => NodePeriod)) private _np;
-    mapping(address node => uint256) private _counted;
 
     uint256 private _ftrCount;
     mapping(uint256 ftrId => Ftr) private _ftrs;
@@ -292,9 +289,6 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
             return false;
         }
         if (_remainder == address(0)) revert RemainderAccountNotSet();
-        if (t.status == ITradingMarket.TradeStatus.Formed) {
-            _market.markDispatched(tradeId, r.executedWh, r.curtailedWh);
-        }
 
         Work memory w;
         w.tradeId = tradeId;
@@ -306,7 +300,7 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         if (w.unexecutedWh != 0) _substitution(t, w);
 
         uint256 fromEscrow = w.sellerFen + w.feeFen + w.substituteFen + w.substituteFeeFen;
-        if (fromEscrow != 0) _market.payOut(tradeId, address(this), fromEscrow);
+        _market.dispatchAndPayOut(tradeId, r.executedWh, r.curtailedWh, fromEscrow);
 
         // seller: price x executed energy
         _credit(t.seller, w.sellerFen);
@@ -506,11 +500,6 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
     // ================================================================ deviations
 
     /// @inheritdoc ISettlementEngine
-    function countTrades(address node, uint256 maxTrades) external returns (uint256 counted) {
-        (counted,) = _count(node, maxTrades);
-    }
-
-    /// @inheritdoc ISettlementEngine
     function settleDeviation(address node, uint32 period) external nonReentrant {
         ITradingMarket.Period memory p = _market.period(period);
         uint64 nowS = uint64(block.timestamp);
@@ -521,8 +510,9 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         if (_balancing == address(0)) revert BalancingAccountNotSet();
         NodePeriod storage np = _np[node][period];
         if (np.deviationSettled) revert DeviationAlreadySettled(node, period);
-        _ensureCounted(node, p.takingClosesAt);
-        if (np.settled != np.trades) revert TradesUnsettled(node, period, np.trades, np.settled);
+        // final: a take needs now < takingClosesAt
+        uint256 trades = _market.tradeCountIn(node, period);
+        if (np.settled != trades) revert TradesUnsettled(node, period, trades, np.settled);
         (bool recorded,,, int256 meteredNet) = _oracle.meteredEnergyOf(node, period);
         if (!recorded) revert MeterDataMissing(node, period);
 
@@ -627,35 +617,6 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         emit DeviationCollected(node, period, fromCredit, fromWallet, fromBond, rest);
     }
 
-    /// @dev Count up to `maxTrades` more of `node`'s trades per period.
-    function _count(address node, uint256 maxTrades)
-        private
-        returns (uint256 counted, uint256 total)
-    {
-        counted = _counted[node];
-        total = _market.tradeCountOf(node);
-        if (counted >= total || maxTrades == 0) return (counted, total);
-        uint256 n = total - counted;
-        if (n > maxTrades) n = maxTrades;
-        ITradingMarket.Trade[] memory page = _market.tradesOf(node, counted, n);
-        for (uint256 i = 0; i < page.length; ++i) {
-            _np[node][page[i].periodId].trades += 1;
-        }
-        uint256 from = counted;
-        counted += page.length;
-        _counted[node] = counted;
-        emit TradesCounted(node, from, counted);
-    }
-
-    /// @dev Every trade of `node` formed before `takingClosesAt` (so every trade of that
-    /// period) must be counted: the trade lists are in formation order.
-    function _ensureCounted(address node, uint64 takingClosesAt) private {
-        (uint256 counted, uint256 total) = _count(node, AUTO_COUNT);
-        if (counted == total) return;
-        ITradingMarket.Trade[] memory next = _market.tradesOf(node, counted, 1);
-        if (next[0].formedAt < takingClosesAt) revert TradeCountIncomplete(node, counted, total);
-    }
-
     // ================================================================ views
 
     /// @inheritdoc ISettlementEngine
@@ -723,13 +684,13 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
     }
 
     /// @inheritdoc ISettlementEngine
-    function nodePeriod(address node, uint32 period) external view returns (NodePeriod memory) {
-        return _np[node][period];
-    }
-
-    /// @inheritdoc ISettlementEngine
-    function countedTradesOf(address node) external view returns (uint256) {
-        return _counted[node];
+    function nodePeriod(address node, uint32 period)
+        external
+        view
+        returns (NodePeriod memory np)
+    {
+        np = _np[node][period];
+        np.trades = uint32(_market.tradeCountIn(node, period));
     }
 
     /// @inheritdoc ISettlementEngine

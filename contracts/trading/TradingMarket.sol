@@ -86,7 +86,8 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
     uint256[] private _open;
 
     mapping(uint256 tradeId => StoredTrade) private _trades;
-    mapping(address node => uint256[]) private _tradesOf;
+    /// @dev Trades per (node, period), as buyer or seller: read by the settlement engine.
+    mapping(address node => mapping(uint32 periodId => uint256)) private _tradesIn;
     /// @dev Distinct routes (packed as ITransmissionTariff.cachedRoute), ids from 1.
     mapping(uint24 routeId => uint256 packedRoute) private _routes;
     mapping(uint256 packedRoute => uint24 routeId) private _routeIds;
@@ -280,12 +281,10 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         l.takenWh += uint64(energyWh);
         if (remaining == 0) _closeListing(l, ListingStatus.Filled);
 
-        _tradesOf[buyer].push(tradeId);
-        _tradesOf[seller].push(tradeId);
+        ++_tradesIn[buyer][l.periodId];
+        ++_tradesIn[seller][l.periodId];
 
-        _registry.addObligation(buyer);
-        _registry.addObligation(seller);
-        if (q.exposureFen != 0) _registry.reserveBond(seller, q.exposureFen);
+        _registry.openTradeObligations(buyer, seller, q.exposureFen);
         uint256 escrowFen = q.energyFen + q.feeFen;
         _collect(buyer, escrowFen);
 
@@ -321,6 +320,27 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
     {
         StoredTrade storage t = _trade(tradeId);
         if (t.status != TradeStatus.Formed) revert InvalidTradeStatus(tradeId, t.status);
+        _markDispatched(t, tradeId, executedWh, curtailedWh);
+    }
+
+    /// @inheritdoc ITradingMarket
+    function dispatchAndPayOut(
+        uint256 tradeId,
+        uint256 executedWh,
+        uint256 curtailedWh,
+        uint256 amountFen
+    ) external onlyRole(Roles.MARKET_CONTRACT) nonReentrant {
+        StoredTrade storage t = _openTrade(tradeId);
+        if (t.status == TradeStatus.Formed) _markDispatched(t, tradeId, executedWh, curtailedWh);
+        if (amountFen != 0) _payOut(t, tradeId, msg.sender, amountFen);
+    }
+
+    function _markDispatched(
+        StoredTrade storage t,
+        uint256 tradeId,
+        uint256 executedWh,
+        uint256 curtailedWh
+    ) private {
         if (executedWh + curtailedWh > t.energyWh) {
             revert DispatchExceedsTrade(tradeId, executedWh, curtailedWh, t.energyWh);
         }
@@ -358,9 +378,7 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         uint256 left = energyFen + _feeFen(t) - t.paidOutFen;
         uint256 exposureFen = _exposure(energyFen, t.exposureBps);
         (address buyer, address seller) = _parties(t);
-        _registry.removeObligation(buyer);
-        _registry.removeObligation(seller);
-        if (exposureFen != 0) _registry.releaseBond(seller, exposureFen);
+        _registry.closeTradeObligations(buyer, seller, exposureFen);
         emit TradeStatusChanged(tradeId, previous, status, msg.sender);
         if (left != 0) _payOut(t, tradeId, buyer, left);
     }
@@ -458,17 +476,8 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
     }
 
     /// @inheritdoc ITradingMarket
-    function tradeCountOf(address node) external view returns (uint256) {
-        return _tradesOf[node].length;
-    }
-
-    /// @inheritdoc ITradingMarket
-    function tradesOf(address node, uint256 offset, uint256 limit)
-        external
-        view
-        returns (Trade[] memory)
-    {
-        return _tradePage(_tradesOf[node], offset, limit);
+    function tradeCountIn(address node, uint32 periodId) external view returns (uint256) {
+        return _tradesIn[node][periodId];
     }
 
     /// @inheritdoc ITradingMarket
@@ -585,9 +594,11 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         }
     }
 
-    /// @dev Pull the prepayment from the buyer, with readable errors when it cannot pay.
+    /// @dev Pull the prepayment from the buyer, with readable errors when it cannot pay
+    /// (balance and allowance are read only after a failed transfer).
     function _collect(address buyer, uint256 amountFen) private {
         if (amountFen == 0) return;
+        if (_token.trySafeTransferFrom(buyer, address(this), amountFen)) return;
         uint256 balance = _token.balanceOf(buyer);
         if (balance < amountFen) revert InsufficientBalance(buyer, balance, amountFen);
         uint256 allowance = _token.allowance(buyer, address(this));
@@ -740,18 +751,6 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         page = new Listing[](end - offset);
         for (uint256 i = offset; i < end; ++i) {
             page[i - offset] = _toListing(ids[i], _listings[ids[i]]);
-        }
-    }
-
-    function _tradePage(uint256[] storage ids, uint256 offset, uint256 limit)
-        private
-        view
-        returns (Trade[] memory page)
-    {
-        uint256 end = _pageEnd(offset, limit, ids.length);
-        page = new Trade[](end - offset);
-        for (uint256 i = offset; i < end; ++i) {
-            page[i - offset] = _toTrade(ids[i], _trades[ids[i]]);
         }
     }
 

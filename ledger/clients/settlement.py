@@ -252,9 +252,6 @@ class SettlementEngineClient(ContractClient):
     def flag_missing_meter(self, node: str, period: int) -> TxReceipt:
         return self._transact("flagMissingMeter", _addr(node), period)
 
-    def count_trades(self, node: str, max_trades: int) -> TxReceipt:
-        return self._transact("countTrades", _addr(node), max_trades)
-
     def settle_deviation(self, node: str, period: int) -> TxReceipt:
         return self._transact("settleDeviation", _addr(node), period)
 
@@ -300,9 +297,6 @@ class SettlementEngineClient(ContractClient):
             deviation_settled=bool(raw[4]),
             meter_missing=bool(raw[5]),
         )
-
-    def counted_trades_of(self, node: str) -> int:
-        return int(self._call("countedTradesOf", _addr(node)))
 
     def ftr_count(self) -> int:
         return int(self._call("ftrCount"))

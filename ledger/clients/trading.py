@@ -344,13 +344,28 @@ class TradingMarketClient(ContractClient):
     def trade(self, trade_id: int) -> Trade:
         return _trade(self._call("trade", trade_id))
 
+    def trade_ids_of(self, node: str) -> list[int]:
+        """Ids of the trades ``node`` is buyer or seller of, in formation order, from the
+        buyer and seller fields of the TradeCreated events (the contract keeps only a
+        count per node and period, ``trade_count_in``)."""
+        node = Web3.to_checksum_address(node)
+        logs = self._contract.events["TradeCreated"]().get_logs(from_block=0)
+        return sorted(
+            int(log["args"]["tradeId"])
+            for log in logs
+            if node in (log["args"]["buyer"], log["args"]["seller"])
+        )
+
     def trade_count_of(self, node: str) -> int:
-        return int(self._call("tradeCountOf", Web3.to_checksum_address(node)))
+        return len(self.trade_ids_of(node))
 
     def trades_of(self, node: str, offset: int = 0, limit: int = PAGE) -> list[Trade]:
-        return [
-            _trade(r) for r in self._call("tradesOf", Web3.to_checksum_address(node), offset, limit)
-        ]
+        """A page of ``node``'s trades in formation order (current state)."""
+        return self.trades_by_ids(self.trade_ids_of(node)[offset : offset + limit])
+
+    def trade_count_in(self, node: str, period_id: int) -> int:
+        """How many trades of ``period_id`` ``node`` is buyer or seller of."""
+        return int(self._call("tradeCountIn", Web3.to_checksum_address(node), period_id))
 
     def period_trade_ids(self, period_id: int) -> list[int]:
         """Ids of period ``period_id``'s trades in formation order, from the TradeCreated

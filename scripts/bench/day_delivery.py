@@ -21,13 +21,10 @@ from scripts.bench.day_waves import logs_of, read_many, word
 from scripts.day import plan
 from scripts.dispatch_sim import security_check, sign_result
 
-#: Per transaction: dispatch results, trades settled, trades counted; and their gas limit.
+#: Per transaction: dispatch results, trades settled; and their gas limit.
 DISPATCH_PER_TX = 100
 SETTLE_PER_TX = 40
-COUNT_PER_TX = 100
 BATCH_GAS = 40_000_000
-#: Trades ``settleDeviation`` counts by itself (``SettlementEngine.AUTO_COUNT``).
-AUTO_COUNT = 32
 
 
 class DeliveryStages(DayBase):
@@ -245,23 +242,12 @@ class DeliveryStages(DayBase):
         period = self.the_period()
         settler = self.node(plan.SETTLER_N)
         engine = self.abi(SettlementEngineClient)
-        # Deviations (formulas 2 and 3) of every node that traded; long trade lists are
-        # counted page by page first (settleDeviation counts AUTO_COUNT by itself).
+        # Deviations (formulas 2 and 3) of every node that traded (the market counts
+        # each node's trades per period; settleDeviation reads the count).
         trades_of: dict[int, int] = defaultdict(int)
         for t in self.trades:
             trades_of[t.buyer] += 1
             trades_of[t.seller] += 1
-        counts = [
-            Call(
-                settler,
-                engine.address,
-                engine("countTrades", self.accounts[i].address, COUNT_PER_TX),
-                gas=BATCH_GAS,
-            )
-            for i in sorted(trades_of)
-            for _ in range(-(-max(0, trades_of[i] - AUTO_COUNT) // COUNT_PER_TX))
-        ]
-        self.waves.run(counts, [(engine, "TradesCounted")])
         deviations = [
             Call(
                 settler,

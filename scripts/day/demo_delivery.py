@@ -241,7 +241,7 @@ class DeliveryStages(DemoBase):
 
         def one(node: str) -> None:
             try:
-                self._settle_deviation(settler, node)
+                settler.settle_deviation(node, self.period_id)
             except ContractRevertError as exc:
                 self.report(f"deviation of {node} not settled: {exc}")
                 return
@@ -261,15 +261,3 @@ class DeliveryStages(DemoBase):
                 engine.withdraw()
 
         self.each(payees, withdraw)
-
-    def _settle_deviation(self, settler: SettlementEngineClient, node: str) -> None:
-        """Settle ``node``'s deviation, first counting its trades page by page if needed."""
-        for _ in range(100):
-            try:
-                settler.settle_deviation(node, self.period_id)
-                return
-            except ContractRevertError as exc:
-                if exc.name != "TradeCountIncomplete":
-                    raise
-                settler.count_trades(node, 32)
-        raise GridLedgerError(f"could not count the trades of {node}")

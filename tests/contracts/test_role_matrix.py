@@ -69,6 +69,8 @@ MATRIX: dict[tuple[str, str], tuple[tuple[str, ...], tuple[Any, ...]]] = {
     ("NodeRegistry", "releaseBond"): (("MARKET_CONTRACT",), (NODE, 1)),
     ("NodeRegistry", "addObligation"): (("MARKET_CONTRACT",), (NODE,)),
     ("NodeRegistry", "removeObligation"): (("MARKET_CONTRACT",), (NODE,)),
+    ("NodeRegistry", "openTradeObligations"): (("MARKET_CONTRACT",), (NODE, SINK, 0)),
+    ("NodeRegistry", "closeTradeObligations"): (("MARKET_CONTRACT",), (NODE, SINK, 0)),
     ("NodeRegistry", "blockTrading"): (("MARKET_CONTRACT",), (NODE, H)),
     ("NodeRegistry", "unblockTrading"): (("MARKET_CONTRACT",), (NODE, H)),
     ("SettlementToken", "mint"): (("CLEARING_BANK",), (SINK, 1, H)),

@@ -371,16 +371,13 @@ def test_deviation_gating(flow: Flow) -> None:
     flow.engine.settle_deviation(buyer, flow.period)
 
 
-def test_census_counts_in_pages(flow: Flow) -> None:
+def test_trades_are_counted_per_node_and_period(flow: Flow) -> None:
     flow.open_taking()
     for _ in range(3):
         flow.trade("seller", "buyer", 1_000_000, PRICE)
     buyer = flow.party("buyer").address
-    (ev,) = flow.engine.events(flow.engine.count_trades(buyer, 2), "TradesCounted")
-    assert dict(ev["args"]) == {"node": buyer, "fromIndex": 0, "toIndex": 2}
-    assert flow.engine.counted_trades_of(buyer) == 2
-    assert flow.engine.node_period(buyer, flow.period).trades == 2
-    flow.engine.count_trades(buyer, 10)
+    assert flow.market.operator.trade_count_in(buyer, flow.period) == 3
+    assert flow.market.operator.trade_count_in(buyer, flow.period + 1) == 0
     assert flow.engine.node_period(buyer, flow.period).trades == 3
 
 
