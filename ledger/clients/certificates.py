@@ -203,11 +203,22 @@ class GreenCertificateClient(ContractClient):
     def totals(self) -> Totals:
         return Totals(*self._call("totals"))
 
+    def token_ids_all(self) -> list[int]:
+        """Token ids with at least one certificate issued, in first-issuance order, from the
+        ``CertificatesIssued`` events (the contract keeps no list of token ids)."""
+        logs = self._contract.events["CertificatesIssued"]().get_logs(from_block=0)
+        ordered = sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"]))
+        out: dict[int, None] = {}
+        for log in ordered:
+            if int(log["args"]["amount"]) != 0:
+                out.setdefault(int(log["args"]["tokenId"]), None)
+        return list(out)
+
     def token_count(self) -> int:
-        return int(self._call("tokenCount"))
+        return len(self.token_ids_all())
 
     def token_ids(self, offset: int = 0, limit: int = 200) -> list[int]:
-        return [int(t) for t in self._call("tokenIds", offset, limit)]
+        return self.token_ids_all()[offset : offset + limit]
 
     def retirement_count(self) -> int:
         return int(self._call("retirementCount"))
@@ -215,12 +226,22 @@ class GreenCertificateClient(ContractClient):
     def retirement(self, retirement_id: int) -> Retirement:
         return Retirement(*self._call("retirement", retirement_id))
 
+    def retirement_ids_of(self, beneficiary: str) -> list[int]:
+        """Ids of ``beneficiary``'s retirements in order, from the ``CertificatesRetired``
+        events (``beneficiary`` is an indexed topic; the contract keeps no list)."""
+        logs = self._contract.events["CertificatesRetired"]().get_logs(
+            from_block=0, argument_filters={"beneficiary": _addr(beneficiary)}
+        )
+        return sorted(int(log["args"]["retirementId"]) for log in logs)
+
+    def retirement_count_of(self, beneficiary: str) -> int:
+        return len(self.retirement_ids_of(beneficiary))
+
     def retirements_of(
         self, beneficiary: str, offset: int = 0, limit: int = 200
     ) -> list[Retirement]:
-        return [
-            Retirement(*r) for r in self._call("retirementsOf", _addr(beneficiary), offset, limit)
-        ]
+        ids = self.retirement_ids_of(beneficiary)[offset : offset + limit]
+        return [self.retirement(i) for i in ids]
 
     def issued_event(self, receipt: TxReceipt) -> dict[str, Any]:
         return dict(self.events(receipt, "CertificatesIssued")[0]["args"])
