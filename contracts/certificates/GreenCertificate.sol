@@ -31,25 +31,14 @@ contract GreenCertificate is IGreenCertificate, ERC1155Paris, MarketAccessed, Re
         uint64 amount;
     }
 
-    /// @dev Three slots. A retired amount is at most one issuance's amount (< 2^45) and
-    /// trade ids are counters; both are SafeCast to uint48.
-    struct StoredRetirement {
-        uint256 tokenId;
-        address holder;
-        uint64 period;
-        uint32 retiredAt;
-        address beneficiary;
-        uint48 amount;
-        uint48 tradeId;
-    }
-
     /// @dev One slot per generator.
     struct Generator {
         uint64 carryWh;
         uint192 processedWh;
     }
 
-    /// @dev One slot per token id.
+    /// @dev One slot per token id, written by the first burn of the id (a mint writes
+    /// none: the issued amount is the issuance record's, the supply is derived).
     struct TokenTotals {
         uint128 retired;
         uint128 revoked;
@@ -69,7 +58,6 @@ contract GreenCertificate is IGreenCertificate, ERC1155Paris, MarketAccessed, Re
     mapping(uint256 tokenId => TokenTotals) private _tokenTotals;
     Totals private _totals;
     uint256 private _totalRevoked;
-    mapping(uint256 retirementId => StoredRetirement) private _retirements;
 
     constructor(IMarketAccess access_, IGenerationSource source_, string memory uri_)
         ERC1155Paris(uri_)
@@ -139,15 +127,7 @@ contract GreenCertificate is IGreenCertificate, ERC1155Paris, MarketAccessed, Re
         totals_.retired += uint96(amount);
         retirementId = ++totals_.retirementCount;
         _totals = totals_;
-        _retirements[retirementId] = StoredRetirement({
-            tokenId: tokenId,
-            holder: holder,
-            period: period,
-            retiredAt: uint32(block.timestamp),
-            beneficiary: beneficiary,
-            amount: uint48(amount),
-            tradeId: SafeCast.toUint48(tradeId)
-        });
+        // The record of the retirement is its CertificatesRetired event (no storage).
         emit CertificatesRetired(
             retirementId, tokenId, beneficiary, holder, amount, period, tradeId, msg.sender
         );
@@ -241,11 +221,23 @@ contract GreenCertificate is IGreenCertificate, ERC1155Paris, MarketAccessed, Re
         override(ERC1155Paris, IGreenCertificate)
         returns (uint256)
     {
-        return ERC1155Paris.totalSupply(tokenId);
+        // Mints come only from issue, burns only from retireFrom and revoke.
+        TokenTotals memory t = _tokenTotals[tokenId];
+        return _issuedOf(tokenId) - t.retired - t.revoked;
+    }
+
+    /// @notice Certificates of every id in circulation: issued - retired - revoked.
+    function totalSupplyAll() public view override returns (uint256) {
+        Totals memory t = _totals;
+        return uint256(t.issued) - t.retired - _totalRevoked;
     }
 
     /// @inheritdoc IGreenCertificate
     function issuedOf(uint256 tokenId) external view returns (uint256) {
+        return _issuedOf(tokenId);
+    }
+
+    function _issuedOf(uint256 tokenId) private view returns (uint256) {
         // A token id is one (type, generator, vintage) and each (generator, period) is
         // issued once, so the issued amount of a token id is that issuance's amount.
         address generator = address(uint160(tokenId >> 64));
@@ -277,28 +269,6 @@ contract GreenCertificate is IGreenCertificate, ERC1155Paris, MarketAccessed, Re
     /// @inheritdoc IGreenCertificate
     function retirementCount() external view returns (uint256) {
         return _totals.retirementCount;
-    }
-
-    /// @inheritdoc IGreenCertificate
-    function retirement(uint256 retirementId) external view returns (Retirement memory) {
-        if (retirementId == 0 || retirementId > _totals.retirementCount) {
-            revert UnknownRetirement(retirementId);
-        }
-        return _retirementView(retirementId);
-    }
-
-    function _retirementView(uint256 id) private view returns (Retirement memory) {
-        StoredRetirement storage r = _retirements[id];
-        return Retirement({
-            id: id,
-            tokenId: r.tokenId,
-            holder: r.holder,
-            beneficiary: r.beneficiary,
-            amount: r.amount,
-            period: r.period,
-            tradeId: r.tradeId,
-            retiredAt: r.retiredAt
-        });
     }
 
     /// @dev Add `generationWh` to the generator's processed total and move its carry:

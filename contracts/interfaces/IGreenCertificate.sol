@@ -160,7 +160,7 @@ interface IGreenCertificate is IERC1155MetadataURI {
     // the `CertificatesIssued` events with a non-zero amount (see docs/gas.md).
 
     function retirementCount() external view returns (uint256);
-    function retirement(uint256 retirementId) external view returns (Retirement memory);
-    // A beneficiary's retirements are the `CertificatesRetired` events with that
-    // indexed beneficiary (no list is stored; see docs/gas.md).
+    // A retirement is not stored: its record (`Retirement`) is its `CertificatesRetired`
+    // event (indexed retirementId, tokenId and beneficiary; `retiredAt` is the block's
+    // timestamp). Clients and the gateway read retirements from the events (docs/gas.md).
 }

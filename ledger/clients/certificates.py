@@ -12,10 +12,12 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Any, NamedTuple
 
+from eth_abi import encode as abi_encode
 from web3 import Web3
 from web3.types import TxReceipt
 
 from ledger.clients.base import ContractClient
+from ledger.errors import ContractRevertError
 from ledger.clients.registry import NodeKind
 from ledger.units import BPS, value_fen
 
@@ -224,24 +226,52 @@ class GreenCertificateClient(ContractClient):
         return int(self._call("retirementCount"))
 
     def retirement(self, retirement_id: int) -> Retirement:
-        return Retirement(*self._call("retirement", retirement_id))
+        """Retirement ``retirement_id`` from its ``CertificatesRetired`` event (the contract
+        stores no record; ``retired_at`` is the block's timestamp). An unknown id raises
+        the ``UnknownRetirement(retirementId)`` revert the contract's view used to raise."""
+        logs = self._contract.events["CertificatesRetired"]().get_logs(
+            from_block=0, argument_filters={"retirementId": retirement_id}
+        )
+        if not logs:
+            data = Web3.keccak(text="UnknownRetirement(uint256)")[:4] + abi_encode(
+                ["uint256"], [retirement_id]
+            )
+            raise ContractRevertError(
+                "UnknownRetirement", {"retirementId": retirement_id}, "0x" + data.hex()
+            )
+        return self._retirement(logs[0])
 
-    def retirement_ids_of(self, beneficiary: str) -> list[int]:
-        """Ids of ``beneficiary``'s retirements in order, from the ``CertificatesRetired``
-        events (``beneficiary`` is an indexed topic; the contract keeps no list)."""
+    def _retirement(self, log: Any) -> Retirement:
+        a = log["args"]
+        block = self._sender.w3.eth.get_block(log["blockNumber"])
+        return Retirement(
+            id=int(a["retirementId"]),
+            token_id=int(a["tokenId"]),
+            holder=str(a["holder"]),
+            beneficiary=str(a["beneficiary"]),
+            amount=int(a["amount"]),
+            period=int(a["period"]),
+            trade_id=int(a["tradeId"]),
+            retired_at=int(block["timestamp"]),
+        )
+
+    def _retired_logs(self, beneficiary: str) -> list[Any]:
         logs = self._contract.events["CertificatesRetired"]().get_logs(
             from_block=0, argument_filters={"beneficiary": _addr(beneficiary)}
         )
-        return sorted(int(log["args"]["retirementId"]) for log in logs)
+        return sorted(logs, key=lambda log: int(log["args"]["retirementId"]))
 
     def retirement_count_of(self, beneficiary: str) -> int:
-        return len(self.retirement_ids_of(beneficiary))
+        """``beneficiary``'s retirements, from the ``CertificatesRetired`` events
+        (``beneficiary`` is an indexed topic; the contract keeps no list)."""
+        return len(self._retired_logs(beneficiary))
 
     def retirements_of(
         self, beneficiary: str, offset: int = 0, limit: int = 200
     ) -> list[Retirement]:
-        ids = self.retirement_ids_of(beneficiary)[offset : offset + limit]
-        return [self.retirement(i) for i in ids]
+        """A page of ``beneficiary``'s retirements in order."""
+        logs = self._retired_logs(beneficiary)[offset : offset + limit]
+        return [self._retirement(log) for log in logs]
 
     def issued_event(self, receipt: TxReceipt) -> dict[str, Any]:
         return dict(self.events(receipt, "CertificatesIssued")[0]["args"])
