@@ -55,7 +55,9 @@ interface ISurveillanceDesk {
         uint256 slashedFen;
         uint16 reputationPoints;
         bytes32 reasonHash;
-        uint256[] tradeIds;
+        /// keccak256(abi.encodePacked(tradeIds)) of the evidence trade ids; the ids are in
+        /// the report's ViolationReported event.
+        bytes32 tradeIdsHash;
     }
 
     /// @notice What a reporter's record holds.
@@ -233,10 +235,6 @@ interface ISurveillanceDesk {
         returns (uint256);
     function reporterRecord(address reporter) external view returns (ReporterRecord memory);
 
-    function pendingCount() external view returns (uint256);
-    /// @notice Pending reports [offset, offset + limit) (order changes as reports leave).
-    function pendingReports(uint256 offset, uint256 limit)
-        external
-        view
-        returns (ReportInfo[] memory);
+    // Pending reports are not listed on chain: they are the ViolationReported events
+    // without a later ViolationRuled or ReportExpired of the same reportId (docs/gas.md).
 }

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {MarketAccessed} from "../access/MarketAccessed.sol";
 import {Roles} from "../access/Roles.sol";
@@ -31,28 +32,34 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
         address regulator;
     }
 
+    /// @dev Filing writes slots 0..3 (four fresh slots); the ruling and the response the
+    /// rest. The model is interned (its 1-based position in `_modelIds`); the evidence
+    /// trade ids are stored as `keccak256(abi.encodePacked(tradeIds))`, the ids themselves
+    /// are in the ViolationReported event (see docs/gas.md).
     struct Report {
-        // slot: reporter + status + scorePpm + firstPeriod + lastPeriod
+        // slot 0
         address reporter;
         ReportStatus status;
-        uint32 scorePpm;
+        uint24 scorePpm; // <= 1e6
         uint32 firstPeriod;
         uint32 lastPeriod;
-        // slot: accused + filedAt + ruleBy
+        // slot 1
         address accused;
-        uint64 filedAt;
-        uint64 ruleBy;
-        bytes32 modelId;
+        uint40 filedAt;
+        uint40 ruleBy;
+        uint16 model;
+        // slot 2, 3
         bytes32 featureHash;
+        bytes32 tradeIdsHash;
+        // slot 4
         bytes32 responseHash;
-        // slot: respondedAt + ruledAt + reputationPoints
+        // slot 5: respondedAt + ruledAt + reputationPoints
         uint64 respondedAt;
         uint64 ruledAt;
         uint16 reputationPoints;
         uint256 penaltyFen;
         uint256 slashedFen;
         bytes32 reasonHash;
-        uint256[] tradeIds;
     }
 
     INodeRegistry private immutable _registry;
@@ -70,7 +77,6 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
     mapping(uint256 reportId => Report) private _reports;
     mapping(bytes32 key => uint256 reportId) private _open;
     mapping(address reporter => ReporterRecord) private _records;
-    PagedSets.Bytes32Set private _pending;
 
     /// @param access_ The suite's access root.
     /// @param registry_ The node registry (bonds are slashed there).
@@ -138,7 +144,7 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
         r.penaltyFen = penaltyFen;
         r.reputationPoints = reputationPoints;
         r.reasonHash = reasonHash;
-        _close(reportId, r);
+        _close(r);
 
         if (confirmed) {
             _records[reporter].confirmed += 1;
@@ -163,7 +169,7 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
             emit ViolationAnnounced(
                 accused,
                 reportId,
-                r.modelId,
+                _modelId(r),
                 r.featureHash,
                 slashedFen,
                 reputationPoints,
@@ -219,23 +225,33 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
             accused, modelId, featureHash, scorePpm, firstPeriod, lastPeriod, tradeIds.length
         );
         reportId = ++_reportCount;
-        uint64 nowS = uint64(block.timestamp);
+        uint64 ruleBy = uint64(block.timestamp) + _rulingPeriodS;
         Report storage r = _reports[reportId];
         r.reporter = msg.sender;
         r.status = ReportStatus.Pending;
-        r.scorePpm = scorePpm;
+        r.scorePpm = uint24(scorePpm); // <= PPM, checked
         r.firstPeriod = firstPeriod;
         r.lastPeriod = lastPeriod;
         r.accused = accused;
-        r.filedAt = nowS;
-        r.ruleBy = nowS + _rulingPeriodS;
-        r.modelId = modelId;
+        r.filedAt = uint40(block.timestamp);
+        r.ruleBy = SafeCast.toUint40(ruleBy);
+        r.model = SafeCast.toUint16(_modelIds.positions[modelId]);
         r.featureHash = featureHash;
-        r.tradeIds = tradeIds;
+        r.tradeIdsHash = keccak256(abi.encodePacked(tradeIds));
         _open[key] = reportId;
-        _pending.add(bytes32(reportId));
         _records[msg.sender].filed += 1;
-        _emitFiled(reportId, r, tradeIds);
+        emit ViolationReported(
+            reportId,
+            msg.sender,
+            accused,
+            modelId,
+            featureHash,
+            scorePpm,
+            firstPeriod,
+            lastPeriod,
+            tradeIds,
+            ruleBy
+        );
     }
 
     /// @inheritdoc ISurveillanceDesk
@@ -257,7 +273,7 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
         uint64 nowS = uint64(block.timestamp);
         if (nowS <= r.ruleBy) revert RulingDeadlineNotReached(reportId, r.ruleBy, nowS);
         r.status = ReportStatus.Expired;
-        _close(reportId, r);
+        _close(r);
         emit ReportExpired(reportId, r.ruleBy, msg.sender);
     }
 
@@ -328,7 +344,7 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
             status: r.status,
             reporter: r.reporter,
             accused: r.accused,
-            modelId: r.modelId,
+            modelId: _modelId(r),
             featureHash: r.featureHash,
             scorePpm: r.scorePpm,
             firstPeriod: r.firstPeriod,
@@ -342,7 +358,7 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
             slashedFen: r.slashedFen,
             reputationPoints: r.reputationPoints,
             reasonHash: r.reasonHash,
-            tradeIds: r.tradeIds
+            tradeIdsHash: r.tradeIdsHash
         });
     }
 
@@ -358,24 +374,6 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
     /// @inheritdoc ISurveillanceDesk
     function reporterRecord(address reporter) external view returns (ReporterRecord memory) {
         return _records[reporter];
-    }
-
-    /// @inheritdoc ISurveillanceDesk
-    function pendingCount() external view returns (uint256) {
-        return _pending.length();
-    }
-
-    /// @inheritdoc ISurveillanceDesk
-    function pendingReports(uint256 offset, uint256 limit)
-        external
-        view
-        returns (ReportInfo[] memory out)
-    {
-        bytes32[] memory ids = _pending.page(offset, limit);
-        out = new ReportInfo[](ids.length);
-        for (uint256 i = 0; i < ids.length; ++i) {
-            out[i] = reportInfo(uint256(ids[i]));
-        }
     }
 
     // ================================================================ internals
@@ -410,23 +408,10 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
         uint256 existing = _open[key];
         if (existing != 0) revert DuplicateReport(msg.sender, accused, featureHash, existing);
     }
-
-    function _emitFiled(uint256 reportId, Report storage r, uint256[] calldata tradeIds)
-        private
-    {
-        emit ViolationReported(
-            reportId,
-            r.reporter,
-            r.accused,
-            r.modelId,
-            r.featureHash,
-            r.scorePpm,
-            r.firstPeriod,
-            r.lastPeriod,
-            tradeIds,
-            r.ruleBy
-        );
+    function _modelId(Report storage r) private view returns (bytes32) {
+        return _modelIds.items[r.model - 1];
     }
+
 
     function _pendingReport(uint256 reportId) private view returns (Report storage r) {
         r = _reports[reportId];
@@ -434,9 +419,8 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
         if (r.status != ReportStatus.Pending) revert AlreadyRuled(reportId, r.status);
     }
 
-    function _close(uint256 reportId, Report storage r) private {
+    function _close(Report storage r) private {
         delete _open[_key(r.reporter, r.accused, r.featureHash)];
-        _pending.remove(bytes32(reportId));
     }
 
     function _key(address reporter, address accused, bytes32 featureHash)

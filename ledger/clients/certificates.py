@@ -17,8 +17,8 @@ from web3 import Web3
 from web3.types import TxReceipt
 
 from ledger.clients.base import ContractClient
-from ledger.errors import ContractRevertError
 from ledger.clients.registry import NodeKind
+from ledger.errors import ContractRevertError
 from ledger.units import BPS, value_fen
 
 #: Wh per certificate (1 MWh).
