@@ -55,9 +55,7 @@ interface ISurveillanceDesk {
         uint256 slashedFen;
         uint16 reputationPoints;
         bytes32 reasonHash;
-        /// keccak256(abi.encodePacked(tradeIds)) of the evidence trade ids; the ids are in
-        /// the report's ViolationReported event.
-        bytes32 tradeIdsHash;
+        // The evidence trade ids are in the report's ViolationReported event (not stored).
     }
 
     /// @notice What a reporter's record holds.

@@ -25,17 +25,20 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
     /// @dev The registry reason code of a surveillance slash.
     bytes32 private constant SLASH_REASON = "MARKET_VIOLATION";
 
+    /// @dev Slot 1 also holds the model's 1-based position in `_modelIds` (the id a report
+    /// stores), so filing reads one model slot.
     struct Model {
         bytes32 schemaHash;
         uint32 thresholdPpm;
-        uint64 registeredAt;
+        uint40 registeredAt;
+        uint16 index;
         address regulator;
     }
 
-    /// @dev Filing writes slots 0..3 (four fresh slots); the ruling and the response the
-    /// rest. The model is interned (its 1-based position in `_modelIds`); the evidence
-    /// trade ids are stored as `keccak256(abi.encodePacked(tradeIds))`, the ids themselves
-    /// are in the ViolationReported event (see docs/gas.md).
+    /// @dev Filing writes slots 0..2 (three fresh slots); the ruling and the response the
+    /// rest. The model is interned (`Model.index`, its 1-based position in `_modelIds`);
+    /// the evidence trade ids are not stored: they are in the ViolationReported event
+    /// (see docs/gas.md).
     struct Report {
         // slot 0
         address reporter;
@@ -48,12 +51,11 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
         uint40 filedAt;
         uint40 ruleBy;
         uint16 model;
-        // slot 2, 3
+        // slot 2
         bytes32 featureHash;
-        bytes32 tradeIdsHash;
-        // slot 4
+        // slot 3
         bytes32 responseHash;
-        // slot 5: respondedAt + ruledAt + reputationPoints
+        // slot 4: respondedAt + ruledAt + reputationPoints
         uint64 respondedAt;
         uint64 ruledAt;
         uint16 reputationPoints;
@@ -114,8 +116,14 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
         if (modelId == bytes32(0) || schemaHash == bytes32(0)) revert ZeroHash();
         if (thresholdPpm > PPM) revert InvalidPpm(thresholdPpm);
         if (_models[modelId].registeredAt != 0) revert ModelAlreadyRegistered(modelId);
-        _models[modelId] = Model(schemaHash, thresholdPpm, uint64(block.timestamp), msg.sender);
         _modelIds.add(modelId);
+        _models[modelId] = Model(
+            schemaHash,
+            thresholdPpm,
+            uint40(block.timestamp),
+            SafeCast.toUint16(_modelIds.length()),
+            msg.sender
+        );
         emit ModelRegistered(modelId, schemaHash, thresholdPpm, msg.sender);
     }
 
@@ -235,9 +243,8 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
         r.accused = accused;
         r.filedAt = uint40(block.timestamp);
         r.ruleBy = SafeCast.toUint40(ruleBy);
-        r.model = SafeCast.toUint16(_modelIds.positions[modelId]);
+        r.model = _models[modelId].index;
         r.featureHash = featureHash;
-        r.tradeIdsHash = keccak256(abi.encodePacked(tradeIds));
         _open[key] = reportId;
         _records[msg.sender].filed += 1;
         emit ViolationReported(
@@ -357,8 +364,7 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
             penaltyFen: r.penaltyFen,
             slashedFen: r.slashedFen,
             reputationPoints: r.reputationPoints,
-            reasonHash: r.reasonHash,
-            tradeIdsHash: r.tradeIdsHash
+            reasonHash: r.reasonHash
         });
     }
 

@@ -95,8 +95,8 @@ class ReportInfo(BaseModel):
 
     @classmethod
     def from_tuple(cls, v: Sequence[Any], trade_ids: Sequence[int]) -> ReportInfo:
-        """From the ``reportInfo`` tuple (which ends in the trade ids' hash) and the
-        evidence trade ids of the report's ``ViolationReported`` event."""
+        """From the ``reportInfo`` tuple and the evidence trade ids of the report's
+        ``ViolationReported`` event (the contract does not store them)."""
         return cls(
             report_id=int(v[0]),
             status=ReportStatus(int(v[1])),
@@ -221,16 +221,14 @@ class SurveillanceDeskClient(ContractClient):
 
     def report_info(self, report_id: int) -> ReportInfo:
         """Report ``report_id``: the contract's record, with the evidence trade ids of its
-        ``ViolationReported`` event (the contract stores only their hash)."""
+        ``ViolationReported`` event (the contract does not store them)."""
         v = self._call("reportInfo", report_id)
         logs = self._contract.events["ViolationReported"]().get_logs(
             from_block=0, argument_filters={"reportId": report_id}
         )
-        trade_ids = [int(t) for t in logs[0]["args"]["tradeIds"]] if logs else []
-        packed = b"".join(t.to_bytes(32, "big") for t in trade_ids)
-        if Web3.keccak(packed) != bytes(v[18]):
-            raise ChainError(f"report {report_id}: the filed trade ids do not match")
-        return ReportInfo.from_tuple(v, trade_ids)
+        if not logs:
+            raise ChainError(f"report {report_id}: no ViolationReported event")
+        return ReportInfo.from_tuple(v, [int(t) for t in logs[0]["args"]["tradeIds"]])
 
     def open_report_of(self, reporter: str, accused: str, feature_hash: str | bytes) -> int:
         return int(
