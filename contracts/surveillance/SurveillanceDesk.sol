@@ -69,13 +69,14 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
 
     address private _penaltyAccount;
     uint64 private _rulingPeriodS;
+    /// @dev In the slot filing reads anyway (the ruling period); 2^32 reports at most.
+    uint32 private _reportCount;
     uint32 private _dismissalLimit;
     uint16 private _reporterPenaltyPoints;
 
     mapping(bytes32 modelId => Model) private _models;
     PagedSets.Bytes32Set private _modelIds;
 
-    uint256 private _reportCount;
     mapping(uint256 reportId => Report) private _reports;
     mapping(bytes32 key => uint256 reportId) private _open;
     mapping(address reporter => ReporterRecord) private _records;

@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Any, NamedTuple
 
-from eth_abi import encode as abi_encode
+from eth_abi.abi import encode as abi_encode
 from web3 import Web3
 from web3.types import TxReceipt
 
