@@ -235,17 +235,14 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
         );
         reportId = ++_reportCount;
         uint64 ruleBy = uint64(block.timestamp) + _rulingPeriodS;
-        Report storage r = _reports[reportId];
-        r.reporter = msg.sender;
-        r.status = ReportStatus.Pending;
-        r.scorePpm = uint24(scorePpm); // <= PPM, checked
-        r.firstPeriod = firstPeriod;
-        r.lastPeriod = lastPeriod;
-        r.accused = accused;
-        r.filedAt = uint40(block.timestamp);
-        r.ruleBy = SafeCast.toUint40(ruleBy);
-        r.model = _models[modelId].index;
-        r.featureHash = featureHash;
+        // Slots 0 and 1 of the Report layout, each written once (not field by field).
+        uint256 head = uint256(uint160(msg.sender)) | (uint256(ReportStatus.Pending) << 160)
+            | (uint256(scorePpm) << 168) | (uint256(firstPeriod) << 192)
+            | (uint256(lastPeriod) << 224); // scorePpm <= PPM < 2^24, checked
+        uint256 parties = uint256(uint160(accused)) | (uint256(uint40(block.timestamp)) << 160)
+            | (uint256(SafeCast.toUint40(ruleBy)) << 200)
+            | (uint256(_models[modelId].index) << 240);
+        _storeFiling(_reports[reportId], head, parties, featureHash);
         _open[key] = reportId;
         _records[msg.sender].filed += 1;
         emit ViolationReported(
@@ -419,6 +416,18 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
         return _modelIds.items[r.model - 1];
     }
 
+
+    /// @dev Write slots 0 (reporter, status, scorePpm, firstPeriod, lastPeriod), 1 (accused,
+    /// filedAt, ruleBy, model) and 2 (featureHash) of a fresh report.
+    function _storeFiling(Report storage r, uint256 head, uint256 parties, bytes32 featureHash)
+        private
+    {
+        assembly ("memory-safe") {
+            sstore(r.slot, head)
+            sstore(add(r.slot, 1), parties)
+        }
+        r.featureHash = featureHash;
+    }
 
     function _pendingReport(uint256 reportId) private view returns (Report storage r) {
         r = _reports[reportId];
