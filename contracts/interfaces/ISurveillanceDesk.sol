@@ -13,8 +13,9 @@ pragma solidity ^0.8.24;
 /// its reputation loses the ruled points and `ViolationAnnounced` is the network-wide
 /// announcement; dismissed -> the reporter's dismissal count grows and every
 /// `dismissalLimit`-th dismissal costs it `reporterPenaltyPoints` reputation. A report not
-/// ruled by its deadline can be expired by anyone. Pending reports have a paging view.
-/// @dev O(1) per call: the pending queue is a swap-and-pop set (order changes on removal).
+/// ruled by its deadline can be expired by anyone. The pending queue is not stored: it is
+/// the ViolationReported events without a later ViolationRuled or ReportExpired.
+/// @dev O(1) per call (storage layout: docs/gas.md).
 /// This contract needs MARKET_CONTRACT (registry `slash`, reputation `penalize`).
 interface ISurveillanceDesk {
     /// @notice Lifecycle of a report.
