@@ -10,7 +10,10 @@ import {IERC1155Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.
 
 /// @title ERC1155Paris
 /// @notice A minimal ERC-1155 (EIP-1155, with metadata URI and per-id supply) that compiles
-/// for `evmVersion` paris.
+/// for `evmVersion` paris. The supply is the inheriting contract's: it implements
+/// `totalSupply` and `totalSupplyAll` from its own mint and burn records (GreenCertificate
+/// derives them from issuance, retirement and revocation; see docs/gas.md), so a mint or a
+/// burn writes only the balance here.
 /// @dev OpenZeppelin 5.7's ERC1155 imports `Arrays`, whose assembly uses `mcopy` (Cancun),
 /// so it cannot be built for the suite's paris target. This follows OpenZeppelin's
 /// ERC1155 + ERC1155Supply semantics exactly: same ERC-6093 errors, TransferSingle for one
@@ -20,8 +23,6 @@ import {IERC1155Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.
 abstract contract ERC1155Paris is ERC165, IERC1155, IERC1155MetadataURI, IERC1155Errors {
     mapping(uint256 id => mapping(address account => uint256)) private _balances;
     mapping(address account => mapping(address operator => bool)) private _operatorApprovals;
-    mapping(uint256 id => uint256) private _totalSupply;
-    uint256 private _totalSupplyAll;
     string private _uri;
 
     constructor(string memory uri_) {
@@ -109,14 +110,10 @@ abstract contract ERC1155Paris is ERC165, IERC1155, IERC1155MetadataURI, IERC115
     }
 
     /// @notice Certificates of `id` in circulation (minted minus burned).
-    function totalSupply(uint256 id) public view virtual returns (uint256) {
-        return _totalSupply[id];
-    }
+    function totalSupply(uint256 id) public view virtual returns (uint256);
 
     /// @notice Certificates of every id in circulation.
-    function totalSupplyAll() public view virtual returns (uint256) {
-        return _totalSupplyAll;
-    }
+    function totalSupplyAll() public view virtual returns (uint256);
 
     // ------------------------------------------------------------------ internal
 
@@ -169,18 +166,8 @@ abstract contract ERC1155Paris is ERC165, IERC1155, IERC1155MetadataURI, IERC115
                 unchecked {
                     _balances[id][from] = fromBalance - value;
                 }
-            } else {
-                _totalSupply[id] += value;
-                _totalSupplyAll += value;
             }
-            if (to != address(0)) {
-                _balances[id][to] += value;
-            } else {
-                unchecked {
-                    _totalSupply[id] -= value; // value <= a balance <= the supply
-                    _totalSupplyAll -= value;
-                }
-            }
+            if (to != address(0)) _balances[id][to] += value;
         }
         if (ids.length == 1) {
             emit TransferSingle(msg.sender, from, to, ids[0], values[0]);

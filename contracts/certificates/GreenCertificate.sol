@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {MarketAccessed} from "../access/MarketAccessed.sol";
 import {Roles} from "../access/Roles.sol";
@@ -19,49 +20,45 @@ contract GreenCertificate is IGreenCertificate, ERC1155Paris, MarketAccessed, Re
     uint256 public constant WH_PER_CERTIFICATE = 1_000_000;
 
     /// @dev Packed: one slot for the flags and Wh figures, one for the amount.
+    /// @dev One slot. The carries are < 1e6 Wh; amount <= (2^64 + 1e6) / 1e6 < 2^45.
     struct StoredIssuance {
         bool issued;
         uint8 typeId;
         uint64 generationWh;
-        uint64 carriedInWh;
-        uint64 carriedOutWh;
+        uint32 carriedInWh;
+        uint32 carriedOutWh;
         uint40 issuedAt;
-        uint256 amount;
+        uint64 amount;
     }
 
-    /// @dev Packed retirement (the id is the key; tradeId stays zero for plain claims).
-    struct StoredRetirement {
-        uint256 tokenId;
-        address holder;
-        uint64 period;
-        address beneficiary;
-        uint64 retiredAt;
-        uint256 amount;
-        uint256 tradeId;
+    /// @dev One slot per generator.
+    struct Generator {
+        uint64 carryWh;
+        uint192 processedWh;
+    }
+
+    /// @dev One slot per token id, written by the first burn of the id (a mint writes
+    /// none: the issued amount is the issuance record's, the supply is derived).
+    struct TokenTotals {
+        uint128 retired;
+        uint128 revoked;
+    }
+
+    /// @dev One slot: the suite-wide totals and the retirement counter.
+    struct Totals {
+        uint96 issued;
+        uint96 retired;
+        uint64 retirementCount;
     }
 
     IGenerationSource private immutable _source;
 
     mapping(address generator => mapping(uint64 period => StoredIssuance)) private _issuances;
-    mapping(address generator => uint64) private _carryWh;
-    mapping(address generator => uint256) private _processedWh;
-
-    mapping(uint256 tokenId => uint256) private _issued;
-    mapping(uint256 tokenId => uint256) private _retired;
-    mapping(uint256 tokenId => uint256) private _revoked;
-    uint256 private _totalIssued;
-    uint256 private _totalRetired;
+    mapping(address generator => Generator) private _generators;
+    mapping(uint256 tokenId => TokenTotals) private _tokenTotals;
+    Totals private _totals;
     uint256 private _totalRevoked;
-    uint256[] private _tokenIds;
 
-    mapping(uint256 retirementId => StoredRetirement) private _retirements;
-    uint256 private _retirementCount;
-    mapping(address beneficiary => uint256[]) private _retirementsOf;
-
-    /// @param access_ The access root (on an auxiliary chain: that chain's own MarketAccess).
-    /// @param source_ Verified generation, node kinds (OracleGenerationSource or
-    /// RelayedGeneration).
-    /// @param uri_ The ERC-1155 metadata URI (may be empty).
     constructor(IMarketAccess access_, IGenerationSource source_, string memory uri_)
         ERC1155Paris(uri_)
         MarketAccessed(access_)
@@ -90,30 +87,23 @@ contract GreenCertificate is IGreenCertificate, ERC1155Paris, MarketAccessed, Re
         (bool recorded, uint64 generationWh) = _source.verifiedGenerationWh(generator, period);
         if (!recorded) revert GenerationNotVerified(generator, period);
 
-        uint64 carriedIn = _carryWh[generator];
-        uint256 total = uint256(carriedIn) + generationWh;
-        amount = total / WH_PER_CERTIFICATE;
-        uint64 carriedOut = uint64(total % WH_PER_CERTIFICATE);
+        (uint64 carriedIn, uint64 carriedOut) = _carry(generator, generationWh);
+        amount = (uint256(carriedIn) + generationWh) / WH_PER_CERTIFICATE;
         tokenId = _tokenId(typeId, generator, period);
-
         _issuances[generator][period] = StoredIssuance({
             issued: true,
             typeId: typeId,
             generationWh: generationWh,
-            carriedInWh: carriedIn,
-            carriedOutWh: carriedOut,
+            carriedInWh: uint32(carriedIn), // < 1e6
+            carriedOutWh: uint32(carriedOut), // < 1e6
             issuedAt: uint40(block.timestamp),
-            amount: amount
+            amount: SafeCast.toUint64(amount)
         });
-        _carryWh[generator] = carriedOut;
-        _processedWh[generator] += generationWh;
         emit CertificatesIssued(
             tokenId, generator, period, typeId, amount, generationWh, carriedIn, carriedOut
         );
         if (amount != 0) {
-            if (_issued[tokenId] == 0) _tokenIds.push(tokenId);
-            _issued[tokenId] += amount;
-            _totalIssued += amount;
+            _totals.issued += SafeCast.toUint96(amount);
             _mint(generator, tokenId, amount, "");
         }
     }
@@ -132,19 +122,12 @@ contract GreenCertificate is IGreenCertificate, ERC1155Paris, MarketAccessed, Re
         if (holder == address(0) || beneficiary == address(0)) revert ZeroAddress();
         if (amount == 0) revert ZeroAmount();
         _burn(holder, tokenId, amount);
-        _retired[tokenId] += amount;
-        _totalRetired += amount;
-        retirementId = ++_retirementCount;
-        _retirements[retirementId] = StoredRetirement({
-            tokenId: tokenId,
-            holder: holder,
-            period: period,
-            beneficiary: beneficiary,
-            retiredAt: uint64(block.timestamp),
-            amount: amount,
-            tradeId: tradeId
-        });
-        _retirementsOf[beneficiary].push(retirementId);
+        _tokenTotals[tokenId].retired += uint128(amount); // amount <= a balance < 2^45
+        Totals memory totals_ = _totals;
+        totals_.retired += uint96(amount);
+        retirementId = ++totals_.retirementCount;
+        _totals = totals_;
+        // The record of the retirement is its CertificatesRetired event (no storage).
         emit CertificatesRetired(
             retirementId, tokenId, beneficiary, holder, amount, period, tradeId, msg.sender
         );
@@ -161,7 +144,7 @@ contract GreenCertificate is IGreenCertificate, ERC1155Paris, MarketAccessed, Re
         if (amount == 0) revert ZeroAmount();
         if (reason == bytes32(0)) revert ZeroReason();
         _burn(holder, tokenId, amount);
-        _revoked[tokenId] += amount;
+        _tokenTotals[tokenId].revoked += uint128(amount); // amount <= a balance < 2^45
         _totalRevoked += amount;
         emit CertificatesRevoked(tokenId, holder, amount, reason, msg.sender);
     }
@@ -223,12 +206,12 @@ contract GreenCertificate is IGreenCertificate, ERC1155Paris, MarketAccessed, Re
 
     /// @inheritdoc IGreenCertificate
     function carryWhOf(address generator) external view returns (uint64) {
-        return _carryWh[generator];
+        return _generators[generator].carryWh;
     }
 
     /// @inheritdoc IGreenCertificate
     function processedWhOf(address generator) external view returns (uint256) {
-        return _processedWh[generator];
+        return _generators[generator].processedWh;
     }
 
     /// @inheritdoc IGreenCertificate
@@ -238,22 +221,39 @@ contract GreenCertificate is IGreenCertificate, ERC1155Paris, MarketAccessed, Re
         override(ERC1155Paris, IGreenCertificate)
         returns (uint256)
     {
-        return ERC1155Paris.totalSupply(tokenId);
+        // Mints come only from issue, burns only from retireFrom and revoke.
+        TokenTotals memory t = _tokenTotals[tokenId];
+        return _issuedOf(tokenId) - t.retired - t.revoked;
+    }
+
+    /// @notice Certificates of every id in circulation: issued - retired - revoked.
+    function totalSupplyAll() public view override returns (uint256) {
+        Totals memory t = _totals;
+        return uint256(t.issued) - t.retired - _totalRevoked;
     }
 
     /// @inheritdoc IGreenCertificate
     function issuedOf(uint256 tokenId) external view returns (uint256) {
-        return _issued[tokenId];
+        return _issuedOf(tokenId);
+    }
+
+    function _issuedOf(uint256 tokenId) private view returns (uint256) {
+        // A token id is one (type, generator, vintage) and each (generator, period) is
+        // issued once, so the issued amount of a token id is that issuance's amount.
+        address generator = address(uint160(tokenId >> 64));
+        StoredIssuance storage s = _issuances[generator][uint64(tokenId)];
+        if (!s.issued || _tokenId(s.typeId, generator, uint64(tokenId)) != tokenId) return 0;
+        return s.amount;
     }
 
     /// @inheritdoc IGreenCertificate
     function retiredOf(uint256 tokenId) external view returns (uint256) {
-        return _retired[tokenId];
+        return _tokenTotals[tokenId].retired;
     }
 
     /// @inheritdoc IGreenCertificate
     function revokedOf(uint256 tokenId) external view returns (uint256) {
-        return _revoked[tokenId];
+        return _tokenTotals[tokenId].revoked;
     }
 
     /// @inheritdoc IGreenCertificate
@@ -262,67 +262,26 @@ contract GreenCertificate is IGreenCertificate, ERC1155Paris, MarketAccessed, Re
         view
         returns (uint256 issued, uint256 held, uint256 retired, uint256 revoked)
     {
-        return (_totalIssued, totalSupplyAll(), _totalRetired, _totalRevoked);
-    }
-
-    /// @inheritdoc IGreenCertificate
-    function tokenCount() external view returns (uint256) {
-        return _tokenIds.length;
-    }
-
-    /// @inheritdoc IGreenCertificate
-    function tokenIds(uint256 offset, uint256 limit) external view returns (uint256[] memory out) {
-        uint256 end = _pageEnd(offset, limit, _tokenIds.length);
-        out = new uint256[](end - offset);
-        for (uint256 i = offset; i < end; ++i) {
-            out[i - offset] = _tokenIds[i];
-        }
+        Totals memory t = _totals;
+        return (t.issued, totalSupplyAll(), t.retired, _totalRevoked);
     }
 
     /// @inheritdoc IGreenCertificate
     function retirementCount() external view returns (uint256) {
-        return _retirementCount;
+        return _totals.retirementCount;
     }
 
-    /// @inheritdoc IGreenCertificate
-    function retirement(uint256 retirementId) external view returns (Retirement memory) {
-        if (retirementId == 0 || retirementId > _retirementCount) {
-            revert UnknownRetirement(retirementId);
-        }
-        return _retirementView(retirementId);
-    }
-
-    /// @inheritdoc IGreenCertificate
-    function retirementCountOf(address beneficiary) external view returns (uint256) {
-        return _retirementsOf[beneficiary].length;
-    }
-
-    /// @inheritdoc IGreenCertificate
-    function retirementsOf(address beneficiary, uint256 offset, uint256 limit)
-        external
-        view
-        returns (Retirement[] memory out)
+    /// @dev Add `generationWh` to the generator's processed total and move its carry:
+    /// returns the carry in and the carry out (both < 1e6).
+    function _carry(address generator, uint64 generationWh)
+        private
+        returns (uint64 carriedIn, uint64 carriedOut)
     {
-        uint256[] storage ids = _retirementsOf[beneficiary];
-        uint256 end = _pageEnd(offset, limit, ids.length);
-        out = new Retirement[](end - offset);
-        for (uint256 i = offset; i < end; ++i) {
-            out[i - offset] = _retirementView(ids[i]);
-        }
-    }
-
-    function _retirementView(uint256 id) private view returns (Retirement memory) {
-        StoredRetirement storage r = _retirements[id];
-        return Retirement({
-            id: id,
-            tokenId: r.tokenId,
-            holder: r.holder,
-            beneficiary: r.beneficiary,
-            amount: r.amount,
-            period: r.period,
-            tradeId: r.tradeId,
-            retiredAt: r.retiredAt
-        });
+        Generator memory gen = _generators[generator];
+        carriedIn = gen.carryWh;
+        carriedOut = uint64((uint256(carriedIn) + generationWh) % WH_PER_CERTIFICATE);
+        _generators[generator] =
+            Generator({carryWh: carriedOut, processedWh: gen.processedWh + generationWh});
     }
 
     function _tokenId(uint8 typeId, address generator, uint64 vintage)
@@ -331,11 +290,5 @@ contract GreenCertificate is IGreenCertificate, ERC1155Paris, MarketAccessed, Re
         returns (uint256)
     {
         return (uint256(typeId) << 248) | (uint256(uint160(generator)) << 64) | uint256(vintage);
-    }
-
-    function _pageEnd(uint256 offset, uint256 limit, uint256 len) private pure returns (uint256) {
-        if (offset >= len) return offset;
-        uint256 remaining = len - offset;
-        return offset + (limit < remaining ? limit : remaining);
     }
 }

@@ -156,16 +156,11 @@ interface IGreenCertificate is IERC1155MetadataURI {
         view
         returns (uint256 issued, uint256 held, uint256 retired, uint256 revoked);
 
-    /// @notice Token ids with at least one issuance, in first-issuance order (paged).
-    function tokenCount() external view returns (uint256);
-    function tokenIds(uint256 offset, uint256 limit) external view returns (uint256[] memory);
+    // Token ids with an issuance are not listed here: they are the `tokenId` of
+    // the `CertificatesIssued` events with a non-zero amount (see docs/gas.md).
 
     function retirementCount() external view returns (uint256);
-    function retirement(uint256 retirementId) external view returns (Retirement memory);
-    function retirementCountOf(address beneficiary) external view returns (uint256);
-    /// @notice `beneficiary`'s retirements in order (paged).
-    function retirementsOf(address beneficiary, uint256 offset, uint256 limit)
-        external
-        view
-        returns (Retirement[] memory);
+    // A retirement is not stored: its record (`Retirement`) is its `CertificatesRetired`
+    // event (indexed retirementId, tokenId and beneficiary; `retiredAt` is the block's
+    // timestamp). Clients and the gateway read retirements from the events (docs/gas.md).
 }

@@ -13,8 +13,9 @@ pragma solidity ^0.8.24;
 /// its reputation loses the ruled points and `ViolationAnnounced` is the network-wide
 /// announcement; dismissed -> the reporter's dismissal count grows and every
 /// `dismissalLimit`-th dismissal costs it `reporterPenaltyPoints` reputation. A report not
-/// ruled by its deadline can be expired by anyone. Pending reports have a paging view.
-/// @dev O(1) per call: the pending queue is a swap-and-pop set (order changes on removal).
+/// ruled by its deadline can be expired by anyone. The pending queue is not stored: it is
+/// the ViolationReported events without a later ViolationRuled or ReportExpired.
+/// @dev O(1) per call (storage layout: docs/gas.md).
 /// This contract needs MARKET_CONTRACT (registry `slash`, reputation `penalize`).
 interface ISurveillanceDesk {
     /// @notice Lifecycle of a report.
@@ -55,7 +56,7 @@ interface ISurveillanceDesk {
         uint256 slashedFen;
         uint16 reputationPoints;
         bytes32 reasonHash;
-        uint256[] tradeIds;
+        // The evidence trade ids are in the report's ViolationReported event (not stored).
     }
 
     /// @notice What a reporter's record holds.
@@ -233,10 +234,6 @@ interface ISurveillanceDesk {
         returns (uint256);
     function reporterRecord(address reporter) external view returns (ReporterRecord memory);
 
-    function pendingCount() external view returns (uint256);
-    /// @notice Pending reports [offset, offset + limit) (order changes as reports leave).
-    function pendingReports(uint256 offset, uint256 limit)
-        external
-        view
-        returns (ReportInfo[] memory);
+    // Pending reports are not listed on chain: they are the ViolationReported events
+    // without a later ViolationRuled or ReportExpired of the same reportId (docs/gas.md).
 }

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {MarketAccessed} from "../access/MarketAccessed.sol";
 import {Roles} from "../access/Roles.sol";
@@ -24,35 +25,43 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
     /// @dev The registry reason code of a surveillance slash.
     bytes32 private constant SLASH_REASON = "MARKET_VIOLATION";
 
+    /// @dev Slot 1 also holds the model's 1-based position in `_modelIds` (the id a report
+    /// stores), so filing reads one model slot.
     struct Model {
         bytes32 schemaHash;
         uint32 thresholdPpm;
-        uint64 registeredAt;
+        uint40 registeredAt;
+        uint16 index;
         address regulator;
     }
 
+    /// @dev Filing writes slots 0..2 (three fresh slots); the ruling and the response the
+    /// rest. The model is interned (`Model.index`, its 1-based position in `_modelIds`);
+    /// the evidence trade ids are not stored: they are in the ViolationReported event
+    /// (see docs/gas.md).
     struct Report {
-        // slot: reporter + status + scorePpm + firstPeriod + lastPeriod
+        // slot 0
         address reporter;
         ReportStatus status;
-        uint32 scorePpm;
+        uint24 scorePpm; // <= 1e6
         uint32 firstPeriod;
         uint32 lastPeriod;
-        // slot: accused + filedAt + ruleBy
+        // slot 1
         address accused;
-        uint64 filedAt;
-        uint64 ruleBy;
-        bytes32 modelId;
+        uint40 filedAt;
+        uint40 ruleBy;
+        uint16 model;
+        // slot 2
         bytes32 featureHash;
+        // slot 3
         bytes32 responseHash;
-        // slot: respondedAt + ruledAt + reputationPoints
+        // slot 4: respondedAt + ruledAt + reputationPoints
         uint64 respondedAt;
         uint64 ruledAt;
         uint16 reputationPoints;
         uint256 penaltyFen;
         uint256 slashedFen;
         bytes32 reasonHash;
-        uint256[] tradeIds;
     }
 
     INodeRegistry private immutable _registry;
@@ -60,17 +69,17 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
 
     address private _penaltyAccount;
     uint64 private _rulingPeriodS;
+    /// @dev In the slot filing reads anyway (the ruling period); 2^32 reports at most.
+    uint32 private _reportCount;
     uint32 private _dismissalLimit;
     uint16 private _reporterPenaltyPoints;
 
     mapping(bytes32 modelId => Model) private _models;
     PagedSets.Bytes32Set private _modelIds;
 
-    uint256 private _reportCount;
     mapping(uint256 reportId => Report) private _reports;
     mapping(bytes32 key => uint256 reportId) private _open;
     mapping(address reporter => ReporterRecord) private _records;
-    PagedSets.Bytes32Set private _pending;
 
     /// @param access_ The suite's access root.
     /// @param registry_ The node registry (bonds are slashed there).
@@ -108,8 +117,14 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
         if (modelId == bytes32(0) || schemaHash == bytes32(0)) revert ZeroHash();
         if (thresholdPpm > PPM) revert InvalidPpm(thresholdPpm);
         if (_models[modelId].registeredAt != 0) revert ModelAlreadyRegistered(modelId);
-        _models[modelId] = Model(schemaHash, thresholdPpm, uint64(block.timestamp), msg.sender);
         _modelIds.add(modelId);
+        _models[modelId] = Model(
+            schemaHash,
+            thresholdPpm,
+            uint40(block.timestamp),
+            SafeCast.toUint16(_modelIds.length()),
+            msg.sender
+        );
         emit ModelRegistered(modelId, schemaHash, thresholdPpm, msg.sender);
     }
 
@@ -138,7 +153,7 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
         r.penaltyFen = penaltyFen;
         r.reputationPoints = reputationPoints;
         r.reasonHash = reasonHash;
-        _close(reportId, r);
+        _close(r);
 
         if (confirmed) {
             _records[reporter].confirmed += 1;
@@ -163,7 +178,7 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
             emit ViolationAnnounced(
                 accused,
                 reportId,
-                r.modelId,
+                _modelId(r),
                 r.featureHash,
                 slashedFen,
                 reputationPoints,
@@ -219,23 +234,29 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
             accused, modelId, featureHash, scorePpm, firstPeriod, lastPeriod, tradeIds.length
         );
         reportId = ++_reportCount;
-        uint64 nowS = uint64(block.timestamp);
-        Report storage r = _reports[reportId];
-        r.reporter = msg.sender;
-        r.status = ReportStatus.Pending;
-        r.scorePpm = scorePpm;
-        r.firstPeriod = firstPeriod;
-        r.lastPeriod = lastPeriod;
-        r.accused = accused;
-        r.filedAt = nowS;
-        r.ruleBy = nowS + _rulingPeriodS;
-        r.modelId = modelId;
-        r.featureHash = featureHash;
-        r.tradeIds = tradeIds;
+        uint64 ruleBy = uint64(block.timestamp) + _rulingPeriodS;
+        // Slots 0 and 1 of the Report layout, each written once (not field by field).
+        uint256 head = uint256(uint160(msg.sender)) | (uint256(ReportStatus.Pending) << 160)
+            | (uint256(scorePpm) << 168) | (uint256(firstPeriod) << 192)
+            | (uint256(lastPeriod) << 224); // scorePpm <= PPM < 2^24, checked
+        uint256 parties = uint256(uint160(accused)) | (uint256(uint40(block.timestamp)) << 160)
+            | (uint256(SafeCast.toUint40(ruleBy)) << 200)
+            | (uint256(_models[modelId].index) << 240);
+        _storeFiling(_reports[reportId], head, parties, featureHash);
         _open[key] = reportId;
-        _pending.add(bytes32(reportId));
         _records[msg.sender].filed += 1;
-        _emitFiled(reportId, r, tradeIds);
+        emit ViolationReported(
+            reportId,
+            msg.sender,
+            accused,
+            modelId,
+            featureHash,
+            scorePpm,
+            firstPeriod,
+            lastPeriod,
+            tradeIds,
+            ruleBy
+        );
     }
 
     /// @inheritdoc ISurveillanceDesk
@@ -257,7 +278,7 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
         uint64 nowS = uint64(block.timestamp);
         if (nowS <= r.ruleBy) revert RulingDeadlineNotReached(reportId, r.ruleBy, nowS);
         r.status = ReportStatus.Expired;
-        _close(reportId, r);
+        _close(r);
         emit ReportExpired(reportId, r.ruleBy, msg.sender);
     }
 
@@ -328,7 +349,7 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
             status: r.status,
             reporter: r.reporter,
             accused: r.accused,
-            modelId: r.modelId,
+            modelId: _modelId(r),
             featureHash: r.featureHash,
             scorePpm: r.scorePpm,
             firstPeriod: r.firstPeriod,
@@ -341,8 +362,7 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
             penaltyFen: r.penaltyFen,
             slashedFen: r.slashedFen,
             reputationPoints: r.reputationPoints,
-            reasonHash: r.reasonHash,
-            tradeIds: r.tradeIds
+            reasonHash: r.reasonHash
         });
     }
 
@@ -358,24 +378,6 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
     /// @inheritdoc ISurveillanceDesk
     function reporterRecord(address reporter) external view returns (ReporterRecord memory) {
         return _records[reporter];
-    }
-
-    /// @inheritdoc ISurveillanceDesk
-    function pendingCount() external view returns (uint256) {
-        return _pending.length();
-    }
-
-    /// @inheritdoc ISurveillanceDesk
-    function pendingReports(uint256 offset, uint256 limit)
-        external
-        view
-        returns (ReportInfo[] memory out)
-    {
-        bytes32[] memory ids = _pending.page(offset, limit);
-        out = new ReportInfo[](ids.length);
-        for (uint256 i = 0; i < ids.length; ++i) {
-            out[i] = reportInfo(uint256(ids[i]));
-        }
     }
 
     // ================================================================ internals
@@ -410,22 +412,21 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
         uint256 existing = _open[key];
         if (existing != 0) revert DuplicateReport(msg.sender, accused, featureHash, existing);
     }
+    function _modelId(Report storage r) private view returns (bytes32) {
+        return _modelIds.items[r.model - 1];
+    }
 
-    function _emitFiled(uint256 reportId, Report storage r, uint256[] calldata tradeIds)
+
+    /// @dev Write slots 0 (reporter, status, scorePpm, firstPeriod, lastPeriod), 1 (accused,
+    /// filedAt, ruleBy, model) and 2 (featureHash) of a fresh report.
+    function _storeFiling(Report storage r, uint256 head, uint256 parties, bytes32 featureHash)
         private
     {
-        emit ViolationReported(
-            reportId,
-            r.reporter,
-            r.accused,
-            r.modelId,
-            r.featureHash,
-            r.scorePpm,
-            r.firstPeriod,
-            r.lastPeriod,
-            tradeIds,
-            r.ruleBy
-        );
+        assembly ("memory-safe") {
+            sstore(r.slot, head)
+            sstore(add(r.slot, 1), parties)
+        }
+        r.featureHash = featureHash;
     }
 
     function _pendingReport(uint256 reportId) private view returns (Report storage r) {
@@ -434,9 +435,8 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
         if (r.status != ReportStatus.Pending) revert AlreadyRuled(reportId, r.status);
     }
 
-    function _close(uint256 reportId, Report storage r) private {
+    function _close(Report storage r) private {
         delete _open[_key(r.reporter, r.accused, r.featureHash)];
-        _pending.remove(bytes32(reportId));
     }
 
     function _key(address reporter, address accused, bytes32 featureHash)

@@ -12,11 +12,13 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Any, NamedTuple
 
+from eth_abi.abi import encode as abi_encode
 from web3 import Web3
 from web3.types import TxReceipt
 
 from ledger.clients.base import ContractClient
 from ledger.clients.registry import NodeKind
+from ledger.errors import ContractRevertError
 from ledger.units import BPS, value_fen
 
 #: Wh per certificate (1 MWh).
@@ -203,24 +205,73 @@ class GreenCertificateClient(ContractClient):
     def totals(self) -> Totals:
         return Totals(*self._call("totals"))
 
+    def token_ids_all(self) -> list[int]:
+        """Token ids with at least one certificate issued, in first-issuance order, from the
+        ``CertificatesIssued`` events (the contract keeps no list of token ids)."""
+        logs = self._contract.events["CertificatesIssued"]().get_logs(from_block=0)
+        ordered = sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"]))
+        out: dict[int, None] = {}
+        for log in ordered:
+            if int(log["args"]["amount"]) != 0:
+                out.setdefault(int(log["args"]["tokenId"]), None)
+        return list(out)
+
     def token_count(self) -> int:
-        return int(self._call("tokenCount"))
+        return len(self.token_ids_all())
 
     def token_ids(self, offset: int = 0, limit: int = 200) -> list[int]:
-        return [int(t) for t in self._call("tokenIds", offset, limit)]
+        return self.token_ids_all()[offset : offset + limit]
 
     def retirement_count(self) -> int:
         return int(self._call("retirementCount"))
 
     def retirement(self, retirement_id: int) -> Retirement:
-        return Retirement(*self._call("retirement", retirement_id))
+        """Retirement ``retirement_id`` from its ``CertificatesRetired`` event (the contract
+        stores no record; ``retired_at`` is the block's timestamp). An unknown id raises
+        the ``UnknownRetirement(retirementId)`` revert the contract's view used to raise."""
+        logs = self._contract.events["CertificatesRetired"]().get_logs(
+            from_block=0, argument_filters={"retirementId": retirement_id}
+        )
+        if not logs:
+            data = Web3.keccak(text="UnknownRetirement(uint256)")[:4] + abi_encode(
+                ["uint256"], [retirement_id]
+            )
+            raise ContractRevertError(
+                "UnknownRetirement", {"retirementId": retirement_id}, "0x" + data.hex()
+            )
+        return self._retirement(logs[0])
+
+    def _retirement(self, log: Any) -> Retirement:
+        a = log["args"]
+        block = self._sender.w3.eth.get_block(log["blockNumber"])
+        return Retirement(
+            id=int(a["retirementId"]),
+            token_id=int(a["tokenId"]),
+            holder=str(a["holder"]),
+            beneficiary=str(a["beneficiary"]),
+            amount=int(a["amount"]),
+            period=int(a["period"]),
+            trade_id=int(a["tradeId"]),
+            retired_at=int(block["timestamp"]),
+        )
+
+    def _retired_logs(self, beneficiary: str) -> list[Any]:
+        logs = self._contract.events["CertificatesRetired"]().get_logs(
+            from_block=0, argument_filters={"beneficiary": _addr(beneficiary)}
+        )
+        return sorted(logs, key=lambda log: int(log["args"]["retirementId"]))
+
+    def retirement_count_of(self, beneficiary: str) -> int:
+        """``beneficiary``'s retirements, from the ``CertificatesRetired`` events
+        (``beneficiary`` is an indexed topic; the contract keeps no list)."""
+        return len(self._retired_logs(beneficiary))
 
     def retirements_of(
         self, beneficiary: str, offset: int = 0, limit: int = 200
     ) -> list[Retirement]:
-        return [
-            Retirement(*r) for r in self._call("retirementsOf", _addr(beneficiary), offset, limit)
-        ]
+        """A page of ``beneficiary``'s retirements in order."""
+        logs = self._retired_logs(beneficiary)[offset : offset + limit]
+        return [self._retirement(log) for log in logs]
 
     def issued_event(self, receipt: TxReceipt) -> dict[str, Any]:
         return dict(self.events(receipt, "CertificatesIssued")[0]["args"])

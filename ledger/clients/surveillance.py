@@ -13,7 +13,7 @@ from web3 import Web3
 from web3.types import TxReceipt
 
 from ledger.clients.base import ContractClient
-from ledger.errors import ValidationError
+from ledger.errors import ChainError, ValidationError
 
 #: Largest number of trade ids one report names.
 MAX_TRADE_IDS = 32
@@ -94,7 +94,9 @@ class ReportInfo(BaseModel):
     trade_ids: list[int]
 
     @classmethod
-    def from_tuple(cls, v: Sequence[Any]) -> ReportInfo:
+    def from_tuple(cls, v: Sequence[Any], trade_ids: Sequence[int]) -> ReportInfo:
+        """From the ``reportInfo`` tuple and the evidence trade ids of the report's
+        ``ViolationReported`` event (the contract does not store them)."""
         return cls(
             report_id=int(v[0]),
             status=ReportStatus(int(v[1])),
@@ -114,7 +116,7 @@ class ReportInfo(BaseModel):
             slashed_fen=int(v[15]),
             reputation_points=int(v[16]),
             reason_hash=_hex(v[17]),
-            trade_ids=[int(t) for t in v[18]],
+            trade_ids=[int(t) for t in trade_ids],
         )
 
 
@@ -218,7 +220,15 @@ class SurveillanceDeskClient(ContractClient):
         return int(self._call("reportCount"))
 
     def report_info(self, report_id: int) -> ReportInfo:
-        return ReportInfo.from_tuple(self._call("reportInfo", report_id))
+        """Report ``report_id``: the contract's record, with the evidence trade ids of its
+        ``ViolationReported`` event (the contract does not store them)."""
+        v = self._call("reportInfo", report_id)
+        logs = self._contract.events["ViolationReported"]().get_logs(
+            from_block=0, argument_filters={"reportId": report_id}
+        )
+        if not logs:
+            raise ChainError(f"report {report_id}: no ViolationReported event")
+        return ReportInfo.from_tuple(v, [int(t) for t in logs[0]["args"]["tradeIds"]])
 
     def open_report_of(self, reporter: str, accused: str, feature_hash: str | bytes) -> int:
         return int(
@@ -229,8 +239,24 @@ class SurveillanceDeskClient(ContractClient):
         filed, confirmed, dismissed = self._call("reporterRecord", _addr(reporter))
         return ReporterRecord(filed=filed, confirmed=confirmed, dismissed=dismissed)
 
+    def pending_ids(self) -> list[int]:
+        """Ids of the pending reports in filing order, from the events: filed
+        (``ViolationReported``) and not yet ruled (``ViolationRuled``) nor expired
+        (``ReportExpired``); the contract keeps no pending list."""
+        events = self._contract.events
+        filed = [
+            int(e["args"]["reportId"]) for e in events.ViolationReported().get_logs(from_block=0)
+        ]
+        closed = {
+            int(e["args"]["reportId"])
+            for name in ("ViolationRuled", "ReportExpired")
+            for e in events[name]().get_logs(from_block=0)
+        }
+        return sorted(i for i in filed if i not in closed)
+
     def pending_count(self) -> int:
-        return int(self._call("pendingCount"))
+        return len(self.pending_ids())
 
     def pending_reports(self, offset: int = 0, limit: int = 100) -> list[ReportInfo]:
-        return [ReportInfo.from_tuple(v) for v in self._call("pendingReports", offset, limit)]
+        """A page of the pending reports in filing order."""
+        return [self.report_info(i) for i in self.pending_ids()[offset : offset + limit]]
