@@ -144,33 +144,10 @@ def configure_settlement(chain: BenchChain) -> None:
     operator.set_balancing_account(node_account(BALANCING_N).address)
 
 
-def lifecycle_rate(
-    chain: BenchChain,
-    traders: Traders,
-    *,
-    quick: bool,
-    blaster: Blaster | None = None,
-    count: int | None = None,
-) -> LifecycleResult:
-    """Complete lifecycles per second on ``chain`` (see the module docstring); ``count``
-    lifecycles (default by ``quick``)."""
-    t = traders
-    b = blaster or Blaster(chain, threads=8, batch=25)
-    if count is None:
-        count = QUICK_COUNT if quick else FULL_COUNT
-    market = t.market
-    dispatch = chain.client(DispatchResultsClient, role("METER_ORACLE"))
-    oracle = chain.client(MeterOracleClient, role("METER_ORACLE"))
-    engine = chain.client(SettlementEngineClient, role("OPERATOR"))
-    configure_settlement(chain)
-    period = open_period(chain)
-    chain.advance(max(0, period.taking_opens_at - chain.block_time()) + 1)
-
-    # -- every transaction, signed before the clock starts ---------------------------------
-    first_listing = market.listing_count() + 1
-    first_trade = market.trade_count() + 1
-    sellers = [t.sellers[i % len(t.sellers)] for i in range(count)]
-    buyers = [t.buyers[i % len(t.buyers)] for i in range(count)]
+def _post_and_take_calls(
+    market: Any, period: Any, sellers: list[Any], buyers: list[Any], first_listing: int
+) -> tuple[list[Call], list[Call]]:
+    """One sell listing per seller and the take of it by the matching buyer."""
     posts = [
         Call(
             s.account,
@@ -200,7 +177,14 @@ def lifecycle_rate(
         )
         for i, buyer in enumerate(buyers)
     ]
-    trade_ids = list(range(first_trade, first_trade + count))
+    return posts, takes
+
+
+def _dispatch_calls(
+    chain: BenchChain, dispatch: DispatchResultsClient, period: Any, trade_ids: list[int]
+) -> tuple[list[Call], float]:
+    """The DISPATCH-signed results (executed in full), relayed in batches; and the seconds
+    spent signing them."""
     chain_id = int(chain.w3.eth.chain_id)
     separator = eip712.domain_separator(eip712.DISPATCH_DOMAIN_NAME, chain_id, dispatch.address)
     dispatch_key = bytes(role("DISPATCH").key)
@@ -218,11 +202,10 @@ def lifecycle_rate(
         digest = eip712.typed_digest(separator, eip712.dispatch_struct_hash(message))
         results.append((trade_id, period.id, TAKE_WH, 0, 0))
         signatures.append(eip712.sign_digest(dispatch_key, digest))
-    dispatch_sign_s = time.perf_counter() - sign_began
-    relayer = role("METER_ORACLE")
-    dispatches = [
+    sign_s = time.perf_counter() - sign_began
+    calls = [
         Call(
-            relayer,
+            role("METER_ORACLE"),
             dispatch.address,
             dispatch.encode(
                 "submitResults",
@@ -231,8 +214,15 @@ def lifecycle_rate(
             ),
             gas=20_000_000,
         )
-        for i in range(0, count, DISPATCH_BATCH)
+        for i in range(0, len(trade_ids), DISPATCH_BATCH)
     ]
+    return calls, sign_s
+
+
+def _meter_calls(
+    oracle: MeterOracleClient, t: Traders, period: Any, sellers: list[Any], buyers: list[Any]
+) -> tuple[list[Call], list[Call]]:
+    """The period's Merkle root of node totals, and each node's total with its proof."""
     exported = Counter(s.account.address for s in sellers)
     imported = Counter(buyer.account.address for buyer in buyers)
     nodes = sorted(set(exported) | set(imported), key=str.lower)
@@ -251,7 +241,7 @@ def lifecycle_rate(
     readings = sum(r[4] for r in rows)
     post_period = [
         Call(
-            relayer,
+            role("METER_ORACLE"),
             oracle.address,
             oracle.encode("postPeriod", period.id, tree.root, len(rows), readings),
             gas=500_000,
@@ -267,6 +257,102 @@ def lifecycle_rate(
         )
         for i, row in enumerate(rows)
     ]
+    return post_period, totals
+
+
+def _settle_calls(
+    engine: SettlementEngineClient, trade_ids: list[int], threads: int
+) -> tuple[list[Call], int]:
+    """``settleBatch`` calls of ``SETTLE_BATCH`` trades spread over settler keys; and how
+    many settler keys."""
+    settler_keys = [node_account(SETTLER_BASE_N + k) for k in range(max(1, threads))]
+    batches = [trade_ids[i : i + SETTLE_BATCH] for i in range(0, len(trade_ids), SETTLE_BATCH)]
+    calls = [
+        Call(
+            settler_keys[n % len(settler_keys)],
+            engine.address,
+            engine.encode("settleBatch", ids),
+            gas=60_000_000,
+        )
+        for n, ids in enumerate(batches)
+    ]
+    return calls, len(settler_keys)
+
+
+def _run_stages(chain: BenchChain, b: Blaster, stages: list[_Stage], opens_at: int) -> float:
+    """Send every stage's pre-signed transactions in order; the wall time (s)."""
+    began = time.perf_counter()
+    for stage in stages:
+        t0, kicks = time.perf_counter(), b.kicks
+        stage.receipts, _ = b.send(stage.signed)
+        stage.kicks = b.kicks - kicks
+        if stage.name == "open_settlement":
+            chain.advance(opens_at - chain.block_time() + 1)
+        stage.seconds = time.perf_counter() - t0
+    return time.perf_counter() - began
+
+
+def _check_stages(
+    b: Blaster,
+    stages: list[_Stage],
+    market: Any,
+    engine: SettlementEngineClient,
+    first_listing: int,
+    trade_ids: list[int],
+) -> None:
+    """Every step did what it was meant to: no revert, the listings and trades the later
+    stages were signed for, every trade settled."""
+    for stage in stages:
+        for c, r in zip(stage.calls, stage.receipts, strict=True):
+            if int(r["status"], 16) != 1:
+                raise BenchError(f"lifecycle stage {stage.name} reverted: {b.explain(c, r)}")
+    count = len(trade_ids)
+    by_name = {s.name: s for s in stages}
+    posted = _event_topic(market, "ListingPosted")
+    listings = sorted(_indexed(by_name["post"].receipts, market.address, posted))
+    if listings != list(range(first_listing, first_listing + count)):
+        raise BenchError("the posts did not create the listings the takes were signed for")
+    created = _event_topic(market, "TradeCreated")
+    formed = sorted(_indexed(by_name["take"].receipts, market.address, created))
+    if formed != trade_ids:
+        raise BenchError("the takes did not form the trades the dispatch results name")
+    closed = _event_topic(engine, "TradeSettled")
+    settled = _indexed(by_name["settle"].receipts, engine.address, closed)
+    if sorted(settled) != trade_ids:
+        raise BenchError(f"{len(settled)} of {count} trades settled")
+
+
+def lifecycle_rate(
+    chain: BenchChain,
+    traders: Traders,
+    *,
+    quick: bool,
+    blaster: Blaster | None = None,
+    count: int | None = None,
+) -> LifecycleResult:
+    """Complete lifecycles per second on ``chain`` (see the module docstring); ``count``
+    lifecycles (default by ``quick``)."""
+    t = traders
+    b = blaster or Blaster(chain, threads=8, batch=25)
+    if count is None:
+        count = QUICK_COUNT if quick else FULL_COUNT
+    market = t.market
+    dispatch = chain.client(DispatchResultsClient, role("METER_ORACLE"))
+    oracle = chain.client(MeterOracleClient, role("METER_ORACLE"))
+    engine = chain.client(SettlementEngineClient, role("OPERATOR"))
+    configure_settlement(chain)
+    period = open_period(chain)
+    chain.advance(max(0, period.taking_opens_at - chain.block_time()) + 1)
+
+    # -- every transaction, signed before the clock starts ---------------------------------
+    first_listing = market.listing_count() + 1
+    first_trade = market.trade_count() + 1
+    sellers = [t.sellers[i % len(t.sellers)] for i in range(count)]
+    buyers = [t.buyers[i % len(t.buyers)] for i in range(count)]
+    posts, takes = _post_and_take_calls(market, period, sellers, buyers, first_listing)
+    trade_ids = list(range(first_trade, first_trade + count))
+    dispatches, dispatch_sign_s = _dispatch_calls(chain, dispatch, period, trade_ids)
+    post_period, totals = _meter_calls(oracle, t, period, sellers, buyers)
     opens_at = chain.block_time() + OPENS_IN_S
     schedule = [
         Call(
@@ -276,17 +362,7 @@ def lifecycle_rate(
             gas=200_000,
         )
     ]
-    settler_keys = [node_account(SETTLER_BASE_N + k) for k in range(max(1, b.threads))]
-    batches = [trade_ids[i : i + SETTLE_BATCH] for i in range(0, count, SETTLE_BATCH)]
-    settles = [
-        Call(
-            settler_keys[n % len(settler_keys)],
-            engine.address,
-            engine.encode("settleBatch", ids),
-            gas=60_000_000,
-        )
-        for n, ids in enumerate(batches)
-    ]
+    settles, settler_count = _settle_calls(engine, trade_ids, b.threads)
     stages = [
         _Stage("post", posts),
         _Stage("take", takes),
@@ -302,35 +378,8 @@ def lifecycle_rate(
     sign_s = time.perf_counter() - began + dispatch_sign_s
     kicks_before = b.kicks
 
-    # -- the timed pipeline ----------------------------------------------------------------
-    began = time.perf_counter()
-    for stage in stages:
-        t0, kicks = time.perf_counter(), b.kicks
-        stage.receipts, _ = b.send(stage.signed)
-        stage.kicks = b.kicks - kicks
-        if stage.name == "open_settlement":
-            chain.advance(opens_at - chain.block_time() + 1)
-        stage.seconds = time.perf_counter() - t0
-    wall_s = time.perf_counter() - began
-
-    # -- every step did what it was meant to -----------------------------------------------
-    for stage in stages:
-        for c, r in zip(stage.calls, stage.receipts, strict=True):
-            if int(r["status"], 16) != 1:
-                raise BenchError(f"lifecycle stage {stage.name} reverted: {b.explain(c, r)}")
-    by_name = {s.name: s for s in stages}
-    posted = _event_topic(market, "ListingPosted")
-    listings = sorted(_indexed(by_name["post"].receipts, market.address, posted))
-    if listings != list(range(first_listing, first_listing + count)):
-        raise BenchError("the posts did not create the listings the takes were signed for")
-    created = _event_topic(market, "TradeCreated")
-    formed = sorted(_indexed(by_name["take"].receipts, market.address, created))
-    if formed != trade_ids:
-        raise BenchError("the takes did not form the trades the dispatch results name")
-    closed = _event_topic(engine, "TradeSettled")
-    settled = _indexed(by_name["settle"].receipts, engine.address, closed)
-    if sorted(settled) != trade_ids:
-        raise BenchError(f"{len(settled)} of {count} trades settled")
+    wall_s = _run_stages(chain, b, stages, opens_at)
+    _check_stages(b, stages, market, engine, first_listing, trade_ids)
     txs = sum(len(s.calls) for s in stages)
     return LifecycleResult(
         per_s=count / wall_s,
@@ -343,8 +392,8 @@ def lifecycle_rate(
             "stages": {s.name: s.report() for s in stages},
             "dispatch_batch": DISPATCH_BATCH,
             "settle_batch": SETTLE_BATCH,
-            "settler_keys": len(settler_keys),
-            "nodes_metered": len(rows),
+            "settler_keys": settler_count,
+            "nodes_metered": len(totals),
             "signing_s": sign_s,
             "stuck_kicks": b.kicks - kicks_before,
             "period": period.id,
