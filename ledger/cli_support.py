@@ -15,7 +15,8 @@ from web3.types import TxReceipt
 
 from ledger.addresses import checksum_address
 from ledger.context import LedgerContext
-from ledger.errors import ValidationError
+from ledger.errors import KeystoreError, ValidationError
+from ledger.keystore import demo_account, demo_wallet_index
 from ledger.settings import get_settings
 from ledger.units import cny_to_fen
 
@@ -148,3 +149,31 @@ def short_time(ts: int) -> str:
 def optional_time(value: str | None) -> int:
     """:func:`parse_time`, or 0 (none) for an empty value."""
     return parse_time(value) if value else 0
+
+
+def wallet_address(ctx: LedgerContext, wallet: str) -> str:
+    """The address of wallet ``wallet`` without its password (a missing wallet is one
+    ``error:`` line): a demo wallet in demo mode, else the keystore's ``address`` field."""
+    if ctx.settings.demo_keys:
+        try:
+            return str(demo_account(demo_wallet_index(wallet)).address)
+        except KeystoreError:
+            pass
+    return ctx.keystore.info(wallet).address
+
+
+def account_address(ctx: LedgerContext, text: str) -> str:
+    """An account given as an address (``0x...``, checked) or as a wallet name."""
+    if text.startswith(("0x", "0X")):
+        return checksum_address(text)
+    return wallet_address(ctx, text)
+
+
+def account_argument(help: str = "An address (0x...) or a wallet name.") -> Any:
+    """A positional account: an address or a wallet name (resolve with
+    :func:`account_address`)."""
+    return typer.Argument(help=help, metavar="ACCOUNT")
+
+
+#: A positional account (address or wallet name); resolve it with :func:`account_address`.
+AccountArg = Annotated[str, account_argument()]

@@ -7,9 +7,10 @@ from typing import Annotated
 import typer
 
 from ledger import cli_support as cli
+from node.regulator import config_cli
 from node.regulator.api import Regulator
 
-app = typer.Typer(help="The REGULATOR's removals and bans.", no_args_is_help=True)
+app = typer.Typer(help="The REGULATOR: removals, bans and market parameters.", no_args_is_help=True)
 
 WalletOpt = Annotated[str, cli.wallet_option("Wallet holding the REGULATOR role.")]
 ReasonOpt = Annotated[str, typer.Option(help="Reason code, e.g. REPEATED_VIOLATION.")]
@@ -39,3 +40,6 @@ def return_bond(node: cli.AddressArg, wallet: WalletOpt = "regulator") -> None:
     """Return the bond held since NODE's removal (no open obligations left)."""
     receipt = _regulator(wallet).return_held_bond(node)
     cli.console.print(f"returned the held bond of {node} in tx {cli.tx_hash(receipt)}")
+
+
+config_cli.register(app)
