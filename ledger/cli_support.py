@@ -69,15 +69,24 @@ NUMBER_ARGS: dict[str, Any] = {"ignore_unknown_options": True}
 
 
 def _address_callback(value: str | None) -> str | None:
-    return None if value is None else checksum_address(value)
+    """A checked address; a name that is a wallet (keystore, or demo wallet in demo mode)
+    stands for its address, anything else gets the address check's one-line error."""
+    if value is None:
+        return None
+    if not value.startswith(("0x", "0X")):
+        try:
+            return wallet_address(make_context(), value)
+        except KeystoreError:
+            pass
+    return checksum_address(value)
 
 
-def address_argument(help: str = "An account address (0x...).") -> Any:
+def address_argument(help: str = "An account address (0x...) or a wallet name.") -> Any:
     """A positional address, checked (and checksummed) while the command line is parsed."""
     return typer.Argument(help=help, callback=_address_callback, metavar="ADDRESS")
 
 
-def address_option(name: str, help: str = "An account address (0x...).") -> Any:
+def address_option(name: str, help: str = "An account address (0x...) or a wallet name.") -> Any:
     """``--name ADDRESS``, checked (and checksummed) while the command line is parsed."""
     return typer.Option(name, help=help, callback=_address_callback, metavar="ADDRESS")
 

@@ -34,6 +34,15 @@ Seconds = Annotated[int, typer.Argument(min=0, help="Seconds.")]
 C = TypeVar("C", bound=ContractClient)
 
 
+def _chain_now(ctx: LedgerContext) -> int:
+    """The time the next block will carry (the latest block's may lag the clock)."""
+    latest = int(ctx.w3.eth.get_block("latest")["timestamp"])
+    try:
+        return max(latest, int(ctx.w3.eth.get_block("pending")["timestamp"]))
+    except ValueError:
+        return latest
+
+
 def _client(cls: type[C], wallet: str | None) -> tuple[LedgerContext, C]:
     """``cls`` signing as ``wallet`` (``None``: a never-funded key that only reads)."""
     ctx = cli.make_context()
@@ -41,6 +50,32 @@ def _client(cls: type[C], wallet: str | None) -> tuple[LedgerContext, C]:
 
 
 app.command("open-period")(open_period)
+
+
+@app.command("open-next-period")
+def open_next_period(
+    delivery_in: Annotated[
+        int, typer.Option("--delivery-in", min=1, help="Delivery starts this many seconds on.")
+    ],
+    taking_closes_before: Annotated[
+        int, typer.Option(min=0, help="Taking closes this many seconds before delivery.")
+    ] = 3600,
+    interval_s: Annotated[int, typer.Option(min=1)] = 900,
+    intervals: Annotated[int, typer.Option(min=1, max=65535)] = 96,
+    wallet: WalletOpt = "operator",
+) -> None:
+    """Open a period relative to the chain's clock: posting and taking open now."""
+    ctx, market = _client(TradingMarketClient, wallet)
+    now = _chain_now(ctx)
+    start = now + delivery_in
+    receipt = market.open_period(
+        start, now, now, start - taking_closes_before, interval_s=interval_s, intervals=intervals
+    )
+    period = market.opened_period_id(receipt)
+    cli.console.print(
+        f"opened period {period}: delivery {cli.short_time(start)} UTC, "
+        f"{intervals} x {interval_s} s (tx {cli.tx_hash(receipt)})"
+    )
 
 
 @app.command("open-settlement")
@@ -56,7 +91,7 @@ def open_settlement(
 ) -> None:
     """Schedule when PERIOD's settlement opens (dispatch results must be in by then)."""
     ctx, results = _client(DispatchResultsClient, wallet)
-    now = int(ctx.w3.eth.get_block("latest")["timestamp"])
+    now = _chain_now(ctx)
     opens_at = cli.parse_time(at) if at else now + max(in_seconds, 1)
     receipt = results.set_settlement_opens_at(period, opens_at)
     cli.console.print(

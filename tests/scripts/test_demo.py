@@ -39,6 +39,7 @@ def anvil_pids(port: int) -> list[int]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_mini_demo_summary_matches_the_chain_and_the_gateway(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDLEDGER_")}
