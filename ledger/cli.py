@@ -37,6 +37,7 @@ from ledger.deploy import deploy_suite
 from ledger.engines.local import LocalChain, LocalEngine
 from ledger.errors import ConfigError, GridLedgerError
 from ledger.manifest import load_manifest
+from ledger.market_init import init_market
 from ledger.settings import get_settings
 
 
@@ -279,6 +280,23 @@ def deploy_revoke(role: str, account: AccountArg, wallet: WalletOpt = None) -> N
     access = lctx.client(MarketAccessClient, _admin(lctx, wallet))
     receipt = access.revoke_role(name, account)
     console.print(f"revoked {role} from {account} in tx {receipt['transactionHash'].to_0x_hex()}")
+
+
+@app.command("init")
+def init() -> None:
+    """Create the institutions' wallets (admin, operator, verifier, regulator, dispatch,
+    meter-oracle, credit-agency, clearing-bank), deploy, grant each its role by name and
+    write <data dir>/roles.json. Safe to run again: existing wallets and grants are kept."""
+    lctx = make_context()
+    compiler.build(lctx.settings)
+    outcome = init_market(lctx, prompt_password)
+    for name in outcome.created_wallets:
+        console.print(f"created wallet {name}: {outcome.addresses[name]}")
+    verb = "deployed" if outcome.deployed else "reused"
+    console.print(f"{verb}: manifest {outcome.manifest_path}")
+    for grant in outcome.granted:
+        console.print(f"granted {grant}")
+    console.print(f"roles file: {outcome.roles_file}")
 
 
 def main() -> None:

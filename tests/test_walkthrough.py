@@ -37,7 +37,7 @@ def walkthrough_commands() -> list[str]:
 def test_walkthrough_section_is_complete() -> None:
     commands = walkthrough_commands()
     assert commands[0] == "gridledger chain up"
-    for needed in ("deploy grant", "operator open-settlement", "node take", "node statement"):
+    for needed in ("init", "deploy grant", "operator open-settlement", "node take", "node statement"):
         assert any(needed in c for c in commands), needed
 
 
