@@ -42,7 +42,7 @@ def test_walkthrough_section_is_complete() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1800)
 def test_walkthrough_runs_verbatim(tmp_path: Path) -> None:
     data = tmp_path / "data"
     port = free_port()
