@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from eth_account import Account
@@ -14,6 +14,7 @@ from rich.console import Console
 from web3.types import TxReceipt
 
 from ledger.addresses import checksum_address
+from ledger.clients.base import ContractClient
 from ledger.context import LedgerContext
 from ledger.errors import KeystoreError, ValidationError
 from ledger.keystore import demo_account, demo_wallet_index
@@ -125,6 +126,16 @@ def signer(ctx: LedgerContext, wallet: str | None) -> LocalAccount:
         reader: LocalAccount = Account.create()
         return reader
     return ctx.account(wallet, prompt_password)
+
+
+C = TypeVar("C", bound=ContractClient)
+
+
+def contract_client(cls: type[C], wallet: str | None) -> tuple[LedgerContext, C]:
+    """A fresh context and ``cls`` signing as ``wallet`` (``None``: a never-funded key
+    that only reads)."""
+    ctx = make_context()
+    return ctx, ctx.client(cls, signer(ctx, wallet))
 
 
 def tx_hash(receipt: TxReceipt) -> str:

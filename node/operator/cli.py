@@ -8,12 +8,11 @@ OPERATOR; accounts are addresses or wallet names.
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 
 from ledger import cli_support as cli
-from ledger.clients.base import ContractClient
 from ledger.clients.oracle import DispatchResultsClient, MeterOracleClient
 from ledger.clients.registry import NodeKind, NodeRegistryClient, code, parse_credit_level
 from ledger.clients.registry import parse_enum as parse_kind
@@ -31,7 +30,6 @@ app = typer.Typer(help="The OPERATOR's set-up of the market.", no_args_is_help=T
 WalletOpt = Annotated[str, cli.wallet_option("Wallet holding the OPERATOR role.")]
 Region = Annotated[int, typer.Argument(min=0, max=31, help="Region id, 0..31.")]
 Seconds = Annotated[int, typer.Argument(min=0, help="Seconds.")]
-C = TypeVar("C", bound=ContractClient)
 
 
 def _chain_now(ctx: LedgerContext) -> int:
@@ -43,10 +41,7 @@ def _chain_now(ctx: LedgerContext) -> int:
         return latest
 
 
-def _client(cls: type[C], wallet: str | None) -> tuple[LedgerContext, C]:
-    """``cls`` signing as ``wallet`` (``None``: a never-funded key that only reads)."""
-    ctx = cli.make_context()
-    return ctx, ctx.client(cls, cli.signer(ctx, wallet))
+_client = cli.contract_client
 
 
 app.command("open-period")(open_period)

@@ -5,25 +5,20 @@ penalty account and reputation thresholds. ``register(app)`` adds them to ``regu
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 
 from ledger import cli_support as cli
-from ledger.clients.base import ContractClient
 from ledger.clients.certificates import QuotaLedgerClient
 from ledger.clients.reputation import ReputationLedgerClient
 from ledger.clients.surveillance import SurveillanceDeskClient
-from ledger.context import LedgerContext
 
 WalletOpt = Annotated[str, cli.wallet_option("Wallet holding the REGULATOR role.")]
 Bps = Annotated[int, typer.Argument(min=0, max=10_000, help="Basis points.")]
-C = TypeVar("C", bound=ContractClient)
 
 
-def _client(cls: type[C], wallet: str) -> tuple[LedgerContext, C]:
-    ctx = cli.make_context()
-    return ctx, ctx.client(cls, cli.signer(ctx, wallet))
+_client = cli.contract_client
 
 
 def set_quota(
