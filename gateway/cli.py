@@ -11,12 +11,14 @@ import typer
 from sqlalchemy import create_engine, text
 
 from gateway.db import engine_from_settings, upgrade
+from ledger.apikeys_cli import keys_app
 from ledger.cli_support import console, make_context, print_json
 from ledger.db import masked_url
 from ledger.errors import ConfigError
 from ledger.tls import InsecureOpt, uvicorn_ssl_kwargs
 
 app = typer.Typer(help="Event indexer, explorer and history API.", no_args_is_help=True)
+app.add_typer(keys_app("gateway"), name="keys")
 
 
 @app.command("info")

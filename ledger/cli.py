@@ -11,11 +11,13 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from importlib.metadata import EntryPoint, entry_points
 from typing import Annotated
 
 import typer
 import typer.main
+from eth_account.signers.local import LocalAccount
 from pydantic import ValidationError as PydanticValidationError
 from rich.markup import escape
 from rich.table import Table
@@ -27,18 +29,21 @@ from web3.exceptions import Web3Exception
 from ledger import compiler
 from ledger.artifacts import ArtifactStore
 from ledger.cli_support import (
-    AddressArg,
+    account_address,
     console,
     err_console,
     make_context,
     print_json,
     prompt_password,
+    wallet_address,
 )
 from ledger.clients.access import ROLE_NAMES, MarketAccessClient
+from ledger.context import LedgerContext
 from ledger.deploy import deploy_suite
 from ledger.engines.local import LocalChain, LocalEngine
 from ledger.errors import ConfigError, GridLedgerError
 from ledger.manifest import load_manifest
+from ledger.market_init import init_market
 from ledger.settings import get_settings
 
 
@@ -152,6 +157,19 @@ def chain_reset(
     console.print("chain reset: state deleted")
 
 
+@chain_app.command("advance")
+def chain_advance(
+    seconds: Annotated[int, typer.Option("--seconds", min=1, help="How far to move the clock.")],
+) -> None:
+    """Local dev chains only: move the chain's clock forward and mine a block."""
+    timestamp = LocalChain(get_settings()).advance(seconds)
+    console.print(f"chain time now {timestamp} ({_utc(timestamp)})")
+
+
+def _utc(ts: int) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 @contracts_app.command("build")
 def contracts_build(
     force: Annotated[bool, typer.Option("--force", help="Recompile even if unchanged.")] = False,
@@ -207,8 +225,8 @@ def deploy(
     if ctx.invoked_subcommand is not None:
         return
     lctx = make_context()
+    admin = _admin(lctx, wallet)
     compiler.build(lctx.settings)
-    admin = lctx.account(wallet or lctx.settings.admin_wallet, prompt_password)
     outcome = deploy_suite(lctx, admin, fresh=fresh)
     manifest = outcome.manifest
     verb = "reused" if outcome.reused else "deployed"
@@ -238,24 +256,53 @@ def _role(role: str) -> str:
     return name
 
 
+def _admin(lctx: LedgerContext, wallet: str | None) -> LocalAccount:
+    """The admin wallet's key; a missing wallet is refused before any password prompt."""
+    name = wallet or lctx.settings.admin_wallet
+    wallet_address(lctx, name)
+    return lctx.account(name, prompt_password)
+
+
+AccountArg = Annotated[str, typer.Argument(help="An address (0x...) or a wallet name.")]
+
+
 @deploy_app.command("grant")
-def deploy_grant(role: str, account: AddressArg, wallet: WalletOpt = None) -> None:
-    """Grant ROLE to ACCOUNT (signed by a wallet holding the admin role)."""
+def deploy_grant(role: str, account: AccountArg, wallet: WalletOpt = None) -> None:
+    """Grant ROLE to ACCOUNT (an address or a wallet name; signed by the admin wallet)."""
     lctx = make_context()
-    signer = lctx.account(wallet or lctx.settings.admin_wallet, prompt_password)
-    access = lctx.client(MarketAccessClient, signer)
-    receipt = access.grant_role(_role(role), account)
+    name = _role(role)
+    account = account_address(lctx, account)
+    access = lctx.client(MarketAccessClient, _admin(lctx, wallet))
+    receipt = access.grant_role(name, account)
     console.print(f"granted {role} to {account} in tx {receipt['transactionHash'].to_0x_hex()}")
 
 
 @deploy_app.command("revoke")
-def deploy_revoke(role: str, account: AddressArg, wallet: WalletOpt = None) -> None:
-    """Revoke ROLE from ACCOUNT."""
+def deploy_revoke(role: str, account: AccountArg, wallet: WalletOpt = None) -> None:
+    """Revoke ROLE from ACCOUNT (an address or a wallet name)."""
     lctx = make_context()
-    signer = lctx.account(wallet or lctx.settings.admin_wallet, prompt_password)
-    access = lctx.client(MarketAccessClient, signer)
-    receipt = access.revoke_role(_role(role), account)
+    name = _role(role)
+    account = account_address(lctx, account)
+    access = lctx.client(MarketAccessClient, _admin(lctx, wallet))
+    receipt = access.revoke_role(name, account)
     console.print(f"revoked {role} from {account} in tx {receipt['transactionHash'].to_0x_hex()}")
+
+
+@app.command("init")
+def init() -> None:
+    """Create the institutions' wallets (admin, operator, verifier, regulator, dispatch,
+    meter-oracle, credit-agency, clearing-bank), deploy, grant each its role by name and
+    write <data dir>/roles.json. Safe to run again: existing wallets and grants are kept."""
+    lctx = make_context()
+    compiler.build(lctx.settings)
+    outcome = init_market(lctx, prompt_password)
+    for name in outcome.created_wallets:
+        console.print(f"created wallet {name}: {outcome.addresses[name]}")
+    verb = "deployed" if outcome.deployed else "reused"
+    console.print(f"{verb}: manifest {outcome.manifest_path}")
+    for grant in outcome.granted:
+        console.print(f"granted {grant}")
+    console.print(f"roles file: {outcome.roles_file}")
 
 
 def _fail(message: str, code: int = 1) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from eth_account import Account
@@ -14,9 +14,11 @@ from rich.console import Console
 from web3.types import TxReceipt
 
 from ledger.addresses import checksum_address
+from ledger.clients.base import ContractClient
 from ledger.context import LedgerContext
 from ledger.display import short_time as short_time  # commands format times from here
-from ledger.errors import ValidationError
+from ledger.errors import KeystoreError, ValidationError
+from ledger.keystore import demo_account, demo_wallet_index
 from ledger.settings import get_settings
 from ledger.units import cny_to_fen
 
@@ -69,15 +71,24 @@ NUMBER_ARGS: dict[str, Any] = {"ignore_unknown_options": True}
 
 
 def _address_callback(value: str | None) -> str | None:
-    return None if value is None else checksum_address(value)
+    """A checked address; a name that is a wallet (keystore, or demo wallet in demo mode)
+    stands for its address, anything else gets the address check's one-line error."""
+    if value is None:
+        return None
+    if not value.startswith(("0x", "0X")):
+        try:
+            return wallet_address(make_context(), value)
+        except KeystoreError:
+            pass
+    return checksum_address(value)
 
 
-def address_argument(help: str = "An account address (0x...).") -> Any:
+def address_argument(help: str = "An account address (0x...) or a wallet name.") -> Any:
     """A positional address, checked (and checksummed) while the command line is parsed."""
     return typer.Argument(help=help, callback=_address_callback, metavar="ADDRESS")
 
 
-def address_option(name: str, help: str = "An account address (0x...).") -> Any:
+def address_option(name: str, help: str = "An account address (0x...) or a wallet name.") -> Any:
     """``--name ADDRESS``, checked (and checksummed) while the command line is parsed."""
     return typer.Option(name, help=help, callback=_address_callback, metavar="ADDRESS")
 
@@ -118,6 +129,16 @@ def signer(ctx: LedgerContext, wallet: str | None) -> LocalAccount:
     return ctx.account(wallet, prompt_password)
 
 
+C = TypeVar("C", bound=ContractClient)
+
+
+def contract_client(cls: type[C], wallet: str | None) -> tuple[LedgerContext, C]:
+    """A fresh context and ``cls`` signing as ``wallet`` (``None``: a never-funded key
+    that only reads)."""
+    ctx = make_context()
+    return ctx, ctx.client(cls, signer(ctx, wallet))
+
+
 def tx_hash(receipt: TxReceipt) -> str:
     """A receipt's transaction hash as 0x-hex."""
     return str(receipt["transactionHash"].to_0x_hex())
@@ -144,3 +165,31 @@ def print_tx(verb: str, receipt: TxReceipt) -> None:
 def optional_time(value: str | None) -> int:
     """:func:`parse_time`, or 0 (none) for an empty value."""
     return parse_time(value) if value else 0
+
+
+def wallet_address(ctx: LedgerContext, wallet: str) -> str:
+    """The address of wallet ``wallet`` without its password (a missing wallet is one
+    ``error:`` line): a demo wallet in demo mode, else the keystore's ``address`` field."""
+    if ctx.settings.demo_keys:
+        try:
+            return str(demo_account(demo_wallet_index(wallet)).address)
+        except KeystoreError:
+            pass
+    return ctx.keystore.info(wallet).address
+
+
+def account_address(ctx: LedgerContext, text: str) -> str:
+    """An account given as an address (``0x...``, checked) or as a wallet name."""
+    if text.startswith(("0x", "0X")):
+        return checksum_address(text)
+    return wallet_address(ctx, text)
+
+
+def account_argument(help: str = "An address (0x...) or a wallet name.") -> Any:
+    """A positional account: an address or a wallet name (resolve with
+    :func:`account_address`)."""
+    return typer.Argument(help=help, metavar="ACCOUNT")
+
+
+#: A positional account (address or wallet name); resolve it with :func:`account_address`.
+AccountArg = Annotated[str, account_argument()]

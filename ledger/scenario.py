@@ -1,6 +1,6 @@
 """Seeded, reproducible market scenarios of the Jibei (north Hebei) grid.
 
-The participant mix follows the market figures of ``../shared/spec/README.md`` (mid-2024):
+The participant mix follows the market figures of ``docs/spec/README.md`` (mid-2024):
 29 coal generators with 66 units (14,223 MW); 255 renewable generators owning 293 wind
 projects (26,926 MW) and 160 PV projects (12,842 MW); 480 retailers; 2,749 consumers with
 11,903 metering points, 694 of them in the clean-heating mechanism. ``jibei`` is that market;

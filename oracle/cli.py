@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from web3 import Web3
 
+from ledger.apikeys_cli import keys_app
 from ledger.cli_support import address_argument, console, make_context, print_json
 from ledger.clients.access import MarketAccessClient
 from ledger.clients.oracle import MeterOracleClient
@@ -33,6 +34,7 @@ period_app = typer.Typer(help="Delivery periods.", no_args_is_help=True)
 app.add_typer(meter_app, name="meter")
 app.add_typer(review_app, name="review")
 app.add_typer(period_app, name="period")
+app.add_typer(keys_app("oracle"), name="keys")
 
 WalletOpt = Annotated[str | None, typer.Option(help="Wallet to sign with.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import signal
 import time
 from pathlib import Path
 from typing import Annotated
@@ -29,6 +30,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ledger import compiler
+from ledger.apikeys import add_key
 from ledger.cli_support import console, print_json
 from ledger.context import LedgerContext
 from ledger.deploy import deploy_suite
@@ -37,6 +39,7 @@ from ledger.keystore import DEMO_ROLE_WALLETS, demo_account
 from ledger.scenario import Scenario, generate
 from ledger.settings import Settings, get_settings
 from ledger.web3factory import make_web3
+from ledger.webauth import Role
 from scripts.market_day import (
     ChainClock,
     DaySchedule,
@@ -263,26 +266,52 @@ def demo(
         raise typer.BadParameter("must divide 96", param_hint="--intervals")
     settings = demo_settings(get_settings())
     console.print("[yellow]demo mode: THROWAWAY keys from the public demo mnemonic[/]")
-    started = time.monotonic()
-    summary, events, manifest = run_demo(
-        settings, preset, seed, nodes=nodes, interval_s=interval, intervals=intervals
-    )
-    result = {"summary": summary.model_dump(), "events_indexed": events, "manifest": manifest}
-    if summary_out is not None:
-        summary_out.write_text(json.dumps(result, indent=2))
-    if as_json:
-        print_json(result)
-    else:
-        print_summary(summary, events)
-    console.print(f"manifest: {manifest}")
-    console.print(f"rpc url:  {settings.rpc_url}")
-    console.print(f"finished in {time.monotonic() - started:.0f} s")
-    if not summary.conserved:
-        raise typer.Exit(1)
-    if serve:
-        import uvicorn
+    owns_chain = settings.rpc_url_override is None
+    # Stop what the demo started (its anvil runs in its own session, so the terminal's
+    # Ctrl-C does not reach it) on every way out: done, failed, Ctrl-C or SIGTERM.
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        started = time.monotonic()
+        summary, events, manifest = run_demo(
+            settings, preset, seed, nodes=nodes, interval_s=interval, intervals=intervals
+        )
+        result = {"summary": summary.model_dump(), "events_indexed": events, "manifest": manifest}
+        if summary_out is not None:
+            summary_out.write_text(json.dumps(result, indent=2))
+        if as_json:
+            print_json(result)
+        else:
+            print_summary(summary, events)
+        console.print(f"manifest: {manifest}")
+        console.print(f"rpc url:  {settings.rpc_url}")
+        console.print(f"finished in {time.monotonic() - started:.0f} s")
+        if not summary.conserved:
+            raise typer.Exit(1)
+        if serve:
+            _serve(demo_api_keys(settings), port)
+    finally:
+        if owns_chain and LocalChain(settings).down():
+            console.print(f"chain stopped (state kept in {LocalChain(settings).state_file})")
 
-        from gateway.app import create_app
 
-        console.print(f"explorer: http://127.0.0.1:{port}/  (Ctrl-C to stop)")
-        uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def demo_api_keys(settings: Settings) -> Settings:
+    """DEMO ONLY: an auditor and a regulator key for the served gateway, printed here
+    (a real deployment issues keys with `gridledger gateway keys add ROLE`)."""
+    path = settings.data_dir / "gateway-api-keys.json"
+    for role in (Role.auditor, Role.regulator):
+        key = add_key(path, role)
+        typer.echo(f"demo {role.value} API key (X-API-Key header): {key}")
+    return settings.model_copy(update={"gateway_api_keys_file": path})
+
+
+def _serve(settings: Settings, port: int) -> None:
+    import uvicorn
+
+    from gateway.app import create_app
+
+    console.print(f"explorer: http://127.0.0.1:{port}/  (Ctrl-C to stop)")
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")

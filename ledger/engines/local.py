@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel
+from web3.types import RPCEndpoint
 
 from ledger.engines.procs import pid_exists
 from ledger.errors import ChainError, ToolchainError
@@ -232,6 +233,19 @@ class LocalChain:
         self._kill(record.pid)
         self.record_path.unlink(missing_ok=True)
         return True
+
+    def advance(self, seconds: int) -> int:
+        """Move the local dev chain's clock ``seconds`` forward and mine a block
+        (``evm_increaseTime`` + ``evm_mine``); returns the new block's timestamp."""
+        status = self.status()
+        if not status.running:
+            raise ChainError(f"no chain running at {status.rpc_url}: `gridledger chain up`")
+        w3 = make_web3(self._settings, rpc_url=status.rpc_url, check=False)
+        for method, params in (("evm_increaseTime", [seconds]), ("evm_mine", [])):
+            reply = w3.provider.make_request(RPCEndpoint(method), params)
+            if "error" in reply:
+                raise ChainError(f"this chain cannot move its clock ({method}): {reply['error']}")
+        return int(w3.eth.get_block("latest")["timestamp"])
 
     def reset(self) -> None:
         """Stop the chain and delete its persisted state."""

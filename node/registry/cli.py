@@ -25,6 +25,7 @@ from ledger.cli_support import (
     wallet_option,
 )
 from ledger.clients.registry import NodeKind, NodeRegistryClient, Side, parse_enum
+from ledger.clients.tariff import TransmissionTariffClient
 from ledger.clients.token import SettlementTokenClient
 from ledger.errors import KeystoreError, ValidationError
 from ledger.identity import IdentityVault, load_bundle
@@ -106,6 +107,17 @@ def _participant(wallet: str) -> Participant:
     return Participant(ctx, ctx.account(wallet, prompt_password))
 
 
+def _check_region(node: Participant, region: int) -> None:
+    """Refuse a region the regulator has not defined (takes would fail with UnknownRegion)."""
+    tariff = node.ctx.client(TransmissionTariffClient, node.account)
+    if not tariff.defined_mask() >> region & 1:
+        defined = ", ".join(str(i) for i in tariff.region_ids()) or "none"
+        raise ValidationError(
+            f"region {region} is not defined (defined: {defined}); the regulator defines "
+            "it with `gridledger tariff define-region`"
+        )
+
+
 def node_apply(
     wallet: WalletOpt,
     kind: Annotated[
@@ -134,6 +146,7 @@ def node_apply(
     """Apply for admission: store the identity bundle encrypted, register its hash (a
     refused registration leaves no stored bundle)."""
     node = _participant(wallet)
+    _check_region(node, region)
     profile = NodeProfile(
         kind=parse_enum(NodeKind, kind),
         side=parse_enum(Side, side),
@@ -244,6 +257,8 @@ def node_change(
 ) -> None:
     """Request a change of registered data; the verifier reviews it."""
     node = _participant(wallet)
+    if region is not None:
+        _check_region(node, region)
     new_bundle = load_bundle(bundle) if bundle is not None else None
     vault = IdentityVault.from_settings(node.ctx.settings) if new_bundle is not None else None
     receipt = node.request_change(

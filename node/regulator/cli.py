@@ -9,9 +9,10 @@ import typer
 from ledger import cli_support as cli
 from ledger.identity_audit import AccessLog, AccessLogTamperedError
 from ledger.settings import get_settings
+from node.regulator import config_cli
 from node.regulator.api import Regulator
 
-app = typer.Typer(help="The REGULATOR's removals and bans.", no_args_is_help=True)
+app = typer.Typer(help="The REGULATOR: removals, bans and market parameters.", no_args_is_help=True)
 
 WalletOpt = Annotated[str, cli.wallet_option("Wallet holding the REGULATOR role.")]
 ReasonOpt = Annotated[str, typer.Option(help="Reason code, e.g. REPEATED_VIOLATION.")]
@@ -75,3 +76,6 @@ def audit_log(
             f"{e.record_id or '-'} ({e.outcome}): {e.reason}",
             markup=False,
         )
+
+
+config_cli.register(app)

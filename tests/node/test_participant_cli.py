@@ -10,13 +10,14 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy import text
 
 from ledger.clients.registry import NodeRegistryClient, NodeStatus, code
+from ledger.clients.tariff import TransmissionTariffClient
 from ledger.clients.token import SettlementTokenClient
 from ledger.context import LedgerContext
 from ledger.db import engine_for_url
 from ledger.deploy import deploy_suite
 from ledger.identity import IdentityVault, demo_bundle
 from ledger.keystore import demo_account
-from tests.conftest import make_settings
+from tests.conftest import make_settings, role_account
 from tests.test_cli import run_cli
 
 
@@ -27,6 +28,8 @@ def test_node_lifecycle_through_the_cli(
     settings = make_settings(tmp_path, ctx.settings.rpc_url)
     lctx = LedgerContext(settings, w3=ctx.w3)
     deploy_suite(lctx, admin)
+    # `node apply` refuses a region the regulator has not defined.
+    lctx.client(TransmissionTariffClient, role_account("REGULATOR")).define_region(3, "north")
     env = {
         "GRIDLEDGER_DATA_DIR": str(tmp_path),
         "GRIDLEDGER_RPC_URL": ctx.settings.rpc_url,

@@ -23,7 +23,23 @@ from scripts.demo import demo_settings
 GRIDLEDGER = str(Path(sys.executable).parent / "gridledger")
 
 
+def anvil_pids(port: int) -> list[int]:
+    """Processes whose command line runs anvil on ``port``."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(a.endswith(b"anvil") for a in argv) and str(port).encode() in argv:
+            pids.append(int(proc.name))
+    return pids
+
+
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_mini_demo_summary_matches_the_chain_and_the_gateway(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDLEDGER_")}
@@ -47,6 +63,11 @@ def test_mini_demo_summary_matches_the_chain_and_the_gateway(tmp_path: Path) -> 
         assert summary["trades"] > 50
         assert summary["trades_settled"] == summary["trades"]
         assert summary["readings_accepted"] > 0
+        # --no-serve stops the anvil it started (its state is kept): none is left running.
+        assert "chain stopped" in run.stdout
+        assert anvil_pids(port) == []
+        assert not LocalChain(settings).status().running
+        LocalChain(settings).up()
 
         ctx = LedgerContext(settings)
         reader = demo_account(0)

@@ -1,0 +1,1 @@
+"""The dispatch center's settlement inputs (``gridledger dispatch``)."""

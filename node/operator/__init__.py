@@ -1,0 +1,1 @@
+"""The market operator's set-up commands (``gridledger operator``)."""
