@@ -24,8 +24,10 @@ from typer.testing import CliRunner
 
 from ledger.cli import app, run
 from ledger.cli_support import _address_callback
+from ledger.clients.tariff import TransmissionTariffClient
 from ledger.context import LedgerContext
 from ledger.keystore import Keystore
+from tests.conftest import role_account
 
 GOOD_ADDRESS = "0x000000000000000000000000000000000000dEaD"
 UNKNOWN_ID = str(10**12)
@@ -62,8 +64,17 @@ GOOD_STRINGS = {
     "ref": "R1",
     "role": "VERIFIER",
     "meter": "m1",
+    "level": "AAA",
+    "capacity_mwh": "1",
+    "rate": "1",
 }
-GOOD_BY_COMMAND = {("node apply", "side"): "seller"}
+GOOD_BY_COMMAND = {
+    ("node apply", "side"): "seller",
+    ("gateway keys add", "role"): "auditor",
+    ("oracle keys add", "role"): "dispatch",
+}
+#: Commands whose file option is a keys file they create (a missing one is no mistake).
+CREATES_FILE = {"gateway keys add", "gateway keys list", "oracle keys add", "oracle keys list"}
 #: Optional parameters a command needs together with the bad one.
 ALSO_NEEDED = {"node take": {"listing_id", "energy"}, "surveil respond": {"text"}}
 ALSO_NEEDED["surveil rule"] = {"text"}
@@ -157,12 +168,12 @@ BAD_VALUES: dict[str, list[tuple[str, str, str | None]]] = {
 
 def cases_for(command: str, cmd: core.Command, files: dict[str, Path]) -> Iterator[Case]:
     params = [p for p in cmd.params if p.expose_value and p.name != "help"]
+    missing = (
+        [] if command in CREATES_FILE else [(str(files["missing"]), "missing file", "missing")]
+    )
     bad_values = {
         **BAD_VALUES,
-        "path": [
-            (str(files["missing"]), "missing file", "missing"),
-            (str(files["malformed"]), "malformed file", None),
-        ],
+        "path": [*missing, (str(files["malformed"]), "malformed file", None)],
     }
     required = [p for p in params if p.required]
     if required:
@@ -204,7 +215,9 @@ def _argv(
 @pytest.fixture
 def cli_env(ctx: LedgerContext, tmp_path: Path) -> Iterator[dict[str, Path]]:
     settings = ctx.settings
-    Keystore(settings.keystore_dir, scrypt_n=1024).create("m17", "right")
+    Keystore(settings.keystore_dir, scrypt_n=16384).create("m17", "right")
+    # the regions the good values name exist, so the bad value is what fails
+    ctx.client(TransmissionTariffClient, role_account("REGULATOR")).define_region(1, "north")
     good = tmp_path / "good.json"
     good.write_text("{}", encoding="utf-8")
     malformed = tmp_path / "malformed.json"
@@ -213,7 +226,7 @@ def cli_env(ctx: LedgerContext, tmp_path: Path) -> Iterator[dict[str, Path]]:
         "GRIDLEDGER_DATA_DIR": str(settings.data_dir),
         "GRIDLEDGER_RPC_URL": settings.rpc_url,
         "GRIDLEDGER_DEMO_KEYS": "1",
-        "GRIDLEDGER_KEYSTORE_SCRYPT_N": "1024",
+        "GRIDLEDGER_KEYSTORE_SCRYPT_N": "16384",  # the floor without demo keys
         "GRIDLEDGER_KEYSTORE_PASSWORD": "right",
         "COLUMNS": "300",
     }
