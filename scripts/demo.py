@@ -23,7 +23,7 @@ import shutil
 import signal
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -38,6 +38,7 @@ from ledger.engines.local import LocalChain
 from ledger.keystore import DEMO_ROLE_WALLETS, demo_account
 from ledger.scenario import Scenario, generate
 from ledger.settings import Settings, get_settings
+from ledger.tls import ca_file, init_tls, tls_dir, uvicorn_ssl_kwargs
 from ledger.web3factory import make_web3
 from ledger.webauth import Role
 from scripts.market_day import (
@@ -239,6 +240,13 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="Keep serving the explorer after the run.")
     ] = True,
     port: Annotated[int, typer.Option(help="Explorer port.")] = 8700,
+    insecure_http: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-http",
+            help="Serve the explorer over plain HTTP (local development only; default HTTPS).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     summary_out: Annotated[
         Path | None, typer.Option(help="Also write the summary as JSON to this file.")
@@ -288,7 +296,7 @@ def demo(
         if not summary.conserved:
             raise typer.Exit(1)
         if serve:
-            _serve(demo_api_keys(settings), port)
+            _serve(demo_api_keys(settings), port, insecure_http=insecure_http)
     finally:
         if owns_chain and LocalChain(settings).down():
             console.print(f"chain stopped (state kept in {LocalChain(settings).state_file})")
@@ -308,10 +316,19 @@ def demo_api_keys(settings: Settings) -> Settings:
     return settings.model_copy(update={"gateway_api_keys_file": path})
 
 
-def _serve(settings: Settings, port: int) -> None:
+def _serve(settings: Settings, port: int, *, insecure_http: bool) -> None:
+    """The explorer over HTTPS with the demo data dir's consortium CA (made on first use;
+    the oracle of the day used it too), or plain HTTP with ``--insecure-http``."""
     import uvicorn
 
     from gateway.app import create_app
 
-    console.print(f"explorer: http://127.0.0.1:{port}/  (Ctrl-C to stop)")
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    ssl: dict[str, Any] = {}
+    scheme = "http"
+    if not insecure_http:
+        init_tls(tls_dir(settings))
+        ssl = uvicorn_ssl_kwargs(settings, "gateway")
+        scheme = "https"
+        console.print(f"TLS: the explorer's certificate is signed by {ca_file(settings)}")
+    console.print(f"explorer: {scheme}://127.0.0.1:{port}/  (Ctrl-C to stop)")
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning", **ssl)
