@@ -7,15 +7,18 @@ regulator) from the keys file; the history API needs auditor, identity data regu
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway import api, pages
+from gateway import api, lists, pages
 from gateway.db import engine_from_settings, upgrade
 from gateway.deps import GatewayState
 from ledger.context import LedgerContext
@@ -33,6 +36,7 @@ def create_app(
     upgrade(engine)
     state = GatewayState(settings, engine, ctx)
     app = FastAPI(
+        docs_url=None,  # served below from the packaged Swagger UI: no CDN, works offline
         title="GridLedger gateway",
         version="1",
         summary="Read-only explorer and history API of the GridLedger electricity market.",
@@ -90,4 +94,23 @@ def create_app(
 
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(lists.router)
+    mount_docs(app)
     return app
+
+
+def mount_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI from the pinned ``swagger-ui-bundle`` package's files, served
+    under ``/static/swagger-ui`` (FastAPI's default page loads them from a public CDN)."""
+    dist = importlib.import_module("swagger_ui_bundle").swagger_ui_path  # an untyped package
+    app.mount("/static/swagger-ui", StaticFiles(directory=str(dist)), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} · API",
+            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+        )

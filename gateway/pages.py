@@ -27,22 +27,24 @@ from gateway.queries import (
     market_series,
     quota_periods,
     quotas,
+    report_detail,
     role_holders,
     table_rows,
     trade_life,
+    trade_meters,
 )
 from gateway.tables import (
     Block,
     CertificateRetirement,
     CertificateToken,
     Event,
-    Listing,
     Participant,
     Rating,
-    Report,
     Trade,
     table_of,
 )
+from ledger.clients.registry import CREDIT_LEVELS
+from ledger.units import fen_to_cny
 
 TEMPLATES_DIR = FilePath(__file__).resolve().parent / "templates"
 INT64 = 2**63 - 1
@@ -91,6 +93,13 @@ def f_time(value: Any) -> str:
     return datetime.fromtimestamp(int(value), UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def f_isotime(value: Any) -> str:
+    """Unix seconds as a ``datetime-local`` input value (UTC); empty for none."""
+    if value is None:
+        return ""
+    return datetime.fromtimestamp(int(value), UTC).strftime("%Y-%m-%dT%H:%M")
+
+
 def f_num(value: Any) -> str:
     return "–" if value is None else f"{int(value):,}"
 
@@ -100,7 +109,51 @@ def f_mwh(value: Any) -> str:
 
 
 def f_yuan(value: Any) -> str:
-    return "–" if value is None else f"¥{int(value) / 100:,.2f}"
+    """Fen as CNY with 2 decimals (as the CLI prints them), thousands separated."""
+    if value is None:
+        return "–"
+    whole, cents = fen_to_cny(int(value)).split(".")
+    return f"{int(whole):,}.{cents} CNY"
+
+
+def f_price(value: Any) -> str:
+    """A rate in fen/MWh as CNY/MWh with 2 decimals."""
+    return "–" if value is None else f_yuan(value).replace(" CNY", " CNY/MWh")
+
+
+def f_credit(value: Any) -> str:
+    """An on-chain credit level (0..8) by name, AAA..C."""
+    if value is None:
+        return "–"
+    level = int(value)
+    return CREDIT_LEVELS[level] if 0 <= level < len(CREDIT_LEVELS) else str(level)
+
+
+def f_hash(value: Any) -> Markup:
+    """A 32-byte hash as 0x hex (a text code, e.g. a model id, also by name)."""
+    if not value:
+        return Markup("–")
+    text = str(value).lower()
+    if not text.startswith("0x"):
+        text = "0x" + text
+    name = bytes_name(text)
+    if name:
+        return Markup('{0} <span class="mono" title="{1}">({2})</span>').format(
+            name, text, _short(text)
+        )
+    return Markup('<span class="mono" title="{0}">{1}</span>').format(text, _short(text))
+
+
+def bytes_name(text: str) -> str | None:
+    """The ASCII name a bytes32 code holds (``b32("wash-trading")``), if it is one."""
+    try:
+        raw = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        return None
+    name = raw.rstrip(b"\0")
+    if name and all(32 < c < 127 for c in name) and len(raw) == 32:
+        return name.decode()
+    return None
 
 
 def f_bool(value: Any) -> str:
@@ -125,9 +178,13 @@ for _name, _fn in {
     "block": f_block,
     "trade": f_trade,
     "time": f_time,
+    "isotime": f_isotime,
     "num": f_num,
     "mwh": f_mwh,
     "yuan": f_yuan,
+    "price": f_price,
+    "credit": f_credit,
+    "hash": f_hash,
     "yesno": f_bool,
     "describe": f_describe,
 }.items():
@@ -196,13 +253,6 @@ def overview(page: PageDep, conn: ConnDep) -> HTMLResponse:
     )
 
 
-@router.get("/participants", summary="Participants")
-def participants_page(page: PageDep, conn: ConnDep) -> HTMLResponse:
-    t = table_of(Participant)
-    rows = table_rows(conn, Participant, t.c.address, LIST_LIMIT)
-    return page.render("participants.html", participants=rows, roles=role_holders(conn))
-
-
 @router.get("/participants/{address}", summary="One participant or address")
 def participant_page(
     page: PageDep, conn: ConnDep, address: Annotated[str, Path(pattern=ADDRESS)]
@@ -244,20 +294,6 @@ def participant_page(
     )
 
 
-@router.get("/listings", summary="Listings")
-def listings_page(page: PageDep, conn: ConnDep) -> HTMLResponse:
-    t = table_of(Listing)
-    rows = table_rows(conn, Listing, t.c.listing_id.desc(), LIST_LIMIT)
-    return page.render("listings.html", listings=rows)
-
-
-@router.get("/trades", summary="Trades")
-def trades_page(page: PageDep, conn: ConnDep) -> HTMLResponse:
-    t = table_of(Trade)
-    rows = table_rows(conn, Trade, t.c.trade_id.desc(), LIST_LIMIT)
-    return page.render("trades.html", trades=rows)
-
-
 @router.get("/trades/{trade_id}", summary="The whole life of one trade")
 def trade_page(
     page: PageDep, conn: ConnDep, trade_id: Annotated[int, Path(ge=0, le=INT64)]
@@ -265,14 +301,18 @@ def trade_page(
     life = trade_life(conn, trade_id)
     if life is None:
         raise HTTPException(404, f"no trade #{trade_id} is indexed")
-    return page.render("trade.html", title=f"Trade #{trade_id}", **life)
+    meters = trade_meters(conn, life["trade"])
+    return page.render("trade.html", title=f"Trade #{trade_id}", meters=meters, **life)
 
 
-@router.get("/violations", summary="Violation reports and rulings")
-def violations_page(page: PageDep, conn: ConnDep) -> HTMLResponse:
-    t = table_of(Report)
-    rows = table_rows(conn, Report, t.c.report_id.desc(), LIST_LIMIT)
-    return page.render("violations.html", title="Violations and rulings", reports=rows)
+@router.get("/violations/{report_id}", summary="One violation report: evidence and ruling")
+def violation_page(
+    page: PageDep, conn: ConnDep, report_id: Annotated[int, Path(ge=0, le=INT64)]
+) -> HTMLResponse:
+    detail = report_detail(conn, report_id)
+    if detail is None:
+        raise HTTPException(404, f"no violation report #{report_id} is indexed")
+    return page.render("violation.html", title=f"Violation report #{report_id}", **detail)
 
 
 @router.get("/certificates", summary="Green certificates and quota compliance")

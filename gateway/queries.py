@@ -309,3 +309,102 @@ def describe(ev: dict[str, Any]) -> str:
             value = ROLE_BY_ID[value]
         parts.append(f"{key}={value}")
     return f"{name}(" + ", ".join(parts) + ")"
+
+
+def chain_head_time(conn: Connection) -> int | None:
+    """The timestamp of the indexed chain head (the newest indexed block at or below the
+    checkpoint): the "now" of chain time against which expiries are read."""
+    cp = conn.execute(select(table_of(Checkpoint).c.block_number)).scalar()
+    query = select(B.c.timestamp).order_by(B.c.number.desc()).limit(1)
+    if cp is not None:
+        query = query.where(B.c.number <= cp)
+    value = conn.execute(query).scalar()
+    return int(value) if value is not None else None
+
+
+def _node_events(conn: Connection, node: str, event: str, period: int) -> list[dict[str, Any]]:
+    """``event``s naming ``node`` whose ``period`` argument is ``period``, in chain order."""
+    items, _ = events_page(conn, EventFilter(participant=node, event=event), 1000)
+    return [e for e in items if str(e["args"].get("period")) == str(period)]
+
+
+def trade_meters(conn: Connection, trade: dict[str, Any]) -> list[dict[str, Any]]:
+    """The metered side of a trade: for the seller (delivered = its metered export) and the
+    buyer (consumed = its metered import) in the trade's period, the recorded node total,
+    the deviation settled on it, and the meter-proof link; from MeterOracle's
+    NodeTotalRecorded and SettlementEngine's DeviationSettled (TradeMetered where a chain
+    reports a trade's metering directly). Dispatch-executed energy is not metered energy."""
+    period = trade.get("period")
+    metered = {}
+    for e in events_page(
+        conn, EventFilter(ref_kind="trade", ref_value=str(trade["trade_id"])), 1000
+    )[0]:
+        if e["event"] == "TradeMetered":
+            metered = e["args"]
+    out = []
+    sides = (
+        ("seller", "delivered", "exportWh", "deliveredWh"),
+        ("buyer", "consumed", "importWh", "consumedWh"),
+    )
+    for side, what, direction, trade_arg in sides:
+        node = trade.get(side)
+        if not node or period is None:
+            continue
+        totals = _node_events(conn, node, "NodeTotalRecorded", int(period))
+        deviations = _node_events(conn, node, "DeviationSettled", int(period))
+        total = totals[-1]["args"] if totals else None
+        value = total.get(direction) if total else metered.get(trade_arg)
+        dev = deviations[-1]["args"] if deviations else None
+        out.append(
+            {
+                "side": side,
+                "what": what,
+                "node": node,
+                "period": int(period),
+                "metered_wh": int(value) if value is not None else None,
+                "import_wh": int(total["importWh"]) if total else None,
+                "export_wh": int(total["exportWh"]) if total else None,
+                "readings_root": total.get("readingsRoot") if total else None,
+                "deviation_wh": int(dev["deviationWh"]) if dev and "deviationWh" in dev else None,
+                "deviation_fen": int(dev["amountFen"]) if dev and "amountFen" in dev else None,
+                "proof": f"/api/v1/proofs/meter/{node}/{period}",
+            }
+        )
+    return out
+
+
+def report_detail(conn: Connection, report_id: int) -> dict[str, Any] | None:
+    """A violation report with its evidence: the report row, its events (filing, response,
+    ruling, announcement), the accused's named trades and the model's registration."""
+    rt = table_of(Report)
+    row = conn.execute(select(rt).where(rt.c.report_id == report_id)).mappings().first()
+    if row is None:
+        return None
+    report = dict(row)
+    events, _ = events_page(
+        conn, EventFilter(ref_kind="report", ref_value=str(report_id)), limit=1000
+    )
+    filed: dict[str, Any] = next(
+        (e["args"] for e in events if e["event"] == "ViolationReported"), {}
+    )
+    ids = [int(x) for x in (report["trade_ids"] or "").split(",") if x.strip().isdigit()]
+    t = table_of(Trade)
+    trades = (
+        [dict(r) for r in conn.execute(select(t).where(t.c.trade_id.in_(ids))).mappings()]
+        if ids
+        else []
+    )
+    model_id = filed.get("modelId")
+    model = None
+    if model_id:
+        for e in events_page(conn, EventFilter(event="ModelRegistered"), 1000)[0]:
+            if str(e["args"].get("modelId", "")).lower() == str(model_id).lower():
+                model = e["args"]
+    return {
+        "report": report,
+        "filed": filed,
+        "model_id": model_id,
+        "model": model,
+        "trades": trades,
+        "events": events,
+    }
