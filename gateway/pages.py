@@ -230,16 +230,22 @@ def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
 @router.get("/", summary="Market overview")
 def overview(page: PageDep, conn: ConnDep) -> HTMLResponse:
     series = market_series(conn)
+    price_cny: svg.Series = {
+        region: [(period, fen / 100) for period, fen in points]
+        for region, points in series["price"].items()
+    }
     charts = {
-        "volume": svg.bar_chart(series["volume_mwh"], "Traded energy by period and region", "MWh"),
-        "price": svg.line_chart(
-            series["price"], "Energy-weighted price by period and region", "fen/MWh"
+        "volume": svg.bar_chart(
+            series["volume_mwh"], "Traded energy by period and region", "MWh", "period"
         ),
-        "reputation": svg.histogram(series["reputation"], "Reputation distribution"),
-        "events": svg.bar_chart(
-            {"events": [(k, float(v)) for k, v in event_counts(conn)[:12]]},
-            "Indexed events by type",
-            "events",
+        "price": svg.line_chart(
+            price_cny, "Energy-weighted price by period and region", "CNY/MWh", "period"
+        ),
+        "reputation": svg.histogram(
+            series["reputation"], "Reputation distribution", x_title="reputation score"
+        ),
+        "events": svg.hbar_chart(
+            [(k, float(v)) for k, v in event_counts(conn)[:12]], "Indexed events by type", "events"
         ),
     }
     recent, _ = events_page(conn, EventFilter(), 15, newest_first=True)
