@@ -7,9 +7,9 @@ regulator) from the keys file; the history API needs auditor, identity data regu
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Awaitable, Callable
+from importlib import resources
 
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -100,9 +100,10 @@ def create_app(
 
 
 def mount_docs(app: FastAPI) -> None:
-    """``/docs``: Swagger UI from the pinned ``swagger-ui-bundle`` package's files, served
-    under ``/static/swagger-ui`` (FastAPI's default page loads them from a public CDN)."""
-    dist = importlib.import_module("swagger_ui_bundle").swagger_ui_path  # an untyped package
+    """``/docs``: Swagger UI 5 from the copy the pinned ``fastapi-offline`` package ships,
+    served under ``/static/swagger-ui`` (FastAPI's default page loads it from a public CDN,
+    a blank page offline)."""
+    dist = resources.files("fastapi_offline") / "static"
     app.mount("/static/swagger-ui", StaticFiles(directory=str(dist)), name="swagger-ui")
 
     @app.get("/docs", include_in_schema=False)
@@ -112,5 +113,5 @@ def mount_docs(app: FastAPI) -> None:
             title=f"{app.title} · API",
             swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+            swagger_favicon_url="/static/swagger-ui/favicon.png",
         )

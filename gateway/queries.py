@@ -7,6 +7,7 @@ import binascii
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, and_, func, or_, select, tuple_
@@ -32,7 +33,9 @@ from gateway.tables import (
     Trade,
     table_of,
 )
+from ledger.clients.registry import CREDIT_LEVELS
 from ledger.errors import ValidationError
+from ledger.units import fen_to_cny, wh_to_mwh_trimmed
 
 E = table_of(Event)
 R = table_of(EventRef)
@@ -295,6 +298,40 @@ def quota_periods(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(select(q).order_by(q.c.period.desc())).mappings()]
 
 
+#: DispatchResults' reason codes (contracts/interfaces/IDispatchResults.sol), by name.
+DISPATCH_REASONS = ("executed in full", "corridor limit", "no path", "other")
+#: Arguments holding unix seconds.
+TIME_ARGS = frozenset({"expiresAt", "ruleBy", "deadline", "takingClosesAt", "at", "until"})
+
+
+def arg_text(event: str, key: str, value: Any) -> str:
+    """An event argument in the CLI's units and names: MWh, CNY (2 decimals), CNY/MWh,
+    UTC times, credit levels AAA..C, enums, reason codes and bytes32 codes by name."""
+    text = str(value)
+    if key == "role" and value in ROLE_BY_ID:
+        return ROLE_BY_ID[value]
+    integer = text.lstrip("-").isdigit() and text.isascii()
+    if integer and key.endswith("FenPerMwh"):
+        return f"{fen_to_cny(int(text))} CNY/MWh"
+    if integer and key.endswith("Fen"):
+        return f"{fen_to_cny(int(text))} CNY"
+    if integer and key.endswith("Wh"):
+        return f"{wh_to_mwh_trimmed(int(text))} MWh"
+    if integer and key in TIME_ARGS:
+        return datetime.fromtimestamp(int(text), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if integer and key == "reasonCode" and int(text) < len(DISPATCH_REASONS):
+        return DISPATCH_REASONS[int(text)]
+    if integer and key == "side" and int(text) < 2:
+        return ("sell", "buy")[int(text)]
+    if integer and key in ("level", "creditLevel") and int(text) < len(CREDIT_LEVELS):
+        return CREDIT_LEVELS[int(text)]
+    if isinstance(value, str) and len(value) == 66 and value.startswith("0x"):
+        raw = bytes.fromhex(value[2:]).rstrip(b"\0")
+        if raw and all(32 < c < 127 for c in raw):
+            return raw.decode()
+    return text
+
+
 def describe(ev: dict[str, Any]) -> str:
     """One line in domain terms for an event row."""
     a = ev["args"]
@@ -303,11 +340,7 @@ def describe(ev: dict[str, Any]) -> str:
         role = ROLE_BY_ID.get(a.get("role", ""), a.get("role", "?"))
         verb = "granted to" if name == "RoleGranted" else "revoked from"
         return f"role {role} {verb} {a.get('account')} by {a.get('sender')}"
-    parts = []
-    for key, value in a.items():
-        if key == "role" and value in ROLE_BY_ID:
-            value = ROLE_BY_ID[value]
-        parts.append(f"{key}={value}")
+    parts = [f"{key}={arg_text(name, key, value)}" for key, value in a.items()]
     return f"{name}(" + ", ".join(parts) + ")"
 
 

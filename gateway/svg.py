@@ -140,7 +140,8 @@ def line_chart(series: Series, title: str, unit: str = "", x_title: str = "") ->
     if not labels:
         return Markup("")
     values = [v for points in series.values() for _, v in points]
-    ticks = nice_ticks(min(values), max(values))
+    spread = max(max(values) - min(values), abs(max(values)) * 0.1, 1e-9)
+    ticks = nice_ticks(min(values) - spread * 0.1, max(values) + spread * 0.1)
     lo, hi = ticks[0], ticks[-1]
     inner = W - PAD_L - PAD_R - 20
     step_x = inner / max(1, len(labels) - 1)
@@ -192,7 +193,7 @@ def hbar_chart(points: Sequence[tuple[str, float]], title: str, unit: str = "") 
             f"{value:,.6g}</title></rect>"
         )
     parts.append(
-        f'<text x="{W - PAD_R}" y="{height - 1}" text-anchor="end" {FONT} '
+        f'<text x="{W - PAD_R}" y="12" text-anchor="end" {FONT} '
         f'font-weight="600">{escape(unit)}</text>'
     )
     return _svg(title, "".join(parts), height)
