@@ -86,7 +86,7 @@ def _x_labels(labels: Sequence[str], xs: Sequence[float]) -> str:
     slant = max((len(label) for label in labels), default=0) > 8
     parts = []
     for label, x in list(zip(labels, xs, strict=True))[::step]:
-        y = H - PAD_B + 14
+        y = H - PAD_B + 17
         transform = f' transform="rotate(-25 {x:.1f} {y})"' if slant else ""
         anchor = "end" if slant else "middle"
         parts.append(
