@@ -58,6 +58,16 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
 
 
+def follow(d: Any, element: Any) -> None:
+    """Click ``element`` and wait until the browser has left the page it was on."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = d.find_element("tag name", "html")
+    element.click()
+    WebDriverWait(d, 30).until(expected_conditions.staleness_of(page))
+
+
 @pytest.fixture
 def market(indexer: Indexer, gw_engine: Engine) -> None:
     indexer.run_once()
@@ -72,22 +82,22 @@ def test_overview_to_a_trades_meter_proof(live: Live, market: None, browser: Any
     d.get(url + "/")
     assert "Market overview" in d.title
     assert d.find_elements(By.CSS_SELECTOR, "svg.chart")
-    d.find_element(By.LINK_TEXT, "Trades").click()
+    follow(d, d.find_element(By.LINK_TEXT, "Trades"))
     assert d.current_url.endswith("/trades")
     first = d.find_elements(By.CSS_SELECTOR, "td a[href^='/trades/']")
     assert first[0].text == "#219"
     assert len(first) == 50
-    d.find_element(By.ID, "older").click()
+    follow(d, d.find_element(By.ID, "older"))
     second = d.find_elements(By.CSS_SELECTOR, "td a[href^='/trades/']")
     assert [a.text for a in second][:2] == ["#169", "#168"]
-    d.find_element(By.ID, "older").click()
-    d.find_element(By.LINK_TEXT, "#7").click()
+    follow(d, d.find_element(By.ID, "older"))
+    follow(d, d.find_element(By.LINK_TEXT, "#7"))
     assert d.find_element(By.TAG_NAME, "h1").text == "Trade #7"
     proofs = d.find_elements(By.CSS_SELECTOR, "a.proof")
     assert len(proofs) == 2  # seller and buyer
     target = f"/api/v1/proofs/meter/{node(1)}/{VINTAGE}"
     assert proofs[0].get_attribute("href").endswith(target)
-    proofs[0].click()
+    follow(d, proofs[0])
     assert d.current_url.endswith(target)
     answer = json.loads(d.find_element(By.TAG_NAME, "body").text)
     # a JSON answer of the meter-proof endpoint (the proof, or which API key it needs)
@@ -105,7 +115,7 @@ def test_filtered_list_csv_equals_the_api(live: Live, market: None, browser: Any
     form.find_element(By.NAME, "period").send_keys(str(VINTAGE))
     Select(form.find_element(By.NAME, "status")).select_by_visible_text("settled")
     form.find_element(By.NAME, "participant").send_keys(node(2))
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    follow(d, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     shown = d.find_elements(By.CSS_SELECTOR, "td a[href^='/trades/']")
     href = d.find_element(By.ID, "csv").get_attribute("href")
     rows = list(csv.DictReader(io.StringIO(client.get(href).text)))

@@ -4,6 +4,7 @@ filters (equal to the history API's answer), chain-time statuses, report pages."
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import re
 from datetime import UTC, datetime
@@ -11,14 +12,30 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from alembic import command
+from sqlalchemy import Engine, inspect, select
 
+from gateway.db import MIGRATIONS_DIR, alembic_config, upgrade
 from gateway.indexer import Indexer
+from gateway.tables import Base, Listing, Trade, table_of
 from tests.gateway.conftest import node
-from tests.gateway.synthetic import VINTAGE, many_trades, market_events, store
+from tests.gateway.synthetic import BASE_TIME, VINTAGE, many_trades, market_events, store
 
 Live = tuple[str, httpx.Client]
 EXTRA = 120  # trades 100..219, on top of trade #7
+
+
+def _load_migration(prefix: str) -> Any:
+    path = next((MIGRATIONS_DIR / "versions").glob(f"{prefix}_*.py"))
+    spec = importlib.util.spec_from_file_location(f"gw_migration_{prefix}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+MIGRATION_0004 = _load_migration("0004")
 
 
 @pytest.fixture
@@ -168,3 +185,36 @@ def test_offline_api_docs(live: Live) -> None:
         assert r.status_code == 200, asset
         assert len(r.content) > 500, asset
     assert "/static/swagger-ui/swagger-ui-bundle.js" in page
+
+
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection")
+def test_migration_0004_backfills_expiries_and_indexes_the_filters(
+    indexer: Indexer, gw_engine: Engine
+) -> None:
+    store(indexer, gw_engine, market_events() + many_trades(30))
+    t = table_of(Listing)
+    query = select(t.c.listing_id, t.c.expires_at).order_by(t.c.listing_id)
+    with gw_engine.connect() as conn:
+        before = conn.execute(query).all()
+    assert before == [(1, None), (2, BASE_TIME + 3600), (3, 4_102_444_800)]
+    cfg = alembic_config(gw_engine)
+    command.downgrade(cfg, "0003")
+    assert "expires_at" not in {c["name"] for c in inspect(gw_engine).get_columns("gw_listings")}
+    upgrade(gw_engine)  # on a database with data
+    with gw_engine.connect() as conn:
+        assert conn.execute(query).all() == before
+    made = {ix["name"] for name in ("gw_trades", "gw_listings", "gw_reports")
+            for ix in inspect(gw_engine).get_indexes(name)}  # fmt: skip
+    declared = {ix.name for tb in Base.metadata.tables.values() for ix in tb.indexes}
+    for name, _table, _columns in MIGRATION_0004.INDEXES:
+        assert name in made
+        assert name in declared
+    # a status page reads the (status, trade_id) index, not the whole table
+    trades = table_of(Trade)
+    page = select(trades).where(trades.c.status == "open").order_by(trades.c.trade_id.desc())
+    with gw_engine.connect() as conn:
+        if gw_engine.dialect.name == "sqlite":
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + str(page.limit(51).compile(
+                    gw_engine, compile_kwargs={"literal_binds": True}))))  # fmt: skip
+            assert "ix_gw_trades_status_id" in plan, plan
