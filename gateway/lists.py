@@ -28,7 +28,15 @@ from sqlalchemy import Column, ColumnElement, Connection, Select, and_, func, no
 from gateway.deps import ConnDep
 from gateway.pages import PageDep
 from gateway.queries import chain_head_time, role_holders
-from gateway.tables import Listing, Participant, Report, Trade, table_of
+from gateway.tables import (
+    Block,
+    CertificateRetirement,
+    Listing,
+    Participant,
+    Report,
+    Trade,
+    table_of,
+)
 from ledger.errors import ValidationError
 
 PAGE_SIZE = 50
@@ -187,6 +195,17 @@ PARTICIPANTS = ListSpec(
         "banned",
     ),
 )
+
+RETIREMENTS = ListSpec(
+    "retirements",
+    CertificateRetirement,
+    "retirement_id",
+    "block_time",
+    ("holder", "beneficiary"),
+    ("period", "participant", "from_time", "to_time"),
+    (),
+)
+BLOCKS = ListSpec("blocks", Block, "number", "timestamp", (), ("from_time", "to_time"), ())
 
 
 def _status_condition(spec: ListSpec, status: str, head_time: int | None) -> ColumnElement[bool]:
@@ -383,3 +402,5 @@ _routes(TRADES, "/trades", "Trades", lambda _conn: {})
 _routes(LISTINGS, "/listings", "Listings", lambda _conn: {})
 _routes(REPORTS, "/violations", "Violations and rulings", lambda _conn: {})
 _routes(PARTICIPANTS, "/participants", "Participants", lambda c: {"roles": role_holders(c)})
+_routes(RETIREMENTS, "/certificates/retirements", "Certificate retirements", lambda _conn: {})
+_routes(BLOCKS, "/blocks", "Blocks", lambda _conn: {})

@@ -52,6 +52,8 @@ ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 router = APIRouter(default_response_class=HTMLResponse, tags=["explorer"])
 LIST_LIMIT = 200
+#: Rows of a participant's trades and history shown on its page (the rest: the paged lists).
+PREVIEW = 50
 
 
 def _short(value: str) -> str:
@@ -267,13 +269,15 @@ def participant_page(
     row = (
         conn.execute(select(t).where(func.lower(t.c.address) == address.lower())).mappings().first()
     )
-    history, _ = events_page(conn, EventFilter(participant=address), LIST_LIMIT, newest_first=True)
+    history, more_history = events_page(
+        conn, EventFilter(participant=address), PREVIEW, newest_first=True
+    )
     tt = table_of(Trade)
     trades = table_rows(
         conn,
         Trade,
         tt.c.trade_id.desc(),
-        LIST_LIMIT,
+        PREVIEW + 1,
         where=or_(
             func.lower(tt.c.seller) == address.lower(),
             func.lower(tt.c.buyer) == address.lower(),
@@ -295,7 +299,9 @@ def participant_page(
         participant=dict(row) if row else None,
         roles=held,
         history=history,
-        trades=trades,
+        more_history=more_history is not None,
+        trades=trades[:PREVIEW],
+        more_trades=len(trades) > PREVIEW,
         ratings=ratings,
     )
 
@@ -326,7 +332,7 @@ def certificates_page(page: PageDep, conn: ConnDep) -> HTMLResponse:
     t = table_of(CertificateToken)
     r = table_of(CertificateRetirement)
     tokens = table_rows(conn, CertificateToken, t.c.created_block.desc(), LIST_LIMIT)
-    retirements = table_rows(conn, CertificateRetirement, r.c.retirement_id.desc(), LIST_LIMIT)
+    retirements = table_rows(conn, CertificateRetirement, r.c.retirement_id.desc(), PREVIEW)
     quota_rows = quotas(conn)
     rules = quota_periods(conn)
     return page.render(
@@ -337,22 +343,6 @@ def certificates_page(page: PageDep, conn: ConnDep) -> HTMLResponse:
         quotas=quota_rows,
         quota_rules=rules,
     )
-
-
-@router.get("/blocks", summary="Indexed blocks")
-def blocks_page(
-    page: PageDep,
-    conn: ConnDep,
-    before: Annotated[
-        int | None, Query(ge=0, le=INT64, description="Older than this block.")
-    ] = None,
-) -> HTMLResponse:
-    t = table_of(Block)
-    query = select(t).order_by(t.c.number.desc()).limit(LIST_LIMIT)
-    if before is not None:
-        query = query.where(t.c.number < before)
-    rows = [dict(r) for r in conn.execute(query).mappings()]
-    return page.render("blocks.html", title="Blocks", blocks=rows)
 
 
 @router.get("/blocks/{number}", summary="One block, decoded")

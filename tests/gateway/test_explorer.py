@@ -17,7 +17,7 @@ from sqlalchemy import Engine, inspect, select
 
 from gateway.db import MIGRATIONS_DIR, alembic_config, upgrade
 from gateway.indexer import Indexer
-from gateway.tables import Base, Listing, Trade, table_of
+from gateway.tables import Base, Block, Listing, Trade, table_of
 from tests.gateway.conftest import node
 from tests.gateway.synthetic import BASE_TIME, VINTAGE, many_trades, market_events, store
 
@@ -218,3 +218,25 @@ def test_migration_0004_backfills_expiries_and_indexes_the_filters(
                 "EXPLAIN QUERY PLAN " + str(page.limit(51).compile(
                     gw_engine, compile_kwargs={"literal_binds": True}))))  # fmt: skip
             assert "ix_gw_trades_status_id" in plan, plan
+
+
+def test_retirements_and_blocks_are_paged_lists(
+    live: Live, market: None, gw_engine: Engine
+) -> None:
+    _, client = live
+    page = client.get("/certificates/retirements", params={"participant": node(2)}).text
+    assert "Download CSV" in page
+    assert 'href="/trades/7"' in page
+    rows = list(csv.DictReader(io.StringIO(client.get("/certificates/retirements.csv").text)))
+    assert [(r["retirement_id"], r["trade_id"]) for r in rows] == [("1", "7")]
+    assert "No retirements" in client.get("/certificates/retirements?period=1").text
+    seen: list[str] = []
+    next_path: str | None = "/blocks"
+    while next_path:
+        html = client.get(next_path).text
+        seen += re.findall(r'<tr><td><a href="/blocks/(\d+)">', html)
+        next_path = link(html, "older")
+    with gw_engine.connect() as conn:
+        numbers = conn.execute(select(table_of(Block).c.number)).scalars().all()
+    assert [int(n) for n in seen] == sorted(numbers, reverse=True)
+    assert len(seen) > 50  # more than one page
