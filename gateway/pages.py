@@ -95,6 +95,15 @@ def f_time(value: Any) -> str:
     return datetime.fromtimestamp(int(value), UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+#: The CLI's names (``ledger.clients.trading.TradeStatus``) of the projection's statuses.
+TRADE_STATUS_NAMES = {"open": "formed"}
+
+
+def f_trade_status(value: Any) -> str:
+    """A trade's status as the CLI names it (a taken trade is "formed")."""
+    return TRADE_STATUS_NAMES.get(str(value), str(value))
+
+
 def f_isotime(value: Any) -> str:
     """Unix seconds as a ``datetime-local`` input value (UTC); empty for none."""
     if value is None:
@@ -181,6 +190,7 @@ for _name, _fn in {
     "trade": f_trade,
     "time": f_time,
     "isotime": f_isotime,
+    "trade_status": f_trade_status,
     "num": f_num,
     "mwh": f_mwh,
     "yuan": f_yuan,
