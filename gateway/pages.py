@@ -287,7 +287,7 @@ def participant_page(
         conn,
         Trade,
         tt.c.trade_id.desc(),
-        PREVIEW + 1,
+        LIST_LIMIT,  # not PREVIEW + 1: a small limit steers PostgreSQL to a primary-key scan
         where=or_(
             func.lower(tt.c.seller) == address.lower(),
             func.lower(tt.c.buyer) == address.lower(),

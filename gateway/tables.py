@@ -436,3 +436,5 @@ Index("ix_gw_trades_region_id", table_of(Trade).c.region, table_of(Trade).c.trad
 Index("ix_gw_listings_status_id", table_of(Listing).c.status, table_of(Listing).c.listing_id)
 Index("ix_gw_listings_period_id", table_of(Listing).c.period, table_of(Listing).c.listing_id)
 Index("ix_gw_reports_status_id", table_of(Report).c.status, table_of(Report).c.report_id)
+Index("ix_gw_trades_created_time", table_of(Trade).c.created_time)
+Index("ix_gw_listings_created_time", table_of(Listing).c.created_time)

@@ -5,9 +5,9 @@ Revises: 0003
 Create Date: 2026-12-04 21:30:00
 
 Each list pages newest first by its primary key within a filter value (status, period,
-region), so it reads one index range per page. ``gw_listings.expires_at`` (ListingPosted's
-``expiresAt``) lets the explorer read a listing's status in chain time; existing rows get
-it from their ListingPosted event here.
+region), so it reads one index range per page; a time range reads the creation-time
+index. ``gw_listings.expires_at`` (ListingPosted's ``expiresAt``) lets the explorer read a
+listing's status in chain time; existing rows get it from their ListingPosted event here.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ INDEXES = (
     ("ix_gw_listings_status_id", "gw_listings", ("status", "listing_id")),
     ("ix_gw_listings_period_id", "gw_listings", ("period", "listing_id")),
     ("ix_gw_reports_status_id", "gw_reports", ("status", "report_id")),
+    ("ix_gw_trades_created_time", "gw_trades", ("created_time",)),
+    ("ix_gw_listings_created_time", "gw_listings", ("created_time",)),
 )
 
 
