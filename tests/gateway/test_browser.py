@@ -59,13 +59,17 @@ def browser(tmp_path: Path) -> Iterator[Any]:
 
 
 def follow(d: Any, element: Any) -> None:
-    """Click ``element`` and wait until the browser has left the page it was on."""
+    """Click ``element``, wait until the browser has left the page it was on and has
+    loaded the next one completely."""
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = d.find_element("tag name", "html")
     element.click()
-    WebDriverWait(d, 30).until(expected_conditions.staleness_of(page))
+    WebDriverWait(d, 60).until(expected_conditions.staleness_of(page))
+    WebDriverWait(d, 60).until(
+        lambda driver: driver.execute_script("return document.readyState") == "complete"
+    )
 
 
 @pytest.fixture
