@@ -27,7 +27,7 @@ from sqlalchemy import Column, ColumnElement, Connection, Select, and_, func, no
 
 from gateway.deps import ConnDep
 from gateway.pages import PageDep
-from gateway.queries import chain_head_time, role_holders
+from gateway.queries import chain_head_time, listing_status, role_holders
 from gateway.tables import (
     Block,
     CertificateRetirement,
@@ -317,10 +317,8 @@ def list_page(
 
 
 def _chain_status(spec: ListSpec, row: dict[str, Any], head_time: int | None) -> None:
-    if spec is LISTINGS and head_time is not None and row.get("status") in ("open", "partial"):
-        expires = row.get("expires_at")
-        if expires is not None and expires <= head_time:
-            row["status"] = "expired"
+    if spec is LISTINGS:
+        row["status"] = listing_status(row, head_time)
 
 
 def iter_rows(conn: Connection, spec: ListSpec, f: ListFilter) -> Iterator[dict[str, Any]]:

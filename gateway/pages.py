@@ -19,11 +19,13 @@ from gateway.decode import ROLE_BY_ID
 from gateway.deps import ConnDep, StateDep
 from gateway.queries import (
     EventFilter,
+    chain_head_time,
     checkpoint,
     counts,
     describe,
     event_counts,
     events_page,
+    listing_status,
     market_series,
     quota_periods,
     quotas,
@@ -324,6 +326,8 @@ def trade_page(
     if life is None:
         raise HTTPException(404, f"no trade #{trade_id} is indexed")
     meters = trade_meters(conn, life["trade"])
+    if life["listing"] is not None:
+        life["listing"]["status"] = listing_status(life["listing"], chain_head_time(conn))
     return page.render("trade.html", title=f"Trade #{trade_id}", meters=meters, **life)
 
 

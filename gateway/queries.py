@@ -344,6 +344,15 @@ def describe(ev: dict[str, Any]) -> str:
     return f"{name}(" + ", ".join(parts) + ")"
 
 
+def listing_status(listing: dict[str, Any], head_time: int | None) -> str:
+    """A listing's status in chain time: an open or partly taken listing whose expiry is at
+    or before the chain head's timestamp is ``expired``."""
+    status = str(listing.get("status"))
+    expires = listing.get("expires_at")
+    lapsed = expires is not None and head_time is not None and int(expires) <= head_time
+    return "expired" if lapsed and status in ("open", "partial") else status
+
+
 def chain_head_time(conn: Connection) -> int | None:
     """The timestamp of the indexed chain head (the newest indexed block at or below the
     checkpoint): the "now" of chain time against which expiries are read."""
