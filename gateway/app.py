@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
+from importlib import resources
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from web3.exceptions import Web3Exception
 
-from gateway import api, identity, pages, proofs
+from gateway import api, identity, lists, pages, proofs
 from gateway.db import engine_from_settings, upgrade
 from gateway.deps import GatewayState
 from ledger.context import LedgerContext
@@ -35,6 +38,7 @@ def create_app(
     upgrade(engine)
     state = GatewayState(settings, engine, ctx)
     app = FastAPI(
+        docs_url=None,  # served below from the packaged Swagger UI: no CDN, works offline
         title="GridLedger gateway",
         version="1",
         summary="Read-only explorer and history API of the GridLedger electricity market.",
@@ -97,6 +101,8 @@ def create_app(
     app.include_router(identity.router)
     app.include_router(proofs.router)
     app.include_router(pages.router)
+    app.include_router(lists.router)
+    mount_docs(app)
     return app
 
 
@@ -127,3 +133,21 @@ def _add_outage_handlers(app: FastAPI) -> None:
     async def chain_down(request: Request, exc: OSError) -> Response:
         # requests' connection errors (the RPC node) are OSErrors
         return _unavailable(request, f"the chain (RPC node) is unavailable: {exc}")
+
+
+def mount_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI 5 from the copy the pinned ``fastapi-offline`` package ships,
+    served under ``/static/swagger-ui`` (FastAPI's default page loads it from a public CDN,
+    a blank page offline)."""
+    dist = resources.files("fastapi_offline") / "static"
+    app.mount("/static/swagger-ui", StaticFiles(directory=str(dist)), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} · API",
+            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/swagger-ui/favicon.png",
+        )

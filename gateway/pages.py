@@ -20,32 +20,34 @@ from gateway.decode import ROLE_BY_ID
 from gateway.deps import AuditorRole, ConnDep, PublicRole
 from gateway.queries import (
     EventFilter,
+    chain_head_time,
     checkpoint,
     counts,
     describe,
     event_counts,
     events_page,
+    listing_status,
     market_series,
     quota_periods,
     quotas,
+    report_detail,
     role_holders,
     table_rows,
     trade_life,
+    trade_meters,
 )
 from gateway.tables import (
     Block,
     CertificateRetirement,
     CertificateToken,
     Event,
-    Listing,
     Participant,
     Rating,
-    Report,
     Trade,
     table_of,
 )
-from ledger.display import credit_level_name
-from ledger.units import rate_to_cny_per_mwh_text
+from ledger.clients.registry import CREDIT_LEVELS
+from ledger.units import fen_to_cny, rate_to_cny_per_mwh_text
 
 TEMPLATES_DIR = FilePath(__file__).resolve().parent / "templates"
 INT64 = 2**63 - 1
@@ -53,6 +55,8 @@ ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 router = APIRouter(default_response_class=HTMLResponse, tags=["explorer"])
 LIST_LIMIT = 200
+#: Rows of a participant's trades and history shown on its page (the rest: the paged lists).
+PREVIEW = 50
 
 
 def _short(value: str) -> str:
@@ -94,6 +98,22 @@ def f_time(value: Any) -> str:
     return datetime.fromtimestamp(int(value), UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+#: The CLI's names (``ledger.clients.trading.TradeStatus``) of the projection's statuses.
+TRADE_STATUS_NAMES = {"open": "formed"}
+
+
+def f_trade_status(value: Any) -> str:
+    """A trade's status as the CLI names it (a taken trade is "formed")."""
+    return TRADE_STATUS_NAMES.get(str(value), str(value))
+
+
+def f_isotime(value: Any) -> str:
+    """Unix seconds as a ``datetime-local`` input value (UTC); empty for none."""
+    if value is None:
+        return ""
+    return datetime.fromtimestamp(int(value), UTC).strftime("%Y-%m-%dT%H:%M")
+
+
 def f_num(value: Any) -> str:
     return "–" if value is None else f"{int(value):,}"
 
@@ -103,7 +123,51 @@ def f_mwh(value: Any) -> str:
 
 
 def f_yuan(value: Any) -> str:
-    return "–" if value is None else f"¥{int(value) / 100:,.2f}"
+    """Fen as CNY with 2 decimals (as the CLI prints them), thousands separated."""
+    if value is None:
+        return "–"
+    whole, cents = fen_to_cny(int(value)).split(".")
+    return f"{int(whole):,}.{cents} CNY"
+
+
+def f_price(value: Any) -> str:
+    """A rate in fen/MWh as CNY/MWh with 2 decimals."""
+    return "–" if value is None else f_yuan(value).replace(" CNY", " CNY/MWh")
+
+
+def f_credit(value: Any) -> str:
+    """An on-chain credit level (0..8) by name, AAA..C."""
+    if value is None:
+        return "–"
+    level = int(value)
+    return CREDIT_LEVELS[level] if 0 <= level < len(CREDIT_LEVELS) else str(level)
+
+
+def f_hash(value: Any) -> Markup:
+    """A 32-byte hash as 0x hex (a text code, e.g. a model id, also by name)."""
+    if not value:
+        return Markup("–")
+    text = str(value).lower()
+    if not text.startswith("0x"):
+        text = "0x" + text
+    name = bytes_name(text)
+    if name:
+        return Markup('{0} <span class="mono" title="{1}">({2})</span>').format(
+            name, text, _short(text)
+        )
+    return Markup('<span class="mono" title="{0}">{1}</span>').format(text, _short(text))
+
+
+def bytes_name(text: str) -> str | None:
+    """The ASCII name a bytes32 code holds (``b32("wash-trading")``), if it is one."""
+    try:
+        raw = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        return None
+    name = raw.rstrip(b"\0")
+    if name and all(32 < c < 127 for c in name) and len(raw) == 32:
+        return name.decode()
+    return None
 
 
 def f_bool(value: Any) -> str:
@@ -128,12 +192,16 @@ for _name, _fn in {
     "block": f_block,
     "trade": f_trade,
     "time": f_time,
+    "isotime": f_isotime,
+    "trade_status": f_trade_status,
     "num": f_num,
     "mwh": f_mwh,
     "yuan": f_yuan,
+    "price": f_price,
+    "credit": f_credit,
+    "hash": f_hash,
     "yesno": f_bool,
     "describe": f_describe,
-    "credit": lambda level: credit_level_name(level) or "–",
     "cny_mwh": lambda rate: "–" if rate is None else rate_to_cny_per_mwh_text(rate),
 }.items():
     templates.env.filters[_name] = _fn
@@ -183,16 +251,22 @@ def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
 @router.get("/", summary="Market overview")
 def overview(page: PageDep, conn: ConnDep) -> HTMLResponse:
     series = market_series(conn)
+    price_cny: svg.Series = {
+        region: [(period, fen / 100) for period, fen in points]
+        for region, points in series["price"].items()
+    }
     charts = {
-        "volume": svg.bar_chart(series["volume_mwh"], "Traded energy by period and region", "MWh"),
-        "price": svg.line_chart(
-            series["price"], "Energy-weighted price by period and region", "fen/MWh"
+        "volume": svg.bar_chart(
+            series["volume_mwh"], "Traded energy by period and region", "MWh", "period"
         ),
-        "reputation": svg.histogram(series["reputation"], "Reputation distribution"),
-        "events": svg.bar_chart(
-            {"events": [(k, float(v)) for k, v in event_counts(conn)[:12]]},
-            "Indexed events by type",
-            "events",
+        "price": svg.line_chart(
+            price_cny, "Energy-weighted price by period and region", "CNY/MWh", "period"
+        ),
+        "reputation": svg.histogram(
+            series["reputation"], "Reputation distribution", x_title="reputation score"
+        ),
+        "events": svg.hbar_chart(
+            [(k, float(v)) for k, v in event_counts(conn)[:12]], "Indexed events by type", "events"
         ),
     }
     recent = events_page(conn, EventFilter(), 15, newest_first=True)[0] if page.audit else None
@@ -206,13 +280,6 @@ def overview(page: PageDep, conn: ConnDep) -> HTMLResponse:
     )
 
 
-@router.get("/participants", summary="Participants")
-def participants_page(page: PageDep, conn: ConnDep) -> HTMLResponse:
-    t = table_of(Participant)
-    rows = table_rows(conn, Participant, t.c.address, LIST_LIMIT)
-    return page.render("participants.html", participants=rows, roles=role_holders(conn))
-
-
 @router.get("/participants/{address}", summary="One participant or address")
 def participant_page(
     page: PageDep, conn: ConnDep, address: Annotated[str, Path(pattern=ADDRESS)]
@@ -221,17 +288,17 @@ def participant_page(
     row = (
         conn.execute(select(t).where(func.lower(t.c.address) == address.lower())).mappings().first()
     )
-    history = (
-        events_page(conn, EventFilter(participant=address), LIST_LIMIT, newest_first=True)[0]
+    history, more_history = (
+        events_page(conn, EventFilter(participant=address), PREVIEW, newest_first=True)
         if page.audit
-        else None
+        else (None, False)
     )
     tt = table_of(Trade)
     trades = table_rows(
         conn,
         Trade,
         tt.c.trade_id.desc(),
-        LIST_LIMIT,
+        LIST_LIMIT,  # not PREVIEW + 1: a small limit steers PostgreSQL to a primary-key scan
         where=or_(
             func.lower(tt.c.seller) == address.lower(),
             func.lower(tt.c.buyer) == address.lower(),
@@ -253,23 +320,11 @@ def participant_page(
         participant=dict(row) if row else None,
         roles=held,
         history=history,
-        trades=trades,
+        more_history=more_history is not None,
+        trades=trades[:PREVIEW],
+        more_trades=len(trades) > PREVIEW,
         ratings=ratings,
     )
-
-
-@router.get("/listings", summary="Listings")
-def listings_page(page: PageDep, conn: ConnDep) -> HTMLResponse:
-    t = table_of(Listing)
-    rows = table_rows(conn, Listing, t.c.listing_id.desc(), LIST_LIMIT)
-    return page.render("listings.html", listings=rows)
-
-
-@router.get("/trades", summary="Trades")
-def trades_page(page: PageDep, conn: ConnDep) -> HTMLResponse:
-    t = table_of(Trade)
-    rows = table_rows(conn, Trade, t.c.trade_id.desc(), LIST_LIMIT)
-    return page.render("trades.html", trades=rows)
 
 
 @router.get("/trades/{trade_id}", summary="The whole life of one trade")
@@ -279,14 +334,20 @@ def trade_page(
     life = trade_life(conn, trade_id)
     if life is None:
         raise HTTPException(404, f"no trade #{trade_id} is indexed")
-    return page.render("trade.html", title=f"Trade #{trade_id}", **life)
+    meters = trade_meters(conn, life["trade"])
+    if life["listing"] is not None:
+        life["listing"]["status"] = listing_status(life["listing"], chain_head_time(conn))
+    return page.render("trade.html", title=f"Trade #{trade_id}", meters=meters, **life)
 
 
-@router.get("/violations", summary="Violation reports and rulings")
-def violations_page(page: PageDep, conn: ConnDep) -> HTMLResponse:
-    t = table_of(Report)
-    rows = table_rows(conn, Report, t.c.report_id.desc(), LIST_LIMIT)
-    return page.render("violations.html", title="Violations and rulings", reports=rows)
+@router.get("/violations/{report_id}", summary="One violation report: evidence and ruling")
+def violation_page(
+    page: PageDep, conn: ConnDep, report_id: Annotated[int, Path(ge=0, le=INT64)]
+) -> HTMLResponse:
+    detail = report_detail(conn, report_id)
+    if detail is None:
+        raise HTTPException(404, f"no violation report #{report_id} is indexed")
+    return page.render("violation.html", title=f"Violation report #{report_id}", **detail)
 
 
 @router.get("/certificates", summary="Green certificates and quota compliance")
@@ -294,7 +355,7 @@ def certificates_page(page: PageDep, conn: ConnDep) -> HTMLResponse:
     t = table_of(CertificateToken)
     r = table_of(CertificateRetirement)
     tokens = table_rows(conn, CertificateToken, t.c.created_block.desc(), LIST_LIMIT)
-    retirements = table_rows(conn, CertificateRetirement, r.c.retirement_id.desc(), LIST_LIMIT)
+    retirements = table_rows(conn, CertificateRetirement, r.c.retirement_id.desc(), PREVIEW)
     quota_rows = quotas(conn)
     rules = quota_periods(conn)
     return page.render(
@@ -305,22 +366,6 @@ def certificates_page(page: PageDep, conn: ConnDep) -> HTMLResponse:
         quotas=quota_rows,
         quota_rules=rules,
     )
-
-
-@router.get("/blocks", summary="Indexed blocks")
-def blocks_page(
-    page: PageDep,
-    conn: ConnDep,
-    before: Annotated[
-        int | None, Query(ge=0, le=INT64, description="Older than this block.")
-    ] = None,
-) -> HTMLResponse:
-    t = table_of(Block)
-    query = select(t).order_by(t.c.number.desc()).limit(LIST_LIMIT)
-    if before is not None:
-        query = query.where(t.c.number < before)
-    rows = [dict(r) for r in conn.execute(query).mappings()]
-    return page.render("blocks.html", title="Blocks", blocks=rows)
 
 
 @router.get("/blocks/{number}", summary="One block, decoded")

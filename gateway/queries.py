@@ -7,6 +7,7 @@ import binascii
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, and_, func, or_, select, tuple_
@@ -32,7 +33,9 @@ from gateway.tables import (
     Trade,
     table_of,
 )
+from ledger.clients.registry import CREDIT_LEVELS
 from ledger.errors import ValidationError
+from ledger.units import fen_to_cny, wh_to_mwh_trimmed
 
 E = table_of(Event)
 R = table_of(EventRef)
@@ -295,6 +298,40 @@ def quota_periods(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(select(q).order_by(q.c.period.desc())).mappings()]
 
 
+#: DispatchResults' reason codes (contracts/interfaces/IDispatchResults.sol), by name.
+DISPATCH_REASONS = ("executed in full", "corridor limit", "no path", "other")
+#: Arguments holding unix seconds.
+TIME_ARGS = frozenset({"expiresAt", "ruleBy", "deadline", "takingClosesAt", "at", "until"})
+
+
+def arg_text(event: str, key: str, value: Any) -> str:
+    """An event argument in the CLI's units and names: MWh, CNY (2 decimals), CNY/MWh,
+    UTC times, credit levels AAA..C, enums, reason codes and bytes32 codes by name."""
+    text = str(value)
+    if key == "role" and value in ROLE_BY_ID:
+        return ROLE_BY_ID[value]
+    integer = text.lstrip("-").isdigit() and text.isascii()
+    if integer and key.endswith("FenPerMwh"):
+        return f"{fen_to_cny(int(text))} CNY/MWh"
+    if integer and key.endswith("Fen"):
+        return f"{fen_to_cny(int(text))} CNY"
+    if integer and key.endswith("Wh"):
+        return f"{wh_to_mwh_trimmed(int(text))} MWh"
+    if integer and key in TIME_ARGS:
+        return datetime.fromtimestamp(int(text), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if integer and key == "reasonCode" and int(text) < len(DISPATCH_REASONS):
+        return DISPATCH_REASONS[int(text)]
+    if integer and key == "side" and int(text) < 2:
+        return ("sell", "buy")[int(text)]
+    if integer and key in ("level", "creditLevel") and int(text) < len(CREDIT_LEVELS):
+        return CREDIT_LEVELS[int(text)]
+    if isinstance(value, str) and len(value) == 66 and value.startswith("0x"):
+        raw = bytes.fromhex(value[2:]).rstrip(b"\0")
+        if raw and all(32 < c < 127 for c in raw):
+            return raw.decode()
+    return text
+
+
 def describe(ev: dict[str, Any]) -> str:
     """One line in domain terms for an event row."""
     a = ev["args"]
@@ -303,9 +340,113 @@ def describe(ev: dict[str, Any]) -> str:
         role = ROLE_BY_ID.get(a.get("role", ""), a.get("role", "?"))
         verb = "granted to" if name == "RoleGranted" else "revoked from"
         return f"role {role} {verb} {a.get('account')} by {a.get('sender')}"
-    parts = []
-    for key, value in a.items():
-        if key == "role" and value in ROLE_BY_ID:
-            value = ROLE_BY_ID[value]
-        parts.append(f"{key}={value}")
+    parts = [f"{key}={arg_text(name, key, value)}" for key, value in a.items()]
     return f"{name}(" + ", ".join(parts) + ")"
+
+
+def listing_status(listing: dict[str, Any], head_time: int | None) -> str:
+    """A listing's status in chain time: an open or partly taken listing whose expiry is at
+    or before the chain head's timestamp is ``expired``."""
+    status = str(listing.get("status"))
+    expires = listing.get("expires_at")
+    lapsed = expires is not None and head_time is not None and int(expires) <= head_time
+    return "expired" if lapsed and status in ("open", "partial") else status
+
+
+def chain_head_time(conn: Connection) -> int | None:
+    """The timestamp of the indexed chain head (the newest indexed block at or below the
+    checkpoint): the "now" of chain time against which expiries are read."""
+    cp = conn.execute(select(table_of(Checkpoint).c.block_number)).scalar()
+    query = select(B.c.timestamp).order_by(B.c.number.desc()).limit(1)
+    if cp is not None:
+        query = query.where(B.c.number <= cp)
+    value = conn.execute(query).scalar()
+    return int(value) if value is not None else None
+
+
+def _node_events(conn: Connection, node: str, event: str, period: int) -> list[dict[str, Any]]:
+    """``event``s naming ``node`` whose ``period`` argument is ``period``, in chain order."""
+    items, _ = events_page(conn, EventFilter(participant=node, event=event), 1000)
+    return [e for e in items if str(e["args"].get("period")) == str(period)]
+
+
+def trade_meters(conn: Connection, trade: dict[str, Any]) -> list[dict[str, Any]]:
+    """The metered side of a trade: for the seller (delivered = its metered export) and the
+    buyer (consumed = its metered import) in the trade's period, the recorded node total,
+    the deviation settled on it, and the meter-proof link; from MeterOracle's
+    NodeTotalRecorded and SettlementEngine's DeviationSettled (TradeMetered where a chain
+    reports a trade's metering directly). Dispatch-executed energy is not metered energy."""
+    period = trade.get("period")
+    metered = {}
+    for e in events_page(
+        conn, EventFilter(ref_kind="trade", ref_value=str(trade["trade_id"])), 1000
+    )[0]:
+        if e["event"] == "TradeMetered":
+            metered = e["args"]
+    out = []
+    sides = (
+        ("seller", "delivered", "exportWh", "deliveredWh"),
+        ("buyer", "consumed", "importWh", "consumedWh"),
+    )
+    for side, what, direction, trade_arg in sides:
+        node = trade.get(side)
+        if not node or period is None:
+            continue
+        totals = _node_events(conn, node, "NodeTotalRecorded", int(period))
+        deviations = _node_events(conn, node, "DeviationSettled", int(period))
+        total = totals[-1]["args"] if totals else None
+        value = total.get(direction) if total else metered.get(trade_arg)
+        dev = deviations[-1]["args"] if deviations else None
+        out.append(
+            {
+                "side": side,
+                "what": what,
+                "node": node,
+                "period": int(period),
+                "metered_wh": int(value) if value is not None else None,
+                "import_wh": int(total["importWh"]) if total else None,
+                "export_wh": int(total["exportWh"]) if total else None,
+                "readings_root": total.get("readingsRoot") if total else None,
+                "deviation_wh": int(dev["deviationWh"]) if dev and "deviationWh" in dev else None,
+                "deviation_fen": int(dev["amountFen"]) if dev and "amountFen" in dev else None,
+                "proof": f"/api/v1/proofs/meter/{node}/{period}",
+            }
+        )
+    return out
+
+
+def report_detail(conn: Connection, report_id: int) -> dict[str, Any] | None:
+    """A violation report with its evidence: the report row, its events (filing, response,
+    ruling, announcement), the accused's named trades and the model's registration."""
+    rt = table_of(Report)
+    row = conn.execute(select(rt).where(rt.c.report_id == report_id)).mappings().first()
+    if row is None:
+        return None
+    report = dict(row)
+    events, _ = events_page(
+        conn, EventFilter(ref_kind="report", ref_value=str(report_id)), limit=1000
+    )
+    filed: dict[str, Any] = next(
+        (e["args"] for e in events if e["event"] == "ViolationReported"), {}
+    )
+    ids = [int(x) for x in (report["trade_ids"] or "").split(",") if x.strip().isdigit()]
+    t = table_of(Trade)
+    trades = (
+        [dict(r) for r in conn.execute(select(t).where(t.c.trade_id.in_(ids))).mappings()]
+        if ids
+        else []
+    )
+    model_id = filed.get("modelId")
+    model = None
+    if model_id:
+        for e in events_page(conn, EventFilter(event="ModelRegistered"), 1000)[0]:
+            if str(e["args"].get("modelId", "")).lower() == str(model_id).lower():
+                model = e["args"]
+    return {
+        "report": report,
+        "filed": filed,
+        "model_id": model_id,
+        "model": model,
+        "trades": trades,
+        "events": events,
+    }

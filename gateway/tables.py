@@ -142,6 +142,9 @@ class Listing(Base):
     period: Mapped[int | None] = mapped_column(BigInteger)
     region: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[int | None] = mapped_column(BigInteger)
+    """Unix seconds after which nobody can take it (ListingPosted.expiresAt; migration 0005):
+    the explorer shows an open listing past it, in chain time, as expired."""
     created_block: Mapped[int] = mapped_column(BigInteger)
     created_time: Mapped[int] = mapped_column(BigInteger)
     tx_hash: Mapped[str] = mapped_column(Hash)
@@ -427,3 +430,13 @@ Index("ix_gw_ratings_lower_ratee", func.lower(table_of(Rating).c.ratee))
 Index("ix_gw_participants_lower_address", func.lower(table_of(Participant).c.address))
 Index("ix_gw_meter_anchors_lower_node", func.lower(table_of(MeterAnchor).c.node))
 Index("ix_gw_role_changes_lower_account", func.lower(table_of(RoleChange).c.account))
+
+# The explorer's filtered lists page by primary key within one filter value (migration 0005).
+Index("ix_gw_trades_status_id", table_of(Trade).c.status, table_of(Trade).c.trade_id)
+Index("ix_gw_trades_period_id", table_of(Trade).c.period, table_of(Trade).c.trade_id)
+Index("ix_gw_trades_region_id", table_of(Trade).c.region, table_of(Trade).c.trade_id)
+Index("ix_gw_listings_status_id", table_of(Listing).c.status, table_of(Listing).c.listing_id)
+Index("ix_gw_listings_period_id", table_of(Listing).c.period, table_of(Listing).c.listing_id)
+Index("ix_gw_reports_status_id", table_of(Report).c.status, table_of(Report).c.report_id)
+Index("ix_gw_trades_created_time", table_of(Trade).c.created_time)
+Index("ix_gw_listings_created_time", table_of(Listing).c.created_time)

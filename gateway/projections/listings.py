@@ -48,6 +48,7 @@ class ListingsProjector(Projector):
                     "period": as_int(arg(ev, "period", "tradingPeriod")),
                     "region": region_label(conn, arg(ev, "region", "regionId")),
                     "status": "open",
+                    "expires_at": as_int(arg(ev, "expiresAt")),
                     "created_block": ev.block_number,
                     "created_time": ev.block_time,
                     "tx_hash": ev.tx_hash,

@@ -387,6 +387,23 @@ def query_paths(n_events: int) -> dict[str, Callable[[], str]]:
         "page trades": lambda: "/trades",
         "page trade": lambda: f"/trades/{rng.randrange(1, trades + 1)}",
         "page listings": lambda: "/listings",
+        # the explorer's paged and filtered lists (keyset pages, filters, both directions)
+        "page trades older (deep page)": lambda: f"/trades?before={rng.randrange(trades)}",
+        "page trades newer (deep page)": lambda: f"/trades?after={rng.randrange(trades)}",
+        "page trades by period": lambda: f"/trades?period={1 + rng.randrange(trades) // 5_000}",
+        "page trades by status + region": lambda: (
+            f"/trades?status=settled&region=Tangshan&before={rng.randrange(trades)}"
+        ),
+        "page trades by participant": lambda: f"/trades?participant={addr()}",
+        "page trades by time range": lambda: (
+            f"/trades?from_time={(t := BASE_TIME + rng.randrange(100, last_block) * 2)}"
+            f"&to_time={t + 3_600}"
+        ),
+        "page trades no match (status)": lambda: "/trades?status=failed",
+        "page listings by side + period": lambda: (
+            f"/listings?side=sell&period={1 + rng.randrange(trades) // 5_000}"
+        ),
+        "page violations": lambda: "/violations",
     }
 
 

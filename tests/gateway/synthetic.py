@@ -304,3 +304,32 @@ def store(indexer: Indexer, engine: Engine, events: list[DecodedEvent]) -> None:
         }
     with engine.begin() as conn:
         indexer._store(conn, events, headers)
+
+
+def many_trades(count: int, first_id: int = 100) -> list[DecodedEvent]:
+    """``count`` more trades on listing 1 (ids from ``first_id``), for paging and filters:
+    periods alternate between VINTAGE and VINTAGE + 1, buyers between node 2 and node 3,
+    every third trade settles; plus listing 2, expired in chain time, and listing 3, open
+    until 2100."""
+    s = node(1)
+    out = [
+        ev(20, "ListingPosted", "Trading", listingId=2, maker=s, side=0, energyWh=1_000_000,
+           priceFenPerMwh=41_000, period=VINTAGE, region="Tangshan", expiresAt=BASE_TIME + 3600),
+        ev(20, "ListingPosted", "Trading", listingId=3, maker=s, side=1, energyWh=1_000_000,
+           priceFenPerMwh=39_000, period=VINTAGE, region="Tangshan", expiresAt=4_102_444_800),
+    ]  # fmt: skip
+    for i in range(count):
+        trade_id = first_id + i
+        buyer = node(2 + i % 2)
+        period = VINTAGE + i % 2
+        out.append(
+            ev(21 + i, "TradeCreated", "Trading", tradeId=trade_id, listingId=1, taker=buyer,
+               energyWh=10_000 + i, prepaymentFen=350 + i, period=period)
+        )  # fmt: skip
+        if i % 3 == 0:
+            out.append(
+                ev(21 + i, "TradeSettled", "SettlementEngine", tradeId=trade_id, period=period,
+                   buyer=buyer, seller=s, energyWh=10_000 + i, executedWh=10_000 + i,
+                   curtailedWh=0, reasonCode=0, substitutedWh=0, failed=False)
+            )  # fmt: skip
+    return out
