@@ -291,7 +291,7 @@ def participant_page(
     history, more_history = (
         events_page(conn, EventFilter(participant=address), PREVIEW, newest_first=True)
         if page.audit
-        else (None, False)
+        else (None, None)
     )
     tt = table_of(Trade)
     trades = table_rows(

@@ -95,7 +95,13 @@ EVERYONE = access("everyone", *ROLES)
 
 #: FastAPI's own pages (the API's description), open to everyone; they read no key.
 DOCS = access("docs (no key read)", *ROLES)
-DOC_PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
+DOC_PATHS = (
+    "/openapi.json",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    "/static/swagger-ui",  # the docs page's packaged assets (gateway/app.py mount_docs)
+)
 
 api_key_header = APIKeyHeader(
     name=API_KEY_HEADER,

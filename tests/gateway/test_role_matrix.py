@@ -31,7 +31,7 @@ def test_every_route_with_every_role(
     get = {
         "/openapi.json": "/openapi.json",
         "/docs": "/docs",
-        "/docs/oauth2-redirect": "/docs/oauth2-redirect",
+        "/static/swagger-ui": "/static/swagger-ui/swagger-ui.css",
         "/redoc": "/redoc",
         "/api/v1/status": "/api/v1/status",
         "/api/v1/events": f"/api/v1/events?participant={s}",
@@ -50,6 +50,13 @@ def test_every_route_with_every_role(
         "/trades": "/trades",
         "/trades/{trade_id}": "/trades/7",
         "/violations": "/violations",
+        "/violations.csv": "/violations.csv",
+        "/trades.csv": "/trades.csv",
+        "/listings.csv": "/listings.csv",
+        "/participants.csv": "/participants.csv",
+        "/blocks.csv": "/blocks.csv",
+        "/certificates/retirements": "/certificates/retirements",
+        "/certificates/retirements.csv": "/certificates/retirements.csv",
         "/certificates": "/certificates",
         "/blocks": "/blocks",
         "/blocks/{number}": f"/blocks/{indexed['block']}",
@@ -57,12 +64,16 @@ def test_every_route_with_every_role(
         "/search": "/search?q=7",
     }
     targets = {("GET", path): Target(url) for path, url in get.items()}
-    # No identity_records table yet (participants engineer): the regulator gets its 404.
-    targets[("GET", "/api/v1/identity/{address}")] = Target(f"/api/v1/identity/{s}", ok=(404,))
+    # The identity vault has no record of this node: the regulator gets its 404.
+    targets[("GET", "/api/v1/identity/{address}")] = Target(
+        f"/api/v1/identity/{s}?reason=role-matrix", ok=(404, 503)
+    )
+    targets[("GET", "/api/v1/identity-audit")] = Target("/api/v1/identity-audit", ok=(200, 503))
+    targets[("GET", "/violations/{report_id}")] = Target("/violations/1", ok=(200, 404))
     app = create_app(gw_settings, engine=gw_engine, ctx=ctx)
     with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=60) as client:
         routes, callers = check_matrix(client, app, targets, _refusal)
-    assert (routes, callers) == (27, 8)
+    assert (routes, callers) == (36, 8)
 
 
 def test_explorer_shows_decoded_events_to_auditors_only(
