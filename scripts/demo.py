@@ -331,4 +331,13 @@ def _serve(settings: Settings, port: int, *, insecure_http: bool) -> None:
         scheme = "https"
         console.print(f"TLS: the explorer's certificate is signed by {ca_file(settings)}")
     console.print(f"explorer: {scheme}://127.0.0.1:{port}/  (Ctrl-C to stop)")
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning", **ssl)
+    # The gateway app has no lifespan work; "off" keeps Ctrl-C to one line (uvicorn's lifespan
+    # task logs a CancelledError traceback when the loop is interrupted).
+    uvicorn.run(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        **ssl,
+    )
