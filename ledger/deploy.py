@@ -144,26 +144,24 @@ def _reusable(ctx: LedgerContext, manifest: Manifest) -> bool:
     return True
 
 
-def deploy_suite(ctx: LedgerContext, admin: LocalAccount, *, fresh: bool = False) -> DeployOutcome:
-    """Deploy the suite (or reuse a matching deployment) and write the manifest."""
-    settings = ctx.settings
-    path = settings.manifest_path
-    chain_id = ctx.w3.eth.chain_id
-    if path.is_file():
-        existing = load_manifest(path)
-        if existing.chain_id != chain_id:
-            raise ManifestChainMismatchError(existing.chain_id, chain_id, str(path))
-        if not fresh and _reusable(ctx, existing):
-            ctx.use_manifest(existing)
-            return DeployOutcome(manifest=existing, manifest_path=str(path), reused=True)
-    grants = role_accounts(settings)
+def deploy_specs(
+    ctx: LedgerContext,
+    admin: LocalAccount,
+    specs: Sequence[ContractSpec],
+    grants: dict[str, list[str]],
+) -> tuple[dict[str, DeployedContract], int | None]:
+    """Deploy ``specs`` in order on ``ctx``'s chain, add each spec's contract to ``grants``
+    under its roles and grant every role in ``grants`` (skipping ones already held).
+
+    Returns the deployed contracts by name and the block of the first deployment.
+    """
     sender = ctx.sender(admin)
     deployed: dict[str, DeployedContract] = {}
     first_block: int | None = None
-    for spec in suite_specs():
+    for spec in specs:
         artifact = ctx.store.get(spec.name)
         env = DeployEnv(
-            settings=settings,
+            settings=ctx.settings,
             admin=admin.address,
             addresses={k: v.address for k, v in deployed.items()},
         )
@@ -179,7 +177,7 @@ def deploy_suite(ctx: LedgerContext, admin: LocalAccount, *, fresh: bool = False
             block_number=receipt["blockNumber"],
             artifact_sha256=artifact.sha256,
         )
-    for spec in suite_specs():
+    for spec in specs:
         for role in spec.roles:
             grants.setdefault(role, []).append(deployed[spec.name].address)
     access = MarketAccessClient(deployed["MarketAccess"].address, sender, ctx.store)
@@ -187,6 +185,23 @@ def deploy_suite(ctx: LedgerContext, admin: LocalAccount, *, fresh: bool = False
         for account in accounts:
             if not access.has_role(role, account):
                 access.grant_role(role, account)
+    return deployed, first_block
+
+
+def deploy_suite(ctx: LedgerContext, admin: LocalAccount, *, fresh: bool = False) -> DeployOutcome:
+    """Deploy the suite (or reuse a matching deployment) and write the manifest."""
+    settings = ctx.settings
+    path = settings.manifest_path
+    chain_id = ctx.w3.eth.chain_id
+    if path.is_file():
+        existing = load_manifest(path)
+        if existing.chain_id != chain_id:
+            raise ManifestChainMismatchError(existing.chain_id, chain_id, str(path))
+        if not fresh and _reusable(ctx, existing):
+            ctx.use_manifest(existing)
+            return DeployOutcome(manifest=existing, manifest_path=str(path), reused=True)
+    grants = role_accounts(settings)
+    deployed, first_block = deploy_specs(ctx, admin, suite_specs(), grants)
     build_info_id = _build_info_id(settings)
     manifest = Manifest(
         chain_id=chain_id,

@@ -169,24 +169,11 @@ class TxSender:
         with self._nonces.lock(address):
             nonce = self._nonces.peek(address)
             for _ in range(_MAX_NONCE_RETRIES):
-                tx: TxParams = {
-                    "type": 2,
-                    "chainId": self.chain_id(),
-                    "nonce": Nonce(nonce),
-                    "gas": gas_limit,
-                    "maxFeePerGas": Wei(fees.max_fee_per_gas),
-                    "maxPriorityFeePerGas": Wei(fees.max_priority_fee_per_gas),
-                    "value": Wei(value),
-                    "data": HexBytes(data),
-                }
-                if to is not None:
-                    tx["to"] = Web3.to_checksum_address(to)
-                signed = self._account.sign_transaction(tx)  # type: ignore[arg-type]
-                tx_hash = HexBytes(signed.hash)
-                outcome = self._broadcast(HexBytes(signed.raw_transaction), tx_hash)
+                tx, tx_hash, raw = self._sign(to, data, nonce, gas_limit, value, fees)
+                outcome = self._broadcast(raw, tx_hash)
                 if outcome == "sent":
                     self._nonces.advance(address, nonce)
-                    self._raw[tx_hash] = (HexBytes(signed.raw_transaction), tx)
+                    self._raw[tx_hash] = (raw, tx)
                     return tx_hash
                 nonce = self._nonces.resync(address)
         raise TransactionError(
@@ -294,7 +281,13 @@ class TxSender:
         Returns:
             ``(tx_hash, raw_transaction)``.
         """
-        fees = self.fees()
+        _, tx_hash, raw = self._sign(to, data, nonce, gas, value, self.fees())
+        return tx_hash, raw
+
+    def _sign(
+        self, to: str | None, data: str, nonce: int, gas: int, value: int, fees: Fees
+    ) -> tuple[TxParams, HexBytes, HexBytes]:
+        """Build and sign one EIP-1559 transaction: ``(tx, tx_hash, raw_transaction)``."""
         tx: TxParams = {
             "type": 2,
             "chainId": self.chain_id(),
@@ -308,7 +301,7 @@ class TxSender:
         if to is not None:
             tx["to"] = Web3.to_checksum_address(to)
         signed = self._account.sign_transaction(tx)  # type: ignore[arg-type]
-        return HexBytes(signed.hash), HexBytes(signed.raw_transaction)
+        return tx, HexBytes(signed.hash), HexBytes(signed.raw_transaction)
 
     def broadcast(self, raw: HexBytes, tx_hash: HexBytes) -> bool:
         """Send a transaction signed by :meth:`sign` (again, after a restart).

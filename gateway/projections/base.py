@@ -130,6 +130,16 @@ def upsert(conn: Connection, table: Table, key: dict[str, Any], values: dict[str
         summary.add_rows(conn, table, 1)
 
 
+def created_by(ev: DecodedEvent) -> dict[str, Any]:
+    """The columns of a row first written by ``ev``: where it was created, and its last block."""
+    return {
+        "created_block": ev.block_number,
+        "created_time": ev.block_time,
+        "tx_hash": ev.tx_hash,
+        "block_number": ev.block_number,
+    }
+
+
 def append(conn: Connection, table: Table, ev: DecodedEvent, values: dict[str, Any]) -> None:
     """Insert an append-only row carrying the event's position."""
     conn.execute(

@@ -17,6 +17,7 @@ from gateway.projections.base import (
     arg,
     as_addr,
     as_int,
+    created_by,
     get_row,
     need_addr,
     need_int,
@@ -136,10 +137,7 @@ class CertificatesProjector(Projector):
             "issued": 0,
             "retired": 0,
             "revoked": 0,
-            "created_block": ev.block_number,
-            "created_time": ev.block_time,
-            "tx_hash": ev.tx_hash,
-            "block_number": ev.block_number,
+            **created_by(ev),
         }
         upsert(
             conn, TOKENS, {"token_id": token}, {k: v for k, v in values.items() if k != "token_id"}
@@ -167,10 +165,7 @@ class CertificatesProjector(Projector):
                 "generation_wh": as_int(arg(ev, "generationWh")),
                 "carried_in_wh": as_int(arg(ev, "carriedInWh")),
                 "carried_out_wh": as_int(arg(ev, "carriedOutWh")),
-                "created_block": ev.block_number,
-                "created_time": ev.block_time,
-                "tx_hash": ev.tx_hash,
-                "block_number": ev.block_number,
+                **created_by(ev),
             },
         )
 

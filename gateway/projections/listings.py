@@ -11,6 +11,7 @@ from gateway.projections.base import (
     as_addr,
     as_int,
     as_text,
+    created_by,
     get_row,
     need_int,
     region_label,
@@ -49,10 +50,7 @@ class ListingsProjector(Projector):
                     "region": region_label(conn, arg(ev, "region", "regionId")),
                     "status": "open",
                     "expires_at": as_int(arg(ev, "expiresAt")),
-                    "created_block": ev.block_number,
-                    "created_time": ev.block_time,
-                    "tx_hash": ev.tx_hash,
-                    "block_number": ev.block_number,
+                    **created_by(ev),
                 },
             )
             return

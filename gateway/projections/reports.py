@@ -14,6 +14,7 @@ from gateway.projections.base import (
     as_hash,
     as_int,
     as_text,
+    created_by,
     get_row,
     need_int,
     upsert,
@@ -66,10 +67,7 @@ class ReportsProjector(Projector):
                     "last_period": as_int(arg(ev, "lastPeriod")),
                     "rule_by": as_int(arg(ev, "ruleBy")),
                     "status": "pending",
-                    "created_block": ev.block_number,
-                    "created_time": ev.block_time,
-                    "tx_hash": ev.tx_hash,
-                    "block_number": ev.block_number,
+                    **created_by(ev),
                 },
             )
             return

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from eth_typing import ChecksumAddress
+from pydantic import BaseModel
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError, Web3RPCError
@@ -13,6 +14,13 @@ from web3.types import EventData, TxReceipt
 
 from ledger.artifacts import ArtifactStore
 from ledger.tx import TxSender
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def model_from_values(cls: type[_M], values: Any) -> _M:
+    """``cls`` built from a Solidity struct's values, matched to its fields in order."""
+    return cls(**dict(zip(cls.model_fields, values, strict=True)))
 
 
 class ContractClient:

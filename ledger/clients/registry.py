@@ -6,10 +6,11 @@ from enum import IntEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from web3 import Web3
 from web3.types import TxReceipt
 
+from ledger.addresses import checksum_address as _addr
 from ledger.clients.base import ContractClient
+from ledger.clients.base import model_from_values as _model
 from ledger.errors import ValidationError
 
 #: Credit levels in order; the index is the on-chain level (0 = AAA .. 8 = C).
@@ -145,16 +146,6 @@ class ChangeRequest(BaseModel):
     capacity_kw: int
     carbon_intensity_g_per_kwh: int
     identity_hash: bytes
-
-
-def _model(cls: type[BaseModel], values: Any) -> Any:
-    return cls(**dict(zip(cls.model_fields, values, strict=True)))
-
-
-def _addr(value: str) -> str:
-    if not Web3.is_address(value):
-        raise ValidationError(f"not an address: {value!r}")
-    return Web3.to_checksum_address(value)
 
 
 class NodeRegistryClient(ContractClient):
@@ -295,7 +286,7 @@ class NodeRegistryClient(ContractClient):
         return str(self._call("displayNameOf", _addr(node)))
 
     def node_info(self, node: str) -> NodeInfo:
-        return _model(NodeInfo, self._call("nodeInfo", _addr(node)))  # type: ignore[no-any-return]
+        return _model(NodeInfo, self._call("nodeInfo", _addr(node)))
 
     def status_of(self, node: str) -> NodeStatus:
         return NodeStatus(self._call("statusOf", _addr(node)))
@@ -347,12 +338,10 @@ class NodeRegistryClient(ContractClient):
         return bool(self._call("isBanned", entity_hash))
 
     def qualification_of(self, node: str, licence_type: bytes) -> QualificationInfo:
-        return _model(  # type: ignore[no-any-return]
-            QualificationInfo, self._call("qualificationOf", _addr(node), licence_type)
-        )
+        return _model(QualificationInfo, self._call("qualificationOf", _addr(node), licence_type))
 
     def change_request_of(self, node: str) -> ChangeRequest:
-        return _model(ChangeRequest, self._call("changeRequestOf", _addr(node)))  # type: ignore[no-any-return]
+        return _model(ChangeRequest, self._call("changeRequestOf", _addr(node)))
 
     # ---------------------------------------------------------------- paging
     def node_count(self) -> int:

@@ -15,13 +15,13 @@ trades) and ``D`` (penalty points) halve every 90 days, applied lazily in whole 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from web3 import Web3
 from web3.types import TxReceipt
 
+from ledger.addresses import checksum_address as _addr
 from ledger.clients.base import ContractClient
+from ledger.clients.base import model_from_values as _model
 from ledger.clients.registry import code
 from ledger.errors import ValidationError
 
@@ -189,16 +189,6 @@ class Thresholds(BaseModel):
     reward: int
 
 
-def _model(cls: type[BaseModel], values: Any) -> Any:
-    return cls(**dict(zip(cls.model_fields, values, strict=True)))
-
-
-def _addr(value: str) -> str:
-    if not Web3.is_address(value):
-        raise ValidationError(f"not an address: {value!r}")
-    return Web3.to_checksum_address(value)
-
-
 class ReputationLedgerClient(ContractClient):
     """Ratings, reputation, penalties and the credit agency's levels."""
 
@@ -252,7 +242,7 @@ class ReputationLedgerClient(ContractClient):
         return int(self._call("topUpGrace"))
 
     def thresholds(self) -> Thresholds:
-        return _model(Thresholds, self._call("thresholds"))  # type: ignore[no-any-return]
+        return _model(Thresholds, self._call("thresholds"))
 
     def reputation_of(self, node: str) -> int:
         return int(self._call("reputationOf", _addr(node)))
@@ -261,19 +251,19 @@ class ReputationLedgerClient(ContractClient):
         return [int(x) for x in self._call("reputationsOf", [_addr(n) for n in nodes])]
 
     def reputation_info(self, node: str) -> ReputationInfo:
-        return _model(ReputationInfo, self._call("reputationInfo", _addr(node)))  # type: ignore[no-any-return]
+        return _model(ReputationInfo, self._call("reputationInfo", _addr(node)))
 
     def is_rewarded(self, node: str) -> bool:
         return bool(self._call("isRewarded", _addr(node)))
 
     def trade_ratings(self, trade_id: int) -> TradeRatings:
-        return _model(TradeRatings, self._call("tradeRatings", trade_id))  # type: ignore[no-any-return]
+        return _model(TradeRatings, self._call("tradeRatings", trade_id))
 
     def rating_closes_at(self, trade_id: int) -> int:
         return int(self._call("ratingClosesAt", trade_id))
 
     def credit_info(self, node: str) -> CreditInfo:
-        return _model(CreditInfo, self._call("creditInfo", _addr(node)))  # type: ignore[no-any-return]
+        return _model(CreditInfo, self._call("creditInfo", _addr(node)))
 
     def decay_factor(self, days: int) -> int:
         return int(self._call("decayFactorWad", days))

@@ -16,6 +16,7 @@ from web3 import Web3
 from web3.types import TxReceipt
 
 from ledger.clients.base import ContractClient
+from ledger.clients.base import model_from_values as _model
 
 #: Page size the iterating helpers use.
 PAGE = 200
@@ -147,65 +148,6 @@ def _period(raw: Any) -> Period:
     )
 
 
-def _listing(raw: Any) -> Listing:
-    return Listing(
-        id=int(raw[0]),
-        maker=str(raw[1]),
-        side=ListingSide(int(raw[2])),
-        status=ListingStatus(int(raw[3])),
-        region=int(raw[4]),
-        period_id=int(raw[5]),
-        first_interval=int(raw[6]),
-        last_interval=int(raw[7]),
-        posted_at=int(raw[8]),
-        expires_at=int(raw[9]),
-        energy_wh=int(raw[10]),
-        remaining_wh=int(raw[11]),
-        taken_wh=int(raw[12]),
-        min_take_wh=int(raw[13]),
-        price_fen_per_mwh=int(raw[14]),
-        terms_hash=bytes(raw[15]),
-    )
-
-
-def _trade(raw: Any) -> Trade:
-    return Trade(
-        id=int(raw[0]),
-        listing_id=int(raw[1]),
-        buyer=str(raw[2]),
-        seller=str(raw[3]),
-        period_id=int(raw[4]),
-        first_interval=int(raw[5]),
-        last_interval=int(raw[6]),
-        status=TradeStatus(int(raw[7])),
-        formed_at=int(raw[8]),
-        energy_wh=int(raw[9]),
-        price_fen_per_mwh=int(raw[10]),
-        energy_fen=int(raw[11]),
-        route=[int(r) for r in raw[12]],
-        sum_rate_fen_per_mwh=int(raw[13]),
-        fee_fen=int(raw[14]),
-        escrow_fen=int(raw[15]),
-        exposure_fen=int(raw[16]),
-        executed_wh=int(raw[17]),
-        curtailed_wh=int(raw[18]),
-        paid_out_fen=int(raw[19]),
-    )
-
-
-def _quote(raw: Any) -> Quote:
-    return Quote(
-        price_fen_per_mwh=int(raw[0]),
-        energy_wh=int(raw[1]),
-        energy_fen=int(raw[2]),
-        route=[int(r) for r in raw[3]],
-        sum_rate_fen_per_mwh=int(raw[4]),
-        fee_fen=int(raw[5]),
-        escrow_fen=int(raw[6]),
-        exposure_fen=int(raw[7]),
-    )
-
-
 class TradingMarketClient(ContractClient):
     """Periods (OPERATOR), listings and takes (nodes), settlement hooks (MARKET_CONTRACT)."""
 
@@ -302,13 +244,13 @@ class TradingMarketClient(ContractClient):
         return int(self._call("listingCount"))
 
     def listing(self, listing_id: int) -> Listing:
-        return _listing(self._call("listing", listing_id))
+        return _model(Listing, self._call("listing", listing_id))
 
     def open_listing_count(self) -> int:
         return int(self._call("openListingCount"))
 
     def open_listings(self, offset: int = 0, limit: int = PAGE) -> list[Listing]:
-        return [_listing(r) for r in self._call("openListings", offset, limit)]
+        return [_model(Listing, r) for r in self._call("openListings", offset, limit)]
 
     def iter_open_listings(self) -> Iterator[Listing]:
         """Every open listing, page by page (a snapshot per page; order may shift)."""
@@ -329,20 +271,20 @@ class TradingMarketClient(ContractClient):
     def listings_of(self, maker: str, offset: int = 0, limit: int = PAGE) -> list[Listing]:
         """A page of ``maker``'s listings in posting order (current state)."""
         ids = self.listing_ids_of(maker)[offset : offset + limit]
-        return [_listing(r) for r in self._call("listingsByIds", ids)] if ids else []
+        return [_model(Listing, r) for r in self._call("listingsByIds", ids)] if ids else []
 
     def _event_ids(self, event: str, field: str, filters: dict[str, Any]) -> list[int]:
         logs = self._contract.events[event]().get_logs(from_block=0, argument_filters=filters)
         return sorted(int(log["args"][field]) for log in logs)
 
     def quote(self, listing_id: int, taker_region: int, energy_wh: int) -> Quote:
-        return _quote(self._call("quote", listing_id, taker_region, energy_wh))
+        return _model(Quote, self._call("quote", listing_id, taker_region, energy_wh))
 
     def trade_count(self) -> int:
         return int(self._call("tradeCount"))
 
     def trade(self, trade_id: int) -> Trade:
-        return _trade(self._call("trade", trade_id))
+        return _model(Trade, self._call("trade", trade_id))
 
     def trade_ids_of(self, node: str) -> list[int]:
         """Ids of the trades ``node`` is buyer or seller of, in formation order, from the
@@ -382,7 +324,7 @@ class TradingMarketClient(ContractClient):
     def trades_by_ids(self, trade_ids: list[int]) -> list[Trade]:
         if not trade_ids:
             return []
-        return [_trade(r) for r in self._call("tradesByIds", list(trade_ids))]
+        return [_model(Trade, r) for r in self._call("tradesByIds", list(trade_ids))]
 
     def escrow_of(self, trade_id: int) -> int:
         return int(self._call("escrowOf", trade_id))

@@ -23,7 +23,6 @@ from pydantic import BaseModel
 from web3 import Web3
 from web3.types import EventData, TxReceipt
 
-from ledger.clients.access import MarketAccessClient
 from ledger.clients.certificates import (
     RENEWABLE_TYPES,
     CertificateMarketClient,
@@ -41,11 +40,10 @@ from ledger.clients.token import SettlementTokenClient
 from ledger.clients.trading import TradeStatus, TradingMarketClient
 from ledger.compiler import SOLC_VERSION
 from ledger.context import LedgerContext
-from ledger.deploy import constructor_data, git_commit, role_accounts
-from ledger.errors import DeploymentError, ValidationError
-from ledger.manifest import DeployedContract, Manifest, load_manifest, write_manifest
+from ledger.deploy import deploy_specs, git_commit, role_accounts
+from ledger.errors import ValidationError
+from ledger.manifest import Manifest, load_manifest, write_manifest
 from ledger.suite.s80_certificates import AUX_SPECS
-from ledger.suite.spec import DeployEnv
 
 ZERO = "0x0000000000000000000000000000000000000000"
 #: Every contract of the certificate area (in both modes).
@@ -86,37 +84,8 @@ def deploy_certificate_chain(aux: LedgerContext, admin: LocalAccount) -> Manifes
     QuotaLedger) and write ``cert_manifest_path``. Always a fresh deployment."""
     settings = aux.settings
     chain_id = aux.w3.eth.chain_id
-    sender = aux.sender(admin)
-    deployed: dict[str, DeployedContract] = {}
-    first_block: int | None = None
-    for spec in AUX_SPECS:
-        artifact = aux.store.get(spec.name)
-        env = DeployEnv(
-            settings=settings,
-            admin=admin.address,
-            addresses={k: v.address for k, v in deployed.items()},
-        )
-        receipt = sender.transact(None, constructor_data(artifact, spec.args(env)))
-        address = receipt["contractAddress"]
-        if address is None:
-            raise DeploymentError(f"deploying {spec.name} created no contract")
-        first_block = receipt["blockNumber"] if first_block is None else first_block
-        deployed[spec.name] = DeployedContract(
-            name=spec.name,
-            address=address,
-            tx_hash=_tx(receipt),
-            block_number=receipt["blockNumber"],
-            artifact_sha256=artifact.sha256,
-        )
     grants = role_accounts(settings)
-    for spec in AUX_SPECS:
-        for role in spec.roles:
-            grants.setdefault(role, []).append(deployed[spec.name].address)
-    access = MarketAccessClient(deployed["MarketAccess"].address, sender, aux.store)
-    for role, accounts in grants.items():
-        for account in accounts:
-            if not access.has_role(role, account):
-                access.grant_role(role, account)
+    deployed, first_block = deploy_specs(aux, admin, AUX_SPECS, grants)
     manifest = Manifest(
         chain_id=chain_id,
         rpc_url=settings.rpc_url,
