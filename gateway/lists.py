@@ -155,7 +155,7 @@ TRADES = ListSpec(
     "created_time",
     ("seller", "buyer"),
     ("period", "region", "status", "participant", "from_time", "to_time"),
-    ("open", "dispatched", "rejected", "metered", "settled", "failed", "cancelled"),
+    ("formed", "dispatched", "rejected", "metered", "settled", "failed", "cancelled"),
 )
 LISTINGS = ListSpec(
     "listings",

@@ -53,7 +53,7 @@ def test_walkthrough_runs_verbatim(tmp_path: Path) -> None:
             "GRIDLEDGER_DATA_DIR": str(data),
             "GRIDLEDGER_RPC_PORT": str(port),
             "GRIDLEDGER_KEYSTORE_PASSWORD": "walkthrough",
-            "GRIDLEDGER_KEYSTORE_SCRYPT_N": "1024",
+            "GRIDLEDGER_KEYSTORE_SCRYPT_N": "16384",
             "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
             "COLUMNS": "200",
         }

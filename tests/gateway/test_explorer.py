@@ -98,7 +98,7 @@ def test_filters_narrow_every_list(live: Live, market: None) -> None:
     b = node(2)
     page = client.get("/trades", params={"period": VINTAGE + 1, "participant": b}).text
     assert trade_ids(page) == [] or "No trades" in page
-    page = client.get("/trades", params={"period": str(VINTAGE + 1), "status": "open"}).text
+    page = client.get("/trades", params={"period": str(VINTAGE + 1), "status": "formed"}).text
     expected = [t for t in range(219, 99, -1) if (t - 100) % 2 == 1 and (t - 100) % 3 != 0]
     assert trade_ids(page) == expected[:50]
     # empty form fields are unset; bad values answer 400
@@ -143,7 +143,7 @@ def test_listing_status_is_read_in_chain_time(live: Live, market: None) -> None:
         {},
         {"status": "settled"},
         {"period": str(VINTAGE)},
-        {"participant": "BUYER", "status": "open"},
+        {"participant": "BUYER", "status": "formed"},
     ],
 )
 def test_csv_equals_the_api_for_the_same_filter(

@@ -15,9 +15,10 @@ from typer.testing import CliRunner
 
 import scripts.dispatch_sim as dispatch_sim
 import scripts.meter_sim as meter_sim
+from ledger.webauth import API_KEY_HEADER
 from oracle.dispatch import MemoryTradeSource
 from scripts.meter_sim import SimMeter
-from tests.oracle.conftest import Clock
+from tests.oracle.conftest import DISPATCH_KEY, Clock
 from tests.oracle.test_dispatch import _trade
 
 RUNNER = CliRunner()
@@ -55,7 +56,8 @@ def test_meter_sim_exits_1_when_readings_are_refused(meters: list[SimMeter]) -> 
 @pytest.mark.usefixtures("through_api")
 def test_dispatch_sim_exits_1_when_results_are_refused(trades: MemoryTradeSource) -> None:
     trades.add([_trade(1, "north", "south", 40_000), _trade(2, "north", "south", 60_000)])
-    args = ["--period", "7", "--corridor", "north:south:1000"]
+    key = DISPATCH_KEY[API_KEY_HEADER]
+    args = ["--period", "7", "--corridor", "north:south:1000", "--api-key", key]
     first = RUNNER.invoke(dispatch_sim.app, args)
     assert first.exit_code == 0, first.output
     assert first.output.startswith("202 ")

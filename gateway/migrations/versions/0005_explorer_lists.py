@@ -55,9 +55,14 @@ def upgrade() -> None:
             .where(listings.c.listing_id == int(args["listingId"]))
             .values(expires_at=int(args["expiresAt"]))
         )
+    # a taken trade is "formed", as the CLI names it (was "open")
+    trades = sa.table("gw_trades", sa.column("status", sa.String))
+    conn.execute(trades.update().where(trades.c.status == "open").values(status="formed"))
 
 
 def downgrade() -> None:
+    trades = sa.table("gw_trades", sa.column("status", sa.String))
+    op.get_bind().execute(trades.update().where(trades.c.status == "formed").values(status="open"))
     for name, table, _columns in INDEXES:
         op.drop_index(name, table_name=table)
     with op.batch_alter_table("gw_listings") as batch:
