@@ -238,8 +238,11 @@ def test_oracle_serve_and_meter_simulator_over_https(
         args = ["--oracle-url", url, "--meters", "1", "--intervals", "1"]
         sim_env = {"GRIDLEDGER_DATA_DIR": str(tmp_path)}
         ok = CliRunner().invoke(meter_sim.app, args, env=sim_env)
-        assert ok.exit_code == 0, ok.output
-        assert ok.output.startswith("posted 1 readings")
+        # the reading crossed verified TLS and the oracle answered it (the simulated meter is
+        # not registered on this chain, so the oracle refuses it and the simulator exits 1)
+        assert ok.output.startswith("posted 1 readings"), ok.output
+        assert "oracle refused 1 of 1 readings (unknown_meter 1)" in ok.output
+        assert ok.exit_code == 1
         foreign = {**sim_env, "GRIDLEDGER_TLS_CA_FILE": str(tmp_path / "other" / "ca.crt")}
         refused = CliRunner().invoke(meter_sim.app, args, env=foreign)
         assert isinstance(refused.exception, httpx.ConnectError)
