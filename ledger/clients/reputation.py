@@ -257,7 +257,43 @@ class ReputationLedgerClient(ContractClient):
         return bool(self._call("isRewarded", _addr(node)))
 
     def trade_ratings(self, trade_id: int) -> TradeRatings:
-        return _model(TradeRatings, self._call("tradeRatings", trade_id))
+        """Both ratings of ``trade_id``; when each was given (0: not rated) is the block
+        time of its ``RatingSubmitted`` event (the contract stores only the scores)."""
+        buyer_score, seller_score, counted, buyer_reason, seller_reason = self._call(
+            "tradeRatings", trade_id
+        )
+        buyer_at, seller_at = self._rated_at(trade_id, bool(buyer_score), bool(seller_score))
+        return TradeRatings(
+            buyer_score=buyer_score,
+            seller_score=seller_score,
+            buyer_rated_at=buyer_at,
+            seller_rated_at=seller_at,
+            counted=counted,
+            buyer_reason=buyer_reason,
+            seller_reason=seller_reason,
+        )
+
+    def _rated_at(self, trade_id: int, buyer_rated: bool, seller_rated: bool) -> tuple[int, int]:
+        """Block times of the buyer's and the seller's ``RatingSubmitted`` of ``trade_id``."""
+        if not (buyer_rated or seller_rated):
+            return 0, 0
+        events = self._contract.events
+        ratings = events["RatingSubmitted"]().get_logs(
+            from_block=0, argument_filters={"tradeId": trade_id}
+        )
+        times = {
+            str(e["args"]["rater"]): int(self.sender.w3.eth.get_block(e["blockNumber"])["timestamp"])
+            for e in ratings
+        }
+        if not (buyer_rated and seller_rated):
+            at = next(iter(times.values()), 0)
+            return (at, 0) if buyer_rated else (0, at)
+        (counted,) = events["TradeCounted"]().get_logs(
+            from_block=0, argument_filters={"tradeId": trade_id}
+        )
+        buyer = str(counted["args"]["buyer"])
+        seller = str(counted["args"]["seller"])
+        return times.get(buyer, 0), times.get(seller, 0)
 
     def rating_closes_at(self, trade_id: int) -> int:
         return int(self._call("ratingClosesAt", trade_id))
