@@ -281,8 +281,9 @@ class ReputationLedgerClient(ContractClient):
         ratings = events["RatingSubmitted"]().get_logs(
             from_block=0, argument_filters={"tradeId": trade_id}
         )
+        eth = self.sender.w3.eth
         times = {
-            str(e["args"]["rater"]): int(self.sender.w3.eth.get_block(e["blockNumber"])["timestamp"])
+            str(e["args"]["rater"]): int(eth.get_block(e["blockNumber"])["timestamp"])
             for e in ratings
         }
         if not (buyer_rated and seller_rated):
