@@ -121,8 +121,22 @@ def reputation_points(
     return points - penalty if points > penalty else 0
 
 
+class TradeScores(BaseModel):
+    """``IReputationLedger.TradeRatings`` as the contract returns it: the buyer's score of
+    the seller and back (0 = not rated), whether the trade was counted, the reasons."""
+
+    model_config = ConfigDict(frozen=True)
+
+    buyer_score: int
+    seller_score: int
+    counted: bool
+    buyer_reason: bytes
+    seller_reason: bytes
+
+
 class TradeRatings(BaseModel):
-    """``IReputationLedger.TradeRatings``: the buyer's rating of the seller and back."""
+    """The buyer's rating of the seller and back, with when each was given (0 = not
+    rated; the block time of its ``RatingSubmitted`` event)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -256,21 +270,23 @@ class ReputationLedgerClient(ContractClient):
     def is_rewarded(self, node: str) -> bool:
         return bool(self._call("isRewarded", _addr(node)))
 
+    def trade_scores(self, trade_id: int) -> TradeScores:
+        """Both scores of ``trade_id`` (one call; no rating times)."""
+        return _model(TradeScores, self._call("tradeRatings", trade_id))
+
     def trade_ratings(self, trade_id: int) -> TradeRatings:
-        """Both ratings of ``trade_id``; when each was given (0: not rated) is the block
-        time of its ``RatingSubmitted`` event (the contract stores only the scores)."""
-        buyer_score, seller_score, counted, buyer_reason, seller_reason = self._call(
-            "tradeRatings", trade_id
-        )
-        buyer_at, seller_at = self._rated_at(trade_id, bool(buyer_score), bool(seller_score))
+        """Both ratings of ``trade_id``; when each was given is the block time of its
+        ``RatingSubmitted`` event (the contract stores only the scores)."""
+        s = self.trade_scores(trade_id)
+        buyer_at, seller_at = self._rated_at(trade_id, bool(s.buyer_score), bool(s.seller_score))
         return TradeRatings(
-            buyer_score=buyer_score,
-            seller_score=seller_score,
+            buyer_score=s.buyer_score,
+            seller_score=s.seller_score,
             buyer_rated_at=buyer_at,
             seller_rated_at=seller_at,
-            counted=counted,
-            buyer_reason=buyer_reason,
-            seller_reason=seller_reason,
+            counted=s.counted,
+            buyer_reason=s.buyer_reason,
+            seller_reason=s.seller_reason,
         )
 
     def _rated_at(self, trade_id: int, buyer_rated: bool, seller_rated: bool) -> tuple[int, int]:
