@@ -176,8 +176,11 @@ def one_line_errors() -> Iterator[None]:
     """A GridLedger error or an unreachable oracle ends the simulator with one line."""
     try:
         yield
-    except (GridLedgerError, httpx.HTTPError) as exc:
+    except GridLedgerError as exc:
         typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except httpx.HTTPError as exc:
+        typer.echo(f"error: the oracle did not answer: {exc}", err=True)
         raise typer.Exit(2) from None
 
 
