@@ -98,12 +98,12 @@ def _wait_healthy(settings: Settings, service: subprocess.Popen[str], log: Path)
 
 
 def _stop(service: subprocess.Popen[str]) -> None:
+    """SIGTERM (uvicorn shuts down cleanly), SIGKILL after 15 s."""
     service.terminate()
     try:
         service.wait(timeout=15)
     except subprocess.TimeoutExpired:
         service.kill()
-        service.wait(timeout=15)
 
 
 def _rows(csv_text: str) -> dict[str, tuple[str, int, int, int]]:
