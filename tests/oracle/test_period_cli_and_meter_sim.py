@@ -104,15 +104,17 @@ def keystore_meter(
     cli_settings: LedgerContext,
     operator_oracle: MeterOracleClient,
     monkeypatch: pytest.MonkeyPatch,
-) -> str:
+) -> Iterator[str]:
     """Meter ``MP-KS-1`` of node-1 signing with keystore wallet ``meter-ks-1`` (keystore
-    keys, not the demo keys)."""
+    keys, not the demo keys; the session's keystore loses the wallet afterwards)."""
     ctx = cli_settings
     monkeypatch.setenv("GRIDLEDGER_DEMO_KEYS", "0")
-    info = Keystore(ctx.settings.keystore_dir, scrypt_n=16384).create("meter-ks-1", "meter")
+    keystore = Keystore(ctx.settings.keystore_dir, scrypt_n=16384)
+    info = keystore.create("meter-ks-1", "meter")
     meter_id = eip712.meter_id_bytes("MP-KS-1")
     operator_oracle.register_meter(meter_id, demo_account(1001).address, info.address, 5_000_000)
-    return "0x" + meter_id.hex()
+    yield "0x" + meter_id.hex()
+    keystore.path("meter-ks-1").unlink()
 
 
 @pytest.fixture
