@@ -173,14 +173,12 @@ def refusal_summary(refused: Counter[str], sent: int) -> str:
 
 @contextmanager
 def one_line_errors() -> Iterator[None]:
-    """A GridLedger error or an unreachable oracle ends the simulator with one line."""
+    """A mistake in the meter options (wallet, period, energies) ends the simulator with
+    one line, exit 2."""
     try:
         yield
     except GridLedgerError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except httpx.HTTPError as exc:
-        typer.echo(f"error: the oracle did not answer: {exc}", err=True)
         raise typer.Exit(2) from None
 
 
@@ -272,15 +270,7 @@ def run(
     ``gridledger oracle meter register``); HTTPS verified against the consortium CA.
     Exits 1 with a one-line summary when the oracle refused any reading."""
     settings = get_settings()
-    with (
-        one_line_errors(),
-        http_client(
-            settings,
-            oracle_url or default_oracle_url(settings),
-            client_name="meter",
-            insecure_http=insecure_http,
-        ) as http,
-    ):
+    with one_line_errors():
         plan = _plan(
             meters,
             intervals,
@@ -290,6 +280,8 @@ def run(
             import_mwh=import_mwh,
             export_mwh=export_mwh,
         )
+    url = oracle_url or default_oracle_url(settings)
+    with http_client(settings, url, client_name="meter", insecure_http=insecure_http) as http:
         health = http.get("/health").raise_for_status().json()
         chain_id, contract = int(health["chainId"]), str(health["meterOracle"])
         sims, last = plan.sims, len(plan.starts) - 1

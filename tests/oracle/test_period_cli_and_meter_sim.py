@@ -177,4 +177,4 @@ def test_simulators_default_to_the_settings_oracle(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("GRIDLEDGER_ORACLE_PORT", "18999")
     result = CliRunner().invoke(meter_sim.app, ["--meters", "1"])
     assert seen == ["https://127.0.0.1:18999"]
-    assert (result.exit_code, result.stderr) == (2, "error: the oracle did not answer: down\n")
+    assert isinstance(result.exception, httpx.ConnectError)
