@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from pydantic import BaseModel
 from sqlalchemy import BigInteger, Float, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -31,6 +30,7 @@ from ledger.feeders import CustomerMeter, Feeder, FeederNetwork
 from oracle.core import OracleCore
 from oracle.errors import OracleError
 from oracle.review import ReviewQueue
+from oracle.schemas import Wire
 from oracle.store import OracleBase, ReadingRow
 from oracle.tamper import TamperFlag, detect
 
@@ -92,13 +92,13 @@ class TamperCaseRow(OracleBase):
     created_at: Mapped[float] = mapped_column(Float)
 
 
-class FeederMeter(BaseModel):
+class FeederMeter(Wire):
     meter_id: str
     node: str
     kind: str
 
 
-class TamperCase(BaseModel):
+class TamperCase(Wire):
     """A tamper case as the verifier sees it (day numbers: unix seconds // the watch's
     ``day_s``, 86,400 by default)."""
 
