@@ -19,7 +19,7 @@ import typer
 from ledger.cli_support import console, make_context, print_json
 from ledger.keystore import resolve_password
 from oracle.service import OracleService
-from oracle.tamper_watch import FeederMeter, TamperCase
+from oracle.tamper_watch import TamperCase
 
 tamper_app = typer.Typer(
     help="Feeder readings and tampered-meter cases (VERIFIER decides).", no_args_is_help=True
@@ -42,26 +42,10 @@ def _print(cases: list[TamperCase], as_json: bool) -> None:
         console.print(f"       {c.evidence()}")
 
 
-def import_feeders(service: OracleService, doc: dict[str, object]) -> int:
-    """Record a feeder document (see the module docstring); the number of feeders."""
-    feeders = doc.get("feeders", [])
-    assert isinstance(feeders, list)
-    for f in feeders:
-        meters = [FeederMeter.model_validate(m) for m in f["meters"]]
-        service.register_feeder(int(f["id"]), int(f["region"]), meters)
-        days = {int(d): int(wh) for d, wh in f.get("energyWh", {}).items()}
-        service.record_feeder_days(int(f["id"]), days)
-    history = doc.get("meterDays", {})
-    assert isinstance(history, dict)
-    for meter, days in history.items():
-        service.tamper.import_meter_days(meter, {int(d): int(wh) for d, wh in days.items()})
-    return len(feeders)
-
-
 @tamper_app.command("import")
 def import_file(path: Path) -> None:
     """Record feeder topology, feeder readings and imported customer history from JSON."""
-    count = import_feeders(_service(), json.loads(path.read_text()))
+    count = _service().tamper.import_document(json.loads(path.read_text()))
     console.print(f"{count} feeders recorded")
 
 

@@ -22,6 +22,7 @@ readings (they never count), ``dismiss`` clears them; a decided meter is not fla
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from sqlalchemy import BigInteger, Float, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -190,6 +191,24 @@ class TamperWatch:
             for day, wh in energy_wh.items():
                 session.merge(MeterDayRow(meter_id=meter_id.lower(), day=day, energy_wh=wh))
 
+    def import_document(self, doc: dict[str, Any]) -> int:
+        """Record a feeder document: ``{"feeders": [{"id", "region", "meters": [{"meterId",
+        "node", "kind"}], "energyWh": {"<day>": Wh}}], "meterDays": {"<meterId>": {"<day>":
+        Wh}}}`` (topology, feeder readings, imported customer history); the feeders recorded."""
+        feeders = list(doc.get("feeders", []))
+        with self.core.lock:  # no scan sees half a document
+            self._import(feeders, dict(doc.get("meterDays", {})))
+        return len(feeders)
+
+    def _import(self, feeders: list[dict[str, Any]], history: dict[str, dict[str, int]]) -> None:
+        for f in feeders:
+            meters = [FeederMeter.model_validate(m) for m in f["meters"]]
+            self.register_feeder(int(f["id"]), int(f["region"]), meters)
+            days = {int(d): int(wh) for d, wh in f.get("energyWh", {}).items()}
+            self.record_feeder_days(int(f["id"]), days)
+        for meter, wh_by_day in history.items():
+            self.import_meter_days(meter, {int(d): int(wh) for d, wh in wh_by_day.items()})
+
     # ------------------------------------------------------------------ scan
 
     def due_day(self) -> int | None:
@@ -277,10 +296,11 @@ class TamperWatch:
     def scan(self, through_day: int) -> list[TamperCase]:
         """Detect through ``through_day``; open (or extend) a case per flagged meter and hold
         its readings. The cases opened or extended."""
-        net, first = self.network(through_day)
-        flags = detect(net, through_day - first) if net.feeders else []
-        touched = [self._open_or_extend(flag, first, through_day) for flag in flags]
-        self.scanned_through = through_day
+        with self.core.lock:  # one scan at a time (the background round and a caller)
+            net, first = self.network(through_day)
+            flags = detect(net, through_day - first) if net.feeders else []
+            touched = [self._open_or_extend(flag, first, through_day) for flag in flags]
+            self.scanned_through = through_day
         return [c for c in touched if c is not None]
 
     def _open_or_extend(self, flag: TamperFlag, first: int, through_day: int) -> TamperCase | None:
