@@ -40,6 +40,7 @@ from node.surveillance.indicators import (
     SCHEMA_ID,
     FeatureVector,
     compute_features,
+    quantise,
     schema_document,
     schema_hash,
 )
@@ -104,7 +105,15 @@ DEFAULT_PLAN = TrainingPlan(
 #: The plan of each window: same scenarios, windows cut to the window's length.
 DEFAULT_PLANS: dict[str, TrainingPlan] = {
     "week": DEFAULT_PLAN,
-    "day": DEFAULT_PLAN.model_copy(update={"window": "day", "window_periods": PERIODS_PER_DAY}),
+    # A day holds less per node: more, deeper trees (chosen on the validation seeds).
+    "day": DEFAULT_PLAN.model_copy(
+        update={
+            "window": "day",
+            "window_periods": PERIODS_PER_DAY,
+            "n_estimators": 300,
+            "max_depth": 4,
+        }
+    ),
 }
 
 
@@ -231,6 +240,22 @@ class ModelMetadata(BaseModel):
     validation: Metrics
     test: Metrics
     versions: dict[str, str] = Field(default_factory=dict)
+    honest_bounds: dict[str, int] = Field(default_factory=dict)
+    """Per indicator, the :data:`HONEST_QUANTILE` quantile of the honest training examples
+    (quantised, ppm scale): what REGULATOR's evidence rule compares a report's vector to."""
+
+
+#: The quantile of honest training values an indicator must exceed to count as evidence.
+HONEST_QUANTILE = 0.99
+
+
+def honest_bounds(data: Dataset) -> dict[str, int]:
+    """:attr:`ModelMetadata.honest_bounds` of a training set."""
+    honest = data.x[data.y == 0]
+    if not len(honest):
+        return {}
+    q = np.quantile(honest, HONEST_QUANTILE, axis=0, method="higher")
+    return {name: quantise(float(v)) for name, v in zip(FEATURE_NAMES, q, strict=True)}
 
 
 def model_bytes(estimator: GradientBoostingClassifier) -> bytes:
@@ -312,6 +337,7 @@ def train(plan: TrainingPlan = DEFAULT_PLAN) -> Trained:
         plan=plan,
         validation=measure(val_scores, val, threshold),
         test=measure(_scores(estimator, test.x, cols), test, threshold),
+        honest_bounds=honest_bounds(train_set),
         versions={
             "python": platform.python_version(),
             "scikit-learn": sklearn.__version__,

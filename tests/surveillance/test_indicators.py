@@ -207,4 +207,4 @@ def test_schema_hash_is_pinned() -> None:
     assert schema_hash() == PINNED_SCHEMA_HASH
 
 
-PINNED_SCHEMA_HASH = "0x962f7ffc6758ab50b1852f367721b1f013c46148648fdeaa270732ee8c45e554"
+PINNED_SCHEMA_HASH = "0x320e962e4bcafbc03ed0978634b4abd34b397f64395afd5d424e7002d1b64ce2"

@@ -34,6 +34,7 @@ def test_screening_is_reproducible_same_seed_same_selection() -> None:
     first, second = train(SMALL), train(SMALL)
     assert first.metadata.screening == second.metadata.screening
     assert first.metadata.features == second.metadata.features == first.metadata.screening.selected
+    assert first.metadata.honest_bounds == second.metadata.honest_bounds
     names = [i.name for i in first.metadata.screening.indicators]
     assert names == list(FEATURE_NAMES)
     # Every indicator carries its reason; discarded ones say why.
@@ -76,6 +77,20 @@ def test_shipped_models_record_their_window() -> None:
         assert set(m.metadata.features) <= set(FEATURE_NAMES)
         # Held-out scenarios are disjoint from the training ones.
         assert not set(m.metadata.plan.test) & set(m.metadata.plan.train)
+
+
+def test_each_window_is_calibrated_on_its_own_windows() -> None:
+    day, week = SurveillanceModel.load(window="day"), SurveillanceModel.load(window="week")
+    # The threshold of each was chosen on validation windows of its own length: the same
+    # 14 simulated days give 14 day windows per node and 2 week windows.
+    assert day.metadata.validation.examples == 7 * week.metadata.validation.examples
+    assert day.metadata.test.examples == 7 * week.metadata.test.examples
+    assert day.metadata.threshold_ppm != week.metadata.threshold_ppm
+    # The day plan is its own (more, deeper trees); both publish their honest bounds.
+    assert (day.metadata.plan.n_estimators, day.metadata.plan.max_depth) == (300, 4)
+    assert (week.metadata.plan.n_estimators, week.metadata.plan.max_depth) == (150, 3)
+    assert day.metadata.honest_bounds
+    assert week.metadata.honest_bounds
 
 
 def test_a_scan_of_a_window_the_model_was_not_calibrated_for_is_refused() -> None:
