@@ -192,6 +192,11 @@ FEATURES: tuple[FeatureDef, ...] = (
         f"at or below {LOW_RATING} to nodes outside its own mutual-5 partners (0 without "
         "partners).",
     ),
+    _f(
+        "rating_coverage",
+        "ratio",
+        "Ratings the node gave / trades it is party to in the window (rings rate every trade).",
+    ),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 
@@ -469,6 +474,7 @@ def _day_values(node: str, a: _Acc, acc: dict[str, _Acc]) -> dict[str, float]:
         "low_rating_executed_share": _share(a.low_executed, len(a.given)),
         "mutual_five_partners": float(len(mates)),
         "partner_low_rating_share": max((_low_outside(c, acc[c]) for c in mates), default=0.0),
+        "rating_coverage": _share(len(a.given), a.trades),
     }
 
 

@@ -151,6 +151,8 @@ def test_indicators_of_a_seller_exactly() -> None:
         # A and B exchanged 5s; B rated nobody outside its partner A.
         "mutual_five_partners": 1,
         "partner_low_rating_share": 0,
+        # 3 ratings given, party to 3 trades.
+        "rating_coverage": 1,
     }
     assert list(expected) == list(FEATURE_NAMES)
     assert a.values == {k: quantise(v) for k, v in expected.items()}
@@ -217,4 +219,4 @@ def test_schema_hash_is_pinned() -> None:
     assert schema_hash() == PINNED_SCHEMA_HASH
 
 
-PINNED_SCHEMA_HASH = "0x320e962e4bcafbc03ed0978634b4abd34b397f64395afd5d424e7002d1b64ce2"
+PINNED_SCHEMA_HASH = "0x12976c49f4b54f81ed57a19e59ec1c49b7b36d961c5973ff8f1aa6459cd65c7f"

@@ -3,6 +3,7 @@ reasons, and scans refused on a window the model was not calibrated for."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from node.surveillance.indicators import FEATURE_NAMES
@@ -12,6 +13,8 @@ from node.surveillance.model import (
     SurveillanceError,
     SurveillanceModel,
     TrainingPlan,
+    best_threshold,
+    calibrated_threshold,
     dataset,
     train,
 )
@@ -107,3 +110,15 @@ def test_a_scan_of_a_window_the_model_was_not_calibrated_for_is_refused() -> Non
     result = scan(history, day, "day")
     assert result.window == "day"
     assert (result.first_period, result.last_period) == (4, 7)
+
+
+def test_the_threshold_is_raised_to_the_precision_target_when_best_f1_misses_it() -> None:
+    scores = np.array([900, 800, 700, 600, 500, 400, 300])
+    y = np.array([1, 1, 0, 1, 1, 0, 0])
+    # Best F1 flags the top five (4 of 5 = 0.8 precision): already at the target.
+    assert best_threshold(scores, y) == calibrated_threshold(scores, y) == 500
+    y_noisy = np.array([1, 0, 1, 0, 1, 1, 0])
+    # Best F1 flags six (4 of 6); no lower cut reaches 0.8 precision until 900 (1 of 1):
+    # the threshold rises to 900.
+    assert best_threshold(scores, y_noisy) == 400
+    assert calibrated_threshold(scores, y_noisy) == 900
