@@ -100,8 +100,8 @@ def generate_feeders(
         start = int(rng.integers(CALIBRATION_DAYS, days))
         true[i, start:] *= rng.uniform(*LEVEL_CHANGE)
     # Tampering: among meters without an honest level change.
-    count = max(1, round(tamper_share * n)) if tamper_share > 0 else 0
     candidates = np.flatnonzero(~changed)
+    count = min(max(1, round(tamper_share * n)) if tamper_share > 0 else 0, len(candidates))
     chosen = sorted(int(i) for i in rng.choice(candidates, size=count, replace=False))
     reported = true.copy()
     tampered: dict[str, int] = {}

@@ -54,6 +54,7 @@ from oracle.schemas import (
     Trade,
 )
 from oracle.service import OracleService
+from oracle.tamper_watch import TamperCase
 
 log = logging.getLogger("gridledger.oracle")
 
@@ -138,6 +139,20 @@ def review_pending(
     _role: OperatorRole, service: Svc, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[PendingReading]:
     return service.pending_review(limit)
+
+
+@router.get(
+    "/review/tamper",
+    response_model=list[TamperCase],
+    responses=_PROBLEMS,
+    summary="Tamper cases (suspected tampered meters, with their evidence)",
+)
+def review_tamper(
+    _role: OperatorRole,
+    service: Svc,
+    status: Annotated[str | None, Query(pattern="^(pending|confirmed|dismissed)$")] = None,
+) -> list[TamperCase]:
+    return service.tamper_cases(status)
 
 
 @router.get(

@@ -34,6 +34,7 @@ from oracle.proofs import ProofCheck
 from oracle.relay import OracleLock
 from oracle.service import OracleService
 from oracle.store import create_tables
+from oracle.tamper_cli import tamper_app
 
 app = typer.Typer(help="The meter and dispatch oracle.", no_args_is_help=True)
 meter_app = typer.Typer(
@@ -43,6 +44,7 @@ review_app = typer.Typer(help="Review flagged readings (VERIFIER).", no_args_is_
 period_app = typer.Typer(help="Delivery periods.", no_args_is_help=True)
 app.add_typer(meter_app, name="meter")
 app.add_typer(review_app, name="review")
+review_app.add_typer(tamper_app, name="tamper")
 app.add_typer(period_app, name="period")
 app.add_typer(keys_app("oracle"), name="keys")
 

@@ -4,6 +4,8 @@
 * :mod:`oracle.anchoring`: cut batches and queue their Merkle roots;
 * :mod:`oracle.totals`: close delivery periods (node totals, period root);
 * :mod:`oracle.review`: the queue of flagged readings;
+* :mod:`oracle.tamper_watch`: feeder readings and the tampered-meter scan (its cases go to the
+  review queue);
 * :mod:`oracle.dispatch_relay`: verify and relay dispatch results;
 * :mod:`oracle.proofs`: rebuild and check the proofs of a node's metered total;
 * :mod:`oracle.relay`: the write-ahead outbox that sends every transaction.
@@ -48,6 +50,7 @@ from oracle.schemas import (
 )
 from oracle.startup import StartupCheck, check_store
 from oracle.store import BatchRow, OutboxRow, PeriodRow, ReadingRow
+from oracle.tamper_watch import FeederMeter, TamperCase, TamperWatch
 from oracle.totals import NODE_TOTAL_KIND, PeriodCloser, node_total_precheck
 
 log = logging.getLogger("gridledger.oracle")
@@ -135,6 +138,7 @@ class OracleService:
         self.anchorer = BatchAnchorer(self.core)
         self.closer = PeriodCloser(self.core, anchorer=self.anchorer, relay=self.relay)
         self.reviews = ReviewQueue(self.core, access=self.access, intake=self.intake)
+        self.tamper = TamperWatch(self.core, reviews=self.reviews)
         self.dispatch = DispatchRelay(
             self.core,
             ctx=ctx,
@@ -179,6 +183,31 @@ class OracleService:
         """Clear or reject a flagged reading; ``verifier`` must hold VERIFIER on chain."""
         return self.reviews.review(reading_id, decision, verifier, note)
 
+    # ------------------------------------------------------------------ tampered meters
+
+    def register_feeder(self, feeder: int, region: int, meters: list[FeederMeter]) -> None:
+        """Record the customer meters of a feeder (its transformer meter ``feeder``)."""
+        self.tamper.register_feeder(feeder, region, meters)
+
+    def record_feeder_days(self, feeder: int, energy_wh: dict[int, int]) -> None:
+        """The feeder meter's energy per UTC day (unix seconds // 86400)."""
+        self.tamper.record_feeder_days(feeder, energy_wh)
+
+    def scan_tamper(self, through_day: int | None = None) -> list[TamperCase]:
+        """Run the tamper detector now (through ``through_day``, default the due day)."""
+        if through_day is None:
+            return self.tamper.run_if_due()
+        return self.tamper.scan(through_day)
+
+    def tamper_cases(self, status: str | None = None) -> list[TamperCase]:
+        return self.tamper.cases(status)
+
+    def decide_tamper(
+        self, case_id: int, decision: str, verifier: str, note: str = ""
+    ) -> TamperCase:
+        """``confirm`` or ``dismiss`` a tamper case; ``verifier`` must hold VERIFIER."""
+        return self.tamper.decide(case_id, decision, verifier, note)
+
     # ------------------------------------------------------------------ dispatch, proofs
 
     def submit_dispatch(self, sub: DispatchSubmission) -> DispatchAccepted:
@@ -192,9 +221,12 @@ class OracleService:
     # ------------------------------------------------------------------ background
 
     def tick(self) -> None:
-        """One round of background work: cut batches, relay, close due periods, relay."""
+        """One round of background work: cut batches, relay, scan for tampered meters when a
+        feeder day is due (before periods close, so a flagged meter's open periods wait),
+        close due periods, relay."""
         self.close_batches()
         self.relay.run_once()
+        self.tamper.run_if_due()
         for period in self.due_periods():
             try:
                 self.close_period(period)

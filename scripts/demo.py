@@ -218,6 +218,11 @@ def print_summary(summary: DaySummary, events: int) -> None:
         ("deviations settled (nodes)", str(summary.deviation_nodes)),
         ("mutual ratings", str(summary.ratings)),
         ("violations reported / ruled", str(summary.violations_reported)),
+        (
+            "tampered meters flagged / injected",
+            f"{len(summary.tamper.flagged)} / {len(summary.tamper.injected)} "
+            f"({summary.tamper.feeders} feeder meters)",
+        ),
         ("green certificates issued", str(summary.certificates_issued)),
         ("total supply", f"{summary.total_supply_fen / 100:,.2f} CNY"),
         ("wallets + contracts", f"{summary.accounted_fen / 100:,.2f} CNY"),

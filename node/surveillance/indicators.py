@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict
 from ledger.units import PPM
 from node.surveillance.history import ListingMode, MarketHistory, Side, TradeStatus
 
-SCHEMA_ID = "gridledger.surveillance.features/1"
+SCHEMA_ID = "gridledger.surveillance.features/2"
 #: Fixed-point scale of every stored feature value.
 SCALE = PPM  # features are stored as integers in parts per million
 #: A take this soon after the listing was posted counts as pre-arranged.
@@ -37,6 +37,10 @@ LATE_CANCEL_SHARE = 0.2
 OFF_MARKET_Z = 2.5
 #: A period's deviation beyond this share of the contracted energy is large.
 LARGE_DEVIATION = 0.1
+#: A period's deviation beyond this share, in the node's net direction, is a deliberate one.
+SIDED_DEVIATION = 0.075
+#: A rating at or below this is low.
+LOW_RATING = 2
 
 
 class FeatureDef(BaseModel):
@@ -152,6 +156,47 @@ FEATURES: tuple[FeatureDef, ...] = (
         "everybody else (0 when either group is empty).",
     ),
     _f("rating_received_mean", "score", "Mean score the node received (0 without ratings)."),
+    _f(
+        "deviation_max_abs_ratio",
+        "ratio",
+        "Largest |metered - contracted| / contracted energy of one of the node's periods.",
+    ),
+    _f(
+        "deviation_sided_share",
+        "ratio",
+        "Share of the node's periods whose deviation exceeds "
+        f"{SIDED_DEVIATION * 100:.1f} % of the contracted energy in the direction of its net "
+        "deviation sum (metered - contracted) over the window.",
+    ),
+    _f(
+        "rating_low_given_share",
+        "ratio",
+        f"Share of the node's given ratings at or below {LOW_RATING}.",
+    ),
+    _f(
+        "low_rating_executed_share",
+        "ratio",
+        f"Share of the node's given ratings at or below {LOW_RATING} on trades dispatch "
+        "executed in full (a low score without a failed delivery).",
+    ),
+    _f(
+        "mutual_five_partners",
+        "count",
+        "Rating-graph reciprocity: nodes with which the node exchanged 5s (each rated the "
+        "other 5) in the window.",
+    ),
+    _f(
+        "partner_low_rating_share",
+        "ratio",
+        "Largest, over the node's mutual-5 partners, share of that partner's given ratings "
+        f"at or below {LOW_RATING} to nodes outside its own mutual-5 partners (0 without "
+        "partners).",
+    ),
+    _f(
+        "rating_coverage",
+        "ratio",
+        "Ratings the node gave / trades it is party to in the window (rings rate every trade).",
+    ),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 
@@ -265,11 +310,13 @@ class _Acc:
     amendments: int = 0
     listing_abs_z: list[float] = field(default_factory=list)
     contracted: float = 0.0
+    dev_ratios: list[float] = field(default_factory=list)
     dev_abs: float = 0.0
     dev_signed: float = 0.0
     dev_periods: int = 0
     dev_large: int = 0
     given: list[tuple[str, int]] = field(default_factory=list)
+    low_executed: int = 0
     received: list[int] = field(default_factory=list)
     fives_from: set[str] = field(default_factory=set)
 
@@ -330,9 +377,14 @@ def compute_features(history: MarketHistory) -> dict[str, FeatureVector]:
         a.dev_signed += d.metered_wh - d.contracted_wh
         a.dev_periods += 1
         a.dev_large += abs(d.metered_wh - d.contracted_wh) > LARGE_DEVIATION * d.contracted_wh
+        if d.contracted_wh > 0:
+            a.dev_ratios.append((d.metered_wh - d.contracted_wh) / d.contracted_wh)
 
+    executed = {t.id for t in history.trades if t.status is TradeStatus.EXECUTED}
     for r in history.ratings:
-        acc.setdefault(r.rater, _Acc()).given.append((r.ratee, r.score))
+        rater = acc.setdefault(r.rater, _Acc())
+        rater.given.append((r.ratee, r.score))
+        rater.low_executed += r.score <= LOW_RATING and r.trade_id in executed
         b = acc.setdefault(r.ratee, _Acc())
         b.received.append(r.score)
         if r.score == 5:
@@ -359,7 +411,7 @@ def _values(node: str, a: _Acc, acc: dict[str, _Acc], side: Side | None) -> dict
     mates = [s for c, s in a.given if c in a.fives_from]
     others = [s for c, s in a.given if c not in a.fives_from]
     favouritism = float(np.mean(mates) - np.mean(others)) if mates and others else 0.0
-    values = {
+    values: dict[str, float] = {
         "is_seller": 1.0 if side is Side.SELLER else 0.0,
         "listings": float(a.listings),
         "trades": float(a.trades),
@@ -388,9 +440,42 @@ def _values(node: str, a: _Acc, acc: dict[str, _Acc], side: Side | None) -> dict
         "rating_1_given_share": _share(sum(1 for _, s in a.given if s == 1), len(a.given)),
         "rating_favouritism": favouritism,
         "rating_received_mean": float(np.mean(a.received)) if a.received else 0.0,
+        **_day_values(node, a, acc),
     }
     assert tuple(values) == FEATURE_NAMES
     return values
+
+
+def _mutual_fives(node: str, a: _Acc) -> set[str]:
+    return {c for c, s in a.given if s == 5 and c in a.fives_from and c != node}
+
+
+def _low_outside(node: str, a: _Acc) -> float:
+    """Share of ``a``'s given ratings that are low, to nodes outside its mutual-5 partners."""
+    mates = _mutual_fives(node, a)
+    outside = [s for c, s in a.given if c not in mates]
+    return _share(sum(1 for s in outside if s <= LOW_RATING), len(outside))
+
+
+def _day_values(node: str, a: _Acc, acc: dict[str, _Acc]) -> dict[str, float]:
+    """The indicators added for one-day windows (schema 2): per-period deviation shape and
+    the rating graph's reciprocity."""
+    ratios = np.array(a.dev_ratios, dtype=np.float64)
+    sign = 1.0 if a.dev_signed >= 0 else -1.0
+    mates = _mutual_fives(node, a)
+    return {
+        "deviation_max_abs_ratio": float(np.abs(ratios).max()) if ratios.size else 0.0,
+        "deviation_sided_share": float(np.mean(ratios * sign > SIDED_DEVIATION))
+        if ratios.size
+        else 0.0,
+        "rating_low_given_share": _share(
+            sum(1 for _, s in a.given if s <= LOW_RATING), len(a.given)
+        ),
+        "low_rating_executed_share": _share(a.low_executed, len(a.given)),
+        "mutual_five_partners": float(len(mates)),
+        "partner_low_rating_share": max((_low_outside(c, acc[c]) for c in mates), default=0.0),
+        "rating_coverage": _share(len(a.given), a.trades),
+    }
 
 
 class Evidence(BaseModel):

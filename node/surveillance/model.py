@@ -40,6 +40,7 @@ from node.surveillance.indicators import (
     SCHEMA_ID,
     FeatureVector,
     compute_features,
+    quantise,
     schema_document,
     schema_hash,
 )
@@ -104,7 +105,15 @@ DEFAULT_PLAN = TrainingPlan(
 #: The plan of each window: same scenarios, windows cut to the window's length.
 DEFAULT_PLANS: dict[str, TrainingPlan] = {
     "week": DEFAULT_PLAN,
-    "day": DEFAULT_PLAN.model_copy(update={"window": "day", "window_periods": PERIODS_PER_DAY}),
+    # A day holds less per node: more, deeper trees (chosen on the validation seeds).
+    "day": DEFAULT_PLAN.model_copy(
+        update={
+            "window": "day",
+            "window_periods": PERIODS_PER_DAY,
+            "n_estimators": 300,
+            "max_depth": 4,
+        }
+    ),
 }
 
 
@@ -196,6 +205,23 @@ def measure(scores_ppm: np.ndarray, data: Dataset, threshold_ppm: int) -> Metric
     )
 
 
+#: The precision a window's threshold is calibrated to reach on its validation windows.
+TARGET_PRECISION = 0.8
+
+
+def calibrated_threshold(scores_ppm: np.ndarray, y: np.ndarray) -> int:
+    """The best-F1 threshold (:func:`best_threshold`), raised, when its precision on these
+    (validation) examples is below :data:`TARGET_PRECISION`, to the lowest threshold that
+    reaches it (if any does)."""
+    best = best_threshold(scores_ppm, y)
+    for t in sorted({int(s) for s in scores_ppm if s >= best}):
+        flagged = scores_ppm >= t
+        tp = int((flagged & (y == 1)).sum())
+        if tp and tp / int(flagged.sum()) >= TARGET_PRECISION:
+            return t
+    return best
+
+
 def best_threshold(scores_ppm: np.ndarray, y: np.ndarray) -> int:
     """The threshold (ppm) with the highest F1; among equals, the highest threshold."""
     best, best_f1 = 500_000, -1.0
@@ -231,6 +257,22 @@ class ModelMetadata(BaseModel):
     validation: Metrics
     test: Metrics
     versions: dict[str, str] = Field(default_factory=dict)
+    honest_bounds: dict[str, int] = Field(default_factory=dict)
+    """Per indicator, the :data:`HONEST_QUANTILE` quantile of the honest training examples
+    (quantised, ppm scale): what REGULATOR's evidence rule compares a report's vector to."""
+
+
+#: The quantile of honest training values an indicator must exceed to count as evidence.
+HONEST_QUANTILE = 0.99
+
+
+def honest_bounds(data: Dataset) -> dict[str, int]:
+    """:attr:`ModelMetadata.honest_bounds` of a training set."""
+    honest = data.x[data.y == 0]
+    if not len(honest):
+        return {}
+    q = np.quantile(honest, HONEST_QUANTILE, axis=0, method="higher")
+    return {name: quantise(float(v)) for name, v in zip(FEATURE_NAMES, q, strict=True)}
 
 
 def model_bytes(estimator: GradientBoostingClassifier) -> bytes:
@@ -292,7 +334,7 @@ def train(plan: TrainingPlan = DEFAULT_PLAN) -> Trained:
     estimator.fit(train_set.x[:, cols], train_set.y)
     val = dataset(plan.validation, plan.days, plan.window_periods)
     val_scores = _scores(estimator, val.x, cols)
-    threshold = best_threshold(val_scores, val.y)
+    threshold = calibrated_threshold(val_scores, val.y)
     test = dataset(plan.test, plan.days, plan.window_periods)
     data = model_bytes(estimator)
     model_id = model_id_of(data)
@@ -312,6 +354,7 @@ def train(plan: TrainingPlan = DEFAULT_PLAN) -> Trained:
         plan=plan,
         validation=measure(val_scores, val, threshold),
         test=measure(_scores(estimator, test.x, cols), test, threshold),
+        honest_bounds=honest_bounds(train_set),
         versions={
             "python": platform.python_version(),
             "scikit-learn": sklearn.__version__,

@@ -13,7 +13,6 @@ from ledger.scenario import Participant
 from scripts.day import plan
 from scripts.day.demo_base import DemoBase
 from scripts.day.surveillance import (
-    CONFIRM_PPM,
     MAX_REPORTS,
     DayScan,
     confusion,
@@ -100,7 +99,8 @@ class AfterStages(DemoBase):
         self.report(
             f"surveillance rulings vs the scenario's truth: {cm['tp']} violators confirmed, "
             f"{cm['fp']} honest nodes confirmed, {cm['fn']} violators missed, {cm['tn']} honest "
-            f"nodes cleared (confirm at >= {CONFIRM_PPM} ppm, at most {MAX_REPORTS} reports)"
+            f"nodes cleared (confirmed: score at the threshold and one kind's pattern beyond the "
+            f"honest bounds; at most {MAX_REPORTS} reports)"
         )
 
     def _report_flagged(self, day: DayScan) -> set[str]:
@@ -136,10 +136,10 @@ class AfterStages(DemoBase):
             self.summary.violations_reported += 1
             info = day.regulator.report_info(filed.report_id)
             ruled = (
-                f"confirmed: bond slashed {info.slashed_fen:,} fen, "
-                f"{info.reputation_points} reputation points"
+                f"confirmed ({filed.ruling.kind}: {', '.join(filed.ruling.beyond)}): bond "
+                f"slashed {info.slashed_fen:,} fen, {info.reputation_points} reputation points"
                 if filed.confirmed
-                else "dismissed"
+                else f"dismissed ({filed.ruling.describe().split('; ', 1)[1]})"
             )
             if filed.confirmed:
                 confirmed.add(row.node)

@@ -29,6 +29,7 @@ from ledger.scenario import Participant, Scenario
 from ledger.tls import http_client, init_tls, tls_dir, uvicorn_ssl_kwargs
 from node.trading.trader import Trader
 from scripts.day.clock import ChainClock, DaySchedule
+from scripts.day.feeders import TamperOutcome
 from scripts.day.figures import DayFigures
 from scripts.day.plan import ROLE_WALLETS, market_accounts
 
@@ -50,6 +51,8 @@ class DaySummary(DayFigures):
     violations_reported: int = 0
     #: Surveillance rulings against the scenario's truth: tp, fp, fn, tn.
     surveillance_confusion: dict[str, int] = Field(default_factory=dict)
+    #: Feeder meters and tampered customer meters: the oracle's flags against the truth.
+    tamper: TamperOutcome = Field(default_factory=TamperOutcome)
     stage_seconds: dict[str, float] = Field(default_factory=dict)
 
 

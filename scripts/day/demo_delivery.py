@@ -21,6 +21,7 @@ from node.trading.trader import Trader
 from oracle.errors import OracleError
 from scripts.day import plan
 from scripts.day.demo_base import DemoBase
+from scripts.day.feeders import HISTORY_DAYS, check_feeders
 
 
 class DeliveryStages(DemoBase):
@@ -134,11 +135,27 @@ class DeliveryStages(DemoBase):
                 if exc.reason != "period_posted":
                     raise
             service.tick()
+            self._feeders(service, period.delivery_start)
         self.summary.readings_accepted = accepted
         self.summary.readings_flagged = flagged
         self.report(
             f"metering: {accepted} signed readings accepted ({flagged} flagged and reviewed), "
             "anchored as Merkle roots; node totals of the period recorded on chain"
+        )
+
+    def _feeders(self, service: Any, delivery_start: int) -> None:
+        """The oracle's tamper watch over the feeder history (:mod:`scripts.day.feeders`)."""
+        nodes = {p.name: self.accounts[p.index].address for p in self.scenario.participants}
+        verifier = self.role("verifier").address
+        out = check_feeders(service, self.scenario, nodes, delivery_start, verifier)
+        self.summary.tamper = out
+        hits = len(set(out.flagged) & set(out.injected))
+        self.report(
+            f"feeders: {out.feeders} feeder meters over {out.customer_meters} customer meters, "
+            f"{HISTORY_DAYS} days; the oracle flagged {len(out.flagged)} tampered meters "
+            f"({hits}/{len(out.injected)} injected found, {len(out.flagged) - hits} honest), "
+            f"estimated {out.missing_wh / 1e6:,.1f} MWh unreported; the VERIFIER confirmed "
+            f"{out.confirmed}"
         )
 
     def _clear_flags(self, service: Any) -> None:

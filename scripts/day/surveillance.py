@@ -2,9 +2,11 @@
 one-day windows scores every node on the day's chain history; a node files a report on each
 node the model flags (score at or above the registered threshold, the highest
 :data:`MAX_REPORTS` first), the accused responds and REGULATOR rules it from the report's
-evidence alone by :func:`ruling` (documented in ``docs/SURVEILLANCE.md``): confirmed at or
-above :data:`CONFIRM_PPM`, dismissed below. The scenario's truth is used only afterwards, to
-score the rulings (:func:`confusion`).
+evidence alone by :func:`ruling` (:mod:`node.surveillance.ruling`, documented in
+``docs/surveillance.md``): confirmed when the recomputed score reaches the registered
+threshold and the vector shows one violation kind's pattern beyond the honest bounds the model
+publishes, dismissed otherwise. The scenario's truth is used only afterwards, to score the
+rulings (:func:`confusion`).
 """
 
 from __future__ import annotations
@@ -18,21 +20,29 @@ from eth_account.signers.local import LocalAccount
 
 from ledger.clients.surveillance import SurveillanceDeskClient
 from ledger.context import LedgerContext
+from node.surveillance.ruling import Ruling, rule
 from scripts.day import plan
 
 #: The window the day's scan is calibrated for.
 WINDOW = "day"
-#: REGULATOR's rule: a report whose recomputed score is at least this is confirmed.
-CONFIRM_PPM = 900_000
 #: At most this many reports are filed a day (the highest scores first).
 MAX_REPORTS = 8
 
 
-def ruling(score_ppm: int) -> bool:
-    """REGULATOR's decision on a report, from its evidence: confirm at or above
-    :data:`CONFIRM_PPM` (the score anyone recomputes from the report's feature vector and
-    the registered model), dismiss below."""
-    return score_ppm >= CONFIRM_PPM
+def ruling(report: Any, model: Any, threshold_ppm: int) -> Ruling:
+    """REGULATOR's decision on a report, from its evidence alone: the score recomputed from
+    the report's feature vector with the registered model, against the registered threshold,
+    and the vector against the model's published honest bounds
+    (:func:`node.surveillance.ruling.rule`)."""
+    from node.surveillance.indicators import FeatureVector
+
+    vector = FeatureVector(
+        node=report.node,
+        first_period=report.first_period,
+        last_period=report.last_period,
+        values=report.features,
+    )
+    return rule(model.score(vector), threshold_ppm, report.features, model.metadata.honest_bounds)
 
 
 def confusion(confirmed: set[str], truth: set[str], scored: list[str]) -> dict[str, int]:
@@ -123,7 +133,11 @@ class Filed:
     report: Any
     report_id: int
     trade_ids: list[int]
-    confirmed: bool
+    ruling: Ruling
+
+    @property
+    def confirmed(self) -> bool:
+        return self.ruling.confirmed
 
 
 def file_and_rule(
@@ -146,7 +160,8 @@ def file_and_rule(
     report = build_report(day.history, accused.address, day.model, WINDOW)
     if reporter is None or not onchain.evidence_trade_ids(report):
         return None
-    confirmed = ruling(report.score_ppm)
+    decision = ruling(report, day.model, day.threshold)
+    confirmed = decision.confirmed
     filed = onchain.file_report(ctx.client(SurveillanceDeskClient, reporter), report)
     ctx.client(SurveillanceDeskClient, accused).respond(
         filed.report_id, onchain.document_hash(text=response(filed.report_id))
@@ -164,5 +179,5 @@ def file_and_rule(
         report=report,
         report_id=filed.report_id,
         trade_ids=list(filed.trade_ids),
-        confirmed=confirmed,
+        ruling=decision,
     )

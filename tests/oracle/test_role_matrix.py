@@ -74,10 +74,11 @@ def test_every_route_with_every_role(
             body=_submission(service, role_account("DISPATCH"), _results()),
         ),
         ("GET", "/review/pending"): Target("/review/pending"),
+        ("GET", "/review/tamper"): Target("/review/tamper"),
         ("GET", "/proofs/{node}/{period}"): Target(f"/proofs/{node}/{period}"),
     }
     routes, callers = check_matrix(api, api.app, targets, _refusal)  # type: ignore[arg-type]
-    assert (routes, callers) == (10, 8)
+    assert (routes, callers) == (11, 8)
     assert targets[("POST", "/dispatch/results")].seen == [202] + [409] * 6
     assert api.get("/dispatch/trades?period=7", headers={"X-API-Key": "dispatch-key"}).json()
     proof = api.get(f"/proofs/{node}/{period}", headers={"X-API-Key": "auditor-key"}).json()

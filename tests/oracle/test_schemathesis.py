@@ -23,6 +23,7 @@ EXAMPLES = 100
 ROUTE_ROLES = {
     "/proofs/{node}/{period}": Role.auditor,
     "/review/pending": Role.operator,
+    "/review/tamper": Role.operator,
     "/dispatch/trades": Role.dispatch,
 }
 

@@ -63,6 +63,9 @@ def test_mini_demo_summary_matches_the_chain_and_the_gateway(tmp_path: Path) -> 
         assert summary["trades"] > 50
         assert summary["trades_settled"] == summary["trades"]
         assert summary["readings_accepted"] > 0
+        # Feeder meters: the running oracle flags exactly the injected tampered meter.
+        assert summary["tamper"]["injected"]
+        assert summary["tamper"]["flagged"] == summary["tamper"]["injected"]
         # --no-serve stops the anvil it started (its state is kept): none is left running.
         assert "chain stopped" in run.stdout
         assert anvil_pids(port) == []

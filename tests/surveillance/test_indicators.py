@@ -141,6 +141,18 @@ def test_indicators_of_a_seller_exactly() -> None:
         "rating_1_given_share": 1 / 3,
         "rating_favouritism": (5 + 3) / 2 - 1,
         "rating_received_mean": 4.5,
+        # Period 0 deviates -1/6, period 1 +0.1; the net deviation is negative, so only
+        # period 0 deviates beyond 7.5 % in the net direction.
+        "deviation_max_abs_ratio": 200_000 / 1_200_000,
+        "deviation_sided_share": 0.5,
+        # A gave 5 (B, executed), 1 (C, executed), 3 (B, partial).
+        "rating_low_given_share": 1 / 3,
+        "low_rating_executed_share": 1 / 3,
+        # A and B exchanged 5s; B rated nobody outside its partner A.
+        "mutual_five_partners": 1,
+        "partner_low_rating_share": 0,
+        # 3 ratings given, party to 3 trades.
+        "rating_coverage": 1,
     }
     assert list(expected) == list(FEATURE_NAMES)
     assert a.values == {k: quantise(v) for k, v in expected.items()}
@@ -207,4 +219,4 @@ def test_schema_hash_is_pinned() -> None:
     assert schema_hash() == PINNED_SCHEMA_HASH
 
 
-PINNED_SCHEMA_HASH = "0x962f7ffc6758ab50b1852f367721b1f013c46148648fdeaa270732ee8c45e554"
+PINNED_SCHEMA_HASH = "0x12976c49f4b54f81ed57a19e59ec1c49b7b36d961c5973ff8f1aa6459cd65c7f"
