@@ -508,7 +508,6 @@ interface INodeRegistry {
         view
         returns (address[] memory);
     /// @notice Nodes with a change request awaiting review.
-    function pendingChangeCount() external view returns (uint256);
     function pendingChanges(uint256 offset, uint256 limit) external view returns (address[] memory);
     /// @notice Certificates awaiting review.
     function pendingQualificationCount() external view returns (uint256);
@@ -523,7 +522,6 @@ interface INodeRegistry {
         view
         returns (QualificationInfo[] memory);
     /// @notice How many certificates were ever approved (the expiry scan's length).
-    function qualificationRecordCount() external view returns (uint256);
     /// @notice Scan records [offset, offset+limit) and return the valid certificates of
     /// enrolled nodes expiring before `before`; continue from `nextOffset` (== count at end).
     function qualificationsExpiringBefore(uint64 before, uint256 offset, uint256 limit)

@@ -43,6 +43,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         uint8 ratedLevel; // 0 = unrated, else level + 1
         uint40 appliedAt;
         uint40 approvedAt;
+        bool blocked; // _blocks[node] is not empty
         uint32 obligations; // slot 3
         uint64 lastActiveAt;
         uint128 reservedFen; // <= bondFen
@@ -564,8 +565,9 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
     /// @inheritdoc INodeRegistry
     function blockTrading(address node, bytes32 reason) external onlyRole(Roles.MARKET_CONTRACT) {
         if (reason == bytes32(0)) revert ZeroHash();
-        _known(node);
+        Node storage n = _known(node);
         if (!_blocks[node].add(reason)) revert AlreadyBlocked(node, reason);
+        n.blocked = true;
         emit NodeBlocked(node, reason, msg.sender);
     }
 
@@ -574,7 +576,9 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         external
         onlyRole(Roles.MARKET_CONTRACT)
     {
-        if (!_blocks[node].remove(reason)) revert NotBlocked(node, reason);
+        PagedSets.Bytes32Set storage blocks = _blocks[node];
+        if (!blocks.remove(reason)) revert NotBlocked(node, reason);
+        if (blocks.length() == 0) _nodes[node].blocked = false;
         emit NodeUnblocked(node, reason, msg.sender);
     }
 
@@ -785,11 +789,6 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
     }
 
     /// @inheritdoc INodeRegistry
-    function pendingChangeCount() external view returns (uint256) {
-        return _pendingChanges.length();
-    }
-
-    /// @inheritdoc INodeRegistry
     function pendingChanges(uint256 offset, uint256 limit) external view returns (address[] memory) {
         return _pendingChanges.page(offset, limit);
     }
@@ -830,11 +829,6 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         for (uint256 i = offset; i < end; ++i) {
             items[i - offset] = _qualInfo(node, types[i]);
         }
-    }
-
-    /// @inheritdoc INodeRegistry
-    function qualificationRecordCount() external view returns (uint256) {
-        return _qualRecords.length;
     }
 
     /// @inheritdoc INodeRegistry
@@ -986,9 +980,8 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         if (n.status != NodeStatus.Active) {
             return abi.encodeWithSelector(NodeNotActive.selector, node);
         }
-        PagedSets.Bytes32Set storage blocks = _blocks[node];
-        if (blocks.length() != 0) {
-            return abi.encodeWithSelector(TradingBlocked.selector, node, blocks.at(0));
+        if (n.blocked) {
+            return abi.encodeWithSelector(TradingBlocked.selector, node, _blocks[node].at(0));
         }
         uint256 required = _bondTable[_level(n)];
         if (n.bondFen < required) {
