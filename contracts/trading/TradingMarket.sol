@@ -247,17 +247,13 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
     {
         StoredListing storage l = _openListing(listingId);
         Priced memory q;
-        {
-            (uint8 fromRegion, uint8 toRegion) =
-                _checkTake(l, listingId, energyWh, limitPriceFenPerMwh);
-            (tradeId, q) = _newTrade(l, listingId, energyWh, fromRegion, toRegion);
-        }
+        (tradeId, q) = _checkAndNewTrade(l, listingId, energyWh, limitPriceFenPerMwh);
         (address buyer, address seller) =
             l.side == ListingSide.Sell ? (msg.sender, l.maker) : (l.maker, msg.sender);
 
         uint256 remaining = l.remainingWh - energyWh;
         l.remainingWh = uint48(remaining);
-        l.takenWh = (l.takenWh + energyWh).toUint48();
+        l.takenWh = SafeCast.toUint48(uint256(l.takenWh) + energyWh);
         if (remaining == 0) _closeListing(l, ListingStatus.Filled);
 
         ++_tradesIn[buyer][l.periodId];
@@ -513,7 +509,7 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         uint256 listingId,
         uint256 energyWh,
         uint256 limitPrice
-    ) private view returns (uint8 fromRegion, uint8 toRegion) {
+    ) private view returns (uint256 regions) {
         Period storage p = _periods[l.periodId];
         uint64 nowS = uint64(block.timestamp);
         if (nowS < p.takingOpensAt || nowS >= p.takingClosesAt) {
@@ -536,18 +532,24 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         (INodeRegistry.Side takerSide, uint8 takerRegion) = _registry.checkCanTrade(msg.sender);
         (, uint8 makerRegion) = _registry.checkCanTrade(maker);
         if (!sellListing) _checkSeller(msg.sender, takerSide);
-        // The route runs from the seller's region to the buyer's (as registered now).
-        return sellListing ? (makerRegion, takerRegion) : (takerRegion, makerRegion);
+        // The route runs from the seller's region to the buyer's (as registered now),
+        // packed as from << 8 | to.
+        return sellListing
+            ? uint256(makerRegion) << 8 | takerRegion
+            : uint256(takerRegion) << 8 | makerRegion;
     }
 
-    /// @dev Store a new trade: route and rate sum (memoised by the tariff), fee, exposure.
-    function _newTrade(
+    /// @dev The checks of a take (_checkTake), then store the new trade: route and rate sum
+    /// (memoised by the tariff), fee, exposure.
+    function _checkAndNewTrade(
         StoredListing storage l,
         uint256 listingId,
         uint256 energyWh,
-        uint8 fromRegion,
-        uint8 toRegion
+        uint256 limitPrice
     ) private returns (uint256 tradeId, Priced memory q) {
+        uint256 regions = _checkTake(l, listingId, energyWh, limitPrice);
+        uint8 fromRegion = uint8(regions >> 8);
+        uint8 toRegion = uint8(regions);
         (q.packedRoute, q.sumRateFenPerMwh) = _tariff.cachedRoute(fromRegion, toRegion);
         uint256 price = l.priceFenPerMwh;
         uint16 bps = _exposureBps;
@@ -555,7 +557,7 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         q.feeFen = energyWh * q.sumRateFenPerMwh / WH_PER_MWH;
         q.exposureFen = _exposure(q.energyFen, bps);
         tradeId = ++_tradeCount;
-        _totalEscrow = (_totalEscrow + q.energyFen + q.feeFen).toUint128();
+        _totalEscrow = SafeCast.toUint128(_totalEscrow + q.energyFen + q.feeFen);
         StoredTrade storage t = _trades[tradeId];
         t.taker = msg.sender;
         t.listingId = uint64(listingId); // <= _listingCount, a uint64
@@ -563,7 +565,7 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         t.exposureBps = bps;
         t.energyWh = uint64(energyWh); // <= the listing's remainingWh, a uint64
         t.priceFenPerMwh = uint64(price);
-        t.sumRateFenPerMwh = q.sumRateFenPerMwh.toUint64();
+        t.sumRateFenPerMwh = SafeCast.toUint64(q.sumRateFenPerMwh);
         t.formedAt = uint40(block.timestamp);
         t.routeId = _internRoute(q.packedRoute);
     }
