@@ -553,10 +553,16 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         emit ObligationAdded(node, count, msg.sender);
     }
 
+    /// @dev A node with an obligation is known (obligations are added to Active nodes and
+    /// a node never returns to None), so _known's slot is read only on the error path,
+    /// which reverts as before: ZeroAddress / NodeNotFound first, then NoOpenObligations.
     function _removeObligation(address node) private {
-        Node storage n = _known(node);
+        Node storage n = _nodes[node];
         uint32 count = n.obligations;
-        if (count == 0) revert NoOpenObligations(node);
+        if (count == 0) {
+            _known(node);
+            revert NoOpenObligations(node);
+        }
         n.obligations = --count;
         n.lastActiveAt = uint64(block.timestamp);
         emit ObligationRemoved(node, count, msg.sender);
