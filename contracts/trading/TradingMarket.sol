@@ -176,9 +176,11 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         uint64 expiresAt,
         bytes32 termsHash
     ) external returns (uint256 listingId) {
-        expiresAt = _checkPost(
-            periodId, firstInterval, lastInterval, energyWh, priceFenPerMwh, minTakeWh, expiresAt
-        );
+        Period storage p = _checkPostWindows(periodId, firstInterval, lastInterval);
+        if (energyWh == 0) revert ZeroEnergy();
+        if (priceFenPerMwh == 0) revert ZeroPrice();
+        if (minTakeWh > energyWh) revert InvalidMinTake(minTakeWh, energyWh);
+        expiresAt = _expiry(p, expiresAt);
         uint256 head;
         {
             (INodeRegistry.Side makerSide, uint8 region) = _registry.checkCanTrade(msg.sender);
@@ -476,17 +478,13 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         uint256 packedRoute;
     }
 
-    /// @dev The checks of a post, in order; the expiry (0 = the end of taking).
-    function _checkPost(
-        uint32 periodId,
-        uint16 firstInterval,
-        uint16 lastInterval,
-        uint256 energyWh,
-        uint256 priceFenPerMwh,
-        uint256 minTakeWh,
-        uint64 expiresAt
-    ) private view returns (uint64) {
-        Period storage p = _period(periodId);
+    /// @dev The period of a post, checked open for posting and holding the delivery window.
+    function _checkPostWindows(uint32 periodId, uint16 firstInterval, uint16 lastInterval)
+        private
+        view
+        returns (Period storage p)
+    {
+        p = _period(periodId);
         uint64 nowS = uint64(block.timestamp);
         if (nowS < p.postingOpensAt || nowS >= p.takingClosesAt) {
             revert OutsidePostingWindow(periodId, nowS, p.postingOpensAt, p.takingClosesAt);
@@ -494,9 +492,11 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         if (firstInterval > lastInterval || lastInterval >= p.intervals) {
             revert InvalidDeliveryWindow(periodId, firstInterval, lastInterval, p.intervals);
         }
-        if (energyWh == 0) revert ZeroEnergy();
-        if (priceFenPerMwh == 0) revert ZeroPrice();
-        if (minTakeWh > energyWh) revert InvalidMinTake(minTakeWh, energyWh);
+    }
+
+    /// @dev A post's expiry, checked (0 = the end of taking).
+    function _expiry(Period storage p, uint64 expiresAt) private view returns (uint64) {
+        uint64 nowS = uint64(block.timestamp);
         if (expiresAt == 0) expiresAt = p.takingClosesAt;
         if (expiresAt <= nowS || expiresAt > p.takingClosesAt) {
             revert InvalidExpiry(expiresAt, nowS, p.takingClosesAt);
