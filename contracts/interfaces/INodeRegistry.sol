@@ -449,7 +449,8 @@ interface INodeRegistry {
 
     /// @notice Reverts with the first reason `node` cannot trade: NodeNotActive,
     /// TradingBlocked, BondBelowRequirement, QualificationMissing or QualificationExpired.
-    function checkCanTrade(address node) external view;
+    /// Returns the node's side and region, so a post or take reads each party once.
+    function checkCanTrade(address node) external view returns (Side side, uint8 region);
 
     function statusOf(address node) external view returns (NodeStatus);
     function sideOf(address node) external view returns (Side);
@@ -461,8 +462,6 @@ interface INodeRegistry {
     function carbonIntensityOf(address node) external view returns (uint32);
     /// @notice The effective credit level (the default level while unrated).
     function creditLevelOf(address node) external view returns (uint8);
-    function entityOf(address node) external view returns (bytes32);
-    function identityHashOf(address node) external view returns (bytes32);
     /// @notice `node`'s public display name ("" if never set).
     function displayNameOf(address node) external view returns (string memory);
     function lastActiveAt(address node) external view returns (uint64);
@@ -474,7 +473,6 @@ interface INodeRegistry {
     function requiredBondOf(address node) external view returns (uint256);
     /// @notice The bond minus reserved exposure (0 when slashed below it).
     function availableBondOf(address node) external view returns (uint256);
-    function reservedBondOf(address node) external view returns (uint256);
     /// @notice What `node` may withdraw now (0 with open obligations or a held bond).
     function withdrawableBondOf(address node) external view returns (uint256);
     /// @notice The sum of every node's bond (equals the registry's token balance).
@@ -510,7 +508,6 @@ interface INodeRegistry {
         view
         returns (address[] memory);
     /// @notice Nodes with a change request awaiting review.
-    function pendingChangeCount() external view returns (uint256);
     function pendingChanges(uint256 offset, uint256 limit) external view returns (address[] memory);
     /// @notice Certificates awaiting review.
     function pendingQualificationCount() external view returns (uint256);
@@ -525,7 +522,6 @@ interface INodeRegistry {
         view
         returns (QualificationInfo[] memory);
     /// @notice How many certificates were ever approved (the expiry scan's length).
-    function qualificationRecordCount() external view returns (uint256);
     /// @notice Scan records [offset, offset+limit) and return the valid certificates of
     /// enrolled nodes expiring before `before`; continue from `nextOffset` (== count at end).
     function qualificationsExpiringBefore(uint64 before, uint256 offset, uint256 limit)

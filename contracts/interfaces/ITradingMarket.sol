@@ -364,9 +364,8 @@ interface ITradingMarket {
 
     function listingCount() external view returns (uint256);
     function listing(uint256 listingId) external view returns (Listing memory);
-    function openListingCount() external view returns (uint256);
-    /// @notice A page of the open listings (order changes as listings leave the set).
-    function openListings(uint256 offset, uint256 limit) external view returns (Listing[] memory);
+    // No on-chain open set: the open listings are the ListingPosted events less those
+    // closed (ListingCancelled, ListingExpired, a TradeCreated with remainingWh 0).
     /// @notice The listings `listingIds`, in the order given (reverts UnknownListing on an
     /// unknown id). A maker's listings are the ListingPosted events with that `maker` topic
     /// (the client pages them so); there is no on-chain per-maker list.

@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {MarketAccessed} from "../access/MarketAccessed.sol";
 import {Roles} from "../access/Roles.sol";
@@ -27,23 +28,26 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
     /// @notice Highest carbon intensity a generator may declare, g/kWh.
     uint32 public constant MAX_CARBON_INTENSITY = 2000;
 
+    /// @dev Slot 3 holds what the market writes per listing and trade (obligations,
+    /// lastActiveAt, reservedFen), so one obligation or reservation is one slot write.
     struct Node {
-        bytes32 entityHash;
-        bytes32 identityHash;
-        uint64 capacityKw;
+        bytes32 entityHash; // slot 0
+        bytes32 identityHash; // slot 1
+        uint64 capacityKw; // slot 2
         uint32 carbonIntensity;
         uint32 epoch;
-        uint64 lastActiveAt;
         NodeKind kind;
         Side side;
         uint8 region;
         NodeStatus status;
         uint8 ratedLevel; // 0 = unrated, else level + 1
-        uint64 appliedAt;
-        uint64 approvedAt;
-        uint32 obligations;
-        uint256 bondFen;
-        uint256 reservedFen;
+        uint40 appliedAt;
+        uint40 approvedAt;
+        bool blocked; // _blocks[node] is not empty
+        uint32 obligations; // slot 3
+        uint64 lastActiveAt;
+        uint128 reservedFen; // <= bondFen
+        uint256 bondFen; // slot 4
     }
 
     struct Qualification {
@@ -154,7 +158,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         n.carbonIntensity = carbonIntensityGPerKwh;
         n.epoch = epoch;
         n.status = NodeStatus.Pending;
-        n.appliedAt = uint64(block.timestamp);
+        n.appliedAt = uint40(block.timestamp);
         n.approvedAt = 0;
         n.lastActiveAt = uint64(block.timestamp);
         _entityNode[entityHash] = msg.sender;
@@ -278,7 +282,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
     function approveNode(address node) external onlyRole(Roles.VERIFIER) {
         Node storage n = _pending(node);
         n.status = NodeStatus.Active;
-        n.approvedAt = uint64(block.timestamp);
+        n.approvedAt = uint40(block.timestamp);
         n.lastActiveAt = uint64(block.timestamp);
         _pendingApplications.remove(node);
         emit NodeApproved(node, n.entityHash, msg.sender);
@@ -494,7 +498,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         Node storage n = _known(node);
         uint256 available = _available(n);
         if (amountFen > available) revert InsufficientBond(node, available, amountFen);
-        n.reservedFen += amountFen;
+        n.reservedFen = SafeCast.toUint128(n.reservedFen + amountFen); // <= bondFen
         n.lastActiveAt = uint64(block.timestamp);
         emit BondReserved(node, amountFen, n.reservedFen, msg.sender);
     }
@@ -503,7 +507,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         if (amountFen == 0) revert ZeroAmount();
         Node storage n = _known(node);
         if (amountFen > n.reservedFen) revert ReleaseExceedsReserved(node, n.reservedFen, amountFen);
-        n.reservedFen -= amountFen;
+        n.reservedFen = uint128(n.reservedFen - amountFen);
         n.lastActiveAt = uint64(block.timestamp);
         emit BondReleased(node, amountFen, n.reservedFen, msg.sender);
     }
@@ -549,10 +553,16 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         emit ObligationAdded(node, count, msg.sender);
     }
 
+    /// @dev A node with an obligation is known (obligations are added to Active nodes and
+    /// a node never returns to None), so _known's slot is read only on the error path,
+    /// which reverts as before: ZeroAddress / NodeNotFound first, then NoOpenObligations.
     function _removeObligation(address node) private {
-        Node storage n = _known(node);
+        Node storage n = _nodes[node];
         uint32 count = n.obligations;
-        if (count == 0) revert NoOpenObligations(node);
+        if (count == 0) {
+            _known(node);
+            revert NoOpenObligations(node);
+        }
         n.obligations = --count;
         n.lastActiveAt = uint64(block.timestamp);
         emit ObligationRemoved(node, count, msg.sender);
@@ -561,8 +571,9 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
     /// @inheritdoc INodeRegistry
     function blockTrading(address node, bytes32 reason) external onlyRole(Roles.MARKET_CONTRACT) {
         if (reason == bytes32(0)) revert ZeroHash();
-        _known(node);
+        Node storage n = _known(node);
         if (!_blocks[node].add(reason)) revert AlreadyBlocked(node, reason);
+        n.blocked = true;
         emit NodeBlocked(node, reason, msg.sender);
     }
 
@@ -571,7 +582,9 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         external
         onlyRole(Roles.MARKET_CONTRACT)
     {
-        if (!_blocks[node].remove(reason)) revert NotBlocked(node, reason);
+        PagedSets.Bytes32Set storage blocks = _blocks[node];
+        if (!blocks.remove(reason)) revert NotBlocked(node, reason);
+        if (blocks.length() == 0) _nodes[node].blocked = false;
         emit NodeUnblocked(node, reason, msg.sender);
     }
 
@@ -593,13 +606,15 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
     }
 
     /// @inheritdoc INodeRegistry
-    function checkCanTrade(address node) external view {
+    function checkCanTrade(address node) external view returns (Side side, uint8 region) {
         bytes memory err = _tradeError(node);
         if (err.length != 0) {
             assembly ("memory-safe") {
                 revert(add(err, 0x20), mload(err))
             }
         }
+        Node storage n = _nodes[node];
+        return (n.side, n.region);
     }
 
     /// @inheritdoc INodeRegistry
@@ -635,16 +650,6 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
     /// @inheritdoc INodeRegistry
     function creditLevelOf(address node) external view returns (uint8) {
         return _level(_nodes[node]);
-    }
-
-    /// @inheritdoc INodeRegistry
-    function entityOf(address node) external view returns (bytes32) {
-        return _nodes[node].entityHash;
-    }
-
-    /// @inheritdoc INodeRegistry
-    function identityHashOf(address node) external view returns (bytes32) {
-        return _nodes[node].identityHash;
     }
 
     /// @inheritdoc INodeRegistry
@@ -696,11 +701,6 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
     /// @inheritdoc INodeRegistry
     function availableBondOf(address node) external view returns (uint256) {
         return _available(_nodes[node]);
-    }
-
-    /// @inheritdoc INodeRegistry
-    function reservedBondOf(address node) external view returns (uint256) {
-        return _nodes[node].reservedFen;
     }
 
     /// @inheritdoc INodeRegistry
@@ -795,11 +795,6 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
     }
 
     /// @inheritdoc INodeRegistry
-    function pendingChangeCount() external view returns (uint256) {
-        return _pendingChanges.length();
-    }
-
-    /// @inheritdoc INodeRegistry
     function pendingChanges(uint256 offset, uint256 limit) external view returns (address[] memory) {
         return _pendingChanges.page(offset, limit);
     }
@@ -840,11 +835,6 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         for (uint256 i = offset; i < end; ++i) {
             items[i - offset] = _qualInfo(node, types[i]);
         }
-    }
-
-    /// @inheritdoc INodeRegistry
-    function qualificationRecordCount() external view returns (uint256) {
-        return _qualRecords.length;
     }
 
     /// @inheritdoc INodeRegistry
@@ -996,9 +986,8 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         if (n.status != NodeStatus.Active) {
             return abi.encodeWithSelector(NodeNotActive.selector, node);
         }
-        PagedSets.Bytes32Set storage blocks = _blocks[node];
-        if (blocks.length() != 0) {
-            return abi.encodeWithSelector(TradingBlocked.selector, node, blocks.at(0));
+        if (n.blocked) {
+            return abi.encodeWithSelector(TradingBlocked.selector, node, _blocks[node].at(0));
         }
         uint256 required = _bondTable[_level(n)];
         if (n.bondFen < required) {

@@ -15,10 +15,11 @@ import {ITransmissionTariff} from "../interfaces/ITransmissionTariff.sol";
 
 /// @title TradingMarket
 /// @notice Posted-offer trading in both modes with prepaid escrow (see ITradingMarket).
-/// @dev Storage is packed (layout in docs/gas.md): a listing is 3 slots (+1 for a non-zero
-/// terms hash), a trade 2 slots at formation (+1 once dispatched or paid out); energy in
-/// uint64 Wh, prices and rate sums in uint64 fen/MWh, money in uint128 fen, all converted
-/// with SafeCast. The derived amounts (energyFen, feeFen, escrowFen, exposureFen, a
+/// @dev Storage is packed (layout in docs/gas.md): a listing is 2 slots (+1 for a non-zero
+/// terms hash; listing energy in uint48 Wh, its price in uint32 fen/MWh), a trade 2 slots
+/// at formation (+1 once dispatched or paid out; energy in uint64 Wh, prices and rate sums
+/// in uint64 fen/MWh), money in uint128 fen, all converted with SafeCast. There is no
+/// on-chain open set: the open listings are read from the events (ledger/clients). The derived amounts (energyFen, feeFen, escrowFen, exposureFen, a
 /// listing's energyWh) are recomputed by the views with the same rounding as at take.
 contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
     using SafeERC20 for IERC20;
@@ -33,14 +34,13 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         uint32 periodId;
         uint16 firstInterval;
         uint16 lastInterval;
-        uint64 remainingWh; // slot 1
-        uint64 takenWh;
-        uint64 minTakeWh;
-        uint64 postedAt;
-        uint64 priceFenPerMwh; // slot 2
-        uint64 expiresAt;
-        uint64 openPos; // index + 1 in _open while Open (stale after)
-        bytes32 termsHash; // slot 3, written only when non-zero
+        uint48 remainingWh; // slot 1
+        uint48 takenWh;
+        uint48 minTakeWh;
+        uint32 priceFenPerMwh;
+        uint40 postedAt;
+        uint40 expiresAt;
+        bytes32 termsHash; // slot 2, written only when non-zero
     }
 
     /// @dev A trade as stored: 2 slots at formation. Period, delivery window and the maker
@@ -83,7 +83,6 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
     mapping(uint32 periodId => Period) private _periods;
 
     mapping(uint256 listingId => StoredListing) private _listings;
-    uint256[] private _open;
 
     mapping(uint256 tradeId => StoredTrade) private _trades;
     /// @dev Trades per (node, period), as buyer or seller: read by the settlement engine.
@@ -177,41 +176,20 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         uint64 expiresAt,
         bytes32 termsHash
     ) external returns (uint256 listingId) {
-        Period storage p = _period(periodId);
-        uint64 nowS = uint64(block.timestamp);
-        if (nowS < p.postingOpensAt || nowS >= p.takingClosesAt) {
-            revert OutsidePostingWindow(periodId, nowS, p.postingOpensAt, p.takingClosesAt);
-        }
-        if (firstInterval > lastInterval || lastInterval >= p.intervals) {
-            revert InvalidDeliveryWindow(periodId, firstInterval, lastInterval, p.intervals);
-        }
+        Period storage p = _checkPostWindows(periodId, firstInterval, lastInterval);
         if (energyWh == 0) revert ZeroEnergy();
         if (priceFenPerMwh == 0) revert ZeroPrice();
         if (minTakeWh > energyWh) revert InvalidMinTake(minTakeWh, energyWh);
-        if (expiresAt == 0) expiresAt = p.takingClosesAt;
-        if (expiresAt <= nowS || expiresAt > p.takingClosesAt) {
-            revert InvalidExpiry(expiresAt, nowS, p.takingClosesAt);
+        expiresAt = _expiry(p, expiresAt);
+        uint256 head;
+        {
+            (INodeRegistry.Side makerSide, uint8 region) = _registry.checkCanTrade(msg.sender);
+            if (side == ListingSide.Sell) _checkSeller(msg.sender, makerSide);
+            head = _listingHead(side, region, periodId, firstInterval, lastInterval);
         }
-        _registry.checkCanTrade(msg.sender);
-        if (side == ListingSide.Sell) _checkSeller(msg.sender);
-
         listingId = ++_listingCount;
-        uint8 region = _registry.regionOf(msg.sender);
-        _open.push(listingId);
         StoredListing storage l = _listings[listingId];
-        l.maker = msg.sender;
-        l.side = side;
-        l.status = ListingStatus.Open;
-        l.region = region;
-        l.periodId = periodId;
-        l.firstInterval = firstInterval;
-        l.lastInterval = lastInterval;
-        l.remainingWh = energyWh.toUint64();
-        l.minTakeWh = uint64(minTakeWh); // <= energyWh
-        l.postedAt = nowS;
-        l.priceFenPerMwh = priceFenPerMwh.toUint64();
-        l.expiresAt = expiresAt;
-        l.openPos = uint64(_open.length);
+        _storeListing(l, head, _listingAmounts(energyWh, minTakeWh, priceFenPerMwh, expiresAt));
         if (termsHash != bytes32(0)) l.termsHash = termsHash;
         _registry.addObligation(msg.sender);
         _emitPosted(listingId, l, termsHash);
@@ -231,8 +209,8 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         if (priceFenPerMwh == 0) revert ZeroPrice();
         uint256 previousPrice = l.priceFenPerMwh;
         uint256 previousRemaining = l.remainingWh;
-        l.priceFenPerMwh = priceFenPerMwh.toUint64();
-        l.remainingWh = remainingWh.toUint64();
+        l.priceFenPerMwh = priceFenPerMwh.toUint32();
+        l.remainingWh = remainingWh.toUint48();
         emit ListingAmended(
             listingId,
             msg.sender,
@@ -270,15 +248,14 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         returns (uint256 tradeId)
     {
         StoredListing storage l = _openListing(listingId);
-        _checkTake(l, listingId, energyWh, limitPriceFenPerMwh);
+        Priced memory q;
+        (tradeId, q) = _checkAndNewTrade(l, listingId, energyWh, limitPriceFenPerMwh);
         (address buyer, address seller) =
             l.side == ListingSide.Sell ? (msg.sender, l.maker) : (l.maker, msg.sender);
-        Priced memory q;
-        (tradeId, q) = _newTrade(l, listingId, buyer, seller, energyWh);
 
         uint256 remaining = l.remainingWh - energyWh;
-        l.remainingWh = uint64(remaining);
-        l.takenWh += uint64(energyWh);
+        l.remainingWh = uint48(remaining);
+        l.takenWh = SafeCast.toUint48(uint256(l.takenWh) + energyWh);
         if (remaining == 0) _closeListing(l, ListingStatus.Filled);
 
         ++_tradesIn[buyer][l.periodId];
@@ -426,16 +403,6 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
     }
 
     /// @inheritdoc ITradingMarket
-    function openListingCount() external view returns (uint256) {
-        return _open.length;
-    }
-
-    /// @inheritdoc ITradingMarket
-    function openListings(uint256 offset, uint256 limit) external view returns (Listing[] memory) {
-        return _listingPage(_open, offset, limit);
-    }
-
-    /// @inheritdoc ITradingMarket
     function listingsByIds(uint256[] calldata listingIds)
         external
         view
@@ -511,12 +478,38 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         uint256 packedRoute;
     }
 
+    /// @dev The period of a post, checked open for posting and holding the delivery window.
+    function _checkPostWindows(uint32 periodId, uint16 firstInterval, uint16 lastInterval)
+        private
+        view
+        returns (Period storage p)
+    {
+        p = _period(periodId);
+        uint64 nowS = uint64(block.timestamp);
+        if (nowS < p.postingOpensAt || nowS >= p.takingClosesAt) {
+            revert OutsidePostingWindow(periodId, nowS, p.postingOpensAt, p.takingClosesAt);
+        }
+        if (firstInterval > lastInterval || lastInterval >= p.intervals) {
+            revert InvalidDeliveryWindow(periodId, firstInterval, lastInterval, p.intervals);
+        }
+    }
+
+    /// @dev A post's expiry, checked (0 = the end of taking).
+    function _expiry(Period storage p, uint64 expiresAt) private view returns (uint64) {
+        uint64 nowS = uint64(block.timestamp);
+        if (expiresAt == 0) expiresAt = p.takingClosesAt;
+        if (expiresAt <= nowS || expiresAt > p.takingClosesAt) {
+            revert InvalidExpiry(expiresAt, nowS, p.takingClosesAt);
+        }
+        return expiresAt;
+    }
+
     function _checkTake(
         StoredListing storage l,
         uint256 listingId,
         uint256 energyWh,
         uint256 limitPrice
-    ) private view {
+    ) private view returns (uint256 regions) {
         Period storage p = _periods[l.periodId];
         uint64 nowS = uint64(block.timestamp);
         if (nowS < p.takingOpensAt || nowS >= p.takingClosesAt) {
@@ -536,28 +529,35 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         if (limitPrice != 0 && (sellListing ? price > limitPrice : price < limitPrice)) {
             revert PriceLimitExceeded(listingId, price, limitPrice);
         }
-        _registry.checkCanTrade(msg.sender);
-        _registry.checkCanTrade(maker);
-        if (!sellListing) _checkSeller(msg.sender);
+        (INodeRegistry.Side takerSide, uint8 takerRegion) = _registry.checkCanTrade(msg.sender);
+        (, uint8 makerRegion) = _registry.checkCanTrade(maker);
+        if (!sellListing) _checkSeller(msg.sender, takerSide);
+        // The route runs from the seller's region to the buyer's (as registered now),
+        // packed as from << 8 | to.
+        return sellListing
+            ? uint256(makerRegion) << 8 | takerRegion
+            : uint256(takerRegion) << 8 | makerRegion;
     }
 
-    /// @dev Store a new trade: route and rate sum (memoised by the tariff), fee, exposure.
-    function _newTrade(
+    /// @dev The checks of a take (_checkTake), then store the new trade: route and rate sum
+    /// (memoised by the tariff), fee, exposure.
+    function _checkAndNewTrade(
         StoredListing storage l,
         uint256 listingId,
-        address buyer,
-        address seller,
-        uint256 energyWh
+        uint256 energyWh,
+        uint256 limitPrice
     ) private returns (uint256 tradeId, Priced memory q) {
-        (q.packedRoute, q.sumRateFenPerMwh) =
-            _tariff.cachedRoute(_registry.regionOf(seller), _registry.regionOf(buyer));
+        uint256 regions = _checkTake(l, listingId, energyWh, limitPrice);
+        uint8 fromRegion = uint8(regions >> 8);
+        uint8 toRegion = uint8(regions);
+        (q.packedRoute, q.sumRateFenPerMwh) = _tariff.cachedRoute(fromRegion, toRegion);
         uint256 price = l.priceFenPerMwh;
         uint16 bps = _exposureBps;
         q.energyFen = energyWh * price / WH_PER_MWH;
         q.feeFen = energyWh * q.sumRateFenPerMwh / WH_PER_MWH;
         q.exposureFen = _exposure(q.energyFen, bps);
         tradeId = ++_tradeCount;
-        _totalEscrow = (_totalEscrow + q.energyFen + q.feeFen).toUint128();
+        _totalEscrow = SafeCast.toUint128(_totalEscrow + q.energyFen + q.feeFen);
         StoredTrade storage t = _trades[tradeId];
         t.taker = msg.sender;
         t.listingId = uint64(listingId); // <= _listingCount, a uint64
@@ -565,7 +565,7 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         t.exposureBps = bps;
         t.energyWh = uint64(energyWh); // <= the listing's remainingWh, a uint64
         t.priceFenPerMwh = uint64(price);
-        t.sumRateFenPerMwh = q.sumRateFenPerMwh.toUint64();
+        t.sumRateFenPerMwh = SafeCast.toUint64(q.sumRateFenPerMwh);
         t.formedAt = uint40(block.timestamp);
         t.routeId = _internRoute(q.packedRoute);
     }
@@ -630,22 +630,51 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         return (energyFen * bps + BPS - 1) / BPS;
     }
 
-    function _checkSeller(address node) private view {
-        if (_registry.sideOf(node) != INodeRegistry.Side.Seller) revert NotASeller(node);
+    function _checkSeller(address node, INodeRegistry.Side side) private pure {
+        if (side != INodeRegistry.Side.Seller) revert NotASeller(node);
     }
 
-    /// @dev Leave the open set (swap and pop) and close the maker's listing obligation.
+    /// @dev Close a listing and the maker's listing obligation.
     function _closeListing(StoredListing storage l, ListingStatus status) private {
         l.status = status;
-        uint256 position = l.openPos;
-        uint256 last = _open.length;
-        if (position != last) {
-            uint256 moved = _open[last - 1];
-            _open[position - 1] = moved;
-            _listings[moved].openPos = uint64(position);
-        }
-        _open.pop(); // l.openPos is left stale: only an Open listing's position is read
         _registry.removeObligation(l.maker);
+    }
+
+    /// @dev Slot 0 of a new listing (StoredListing order, low bits first): maker, side,
+    /// status Open, region, periodId, firstInterval, lastInterval.
+    function _listingHead(
+        ListingSide side,
+        uint8 region,
+        uint32 periodId,
+        uint16 firstInterval,
+        uint16 lastInterval
+    ) private view returns (uint256) {
+        return uint256(uint160(msg.sender)) | uint256(side) << 160
+            | uint256(ListingStatus.Open) << 168 | uint256(region) << 176
+            | uint256(periodId) << 184 | uint256(firstInterval) << 216
+            | uint256(lastInterval) << 232;
+    }
+
+    /// @dev Slot 1 of a new listing: remainingWh (all of it), takenWh 0, minTakeWh,
+    /// priceFenPerMwh, postedAt now, expiresAt (SafeCast in that order).
+    function _listingAmounts(
+        uint256 energyWh,
+        uint256 minTakeWh,
+        uint256 priceFenPerMwh,
+        uint64 expiresAt
+    ) private view returns (uint256) {
+        return uint256(energyWh.toUint48()) | minTakeWh << 96 // minTakeWh <= energyWh
+            | uint256(priceFenPerMwh.toUint32()) << 144
+            | uint256(uint40(block.timestamp)) << 176
+            | uint256(uint256(expiresAt).toUint40()) << 216;
+    }
+
+    /// @dev One write per slot of a new listing (a field-by-field write re-reads the slot).
+    function _storeListing(StoredListing storage l, uint256 head, uint256 amounts) private {
+        assembly ("memory-safe") {
+            sstore(l.slot, head)
+            sstore(add(l.slot, 1), amounts)
+        }
     }
 
     function _emitPosted(uint256 listingId, StoredListing storage l, bytes32 termsHash) private {
@@ -740,24 +769,6 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         if (t.status != TradeStatus.Formed && t.status != TradeStatus.Dispatched) {
             revert InvalidTradeStatus(tradeId, t.status);
         }
-    }
-
-    function _listingPage(uint256[] storage ids, uint256 offset, uint256 limit)
-        private
-        view
-        returns (Listing[] memory page)
-    {
-        uint256 end = _pageEnd(offset, limit, ids.length);
-        page = new Listing[](end - offset);
-        for (uint256 i = offset; i < end; ++i) {
-            page[i - offset] = _toListing(ids[i], _listings[ids[i]]);
-        }
-    }
-
-    function _pageEnd(uint256 offset, uint256 limit, uint256 len) private pure returns (uint256) {
-        if (offset >= len) return offset;
-        uint256 remaining = len - offset;
-        return offset + (limit < remaining ? limit : remaining);
     }
 
     /// @notice What ReputationLedger reads of a trade to rate it, in one call: its buyer,

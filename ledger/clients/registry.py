@@ -356,9 +356,6 @@ class NodeRegistryClient(ContractClient):
     def pending_applications(self, offset: int = 0, limit: int = 100) -> list[str]:
         return [str(a) for a in self._call("pendingApplications", offset, limit)]
 
-    def pending_change_count(self) -> int:
-        return int(self._call("pendingChangeCount"))
-
     def pending_changes(self, offset: int = 0, limit: int = 100) -> list[str]:
         return [str(a) for a in self._call("pendingChanges", offset, limit)]
 
@@ -377,9 +374,6 @@ class NodeRegistryClient(ContractClient):
     ) -> list[QualificationInfo]:
         rows = self._call("qualificationsOf", _addr(node), offset, limit)
         return [_model(QualificationInfo, r) for r in rows]
-
-    def qualification_record_count(self) -> int:
-        return int(self._call("qualificationRecordCount"))
 
     def qualifications_expiring_before(
         self, before: int, offset: int = 0, limit: int = 100

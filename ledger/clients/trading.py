@@ -246,17 +246,48 @@ class TradingMarketClient(ContractClient):
     def listing(self, listing_id: int) -> Listing:
         return _model(Listing, self._call("listing", listing_id))
 
+    def open_listing_ids(self) -> list[int]:
+        """Ids of the open listings, from the events (the contract keeps no open set): the
+        ListingPosted ones less those cancelled, expired or filled (a TradeCreated with
+        ``remainingWh`` 0), replayed in log order as a swap-and-pop set, so the order is
+        the one the former on-chain set had."""
+        logs = [
+            log
+            for event in ("ListingPosted", "ListingCancelled", "ListingExpired", "TradeCreated")
+            for log in self._contract.events[event]().get_logs(from_block=0)
+        ]
+        logs.sort(key=lambda log: (int(log["blockNumber"]), int(log["logIndex"])))
+        ids: list[int] = []
+        position: dict[int, int] = {}
+        for log in logs:
+            listing_id = int(log["args"]["listingId"])
+            if log["event"] == "ListingPosted":
+                position[listing_id] = len(ids)
+                ids.append(listing_id)
+            elif log["event"] != "TradeCreated" or int(log["args"]["remainingWh"]) == 0:
+                at, moved = position.pop(listing_id), ids.pop()
+                if moved != listing_id:
+                    ids[at], position[moved] = moved, at
+        return ids
+
     def open_listing_count(self) -> int:
-        return int(self._call("openListingCount"))
+        return len(self.open_listing_ids())
 
     def open_listings(self, offset: int = 0, limit: int = PAGE) -> list[Listing]:
-        return [_model(Listing, r) for r in self._call("openListings", offset, limit)]
+        """A page of the open listings (current state; the order changes as listings
+        close, see ``open_listing_ids``)."""
+        return self.listings_by_ids(self.open_listing_ids()[offset : offset + limit])
 
     def iter_open_listings(self) -> Iterator[Listing]:
-        """Every open listing, page by page (a snapshot per page; order may shift)."""
-        count = self.open_listing_count()
-        for offset in range(0, count, PAGE):
-            yield from self.open_listings(offset, PAGE)
+        """Every open listing, page by page (one snapshot of the ids)."""
+        ids = self.open_listing_ids()
+        for offset in range(0, len(ids), PAGE):
+            yield from self.listings_by_ids(ids[offset : offset + PAGE])
+
+    def listings_by_ids(self, listing_ids: list[int]) -> list[Listing]:
+        if not listing_ids:
+            return []
+        return [_model(Listing, r) for r in self._call("listingsByIds", list(listing_ids))]
 
     def listing_ids_of(self, maker: str) -> list[int]:
         """Ids of ``maker``'s listings in posting order, from the ListingPosted events
@@ -270,8 +301,7 @@ class TradingMarketClient(ContractClient):
 
     def listings_of(self, maker: str, offset: int = 0, limit: int = PAGE) -> list[Listing]:
         """A page of ``maker``'s listings in posting order (current state)."""
-        ids = self.listing_ids_of(maker)[offset : offset + limit]
-        return [_model(Listing, r) for r in self._call("listingsByIds", ids)] if ids else []
+        return self.listings_by_ids(self.listing_ids_of(maker)[offset : offset + limit])
 
     def _event_ids(self, event: str, field: str, filters: dict[str, Any]) -> list[int]:
         logs = self._contract.events[event]().get_logs(from_block=0, argument_filters=filters)
