@@ -25,7 +25,6 @@ from gateway.tables import (
     MeterAnchor,
     Participant,
     Quota,
-    QuotaPeriod,
     Rating,
     Report,
     RoleChange,
@@ -276,26 +275,13 @@ def market_series(conn: Connection) -> dict[str, Any]:
     return {"volume_mwh": volume, "price": price, "reputation": reps}
 
 
-def quotas(conn: Connection) -> list[dict[str, Any]]:
-    """Every party's renewable obligation per period (QuotaLedger), newest period first.
-
-    Before the assessment the shortfall is the obligation not yet covered (unknown when the
-    obligation is not yet known); ``compliant`` is None until assessed.
-    """
-    q = table_of(Quota)
-    out = []
-    for r in conn.execute(select(q).order_by(q.c.period.desc(), q.c.party)).mappings():
-        d = dict(r)
-        if d["shortfall_wh"] is None and d["obligation_wh"] is not None:
-            d["shortfall_wh"] = max(0, d["obligation_wh"] - d["covered_wh"])
-        d["compliant"] = (d["shortfall_wh"] or 0) == 0 if d["assessed"] else None
-        out.append(d)
-    return out
-
-
-def quota_periods(conn: Connection) -> list[dict[str, Any]]:
-    q = table_of(QuotaPeriod)
-    return [dict(r) for r in conn.execute(select(q).order_by(q.c.period.desc())).mappings()]
+def quota_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A ``gw_quotas`` row with its shortfall read and ``compliant`` (None until assessed)."""
+    d = dict(row)
+    if d["shortfall_wh"] is None and d["obligation_wh"] is not None:
+        d["shortfall_wh"] = max(0, d["obligation_wh"] - d["covered_wh"])
+    d["compliant"] = (d["shortfall_wh"] or 0) == 0 if d["assessed"] else None
+    return d
 
 
 #: DispatchResults' reason codes (contracts/interfaces/IDispatchResults.sol), by name.
