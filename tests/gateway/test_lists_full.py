@@ -22,7 +22,7 @@ from tests.gateway.test_explorer import link
 
 Live = tuple[str, httpx.Client]
 VINTAGES = 60
-TOKEN = r'<tr><td title="(\d+)">'
+TOKEN = r'<tr><td title="(\d+)">[^<]*</td><td>[a-z0-9]+</td><td><a'
 QUOTA = (
     r'<tr><td><a class="mono" href="/participants/[^"]+" title="[^"]+">[^<]+</a></td><td>(\d+)</td>'
 )
