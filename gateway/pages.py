@@ -316,12 +316,12 @@ def participant_page(
 PARTICIPANT_LISTS = (
     ("Trades", TRADES, "participant", "/trades"),
     ("Listings", LISTINGS, "participant", "/listings"),
-    ("Violation reports (accused, reporter or regulator)", REPORTS, "participant", "/violations"),
+    ("Violation reports as accused, reporter or regulator", REPORTS, "participant", "/violations"),
     ("Ratings received", RATINGS, "ratee", "/ratings"),
     ("Ratings given", RATINGS, "rater", "/ratings"),
     ("Renewable quotas", QUOTAS, "participant", "/certificates/quotas"),
-    ("Certificate tokens (generator)", CERTIFICATES, "participant", "/certificates"),
-    ("Certificate retirements (holder or beneficiary)", RETIREMENTS, "participant",
+    ("Certificate tokens generated", CERTIFICATES, "participant", "/certificates"),
+    ("Certificate retirements as holder or beneficiary", RETIREMENTS, "participant",
      "/certificates/retirements"),
 )  # fmt: skip
 
