@@ -8,19 +8,22 @@ retirement lists, each of which has its own paged list.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy import Connection
 
-from gateway.deps import ConnDep
-from gateway.pages import PageDep
+from gateway.deps import AuditorRole, ConnDep
+from gateway.pages import EventCursor_q, PageDep
 from gateway.paging import (
     BLOCKS,
     CERTIFICATES,
     LISTINGS,
+    PAGE_SIZE,
     PARTICIPANTS,
     QUOTA_RULES,
     QUOTAS,
@@ -31,10 +34,15 @@ from gateway.paging import (
     ListFilter,
     ListFilterDep,
     ListSpec,
+    Text_q,
     csv_lines,
     list_page,
+    parse_address,
+    parse_int,
+    parse_time,
 )
-from gateway.queries import role_holders
+from gateway.queries import EventFilter, events_window, role_holders
+from ledger.errors import ValidationError
 
 router = APIRouter(default_response_class=HTMLResponse, tags=["explorer"])
 #: Rows of each list previewed on the certificates page (the rest: its paged list).
@@ -109,6 +117,50 @@ def certificate_previews(conn: Connection) -> dict[str, Any]:
 
 def _none(_conn: Connection) -> dict[str, Any]:
     return {}
+
+
+EVENT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,95}")
+
+
+def explorer_event_filter(
+    participant: Text_q = "",
+    contract: Text_q = "",
+    event: Text_q = "",
+    from_block: Text_q = "",
+    to_block: Text_q = "",
+    from_time: Text_q = "",
+    to_time: Text_q = "",
+) -> EventFilter:
+    """``/api/v1/events``' filters from the explorer's form: empty fields unset, invalid
+    ones 400."""
+    for name, value in (("contract", contract), ("event", event)):
+        if value and not EVENT_NAME.fullmatch(value):
+            raise ValidationError(f"{name}: a contract or event name, not {value[:40]!r}")
+    return EventFilter(
+        participant=parse_address("participant", participant.strip()),
+        contract=contract or None,
+        event=event or None,
+        from_block=parse_int("from_block", from_block) if from_block else None,
+        to_block=parse_int("to_block", to_block) if to_block else None,
+        from_time=parse_time("from_time", from_time) if from_time else None,
+        to_time=parse_time("to_time", to_time) if to_time else None,
+    )
+
+
+@router.get("/events", summary="Every indexed event, decoded, newest first (auditors)")
+def events_list(
+    _role: AuditorRole,
+    page: PageDep,
+    conn: ConnDep,
+    f: Annotated[EventFilter, Depends(explorer_event_filter)],
+    before: EventCursor_q = None,
+    after: EventCursor_q = None,
+) -> HTMLResponse:
+    window = events_window(conn, f, PAGE_SIZE, newest_first=True, before=before, after=after)
+    query = [(k, str(v)) for k, v in asdict(f).items() if v is not None]
+    return page.render(
+        "events.html", title="Events", window=window, events=window.items, filters=f, query=query
+    )
 
 
 _routes(TRADES, "/trades", "Trades", _none)

@@ -37,6 +37,7 @@ from gateway.queries import (
     describe,
     event_counts,
     events_page,
+    events_window,
     listing_status,
     market_series,
     report_detail,
@@ -371,16 +372,31 @@ def violation_page(
     return page.render("violation.html", title=f"Violation report #{report_id}", **detail)
 
 
+#: Events per page of a block or a transaction (pages: ``?before=`` / ``?after=`` cursors).
+EVENTS_PAGE = 200
+EventCursor_q = Annotated[
+    str | None, Query(max_length=200, description="An event cursor of the page's links.")
+]
+
+
 @router.get("/blocks/{number}", summary="One block, decoded")
 def block_page(
-    _role: AuditorRole, page: PageDep, conn: ConnDep, number: Annotated[int, Path(ge=0, le=INT64)]
+    _role: AuditorRole,
+    page: PageDep,
+    conn: ConnDep,
+    number: Annotated[int, Path(ge=0, le=INT64)],
+    before: EventCursor_q = None,
+    after: EventCursor_q = None,
 ) -> HTMLResponse:
     t = table_of(Block)
     row = conn.execute(select(t).where(t.c.number == number)).mappings().first()
     if row is None:
         raise HTTPException(404, f"block {number} has no indexed events (or is not indexed yet)")
-    evs, _ = events_page(conn, EventFilter(from_block=number, to_block=number), 1000)
-    return page.render("block.html", title=f"Block {number}", block=dict(row), events=evs)
+    f = EventFilter(from_block=number, to_block=number)
+    window = events_window(conn, f, EVENTS_PAGE, newest_first=False, before=before, after=after)
+    return page.render(
+        "block.html", title=f"Block {number}", block=dict(row), events=window.items, window=window
+    )
 
 
 @router.get("/tx/{tx_hash}", summary="One transaction, decoded")
@@ -389,11 +405,16 @@ def tx_page(
     page: PageDep,
     conn: ConnDep,
     tx_hash: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")],
+    before: EventCursor_q = None,
+    after: EventCursor_q = None,
 ) -> HTMLResponse:
-    evs, _ = events_page(conn, EventFilter(tx_hash=tx_hash), 1000)
-    if not evs:
+    f = EventFilter(tx_hash=tx_hash)
+    window = events_window(conn, f, EVENTS_PAGE, newest_first=False, before=before, after=after)
+    if not window.items:
         raise HTTPException(404, f"transaction {tx_hash} emitted no indexed event")
-    return page.render("tx.html", title="Transaction", tx_hash=tx_hash.lower(), events=evs)
+    return page.render(
+        "tx.html", title="Transaction", tx_hash=tx_hash.lower(), events=window.items, window=window
+    )
 
 
 def search_hits(conn: Connection, q: str) -> list[tuple[str, str]]:

@@ -89,16 +89,16 @@ class ListFilter:
         return out
 
 
-def _int(name: str, text: str) -> int:
+def parse_int(name: str, text: str) -> int:
     if not text.isascii() or not text.isdigit() or len(text) > 18:
         raise ValidationError(f"{name}: a whole number, not {text[:40]!r}")
     return int(text)
 
 
-def _time(name: str, text: str) -> int:
+def parse_time(name: str, text: str) -> int:
     """Unix seconds, or a UTC date/time (``2026-01-01``, ``2026-01-01T08:00``)."""
     if text.isascii() and text.isdigit():
-        return _int(name, text)
+        return parse_int(name, text)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
@@ -114,7 +114,7 @@ def _text(name: str, text: str, pattern: re.Pattern[str]) -> str:
     return text
 
 
-def _address(name: str, text: str) -> str | None:
+def parse_address(name: str, text: str) -> str | None:
     return _text(name, text, ADDRESS).lower() if text else None
 
 
@@ -139,15 +139,15 @@ def list_filter(
     if side_s and side_s not in ("sell", "buy"):
         raise ValidationError("side: sell or buy")
     return ListFilter(
-        period=_int("period", period_s) if period_s else None,
+        period=parse_int("period", period_s) if period_s else None,
         region=_text("region", region_s, NAME) if region_s else None,
         status=_text("status", status_s, NAME) if status_s else None,
         side=side_s or None,
-        participant=_address("participant", participant.strip()),
-        rater=_address("rater", rater.strip()),
-        ratee=_address("ratee", ratee.strip()),
-        from_time=_time("from_time", from_s) if from_s else None,
-        to_time=_time("to_time", to_s) if to_s else None,
+        participant=parse_address("participant", participant.strip()),
+        rater=parse_address("rater", rater.strip()),
+        ratee=parse_address("ratee", ratee.strip()),
+        from_time=parse_time("from_time", from_s) if from_s else None,
+        to_time=parse_time("to_time", to_s) if to_s else None,
     )
 
 
@@ -173,6 +173,8 @@ class ListSpec:
     period_column: str = "period"
     status_condition: StatusCondition | None = None
     decorate: Decorate | None = None
+    chain_time: bool = False
+    """Are statuses read against the chain head's time (listings)?"""
 
     @property
     def table(self) -> Any:
@@ -191,7 +193,7 @@ class ListSpec:
         values: list[Any] = []
         for name, part in zip(self.key, parts, strict=True):
             if isinstance(self.table.c[name].type, Integer):
-                values.append(_int("cursor", part))
+                values.append(parse_int("cursor", part))
             else:
                 values.append(_text("cursor", part, TEXT_KEY))
         return values[0] if len(values) == 1 else tuple_(*values)
@@ -268,6 +270,7 @@ LISTINGS = ListSpec(
     ("open", "partial", "filled", "cancelled", "expired"),
     status_condition=listing_status_condition,
     decorate=_listing_row,
+    chain_time=True,
 )
 REPORTS = ListSpec(
     "violations",
@@ -400,7 +403,7 @@ def list_page(
     limit: int = PAGE_SIZE,
 ) -> ListPage:
     """The page of rows below ``before`` (or above ``after``), newest first."""
-    head_time = chain_head_time(conn)
+    head_time = chain_head_time(conn) if spec.chain_time else None
     key = spec.key_expr()
     query = _select(spec, f, head_time)
     if after:
@@ -431,7 +434,7 @@ def list_page(
 
 def iter_rows(conn: Connection, spec: ListSpec, f: ListFilter) -> Iterator[dict[str, Any]]:
     """Every row matching ``f`` in key order, read in keyset chunks."""
-    head_time = chain_head_time(conn)
+    head_time = chain_head_time(conn) if spec.chain_time else None
     key = spec.key_expr()
     last: str | None = None
     while True:

@@ -436,3 +436,45 @@ def report_detail(conn: Connection, report_id: int) -> dict[str, Any] | None:
         "trades": trades,
         "events": events,
     }
+
+
+@dataclass
+class EventWindow:
+    """A page of events and the cursors of its neighbours in chain order: ``before`` reads
+    the events earlier than this page, ``after`` the later ones (None: there are none)."""
+
+    items: list[dict[str, Any]]
+    before: str | None = None
+    after: str | None = None
+
+
+def _cursor_of(item: dict[str, Any]) -> str:
+    return encode_cursor(item["block_number"], item["log_index"])
+
+
+def events_window(
+    conn: Connection,
+    f: EventFilter,
+    limit: int,
+    *,
+    newest_first: bool,
+    before: str | None = None,
+    after: str | None = None,
+) -> EventWindow:
+    """The page of events just before ``before`` or just after ``after`` (else the first
+    page of the display order), shown newest first or in chain order."""
+    if after or (not before and not newest_first):
+        items, more = events_page(conn, f, limit, after, newest_first=False)
+        window = EventWindow(items, after=more)
+        if after and items:
+            window.before = _cursor_of(items[0])
+        if newest_first:
+            items.reverse()
+        return window
+    items, more = events_page(conn, f, limit, before, newest_first=True)
+    window = EventWindow(items, before=more)
+    if before and items:
+        window.after = _cursor_of(items[0])
+    if not newest_first:
+        items.reverse()
+    return window

@@ -506,6 +506,17 @@ def query_paths(n_events: int) -> dict[str, Callable[[], str]]:
             f"/ratings?rater={addr()}&before={rng.randrange(trades)}"
         ),
         "page ratings older (deep page)": lambda: f"/ratings?before={rng.randrange(trades)}",
+        # the auditors' decoded events, paged both ways, and a block's events
+        "page events": lambda: "/events",
+        "page events by participant": lambda: f"/events?participant={addr()}",
+        "page events older (deep page)": lambda: (
+            "/events?before=" + encode_cursor(rng.randrange(100, last_block), 0)
+        ),
+        "page events newer (deep page)": lambda: (
+            "/events?contract=TradingMarket&after="
+            + encode_cursor(rng.randrange(100, last_block), 0)
+        ),
+        "page block": lambda: f"/blocks/{rng.randrange(100, last_block)}",
     }
 
 

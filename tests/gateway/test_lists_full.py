@@ -15,9 +15,9 @@ from sqlalchemy import Engine, select
 
 from gateway.indexer import Indexer
 from gateway.queries import quota_row
-from gateway.tables import CertificateToken, Quota, QuotaPeriod, Rating, table_of
-from tests.gateway.conftest import node
-from tests.gateway.synthetic import VINTAGE, many_certificates, market_events, store
+from gateway.tables import CertificateToken, Event, Quota, QuotaPeriod, Rating, table_of
+from tests.gateway.conftest import AUDITOR, node
+from tests.gateway.synthetic import BASE_BLOCK, VINTAGE, ev, many_certificates, market_events, store
 from tests.gateway.test_explorer import link
 
 Live = tuple[str, httpx.Client]
@@ -150,6 +150,47 @@ def test_ratings_received_and_given(live: Live, certs: None, gw_engine: Engine) 
     rest = re.findall(RATING, client.get(older.group(1).replace("&amp;", "&")).text)
     assert [int(t) for t in rest] == [r["trade_id"] for r in received][::-1][10:60]
     assert f'href="/certificates?participant={node(1).lower()}"' in html
+
+
+EVENT_ROW = r'<tr><td><a href="/blocks/(\d+)">'
+
+
+def test_events_page_and_block_page_are_paged(
+    live: Live, indexer: Indexer, gw_engine: Engine
+) -> None:
+    _, client = live
+    indexer.run_once()
+    crowded = [  # 230 events in one block: more than a block page's 200
+        ev(900, "RatingSubmitted", "ReputationLedger", tradeId=i, rater=node(3), ratee=node(1),
+           score=3) for i in range(230)
+    ]  # fmt: skip
+    store(indexer, gw_engine, market_events() + many_certificates(20) + crowded)
+    client.headers.update(AUDITOR)
+    with gw_engine.connect() as conn:
+        total = len(conn.execute(select(table_of(Event).c.id)).all())
+    forward = walk(client, "/events", EVENT_ROW)
+    assert sum(len(p) for p in forward) == total
+    assert [len(p) for p in forward[:-1]] == [50] * (len(forward) - 1)
+    blocks = [int(b) for p in forward for b in p]
+    assert blocks == sorted(blocks, reverse=True)
+    last = client.get("/events").text
+    for _ in range(len(forward) - 1):
+        last = client.get(link(last, "older") or "").text
+    assert walk(client, link(last, "newer") or "", EVENT_ROW, "newer") == forward[-2::-1]
+    mine = walk(client, f"/events?participant={node(3)}&from_block=&event=RatingSubmitted",
+                r"<td>(RatingSubmitted)</td>")  # fmt: skip
+    assert len([t for p in mine for t in p]) == 230 + 20
+    assert client.get("/events?from_block=x").status_code == 400
+    assert client.get("/events", headers={"X-API-Key": ""}).status_code in (401, 403)
+    # the crowded block: 200 events, then the later 30, and back
+    first = client.get(f"/blocks/{BASE_BLOCK + 900}").text
+    assert len(re.findall(r"<td>RatingSubmitted</td>", first)) == 200
+    assert link(first, "earlier") is None
+    later = client.get(link(first, "later") or "").text
+    assert len(re.findall(r"<td>RatingSubmitted</td>", later)) == 30
+    assert link(later, "later") is None
+    back = client.get(link(later, "earlier") or "").text
+    assert re.findall(r"tradeId=(\d+)", back) == re.findall(r"tradeId=(\d+)", first)
 
 
 @pytest.mark.parametrize(

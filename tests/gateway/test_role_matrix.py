@@ -64,6 +64,7 @@ def test_every_route_with_every_role(
         "/certificates/quota-rules": "/certificates/quota-rules",
         "/certificates/quota-rules.csv": "/certificates/quota-rules.csv",
         "/ratings": "/ratings",
+        "/events": f"/events?participant={s}",
         "/ratings.csv": "/ratings.csv",
         "/blocks": "/blocks",
         "/blocks/{number}": f"/blocks/{indexed['block']}",
@@ -80,7 +81,7 @@ def test_every_route_with_every_role(
     app = create_app(gw_settings, engine=gw_engine, ctx=ctx)
     with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=60) as client:
         routes, callers = check_matrix(client, app, targets, _refusal)
-    assert (routes, callers) == (43, 8)
+    assert (routes, callers) == (44, 8)
 
 
 def test_explorer_shows_decoded_events_to_auditors_only(
