@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
-from gateway.deps import AuditorRole, ConnDep
+from gateway.deps import AuditorRole, ConnDep, PublicRole, SettingsDep
 from gateway.pages import EventCursor_q, PageDep
 from gateway.paging import (
     BLOCKS,
@@ -173,3 +174,58 @@ _routes(QUOTA_RULES, "/certificates/quota-rules", "Renewable quota rules by peri
 _routes(RETIREMENTS, "/certificates/retirements", "Certificate retirements", _none)
 _routes(RATINGS, "/ratings", "Ratings", _none)
 _routes(BLOCKS, "/blocks", "Blocks", _none)
+
+
+#: The lists of ``/api/v1/lists/{name}``: the explorer's, by the last part of their path.
+API_LISTS: dict[str, ListSpec] = {
+    "trades": TRADES,
+    "listings": LISTINGS,
+    "violations": REPORTS,
+    "participants": PARTICIPANTS,
+    "certificates": CERTIFICATES,
+    "quotas": QUOTAS,
+    "quota-rules": QUOTA_RULES,
+    "retirements": RETIREMENTS,
+    "ratings": RATINGS,
+    "blocks": BLOCKS,
+}
+ListName = Literal[
+    "trades",
+    "listings",
+    "violations",
+    "participants",
+    "certificates",
+    "quotas",
+    "quota-rules",
+    "retirements",
+    "ratings",
+    "blocks",
+]
+
+
+class ListPageOut(BaseModel):
+    items: list[dict[str, Any]] = Field(description="Rows newest first, raw columns.")
+    older: str | None = Field(description="Pass as `before` for the next (older) page.")
+    newer: str | None = Field(description="Pass as `after` for the previous (newer) page.")
+
+
+@router.get(
+    "/api/v1/lists/{name}",
+    response_model=ListPageOut,
+    response_class=JSONResponse,
+    tags=["history"],
+    summary="One page of an explorer list as JSON (the page's filters and cursors)",
+)
+def list_json(
+    _role: PublicRole,
+    conn: ConnDep,
+    settings: SettingsDep,
+    name: Annotated[ListName, Path()],
+    f: ListFilterDep,
+    before: Cursor_q = "",
+    after: Cursor_q = "",
+    limit: Annotated[int, Query(ge=1, description="Capped at the API's page size.")] = PAGE_SIZE,
+) -> ListPageOut:
+    limit = min(limit, settings.gateway_max_page_size)
+    page = list_page(conn, API_LISTS[name], f, before=before, after=after, limit=limit)
+    return ListPageOut(items=page.rows, older=page.older, newer=page.newer)
