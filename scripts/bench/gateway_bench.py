@@ -517,6 +517,13 @@ def query_paths(n_events: int) -> dict[str, Callable[[], str]]:
             + encode_cursor(rng.randrange(100, last_block), 0)
         ),
         "page block": lambda: f"/blocks/{rng.randrange(100, last_block)}",
+        # any list's page as JSON (the same filters and cursors)
+        "api lists quotas by period + status": lambda: (
+            f"/api/v1/lists/quotas?period={1 + rng.randrange(trades) // 5_000}&status=short"
+        ),
+        "api lists ratings (deep page)": lambda: (
+            f"/api/v1/lists/ratings?before={rng.randrange(trades)}&limit=100"
+        ),
     }
 
 
