@@ -231,16 +231,15 @@ def quota_status_condition(t: Any, status: str, _head_time: int | None) -> Colum
     the stored one, else the obligation not covered, as :func:`quota_row` reads it)."""
     if status == "pending":
         return t.c.assessed == false()  # type: ignore[no-any-return]
+    if status not in ("short", "compliant"):
+        return false()
     uncovered = t.c.obligation_wh - t.c.covered_wh
     shortfall = case(
         (t.c.shortfall_wh.is_not(None), t.c.shortfall_wh),
         (and_(t.c.obligation_wh.is_not(None), uncovered > 0), uncovered),
         else_=0,
     )
-    short = shortfall > 0 if status == "short" else shortfall == 0
-    if status not in ("short", "compliant"):
-        return false()
-    return and_(t.c.assessed == true(), short)
+    return and_(t.c.assessed == true(), shortfall > 0 if status == "short" else shortfall == 0)
 
 
 def _listing_row(row: dict[str, Any], head_time: int | None) -> None:
