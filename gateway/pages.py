@@ -12,12 +12,23 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, func, select
 
 from gateway import svg
 from gateway.auth import AUDIT
 from gateway.decode import ROLE_BY_ID
 from gateway.deps import AuditorRole, ConnDep, PublicRole
+from gateway.paging import (
+    CERTIFICATES,
+    LISTINGS,
+    QUOTAS,
+    RATINGS,
+    REPORTS,
+    RETIREMENTS,
+    TRADES,
+    ListFilter,
+    list_page,
+)
 from gateway.queries import (
     EventFilter,
     chain_head_time,
@@ -26,23 +37,18 @@ from gateway.queries import (
     describe,
     event_counts,
     events_page,
+    events_window,
     listing_status,
     market_series,
-    quota_periods,
-    quotas,
     report_detail,
     role_holders,
-    table_rows,
     trade_life,
     trade_meters,
 )
 from gateway.tables import (
     Block,
-    CertificateRetirement,
-    CertificateToken,
     Event,
     Participant,
-    Rating,
     Trade,
     table_of,
 )
@@ -54,9 +60,10 @@ INT64 = 2**63 - 1
 ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 router = APIRouter(default_response_class=HTMLResponse, tags=["explorer"])
-LIST_LIMIT = 200
-#: Rows of a participant's trades and history shown on its page (the rest: the paged lists).
+#: Events of a participant's history shown on its page (the rest: ``/api/v1/events``).
 PREVIEW = 50
+#: Rows of each of a participant's lists shown on its page (the rest: the paged lists).
+LIST_PREVIEW = 10
 
 
 def _short(value: str) -> str:
@@ -293,25 +300,6 @@ def participant_page(
         if page.audit
         else (None, None)
     )
-    tt = table_of(Trade)
-    trades = table_rows(
-        conn,
-        Trade,
-        tt.c.trade_id.desc(),
-        LIST_LIMIT,  # not PREVIEW + 1: a small limit steers PostgreSQL to a primary-key scan
-        where=or_(
-            func.lower(tt.c.seller) == address.lower(),
-            func.lower(tt.c.buyer) == address.lower(),
-        ),
-    )
-    rt = table_of(Rating)
-    ratings = table_rows(
-        conn,
-        Rating,
-        rt.c.block_number.desc(),
-        LIST_LIMIT,
-        where=func.lower(rt.c.ratee) == address.lower(),
-    )
     held = role_holders(conn, address)
     return page.render(
         "participant.html",
@@ -321,10 +309,44 @@ def participant_page(
         roles=held,
         history=history,
         more_history=more_history is not None,
-        trades=trades[:PREVIEW],
-        more_trades=len(trades) > PREVIEW,
-        ratings=ratings,
+        lists=participant_lists(conn, address.lower()),
     )
+
+
+#: The participant page's lists: (heading, list, filter field, path of its paged list).
+PARTICIPANT_LISTS = (
+    ("Trades", TRADES, "participant", "/trades"),
+    ("Listings", LISTINGS, "participant", "/listings"),
+    ("Violation reports as accused, reporter or regulator", REPORTS, "participant", "/violations"),
+    ("Ratings received", RATINGS, "ratee", "/ratings"),
+    ("Ratings given", RATINGS, "rater", "/ratings"),
+    ("Renewable quotas", QUOTAS, "participant", "/certificates/quotas"),
+    ("Certificate tokens generated", CERTIFICATES, "participant", "/certificates"),
+    ("Certificate retirements as holder or beneficiary", RETIREMENTS, "participant",
+     "/certificates/retirements"),
+)  # fmt: skip
+
+
+def participant_lists(conn: Connection, address: str) -> list[dict[str, Any]]:
+    """The first :data:`LIST_PREVIEW` rows of each of an address's lists, newest first,
+    with the query of its paged list (the older rows)."""
+    out = []
+    for heading, spec, field, path in PARTICIPANT_LISTS:
+        f = ListFilter(
+            participant=address if field == "participant" else None,
+            rater=address if field == "rater" else None,
+            ratee=address if field == "ratee" else None,
+        )
+        out.append(
+            {
+                "heading": heading,
+                "name": spec.name,
+                "path": path,
+                "query": f.query_items(),
+                "paging": list_page(conn, spec, f, limit=LIST_PREVIEW),
+            }
+        )
+    return out
 
 
 @router.get("/trades/{trade_id}", summary="The whole life of one trade")
@@ -350,34 +372,31 @@ def violation_page(
     return page.render("violation.html", title=f"Violation report #{report_id}", **detail)
 
 
-@router.get("/certificates", summary="Green certificates and quota compliance")
-def certificates_page(page: PageDep, conn: ConnDep) -> HTMLResponse:
-    t = table_of(CertificateToken)
-    r = table_of(CertificateRetirement)
-    tokens = table_rows(conn, CertificateToken, t.c.created_block.desc(), LIST_LIMIT)
-    retirements = table_rows(conn, CertificateRetirement, r.c.retirement_id.desc(), PREVIEW)
-    quota_rows = quotas(conn)
-    rules = quota_periods(conn)
-    return page.render(
-        "certificates.html",
-        title="Certificates and quotas",
-        tokens=tokens,
-        retirements=retirements,
-        quotas=quota_rows,
-        quota_rules=rules,
-    )
+#: Events per page of a block or a transaction (pages: ``?before=`` / ``?after=`` cursors).
+EVENTS_PAGE = 200
+EventCursor_q = Annotated[
+    str | None, Query(max_length=200, description="An event cursor of the page's links.")
+]
 
 
 @router.get("/blocks/{number}", summary="One block, decoded")
 def block_page(
-    _role: AuditorRole, page: PageDep, conn: ConnDep, number: Annotated[int, Path(ge=0, le=INT64)]
+    _role: AuditorRole,
+    page: PageDep,
+    conn: ConnDep,
+    number: Annotated[int, Path(ge=0, le=INT64)],
+    before: EventCursor_q = None,
+    after: EventCursor_q = None,
 ) -> HTMLResponse:
     t = table_of(Block)
     row = conn.execute(select(t).where(t.c.number == number)).mappings().first()
     if row is None:
         raise HTTPException(404, f"block {number} has no indexed events (or is not indexed yet)")
-    evs, _ = events_page(conn, EventFilter(from_block=number, to_block=number), 1000)
-    return page.render("block.html", title=f"Block {number}", block=dict(row), events=evs)
+    f = EventFilter(from_block=number, to_block=number)
+    window = events_window(conn, f, EVENTS_PAGE, newest_first=False, before=before, after=after)
+    return page.render(
+        "block.html", title=f"Block {number}", block=dict(row), events=window.items, window=window
+    )
 
 
 @router.get("/tx/{tx_hash}", summary="One transaction, decoded")
@@ -386,11 +405,16 @@ def tx_page(
     page: PageDep,
     conn: ConnDep,
     tx_hash: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")],
+    before: EventCursor_q = None,
+    after: EventCursor_q = None,
 ) -> HTMLResponse:
-    evs, _ = events_page(conn, EventFilter(tx_hash=tx_hash), 1000)
-    if not evs:
+    f = EventFilter(tx_hash=tx_hash)
+    window = events_window(conn, f, EVENTS_PAGE, newest_first=False, before=before, after=after)
+    if not window.items:
         raise HTTPException(404, f"transaction {tx_hash} emitted no indexed event")
-    return page.render("tx.html", title="Transaction", tx_hash=tx_hash.lower(), events=evs)
+    return page.render(
+        "tx.html", title="Transaction", tx_hash=tx_hash.lower(), events=window.items, window=window
+    )
 
 
 def search_hits(conn: Connection, q: str) -> list[tuple[str, str]]:

@@ -25,7 +25,6 @@ from gateway.tables import (
     MeterAnchor,
     Participant,
     Quota,
-    QuotaPeriod,
     Rating,
     Report,
     RoleChange,
@@ -276,26 +275,13 @@ def market_series(conn: Connection) -> dict[str, Any]:
     return {"volume_mwh": volume, "price": price, "reputation": reps}
 
 
-def quotas(conn: Connection) -> list[dict[str, Any]]:
-    """Every party's renewable obligation per period (QuotaLedger), newest period first.
-
-    Before the assessment the shortfall is the obligation not yet covered (unknown when the
-    obligation is not yet known); ``compliant`` is None until assessed.
-    """
-    q = table_of(Quota)
-    out = []
-    for r in conn.execute(select(q).order_by(q.c.period.desc(), q.c.party)).mappings():
-        d = dict(r)
-        if d["shortfall_wh"] is None and d["obligation_wh"] is not None:
-            d["shortfall_wh"] = max(0, d["obligation_wh"] - d["covered_wh"])
-        d["compliant"] = (d["shortfall_wh"] or 0) == 0 if d["assessed"] else None
-        out.append(d)
-    return out
-
-
-def quota_periods(conn: Connection) -> list[dict[str, Any]]:
-    q = table_of(QuotaPeriod)
-    return [dict(r) for r in conn.execute(select(q).order_by(q.c.period.desc())).mappings()]
+def quota_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A ``gw_quotas`` row with its shortfall read and ``compliant`` (None until assessed)."""
+    d = dict(row)
+    if d["shortfall_wh"] is None and d["obligation_wh"] is not None:
+        d["shortfall_wh"] = max(0, d["obligation_wh"] - d["covered_wh"])
+    d["compliant"] = (d["shortfall_wh"] or 0) == 0 if d["assessed"] else None
+    return d
 
 
 #: DispatchResults' reason codes (contracts/interfaces/IDispatchResults.sol), by name.
@@ -450,3 +436,45 @@ def report_detail(conn: Connection, report_id: int) -> dict[str, Any] | None:
         "trades": trades,
         "events": events,
     }
+
+
+@dataclass
+class EventWindow:
+    """A page of events and the cursors of its neighbours in chain order: ``before`` reads
+    the events earlier than this page, ``after`` the later ones (None: there are none)."""
+
+    items: list[dict[str, Any]]
+    before: str | None = None
+    after: str | None = None
+
+
+def _cursor_of(item: dict[str, Any]) -> str:
+    return encode_cursor(item["block_number"], item["log_index"])
+
+
+def events_window(
+    conn: Connection,
+    f: EventFilter,
+    limit: int,
+    *,
+    newest_first: bool,
+    before: str | None = None,
+    after: str | None = None,
+) -> EventWindow:
+    """The page of events just before ``before`` or just after ``after`` (else the first
+    page of the display order), shown newest first or in chain order."""
+    if after or (not before and not newest_first):
+        items, more = events_page(conn, f, limit, after, newest_first=False)
+        window = EventWindow(items, after=more)
+        if after and items:
+            window.before = _cursor_of(items[0])
+        if newest_first:
+            items.reverse()
+        return window
+    items, more = events_page(conn, f, limit, before, newest_first=True)
+    window = EventWindow(items, before=more)
+    if before and items:
+        window.after = _cursor_of(items[0])
+    if not newest_first:
+        items.reverse()
+    return window

@@ -440,3 +440,30 @@ Index("ix_gw_listings_period_id", table_of(Listing).c.period, table_of(Listing).
 Index("ix_gw_reports_status_id", table_of(Report).c.status, table_of(Report).c.report_id)
 Index("ix_gw_trades_created_time", table_of(Trade).c.created_time)
 Index("ix_gw_listings_created_time", table_of(Listing).c.created_time)
+
+# Every explorer list paged (migration 0006): the tokens' and quotas' keys, the retirements'
+# period filter, and the participant page's per-address lists.
+Index(
+    "ix_gw_cert_tokens_block_id",
+    table_of(CertificateToken).c.created_block,
+    table_of(CertificateToken).c.token_id,
+)
+Index("ix_gw_quotas_period_party", table_of(Quota).c.period, table_of(Quota).c.party)
+Index(
+    "ix_gw_cert_retirements_period_id",
+    table_of(CertificateRetirement).c.period,
+    table_of(CertificateRetirement).c.retirement_id,
+)
+for _model, _column in (
+    (Listing, "maker"),
+    (Rating, "rater"),
+    (Report, "suspect"),
+    (Report, "reporter"),
+    (Report, "regulator"),
+    (Quota, "party"),
+    (CertificateToken, "generator"),
+    (CertificateRetirement, "holder"),
+    (CertificateRetirement, "beneficiary"),
+):
+    _table = table_of(_model)
+    Index(f"ix_{_table.name}_lower_{_column}", func.lower(_table.c[_column]))

@@ -8,7 +8,11 @@ file, then again in a throwaway PostgreSQL server (``scripts/pgserver.py``; keys
 ``_postgresql``): the point is query latency at that size, not indexing speed. Each trade brings
 eight events (ListingPosted, TradeCreated, TradeRouted, two token Transfers, a dispatch
 result, a node total, a settlement), so 1,000,000 events are 125,000 trades among the
-jibei preset's 3,513 nodes. Then the main history API queries and explorer pages are
+jibei preset's 3,513 nodes. Each trade also brings its rating, its period's certificate
+token of the seller and quota row of the buyer (first trade of the period), every fourth
+trade a certificate retirement, and each period a quota rule (projection rows only, for
+the certificate, quota and rating lists; the event count stays eight per trade).
+Then the main history API queries and explorer pages are
 requested through the ASGI app in-process (Starlette's TestClient), each ``N`` times with
 varying arguments; p50/p99 per query and the worst p99 are reported. No chain is needed.
 """
@@ -30,7 +34,20 @@ from sqlalchemy import Connection, Engine, Table, insert
 from gateway import summary
 from gateway.db import make_engine, upgrade
 from gateway.queries import encode_cursor
-from gateway.tables import Block, Event, EventRef, Listing, Participant, Trade, table_of
+from gateway.tables import (
+    Block,
+    CertificateRetirement,
+    CertificateToken,
+    Event,
+    EventRef,
+    Listing,
+    Participant,
+    Quota,
+    QuotaPeriod,
+    Rating,
+    Trade,
+    table_of,
+)
 from ledger.settings import Settings
 from scripts.bench.common import percentile
 from scripts.bench.report import Section
@@ -53,6 +70,16 @@ CONTRACT_ADDR = {
     "MeterOracle": "0x" + "42" * 20,
     "SettlementEngine": "0x" + "51" * 20,
     "NodeRegistry": "0x" + "12" * 20,
+}
+
+
+#: Projection rows of the certificate, quota and rating lists: name -> model.
+EXTRA_TABLES = {
+    "ratings": Rating,
+    "tokens": CertificateToken,
+    "quotas": Quota,
+    "retirements": CertificateRetirement,
+    "quota_rules": QuotaPeriod,
 }
 
 
@@ -81,6 +108,8 @@ class Generator:
         self.blocks: list[dict[str, Any]] = []
         self.trades: list[dict[str, Any]] = []
         self.listings: list[dict[str, Any]] = []
+        self.extra: dict[str, list[dict[str, Any]]] = {name: [] for name in EXTRA_TABLES}
+        self.seen: set[tuple[str, int]] = set()
         self.event_id = 0
         self.block = 100
         self.in_block = 0
@@ -221,6 +250,48 @@ class Generator:
                 "paid_to_seller_fen": escrow,
             }
         )
+        self.certificates(self.trades[-1])
+
+    def certificates(self, trade: dict[str, Any]) -> None:
+        """The trade's rating, and its seller's token, buyer's quota, a retirement."""
+        trade_id, seller, buyer = trade["trade_id"], trade["seller"], trade["buyer"]
+        period, block, at = trade["period"], trade["block_number"], trade["created_time"]
+        tx = trade["tx_hash"]
+        token = str(1 << 248 | int(seller, 16) << 64 | period)
+        on_chain = {"block_number": block, "tx_hash": tx}
+        self.extra["ratings"].append(
+            on_chain
+            | {"trade_id": trade_id, "rater": buyer, "ratee": seller, "score": 3 + trade_id % 3}
+            | {"block_time": at, "log_index": 99}
+        )
+        if (seller, period) not in self.seen:
+            self.seen.add((seller, period))
+            self.extra["tokens"].append(
+                on_chain
+                | {"token_id": token, "type_id": 1, "source": "wind", "generator": seller}
+                | {"vintage": period, "issued": 40, "generation_wh": 40_000_000, "retired": 0}
+                | {"revoked": 0, "created_block": block, "created_time": at}
+            )
+        if (buyer, period) not in self.seen:
+            self.seen.add((buyer, period))
+            assessed = period % 2 == 1
+            self.extra["quotas"].append(
+                {"party": buyer, "period": period, "obligation_wh": trade["energy_wh"] // 5}
+                | {"covered_wh": (trade_id % 3) * 1_000_000, "assessed": assessed}
+                | {"block_number": block}
+            )
+        if trade_id % 4 == 0:
+            self.extra["retirements"].append(
+                on_chain
+                | {"retirement_id": trade_id // 4, "token_id": token, "holder": seller}
+                | {"beneficiary": buyer, "amount": 1, "period": period, "trade_id": trade_id}
+                | {"retired_by": seller, "covered_wh": 1_000_000, "block_time": at}
+            )
+        if trade_id % 5_000 == 1:
+            self.extra["quota_rules"].append(
+                {"period": period, "weight_bps": 1_500, "deadline": at + 86_400 * 30}
+                | {"fine_rate_fen_per_mwh": 8_000, "regulator": node(0), "block_number": block}
+            )
 
     def drain(self) -> dict[str, list[dict[str, Any]]]:
         out = {
@@ -229,8 +300,10 @@ class Generator:
             "blocks": self.blocks,
             "trades": self.trades,
             "listings": self.listings,
+            **self.extra,
         }
         self.events, self.refs, self.blocks, self.trades, self.listings = [], [], [], [], []
+        self.extra = {name: [] for name in EXTRA_TABLES}
         return out
 
 
@@ -254,6 +327,7 @@ def populate(engine: Engine, events: int) -> dict[str, float]:
         "blocks": table_of(Block),
         "trades": table_of(Trade),
         "listings": table_of(Listing),
+        **{name: table_of(model) for name, model in EXTRA_TABLES.items()},
     }
     with engine.begin() as conn:
         conn.execute(
@@ -404,6 +478,52 @@ def query_paths(n_events: int) -> dict[str, Callable[[], str]]:
             f"/listings?side=sell&period={1 + rng.randrange(trades) // 5_000}"
         ),
         "page violations": lambda: "/violations",
+        # every other list paged: certificates, quotas, quota rules, retirements, ratings
+        "page certificates": lambda: "/certificates",
+        "page certificates older (deep page)": lambda: (
+            f"/certificates?before={rng.randrange(100, last_block)}~{rng.randrange(10**70)}"
+        ),
+        "page certificates by vintage + generator": lambda: (
+            f"/certificates?period={1 + rng.randrange(trades) // 5_000}"
+            f"&participant={node(rng.randrange(284))}"
+        ),
+        "page quotas by period + status": lambda: (
+            f"/certificates/quotas?period={1 + rng.randrange(trades) // 5_000}&status=short"
+        ),
+        "page quotas older (deep page)": lambda: (
+            f"/certificates/quotas?before={1 + rng.randrange(trades) // 5_000}~{addr()}"
+        ),
+        "page quotas by participant": lambda: f"/certificates/quotas?participant={addr()}",
+        "page quota rules": lambda: "/certificates/quota-rules",
+        "page retirements by participant": lambda: (
+            f"/certificates/retirements?participant={addr()}"
+        ),
+        "page retirements older (deep page)": lambda: (
+            f"/certificates/retirements?before={rng.randrange(trades // 4)}"
+        ),
+        "page ratings received": lambda: f"/ratings?ratee={node(rng.randrange(284))}",
+        "page ratings given (older)": lambda: (
+            f"/ratings?rater={addr()}&before={rng.randrange(trades)}"
+        ),
+        "page ratings older (deep page)": lambda: f"/ratings?before={rng.randrange(trades)}",
+        # the auditors' decoded events, paged both ways, and a block's events
+        "page events": lambda: "/events",
+        "page events by participant": lambda: f"/events?participant={addr()}",
+        "page events older (deep page)": lambda: (
+            "/events?before=" + encode_cursor(rng.randrange(100, last_block), 0)
+        ),
+        "page events newer (deep page)": lambda: (
+            "/events?contract=TradingMarket&after="
+            + encode_cursor(rng.randrange(100, last_block), 0)
+        ),
+        "page block": lambda: f"/blocks/{rng.randrange(100, last_block)}",
+        # any list's page as JSON (the same filters and cursors)
+        "api lists quotas by period + status": lambda: (
+            f"/api/v1/lists/quotas?period={1 + rng.randrange(trades) // 5_000}&status=short"
+        ),
+        "api lists ratings (deep page)": lambda: (
+            f"/api/v1/lists/ratings?before={rng.randrange(trades)}&limit=100"
+        ),
     }
 
 

@@ -333,3 +333,36 @@ def many_trades(count: int, first_id: int = 100) -> list[DecodedEvent]:
                    curtailedWh=0, reasonCode=0, substitutedWh=0, failed=False)
             )  # fmt: skip
     return out
+
+
+def many_certificates(count: int, first_block: int = 400) -> list[DecodedEvent]:
+    """``count`` more vintages (from VINTAGE + 1), for the certificate, quota and rating
+    lists: per vintage a quota rule, a token of node 1 and one of node 2 issued in the same
+    block, node 3's assessed quota (short every third vintage, else compliant), and a
+    rating of node 1 by node 3."""
+    out = []
+    for i in range(count):
+        block, vintage = first_block + i, VINTAGE + 1 + i
+        out.append(
+            ev(block, "QuotaSet", "QuotaLedger", period=vintage, weightBps=1000 + i,
+               deadline=BASE_TIME + 86_400 * (i + 2), fineRateFenPerMwh=8000, regulator=REGULATOR)
+        )  # fmt: skip
+        for generator in (node(1), node(2)):
+            out.append(
+                ev(block, "CertificatesIssued", "GreenCertificate",
+                   tokenId=token_id(2, generator, vintage), generator=generator, period=vintage,
+                   typeId=2, amount=1 + i, generationWh=1_000_000 * (i + 1), carriedInWh=0,
+                   carriedOutWh=0)
+            )  # fmt: skip
+        shortfall = 1_000_000 if i % 3 == 0 else 0
+        out.append(
+            ev(block, "ComplianceAssessed", "QuotaLedger", party=node(3), period=vintage,
+               obligationWh=2_000_000, coveredWh=2_000_000 - shortfall, shortfallWh=shortfall,
+               fineFen=8 * shortfall // 1000, paidFen=8 * shortfall // 1000, slashedFen=0,
+               unpaidFen=0, by=REGULATOR)
+        )  # fmt: skip
+        out.append(
+            ev(block, "RatingSubmitted", "ReputationLedger", tradeId=100 + i, rater=node(3),
+               ratee=node(1), score=1 + i % 5)
+        )  # fmt: skip
+    return out

@@ -1,6 +1,7 @@
 """The explorer in a real headless browser (Debian's chromium + chromedriver, driven by
 selenium): a regulator's path from the overview to a trade's meter proof, and a filtered
-list's CSV download equal to the history API's answer for the same filter."""
+list's CSV download equal to the history API's answer for the same filter, and the
+certificate tokens paged older and back newer."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from sqlalchemy import Engine
 
 from gateway.indexer import Indexer
 from tests.gateway.conftest import node
-from tests.gateway.synthetic import VINTAGE, many_trades, market_events, store
+from tests.gateway.synthetic import VINTAGE, many_certificates, many_trades, market_events, store
 from tests.gateway.test_explorer import api_trades
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -127,3 +128,42 @@ def test_filtered_list_csv_equals_the_api(live: Live, market: None, browser: Any
     assert rows == [{k: "" if v is None else str(v) for k, v in e.items()} for e in expected]
     assert sorted(int(a.text[1:]) for a in shown) == [int(r["trade_id"]) for r in rows]
     assert len(rows) >= 10
+
+
+def test_certificates_paged_both_ways(
+    live: Live, indexer: Indexer, gw_engine: Engine, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    indexer.run_once()
+    store(indexer, gw_engine, market_events() + many_certificates(60))
+    url, _ = live
+    d = browser
+    d.get(url + "/certificates")
+
+    def tokens() -> list[str]:
+        return [
+            td.get_attribute("title")
+            for td in d.find_elements(By.CSS_SELECTOR, "table.tokens td[title]")
+        ]
+
+    first = tokens()
+    assert len(first) == 50
+    follow(d, d.find_element(By.ID, "older"))
+    assert "before=" in d.current_url
+    second = tokens()
+    assert len(second) == 50
+    assert not set(first) & set(second)
+    follow(d, d.find_element(By.ID, "older"))
+    assert len(tokens()) == 21
+    assert not d.find_elements(By.ID, "older")  # the last page
+    follow(d, d.find_element(By.ID, "newer"))
+    assert tokens() == second
+    follow(d, d.find_element(By.ID, "newer"))
+    assert tokens() == first
+    # a preview's "older" link continues the quota rules' paged list
+    follow(d, d.find_element(By.CSS_SELECTOR, "a.older[href^='/certificates/quota-rules']"))
+    assert d.find_element(By.TAG_NAME, "h1").text == "Renewable quota rules by period"
+    assert len(d.find_elements(By.CSS_SELECTOR, "table tr")) == 1 + 50  # the 11th to 60th
+    follow(d, d.find_element(By.ID, "older"))
+    assert len(d.find_elements(By.CSS_SELECTOR, "table tr")) == 1 + 1  # the oldest rule

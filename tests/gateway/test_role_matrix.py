@@ -40,6 +40,7 @@ def test_every_route_with_every_role(
         "/api/v1/participants": "/api/v1/participants",
         "/api/v1/participants/{address}": f"/api/v1/participants/{s}",
         "/api/v1/trades": "/api/v1/trades",
+        "/api/v1/lists/{name}": "/api/v1/lists/certificates",
         "/api/v1/trades/{trade_id}": "/api/v1/trades/7",
         "/api/v1/proofs/meter/{node}/{period}": f"/api/v1/proofs/meter/{s}/202601",
         "/api/v1/verify": f"/api/v1/verify?to_block={indexed['block']}",
@@ -58,6 +59,14 @@ def test_every_route_with_every_role(
         "/certificates/retirements": "/certificates/retirements",
         "/certificates/retirements.csv": "/certificates/retirements.csv",
         "/certificates": "/certificates",
+        "/certificates.csv": "/certificates.csv",
+        "/certificates/quotas": "/certificates/quotas",
+        "/certificates/quotas.csv": "/certificates/quotas.csv",
+        "/certificates/quota-rules": "/certificates/quota-rules",
+        "/certificates/quota-rules.csv": "/certificates/quota-rules.csv",
+        "/ratings": "/ratings",
+        "/events": f"/events?participant={s}",
+        "/ratings.csv": "/ratings.csv",
         "/blocks": "/blocks",
         "/blocks/{number}": f"/blocks/{indexed['block']}",
         "/tx/{tx_hash}": f"/tx/{indexed['tx']}",
@@ -73,7 +82,7 @@ def test_every_route_with_every_role(
     app = create_app(gw_settings, engine=gw_engine, ctx=ctx)
     with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=60) as client:
         routes, callers = check_matrix(client, app, targets, _refusal)
-    assert (routes, callers) == (36, 8)
+    assert (routes, callers) == (45, 8)
 
 
 def test_explorer_shows_decoded_events_to_auditors_only(

@@ -152,9 +152,9 @@ def test_market_series_follows_every_trade_row(indexer: Indexer, gw_engine: Engi
         ]
 
 
-def _migration_0003() -> object:
-    path = next((MIGRATIONS_DIR / "versions").glob("0003_*.py"))
-    spec = importlib.util.spec_from_file_location("gw_migration_0003", path)
+def _migration_0003(prefix: str = "0003") -> object:
+    path = next((MIGRATIONS_DIR / "versions").glob(f"{prefix}_*.py"))
+    spec = importlib.util.spec_from_file_location(f"gw_migration_{prefix}", path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -182,7 +182,7 @@ def test_migration_0003_backfills_an_existing_database(indexer: Indexer, gw_engi
         assert summary_rows(conn) == kept
     assert assert_summaries_exact(gw_engine) == shown
 
-    # the models declare the indexes the migration makes
+    # the models declare the indexes the migration (and 0006, for more lists) makes
     lower = {
         ix.name: (t.name, str(next(iter(ix.expressions))))
         for t in Base.metadata.tables.values()
@@ -191,7 +191,10 @@ def test_migration_0003_backfills_an_existing_database(indexer: Indexer, gw_engi
     }
     assert lower == {
         name: (table, f"lower({table}.{column})")
-        for name, table, column in migration.LOWER_INDEXES  # type: ignore[attr-defined]
+        for name, table, column in (
+            migration.LOWER_INDEXES  # type: ignore[attr-defined]
+            + _migration_0003("0006").LOWER_INDEXES  # type: ignore[attr-defined]
+        )
     }
     # and the planner (SQLite's, PostgreSQL's) uses them for a participant's trades
     query = (
