@@ -356,7 +356,7 @@ def trade_page(
     life = trade_life(conn, trade_id)
     if life is None:
         raise HTTPException(404, f"no trade #{trade_id} is indexed")
-    meters = trade_meters(conn, life["trade"])
+    meters = trade_meters(conn, life["trade"], life["events"])
     if life["listing"] is not None:
         life["listing"]["status"] = listing_status(life["listing"], chain_head_time(conn))
     return page.render("trade.html", title=f"Trade #{trade_id}", meters=meters, **life)

@@ -55,6 +55,9 @@ class EventFilter:
     to_block: int | None = None
     from_time: int | None = None
     to_time: int | None = None
+    arg: tuple[str, str] | None = None
+    """(name, value): events whose top-level argument ``name`` is ``value`` (decimal text
+    for integers), matched in the stored JSON."""
 
 
 def encode_cursor(block_number: int, log_index: int) -> str:
@@ -100,6 +103,10 @@ def _filtered(f: EventFilter) -> Select[Any]:
         query = query.where(E.c.block_time >= f.from_time)
     if f.to_time is not None:
         query = query.where(E.c.block_time <= f.to_time)
+    if f.arg is not None:
+        # ``args`` is JSON with sorted keys, no spaces and integers as strings.
+        pair = json.dumps(dict([f.arg]), separators=(",", ":"))[1:-1]
+        query = query.where(E.c.args.contains(pair, autoescape=True))
     return query
 
 
@@ -352,11 +359,14 @@ def chain_head_time(conn: Connection) -> int | None:
 
 def _node_events(conn: Connection, node: str, event: str, period: int) -> list[dict[str, Any]]:
     """``event``s naming ``node`` whose ``period`` argument is ``period``, in chain order."""
-    items, _ = events_page(conn, EventFilter(participant=node, event=event), 1000)
+    f = EventFilter(participant=node, event=event, arg=("period", str(period)))
+    items, _ = events_page(conn, f, 1000)
     return [e for e in items if str(e["args"].get("period")) == str(period)]
 
 
-def trade_meters(conn: Connection, trade: dict[str, Any]) -> list[dict[str, Any]]:
+def trade_meters(
+    conn: Connection, trade: dict[str, Any], events: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """The metered side of a trade: for the seller (delivered = its metered export) and the
     buyer (consumed = its metered import) in the trade's period, the recorded node total,
     the deviation settled on it, and the meter-proof link; from MeterOracle's
@@ -364,9 +374,10 @@ def trade_meters(conn: Connection, trade: dict[str, Any]) -> list[dict[str, Any]
     reports a trade's metering directly). Dispatch-executed energy is not metered energy."""
     period = trade.get("period")
     metered = {}
-    for e in events_page(
-        conn, EventFilter(ref_kind="trade", ref_value=str(trade["trade_id"])), 1000
-    )[0]:
+    if events is None:  # the trade's events (trade_life has them)
+        f = EventFilter(ref_kind="trade", ref_value=str(trade["trade_id"]))
+        events = events_page(conn, f, 1000)[0]
+    for e in events:
         if e["event"] == "TradeMetered":
             metered = e["args"]
     out = []
