@@ -255,3 +255,46 @@ def test_gas_of_settle(flow: Flow) -> None:
     print(f"settle gas (3-region route, full delivery): {gas}")
     assert gas < 600_000
     assert block_time(flow.ctx) > 0
+
+
+def test_the_markets_settlement_functions_are_lean_and_for_the_engine_only(flow: Flow) -> None:
+    flow.open_taking()
+    tid = flow.trade("seller", "buyer", E, PRICE)
+    settler = flow.market.settler
+    full = settler.trade(tid)
+    lean = settler.contract.functions.settlementTrade(tid).call()
+    route = sum(r << (8 + 5 * k) for k, r in enumerate(full.route)) | len(full.route)
+    assert tuple(lean) == (
+        int(TradeStatus.FORMED),
+        flow.party("buyer").address,
+        flow.party("seller").address,
+        flow.period,
+        E,
+        PRICE,
+        full.sum_rate_fen_per_mwh,
+        full.formed_at,
+        route,
+    )
+    with pytest.raises(ContractRevertError) as err:
+        settler.sender.call(settler.address, settler.encode("settlementTrade", 10**6))
+    assert (err.value.name, err.value.arguments) == ("UnknownTrade", {"tradeId": 10**6})
+    stranger = flow.party("buyer").actor.market
+    with pytest.raises(ContractRevertError) as err:
+        stranger.sender.call(stranger.address, stranger.encode("settleTrade", tid, E, 0, 0, False))
+    assert err.value.name == "AccessControlUnauthorizedAccount"
+    # the market's events of a settlement, then the engine's (one market call)
+    flow.dispatch(tid, E // 2, E // 2, 1)
+    flow.meter({"seller": (0, E // 2), "buyer": (E // 2, 0)})
+    flow.open_settlement()
+    receipt = flow.engine.settle(tid)
+    (refund,) = flow.engine.events(receipt, "BuyerRefunded")
+    paid = [dict(e["args"]) for e in settler.events(receipt, "EscrowPaidOut")]
+    assert [p["to"] for p in paid] == [flow.engine.address, flow.party("buyer").address]
+    assert refund["args"]["amountFen"] == paid[1]["amountFen"] == ESCROW - paid[0]["amountFen"]
+    closed = settler.trade(tid)
+    assert (closed.status, closed.executed_wh, closed.curtailed_wh, closed.paid_out_fen) == (
+        TradeStatus.SETTLED,
+        E // 2,
+        E // 2,
+        ESCROW,
+    )
