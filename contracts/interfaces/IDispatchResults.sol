@@ -35,6 +35,15 @@ interface IDispatchResults {
         address signer;
     }
 
+    /// @notice A stored result without its signer (what settlement reads).
+    struct Execution {
+        bool recorded;
+        uint64 period;
+        uint64 executedWh;
+        uint64 curtailedWh;
+        uint16 reasonCode;
+    }
+
     /// @notice A dispatch result was recorded.
     event DispatchResultRecorded(
         uint256 indexed tradeId,
@@ -81,6 +90,9 @@ interface IDispatchResults {
 
     /// @notice The recorded result of `tradeId`.
     function resultOf(uint256 tradeId) external view returns (StoredResult memory);
+
+    /// @notice The recorded result of `tradeId` without its signer (one storage read).
+    function executionOf(uint256 tradeId) external view returns (Execution memory);
 
     /// @notice The EIP-712 digest the dispatch key signs for `result`.
     function resultDigest(DispatchResult calldata result) external view returns (bytes32);

@@ -109,6 +109,18 @@ contract DispatchResults is IDispatchResults, MarketAccessed, TypedDataDomain {
     }
 
     /// @inheritdoc IDispatchResults
+    function executionOf(uint256 tradeId) external view returns (Execution memory) {
+        PackedResult memory r = _results[tradeId];
+        return Execution({
+            recorded: r.recorded,
+            period: r.period,
+            executedWh: r.executedWh,
+            curtailedWh: r.curtailedWh,
+            reasonCode: r.reasonCode
+        });
+    }
+
+    /// @inheritdoc IDispatchResults
     function resultDigest(DispatchResult calldata result) public view returns (bytes32) {
         return _hashTypedData(keccak256(abi.encode(DISPATCH_RESULT_TYPEHASH, result)));
     }

@@ -290,7 +290,7 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
             t.status != ITradingMarket.TradeStatus.Formed
                 && t.status != ITradingMarket.TradeStatus.Dispatched
         ) revert TradeAlreadySettled(tradeId, uint8(t.status));
-        IDispatchResults.StoredResult memory r = _dispatch.resultOf(tradeId);
+        IDispatchResults.Execution memory r = _dispatch.executionOf(tradeId);
         if (!r.recorded) revert DispatchResultMissing(tradeId);
         if (r.period != t.periodId) revert DispatchPeriodMismatch(tradeId, r.period, t.periodId);
         if (!_partiesMetered(t, skipMissingMeter, checked)) return false;
@@ -375,7 +375,7 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
 
     function _emitSettled(
         ISettlementMarket.SettlementTrade memory t,
-        IDispatchResults.StoredResult memory r,
+        IDispatchResults.Execution memory r,
         Work memory w,
         bool failed
     ) private {
