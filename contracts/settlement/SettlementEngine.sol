@@ -78,12 +78,24 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         uint256 substituteSumRate;
     }
 
+    /// @dev The stamp rates of the regions of `route` at time `at` (fetched when first
+    /// needed; `total` is type(uint256).max when a rate is unavailable).
+    struct RouteRates {
+        uint256 route;
+        uint64 at;
+        bool fetched;
+        uint256 total;
+        uint256[] rates;
+    }
+
     /// @dev What a batch has checked already: settlement of `period` is open, `buyer` and
-    /// `seller` have meter data of it (none of it can change within the transaction).
+    /// `seller` have meter data of it, and the last route's rates (none of it can change
+    /// within the transaction; trades formed in one block share their rates' time).
     struct Checked {
         uint32 period;
         address buyer;
         address seller;
+        RouteRates fee;
     }
 
     /// @param access_ The suite's access root.
@@ -314,14 +326,20 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         _credit(t.seller, w.sellerFen);
         emit SellerPaid(tradeId, t.seller, w.period, w.executedWh, t.priceFenPerMwh, w.sellerFen);
         // formula 1 on the executed energy, split over the trade's route
-        _splitFee(tradeId, t.packedRoute, t.formedAt, w.executedWh, w.feeFen, t.sumRateFenPerMwh, false);
+        _splitFee(
+            tradeId,
+            _routeRates(checked, t.packedRoute, t.formedAt),
+            w.executedWh,
+            w.feeFen,
+            t.sumRateFenPerMwh,
+            false
+        );
         // contract-energy transfer
         if (w.substitutedWh != 0) {
             _credit(w.substitute, w.substituteFen);
             _splitFee(
                 tradeId,
-                w.substituteRoute,
-                uint64(block.timestamp),
+                _routeRates(checked, w.substituteRoute, uint64(block.timestamp)),
                 w.substitutedWh,
                 w.substituteFeeFen,
                 w.substituteSumRate,
@@ -450,19 +468,51 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
     /// remainder of `feeFen` to the remainder account.
     function _splitFee(
         uint256 tradeId,
-        uint256 route,
-        uint64 at,
+        RouteRates memory rr,
         uint256 energyWh,
         uint256 feeFen,
         uint256 sumRate,
         bool substitution
     ) private {
         if (feeFen == 0 && energyWh == 0) return;
-        uint256 n = route & 0xff;
+        if (!rr.fetched) _fetchRates(rr);
+        if (rr.total != sumRate) {
+            _credit(_remainder, feeFen);
+            emit FeeSplitUnavailable(tradeId, feeFen, rr.at);
+            return;
+        }
+        uint256 shares;
+        uint256 n = rr.route & 0xff;
+        for (uint256 i = 0; i < n; ++i) {
+            shares +=
+                _payShare(tradeId, _region(rr.route, i), energyWh, rr.rates[i], substitution);
+        }
+        uint256 rest = feeFen - shares;
+        if (rest != 0) {
+            _credit(_remainder, rest);
+            emit RemainderPaid(tradeId, _remainder, feeFen, shares, rest);
+        }
+    }
+
+    /// @dev The memo of `c` for (`route`, `at`): the last one if it is the same, else reset.
+    function _routeRates(Checked memory c, uint256 route, uint64 at)
+        private
+        pure
+        returns (RouteRates memory rr)
+    {
+        rr = c.fee;
+        if (rr.fetched && rr.route == route && rr.at == at) return rr;
+        rr.route = route;
+        rr.at = at;
+        rr.fetched = false;
+    }
+
+    function _fetchRates(RouteRates memory rr) private view {
+        uint256 n = rr.route & 0xff;
         uint256[] memory rates = new uint256[](n);
         uint256 total;
         for (uint256 i = 0; i < n; ++i) {
-            try _tariff.rateAt(_region(route, i), at) returns (uint128 rate) {
+            try _tariff.rateAt(_region(rr.route, i), rr.at) returns (uint128 rate) {
                 rates[i] = rate;
                 total += rate;
             } catch {
@@ -470,20 +520,9 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
                 break;
             }
         }
-        if (total != sumRate) {
-            _credit(_remainder, feeFen);
-            emit FeeSplitUnavailable(tradeId, feeFen, at);
-            return;
-        }
-        uint256 shares;
-        for (uint256 i = 0; i < n; ++i) {
-            shares += _payShare(tradeId, _region(route, i), energyWh, rates[i], substitution);
-        }
-        uint256 rest = feeFen - shares;
-        if (rest != 0) {
-            _credit(_remainder, rest);
-            emit RemainderPaid(tradeId, _remainder, feeFen, shares, rest);
-        }
+        rr.rates = rates;
+        rr.total = total;
+        rr.fetched = true;
     }
 
     function _payShare(

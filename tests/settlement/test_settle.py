@@ -10,9 +10,11 @@ from __future__ import annotations
 import pytest
 
 from ledger.clients.settlement import split_fee
+from ledger.clients.tariff import TransmissionTariffClient
 from ledger.clients.trading import TradeStatus
 from ledger.errors import ContractRevertError
 from ledger.units import value_fen as amount_fen
+from tests.conftest import role_account
 from tests.settlement.conftest import Flow, block_time
 
 E = 10_000_000
@@ -298,3 +300,35 @@ def test_the_markets_settlement_functions_are_lean_and_for_the_engine_only(flow:
         E // 2,
         ESCROW,
     )
+
+
+def _later(flow: Flow, seconds: int) -> None:
+    flow.ctx.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+    flow.ctx.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+def test_a_batch_splits_each_fee_at_the_rates_of_its_trades_formation(flow: Flow) -> None:
+    flow.open_taking()
+    before = [flow.trade("seller", "buyer", E, PRICE) for _ in range(2)]
+    tariff = flow.ctx.client(TransmissionTariffClient, role_account("REGULATOR"))
+    _later(flow, 5)
+    tariff.schedule_stamp_rate(2, 1_200)  # from now: later trades pay the new rate
+    _later(flow, 5)
+    after = [flow.trade("seller", "buyer", E, PRICE) for _ in range(2)]
+    trades = before + after
+    for tid in trades:
+        flow.dispatch(tid, E)
+    flow.meter({"seller": (0, 4 * E), "buyer": (4 * E, 0)})
+    flow.open_settlement()
+    receipt = flow.engine.settle_batch(trades)
+    paid = [dict(e["args"]) for e in flow.engine.events(receipt, "TransmissionFeePaid")]
+    assert flow.engine.events(receipt, "FeeSplitUnavailable") == []
+    for tid in trades:
+        t = flow.market.settler.trade(tid)
+        expected = [(r, tariff.rate_at(r, t.formed_at)) for r in t.route]
+        assert [(p["region"], p["rateFenPerMwh"]) for p in paid if p["tradeId"] == tid] == expected
+        assert sum(rate for _r, rate in expected) == t.sum_rate_fen_per_mwh
+    rates_of = {tid: {p["rateFenPerMwh"] for p in paid if p["tradeId"] == tid} for tid in trades}
+    assert all(1_200 not in rates_of[tid] for tid in before)
+    supply, held = flow.conservation()
+    assert supply == held
