@@ -15,6 +15,7 @@ import {ISettlementEngine} from "../interfaces/ISettlementEngine.sol";
 import {ITradingMarket} from "../interfaces/ITradingMarket.sol";
 import {ITransmissionTariff} from "../interfaces/ITransmissionTariff.sol";
 import {ISettlementMarket} from "./ISettlementMarket.sol";
+import {Checked, RouteRates, SettleWork, Work} from "./SettleWork.sol";
 
 /// @title SettlementEngine
 /// @notice Trade settlement, contract guarantees and deviation charges (see ISettlementEngine).
@@ -61,42 +62,6 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
     uint256 private _totalClaimable;
     mapping(address node => uint256) private _debt;
     mapping(address node => bool) private _debtBlocked;
-
-    /// @dev Working values of one trade's settlement (keeps the stack shallow).
-    struct Work {
-        uint256 tradeId;
-        uint32 period;
-        uint256 executedWh;
-        uint256 unexecutedWh;
-        uint256 sellerFen;
-        uint256 feeFen;
-        address substitute;
-        uint256 substitutedWh;
-        uint256 substituteFen;
-        uint256 substituteFeeFen;
-        uint256 substituteRoute; // packed like a trade's route
-        uint256 substituteSumRate;
-    }
-
-    /// @dev The stamp rates of the regions of `route` at time `at` (fetched when first
-    /// needed; `total` is type(uint256).max when a rate is unavailable).
-    struct RouteRates {
-        uint256 route;
-        uint64 at;
-        bool fetched;
-        uint256 total;
-        uint256[] rates;
-    }
-
-    /// @dev What a batch has checked already: settlement of `period` is open, `buyer` and
-    /// `seller` have meter data of it, and the last route's rates (none of it can change
-    /// within the transaction; trades formed in one block share their rates' time).
-    struct Checked {
-        uint32 period;
-        address buyer;
-        address seller;
-        RouteRates fee;
-    }
 
     /// @param access_ The suite's access root.
     /// @param registry_ Node registry (regions, sides, bonds, trading blocks).
@@ -328,7 +293,7 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         // formula 1 on the executed energy, split over the trade's route
         _splitFee(
             tradeId,
-            _routeRates(checked, t.packedRoute, t.formedAt),
+            SettleWork.ratesFor(checked, t.packedRoute, t.formedAt),
             w.executedWh,
             w.feeFen,
             t.sumRateFenPerMwh,
@@ -339,7 +304,7 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
             _credit(w.substitute, w.substituteFen);
             _splitFee(
                 tradeId,
-                _routeRates(checked, w.substituteRoute, uint64(block.timestamp)),
+                SettleWork.ratesFor(checked, w.substituteRoute, uint64(block.timestamp)),
                 w.substitutedWh,
                 w.substituteFeeFen,
                 w.substituteSumRate,
@@ -430,10 +395,10 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
             return;
         }
         try _tariff.transmissionFeeFen(
-            _registry.regionOf(sub), _lastRegion(t.packedRoute), energy
+            _registry.regionOf(sub), SettleWork.lastRegion(t.packedRoute), energy
         ) returns (uint256 fee_, uint8[] memory route_, uint256 sum_) {
             w.substituteFeeFen = fee_;
-            w.substituteRoute = _pack(route_);
+            w.substituteRoute = SettleWork.pack(route_);
             w.substituteSumRate = sum_;
         } catch {
             emit SubstitutionDeclined(w.tradeId, sub, _DECLINED_ROUTE, energy, 0, 0);
@@ -475,7 +440,7 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         bool substitution
     ) private {
         if (feeFen == 0 && energyWh == 0) return;
-        if (!rr.fetched) _fetchRates(rr);
+        if (!rr.fetched) SettleWork.fetch(rr, _tariff);
         if (rr.total != sumRate) {
             _credit(_remainder, feeFen);
             emit FeeSplitUnavailable(tradeId, feeFen, rr.at);
@@ -485,44 +450,13 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         uint256 n = rr.route & 0xff;
         for (uint256 i = 0; i < n; ++i) {
             shares +=
-                _payShare(tradeId, _region(rr.route, i), energyWh, rr.rates[i], substitution);
+                _payShare(tradeId, SettleWork.region(rr.route, i), energyWh, rr.rates[i], substitution);
         }
         uint256 rest = feeFen - shares;
         if (rest != 0) {
             _credit(_remainder, rest);
             emit RemainderPaid(tradeId, _remainder, feeFen, shares, rest);
         }
-    }
-
-    /// @dev The memo of `c` for (`route`, `at`): the last one if it is the same, else reset.
-    function _routeRates(Checked memory c, uint256 route, uint64 at)
-        private
-        pure
-        returns (RouteRates memory rr)
-    {
-        rr = c.fee;
-        if (rr.fetched && rr.route == route && rr.at == at) return rr;
-        rr.route = route;
-        rr.at = at;
-        rr.fetched = false;
-    }
-
-    function _fetchRates(RouteRates memory rr) private view {
-        uint256 n = rr.route & 0xff;
-        uint256[] memory rates = new uint256[](n);
-        uint256 total;
-        for (uint256 i = 0; i < n; ++i) {
-            try _tariff.rateAt(_region(rr.route, i), rr.at) returns (uint128 rate) {
-                rates[i] = rate;
-                total += rate;
-            } catch {
-                total = type(uint256).max;
-                break;
-            }
-        }
-        rr.rates = rates;
-        rr.total = total;
-        rr.fetched = true;
     }
 
     function _payShare(
@@ -545,8 +479,8 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         ISettlementMarket.SettlementTrade memory t,
         uint256 curtailedWh
     ) private {
-        uint8 from = _region(t.packedRoute, 0);
-        uint8 to = _lastRegion(t.packedRoute);
+        uint8 from = SettleWork.region(t.packedRoute, 0);
+        uint8 to = SettleWork.lastRegion(t.packedRoute);
         uint256 ftrId = _ftrOf[_ftrKey(t.buyer, t.periodId, from, to)];
         if (ftrId == 0) return;
         Ftr storage f = _ftrs[ftrId];
@@ -824,24 +758,6 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
             revert InsufficientFunds(from, balance, allowance, amountFen);
         }
         _token.safeTransferFrom(from, to, amountFen);
-    }
-
-    /// @dev Region k of a packed route (ITransmissionTariff.cachedRoute: bits 0..7 the
-    /// length, region k in bits 8+5k..12+5k).
-    function _region(uint256 route, uint256 k) private pure returns (uint8) {
-        return uint8((route >> (8 + 5 * k)) & 0x1f);
-    }
-
-    function _lastRegion(uint256 route) private pure returns (uint8) {
-        return _region(route, (route & 0xff) - 1);
-    }
-
-    /// @dev A route list packed like ITransmissionTariff.cachedRoute.
-    function _pack(uint8[] memory route) private pure returns (uint256 packed) {
-        packed = route.length;
-        for (uint256 k = 0; k < route.length; ++k) {
-            packed |= uint256(route[k]) << (8 + 5 * k);
-        }
     }
 
     function _metered(address node, uint32 period) private view returns (bool recorded) {
