@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -9,12 +12,19 @@ import typer
 from web3 import Web3
 
 from ledger.apikeys_cli import keys_app
-from ledger.cli_support import address_argument, console, make_context, print_json
+from ledger.cli_support import (
+    account_address,
+    address_argument,
+    console,
+    make_context,
+    print_json,
+    signer,
+)
 from ledger.clients.access import MarketAccessClient
-from ledger.clients.oracle import MeterOracleClient
+from ledger.clients.oracle import MeteredEnergy, MeterOracleClient, PeriodInfo
 from ledger.context import LedgerContext
 from ledger.db import make_engine, session_factory
-from ledger.errors import NotFoundError
+from ledger.errors import ChainError, NotFoundError
 from ledger.keystore import resolve_password
 from ledger.tls import InsecureOpt, uvicorn_ssl_kwargs
 from oracle import eip712
@@ -47,6 +57,19 @@ def _service(ctx: LedgerContext, wallet: str | None = None, **kw: object) -> Ora
     engine = make_engine(ctx.settings)
     create_tables(engine)
     return OracleService(ctx, sessions=session_factory(engine), account=account, **kw)  # type: ignore[arg-type]
+
+
+class ClockSource(StrEnum):
+    """What the oracle takes as "now" (reading ages, batch and period deadlines)."""
+
+    wall = "wall"
+    chain = "chain"
+
+
+def chain_clock(ctx: LedgerContext) -> Callable[[], float]:
+    """The latest block's timestamp as the oracle's clock: on a local dev chain whose clock
+    ``gridledger chain advance`` moves, readings and periods follow the chain's time."""
+    return lambda: float(ctx.w3.eth.get_block("latest")["timestamp"])
 
 
 def _describe(service: OracleService) -> str:
@@ -88,6 +111,13 @@ def serve(
     ] = None,
     wallet: WalletOpt = None,
     insecure_http: InsecureOpt = False,
+    clock: Annotated[
+        ClockSource,
+        typer.Option(
+            help="'wall': the host's clock; 'chain': the latest block's time (a local dev "
+            "chain moved with `gridledger chain advance`)."
+        ),
+    ] = ClockSource.wall,
 ) -> None:
     """Run the oracle API (HTTPS with the `gridledger tls init` certificates) with its
     batching/relaying worker (one process per key)."""
@@ -98,7 +128,9 @@ def serve(
     ctx = make_context()
     tls_kwargs = uvicorn_ssl_kwargs(ctx.settings, "oracle", insecure_http=insecure_http)
     trades = MemoryTradeSource.from_file(trades_file) if trades_file else None
-    service = _service(ctx, wallet, trades=trades)
+    now = chain_clock(ctx) if clock is ClockSource.chain else time.time
+    service = _service(ctx, wallet, trades=trades, clock=now)
+    console.print(f"clock: {clock.value}")
     console.print(f"delivery periods: {_describe(service)}")
     console.print(service.startup.describe())
     with OracleLock(ctx.settings.data_dir / "oracle", service.account.address):
@@ -271,3 +303,68 @@ def period_close(
         f"period {period}: {record.node_count} nodes, {record.reading_count} readings, "
         f"root {record.totals_root}; node totals submitted behind it"
     )
+
+
+def _period_state(
+    oracle: MeterOracleClient, period: int, nodes: list[str]
+) -> tuple[PeriodInfo, dict[str, MeteredEnergy]]:
+    return oracle.period_of(period), {n: oracle.metered_energy_of(n, period) for n in nodes}
+
+
+@period_app.command("show")
+def period_show(
+    period: Annotated[int, typer.Argument(min=1, help="The delivery period (trading period id).")],
+    nodes: Annotated[
+        list[str] | None,
+        typer.Argument(help="Nodes (addresses or wallet names) whose recorded totals to show."),
+    ] = None,
+    wait: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Wait up to this many seconds until the period is posted and every NODE's "
+            "total is recorded on chain (error when it is not by then).",
+        ),
+    ] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """A delivery period's posted totals root and NODEs' metered totals, as on chain
+    (what settlement reads)."""
+    ctx = make_context()
+    addresses = [account_address(ctx, n) for n in nodes or []]
+    oracle = ctx.client(MeterOracleClient, signer(ctx, None))
+    deadline = time.monotonic() + wait
+    posted, totals = _period_state(oracle, period, addresses)
+    while not (posted.posted_at and all(t.recorded for t in totals.values())):
+        if time.monotonic() >= deadline:
+            if wait:
+                raise ChainError(
+                    f"period {period}: not posted with every total recorded after {wait} s "
+                    "(is the oracle serving, and its late-reading window over?)"
+                )
+            break
+        time.sleep(1.0)
+        posted, totals = _period_state(oracle, period, addresses)
+    root = "0x" + posted.totals_root.hex()
+    if as_json:
+        print_json(
+            {
+                "period": {**posted._asdict(), "totals_root": root},
+                "totals": {n: t._asdict() for n, t in totals.items()},
+            }
+        )
+        return
+    if posted.posted_at:
+        console.print(
+            f"period {period}: posted at {posted.posted_at}, {posted.node_count} nodes, "
+            f"{posted.reading_count} readings, totals root {root}"
+        )
+    else:
+        console.print(f"period {period}: not posted yet")
+    for node, total in totals.items():
+        console.print(
+            f"  {node}: import {total.import_wh} Wh, export {total.export_wh} Wh, "
+            f"net {total.net_wh} Wh"
+            if total.recorded
+            else f"  {node}: no total recorded yet"
+        )

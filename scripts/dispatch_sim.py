@@ -33,6 +33,7 @@ from ledger.keystore import DEMO_ROLE_WALLETS, demo_account
 from ledger.settings import get_settings
 from ledger.tls import InsecureOpt, http_client
 from ledger.webauth import API_KEY_HEADER
+from node.dispatch.report import oracle_url as default_oracle_url
 from oracle import eip712
 from oracle.schemas import DispatchResult, DispatchSubmission, SignedDispatchResult, Trade
 
@@ -183,7 +184,9 @@ app = typer.Typer(help="Simulated dispatch center.")
 def run(
     period: Annotated[int, typer.Option(help="Delivery period to check.")],
     corridor: Annotated[list[str], typer.Option(help="REGION:REGION:MW, repeatable.")],
-    oracle_url: Annotated[str, typer.Option()] = "https://127.0.0.1:8600",
+    oracle_url: Annotated[
+        str | None, typer.Option(help="The oracle API (default: the oracle settings').")
+    ] = None,
     insecure_http: InsecureOpt = False,
     api_key: Annotated[
         str | None,
@@ -198,9 +201,8 @@ def run(
     corridors = dict(parse_corridor(c) for c in corridor)
     account = demo_account(DEMO_ROLE_WALLETS["dispatch"])
     settings = get_settings()
-    with http_client(
-        settings, oracle_url, client_name="dispatch", insecure_http=insecure_http
-    ) as http:
+    url = oracle_url or default_oracle_url(settings)
+    with http_client(settings, url, client_name="dispatch", insecure_http=insecure_http) as http:
         if api_key:
             http.headers[API_KEY_HEADER] = api_key
         health = http.get("/health").raise_for_status().json()

@@ -7,7 +7,15 @@ advance by exactly the interval energies, sequences by one per reading.
 
     python -m scripts.meter_sim --oracle-url https://127.0.0.1:8600 --meters 50 --intervals 96
 
-Keys are THROWAWAY demo keys (derived from the public demo mnemonic, index 20000 + n).
+Keys are THROWAWAY demo keys (derived from the public demo mnemonic, index 20000 + n), or
+one registered meter's own key from the keystore (``--meter LABEL --wallet NAME``). With
+``--period P`` the readings cover trading period P's delivery intervals (read from the
+chain) instead of the last ``--intervals``; ``--import-mwh``/``--export-mwh`` replace the
+profile by that total energy, spread evenly over the intervals:
+
+    python -m scripts.meter_sim --meter MP-1 --wallet meter-1 --period 1 --import-mwh 4.2
+
+The oracle's URL defaults to ``https://<GRIDLEDGER_ORACLE_HOST>:<GRIDLEDGER_ORACLE_PORT>``.
 """
 
 from __future__ import annotations
@@ -16,6 +24,8 @@ import math
 import random
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -23,9 +33,14 @@ import httpx
 import typer
 from eth_account.signers.local import LocalAccount
 
+from ledger.cli_support import make_context, prompt_password, signer
+from ledger.clients.trading import TradingMarketClient
+from ledger.errors import GridLedgerError, ValidationError
 from ledger.keystore import demo_account
 from ledger.settings import get_settings
 from ledger.tls import InsecureOpt, http_client
+from ledger.units import mwh_to_wh
+from node.dispatch.report import oracle_url as default_oracle_url
 from oracle import eip712
 from oracle.schemas import MeterReading, ReadingBatch, SignedReading
 
@@ -156,36 +171,133 @@ def refusal_summary(refused: Counter[str], sent: int) -> str:
     return f"oracle refused {sum(refused.values())} of {sent} readings ({why})"
 
 
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """A mistake in the meter options (wallet, period, energies) ends the simulator with
+    one line, exit 2."""
+    try:
+        yield
+    except GridLedgerError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def split_evenly(total_wh: int, parts: int) -> list[int]:
+    """``total_wh`` in ``parts`` whole-Wh shares differing by at most 1 Wh (larger first)."""
+    base, rest = divmod(total_wh, parts)
+    return [base + 1] * rest + [base] * (parts - rest)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which meters read, at which interval starts, and any fixed energies per interval."""
+
+    sims: list[SimMeter]
+    starts: list[int]
+    import_wh: list[int] | None = None
+    export_wh: list[int] | None = None
+
+
+def _plan(
+    meters: int,
+    intervals: int,
+    *,
+    meter: str | None,
+    wallet: str | None,
+    period: int | None,
+    import_mwh: str | None,
+    export_mwh: str | None,
+) -> Plan:
+    """The readings to send: demo meters or one keystore meter, recent intervals or a
+    trading period's delivery intervals, profile or fixed energies."""
+    if (meter is None) != (wallet is None):
+        raise ValidationError("--meter and --wallet go together (the meter's own key)")
+    ctx = make_context() if meter is not None or period is not None else None
+    interval_s = 900
+    if ctx is not None and period is not None:
+        p = ctx.client(TradingMarketClient, signer(ctx, None)).period(period)
+        if p.intervals == 0:
+            raise ValidationError(f"the trading market has no period {period}")
+        interval_s = p.interval_s
+        starts = [p.delivery_start + i * interval_s for i in range(p.intervals)]
+    else:
+        now = int(time.time()) // 900 * 900
+        starts = [now - k * 900 for k in range(intervals, 0, -1)]
+    if ctx is not None and meter is not None and wallet is not None:
+        account = ctx.account(wallet, prompt_password)
+        sims = [SimMeter(label=meter, account=account, capacity_w=50_000, interval_s=interval_s)]
+    else:
+        sims = make_meters(meters)
+    fixed = [
+        None if mwh is None else split_evenly(mwh_to_wh(mwh), len(starts))
+        for mwh in (import_mwh, export_mwh)
+    ]
+    if any(f is not None for f in fixed):
+        fixed = [f or [0] * len(starts) for f in fixed]
+    return Plan(sims, starts, fixed[0], fixed[1])
+
+
 app = typer.Typer(help="Simulated smart meters posting signed readings to the oracle.")
 
 
 @app.command()
 def run(
-    oracle_url: Annotated[str, typer.Option(help="The oracle API.")] = "https://127.0.0.1:8600",
+    oracle_url: Annotated[
+        str | None, typer.Option(help="The oracle API (default: the oracle settings').")
+    ] = None,
     meters: Annotated[int, typer.Option(min=1)] = 20,
     intervals: Annotated[int, typer.Option(min=1, help="15-minute intervals per meter.")] = 8,
     batch: Annotated[int, typer.Option(min=1, help="Readings per POST.")] = 500,
     insecure_http: InsecureOpt = False,
+    meter: Annotated[
+        str | None, typer.Option(help="One registered meter's label (instead of --meters).")
+    ] = None,
+    wallet: Annotated[
+        str | None, typer.Option(help="That meter's signing key (a keystore wallet).")
+    ] = None,
+    period: Annotated[
+        int | None,
+        typer.Option(min=1, help="Read trading period P's delivery intervals (not recent ones)."),
+    ] = None,
+    import_mwh: Annotated[
+        str | None, typer.Option(help="Total import (MWh), spread evenly over the intervals.")
+    ] = None,
+    export_mwh: Annotated[
+        str | None, typer.Option(help="Total export (MWh), spread evenly over the intervals.")
+    ] = None,
 ) -> None:
     """Post ``intervals`` recent readings of each meter (registered beforehand with
     ``gridledger oracle meter register``); HTTPS verified against the consortium CA.
     Exits 1 with a one-line summary when the oracle refused any reading."""
     settings = get_settings()
-    with http_client(
-        settings, oracle_url, client_name="meter", insecure_http=insecure_http
-    ) as http:
+    with one_line_errors():
+        plan = _plan(
+            meters,
+            intervals,
+            meter=meter,
+            wallet=wallet,
+            period=period,
+            import_mwh=import_mwh,
+            export_mwh=export_mwh,
+        )
+    url = oracle_url or default_oracle_url(settings)
+    with http_client(settings, url, client_name="meter", insecure_http=insecure_http) as http:
         health = http.get("/health").raise_for_status().json()
         chain_id, contract = int(health["chainId"]), str(health["meterOracle"])
-        sims = make_meters(meters)
-        now = int(time.time()) // 900 * 900
+        sims, last = plan.sims, len(plan.starts) - 1
         pending: list[SignedReading] = []
         sent = 0
         refused: Counter[str] = Counter()
         started = time.perf_counter()
-        for k in range(intervals, 0, -1):
+        for k, start in enumerate(plan.starts):
             for sim in sims:
-                pending.append(sim.sign(sim.reading(now - k * 900), chain_id, contract))
-                if len(pending) >= batch or (k == 1 and sim is sims[-1]):
+                reading = sim.reading(
+                    start,
+                    import_wh=plan.import_wh[k] if plan.import_wh else None,
+                    export_wh=plan.export_wh[k] if plan.export_wh else None,
+                )
+                pending.append(sim.sign(reading, chain_id, contract))
+                if len(pending) >= batch or (k == last and sim is sims[-1]):
                     resp = http.post("/readings", json=batch_json(pending, chain_id, contract))
                     refused += refusals(resp, len(pending))
                     sent += len(pending)

@@ -135,16 +135,25 @@ abstract contract ERC1155Paris is ERC165, IERC1155, IERC1155MetadataURI, IERC115
         _updateWithAcceptanceCheck(from, to, ids, values, data);
     }
 
-    /// @dev Mint `value` of `id` to `to` (with the receiver acceptance check).
+    /// @dev Mint `value` of `id` to `to` (with the receiver acceptance check): what
+    /// `_updateWithAcceptanceCheck` does for one id, without its one-element arrays.
     function _mint(address to, uint256 id, uint256 value, bytes memory data) internal {
         if (to == address(0)) revert ERC1155InvalidReceiver(address(0));
-        _updateWithAcceptanceCheck(address(0), to, _single(id), _single(value), data);
+        _balances[id][to] += value;
+        emit TransferSingle(msg.sender, address(0), to, id, value);
+        ERC1155Utils.checkOnERC1155Received(msg.sender, address(0), to, id, value, data);
     }
 
-    /// @dev Burn `value` of `id` held by `from`.
+    /// @dev Burn `value` of `id` held by `from`: what `_update` does for one id, without
+    /// its one-element arrays.
     function _burn(address from, uint256 id, uint256 value) internal {
         if (from == address(0)) revert ERC1155InvalidSender(address(0));
-        _update(from, address(0), _single(id), _single(value));
+        uint256 fromBalance = _balances[id][from];
+        if (fromBalance < value) revert ERC1155InsufficientBalance(from, fromBalance, value, id);
+        unchecked {
+            _balances[id][from] = fromBalance - value;
+        }
+        emit TransferSingle(msg.sender, from, address(0), id, value);
     }
 
     /// @dev Move balances and supply; emits TransferSingle (one id) or TransferBatch.

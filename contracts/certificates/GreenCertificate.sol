@@ -19,8 +19,8 @@ contract GreenCertificate is IGreenCertificate, ERC1155Paris, MarketAccessed, Re
     /// @notice Wh per certificate.
     uint256 public constant WH_PER_CERTIFICATE = 1_000_000;
 
-    /// @dev Packed: one slot for the flags and Wh figures, one for the amount.
-    /// @dev One slot. The carries are < 1e6 Wh; amount <= (2^64 + 1e6) / 1e6 < 2^45.
+    /// @dev One slot, written whole by `issue` (_storeIssuance). The carries are < 1e6 Wh;
+    /// amount <= (2^64 + 1e6) / 1e6 < 2^45.
     struct StoredIssuance {
         bool issued;
         uint8 typeId;
@@ -80,30 +80,22 @@ contract GreenCertificate is IGreenCertificate, ERC1155Paris, MarketAccessed, Re
         if (generator == address(0)) revert ZeroAddress();
         StoredIssuance storage iss = _issuances[generator][period];
         if (iss.issued) revert AlreadyIssued(generator, period);
-        (bool known, INodeRegistry.NodeKind kind) = _source.nodeKindOf(generator);
+        (bool known, INodeRegistry.NodeKind kind, bool recorded, uint64 generationWh) =
+            _source.issuanceInputsOf(generator, period);
         if (!known) revert UnknownNode(generator);
         uint8 typeId = renewableTypeOf(kind);
         if (typeId == 0) revert NotRenewable(generator, kind);
-        (bool recorded, uint64 generationWh) = _source.verifiedGenerationWh(generator, period);
         if (!recorded) revert GenerationNotVerified(generator, period);
 
         (uint64 carriedIn, uint64 carriedOut) = _carry(generator, generationWh);
         amount = (uint256(carriedIn) + generationWh) / WH_PER_CERTIFICATE;
         tokenId = _tokenId(typeId, generator, period);
-        _issuances[generator][period] = StoredIssuance({
-            issued: true,
-            typeId: typeId,
-            generationWh: generationWh,
-            carriedInWh: uint32(carriedIn), // < 1e6
-            carriedOutWh: uint32(carriedOut), // < 1e6
-            issuedAt: uint40(block.timestamp),
-            amount: SafeCast.toUint64(amount)
-        });
+        _storeIssuance(iss, typeId, generationWh, carriedIn, carriedOut, amount);
         emit CertificatesIssued(
             tokenId, generator, period, typeId, amount, generationWh, carriedIn, carriedOut
         );
         if (amount != 0) {
-            _totals.issued += SafeCast.toUint96(amount);
+            _addIssued(amount);
             _mint(generator, tokenId, amount, "");
         }
     }
@@ -282,6 +274,41 @@ contract GreenCertificate is IGreenCertificate, ERC1155Paris, MarketAccessed, Re
         carriedOut = uint64((uint256(carriedIn) + generationWh) % WH_PER_CERTIFICATE);
         _generators[generator] =
             Generator({carryWh: carriedOut, processedWh: gen.processedWh + generationWh});
+    }
+
+    /// @dev `_totals.issued += amount` (checked in uint96, as before) with one read and
+    /// one write of the totals slot (`issued` is its low 96 bits).
+    function _addIssued(uint256 amount) private {
+        Totals storage t = _totals;
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(t.slot)
+        }
+        uint96 issued = uint96(word) + SafeCast.toUint96(amount);
+        assembly ("memory-safe") {
+            sstore(t.slot, or(and(word, not(0xffffffffffffffffffffffff)), issued))
+        }
+    }
+
+    /// @dev Write a fresh issuance record as one word (the StoredIssuance layout: issued
+    /// bit 0, typeId bits 8.., generationWh 16.., carriedInWh 80.., carriedOutWh 112..,
+    /// issuedAt 144.., amount 184..), instead of one read-modify-write per field.
+    function _storeIssuance(
+        StoredIssuance storage iss,
+        uint8 typeId,
+        uint64 generationWh,
+        uint64 carriedIn,
+        uint64 carriedOut,
+        uint256 amount
+    ) private {
+        // carriedIn and carriedOut are < 1e6 (uint32); the amount is SafeCast to uint64.
+        uint256 word = 1 | (uint256(typeId) << 8) | (uint256(generationWh) << 16)
+            | (uint256(uint32(carriedIn)) << 80) | (uint256(uint32(carriedOut)) << 112)
+            | (uint256(uint40(block.timestamp)) << 144)
+            | (uint256(SafeCast.toUint64(amount)) << 184);
+        assembly ("memory-safe") {
+            sstore(iss.slot, word)
+        }
     }
 
     function _tokenId(uint8 typeId, address generator, uint64 vintage)

@@ -37,6 +37,16 @@ contract OracleGenerationSource is IOracleGenerationSource {
     }
 
     /// @inheritdoc IGenerationSource
+    function issuanceInputsOf(address generator, uint64 period)
+        external
+        view
+        returns (bool known, INodeRegistry.NodeKind kind, bool recorded, uint64 exportWh)
+    {
+        (known, kind) = _nodeKindOf(generator);
+        (recorded,, exportWh,) = _oracle.meteredEnergyOf(generator, period);
+    }
+
+    /// @inheritdoc IGenerationSource
     function verifiedConsumptionWh(address party, uint64 period)
         external
         view
@@ -47,10 +57,20 @@ contract OracleGenerationSource is IOracleGenerationSource {
 
     /// @inheritdoc IGenerationSource
     function nodeKindOf(address node) external view returns (bool known, INodeRegistry.NodeKind kind) {
-        if (_registry.statusOf(node) == INodeRegistry.NodeStatus.None) {
-            return (false, INodeRegistry.NodeKind.Coal);
-        }
-        return (true, _registry.kindOf(node));
+        return _nodeKindOf(node);
+    }
+
+    /// @dev A node the registry never registered has the zero record (status None, kind
+    /// Coal, the first of each enum), and registration writes both, so a kind other than
+    /// Coal is a registered node's: only a Coal answer needs the status read as well.
+    function _nodeKindOf(address node)
+        private
+        view
+        returns (bool known, INodeRegistry.NodeKind kind)
+    {
+        kind = _registry.kindOf(node);
+        if (kind != INodeRegistry.NodeKind.Coal) return (true, kind);
+        known = _registry.statusOf(node) != INodeRegistry.NodeStatus.None;
     }
 
     /// @inheritdoc IGenerationSource

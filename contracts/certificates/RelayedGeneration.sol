@@ -107,6 +107,17 @@ contract RelayedGeneration is IRelayedGeneration, MarketAccessed {
     }
 
     /// @inheritdoc IGenerationSource
+    function issuanceInputsOf(address generator, uint64 period)
+        external
+        view
+        returns (bool known, INodeRegistry.NodeKind kind, bool recorded, uint64 exportWh)
+    {
+        KnownKind storage k = _kinds[generator];
+        StoredTotal storage s = _totals[generator][period];
+        return (k.known, k.kind, s.recorded, s.exportWh);
+    }
+
+    /// @inheritdoc IGenerationSource
     function verifiedConsumptionWh(address party, uint64 period)
         external
         view

@@ -31,6 +31,13 @@ interface IGenerationSource {
         view
         returns (bool known, INodeRegistry.NodeKind kind);
 
+    /// @notice What issuing `generator`'s certificates of `period` reads, in one call: its
+    /// `nodeKindOf` and its `verifiedGenerationWh`.
+    function issuanceInputsOf(address generator, uint64 period)
+        external
+        view
+        returns (bool known, INodeRegistry.NodeKind kind, bool recorded, uint64 exportWh);
+
     /// @notice A settled trade's parties, delivery period and executed energy
     /// (settled = false for unknown, open or failed trades).
     function settledTrade(uint256 tradeId)

@@ -28,12 +28,11 @@ pragma solidity ^0.8.24;
 /// block and unblock trading).
 interface IReputationLedger {
     /// @notice Both ratings of one trade: the buyer's of the seller and the seller's of the
-    /// buyer (score 0 = not rated yet).
+    /// buyer (score 0 = not rated yet). When each was given is its RatingSubmitted event's
+    /// block (not stored; the client's `trade_ratings` reads it from there).
     struct TradeRatings {
         uint8 buyerScore;
         uint8 sellerScore;
-        uint64 buyerRatedAt;
-        uint64 sellerRatedAt;
         bool counted;
         bytes32 buyerReason;
         bytes32 sellerReason;

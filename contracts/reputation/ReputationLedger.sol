@@ -8,11 +8,29 @@ import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 import {IReputationLedger} from "../interfaces/IReputationLedger.sol";
 import {ITradingMarket} from "../interfaces/ITradingMarket.sol";
 
+/// @dev The one view of TradingMarket that rating reads (buyer, seller, status and the end
+/// of the delivery window of a trade; reverts UnknownTrade for an unknown id).
+interface IRatingTerms {
+    function ratingTerms(uint256 tradeId)
+        external
+        view
+        returns (
+            address buyer,
+            address seller,
+            ITradingMarket.TradeStatus status,
+            uint64 deliveryEndsAt
+        );
+}
+
 /// @title ReputationLedger
 /// @notice Mutual ratings, the reputation formula, thresholds, the high-reputation reward
 /// and the external credit agency's levels with top-up deadlines (see IReputationLedger).
 /// @dev Every function is O(1): decay is applied lazily per node with a bounded
 /// exponentiation (at most 7 squarings), no list grows here (ratings are keyed by trade).
+/// Storage (docs/gas.md "ReputationLedger"): a node's reputation record is two packed words
+/// written whole (they also hold the credit flags `agencyRated` and `rewarded`, so a rating
+/// reads no credit slot); a trade's scores and counted flag are one byte of a word shared
+/// by 32 consecutive trade ids; when a rating was given is its RatingSubmitted event.
 contract ReputationLedger is IReputationLedger, MarketAccessed {
     /// @notice 1.0 in the fixed point of every weight and share.
     uint256 public constant WAD = 1e18;
@@ -35,6 +53,7 @@ contract ReputationLedger is IReputationLedger, MarketAccessed {
     /// @notice Registry removal reason below the removal threshold.
     bytes32 public constant LOW_REPUTATION = "LOW_REPUTATION";
 
+    /// @dev A node's record, unpacked (see _load for the two stored words).
     struct Rep {
         uint96 positive;
         uint96 ratings;
@@ -44,27 +63,36 @@ contract ReputationLedger is IReputationLedger, MarketAccessed {
         uint96 penalty;
         uint32 tradeCount;
         bool warned;
+        bool agencyRated;
+        bool rewarded;
     }
 
+    /// @dev Word a: positive | ratings << 96 | day << 192 | ratingCount << 224.
+    /// Word b: trades | penalty << 96 | tradeCount << 192 | warned << 224
+    /// | agencyRated << 225 | rewarded << 226.
+    struct StoredRep {
+        uint256 a;
+        uint256 b;
+    }
+
+    /// @dev The rest of a node's credit state (its flags are in its StoredRep word b).
     struct Credit {
         uint8 agencyLevel;
-        bool agencyRated;
         uint8 pendingLevel;
         bool hasPending;
         uint64 pendingEffectiveAt;
         uint8 topUpLevel;
         uint64 topUpDeadline;
         bool blocked;
-        bool rewarded;
     }
 
-    struct StoredRatings {
-        uint8 buyerScore;
-        uint8 sellerScore;
-        uint64 buyerRatedAt;
-        uint64 sellerRatedAt;
-        bool counted;
-    }
+    uint256 private constant AGENCY_RATED_BIT = 1 << 225;
+    uint256 private constant REWARDED_BIT = 1 << 226;
+    /// @dev A trade's byte in its ratings word: buyer score (bits 0..2), seller score
+    /// (bits 3..5), counted (bit 6).
+    uint256 private constant SELLER_SHIFT = 3;
+    uint256 private constant SCORE_MASK = 7;
+    uint256 private constant COUNTED = 64;
 
     INodeRegistry private immutable _registry;
     ITradingMarket private immutable _market;
@@ -75,9 +103,10 @@ contract ReputationLedger is IReputationLedger, MarketAccessed {
     uint16 private _removal;
     uint16 private _reward;
 
-    mapping(address node => Rep) private _reps;
+    mapping(address node => StoredRep) private _reps;
     mapping(address node => Credit) private _credit;
-    mapping(uint256 tradeId => StoredRatings) private _ratings;
+    /// @dev Trade `id`'s byte is byte `id % 32` of word `id / 32`.
+    mapping(uint256 word => uint256) private _ratingWords;
     mapping(uint256 tradeId => bytes32) private _buyerReason;
     mapping(uint256 tradeId => bytes32) private _sellerReason;
 
@@ -120,23 +149,8 @@ contract ReputationLedger is IReputationLedger, MarketAccessed {
         if (!isBuyer && msg.sender != seller) revert NotTradeParty(tradeId, msg.sender);
         address ratee = isBuyer ? seller : buyer;
         if (ratee == msg.sender) revert SelfRating(tradeId, msg.sender);
-        StoredRatings storage stored = _ratings[tradeId];
-        if (isBuyer ? stored.buyerScore != 0 : stored.sellerScore != 0) {
-            revert AlreadyRated(tradeId, msg.sender);
-        }
-        bool count = !stored.counted;
-        if (isBuyer) {
-            stored.buyerScore = score;
-            stored.buyerRatedAt = uint64(block.timestamp);
-            if (reasonCode != bytes32(0)) _buyerReason[tradeId] = reasonCode;
-        } else {
-            stored.sellerScore = score;
-            stored.sellerRatedAt = uint64(block.timestamp);
-            if (reasonCode != bytes32(0)) _sellerReason[tradeId] = reasonCode;
-        }
-        if (count) stored.counted = true;
-
-        Rep memory target = _decayed(_reps[ratee]);
+        bool count = _recordRating(tradeId, isBuyer, score, reasonCode);
+        Rep memory target = _decayed(ratee);
         target.positive += uint96((uint256(score) - 1) * WAD / 4);
         target.ratings += uint96(WAD);
         target.ratingCount += 1;
@@ -144,7 +158,7 @@ contract ReputationLedger is IReputationLedger, MarketAccessed {
         if (count) {
             target.trades += uint96(WAD);
             target.tradeCount += 1;
-            own = _decayed(_reps[msg.sender]);
+            own = _decayed(msg.sender);
             own.trades += uint96(WAD);
             own.tradeCount += 1;
         }
@@ -157,13 +171,13 @@ contract ReputationLedger is IReputationLedger, MarketAccessed {
     /// @inheritdoc IReputationLedger
     function recordTrade(uint256 tradeId) external {
         (address buyer, address seller) = _ratableTrade(tradeId);
-        StoredRatings storage stored = _ratings[tradeId];
-        if (stored.counted) revert TradeAlreadyCounted(tradeId);
-        stored.counted = true;
-        Rep memory b = _decayed(_reps[buyer]);
+        (uint256 entry, uint256 shift, uint256 word) = _ratingEntry(tradeId);
+        if (entry & COUNTED != 0) revert TradeAlreadyCounted(tradeId);
+        _ratingWords[tradeId >> 5] = word | (COUNTED << shift);
+        Rep memory b = _decayed(buyer);
         b.trades += uint96(WAD);
         b.tradeCount += 1;
-        Rep memory s = _decayed(_reps[seller]);
+        Rep memory s = _decayed(seller);
         s.trades += uint96(WAD);
         s.tradeCount += 1;
         emit TradeCounted(tradeId, buyer, seller, msg.sender);
@@ -174,7 +188,7 @@ contract ReputationLedger is IReputationLedger, MarketAccessed {
     /// @inheritdoc IReputationLedger
     function refreshReputation(address node) external {
         if (node == address(0)) revert ZeroAddress();
-        _commit(node, _decayed(_reps[node]));
+        _commit(node, _decayed(node));
     }
 
     /// @inheritdoc IReputationLedger
@@ -185,7 +199,7 @@ contract ReputationLedger is IReputationLedger, MarketAccessed {
         }
         if (node == address(0)) revert ZeroAddress();
         if (points == 0 || points > MAX_REPUTATION) revert InvalidPoints(points);
-        Rep memory r = _decayed(_reps[node]);
+        Rep memory r = _decayed(node);
         r.penalty += uint96(uint256(points) * WAD);
         emit ReputationPenalized(node, points, reasonHash, msg.sender);
         _commit(node, r);
@@ -312,22 +326,22 @@ contract ReputationLedger is IReputationLedger, MarketAccessed {
 
     /// @inheritdoc IReputationLedger
     function reputationOf(address node) external view returns (uint16) {
-        return _score(_decayed(_reps[node]));
+        return _score(_decayed(node));
     }
 
     /// @inheritdoc IReputationLedger
     function reputationsOf(address[] calldata nodes) external view returns (uint16[] memory out) {
         out = new uint16[](nodes.length);
         for (uint256 i; i < nodes.length; ++i) {
-            out[i] = _score(_decayed(_reps[nodes[i]]));
+            out[i] = _score(_decayed(nodes[i]));
         }
     }
 
     /// @inheritdoc IReputationLedger
     function reputationInfo(address node) external view returns (ReputationInfo memory info) {
-        Rep storage r = _reps[node];
+        Rep memory r = _load(node);
         info = ReputationInfo({
-            reputation: _score(_decayed(r)),
+            reputation: _score(_decayed(node)),
             positiveWad: r.positive,
             ratingsWad: r.ratings,
             tradesWad: r.trades,
@@ -341,18 +355,16 @@ contract ReputationLedger is IReputationLedger, MarketAccessed {
 
     /// @inheritdoc IReputationLedger
     function isRewarded(address node) external view returns (bool) {
-        return _credit[node].rewarded;
+        return _reps[node].b & REWARDED_BIT != 0;
     }
 
     /// @inheritdoc IReputationLedger
     function tradeRatings(uint256 tradeId) external view returns (TradeRatings memory) {
-        StoredRatings storage s = _ratings[tradeId];
+        (uint256 entry,,) = _ratingEntry(tradeId);
         return TradeRatings({
-            buyerScore: s.buyerScore,
-            sellerScore: s.sellerScore,
-            buyerRatedAt: s.buyerRatedAt,
-            sellerRatedAt: s.sellerRatedAt,
-            counted: s.counted,
+            buyerScore: uint8(entry & SCORE_MASK),
+            sellerScore: uint8((entry >> SELLER_SHIFT) & SCORE_MASK),
+            counted: entry & COUNTED != 0,
             buyerReason: _buyerReason[tradeId],
             sellerReason: _sellerReason[tradeId]
         });
@@ -360,20 +372,25 @@ contract ReputationLedger is IReputationLedger, MarketAccessed {
 
     /// @inheritdoc IReputationLedger
     function ratingClosesAt(uint256 tradeId) external view returns (uint64) {
-        return _closesAt(_market.trade(tradeId).periodId);
+        (,,, uint64 deliveryEndsAt) = IRatingTerms(address(_market)).ratingTerms(tradeId);
+        return deliveryEndsAt + _ratingWindowS;
     }
 
     /// @inheritdoc IReputationLedger
     function creditInfo(address node) external view returns (CreditInfo memory info) {
         Credit storage c = _credit[node];
-        uint8 effective = c.agencyRated ? _target(c) : _registry.creditLevelOf(node);
+        uint256 flags = _reps[node].b;
+        bool agencyRated = flags & AGENCY_RATED_BIT != 0;
+        bool rewarded = flags & REWARDED_BIT != 0;
+        uint8 effective =
+            agencyRated ? _target(c.agencyLevel, rewarded) : _registry.creditLevelOf(node);
         info = CreditInfo({
-            agencyRated: c.agencyRated,
+            agencyRated: agencyRated,
             agencyLevel: c.agencyLevel,
             hasPending: c.hasPending,
             pendingLevel: c.pendingLevel,
             pendingEffectiveAt: c.pendingEffectiveAt,
-            rewarded: c.rewarded,
+            rewarded: rewarded,
             effectiveLevel: effective,
             registryLevel: _registry.creditLevelOf(node),
             requiredBondFen: _registry.bondTable()[effective],
@@ -403,25 +420,77 @@ contract ReputationLedger is IReputationLedger, MarketAccessed {
 
     /// @dev The buyer and seller of a settled trade whose rating window is open.
     function _ratableTrade(uint256 tradeId) private view returns (address buyer, address seller) {
-        ITradingMarket.Trade memory t = _market.trade(tradeId);
-        if (t.status != ITradingMarket.TradeStatus.Settled) {
-            revert TradeNotSettled(tradeId, uint8(t.status));
+        ITradingMarket.TradeStatus status;
+        uint64 deliveryEndsAt;
+        (buyer, seller, status, deliveryEndsAt) =
+            IRatingTerms(address(_market)).ratingTerms(tradeId);
+        if (status != ITradingMarket.TradeStatus.Settled) {
+            revert TradeNotSettled(tradeId, uint8(status));
         }
-        uint64 closesAt = _closesAt(t.periodId);
+        uint64 closesAt = deliveryEndsAt + _ratingWindowS;
         if (block.timestamp >= closesAt) {
             revert RatingWindowClosed(tradeId, closesAt, uint64(block.timestamp));
         }
-        return (t.buyer, t.seller);
     }
 
-    function _closesAt(uint32 periodId) private view returns (uint64) {
-        ITradingMarket.Period memory p = _market.period(periodId);
-        return p.deliveryStart + uint64(p.intervalS) * p.intervals + _ratingWindowS;
+    /// @dev Store the caller's score (and reason) of trade `tradeId` and mark it counted;
+    /// whether it was not counted yet. Reverts AlreadyRated on a second rating.
+    function _recordRating(uint256 tradeId, bool isBuyer, uint8 score, bytes32 reasonCode)
+        private
+        returns (bool count)
+    {
+        (uint256 entry, uint256 shift, uint256 word) = _ratingEntry(tradeId);
+        uint256 scoreShift = isBuyer ? 0 : SELLER_SHIFT;
+        if ((entry >> scoreShift) & SCORE_MASK != 0) revert AlreadyRated(tradeId, msg.sender);
+        count = entry & COUNTED == 0;
+        _ratingWords[tradeId >> 5] = word | (((uint256(score) << scoreShift) | COUNTED) << shift);
+        if (reasonCode != bytes32(0)) {
+            if (isBuyer) _buyerReason[tradeId] = reasonCode;
+            else _sellerReason[tradeId] = reasonCode;
+        }
     }
 
-    /// @dev `r` with the decay up to today applied (a copy; storage untouched).
-    function _decayed(Rep storage stored) private view returns (Rep memory r) {
-        r = stored;
+    /// @dev Trade `tradeId`'s byte, its bit offset in its word and the word.
+    function _ratingEntry(uint256 tradeId)
+        private
+        view
+        returns (uint256 entry, uint256 shift, uint256 word)
+    {
+        word = _ratingWords[tradeId >> 5];
+        shift = (tradeId & 31) * 8;
+        entry = (word >> shift) & 0xff;
+    }
+
+    /// @dev `node`'s record as stored.
+    function _load(address node) private view returns (Rep memory r) {
+        StoredRep storage s = _reps[node];
+        uint256 a = s.a;
+        uint256 b = s.b;
+        r.positive = uint96(a);
+        r.ratings = uint96(a >> 96);
+        r.day = uint32(a >> 192);
+        r.ratingCount = uint32(a >> 224);
+        r.trades = uint96(b);
+        r.penalty = uint96(b >> 96);
+        r.tradeCount = uint32(b >> 192);
+        r.warned = (b >> 224) & 1 != 0;
+        r.agencyRated = b & AGENCY_RATED_BIT != 0;
+        r.rewarded = b & REWARDED_BIT != 0;
+    }
+
+    /// @dev Write `r` as `node`'s record: two whole words.
+    function _store(address node, Rep memory r) private {
+        StoredRep storage s = _reps[node];
+        s.a = uint256(r.positive) | (uint256(r.ratings) << 96) | (uint256(r.day) << 192)
+            | (uint256(r.ratingCount) << 224);
+        s.b = uint256(r.trades) | (uint256(r.penalty) << 96) | (uint256(r.tradeCount) << 192)
+            | (r.warned ? uint256(1) << 224 : 0) | (r.agencyRated ? AGENCY_RATED_BIT : 0)
+            | (r.rewarded ? REWARDED_BIT : 0);
+    }
+
+    /// @dev `node`'s record with the decay up to today applied (a copy; storage untouched).
+    function _decayed(address node) private view returns (Rep memory r) {
+        r = _load(node);
         uint32 today = uint32(block.timestamp / 1 days);
         if (r.day < today) {
             if (r.ratings | r.trades | r.penalty != 0) {
@@ -448,29 +517,30 @@ contract ReputationLedger is IReputationLedger, MarketAccessed {
     /// @dev Store `r`, publish the new reputation and act on thresholds and the reward.
     function _commit(address node, Rep memory r) private {
         uint16 reputation = _score(r);
-        bool warn = reputation < _warning;
+        (uint16 warning, uint16 removal) = (_warning, _removal);
+        bool warn = reputation < warning;
         bool warnChanged = warn != r.warned;
         r.warned = warn;
-        _reps[node] = r;
+        bool reward = r.agencyRated && reputation >= _reward;
+        bool rewardChanged = reward != r.rewarded;
+        r.rewarded = reward;
+        _store(node, r);
         emit ReputationUpdated(
             node, reputation, r.positive, r.ratings, r.trades, r.penalty, r.day
         );
         if (warnChanged) {
-            if (warn) emit PublicWarningIssued(node, reputation, _warning);
-            else emit PublicWarningLifted(node, reputation, _warning);
+            if (warn) emit PublicWarningIssued(node, reputation, warning);
+            else emit PublicWarningLifted(node, reputation, warning);
         }
-        Credit storage c = _credit[node];
-        bool reward = c.agencyRated && reputation >= _reward;
-        if (reward != c.rewarded) {
-            c.rewarded = reward;
+        if (rewardChanged) {
             emit ReputationRewardChanged(node, reward, reputation);
-            _sync(node, c);
+            _sync(node, _credit[node], reward);
         }
-        if (reputation < _removal) {
+        if (reputation < removal) {
             INodeRegistry.NodeStatus status = _registry.statusOf(node);
             if (status == INodeRegistry.NodeStatus.Active || status == INodeRegistry.NodeStatus.Pending)
             {
-                emit LowReputationRemoval(node, reputation, _removal);
+                emit LowReputationRemoval(node, reputation, removal);
                 _registry.removeNode(node, LOW_REPUTATION);
             }
         }
@@ -478,30 +548,29 @@ contract ReputationLedger is IReputationLedger, MarketAccessed {
 
     function _applyPending(address node, Credit storage c) private {
         c.agencyLevel = c.pendingLevel;
-        c.agencyRated = true;
         c.hasPending = false;
         c.pendingEffectiveAt = 0;
         c.pendingLevel = 0;
-        uint16 reputation = _score(_decayed(_reps[node]));
+        Rep memory r = _decayed(node);
+        uint16 reputation = _score(r);
         bool reward = reputation >= _reward;
-        if (reward != c.rewarded) {
-            c.rewarded = reward;
-            emit ReputationRewardChanged(node, reward, reputation);
-        }
-        _sync(node, c);
+        // Only the flags change (the decay is not stored here).
+        StoredRep storage s = _reps[node];
+        s.b = (s.b & ~REWARDED_BIT) | AGENCY_RATED_BIT | (reward ? REWARDED_BIT : 0);
+        if (reward != r.rewarded) emit ReputationRewardChanged(node, reward, reputation);
+        _sync(node, c, reward);
     }
 
     /// @dev The level this contract wants in the registry.
-    function _target(Credit storage c) private view returns (uint8) {
-        uint8 level = c.agencyLevel;
-        return c.rewarded && level > 0 ? level - 1 : level;
+    function _target(uint8 agencyLevel, bool rewarded) private pure returns (uint8) {
+        return rewarded && agencyLevel > 0 ? agencyLevel - 1 : agencyLevel;
     }
 
     /// @dev Move the registry to the target level now when the bond covers it (or it asks
-    /// for less than now); otherwise open (or retarget) the top-up deadline.
-    function _sync(address node, Credit storage c) private {
-        if (!c.agencyRated) return;
-        uint8 target = _target(c);
+    /// for less than now); otherwise open (or retarget) the top-up deadline. Called only for
+    /// an agency-rated node, with its reward flag.
+    function _sync(address node, Credit storage c, bool rewarded) private {
+        uint8 target = _target(c.agencyLevel, rewarded);
         uint256 required = _registry.bondTable()[target];
         uint256 bond = _registry.bondOf(node);
         if (required <= bond || required <= _registry.requiredBondOf(node)) {
@@ -509,7 +578,7 @@ contract ReputationLedger is IReputationLedger, MarketAccessed {
             c.topUpDeadline = 0;
             bool unblock = c.blocked && bond >= required;
             if (unblock) c.blocked = false;
-            emit CreditLevelApplied(node, c.agencyLevel, target, c.rewarded, required);
+            emit CreditLevelApplied(node, c.agencyLevel, target, rewarded, required);
             if (wasOpen || unblock) emit TopUpCleared(node, target, required, bond);
             if (_registry.creditLevelOf(node) != target) _registry.setCreditLevel(node, target);
             if (unblock) _registry.unblockTrading(node, BOND_TOPUP);

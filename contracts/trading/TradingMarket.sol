@@ -794,4 +794,18 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         uint256 remaining = len - offset;
         return offset + (limit < remaining ? limit : remaining);
     }
+
+    /// @notice What ReputationLedger reads of a trade to rate it, in one call: its buyer,
+    /// seller and status and the end of its delivery window (deliveryStart + intervalS x
+    /// intervals of its period). Reverts UnknownTrade as `trade` does.
+    function ratingTerms(uint256 tradeId)
+        external
+        view
+        returns (address buyer, address seller, TradeStatus status, uint64 deliveryEndsAt)
+    {
+        StoredTrade storage t = _trade(tradeId);
+        (buyer, seller) = _parties(t);
+        Period storage p = _periods[_listings[t.listingId].periodId];
+        return (buyer, seller, t.status, p.deliveryStart + uint64(p.intervalS) * p.intervals);
+    }
 }

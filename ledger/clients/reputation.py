@@ -121,8 +121,22 @@ def reputation_points(
     return points - penalty if points > penalty else 0
 
 
+class TradeScores(BaseModel):
+    """``IReputationLedger.TradeRatings`` as the contract returns it: the buyer's score of
+    the seller and back (0 = not rated), whether the trade was counted, the reasons."""
+
+    model_config = ConfigDict(frozen=True)
+
+    buyer_score: int
+    seller_score: int
+    counted: bool
+    buyer_reason: bytes
+    seller_reason: bytes
+
+
 class TradeRatings(BaseModel):
-    """``IReputationLedger.TradeRatings``: the buyer's rating of the seller and back."""
+    """The buyer's rating of the seller and back, with when each was given (0 = not
+    rated; the block time of its ``RatingSubmitted`` event)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -256,8 +270,47 @@ class ReputationLedgerClient(ContractClient):
     def is_rewarded(self, node: str) -> bool:
         return bool(self._call("isRewarded", _addr(node)))
 
+    def trade_scores(self, trade_id: int) -> TradeScores:
+        """Both scores of ``trade_id`` (one call; no rating times)."""
+        return _model(TradeScores, self._call("tradeRatings", trade_id))
+
     def trade_ratings(self, trade_id: int) -> TradeRatings:
-        return _model(TradeRatings, self._call("tradeRatings", trade_id))
+        """Both ratings of ``trade_id``; when each was given is the block time of its
+        ``RatingSubmitted`` event (the contract stores only the scores)."""
+        s = self.trade_scores(trade_id)
+        buyer_at, seller_at = self._rated_at(trade_id, bool(s.buyer_score), bool(s.seller_score))
+        return TradeRatings(
+            buyer_score=s.buyer_score,
+            seller_score=s.seller_score,
+            buyer_rated_at=buyer_at,
+            seller_rated_at=seller_at,
+            counted=s.counted,
+            buyer_reason=s.buyer_reason,
+            seller_reason=s.seller_reason,
+        )
+
+    def _rated_at(self, trade_id: int, buyer_rated: bool, seller_rated: bool) -> tuple[int, int]:
+        """Block times of the buyer's and the seller's ``RatingSubmitted`` of ``trade_id``."""
+        if not (buyer_rated or seller_rated):
+            return 0, 0
+        events = self._contract.events
+        ratings = events["RatingSubmitted"]().get_logs(
+            from_block=0, argument_filters={"tradeId": trade_id}
+        )
+        eth = self.sender.w3.eth
+        times = {
+            str(e["args"]["rater"]): int(eth.get_block(e["blockNumber"])["timestamp"])
+            for e in ratings
+        }
+        if not (buyer_rated and seller_rated):
+            at = next(iter(times.values()), 0)
+            return (at, 0) if buyer_rated else (0, at)
+        (counted,) = events["TradeCounted"]().get_logs(
+            from_block=0, argument_filters={"tradeId": trade_id}
+        )
+        buyer = str(counted["args"]["buyer"])
+        seller = str(counted["args"]["seller"])
+        return times.get(buyer, 0), times.get(seller, 0)
 
     def rating_closes_at(self, trade_id: int) -> int:
         return int(self._call("ratingClosesAt", trade_id))

@@ -1,4 +1,5 @@
-"""``gridledger dispatch``: the DISPATCH center's deviation rates and substitutes.
+"""``gridledger dispatch``: the DISPATCH center's deviation rates, substitutes and signed
+execution results (``report``, relayed by the oracle).
 
 Writes are signed by ``--wallet`` (default ``dispatch``), which must hold DISPATCH.
 """
@@ -10,11 +11,18 @@ from typing import Annotated
 import typer
 
 from ledger import cli_support as cli
+from ledger.clients.oracle import DispatchResultsClient
 from ledger.clients.settlement import SettlementEngineClient
+from ledger.clients.trading import TradingMarketClient
 from ledger.context import LedgerContext
-from ledger.units import fen_to_cny
+from ledger.tls import InsecureOpt, http_client
+from ledger.units import fen_to_cny, mwh_to_wh, wh_to_mwh_trimmed
+from node.dispatch import report as reports
 
-app = typer.Typer(help="The DISPATCH center: deviation rates, substitutes.", no_args_is_help=True)
+app = typer.Typer(
+    help="The DISPATCH center: deviation rates, substitutes, execution results.",
+    no_args_is_help=True,
+)
 
 WalletOpt = Annotated[str, cli.wallet_option("Wallet holding the DISPATCH role.")]
 Period = Annotated[int, typer.Argument(min=1, help="The delivery period.")]
@@ -67,3 +75,50 @@ def substitute(
     ctx, engine = _engine(wallet)
     address = cli.account_address(ctx, account)
     cli.print_tx(f"trade {trade}: substitute {address}", engine.nominate_substitute(trade, address))
+
+
+@app.command("report")
+def report(
+    trade: Annotated[int, typer.Argument(min=1, help="The trade id.")],
+    energy: Annotated[
+        str, typer.Option("--executed-mwh", help="Energy executed, MWh (the rest is curtailed).")
+    ],
+    reason: Annotated[
+        int | None,
+        typer.Option(min=0, max=65535, help="Reason code (default: 0 in full, else 1 congestion)."),
+    ] = None,
+    oracle_url: Annotated[
+        str | None, typer.Option(help="The oracle API (default: the oracle settings').")
+    ] = None,
+    insecure_http: InsecureOpt = False,
+    wait: Annotated[
+        float, typer.Option(min=0, help="Seconds to wait until it is on chain (0: do not wait).")
+    ] = 60.0,
+    wallet: WalletOpt = "dispatch",
+) -> None:
+    """Sign TRADE's execution result with the DISPATCH key and hand it to the oracle, which
+    relays it on chain (before the period's settlement opens)."""
+    executed_wh = mwh_to_wh(energy)
+    ctx = cli.make_context()
+    account = cli.signer(ctx, wallet)
+    results = ctx.client(DispatchResultsClient, account)
+    result = reports.dispatch_result(
+        ctx.client(TradingMarketClient, account).trade(trade), executed_wh, reason
+    )
+    signature = reports.sign(account, results, result)
+    body = reports.submission(int(ctx.w3.eth.chain_id), results.address, result, signature)
+    url = oracle_url or reports.oracle_url(ctx.settings)
+    with http_client(
+        ctx.settings, url, client_name="dispatch", insecure_http=insecure_http
+    ) as http:
+        reports.submit(http, body)
+    _, period, executed, curtailed, code = result
+    said = (
+        f"trade {trade} (period {period}): executed {wh_to_mwh_trimmed(executed)} MWh, "
+        f"curtailed {wh_to_mwh_trimmed(curtailed)} MWh, reason {code}, signed by {account.address}"
+    )
+    if not wait:
+        cli.console.print(f"{said}; handed to the oracle")
+        return
+    reports.wait_recorded(results, trade, wait)
+    cli.console.print(f"{said}; recorded on chain")

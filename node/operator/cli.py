@@ -57,12 +57,21 @@ def open_next_period(
     ] = 3600,
     interval_s: Annotated[int, typer.Option(min=1)] = 900,
     intervals: Annotated[int, typer.Option(min=1, max=65535)] = 96,
+    align: Annotated[
+        bool,
+        typer.Option(
+            help="Move delivery up to the next interval boundary (meters read aligned "
+            "intervals, so the oracle takes readings only of an aligned period)."
+        ),
+    ] = False,
     wallet: WalletOpt = "operator",
 ) -> None:
     """Open a period relative to the chain's clock: posting and taking open now."""
     ctx, market = _client(TradingMarketClient, wallet)
     now = _chain_now(ctx)
     start = now + delivery_in
+    if align:
+        start = -(-start // interval_s) * interval_s
     receipt = market.open_period(
         start, now, now, start - taking_closes_before, interval_s=interval_s, intervals=intervals
     )

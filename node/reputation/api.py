@@ -235,7 +235,7 @@ def _node_history(
     records: list[TradeRecord] = []
     for t in trades:
         buyer = t.buyer == node
-        r = ledger.trade_ratings(t.id)
+        r = ledger.trade_scores(t.id)
         given, received = (
             (r.buyer_score, r.seller_score) if buyer else (r.seller_score, r.buyer_score)
         )

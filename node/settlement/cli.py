@@ -126,7 +126,7 @@ def settle(
         for node in sorted(flagged):
             cli.console.print(f"flagged {node}: meter data missing")
         for node in deviation or []:
-            receipt = settler.settle_deviation(node, period)
+            receipt = settler.settle_deviation(cli.account_address(ctx, node), period)
             (ev,) = settler.engine.events(receipt, "DeviationSettled")
             sign = "pays" if ev["args"]["rampUp"] else "receives"
             cli.console.print(

@@ -224,13 +224,27 @@ class DeliveryStages(DemoBase):
         """Settle the period's trades, 20 to a transaction; returns how many are settled."""
         settler = self.settler()
         for start in range(0, len(self.trade_ids), 20):
-            settler.settle_batch(self.trade_ids[start : start + 20])
+            self._count_payments(settler, settler.settle_batch(self.trade_ids[start : start + 20]))
         market = self.ctx.client(TradingMarketClient, self.role("operator"))
         self._settled = [market.trade(t) for t in self.trade_ids]
         self.summary.trades_settled = sum(
             1 for t in self._settled if t.status == TradeStatus.SETTLED
         )
         return self.summary.trades_settled
+
+    def _count_payments(self, engine: SettlementEngineClient, receipt: Any) -> None:
+        """Add a settlement receipt's payments (its SellerPaid, TransmissionFeePaid and
+        BuyerRefunded events) to the summary."""
+        s = self.summary
+        s.seller_income_fen += sum(
+            e["args"]["amountFen"] for e in engine.events(receipt, "SellerPaid")
+        )
+        s.transmission_fees_fen += sum(
+            e["args"]["amountFen"] for e in engine.events(receipt, "TransmissionFeePaid")
+        )
+        s.refunds_fen += sum(
+            e["args"]["amountFen"] for e in engine.events(receipt, "BuyerRefunded")
+        )
 
     def settle_deviations(self) -> None:
         """Settle every trading node's deviation (metered against contracted energy)."""
@@ -241,12 +255,17 @@ class DeliveryStages(DemoBase):
 
         def one(node: str) -> None:
             try:
-                settler.settle_deviation(node, self.period_id)
+                receipt = settler.settle_deviation(node, self.period_id)
             except ContractRevertError as exc:
                 self.report(f"deviation of {node} not settled: {exc}")
                 return
             with lock:
                 self.summary.deviation_nodes += 1
+                for e in settler.events(receipt, "DeviationSettled"):
+                    if e["args"]["rampUp"]:
+                        self.summary.deviation_paid_fen += e["args"]["amountFen"]
+                    else:
+                        self.summary.deviation_received_fen += e["args"]["amountFen"]
 
         self.each(sorted(nodes), one)
 

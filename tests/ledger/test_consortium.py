@@ -55,6 +55,7 @@ from ledger.engines.clique.errors import (
     GethNotAvailableError,
     GovernanceError,
 )
+from ledger.engines.clique.sealing import restart_sealing
 from ledger.errors import ValidationError
 from ledger.settings import Settings
 from ledger.web3factory import make_web3
@@ -535,6 +536,24 @@ def test_fault_tolerance_one_then_two_of_four_down(network: Consortium) -> None:
     network.wait_for_block(stalled + 3, nodes=[0, 1, 2, 3], timeout_s=90)
     _wait_same_head(rpcs)
     assert network.status().running == 4
+
+
+@pytest.mark.consortium
+def test_restarting_the_miners_revives_an_idle_network(network: Consortium) -> None:
+    state = network.load_state()
+    rpcs = _rpcs(network)
+    for rpc in rpcs:
+        rpc.call("miner_stop")
+    stalled = _wait_stall(rpcs[0], quiet_s=4 * PERIOD_S + 2, timeout_s=60)
+
+    restart_sealing(state.nodes, attempt=1, rpc_timeout_s=10.0)
+
+    network.wait_for_block(stalled + 2, timeout_s=60)
+    _wait_same_head(rpcs)
+    block = rpcs[0].call("eth_getBlockByNumber", hex(stalled + 1), False)
+    vanity = bytes.fromhex(str(block["extraData"])[2:66]).rstrip(b"\0").decode()
+    assert vanity in {f"gridledger {node.name} r1" for node in state.nodes}
+    assert all(bool(rpc.call("eth_mining")) for rpc in rpcs)
 
 
 @pytest.mark.consortium

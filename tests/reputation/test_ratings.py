@@ -62,8 +62,10 @@ def test_first_rating_counts_the_trade_and_updates_the_ratee(rep: Rep) -> None:
     assert rep.reader.reputation_of(seller.address) == 393
     info = rep.reader.reputation_info(seller.address)
     assert (info.rating_count, info.trade_count, info.warned) == (1, 1, False)
+    rated_at = block_time(rep.ctx)
     ratings = rep.reader.trade_ratings(tid)
     assert (ratings.buyer_score, ratings.seller_score, ratings.counted) == (4, 0, True)
+    assert (ratings.buyer_rated_at, ratings.seller_rated_at) == (rated_at, 0)
     assert ratings.buyer_reason == LATE
     assert ratings.seller_reason == ZERO32
 
@@ -73,7 +75,31 @@ def test_first_rating_counts_the_trade_and_updates_the_ratee(rep: Rep) -> None:
     (upd,) = client.events(receipt, "ReputationUpdated")
     assert upd["args"]["node"] == buyer.address
     assert upd["args"]["reputation"] == buyer_state.rated(5).reputation
-    assert rep.reader.trade_ratings(tid).seller_score == 5
+    back = rep.reader.trade_ratings(tid)
+    assert (back.buyer_score, back.seller_score, back.counted) == (4, 5, True)
+    assert (back.buyer_rated_at, back.seller_rated_at) == (rated_at, block_time(rep.ctx))
+
+
+def test_ratings_of_neighbouring_trades_are_independent(rep: Rep) -> None:
+    """A trade's scores share a storage word with 31 other trade ids: each keeps its own."""
+    m = rep.market
+    seller, buyer = m.seller, m.buyer
+    first, second, third = (rep.trade(seller, buyer) for _ in range(3))
+    rep.of(buyer).rate(second, 2)
+    rep.of(seller).rate(third, 5)
+    rep.reader.record_trade(first)
+    got = {t: rep.reader.trade_ratings(t) for t in (first, second, third)}
+    assert (got[first].buyer_score, got[first].seller_score, got[first].counted) == (0, 0, True)
+    assert (got[second].buyer_score, got[second].seller_score, got[second].counted) == (
+        2,
+        0,
+        True,
+    )
+    assert (got[third].buyer_score, got[third].seller_score, got[third].counted) == (0, 5, True)
+    assert revert(lambda: rep.of(buyer).rate(second, 3)).name == "AlreadyRated"
+    rep.of(buyer).rate(third, 1)
+    assert rep.reader.trade_ratings(third).buyer_score == 1
+    assert revert(lambda: rep.reader.record_trade(third)).name == "TradeAlreadyCounted"
 
 
 def test_rating_rules(rep: Rep) -> None:

@@ -21,6 +21,7 @@ from ledger.errors import GridLedgerError
 from ledger.manifest import Manifest
 from ledger.scenario import generate
 from ledger.settings import Settings
+from ledger.units import value_fen
 from ledger.web3factory import make_web3
 from scripts.market_day import BLOCKS, ChainClock, DaySchedule, MarketDay, compact_scenario
 from tests.conftest import make_settings
@@ -179,5 +180,17 @@ def test_compact_day_with_parallel_senders_settles_on_anvil(
     # Every meter sent one reading per interval, all taken.
     assert summary.readings_accepted == summary.meters * 4
     assert summary.deviation_nodes == 4
+    # The summary's payments are the settled trades' amounts (no substitution here).
+    settled = [market.trade(t) for t in day.trade_ids]
+    assert summary.seller_income_fen == sum(
+        value_fen(t.executed_wh, t.price_fen_per_mwh) for t in settled
+    )
+    assert summary.seller_income_fen > 0
+    assert summary.refunds_fen == sum(
+        t.escrow_fen
+        - value_fen(t.executed_wh, t.price_fen_per_mwh)
+        - value_fen(t.executed_wh, t.sum_rate_fen_per_mwh)
+        for t in settled
+    )
     assert summary.conserved
     assert any("4 intervals of 20 s" in m for m in messages)

@@ -9,6 +9,7 @@ processes), :mod:`.sealing` (starting without forks), :mod:`.waits` and
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import signal
 from collections.abc import Sequence
@@ -37,7 +38,7 @@ from ledger.engines.clique.keys import DEFAULT_SCRYPT_N
 from ledger.engines.clique.layout import GENESIS_FILE, STATE_FILE, NetworkLayout
 from ledger.engines.clique.process import NodeProcesses, send_signal
 from ledger.engines.clique.rpc import RpcClient
-from ledger.engines.clique.sealing import start_nodes
+from ledger.engines.clique.sealing import restart_sealing, start_nodes
 from ledger.engines.clique.state import (
     ConsortiumState,
     ConsortiumStatus,
@@ -45,6 +46,8 @@ from ledger.engines.clique.state import (
     ProposalResult,
     ValidatorStatus,
 )
+
+log = logging.getLogger(__name__)
 
 
 class Consortium:
@@ -225,14 +228,26 @@ class Consortium:
         state.started_at = datetime.now(UTC)
         try:
             self._start(state, stopped, ready_timeout_s)
-            start_head = max(RpcClient(n.rpc_url, 2.0).block_number() for n in state.nodes)
-            self.wait_for_block(start_head + 1, timeout_s=max(60.0, 10.0 * state.period_s))
+            self._wait_for_first_block(state)
         except ConsortiumRpcError as exc:
             raise NodeStartError(
                 f"the consortium started but is not healthy: {exc}; logs in {self.root}. "
                 "If `status` shows different heads (a Clique fork), `down` then `up` "
                 "lets the nodes re-sync"
             ) from exc
+
+    def _wait_for_first_block(self, state: ConsortiumState) -> None:
+        """Wait for a block sealed after the start; if none comes, restart every miner
+        once (fresh vanity) and wait again before giving up."""
+        start_head = max(RpcClient(n.rpc_url, 2.0).block_number() for n in state.nodes)
+        timeout_s = max(60.0, 10.0 * state.period_s)
+        try:
+            self.wait_for_block(start_head + 1, timeout_s=timeout_s)
+        except ConsortiumRpcError as first:
+            running = [n for n in state.nodes if self.is_running(n)]
+            log.warning("no block after the start (%s); restarting the miners", first)
+            restart_sealing(running, attempt=1, rpc_timeout_s=self.rpc_timeout_s)
+            self.wait_for_block(start_head + 1, timeout_s=timeout_s)
 
     def _start(self, state: ConsortiumState, nodes: Sequence[NodeState], timeout_s: float) -> None:
         provision.resolve_geth(state)

@@ -81,15 +81,29 @@ def _start_standby_miner(node: NodeState, rpc: RpcClient) -> None:
     _set_mining(rpc, True)
 
 
-def _start_sealing(node: NodeState, rpc: RpcClient) -> None:
+def restart_sealing(nodes: Sequence[NodeState], *, attempt: int, rpc_timeout_s: float) -> None:
+    """Restart every node's miner with its validator key and a vanity new to this
+    ``attempt``: the recovery of a network that started but sealed nothing (each node's
+    sealing work was dropped, e.g. as a repeat of an earlier task's seal hash)."""
+    rpcs = [(node, RpcClient(node.rpc_url, rpc_timeout_s)) for node in nodes]
+    try:
+        with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+            list(pool.map(lambda pair: _start_sealing(*pair, attempt=attempt), rpcs))
+    except ConsortiumRpcError as exc:
+        raise NodeStartError(f"restarting the miners failed: {exc}") from exc
+
+
+def _start_sealing(node: NodeState, rpc: RpcClient, *, attempt: int = 0) -> None:
     """Restart the miner with the validator key: Clique takes its signer from the
     etherbase when the miner starts.
 
     The block vanity changes too: geth skips sealing work whose seal hash equals the
     previous task's, and the standby's work at the same height and second would
-    otherwise hash the same, leaving an idle network with nothing to seal.
+    otherwise hash the same, leaving an idle network with nothing to seal. A restart
+    (``attempt`` > 0) changes it again for the same reason.
     """
-    rpc.call("miner_setExtra", f"gridledger {node.name}")
+    suffix = f" r{attempt}" if attempt else ""
+    rpc.call("miner_setExtra", f"gridledger {node.name}{suffix}")
     rpc.call("miner_setEtherbase", node.validator)
     _set_mining(rpc, False)
     _set_mining(rpc, True)
