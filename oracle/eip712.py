@@ -58,6 +58,9 @@ METER_READING_TYPE: Final = _type_string("MeterReading", METER_READING_FIELDS)
 DISPATCH_RESULT_TYPE: Final = _type_string("DispatchResult", DISPATCH_RESULT_FIELDS)
 METER_READING_TYPEHASH: Final = keccak(METER_READING_TYPE.encode())
 DISPATCH_RESULT_TYPEHASH: Final = keccak(DISPATCH_RESULT_TYPE.encode())
+#: A batch of results signed once: ``DispatchBatch(DispatchResult[] results)``.
+DISPATCH_BATCH_TYPE: Final = "DispatchBatch(DispatchResult[] results)" + DISPATCH_RESULT_TYPE
+DISPATCH_BATCH_TYPEHASH: Final = keccak(DISPATCH_BATCH_TYPE.encode())
 _DOMAIN_TYPEHASH: Final = keccak(
     b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 )
@@ -159,6 +162,29 @@ def dispatch_typed_data(message: dict[str, Any], chain_id: int, contract: str) -
     return typed_data(
         "DispatchResult", DISPATCH_RESULT_FIELDS, DISPATCH_DOMAIN_NAME, chain_id, contract, message
     )
+
+
+def dispatch_batch_struct_hash(messages: list[dict[str, Any]]) -> bytes:
+    """Struct hash of a ``DispatchBatch`` of ``DispatchResult`` messages (camelCase keys)."""
+    return keccak(
+        DISPATCH_BATCH_TYPEHASH + keccak(b"".join(dispatch_struct_hash(m) for m in messages))
+    )
+
+
+def dispatch_batch_typed_data(
+    messages: list[dict[str, Any]], chain_id: int, contract: str
+) -> dict[str, Any]:
+    """The full EIP-712 JSON of a ``DispatchBatch`` (one signature over all its results)."""
+    full = typed_data(
+        "DispatchBatch",
+        (("results", "DispatchResult[]"),),
+        DISPATCH_DOMAIN_NAME,
+        chain_id,
+        contract,
+        {"results": messages},
+    )
+    full["types"]["DispatchResult"] = [{"name": n, "type": t} for n, t in DISPATCH_RESULT_FIELDS]
+    return full
 
 
 def reference_digest(full: dict[str, Any]) -> bytes:

@@ -8,6 +8,8 @@ pragma solidity ^0.8.24;
 /// trade gets one result, accepted only before the settlement of its period opens.
 /// OPERATOR schedules when settlement of each period opens; while a period has no schedule
 /// its settlement cannot open, so results are accepted.
+/// A batch may instead carry one signature over all its results (EIP-712 type
+/// `DispatchBatch(DispatchResult[] results)`, see `submitResultBatch`).
 interface IDispatchResults {
     /// @notice A signed dispatch result (EIP-712 type `DispatchResult`).
     /// @param tradeId The trading contract's trade id.
@@ -31,6 +33,15 @@ interface IDispatchResults {
         uint64 curtailedWh;
         uint16 reasonCode;
         address signer;
+    }
+
+    /// @notice A stored result without its signer (what settlement reads).
+    struct Execution {
+        bool recorded;
+        uint64 period;
+        uint64 executedWh;
+        uint64 curtailedWh;
+        uint16 reasonCode;
     }
 
     /// @notice A dispatch result was recorded.
@@ -57,9 +68,17 @@ interface IDispatchResults {
     error LengthMismatch(uint256 results, uint256 signatures);
     /// @notice A settlement opening time must be in the future.
     error OpensAtInPast(uint64 period, uint64 opensAt);
+    /// @notice A batch must hold at least one result.
+    error EmptyBatch();
 
     /// @notice Record signed results (METER_ORACLE); reverts as a whole on any bad one.
     function submitResults(DispatchResult[] calldata results, bytes[] calldata signatures)
+        external;
+
+    /// @notice Record a batch of results signed once (METER_ORACLE): `signature` is a DISPATCH
+    /// key's EIP-712 signature of `DispatchBatch(DispatchResult[] results)`. Reverts as a
+    /// whole; signature errors name the batch's first trade id.
+    function submitResultBatch(DispatchResult[] calldata results, bytes calldata signature)
         external;
 
     /// @notice Set when settlement of `period` opens (OPERATOR); only to a future time, and
@@ -72,6 +91,12 @@ interface IDispatchResults {
     /// @notice The recorded result of `tradeId`.
     function resultOf(uint256 tradeId) external view returns (StoredResult memory);
 
+    /// @notice The recorded result of `tradeId` without its signer (one storage read).
+    function executionOf(uint256 tradeId) external view returns (Execution memory);
+
     /// @notice The EIP-712 digest the dispatch key signs for `result`.
     function resultDigest(DispatchResult calldata result) external view returns (bytes32);
+
+    /// @notice The EIP-712 digest the dispatch key signs for a batch of `results`.
+    function batchDigest(DispatchResult[] calldata results) external view returns (bytes32);
 }

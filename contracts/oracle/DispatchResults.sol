@@ -17,6 +17,11 @@ contract DispatchResults is IDispatchResults, MarketAccessed, TypedDataDomain {
         "DispatchResult(uint256 tradeId,uint64 period,uint64 executedWh,uint64 curtailedWh,"
         "uint16 reasonCode)"
     );
+    /// @notice EIP-712 type hash of DispatchBatch (an array of DispatchResult).
+    bytes32 public constant DISPATCH_BATCH_TYPEHASH = keccak256(
+        "DispatchBatch(DispatchResult[] results)DispatchResult(uint256 tradeId,uint64 period,"
+        "uint64 executedWh,uint64 curtailedWh,uint16 reasonCode)"
+    );
 
     /// @dev A result as stored: one slot; the signer is interned (ids from 1).
     struct PackedResult {
@@ -54,6 +59,24 @@ contract DispatchResults is IDispatchResults, MarketAccessed, TypedDataDomain {
     }
 
     /// @inheritdoc IDispatchResults
+    function submitResultBatch(DispatchResult[] calldata results, bytes calldata signature)
+        external
+        onlyRole(Roles.METER_ORACLE)
+    {
+        if (results.length == 0) revert EmptyBatch();
+        uint256 first = results[0].tradeId;
+        (address signer, ECDSA.RecoverError err,) =
+            ECDSA.tryRecoverCalldata(batchDigest(results), signature);
+        if (err != ECDSA.RecoverError.NoError) revert InvalidDispatchSignature(first);
+        if (!_hasRole(Roles.DISPATCH, signer)) revert NotDispatchSigner(signer, first);
+        uint16 signerId = _signerId(signer);
+        for (uint256 i = 0; i < results.length; ++i) {
+            _checkOpen(results[i]);
+            _write(results[i], signer, signerId);
+        }
+    }
+
+    /// @inheritdoc IDispatchResults
     function setSettlementOpensAt(uint64 period, uint64 opensAt)
         external
         onlyRole(Roles.OPERATOR)
@@ -86,28 +109,62 @@ contract DispatchResults is IDispatchResults, MarketAccessed, TypedDataDomain {
     }
 
     /// @inheritdoc IDispatchResults
+    function executionOf(uint256 tradeId) external view returns (Execution memory) {
+        PackedResult memory r = _results[tradeId];
+        return Execution({
+            recorded: r.recorded,
+            period: r.period,
+            executedWh: r.executedWh,
+            curtailedWh: r.curtailedWh,
+            reasonCode: r.reasonCode
+        });
+    }
+
+    /// @inheritdoc IDispatchResults
     function resultDigest(DispatchResult calldata result) public view returns (bytes32) {
         return _hashTypedData(keccak256(abi.encode(DISPATCH_RESULT_TYPEHASH, result)));
     }
 
+    /// @inheritdoc IDispatchResults
+    function batchDigest(DispatchResult[] calldata results) public view returns (bytes32) {
+        uint256 n = results.length;
+        bytes32[] memory hashes = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            hashes[i] = keccak256(abi.encode(DISPATCH_RESULT_TYPEHASH, results[i]));
+        }
+        return _hashTypedData(
+            keccak256(abi.encode(DISPATCH_BATCH_TYPEHASH, keccak256(abi.encodePacked(hashes))))
+        );
+    }
+
     function _record(DispatchResult calldata result, bytes calldata signature) private {
         uint256 tradeId = result.tradeId;
-        if (_results[tradeId].recorded) revert ResultAlreadyRecorded(tradeId);
-        uint64 opensAt = _opensAt[result.period];
-        if (opensAt != 0 && block.timestamp >= opensAt) {
-            revert SettlementAlreadyOpen(result.period, opensAt);
-        }
+        _checkOpen(result);
         (address signer, ECDSA.RecoverError err,) =
             ECDSA.tryRecoverCalldata(resultDigest(result), signature);
         if (err != ECDSA.RecoverError.NoError) revert InvalidDispatchSignature(tradeId);
         if (!_hasRole(Roles.DISPATCH, signer)) revert NotDispatchSigner(signer, tradeId);
+        _write(result, signer, _signerId(signer));
+    }
+
+    /// @dev ResultAlreadyRecorded, then SettlementAlreadyOpen.
+    function _checkOpen(DispatchResult calldata result) private view {
+        if (_results[result.tradeId].recorded) revert ResultAlreadyRecorded(result.tradeId);
+        uint64 opensAt = _opensAt[result.period];
+        if (opensAt != 0 && block.timestamp >= opensAt) {
+            revert SettlementAlreadyOpen(result.period, opensAt);
+        }
+    }
+
+    function _write(DispatchResult calldata result, address signer, uint16 signerId) private {
+        uint256 tradeId = result.tradeId;
         _results[tradeId] = PackedResult({
             recorded: true,
             period: result.period,
             executedWh: result.executedWh,
             curtailedWh: result.curtailedWh,
             reasonCode: result.reasonCode,
-            signerId: _signerId(signer)
+            signerId: signerId
         });
         emit DispatchResultRecorded(
             tradeId,

@@ -14,6 +14,8 @@ import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 import {ISettlementEngine} from "../interfaces/ISettlementEngine.sol";
 import {ITradingMarket} from "../interfaces/ITradingMarket.sol";
 import {ITransmissionTariff} from "../interfaces/ITransmissionTariff.sol";
+import {ISettlementMarket} from "./ISettlementMarket.sol";
+import {Checked, RouteRates, SettleWork, Work} from "./SettleWork.sol";
 
 /// @title SettlementEngine
 /// @notice Trade settlement, contract guarantees and deviation charges (see ISettlementEngine).
@@ -36,6 +38,7 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
 
     INodeRegistry private immutable _registry;
     ITradingMarket private immutable _market;
+    ISettlementMarket private immutable _lean; // the same market, its settlement functions
     ITransmissionTariff private immutable _tariff;
     IMeterOracle private immutable _oracle;
     IDispatchResults private immutable _dispatch;
@@ -59,22 +62,6 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
     uint256 private _totalClaimable;
     mapping(address node => uint256) private _debt;
     mapping(address node => bool) private _debtBlocked;
-
-    /// @dev Working values of one trade's settlement (keeps the stack shallow).
-    struct Work {
-        uint256 tradeId;
-        uint32 period;
-        uint256 executedWh;
-        uint256 unexecutedWh;
-        uint256 sellerFen;
-        uint256 feeFen;
-        address substitute;
-        uint256 substitutedWh;
-        uint256 substituteFen;
-        uint256 substituteFeeFen;
-        uint8[] substituteRoute;
-        uint256 substituteSumRate;
-    }
 
     /// @param access_ The suite's access root.
     /// @param registry_ Node registry (regions, sides, bonds, trading blocks).
@@ -100,6 +87,7 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         ) revert ZeroAddress();
         _registry = registry_;
         _market = market_;
+        _lean = ISettlementMarket(address(market_));
         _tariff = tariff_;
         _oracle = oracle_;
         _dispatch = dispatch_;
@@ -247,7 +235,8 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
 
     /// @inheritdoc ISettlementEngine
     function settle(uint256 tradeId) external nonReentrant {
-        _settle(tradeId, false);
+        Checked memory none;
+        _settle(tradeId, false, none);
     }
 
     /// @inheritdoc ISettlementEngine
@@ -256,8 +245,9 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         nonReentrant
         returns (uint256 settledCount)
     {
+        Checked memory checked;
         for (uint256 i = 0; i < tradeIds.length; ++i) {
-            if (_settle(tradeIds[i], true)) ++settledCount;
+            if (_settle(tradeIds[i], true, checked)) ++settledCount;
         }
     }
 
@@ -268,26 +258,19 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         _flag(node, period);
     }
 
-    function _settle(uint256 tradeId, bool skipMissingMeter) private returns (bool) {
-        ITradingMarket.Trade memory t = _market.trade(tradeId);
+    function _settle(uint256 tradeId, bool skipMissingMeter, Checked memory checked)
+        private
+        returns (bool)
+    {
+        ISettlementMarket.SettlementTrade memory t = _lean.settlementTrade(tradeId);
         if (
             t.status != ITradingMarket.TradeStatus.Formed
                 && t.status != ITradingMarket.TradeStatus.Dispatched
         ) revert TradeAlreadySettled(tradeId, uint8(t.status));
-        IDispatchResults.StoredResult memory r = _dispatch.resultOf(tradeId);
+        IDispatchResults.Execution memory r = _dispatch.executionOf(tradeId);
         if (!r.recorded) revert DispatchResultMissing(tradeId);
         if (r.period != t.periodId) revert DispatchPeriodMismatch(tradeId, r.period, t.periodId);
-        _requireSettlementOpen(t.periodId);
-        bool buyerMetered = _metered(t.buyer, t.periodId);
-        bool sellerMetered = _metered(t.seller, t.periodId);
-        if (!buyerMetered || !sellerMetered) {
-            if (!skipMissingMeter) {
-                revert MeterDataMissing(buyerMetered ? t.seller : t.buyer, t.periodId);
-            }
-            if (!buyerMetered) _flag(t.buyer, t.periodId);
-            if (!sellerMetered) _flag(t.seller, t.periodId);
-            return false;
-        }
+        if (!_partiesMetered(t, skipMissingMeter, checked)) return false;
         if (_remainder == address(0)) revert RemainderAccountNotSet();
 
         Work memory w;
@@ -300,20 +283,28 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         if (w.unexecutedWh != 0) _substitution(t, w);
 
         uint256 fromEscrow = w.sellerFen + w.feeFen + w.substituteFen + w.substituteFeeFen;
-        _market.dispatchAndPayOut(tradeId, r.executedWh, r.curtailedWh, fromEscrow);
+        bool failed = w.executedWh == 0 && w.substitutedWh == 0;
+        uint256 refundFen =
+            _lean.settleTrade(tradeId, r.executedWh, r.curtailedWh, fromEscrow, failed);
 
         // seller: price x executed energy
         _credit(t.seller, w.sellerFen);
         emit SellerPaid(tradeId, t.seller, w.period, w.executedWh, t.priceFenPerMwh, w.sellerFen);
         // formula 1 on the executed energy, split over the trade's route
-        _splitFee(tradeId, t.route, t.formedAt, w.executedWh, w.feeFen, t.sumRateFenPerMwh, false);
+        _splitFee(
+            tradeId,
+            SettleWork.ratesFor(checked, t.packedRoute, t.formedAt),
+            w.executedWh,
+            w.feeFen,
+            t.sumRateFenPerMwh,
+            false
+        );
         // contract-energy transfer
         if (w.substitutedWh != 0) {
             _credit(w.substitute, w.substituteFen);
             _splitFee(
                 tradeId,
-                w.substituteRoute,
-                uint64(block.timestamp),
+                SettleWork.ratesFor(checked, w.substituteRoute, uint64(block.timestamp)),
                 w.substitutedWh,
                 w.substituteFeeFen,
                 w.substituteSumRate,
@@ -333,29 +324,46 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         s.exportWh += uint64(w.executedWh);
         s.settled += 1;
 
-        bool failed = w.executedWh == 0 && w.substitutedWh == 0;
-        emit BuyerRefunded(
-            tradeId,
-            t.buyer,
-            w.unexecutedWh - w.substitutedWh,
-            t.escrowFen - t.paidOutFen - fromEscrow
-        );
+        emit BuyerRefunded(tradeId, t.buyer, w.unexecutedWh - w.substitutedWh, refundFen);
         _emitSettled(t, r, w, failed);
-        _market.closeTrade(
-            tradeId,
-            failed ? ITradingMarket.TradeStatus.Failed : ITradingMarket.TradeStatus.Settled
-        );
+        return true;
+    }
+
+    /// @dev Settlement of the trade's period is open and both parties have meter data; a
+    /// missing one reverts MeterDataMissing, or in a batch flags the parties and skips.
+    function _partiesMetered(
+        ISettlementMarket.SettlementTrade memory t,
+        bool skipMissingMeter,
+        Checked memory checked
+    ) private returns (bool) {
+        uint32 period = t.periodId;
+        bool samePeriod = checked.period == period && period != 0;
+        if (!samePeriod) _requireSettlementOpen(period);
+        bool buyerMetered = samePeriod && checked.buyer == t.buyer || _metered(t.buyer, period);
+        bool sellerMetered =
+            samePeriod && checked.seller == t.seller || _metered(t.seller, period);
+        if (!buyerMetered || !sellerMetered) {
+            if (!skipMissingMeter) {
+                revert MeterDataMissing(buyerMetered ? t.seller : t.buyer, period);
+            }
+            if (!buyerMetered) _flag(t.buyer, period);
+            if (!sellerMetered) _flag(t.seller, period);
+            return false;
+        }
+        checked.period = period;
+        checked.buyer = t.buyer;
+        checked.seller = t.seller;
         return true;
     }
 
     function _emitSettled(
-        ITradingMarket.Trade memory t,
-        IDispatchResults.StoredResult memory r,
+        ISettlementMarket.SettlementTrade memory t,
+        IDispatchResults.Execution memory r,
         Work memory w,
         bool failed
     ) private {
         emit TradeSettled(
-            t.id,
+            w.tradeId,
             t.periodId,
             t.buyer,
             t.seller,
@@ -373,7 +381,7 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
     /// Taken when the substitute's energy and route fee cost the buyer no more than the
     /// same energy under its contract: floor(W x ps / 1e6) + floor(W x ss / 1e6) <=
     /// floor(W x p / 1e6) + floor(W x s / 1e6); then the escrow always covers it.
-    function _substitution(ITradingMarket.Trade memory t, Work memory w) private {
+    function _substitution(ISettlementMarket.SettlementTrade memory t, Work memory w) private {
         address sub = _nominee[w.tradeId];
         if (sub == address(0)) return;
         SpareCapacity storage spare = _spare[sub][w.period];
@@ -387,10 +395,10 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
             return;
         }
         try _tariff.transmissionFeeFen(
-            _registry.regionOf(sub), t.route[t.route.length - 1], energy
+            _registry.regionOf(sub), SettleWork.lastRegion(t.packedRoute), energy
         ) returns (uint256 fee_, uint8[] memory route_, uint256 sum_) {
             w.substituteFeeFen = fee_;
-            w.substituteRoute = route_;
+            w.substituteRoute = SettleWork.pack(route_);
             w.substituteSumRate = sum_;
         } catch {
             emit SubstitutionDeclined(w.tradeId, sub, _DECLINED_ROUTE, energy, 0, 0);
@@ -425,34 +433,24 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
     /// remainder of `feeFen` to the remainder account.
     function _splitFee(
         uint256 tradeId,
-        uint8[] memory route,
-        uint64 at,
+        RouteRates memory rr,
         uint256 energyWh,
         uint256 feeFen,
         uint256 sumRate,
         bool substitution
     ) private {
         if (feeFen == 0 && energyWh == 0) return;
-        uint256 n = route.length;
-        uint256[] memory rates = new uint256[](n);
-        uint256 total;
-        for (uint256 i = 0; i < n; ++i) {
-            try _tariff.rateAt(route[i], at) returns (uint128 rate) {
-                rates[i] = rate;
-                total += rate;
-            } catch {
-                total = type(uint256).max;
-                break;
-            }
-        }
-        if (total != sumRate) {
+        if (!rr.fetched) SettleWork.fetch(rr, _tariff);
+        if (rr.total != sumRate) {
             _credit(_remainder, feeFen);
-            emit FeeSplitUnavailable(tradeId, feeFen, at);
+            emit FeeSplitUnavailable(tradeId, feeFen, rr.at);
             return;
         }
         uint256 shares;
+        uint256 n = rr.route & 0xff;
         for (uint256 i = 0; i < n; ++i) {
-            shares += _payShare(tradeId, route[i], energyWh, rates[i], substitution);
+            shares +=
+                _payShare(tradeId, SettleWork.region(rr.route, i), energyWh, rr.rates[i], substitution);
         }
         uint256 rest = feeFen - shares;
         if (rest != 0) {
@@ -476,11 +474,13 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
     }
 
     /// @dev FTR compensation for energy curtailed for congestion, from the FTR fund.
-    function _compensate(uint256 tradeId, ITradingMarket.Trade memory t, uint256 curtailedWh)
-        private
-    {
-        uint8 from = t.route[0];
-        uint8 to = t.route[t.route.length - 1];
+    function _compensate(
+        uint256 tradeId,
+        ISettlementMarket.SettlementTrade memory t,
+        uint256 curtailedWh
+    ) private {
+        uint8 from = SettleWork.region(t.packedRoute, 0);
+        uint8 to = SettleWork.lastRegion(t.packedRoute);
         uint256 ftrId = _ftrOf[_ftrKey(t.buyer, t.periodId, from, to)];
         if (ftrId == 0) return;
         Ftr storage f = _ftrs[ftrId];

@@ -12,6 +12,7 @@ import {IMarketAccess} from "../interfaces/IMarketAccess.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 import {ITradingMarket} from "../interfaces/ITradingMarket.sol";
 import {ITransmissionTariff} from "../interfaces/ITransmissionTariff.sol";
+import {ISettlementMarket} from "../settlement/ISettlementMarket.sol";
 
 /// @title TradingMarket
 /// @notice Posted-offer trading in both modes with prepaid escrow (see ITradingMarket).
@@ -21,7 +22,7 @@ import {ITransmissionTariff} from "../interfaces/ITransmissionTariff.sol";
 /// in uint64 fen/MWh), money in uint128 fen, all converted with SafeCast. There is no
 /// on-chain open set: the open listings are read from the events (ledger/clients). The derived amounts (energyFen, feeFen, escrowFen, exposureFen, a
 /// listing's energyWh) are recomputed by the views with the same rounding as at take.
-contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
+contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, ReentrancyGuard {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
@@ -348,11 +349,32 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
         if (status != TradeStatus.Settled && status != TradeStatus.Failed) {
             revert InvalidFinalStatus(status);
         }
+        _close(_openTrade(tradeId), tradeId, status);
+    }
+
+    /// @inheritdoc ISettlementMarket
+    function settleTrade(
+        uint256 tradeId,
+        uint256 executedWh,
+        uint256 curtailedWh,
+        uint256 amountFen,
+        bool failed
+    ) external onlyRole(Roles.MARKET_CONTRACT) nonReentrant returns (uint256 refundFen) {
         StoredTrade storage t = _openTrade(tradeId);
+        if (t.status == TradeStatus.Formed) _markDispatched(t, tradeId, executedWh, curtailedWh);
+        if (amountFen != 0) _payOut(t, tradeId, msg.sender, amountFen);
+        refundFen = _close(t, tradeId, failed ? TradeStatus.Failed : TradeStatus.Settled);
+    }
+
+    /// @dev Close: release the obligations and exposure, refund the rest of the escrow.
+    function _close(StoredTrade storage t, uint256 tradeId, TradeStatus status)
+        private
+        returns (uint256 left)
+    {
         TradeStatus previous = t.status;
         t.status = status;
         uint256 energyFen = _energyFen(t);
-        uint256 left = energyFen + _feeFen(t) - t.paidOutFen;
+        left = energyFen + _feeFen(t) - t.paidOutFen;
         uint256 exposureFen = _exposure(energyFen, t.exposureBps);
         (address buyer, address seller) = _parties(t);
         _registry.closeTradeObligations(buyer, seller, exposureFen);
@@ -440,6 +462,19 @@ contract TradingMarket is ITradingMarket, MarketAccessed, ReentrancyGuard {
     /// @inheritdoc ITradingMarket
     function trade(uint256 tradeId) external view returns (Trade memory) {
         return _toTrade(tradeId, _trade(tradeId));
+    }
+
+    /// @inheritdoc ISettlementMarket
+    function settlementTrade(uint256 tradeId) external view returns (SettlementTrade memory out) {
+        StoredTrade storage t = _trade(tradeId);
+        out.status = t.status;
+        (out.buyer, out.seller) = _parties(t);
+        out.periodId = _listings[t.listingId].periodId;
+        out.energyWh = t.energyWh;
+        out.priceFenPerMwh = t.priceFenPerMwh;
+        out.sumRateFenPerMwh = t.sumRateFenPerMwh;
+        out.formedAt = t.formedAt;
+        out.packedRoute = _routes[t.routeId];
     }
 
     /// @inheritdoc ITradingMarket

@@ -143,6 +143,10 @@ class DispatchResultsClient(ContractClient):
     def submit_results(self, results: list[DispatchTuple], signatures: list[bytes]) -> TxReceipt:
         return self._transact("submitResults", results, signatures)
 
+    def submit_result_batch(self, results: list[DispatchTuple], signature: bytes) -> TxReceipt:
+        """Results signed once as a ``DispatchBatch`` (``oracle.eip712``)."""
+        return self._transact("submitResultBatch", results, signature)
+
     def set_settlement_opens_at(self, period: int, opens_at: int) -> TxReceipt:
         return self._transact("setSettlementOpensAt", period, opens_at)
 
@@ -154,6 +158,9 @@ class DispatchResultsClient(ContractClient):
 
     def result_digest(self, result: DispatchTuple) -> bytes:
         return bytes(self._call("resultDigest", result))
+
+    def batch_digest(self, results: list[DispatchTuple]) -> bytes:
+        return bytes(self._call("batchDigest", results))
 
 
 def reading_tuple(message: dict[str, Any]) -> ReadingTuple:

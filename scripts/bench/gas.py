@@ -33,7 +33,12 @@ from ledger.clients.settlement import SettlementEngineClient
 from ledger.clients.surveillance import SurveillanceDeskClient
 from ledger.clients.token import SettlementTokenClient
 from ledger.clients.trading import ListingSide, TradingMarketClient
-from oracle.eip712 import dispatch_typed_data, node_total_leaf, sign_typed
+from oracle.eip712 import (
+    dispatch_batch_typed_data,
+    dispatch_typed_data,
+    node_total_leaf,
+    sign_typed,
+)
 from oracle.merkle import MerkleTree
 from scripts.bench.common import (
     BenchChain,
@@ -224,7 +229,8 @@ class Meter:
         chain.advance(6)
 
     def batches(self) -> dict[str, float]:
-        """Per-item gas of the batch forms: one ``submitResults`` of DISPATCH_BATCH results
+        """Per-item gas of the batch forms: one ``submitResultBatch`` of DISPATCH_BATCH results
+        (one DISPATCH signature over the batch)
         and one ``settleBatch`` of SETTLE_BATCH of those trades (a period of their own)."""
         period = open_period(self.chain).id
         self.chain.advance(61)
@@ -237,17 +243,12 @@ class Meter:
             for _ in range(DISPATCH_BATCH)
         ]
         results = [(i, period, each_wh, 0, 0) for i in ids]
-        chain_id = self.chain.ctx.w3.eth.chain_id
-        signatures = [
-            sign_typed(
-                role("DISPATCH"),
-                dispatch_typed_data(
-                    dict(zip(DISPATCH_FIELDS, r, strict=True)), chain_id, self.dispatch.address
-                ),
-            )
-            for r in results
-        ]
-        dispatch_gas, _ = self._one(lambda: self.dispatch.submit_results(results, signatures))
+        messages = [dict(zip(DISPATCH_FIELDS, r, strict=True)) for r in results]
+        full = dispatch_batch_typed_data(
+            messages, self.chain.ctx.w3.eth.chain_id, self.dispatch.address
+        )
+        signature = sign_typed(role("DISPATCH"), full)
+        dispatch_gas, _ = self._one(lambda: self.dispatch.submit_result_batch(results, signature))
         self._meter_and_open(period, each_wh * DISPATCH_BATCH)
         settle_gas, _ = self._one(lambda: self.engine.settle_batch(ids[:SETTLE_BATCH]))
         return {

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from ledger.clients.oracle import DispatchResultsClient
 from ledger.context import LedgerContext
 from ledger.errors import ContractRevertError
+from oracle import eip712
 from oracle.dispatch import MemoryTradeSource
 from oracle.schemas import DispatchResult, DispatchSubmission, Trade
 from oracle.service import OracleService
@@ -157,3 +158,60 @@ def test_contract_accepts_once_per_trade_and_only_before_settlement_opens(
         "SettlementAlreadyOpen",
         {"period": 7, "opensAt": now + 100},
     )
+
+
+def test_a_batch_signed_once_is_recorded_and_checked_like_single_results(
+    ctx: LedgerContext, service: OracleService
+) -> None:
+    dispatch = role_account("DISPATCH")
+    relayer = ctx.client(DispatchResultsClient, role_account("METER_ORACLE"))
+    tuples = [
+        (r.trade_id, r.period, r.executed_wh, r.curtailed_wh, r.reason_code) for r in _results()
+    ]
+    names = [name for name, _type in eip712.DISPATCH_RESULT_FIELDS]
+    messages = [dict(zip(names, t, strict=True)) for t in tuples]
+    full = eip712.dispatch_batch_typed_data(messages, service.chain_id, relayer.address)
+    # the contract's digest is EIP-712's (eth-account) and the fast struct hash's
+    digest = relayer.batch_digest(tuples)
+    assert digest == eip712.reference_digest(full)
+    separator = eip712.domain_separator(
+        eip712.DISPATCH_DOMAIN_NAME, service.chain_id, relayer.address
+    )
+    assert digest == eip712.typed_digest(separator, eip712.dispatch_batch_struct_hash(messages))
+    signature = eip712.sign_typed(dispatch, full)
+
+    forger = Account.create()
+    with pytest.raises(ContractRevertError) as info:
+        relayer.submit_result_batch(tuples, eip712.sign_typed(forger, full))
+    assert (info.value.name, info.value.arguments) == (
+        "NotDispatchSigner",
+        {"signer": forger.address, "tradeId": 1},
+    )
+    with pytest.raises(ContractRevertError) as info:  # a tampered result: another signer
+        relayer.submit_result_batch([tuples[0], (2, 7, 60_000, 0, 0)], signature)
+    assert info.value.name == "NotDispatchSigner"
+    with pytest.raises(ContractRevertError) as info:
+        relayer.submit_result_batch(tuples, b"\x01" * 64)
+    assert (info.value.name, info.value.arguments) == ("InvalidDispatchSignature", {"tradeId": 1})
+    with pytest.raises(ContractRevertError) as info:
+        relayer.submit_result_batch([], signature)
+    assert info.value.name == "EmptyBatch"
+    with pytest.raises(ContractRevertError) as info:  # METER_ORACLE only
+        ctx.client(DispatchResultsClient, dispatch).submit_result_batch(tuples, signature)
+    assert info.value.name == "AccessControlUnauthorizedAccount"
+
+    receipt = relayer.submit_result_batch(tuples, signature)
+    events = relayer.events(receipt, "DispatchResultRecorded")
+    assert [dict(e["args"]) for e in events] == [
+        {**m, "signer": dispatch.address} for m in messages
+    ]
+    stored = relayer.result_of(2)
+    assert (stored.recorded, stored.executed_wh, stored.curtailed_wh, stored.signer) == (
+        True,
+        50_000,
+        10_000,
+        dispatch.address,
+    )
+    with pytest.raises(ContractRevertError) as info:
+        relayer.submit_result_batch(tuples, signature)
+    assert (info.value.name, info.value.arguments) == ("ResultAlreadyRecorded", {"tradeId": 1})

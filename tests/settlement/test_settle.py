@@ -10,9 +10,11 @@ from __future__ import annotations
 import pytest
 
 from ledger.clients.settlement import split_fee
+from ledger.clients.tariff import TransmissionTariffClient
 from ledger.clients.trading import TradeStatus
 from ledger.errors import ContractRevertError
 from ledger.units import value_fen as amount_fen
+from tests.conftest import role_account
 from tests.settlement.conftest import Flow, block_time
 
 E = 10_000_000
@@ -255,3 +257,78 @@ def test_gas_of_settle(flow: Flow) -> None:
     print(f"settle gas (3-region route, full delivery): {gas}")
     assert gas < 600_000
     assert block_time(flow.ctx) > 0
+
+
+def test_the_markets_settlement_functions_are_lean_and_for_the_engine_only(flow: Flow) -> None:
+    flow.open_taking()
+    tid = flow.trade("seller", "buyer", E, PRICE)
+    settler = flow.market.settler
+    full = settler.trade(tid)
+    lean = settler.contract.functions.settlementTrade(tid).call()
+    route = sum(r << (8 + 5 * k) for k, r in enumerate(full.route)) | len(full.route)
+    assert tuple(lean) == (
+        int(TradeStatus.FORMED),
+        flow.party("buyer").address,
+        flow.party("seller").address,
+        flow.period,
+        E,
+        PRICE,
+        full.sum_rate_fen_per_mwh,
+        full.formed_at,
+        route,
+    )
+    with pytest.raises(ContractRevertError) as err:
+        settler.sender.call(settler.address, settler.encode("settlementTrade", 10**6))
+    assert (err.value.name, err.value.arguments) == ("UnknownTrade", {"tradeId": 10**6})
+    stranger = flow.party("buyer").actor.market
+    with pytest.raises(ContractRevertError) as err:
+        stranger.sender.call(stranger.address, stranger.encode("settleTrade", tid, E, 0, 0, False))
+    assert err.value.name == "AccessControlUnauthorizedAccount"
+    # the market's events of a settlement, then the engine's (one market call)
+    flow.dispatch(tid, E // 2, E // 2, 1)
+    flow.meter({"seller": (0, E // 2), "buyer": (E // 2, 0)})
+    flow.open_settlement()
+    receipt = flow.engine.settle(tid)
+    (refund,) = flow.engine.events(receipt, "BuyerRefunded")
+    paid = [dict(e["args"]) for e in settler.events(receipt, "EscrowPaidOut")]
+    assert [p["to"] for p in paid] == [flow.engine.address, flow.party("buyer").address]
+    assert refund["args"]["amountFen"] == paid[1]["amountFen"] == ESCROW - paid[0]["amountFen"]
+    closed = settler.trade(tid)
+    assert (closed.status, closed.executed_wh, closed.curtailed_wh, closed.paid_out_fen) == (
+        TradeStatus.SETTLED,
+        E // 2,
+        E // 2,
+        ESCROW,
+    )
+
+
+def _later(flow: Flow, seconds: int) -> None:
+    flow.ctx.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+    flow.ctx.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+def test_a_batch_splits_each_fee_at_the_rates_of_its_trades_formation(flow: Flow) -> None:
+    flow.open_taking()
+    before = [flow.trade("seller", "buyer", E, PRICE) for _ in range(2)]
+    tariff = flow.ctx.client(TransmissionTariffClient, role_account("REGULATOR"))
+    _later(flow, 5)
+    tariff.schedule_stamp_rate(2, 1_200)  # from now: later trades pay the new rate
+    _later(flow, 5)
+    after = [flow.trade("seller", "buyer", E, PRICE) for _ in range(2)]
+    trades = before + after
+    for tid in trades:
+        flow.dispatch(tid, E)
+    flow.meter({"seller": (0, 4 * E), "buyer": (4 * E, 0)})
+    flow.open_settlement()
+    receipt = flow.engine.settle_batch(trades)
+    paid = [dict(e["args"]) for e in flow.engine.events(receipt, "TransmissionFeePaid")]
+    assert flow.engine.events(receipt, "FeeSplitUnavailable") == []
+    for tid in trades:
+        t = flow.market.settler.trade(tid)
+        expected = [(r, tariff.rate_at(r, t.formed_at)) for r in t.route]
+        assert [(p["region"], p["rateFenPerMwh"]) for p in paid if p["tradeId"] == tid] == expected
+        assert sum(rate for _r, rate in expected) == t.sum_rate_fen_per_mwh
+    rates_of = {tid: {p["rateFenPerMwh"] for p in paid if p["tradeId"] == tid} for tid in trades}
+    assert all(1_200 not in rates_of[tid] for tid in before)
+    supply, held = flow.conservation()
+    assert supply == held

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {ITradingMarket} from "../interfaces/ITradingMarket.sol";
+
+/// @title ISettlementMarket
+/// @notice What the settlement engine needs of the trading market beyond ITradingMarket: a
+/// lean trade read and one call that dispatches, pays out and closes a trade.
+interface ISettlementMarket {
+    /// @notice A trade as settlement reads it (no dynamic fields, no derived amounts).
+    /// @param packedRoute The route as ITransmissionTariff.cachedRoute packs it: bits 0..7
+    /// the length, region k in bits 8+5k..12+5k.
+    struct SettlementTrade {
+        ITradingMarket.TradeStatus status;
+        address buyer;
+        address seller;
+        uint32 periodId;
+        uint64 energyWh;
+        uint64 priceFenPerMwh;
+        uint64 sumRateFenPerMwh;
+        uint64 formedAt;
+        uint256 packedRoute;
+    }
+
+    /// @notice The trade `tradeId` for settlement (reverts UnknownTrade like `trade`).
+    function settlementTrade(uint256 tradeId) external view returns (SettlementTrade memory);
+
+    /// @notice Settle an open trade in one call (MARKET_CONTRACT): markDispatched(tradeId,
+    /// executedWh, curtailedWh) if it is Formed, payOut(tradeId, msg.sender, amountFen) if
+    /// amountFen is not zero, then closeTrade(tradeId, Failed if `failed` else Settled); same
+    /// errors and events as those three, in that order. Returns the refund paid to the buyer.
+    function settleTrade(
+        uint256 tradeId,
+        uint256 executedWh,
+        uint256 curtailedWh,
+        uint256 amountFen,
+        bool failed
+    ) external returns (uint256 refundFen);
+}
