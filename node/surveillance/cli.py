@@ -50,6 +50,14 @@ WindowOpt = Annotated[
         help="The window scored: day or week; a model calibrated for another window is refused.",
     ),
 ]
+ContextOpt = Annotated[
+    bool,
+    typer.Option(
+        "--context",
+        help="Use the window's model calibrated with trailing context (CURRENT-day-context); "
+        "a history without that context is refused.",
+    ),
+]
 LastPeriodOpt = Annotated[
     int | None,
     typer.Option(
@@ -69,7 +77,7 @@ def _history(
         ctx,
         Account.create(),
         last_period=last_period,
-        periods=model.metadata.plan.window_periods,
+        periods=model.metadata.window_periods + model.context_periods,
     )
 
 
@@ -105,7 +113,9 @@ def train_cmd(
     current: Annotated[
         bool, typer.Option(help="Point the window's CURRENT file at the new model.")
     ] = True,
-    window: Annotated[str, typer.Option("--window", help="Calibrate for: day or week.")] = "week",
+    window: Annotated[
+        str, typer.Option("--window", help="Calibrate for: day, day-context or week.")
+    ] = "week",
     as_json: cli.JsonOpt = False,
 ) -> None:
     """Screen the indicators and train the classifier of one window on simulated markets;
@@ -121,7 +131,10 @@ def train_cmd(
     cli.console.print(f"model id: {meta.model_id}")
     cli.console.print(f"file: {path} ({meta.file_bytes} bytes)")
     cli.console.print(f"feature schema: {meta.schema_id} {meta.schema_hash}")
-    cli.console.print(f"window: {meta.window} ({meta.window_periods} periods)")
+    cli.console.print(
+        f"window: {meta.window} ({meta.window_periods} periods, "
+        f"{meta.context_periods} periods of trailing context)"
+    )
     cli.console.print(f"threshold: {meta.threshold_ppm} ppm")
     cli.console.print("indicators kept: " + ", ".join(meta.features))
     cli.console.print(
@@ -133,6 +146,7 @@ def train_cmd(
 def evaluate_cmd(
     model_id: ModelOpt = None,
     window: WindowOpt = "week",
+    context: ContextOpt = False,
     models_dir: ModelsDirOpt = model_mod.MODELS_DIR,
     preset: Annotated[
         str, typer.Option(help="Preset of --seed scenarios (jibei-mini, surveil-medium, ...).")
@@ -144,7 +158,7 @@ def evaluate_cmd(
     as_json: cli.JsonOpt = False,
 ) -> None:
     """Precision, recall and ROC-AUC of the model on held-out simulated markets."""
-    model = SurveillanceModel.load(model_id, models_dir, window)
+    model = SurveillanceModel.load(model_id, models_dir, window, context)
     sources = None if not seed else [Source(preset=preset, seed=s) for s in seed]
     metrics = model.evaluate(sources)
     plan = model.metadata.plan
@@ -200,6 +214,7 @@ def scan_cmd(
     last_period: LastPeriodOpt = None,
     model_id: ModelOpt = None,
     window: WindowOpt = "week",
+    context: ContextOpt = False,
     models_dir: ModelsDirOpt = model_mod.MODELS_DIR,
     flagged_only: Annotated[
         bool, typer.Option("--flagged", help="Only list flagged nodes.")
@@ -207,7 +222,7 @@ def scan_cmd(
     as_json: cli.JsonOpt = False,
 ) -> None:
     """Score every node of a history (default: the chain) over the model's window."""
-    model = SurveillanceModel.load(model_id, models_dir, window)
+    model = SurveillanceModel.load(model_id, models_dir, window, context)
     result = scan(_history(history, model, last_period), model, window)
     if flagged_only:
         result.rows = [r for r in result.rows if r.flagged]
@@ -263,10 +278,11 @@ def report_cmd(
     history: HistoryOpt,
     model_id: ModelOpt = None,
     window: WindowOpt = "week",
+    context: ContextOpt = False,
     models_dir: ModelsDirOpt = model_mod.MODELS_DIR,
 ) -> None:
     """Build the report on NODE (evidence, hashes, score) as JSON (`file` files it)."""
-    model = SurveillanceModel.load(model_id, models_dir, window)
+    model = SurveillanceModel.load(model_id, models_dir, window, context)
     cli.print_json(build_report(MarketHistory.load(history), node, model, window))
 
 
@@ -311,12 +327,13 @@ def file_cmd(
     last_period: LastPeriodOpt = None,
     model_id: ModelOpt = None,
     window: WindowOpt = "week",
+    context: ContextOpt = False,
     models_dir: ModelsDirOpt = model_mod.MODELS_DIR,
     as_json: cli.JsonOpt = False,
 ) -> None:
     """Compute the report on NODE (from --history or the chain) and file it on chain as
     --wallet (an active node)."""
-    model = SurveillanceModel.load(model_id, models_dir, window)
+    model = SurveillanceModel.load(model_id, models_dir, window, context)
     report = build_report(_history(history, model, last_period), node, model, window)
     ctx = cli.make_context()
     filed = onchain.file_report(_desk(ctx, wallet), report)

@@ -61,9 +61,23 @@ Window = Literal["day", "week"]
 WINDOW_PERIODS: dict[str, int] = {"day": PERIODS_PER_DAY, "week": 7 * PERIODS_PER_DAY}
 
 
-def pointer_name(window: str) -> str:
-    """The file naming the shipped model of ``window`` (``CURRENT`` is the week's)."""
-    return "CURRENT" if window == "week" else f"CURRENT-{window}"
+def pointer_name(window: str, context: bool = False) -> str:
+    """The file naming the shipped model of ``window`` (``CURRENT`` is the week's;
+    ``CURRENT-day-context`` the day model scored with its trailing context)."""
+    if window == "week" and not context:
+        return "CURRENT"
+    return f"CURRENT-{window}" + ("-context" if context else "")
+
+
+#: Prefix of a context indicator (the indicator over the trailing context + window).
+CONTEXT_PREFIX = "ctx:"
+
+
+def input_names(context_periods: int) -> list[str]:
+    """The estimator's candidate inputs: the window's indicators, then (for a model with
+    trailing context) the same indicators over the context and window, prefixed ``ctx:``."""
+    names = list(FEATURE_NAMES)
+    return names + [CONTEXT_PREFIX + n for n in names] if context_periods else names
 
 
 class Source(BaseModel):
@@ -90,6 +104,9 @@ class TrainingPlan(BaseModel):
     days: int = 14
     window: Window = "week"
     window_periods: int = 7 * PERIODS_PER_DAY
+    context_periods: int = 0
+    """Trailing periods before the window the model also reads (0: the window alone): its
+    ``ctx:`` inputs are the indicators over those periods and the window together."""
     n_estimators: int = 150
     max_depth: int = 3
     learning_rate: float = 0.05
@@ -114,6 +131,17 @@ DEFAULT_PLANS: dict[str, TrainingPlan] = {
             "max_depth": 4,
         }
     ),
+    # The day scored with the node's previous six days (the chain's and gateway's history)
+    # as context: the kinds one day shows too little of (rating rings, deviation abuse).
+    "day-context": DEFAULT_PLAN.model_copy(
+        update={
+            "window": "day",
+            "window_periods": PERIODS_PER_DAY,
+            "context_periods": 6 * PERIODS_PER_DAY,
+            "n_estimators": 300,
+            "max_depth": 4,
+        }
+    ),
 }
 
 
@@ -123,40 +151,79 @@ class Dataset:
 
     vectors: list[FeatureVector]
     kinds: list[str | None]
+    contexts: list[FeatureVector] | None = None
+    """Per example, its vector over the trailing context and window (a context model's)."""
 
     @property
     def x(self) -> np.ndarray:
-        return np.array([v.as_array() for v in self.vectors], dtype=np.float64).reshape(
-            -1, len(FEATURE_NAMES)
-        )
+        return inputs(self.vectors, self.contexts)
 
     @property
     def y(self) -> np.ndarray:
         return np.array([k is not None for k in self.kinds], dtype=np.int64)
 
     def __add__(self, other: Dataset) -> Dataset:
-        return Dataset(vectors=self.vectors + other.vectors, kinds=self.kinds + other.kinds)
+        contexts = None
+        if self.contexts is not None and other.contexts is not None:
+            contexts = self.contexts + other.contexts
+        return Dataset(
+            vectors=self.vectors + other.vectors,
+            kinds=self.kinds + other.kinds,
+            contexts=contexts,
+        )
+
+
+def _rows(vectors: list[FeatureVector]) -> np.ndarray:
+    return np.array([v.as_array() for v in vectors], dtype=np.float64).reshape(
+        -1, len(FEATURE_NAMES)
+    )
+
+
+def inputs(vectors: list[FeatureVector], contexts: list[FeatureVector] | None) -> np.ndarray:
+    """The estimator's input rows: each vector's values, then its context vector's."""
+    x = _rows(vectors)
+    return x if contexts is None else np.hstack([x, _rows(contexts)])
 
 
 def columns(names: list[str]) -> list[int]:
-    """Column indices of the indicators ``names`` in the feature vector."""
-    return [FEATURE_NAMES.index(n) for n in names]
+    """Column indices of the inputs ``names`` (indicators, then ``ctx:`` indicators)."""
+    every = input_names(1)
+    return [every.index(n) for n in names]
 
 
-def dataset(sources: list[Source], days: int, window_periods: int) -> Dataset:
-    """Simulate every source and cut it into windows: one example per node and window."""
+def dataset(
+    sources: list[Source], days: int, window_periods: int, context_periods: int = 0
+) -> Dataset:
+    """Simulate every source and cut it into windows: one example per node and window.
+
+    With ``context_periods``, only windows preceded by that many periods are cut (the
+    windows a scan with full context sees), each with its context vector."""
     vectors: list[FeatureVector] = []
+    contexts: list[FeatureVector] = []
     kinds: list[str | None] = []
     for src in sources:
         market = simulate_preset(src.preset, src.seed, days=days)
         periods = days * PERIODS_PER_DAY
-        for first in range(0, periods - window_periods + 1, window_periods):
-            window = market.history.window(first, first + window_periods - 1)
-            for node, vector in compute_features(window).items():
+        for first in range(context_periods, periods - window_periods + 1, window_periods):
+            last = first + window_periods - 1
+            window = compute_features(market.history.window(first, last))
+            context = (
+                compute_features(market.history.window(first - context_periods, last))
+                if context_periods
+                else {}
+            )
+            for node, vector in window.items():
                 kind = market.labels.get(node)
                 vectors.append(vector)
                 kinds.append(None if kind is None else kind.value)
-    return Dataset(vectors=vectors, kinds=kinds)
+                if context_periods:
+                    contexts.append(context[node])
+    return Dataset(vectors=vectors, kinds=kinds, contexts=contexts if context_periods else None)
+
+
+def plan_dataset(plan: TrainingPlan, sources: list[Source]) -> Dataset:
+    """:func:`dataset` of ``sources`` cut as ``plan`` says (window and context)."""
+    return dataset(sources, plan.days, plan.window_periods, plan.context_periods)
 
 
 class Metrics(BaseModel):
@@ -248,6 +315,9 @@ class ModelMetadata(BaseModel):
     threshold_ppm: int
     window: Window
     window_periods: int
+    context_periods: int = 0
+    """Trailing periods before the window the model reads (its ``ctx:`` inputs: the
+    indicators over those periods and the window together); a scan without them is refused."""
     features: list[str]
     """The indicators the estimator uses (the screening's selection), in vector order."""
     screening: Screening
@@ -267,12 +337,14 @@ HONEST_QUANTILE = 0.99
 
 
 def honest_bounds(data: Dataset) -> dict[str, int]:
-    """:attr:`ModelMetadata.honest_bounds` of a training set."""
+    """:attr:`ModelMetadata.honest_bounds` of a training set (with trailing context, the
+    ``ctx:`` indicators' bounds too)."""
     honest = data.x[data.y == 0]
     if not len(honest):
         return {}
     q = np.quantile(honest, HONEST_QUANTILE, axis=0, method="higher")
-    return {name: quantise(float(v)) for name, v in zip(FEATURE_NAMES, q, strict=True)}
+    names = input_names(0 if data.contexts is None else 1)
+    return {name: quantise(float(v)) for name, v in zip(names, q, strict=True)}
 
 
 def model_bytes(estimator: GradientBoostingClassifier) -> bytes:
@@ -312,8 +384,8 @@ def train(plan: TrainingPlan = DEFAULT_PLAN) -> Trained:
     if len(plan.train) < 2:
         raise SurveillanceError("screening needs at least two training scenarios")
     held = plan.train[3::4] or plan.train[-1:]
-    fit = dataset([s for s in plan.train if s not in held], plan.days, plan.window_periods)
-    held_set = dataset(held, plan.days, plan.window_periods)
+    fit = plan_dataset(plan, [s for s in plan.train if s not in held])
+    held_set = plan_dataset(plan, held)
     train_set = fit + held_set
     params: dict[str, object] = {
         "n_estimators": plan.n_estimators,
@@ -323,19 +395,19 @@ def train(plan: TrainingPlan = DEFAULT_PLAN) -> Trained:
         "random_state": plan.random_state,
     }
     screening = screen_by_importance(
-        screen_by_value(train_set.x, train_set.kinds, list(FEATURE_NAMES)),
+        screen_by_value(train_set.x, train_set.kinds, input_names(plan.context_periods)),
         GradientBoostingClassifier(**params),
         (fit.x, fit.y),
         (held_set.x, held_set.y),
     )
-    features = [n for n in FEATURE_NAMES if n in screening.selected]
+    features = [n for n in input_names(plan.context_periods) if n in screening.selected]
     cols = columns(features)
     estimator = GradientBoostingClassifier(**params)
     estimator.fit(train_set.x[:, cols], train_set.y)
-    val = dataset(plan.validation, plan.days, plan.window_periods)
+    val = plan_dataset(plan, plan.validation)
     val_scores = _scores(estimator, val.x, cols)
     threshold = calibrated_threshold(val_scores, val.y)
-    test = dataset(plan.test, plan.days, plan.window_periods)
+    test = plan_dataset(plan, plan.test)
     data = model_bytes(estimator)
     model_id = model_id_of(data)
     metadata = ModelMetadata(
@@ -347,6 +419,7 @@ def train(plan: TrainingPlan = DEFAULT_PLAN) -> Trained:
         threshold_ppm=threshold,
         window=plan.window,
         window_periods=plan.window_periods,
+        context_periods=plan.context_periods,
         features=features,
         screening=screening,
         estimator="sklearn.ensemble.GradientBoostingClassifier",
@@ -373,7 +446,8 @@ def save(trained: Trained, directory: Path = MODELS_DIR, current: bool = True) -
         json.dumps(trained.metadata.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
     )
     if current:
-        (directory / pointer_name(trained.metadata.window)).write_text(
+        meta = trained.metadata
+        (directory / pointer_name(meta.window, meta.context_periods > 0)).write_text(
             trained.metadata.model_id + "\n"
         )
     return path
@@ -402,6 +476,10 @@ class SurveillanceModel:
     def cols(self) -> list[int]:
         return columns(self.metadata.features)
 
+    @property
+    def context_periods(self) -> int:
+        return self.metadata.context_periods
+
     def check_window(self, window: str) -> None:
         """Refuse to score a window the model was not calibrated for."""
         if window != self.metadata.window:
@@ -410,14 +488,40 @@ class SurveillanceModel:
                 f"({self.metadata.window_periods} periods), not for a {window} window"
             )
 
+    def check_context(self, available_periods: int) -> None:
+        """Refuse a history without the trailing context the model was calibrated with
+        (``available_periods``: the history's periods up to and including the window)."""
+        needed = self.metadata.window_periods + self.context_periods
+        if available_periods < needed:
+            raise SurveillanceError(
+                f"model {self.model_id} scores a {self.metadata.window} window with "
+                f"{self.context_periods} periods of trailing context ({needed} periods in "
+                f"all); the history holds {available_periods}"
+            )
+
+    def _context(self, contexts: list[FeatureVector] | None, n: int) -> list[FeatureVector] | None:
+        if not self.context_periods:
+            return None
+        if contexts is None or len(contexts) != n:
+            raise SurveillanceError(
+                f"model {self.model_id} needs each vector's trailing context "
+                f"({self.context_periods} periods before the window)"
+            )
+        return contexts
+
     @classmethod
     def load(
-        cls, model_id: str | None = None, directory: Path = MODELS_DIR, window: str = "week"
+        cls,
+        model_id: str | None = None,
+        directory: Path = MODELS_DIR,
+        window: str = "week",
+        context: bool = False,
     ) -> SurveillanceModel:
-        """Load model ``model_id`` (default: the shipped model of ``window``, named by
-        :func:`pointer_name`), checking its file hash and schema."""
+        """Load model ``model_id`` (default: the shipped model of ``window``, with trailing
+        context if ``context``, named by :func:`pointer_name`), checking its file hash and
+        schema."""
         if model_id is None:
-            pointer = directory / pointer_name(window)
+            pointer = directory / pointer_name(window, context)
             if not pointer.exists():
                 raise SurveillanceError(f"no model in {directory}: run `gridledger surveil train`")
             model_id = pointer.read_text().strip()
@@ -435,19 +539,23 @@ class SurveillanceModel:
         estimator = pickle.loads(data)  # noqa: S301
         return cls(estimator, metadata)
 
-    def score(self, vector: FeatureVector) -> int:
-        """Violation score in ppm (0..1,000,000) of one quantised feature vector."""
-        return int(_scores(self.estimator, vector.as_array().reshape(1, -1), self.cols)[0])
+    def score(self, vector: FeatureVector, context: FeatureVector | None = None) -> int:
+        """Violation score in ppm (0..1,000,000) of one quantised feature vector (and, for
+        a model with trailing context, the vector over that context and the window)."""
+        return self.score_many([vector], None if context is None else [context])[0]
 
-    def score_many(self, vectors: list[FeatureVector]) -> list[int]:
+    def score_many(
+        self, vectors: list[FeatureVector], contexts: list[FeatureVector] | None = None
+    ) -> list[int]:
         """Scores of many vectors (same values as :meth:`score`, one call)."""
+        ctx = self._context(contexts, len(vectors))
         if not vectors:
             return []
-        x = np.array([v.as_array() for v in vectors], dtype=np.float64)
+        x = inputs(vectors, ctx)
         return [int(s) for s in _scores(self.estimator, x, self.cols)]
 
     def evaluate(self, sources: list[Source] | None = None) -> Metrics:
         """Metrics at this model's threshold on ``sources`` (default: its held-out test set)."""
         plan = self.metadata.plan
-        data = dataset(plan.test if sources is None else sources, plan.days, plan.window_periods)
+        data = plan_dataset(plan, plan.test if sources is None else sources)
         return measure(_scores(self.estimator, data.x, self.cols), data, self.threshold_ppm)

@@ -7,7 +7,8 @@ registered model. The rule (documented in ``docs/surveillance.md``):
 2. for one violation kind, at least :data:`MIN_SUPPORT` of that kind's indicators
    (:data:`KIND_INDICATORS`) exceed what honest nodes show: the model's
    ``honest_bounds`` (the 99th percentile of the honest training examples of the model's
-   window, published in its metadata).
+   window, published in its metadata); for a model with trailing context, an indicator
+   also counts when its value over the context exceeds its ``ctx:`` bound.
 
 A high score alone (a node unlike the training data in some other way) is dismissed: the
 report must show a violation pattern, and the ruling names it.
@@ -65,19 +66,40 @@ class Ruling(BaseModel):
         )
 
 
-def supporting(features: dict[str, int], bounds: dict[str, int]) -> dict[str, list[str]]:
-    """Per kind, its indicators whose value exceeds the honest bound."""
+#: Prefix of a context indicator's honest bound (``node.surveillance.model.CONTEXT_PREFIX``).
+CONTEXT_PREFIX = "ctx:"
+
+
+def _beyond(name: str, values: dict[str, int] | None, bounds: dict[str, int], key: str) -> bool:
+    return values is not None and key in bounds and values.get(name, 0) > bounds[key]
+
+
+def supporting(
+    features: dict[str, int], bounds: dict[str, int], context: dict[str, int] | None = None
+) -> dict[str, list[str]]:
+    """Per kind, its indicators whose value exceeds the honest bound: in the window's
+    vector, or (a report with trailing context) in the context vector against the
+    ``ctx:`` bound."""
     return {
-        kind: [n for n in names if n in bounds and features.get(n, 0) > bounds[n]]
+        kind: [
+            n
+            for n in names
+            if _beyond(n, features, bounds, n) or _beyond(n, context, bounds, CONTEXT_PREFIX + n)
+        ]
         for kind, names in KIND_INDICATORS.items()
     }
 
 
 def rule(
-    score_ppm: int, threshold_ppm: int, features: dict[str, int], bounds: dict[str, int]
+    score_ppm: int,
+    threshold_ppm: int,
+    features: dict[str, int],
+    bounds: dict[str, int],
+    context: dict[str, int] | None = None,
 ) -> Ruling:
-    """The evidence rule on a report's (recomputed) score and feature vector."""
-    support = supporting(features, bounds)
+    """The evidence rule on a report's (recomputed) score and feature vector (and context
+    vector, for a model with trailing context)."""
+    support = supporting(features, bounds, context)
     kind = max(support, key=lambda k: len(support[k]))
     beyond = support[kind]
     return Ruling(

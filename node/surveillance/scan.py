@@ -57,6 +57,11 @@ class SurveillanceReport(BaseModel):
     flagged: bool
     feature_hash: str
     features: dict[str, int]
+    context_first_period: int | None = None
+    """A model with trailing context: the first period of its context vector (which runs to
+    ``last_period``); None for a model that reads the window alone."""
+    context_feature_hash: str | None = None
+    context_features: dict[str, int] | None = None
     trade_ids: list[int]
     listing_ids: list[int]
 
@@ -75,18 +80,39 @@ def resolve_node(history: MarketHistory, node: str) -> str:
     raise SurveillanceError(f"no node {node} in the history")
 
 
+def context_vectors(
+    history: MarketHistory, model: SurveillanceModel
+) -> dict[str, FeatureVector] | None:
+    """A model with trailing context: every node's vector over the context and the window
+    (the latest periods of ``history``), refused when ``history`` is shorter; else None."""
+    if not model.context_periods:
+        return None
+    model.check_context(history.last_period - history.first_period + 1)
+    periods = model.metadata.window_periods + model.context_periods
+    return compute_features(scan_window(history, periods))
+
+
 def scan(history: MarketHistory, model: SurveillanceModel, window: str = "week") -> ScanResult:
     """Score every node of ``history`` over a ``window`` (``day`` or ``week``: the latest
-    periods); a model not calibrated for that window is refused."""
+    periods); a model not calibrated for that window, or a history without the trailing
+    context the model was calibrated with, is refused."""
     model.check_window(window)
+    contexts = context_vectors(history, model)
     window_history = scan_window(history, model.metadata.window_periods)
-    return _scored(history, window_history, model)
+    return _scored(history, window_history, model, contexts)
 
 
-def _scored(history: MarketHistory, window: MarketHistory, model: SurveillanceModel) -> ScanResult:
+def _scored(
+    history: MarketHistory,
+    window: MarketHistory,
+    model: SurveillanceModel,
+    contexts: dict[str, FeatureVector] | None = None,
+) -> ScanResult:
     vectors = compute_features(window)
     nodes = sorted(vectors)
-    scores = model.score_many([vectors[n] for n in nodes])
+    scores = model.score_many(
+        [vectors[n] for n in nodes], None if contexts is None else [contexts[n] for n in nodes]
+    )
     names = {n.address: n.name for n in history.nodes}
     rows = [
         ScanRow(
@@ -123,9 +149,11 @@ def build_report(
     (a model not calibrated for that window is refused)."""
     model.check_window(window_name)
     address = resolve_node(history, node)
+    contexts = context_vectors(history, model)
+    context = None if contexts is None else contexts[address]
     window = scan_window(history, model.metadata.window_periods)
     vector = compute_features(window)[address]
-    score = model.score(vector)
+    score = model.score(vector, context)
     ev = evidence(window, address)
     return SurveillanceReport(
         node=address,
@@ -138,6 +166,9 @@ def build_report(
         flagged=score >= model.threshold_ppm,
         feature_hash=vector.hash,
         features=vector.values,
+        context_first_period=None if context is None else context.first_period,
+        context_feature_hash=None if context is None else context.hash,
+        context_features=None if context is None else context.values,
         trade_ids=ev.trade_ids,
         listing_ids=ev.listing_ids,
     )

@@ -42,7 +42,20 @@ def ruling(report: Any, model: Any, threshold_ppm: int) -> Ruling:
         last_period=report.last_period,
         values=report.features,
     )
-    return rule(model.score(vector), threshold_ppm, report.features, model.metadata.honest_bounds)
+    # A report of a model with trailing context also carries the context vector.
+    values = getattr(report, "context_features", None)
+    context = (
+        None
+        if values is None
+        else FeatureVector(
+            node=report.node,
+            first_period=report.context_first_period,
+            last_period=report.last_period,
+            values=values,
+        )
+    )
+    bounds = model.metadata.honest_bounds
+    return rule(model.score(vector, context), threshold_ppm, report.features, bounds, values)
 
 
 def confusion(confirmed: set[str], truth: set[str], scored: list[str]) -> dict[str, int]:
