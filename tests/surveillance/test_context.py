@@ -121,3 +121,21 @@ def test_context_training_is_reproducible_and_cuts_only_days_with_context() -> N
     assert first.data == second.data
     assert model_id_of(first.data) == first.metadata.model_id
     assert first.metadata.context_periods == 4
+
+
+def test_the_rule_reads_the_context_vector_against_its_ctx_bounds(
+    model: SurveillanceModel,
+) -> None:
+    from node.surveillance.ruling import rule
+
+    bounds = model.metadata.honest_bounds
+    assert set(bounds) == set(input_names(model.context_periods))
+    names = ("rating_1_given_share", "low_rating_executed_share")
+    quiet = {n: 0 for n in FEATURE_NAMES}
+    ring = quiet | {n: bounds[CONTEXT_PREFIX + n] + 1 for n in names}
+    threshold = model.threshold_ppm
+    # The day alone shows nothing; its context shows the ring's pattern.
+    assert not rule(threshold, threshold, quiet, bounds).confirmed
+    ruling = rule(threshold, threshold, quiet, bounds, ring)
+    assert ruling.confirmed
+    assert (ruling.kind, ruling.beyond) == ("rating_ring", list(names))
