@@ -172,3 +172,23 @@ def build_report(
         trade_ids=ev.trade_ids,
         listing_ids=ev.listing_ids,
     )
+
+
+def report_vectors(report: SurveillanceReport) -> tuple[FeatureVector, FeatureVector | None]:
+    """A report's feature vector and (a model with trailing context) its context vector, as
+    anyone recomputes the score from: ``model.score(*report_vectors(report))``."""
+    vector = FeatureVector(
+        node=report.node,
+        first_period=report.first_period,
+        last_period=report.last_period,
+        values=report.features,
+    )
+    if report.context_features is None or report.context_first_period is None:
+        return vector, None
+    context = FeatureVector(
+        node=report.node,
+        first_period=report.context_first_period,
+        last_period=report.last_period,
+        values=report.context_features,
+    )
+    return vector, context

@@ -34,28 +34,18 @@ def ruling(report: Any, model: Any, threshold_ppm: int) -> Ruling:
     the report's feature vector with the registered model, against the registered threshold,
     and the vector against the model's published honest bounds
     (:func:`node.surveillance.ruling.rule`)."""
-    from node.surveillance.indicators import FeatureVector
+    from node.surveillance.scan import report_vectors
 
-    vector = FeatureVector(
-        node=report.node,
-        first_period=report.first_period,
-        last_period=report.last_period,
-        values=report.features,
-    )
     # A report of a model with trailing context also carries the context vector.
-    values = getattr(report, "context_features", None)
-    context = (
-        None
-        if values is None
-        else FeatureVector(
-            node=report.node,
-            first_period=report.context_first_period,
-            last_period=report.last_period,
-            values=values,
-        )
-    )
+    vector, context = report_vectors(report)
     bounds = model.metadata.honest_bounds
-    return rule(model.score(vector, context), threshold_ppm, report.features, bounds, values)
+    return rule(
+        model.score(vector, context),
+        threshold_ppm,
+        report.features,
+        bounds,
+        report.context_features,
+    )
 
 
 def confusion(confirmed: set[str], truth: set[str], scored: list[str]) -> dict[str, int]:

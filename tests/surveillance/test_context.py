@@ -10,29 +10,19 @@ from node.surveillance.model import (
     CONTEXT_PREFIX,
     DEFAULT_PLANS,
     WINDOW_PERIODS,
-    Source,
     SurveillanceError,
     SurveillanceModel,
-    TrainingPlan,
     dataset,
     input_names,
     model_id_of,
     pointer_name,
     train,
 )
-from node.surveillance.scan import build_report, scan
+from node.surveillance.scan import build_report, report_vectors, scan
 from node.surveillance.simulate import SimulatedMarket, simulate_preset
+from tests.surveillance.test_screening import SMALL
 
-SMALL_CONTEXT = TrainingPlan(
-    train=[Source(preset="jibei-mini", seed=s) for s in (1, 2)],
-    validation=[Source(preset="jibei-mini", seed=3)],
-    test=[Source(preset="jibei-mini", seed=4)],
-    days=4,
-    window="day",
-    window_periods=WINDOW_PERIODS["day"],
-    context_periods=WINDOW_PERIODS["day"],
-    n_estimators=20,
-)
+SMALL_CONTEXT = SMALL.model_copy(update={"context_periods": WINDOW_PERIODS["day"]})
 
 
 @pytest.fixture(scope="module")
@@ -94,18 +84,8 @@ def test_a_context_report_is_recomputed_from_its_two_vectors(
     report = build_report(market.history, suspect, model, "day")
     assert report.context_first_period == 0
     assert report.context_features is not None
-    vector = FeatureVector(
-        node=report.node,
-        first_period=report.first_period,
-        last_period=report.last_period,
-        values=report.features,
-    )
-    context = FeatureVector(
-        node=report.node,
-        first_period=report.context_first_period,
-        last_period=report.last_period,
-        values=report.context_features,
-    )
+    vector, context = report_vectors(report)
+    assert context is not None
     assert context.hash == report.context_feature_hash
     assert model.score(vector, context) == report.score_ppm
     assert {r.node: r.score_ppm for r in result.rows}[report.node] == report.score_ppm
