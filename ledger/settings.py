@@ -107,6 +107,14 @@ class Settings(BaseSettings):
     priority_fee_wei: int = Field(
         default=0, ge=0, description="Priority fee (tip) per gas offered by every sender."
     )
+    tx_confirmations: int | None = Field(
+        default=None,
+        ge=0,
+        le=64,
+        description="Blocks that must follow a transaction's block before its receipt "
+        "counts (its block still canonical); unset: 1 on a proof-of-authority chain, whose "
+        "validators now and then seal competing blocks, 0 otherwise.",
+    )
     rpc_timeout_s: float = Field(default=30.0, gt=0, description="HTTP timeout of RPC calls.")
     admin_transfer_delay_s: int = Field(
         default=86_400, ge=0, description="Delay of the two-step default-admin transfer."

@@ -23,6 +23,7 @@ from web3.types import Nonce, TxParams, TxReceipt, Wei
 
 from ledger.errors import ContractRevertError, TransactionError, TransactionTimeoutError
 from ledger.revert import ErrorDecoder
+from ledger.web3factory import is_proof_of_authority
 
 #: Node messages meaning "this exact transaction is already in the pool".
 _ALREADY_KNOWN = ("already known", "known transaction", "already imported")
@@ -91,6 +92,10 @@ class TxSender:
         gas_margin_percent: Added to each gas estimate.
         timeout_s: How long :meth:`wait` waits for a receipt.
         priority_fee_wei: The tip offered per gas.
+        confirmations: Blocks that must follow a receipt's block (still canonical) before
+            :meth:`wait` returns it; None: 1 on a proof-of-authority chain (a Clique
+            validator's block can lose to a sibling, and its transactions go back to the
+            pool), else 0.
     """
 
     def __init__(
@@ -104,6 +109,7 @@ class TxSender:
         timeout_s: float = 60.0,
         priority_fee_wei: int = 0,
         poll_interval_s: float = 0.01,
+        confirmations: int | None = None,
     ) -> None:
         self._w3 = w3
         self._account = account
@@ -115,6 +121,7 @@ class TxSender:
         self._poll_s = poll_interval_s
         self._chain_id: int | None = None
         self._raw: dict[HexBytes, tuple[HexBytes, TxParams]] = {}
+        self._confirmations = confirmations
 
     @property
     def address(self) -> ChecksumAddress:
@@ -207,18 +214,19 @@ class TxSender:
 
         A transaction the node dropped is re-broadcast once per second while waiting.
         """
-        deadline = time.monotonic() + (timeout_s or self._timeout_s)
+        timeout = timeout_s or self._timeout_s
+        deadline = time.monotonic() + timeout
         next_check = time.monotonic() + 1.0
         while True:
             try:
                 receipt = self._w3.eth.get_transaction_receipt(tx_hash)
             except TransactionNotFound:
                 receipt = None
-            if receipt is not None:
+            if receipt is not None and self._confirmed(receipt, deadline):
                 break
             now = time.monotonic()
             if now >= deadline:
-                raise TransactionTimeoutError(tx_hash.to_0x_hex(), timeout_s or self._timeout_s)
+                raise TransactionTimeoutError(tx_hash.to_0x_hex(), timeout)
             if now >= next_check:
                 next_check = now + 1.0
                 self._rebroadcast_if_dropped(tx_hash)
@@ -227,6 +235,27 @@ class TxSender:
         if receipt["status"] != 1:
             raise self._replay_revert(tx_hash, receipt)
         return receipt
+
+    def confirmations(self) -> int:
+        """Blocks a receipt's block must be buried by (see the class's ``confirmations``)."""
+        if self._confirmations is None:
+            self._confirmations = 1 if is_proof_of_authority(self._w3) else 0
+        return self._confirmations
+
+    def _confirmed(self, receipt: TxReceipt, deadline: float) -> bool:
+        """Wait until ``confirmations()`` blocks follow the receipt's block; True if that
+        block is still canonical, False if it lost to a sibling (the transaction is then
+        back in the pool and :meth:`wait` looks for its new receipt)."""
+        depth = self.confirmations()
+        if depth == 0:
+            return True
+        number = int(receipt["blockNumber"])
+        while self._w3.eth.block_number < number + depth:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(max(self._poll_s, 0.05))
+        block = self._w3.eth.get_block(number)
+        return bool(block["hash"] == receipt["blockHash"])
 
     def _rebroadcast_if_dropped(self, tx_hash: HexBytes) -> None:
         stored = self._raw.get(tx_hash)

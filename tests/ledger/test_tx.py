@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -8,7 +9,7 @@ from web3 import Web3
 
 from ledger.clients.access import MarketAccessClient, role_id
 from ledger.context import LedgerContext
-from ledger.errors import ContractRevertError, TransactionError
+from ledger.errors import ContractRevertError, TransactionError, TransactionTimeoutError
 from ledger.keystore import demo_account
 from ledger.tx import NonceManager, TxSender
 from tests.conftest import role_account
@@ -152,3 +153,57 @@ def test_signing_is_local_with_coincurve() -> None:
         }
     )
     assert Account.recover_transaction(signed.raw_transaction) == account.address
+
+
+def _sender(ctx: LedgerContext, account_n: int, confirmations: int | None) -> TxSender:
+    return TxSender(
+        ctx.w3,
+        demo_account(account_n),
+        decoder=ctx.decoder,
+        nonces=ctx.nonces,
+        timeout_s=20.0,
+        confirmations=confirmations,
+    )
+
+
+def test_confirmations_default_to_none_on_a_chain_without_authority_signers(
+    ctx: LedgerContext,
+) -> None:
+    sender = _sender(ctx, 505, None)
+    assert sender.confirmations() == 0
+    head = ctx.w3.eth.block_number
+    receipt = sender.transact(DEAD, "0x", gas=21_000)
+    assert receipt["blockNumber"] == head + 1  # returned with no block after it
+
+
+def test_a_receipt_waits_for_its_confirmations_on_the_canonical_chain(
+    ctx: LedgerContext,
+) -> None:
+    sender = _sender(ctx, 506, 2)
+    tx_hash = sender.send(DEAD, "0x", gas=21_000)
+    mined = ctx.w3.eth.get_transaction_receipt(tx_hash)["blockNumber"]
+    done = threading.Event()
+    result: dict[str, object] = {}
+
+    def wait() -> None:
+        result["receipt"] = sender.wait(tx_hash)
+        done.set()
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    ctx.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    assert not done.wait(0.5)  # one block after it: not yet
+    ctx.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    assert done.wait(10)
+    thread.join()
+    receipt: Any = result["receipt"]
+    assert receipt["transactionHash"] == tx_hash
+    assert receipt["blockNumber"] == mined
+    assert ctx.w3.eth.block_number == mined + 2
+
+
+def test_a_receipt_short_of_its_confirmations_times_out(ctx: LedgerContext) -> None:
+    sender = _sender(ctx, 507, 1)
+    tx_hash = sender.send(DEAD, "0x", gas=21_000)
+    with pytest.raises(TransactionTimeoutError):
+        sender.wait(tx_hash, timeout_s=0.5)
