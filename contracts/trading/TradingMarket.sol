@@ -48,16 +48,16 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
     /// @dev A trade as stored: 1 slot at formation, written with one sstore (_storeTrade).
     /// Period, delivery window and the maker (the buyer of a Buy listing, the seller of a
     /// Sell listing) are the listing's, which never change; the taker is interned
-    /// (_takers), the route, rate sum and exposure rate at take are interned together
-    /// (_terms); escrow, fee, energyFen and exposure are derived.
+    /// (_interned), the route, rate sum and exposure rate at take are interned together
+    /// as one word (_interned); escrow, fee, energyFen and exposure are derived.
     struct StoredTrade {
-        uint32 takerId; // slot 0; into _takers, 0 = no trade
+        uint32 takerId; // slot 0; into _interned, 0 = no trade
         uint64 listingId;
         TradeStatus status;
         uint48 energyWh; // <= the listing's remainingWh, a uint48
         uint32 priceFenPerMwh; // the listing's, a uint32
         uint40 formedAt;
-        uint32 termsId; // into _terms
+        uint32 termsId; // into _interned
         uint64 executedWh; // slot 1, written at dispatch / payout
         uint64 curtailedWh;
         uint128 paidOutFen;
@@ -81,8 +81,7 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
     // One slot.
     uint64 private _listingCount;
     uint32 private _periodCount;
-    uint32 private _termsCount;
-    uint32 private _takerCount;
+    uint32 private _internCount;
     mapping(uint32 periodId => Period) private _periods;
 
     mapping(uint256 listingId => StoredListing) private _listings;
@@ -90,14 +89,12 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
     mapping(uint256 tradeId => StoredTrade) private _trades;
     /// @dev Trades per (node, period), as buyer or seller: read by the settlement engine.
     mapping(address node => mapping(uint32 periodId => uint256)) private _tradesIn;
-    /// @dev Distinct trade terms, ids from 1: the route packed as
-    /// ITransmissionTariff.cachedRoute (bits 0..167), the rate sum in fen/MWh (bits
-    /// 168..231) and the exposure rate in bps (bits 232..247) at take.
-    mapping(uint32 termsId => uint256 packedTerms) private _terms;
-    mapping(uint256 packedTerms => uint32 termsId) private _termsIds;
-    /// @dev Distinct takers, ids from 1.
-    mapping(uint32 takerId => address taker) private _takers;
-    mapping(address taker => uint32 takerId) private _takerIds;
+    /// @dev Interned words, ids from 1: a trade's taker (its address) and its terms (the
+    /// route packed as ITransmissionTariff.cachedRoute in bits 0..167, the rate sum in
+    /// fen/MWh in bits 168..231, the exposure rate in bps in bits 232..247, at take). A
+    /// word is one id whatever it stands for; the trade field says how to read it.
+    mapping(uint32 id => uint256 word) private _interned;
+    mapping(uint256 word => uint32 id) private _internIds;
 
     /// @param access_ The suite's access root.
     /// @param registry_ The node registry (eligibility, regions, bonds, obligations).
@@ -615,9 +612,9 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         uint256 price,
         uint256 terms
     ) private {
-        uint256 word = uint256(_internTaker(msg.sender)) | listingId << 32
+        uint256 word = uint256(_intern(uint160(msg.sender))) | listingId << 32
             | uint256(TradeStatus.Formed) << 96 | energyWh << 104 | price << 152
-            | uint256(uint40(block.timestamp)) << 184 | uint256(_internTerms(terms)) << 224;
+            | uint256(uint40(block.timestamp)) << 184 | uint256(_intern(terms)) << 224;
         assembly ("memory-safe") {
             sstore(t.slot, word)
         }
@@ -626,41 +623,33 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
     /// @dev Buyer and seller of a trade: the taker and its listing's maker.
     function _parties(StoredTrade storage t) private view returns (address buyer, address seller) {
         StoredListing storage l = _listings[t.listingId];
-        address taker = _takers[t.takerId];
+        address taker = address(uint160(_interned[t.takerId]));
         return l.side == ListingSide.Sell ? (taker, l.maker) : (l.maker, taker);
     }
 
-    function _internTerms(uint256 terms) private returns (uint32 termsId) {
-        termsId = _termsIds[terms];
-        if (termsId == 0) {
-            termsId = ++_termsCount; // checked: the 2^32-th reverts
-            _termsIds[terms] = termsId;
-            _terms[termsId] = terms;
+    /// @dev The id of `word` in _interned, given on first use (the 2^32-th id reverts).
+    function _intern(uint256 word) private returns (uint32 id) {
+        id = _internIds[word];
+        if (id == 0) {
+            id = ++_internCount;
+            _internIds[word] = id;
+            _interned[id] = word;
         }
     }
 
-    function _internTaker(address taker) private returns (uint32 takerId) {
-        takerId = _takerIds[taker];
-        if (takerId == 0) {
-            takerId = ++_takerCount; // checked: the 2^32-th reverts
-            _takerIds[taker] = takerId;
-            _takers[takerId] = taker;
-        }
-    }
-
-    /// @dev The packed route of a trade's terms (see _terms).
+    /// @dev The packed route of a trade's terms (see _interned).
     function _routeOf(StoredTrade storage t) private view returns (uint256) {
-        return _terms[t.termsId] & type(uint168).max;
+        return _interned[t.termsId] & type(uint168).max;
     }
 
     /// @dev The rate sum (fen/MWh) of a trade's terms.
     function _sumRateOf(StoredTrade storage t) private view returns (uint64) {
-        return uint64(_terms[t.termsId] >> 168);
+        return uint64(_interned[t.termsId] >> 168);
     }
 
     /// @dev The exposure rate (bps) of a trade's terms.
     function _exposureBpsOf(StoredTrade storage t) private view returns (uint16) {
-        return uint16(_terms[t.termsId] >> 232);
+        return uint16(_interned[t.termsId] >> 232);
     }
 
     /// @dev The route packed by ITransmissionTariff.cachedRoute, as a list of regions.
