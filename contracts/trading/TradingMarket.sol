@@ -87,7 +87,9 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
     mapping(uint256 listingId => StoredListing) private _listings;
 
     mapping(uint256 tradeId => StoredTrade) private _trades;
-    /// @dev Trades per (node, period), as buyer or seller: read by the settlement engine.
+    /// @dev Trades per (node, period), as buyer or seller (bits 0..223): read by the
+    /// settlement engine. Bits 224..255 hold the node's intern id once it has taken in the
+    /// period, so a node's later takes of the period read its id from the counter's slot.
     mapping(address node => mapping(uint32 periodId => uint256)) private _tradesIn;
     /// @dev Interned words, ids from 1: a trade's taker (its address) and its terms (the
     /// route packed as ITransmissionTariff.cachedRoute in bits 0..167, the rate sum in
@@ -263,8 +265,7 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         l.takenWh = SafeCast.toUint48(uint256(l.takenWh) + energyWh);
         if (remaining == 0) _closeListing(l, ListingStatus.Filled);
 
-        ++_tradesIn[buyer][l.periodId];
-        ++_tradesIn[seller][l.periodId];
+        ++_tradesIn[l.maker][l.periodId]; // the taker's count: _countTaker
 
         _registry.openTradeObligations(buyer, seller, q.exposureFen);
         uint256 escrowFen = q.energyFen + q.feeFen;
@@ -483,7 +484,7 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
 
     /// @inheritdoc ITradingMarket
     function tradeCountIn(address node, uint32 periodId) external view returns (uint256) {
-        return _tradesIn[node][periodId];
+        return uint224(_tradesIn[node][periodId]);
     }
 
     /// @inheritdoc ITradingMarket
@@ -599,20 +600,22 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         _totalEscrow = SafeCast.toUint128(_totalEscrow + q.energyFen + q.feeFen);
         uint256 terms = uint256(q.packedRoute.toUint168())
             | uint256(q.sumRateFenPerMwh.toUint64()) << 168 | uint256(bps) << 232;
-        _storeTrade(_trades[tradeId], listingId, energyWh, price, terms);
+        _storeTrade(_trades[tradeId], l.periodId, listingId, energyWh, price, terms);
     }
 
     /// @dev Slot 0 of a new trade (StoredTrade order, low bits first), one sstore:
     /// listingId <= _listingCount (a uint64), energyWh <= the listing's remainingWh (a
-    /// uint48), price the listing's uint32; the taker and the terms interned.
+    /// uint48), price the listing's uint32; the taker (counted in its period) and the
+    /// terms interned.
     function _storeTrade(
         StoredTrade storage t,
+        uint32 periodId,
         uint256 listingId,
         uint256 energyWh,
         uint256 price,
         uint256 terms
     ) private {
-        uint256 word = uint256(_intern(uint160(msg.sender))) | listingId << 32
+        uint256 word = uint256(_countTaker(periodId)) | listingId << 32
             | uint256(TradeStatus.Formed) << 96 | energyWh << 104 | price << 152
             | uint256(uint40(block.timestamp)) << 184 | uint256(_intern(terms)) << 224;
         assembly ("memory-safe") {
@@ -625,6 +628,16 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         StoredListing storage l = _listings[t.listingId];
         address taker = address(uint160(_interned[t.takerId]));
         return l.side == ListingSide.Sell ? (taker, l.maker) : (l.maker, taker);
+    }
+
+    /// @dev Count a trade of the taker in `periodId` and return the taker's intern id, kept
+    /// in the count's slot (_tradesIn) after its first take of the period.
+    function _countTaker(uint32 periodId) private returns (uint32 id) {
+        uint256 count = _tradesIn[msg.sender][periodId];
+        id = uint32(count >> 224);
+        if (id == 0) id = _intern(uint160(msg.sender));
+        // the count (a few per trade id, below 2^64) never reaches bit 224
+        _tradesIn[msg.sender][periodId] = uint224(count) + 1 | uint256(id) << 224;
     }
 
     /// @dev The id of `word` in _interned, given on first use (the 2^32-th id reverts).
