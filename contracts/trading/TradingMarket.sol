@@ -17,9 +17,10 @@ import {ISettlementMarket} from "../settlement/ISettlementMarket.sol";
 /// @title TradingMarket
 /// @notice Posted-offer trading in both modes with prepaid escrow (see ITradingMarket).
 /// @dev Storage is packed (layout in docs/gas.md): a listing is 2 slots (+1 for a non-zero
-/// terms hash; listing energy in uint48 Wh, its price in uint32 fen/MWh), a trade 2 slots
-/// at formation (+1 once dispatched or paid out; energy in uint64 Wh, prices and rate sums
-/// in uint64 fen/MWh), money in uint128 fen, all converted with SafeCast. There is no
+/// terms hash; listing energy in uint48 Wh, its price in uint32 fen/MWh), a trade 1 slot
+/// at formation (+1 once dispatched or paid out; energy and price as the listing's, the
+/// taker and the (route, rate sum, exposure rate) terms interned), money in uint128 fen,
+/// all converted with SafeCast. There is no
 /// on-chain open set: the open listings are read from the events (ledger/clients). The derived amounts (energyFen, feeFen, escrowFen, exposureFen, a
 /// listing's energyWh) are recomputed by the views with the same rounding as at take.
 contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, ReentrancyGuard {
@@ -44,20 +45,20 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         bytes32 termsHash; // slot 2, written only when non-zero
     }
 
-    /// @dev A trade as stored: 2 slots at formation. Period, delivery window and the maker
-    /// (the buyer of a Buy listing, the seller of a Sell listing) are the listing's, which
-    /// never change; escrow, fee, energyFen and exposure are derived.
+    /// @dev A trade as stored: 1 slot at formation, written with one sstore (_storeTrade).
+    /// Period, delivery window and the maker (the buyer of a Buy listing, the seller of a
+    /// Sell listing) are the listing's, which never change; the taker is interned
+    /// (_interned), the route, rate sum and exposure rate at take are interned together
+    /// as one word (_interned); escrow, fee, energyFen and exposure are derived.
     struct StoredTrade {
-        address taker; // slot 0
+        uint32 takerId; // slot 0; into _interned, 0 = no trade
         uint64 listingId;
         TradeStatus status;
-        uint16 exposureBps; // the exposure rate at take
-        uint64 energyWh; // slot 1
-        uint64 priceFenPerMwh;
-        uint64 sumRateFenPerMwh;
+        uint48 energyWh; // <= the listing's remainingWh, a uint48
+        uint32 priceFenPerMwh; // the listing's, a uint32
         uint40 formedAt;
-        uint24 routeId; // into _routes
-        uint64 executedWh; // slot 2, written at dispatch / payout
+        uint32 termsId; // into _interned
+        uint64 executedWh; // slot 1, written at dispatch / payout
         uint64 curtailedWh;
         uint128 paidOutFen;
     }
@@ -80,17 +81,22 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
     // One slot.
     uint64 private _listingCount;
     uint32 private _periodCount;
-    uint32 private _routeCount;
+    uint32 private _internCount;
     mapping(uint32 periodId => Period) private _periods;
 
     mapping(uint256 listingId => StoredListing) private _listings;
 
     mapping(uint256 tradeId => StoredTrade) private _trades;
-    /// @dev Trades per (node, period), as buyer or seller: read by the settlement engine.
+    /// @dev Trades per (node, period), as buyer or seller (bits 0..223): read by the
+    /// settlement engine. Bits 224..255 hold the node's intern id once it has taken in the
+    /// period, so a node's later takes of the period read its id from the counter's slot.
     mapping(address node => mapping(uint32 periodId => uint256)) private _tradesIn;
-    /// @dev Distinct routes (packed as ITransmissionTariff.cachedRoute), ids from 1.
-    mapping(uint24 routeId => uint256 packedRoute) private _routes;
-    mapping(uint256 packedRoute => uint24 routeId) private _routeIds;
+    /// @dev Interned words, ids from 1: a trade's taker (its address) and its terms (the
+    /// route packed as ITransmissionTariff.cachedRoute in bits 0..167, the rate sum in
+    /// fen/MWh in bits 168..231, the exposure rate in bps in bits 232..247, at take). A
+    /// word is one id whatever it stands for; the trade field says how to read it.
+    mapping(uint32 id => uint256 word) private _interned;
+    mapping(uint256 word => uint32 id) private _internIds;
 
     /// @param access_ The suite's access root.
     /// @param registry_ The node registry (eligibility, regions, bonds, obligations).
@@ -259,8 +265,7 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         l.takenWh = SafeCast.toUint48(uint256(l.takenWh) + energyWh);
         if (remaining == 0) _closeListing(l, ListingStatus.Filled);
 
-        ++_tradesIn[buyer][l.periodId];
-        ++_tradesIn[seller][l.periodId];
+        ++_tradesIn[l.maker][l.periodId]; // the taker's count: _countTaker
 
         _registry.openTradeObligations(buyer, seller, q.exposureFen);
         uint256 escrowFen = q.energyFen + q.feeFen;
@@ -375,7 +380,7 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         t.status = status;
         uint256 energyFen = _energyFen(t);
         left = energyFen + _feeFen(t) - t.paidOutFen;
-        uint256 exposureFen = _exposure(energyFen, t.exposureBps);
+        uint256 exposureFen = _exposure(energyFen, _exposureBpsOf(t));
         (address buyer, address seller) = _parties(t);
         _registry.closeTradeObligations(buyer, seller, exposureFen);
         emit TradeStatusChanged(tradeId, previous, status, msg.sender);
@@ -472,14 +477,14 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         out.periodId = _listings[t.listingId].periodId;
         out.energyWh = t.energyWh;
         out.priceFenPerMwh = t.priceFenPerMwh;
-        out.sumRateFenPerMwh = t.sumRateFenPerMwh;
+        out.sumRateFenPerMwh = _sumRateOf(t);
         out.formedAt = t.formedAt;
-        out.packedRoute = _routes[t.routeId];
+        out.packedRoute = _routeOf(t);
     }
 
     /// @inheritdoc ITradingMarket
     function tradeCountIn(address node, uint32 periodId) external view returns (uint256) {
-        return _tradesIn[node][periodId];
+        return uint224(_tradesIn[node][periodId]);
     }
 
     /// @inheritdoc ITradingMarket
@@ -593,31 +598,71 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         q.exposureFen = _exposure(q.energyFen, bps);
         tradeId = ++_tradeCount;
         _totalEscrow = SafeCast.toUint128(_totalEscrow + q.energyFen + q.feeFen);
-        StoredTrade storage t = _trades[tradeId];
-        t.taker = msg.sender;
-        t.listingId = uint64(listingId); // <= _listingCount, a uint64
-        t.status = TradeStatus.Formed;
-        t.exposureBps = bps;
-        t.energyWh = uint64(energyWh); // <= the listing's remainingWh, a uint64
-        t.priceFenPerMwh = uint64(price);
-        t.sumRateFenPerMwh = SafeCast.toUint64(q.sumRateFenPerMwh);
-        t.formedAt = uint40(block.timestamp);
-        t.routeId = _internRoute(q.packedRoute);
+        uint256 terms = uint256(q.packedRoute.toUint168())
+            | uint256(q.sumRateFenPerMwh.toUint64()) << 168 | uint256(bps) << 232;
+        _storeTrade(_trades[tradeId], l.periodId, listingId, energyWh, price, terms);
+    }
+
+    /// @dev Slot 0 of a new trade (StoredTrade order, low bits first), one sstore:
+    /// listingId <= _listingCount (a uint64), energyWh <= the listing's remainingWh (a
+    /// uint48), price the listing's uint32; the taker (counted in its period) and the
+    /// terms interned.
+    function _storeTrade(
+        StoredTrade storage t,
+        uint32 periodId,
+        uint256 listingId,
+        uint256 energyWh,
+        uint256 price,
+        uint256 terms
+    ) private {
+        uint256 word = uint256(_countTaker(periodId)) | listingId << 32
+            | uint256(TradeStatus.Formed) << 96 | energyWh << 104 | price << 152
+            | uint256(uint40(block.timestamp)) << 184 | uint256(_intern(terms)) << 224;
+        assembly ("memory-safe") {
+            sstore(t.slot, word)
+        }
     }
 
     /// @dev Buyer and seller of a trade: the taker and its listing's maker.
     function _parties(StoredTrade storage t) private view returns (address buyer, address seller) {
         StoredListing storage l = _listings[t.listingId];
-        return l.side == ListingSide.Sell ? (t.taker, l.maker) : (l.maker, t.taker);
+        address taker = address(uint160(_interned[t.takerId]));
+        return l.side == ListingSide.Sell ? (taker, l.maker) : (l.maker, taker);
     }
 
-    function _internRoute(uint256 packedRoute) private returns (uint24 routeId) {
-        routeId = _routeIds[packedRoute];
-        if (routeId == 0) {
-            routeId = uint256(++_routeCount).toUint24();
-            _routeIds[packedRoute] = routeId;
-            _routes[routeId] = packedRoute;
+    /// @dev Count a trade of the taker in `periodId` and return the taker's intern id, kept
+    /// in the count's slot (_tradesIn) after its first take of the period.
+    function _countTaker(uint32 periodId) private returns (uint32 id) {
+        uint256 count = _tradesIn[msg.sender][periodId];
+        id = uint32(count >> 224);
+        if (id == 0) id = _intern(uint160(msg.sender));
+        // the count (a few per trade id, below 2^64) never reaches bit 224
+        _tradesIn[msg.sender][periodId] = uint224(count) + 1 | uint256(id) << 224;
+    }
+
+    /// @dev The id of `word` in _interned, given on first use (the 2^32-th id reverts).
+    function _intern(uint256 word) private returns (uint32 id) {
+        id = _internIds[word];
+        if (id == 0) {
+            id = ++_internCount;
+            _internIds[word] = id;
+            _interned[id] = word;
         }
+    }
+
+    /// @dev The packed route of a trade's terms (see _interned).
+    function _routeOf(StoredTrade storage t) private view returns (uint256) {
+        return _interned[t.termsId] & type(uint168).max;
+    }
+
+    /// @dev The rate sum (fen/MWh) of a trade's terms.
+    function _sumRateOf(StoredTrade storage t) private view returns (uint64) {
+        return uint64(_interned[t.termsId] >> 168);
+    }
+
+    /// @dev The exposure rate (bps) of a trade's terms.
+    function _exposureBpsOf(StoredTrade storage t) private view returns (uint16) {
+        return uint16(_interned[t.termsId] >> 232);
     }
 
     /// @dev The route packed by ITransmissionTariff.cachedRoute, as a list of regions.
@@ -658,7 +703,7 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
     }
 
     function _feeFen(StoredTrade storage t) private view returns (uint256) {
-        return uint256(t.energyWh) * t.sumRateFenPerMwh / WH_PER_MWH;
+        return uint256(t.energyWh) * _sumRateOf(t) / WH_PER_MWH;
     }
 
     function _exposure(uint256 energyFen, uint16 bps) private pure returns (uint256) {
@@ -769,11 +814,11 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         out.energyWh = t.energyWh;
         out.priceFenPerMwh = t.priceFenPerMwh;
         out.energyFen = _energyFen(t);
-        out.route = _unpack(_routes[t.routeId]);
-        out.sumRateFenPerMwh = t.sumRateFenPerMwh;
+        out.route = _unpack(_routeOf(t));
+        out.sumRateFenPerMwh = _sumRateOf(t);
         out.feeFen = _feeFen(t);
         out.escrowFen = out.energyFen + out.feeFen;
-        out.exposureFen = _exposure(out.energyFen, t.exposureBps);
+        out.exposureFen = _exposure(out.energyFen, _exposureBpsOf(t));
         out.executedWh = t.executedWh;
         out.curtailedWh = t.curtailedWh;
         out.paidOutFen = t.paidOutFen;
@@ -796,7 +841,7 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
 
     function _trade(uint256 tradeId) private view returns (StoredTrade storage t) {
         t = _trades[tradeId];
-        if (t.taker == address(0)) revert UnknownTrade(tradeId);
+        if (t.takerId == 0) revert UnknownTrade(tradeId);
     }
 
     function _openTrade(uint256 tradeId) private view returns (StoredTrade storage t) {
