@@ -19,9 +19,11 @@ from gateway.projections.base import (
     region_label,
     upsert,
 )
+from gateway.queries import DISPATCH_REASONS
 from gateway.tables import Listing, Trade, table_of
 from ledger.clients.trading import TradeStatus
 from ledger.display import TRADE_STATUS_NAMES
+from ledger.units import wh_to_mwh_text
 
 T = table_of(Trade)
 #: TradingMarket's ``TradeStatus`` enum by name, as the CLI names it (ledger.display).
@@ -95,8 +97,7 @@ class TradesProjector(Projector):
             curtailed = as_int(arg(ev, "curtailedWh")) or 0
             values |= {
                 "dispatch_accepted": bool(executed),
-                "dispatch_reason": f"executed {executed} Wh, curtailed {curtailed} Wh"
-                + (f", reason code {arg(ev, 'reasonCode')}" if arg(ev, "reasonCode") else ""),
+                "dispatch_reason": _dispatch_text(executed or 0, curtailed, arg(ev, "reasonCode")),
                 "delivered_wh": executed,
                 "status": "dispatched",
             }
@@ -151,3 +152,15 @@ class TradesProjector(Projector):
 
 
 PROJECTOR = TradesProjector()
+
+
+def _dispatch_text(executed_wh: int, curtailed_wh: int, reason_code: Any) -> str:
+    """A dispatch result in words: energies in MWh (exact) and the reason code by name."""
+    text = (
+        f"executed {wh_to_mwh_text(executed_wh)} MWh, curtailed {wh_to_mwh_text(curtailed_wh)} MWh"
+    )
+    code = as_int(reason_code)
+    if code:
+        name = DISPATCH_REASONS[code] if code < len(DISPATCH_REASONS) else f"code {code}"
+        text += f", reason: {name}"
+    return text

@@ -63,3 +63,27 @@ def test_trade_meters_pick_the_trades_period_among_many(
     assert rows["seller"]["export_wh"] == 1_900_000
     # A period that is the prefix of another's digits matches only itself.
     assert by_period == []
+
+
+def test_a_dispatch_result_reads_in_mwh_with_its_reason_by_name(
+    indexer: Indexer, gw_engine: Engine
+) -> None:
+    result = ev(
+        20,
+        "DispatchResultRecorded",
+        "DispatchResults",
+        tradeId=7,
+        period=VINTAGE,
+        executedWh=1_900_000,
+        curtailedWh=100_000,
+        reasonCode=1,
+    )
+    indexer.run_once()
+    store(indexer, gw_engine, [*market_events(), result])
+
+    with gw_engine.connect() as conn:
+        life = trade_life(conn, 7)
+    assert life is not None
+    assert life["trade"]["dispatch_reason"] == (
+        "executed 1.900000 MWh, curtailed 0.100000 MWh, reason: corridor limit"
+    )
