@@ -16,9 +16,9 @@ from typing import Protocol
 from eth_account.signers.local import LocalAccount
 
 from ledger.clients.registry import NodeRegistryClient
-from ledger.clients.trading import PAGE, TradingMarketClient
 from ledger.clients.trading import Period as TradingPeriod
 from ledger.clients.trading import Trade as ChainTrade
+from ledger.clients.trading import TradingMarketClient
 from ledger.context import LedgerContext
 from ledger.errors import ContractRevertError
 from oracle.periods import MAX_TRADING_PERIOD
@@ -124,10 +124,7 @@ class ChainTradeSource:
     def trades(self, period: int) -> list[Trade]:
         if not 0 < period <= MAX_TRADING_PERIOD:
             return []
-        count = self.market.period_trade_count(period)
-        out: list[Trade] = []
-        for offset in range(0, count, PAGE):
-            out.extend(self._convert(t) for t in self.market.period_trades(period, offset, PAGE))
+        out = [self._convert(t) for t in self.market.all_period_trades(period)]
         return sorted(out, key=lambda t: t.trade_id)
 
     def trade(self, trade_id: int) -> Trade | None:

@@ -356,6 +356,30 @@ class TradingMarketClient(ContractClient):
             return []
         return [_model(Trade, r) for r in self._call("tradesByIds", list(trade_ids))]
 
+    def trades_in_pages(self, trade_ids: list[int]) -> list[Trade]:
+        """The trades of ``trade_ids``, read ``PAGE`` at a time."""
+        return [
+            t
+            for o in range(0, len(trade_ids), PAGE)
+            for t in self.trades_by_ids(trade_ids[o : o + PAGE])
+        ]
+
+    def all_period_trades(self, period_id: int) -> list[Trade]:
+        """Every trade of ``period_id`` in formation order: the ids read from the logs once
+        (paging ``period_trades`` would read them once per page)."""
+        return self.trades_in_pages(self.period_trade_ids(period_id))
+
+    def all_trades_of(self, node: str) -> list[Trade]:
+        """Every trade ``node`` is buyer or seller of, in formation order (ids read once)."""
+        return self.trades_in_pages(self.trade_ids_of(node))
+
+    def all_listings_of(self, maker: str) -> list[Listing]:
+        """Every listing of ``maker`` in posting order (ids read once)."""
+        ids = self.listing_ids_of(maker)
+        return [
+            x for o in range(0, len(ids), PAGE) for x in self.listings_by_ids(ids[o : o + PAGE])
+        ]
+
     def escrow_of(self, trade_id: int) -> int:
         return int(self._call("escrowOf", trade_id))
 

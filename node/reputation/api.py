@@ -230,8 +230,7 @@ def _node_history(
 ) -> NodeHistory:
     info = registry.node_info(node)
     rep = ledger.reputation_info(node)
-    count = market.trade_count_of(node)
-    trades = [t for o in range(0, count, PAGE) for t in market.trades_of(node, o, PAGE)]
+    trades = market.all_trades_of(node)
     records: list[TradeRecord] = []
     for t in trades:
         buyer = t.buyer == node

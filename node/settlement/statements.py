@@ -33,7 +33,6 @@ from ledger.units import fen_to_cny, rate_to_cny_per_mwh_text, value_fen, wh_to_
 #: Days after the period's settlement opens by which a bill's balance is due.
 DUE_DAYS = 10
 TEMPLATES = Path(__file__).parent / "templates"
-_PAGE = 200
 
 
 def _same(a: str, b: str) -> bool:
@@ -76,9 +75,7 @@ class Settler:
         return self.engine.withdraw()
 
     def _period_trades(self, period: int) -> Iterator[Trade]:
-        count = self.market.period_trade_count(period)
-        for offset in range(0, count, _PAGE):
-            yield from self.market.period_trades(period, offset, _PAGE)
+        yield from self.market.all_period_trades(period)
 
 
 # ---------------------------------------------------------------------- statements
@@ -218,11 +215,7 @@ class StatementBuilder:
         return list(ev.get_logs(argument_filters=filters or None, from_block=self.from_block))
 
     def _node_trades(self, node: str, period: int) -> list[Trade]:
-        count = self.market.trade_count_of(node)
-        out: list[Trade] = []
-        for offset in range(0, count, _PAGE):
-            out += [t for t in self.market.trades_of(node, offset, _PAGE) if t.period_id == period]
-        return out
+        return [t for t in self.market.all_trades_of(node) if t.period_id == period]
 
     def build(self, node: str, period: int) -> Statement:
         node = checksum_address(node)

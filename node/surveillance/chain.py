@@ -177,11 +177,7 @@ class ChainHistorySource:
         )
 
     def _chain_trades(self, period: int) -> list[ChainTrade]:
-        count = self.market.period_trade_count(period)
-        out: list[ChainTrade] = []
-        for offset in range(0, count, self._page):
-            out += self.market.period_trades(period, offset, self._page)
-        return out
+        return self.market.all_period_trades(period)
 
     def _periods(self, first_period: int, last_period: int) -> range:
         first, last = self.period_range()

@@ -308,10 +308,7 @@ def trades(
     """A node's trades (as buyer or seller), or --period: every trade of a period."""
     trader = _trader(wallet)
     if period is not None and address is None and wallet is None:
-        count = trader.market.period_trade_count(period)
-        found = [
-            t for o in range(0, count, 200) for t in trader.market.period_trades(period, o, 200)
-        ]
+        found = trader.market.all_period_trades(period)
     else:
         if address is None and wallet is None:
             raise ValidationError("give a node ADDRESS, --wallet or --period")

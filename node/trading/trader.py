@@ -252,13 +252,11 @@ class Trader:
 
     def my_listings(self, node: str | None = None) -> list[Listing]:
         owner = node or self.address
-        count = self.market.listing_count_of(owner)
-        return [x for o in range(0, count, 200) for x in self.market.listings_of(owner, o, 200)]
+        return self.market.all_listings_of(owner)
 
     def trades(self, node: str | None = None) -> list[Trade]:
         owner = node or self.address
-        count = self.market.trade_count_of(owner)
-        return [x for o in range(0, count, 200) for x in self.market.trades_of(owner, o, 200)]
+        return self.market.all_trades_of(owner)
 
     # -- recommendation -------------------------------------------------------------------
 
