@@ -15,6 +15,7 @@ import {ITransmissionTariff} from "../../contracts/interfaces/ITransmissionTarif
 import {DispatchResults} from "../../contracts/oracle/DispatchResults.sol";
 import {MeterOracle} from "../../contracts/oracle/MeterOracle.sol";
 import {NodeRegistry} from "../../contracts/registry/NodeRegistry.sol";
+import {DefaultFund} from "../../contracts/settlement/DefaultFund.sol";
 import {SettlementEngine} from "../../contracts/settlement/SettlementEngine.sol";
 import {SettlementToken} from "../../contracts/token/SettlementToken.sol";
 import {TransmissionTariff} from "../../contracts/tariff/TransmissionTariff.sol";
@@ -51,6 +52,7 @@ contract Suite is CheatCodes {
     IMeterOracle public immutable oracle;
     IDispatchResults public immutable dispatch;
     ISettlementEngine public immutable engine;
+    DefaultFund public immutable fund;
 
     address[NODE_COUNT] internal _nodes;
     address[HOLDER_COUNT] internal _holders;
@@ -69,8 +71,9 @@ contract Suite is CheatCodes {
         market = new TradingMarket(a, registry, tariff, IERC20(address(token)));
         oracle = new MeterOracle(a, INodeStatus(address(registry)));
         dispatch = new DispatchResults(a);
+        fund = new DefaultFund(a, registry, IERC20(address(token)));
         engine = new SettlementEngine(
-            a, registry, market, tariff, oracle, dispatch, IERC20(address(token))
+            a, registry, market, tariff, oracle, dispatch, IERC20(address(token)), fund
         );
         _grantRoles();
         _tariff();
