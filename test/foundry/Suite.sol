@@ -16,7 +16,9 @@ import {DispatchResults} from "../../contracts/oracle/DispatchResults.sol";
 import {MeterOracle} from "../../contracts/oracle/MeterOracle.sol";
 import {NodeRegistry} from "../../contracts/registry/NodeRegistry.sol";
 import {DefaultFund} from "../../contracts/settlement/DefaultFund.sol";
+import {ITradeCloser} from "../../contracts/settlement/ITradeCloser.sol";
 import {SettlementEngine} from "../../contracts/settlement/SettlementEngine.sol";
+import {TradeCloser} from "../../contracts/settlement/TradeCloser.sol";
 import {SettlementToken} from "../../contracts/token/SettlementToken.sol";
 import {TransmissionTariff} from "../../contracts/tariff/TransmissionTariff.sol";
 import {TradingMarket} from "../../contracts/trading/TradingMarket.sol";
@@ -25,8 +27,8 @@ import {CheatCodes} from "./Vm.sol";
 
 /// @notice The money path of the real suite (ledger/suite/s00..s50), deployed and wired as
 /// `gridledger deploy` does: MarketAccess, SettlementToken, NodeRegistry, TransmissionTariff,
-/// TradingMarket (MARKET_CONTRACT), MeterOracle, DispatchResults, SettlementEngine
-/// (MARKET_CONTRACT); one account per role; two regions; two sellers and two buyers admitted
+/// TradingMarket (MARKET_CONTRACT), MeterOracle, DispatchResults, DefaultFund,
+/// SettlementEngine (MARKET_CONTRACT), TradeCloser (MARKET_CONTRACT); one account per role; two regions; two sellers and two buyers admitted
 /// with a bond; grid, balancing and remainder accounts set.
 contract Suite is CheatCodes {
     uint256 public constant DISPATCH_KEY = 0xD15A7C4;
@@ -53,6 +55,7 @@ contract Suite is CheatCodes {
     IDispatchResults public immutable dispatch;
     ISettlementEngine public immutable engine;
     DefaultFund public immutable fund;
+    ITradeCloser public immutable closer;
 
     address[NODE_COUNT] internal _nodes;
     address[HOLDER_COUNT] internal _holders;
@@ -75,6 +78,7 @@ contract Suite is CheatCodes {
         engine = new SettlementEngine(
             a, registry, market, tariff, oracle, dispatch, IERC20(address(token)), fund
         );
+        closer = new TradeCloser(a, market, dispatch, engine);
         _grantRoles();
         _tariff();
         for (uint256 i = 0; i < NODE_COUNT; ++i) {
@@ -112,6 +116,7 @@ contract Suite is CheatCodes {
         access.grantRole(Roles.DISPATCH, dispatchSigner);
         access.grantRole(Roles.MARKET_CONTRACT, address(market));
         access.grantRole(Roles.MARKET_CONTRACT, address(engine));
+        access.grantRole(Roles.MARKET_CONTRACT, address(closer));
         VM.stopPrank();
     }
 
