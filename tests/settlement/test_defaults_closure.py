@@ -10,10 +10,13 @@ energy 3,500,000 + fee 60,000 = escrow 3,560,000 fen.
 from __future__ import annotations
 
 import pytest
+from typer.testing import CliRunner
 
 from ledger.clients.defaults import TradeCloserClient
 from ledger.clients.trading import TradeStatus
 from ledger.errors import ContractRevertError
+from ledger.settings import Settings
+from node.cli import app as node_app
 from tests.conftest import role_account
 from tests.settlement.conftest import Flow, advance_time, block_time
 
@@ -109,3 +112,34 @@ def test_a_trade_with_a_result_is_not_closed_and_the_grace_is_an_operator_settin
         "UnknownTrade",
         {"tradeId": 10**9},
     )
+
+
+def test_cli_close_undispatched_and_fund(flow: Flow, session_settings: Settings) -> None:
+    env = {
+        "GRIDLEDGER_DATA_DIR": str(session_settings.data_dir),
+        "GRIDLEDGER_RPC_URL": session_settings.rpc_url,
+        "GRIDLEDGER_DEMO_KEYS": "1",
+    }
+    runner = CliRunner()
+    flow.open_taking()
+    tid = flow.trade("seller", "buyer", E, PRICE)
+    flow.open_settlement()
+    early = runner.invoke(node_app, ["close-undispatched", str(tid), "-w", "node-93"], env=env)
+    assert isinstance(early.exception, ContractRevertError)
+    assert early.exception.name == "ClosureNotDue"
+    bad = runner.invoke(node_app, ["close-undispatched", "0", "-w", "node-93"], env=env)
+    assert bad.exit_code == 2
+    closer = flow.ctx.client(TradeCloserClient, flow.ctx.account("node-93"))
+    advance_time(flow.ctx, closer.closure_due_at(tid) - block_time(flow.ctx))
+    out = runner.invoke(node_app, ["close-undispatched", str(tid), "-w", "node-93"], env=env)
+    assert out.exit_code == 0, (out.output, out.exception)
+    assert f"trade {tid} closed undispatched, buyer refunded 35600.00 CNY" in out.output
+    # the fund: the seller contributes 10 % of its required bond (1,000,000 CNY)
+    seller = flow.party("seller").address
+    out = runner.invoke(node_app, ["fund-contribute", seller, "-w", "node-1"], env=env)
+    assert out.exit_code == 0, (out.output, out.exception)
+    assert f"{seller} contributed 100000.00 CNY" in out.output
+    out = runner.invoke(node_app, ["fund", seller], env=env)
+    text = " ".join(out.output.split())  # the console wraps at its width
+    assert "default fund 100000.00 CNY, unfunded 0.00 CNY" in text
+    assert f"{seller}: member, base 100000.00 CNY, assessment 0.00 CNY" in text
