@@ -10,9 +10,11 @@ See docs/defaults.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
+from web3.types import TxReceipt
 
 from ledger import cli_support as cli
 from ledger.clients.defaults import DefaultFundClient, TradeCloserClient
@@ -79,29 +81,39 @@ def fund(node: NodeArg = None, wallet: cli.ReadWalletOpt = None) -> None:
     )
 
 
+def _pay_for(
+    node: str | None,
+    wallet: str,
+    amount_of: Callable[[DefaultFundClient, str], int],
+    pay: Callable[[DefaultFundClient, str], TxReceipt],
+) -> tuple[str, int, TxReceipt]:
+    """``wallet`` approves the fund for ``amount_of(node)`` and pays it: (node, amount,
+    receipt)."""
+    client, token = _paying(wallet)
+    address = _node(node, client)
+    amount = amount_of(client, address)
+    token.approve(client.address, amount)
+    return address, amount, pay(client, address)
+
+
 def fund_contribute(
     node: NodeArg = None, wallet: Annotated[str, cli.wallet_option("Wallet that pays.")] = ""
 ) -> None:
     """Pay a node's admission contribution to the default fund (required bond x rate)."""
-    client, token = _paying(wallet)
-    address = _node(node, client)
-    amount = client.contribution_fen_of(address)
-    token.approve(client.address, amount)
-    cli.print_tx(f"{address} contributed {fen_to_cny(amount)} CNY", client.contribute(address))
+    address, amount, receipt = _pay_for(
+        node, wallet, DefaultFundClient.contribution_fen_of, DefaultFundClient.contribute
+    )
+    cli.print_tx(f"{address} contributed {fen_to_cny(amount)} CNY", receipt)
 
 
 def fund_pay_assessment(
     node: NodeArg = None, wallet: Annotated[str, cli.wallet_option("Wallet that pays.")] = ""
 ) -> None:
     """Pay a member's assessment (its share of a loss allocated pro rata)."""
-    client, token = _paying(wallet)
-    address = _node(node, client)
-    amount = client.assessment_of(address)
-    token.approve(client.address, amount)
-    cli.print_tx(
-        f"{address} paid its assessment of {fen_to_cny(amount)} CNY",
-        client.pay_assessment(address),
+    address, amount, receipt = _pay_for(
+        node, wallet, DefaultFundClient.assessment_of, DefaultFundClient.pay_assessment
     )
+    cli.print_tx(f"{address} paid its assessment of {fen_to_cny(amount)} CNY", receipt)
 
 
 def fund_replenish(amount: cli.AmountArg, wallet: OperatorWallet = "operator") -> None:

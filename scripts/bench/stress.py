@@ -76,6 +76,21 @@ def _trade_all(chain: BenchChain, period_id: int, nodes: list[NodeSpec]) -> list
     return trades
 
 
+def _metered_totals(nodes: list[NodeSpec]) -> dict[str, tuple[int, int]]:
+    """(importWh, exportWh) per node: sellers deliver what they sold (two trades each),
+    the first len(SHORT_WH) buyers consume SHORT_WH more than they bought."""
+    totals: dict[str, tuple[int, int]] = {}
+    buyer = 0
+    for n in nodes:
+        if n.side == Side.SELLER:
+            totals[str(n.account.address)] = (0, TRADE_WH * BUYERS // SELLERS)
+            continue
+        extra = SHORT_WH[buyer] if buyer < len(SHORT_WH) else 0
+        totals[str(n.account.address)] = (TRADE_WH + extra, 0)
+        buyer += 1
+    return totals
+
+
 def _dispatch_and_meter(
     chain: BenchChain, period_id: int, trades: list[int], totals: dict[str, tuple[int, int]]
 ) -> None:
@@ -134,14 +149,7 @@ def run(section: Section, quick: bool) -> None:
         period = open_period(chain, taking_in_s=1, days_open=1)
         chain.advance(2)
         trades = _trade_all(chain, period.id, nodes)
-        buyers = [n for n in nodes if n.side == Side.BUYER]
-        short = {b.account.address: SHORT_WH[i] for i, b in enumerate(buyers[: len(SHORT_WH)])}
-        totals = {
-            n.account.address: (0, TRADE_WH * 2) if n.side == Side.SELLER else (0, 0) for n in nodes
-        }
-        for b in buyers:
-            totals[b.account.address] = (TRADE_WH + short.get(b.account.address, 0), 0)
-        _dispatch_and_meter(chain, period.id, trades, totals)
+        _dispatch_and_meter(chain, period.id, trades, _metered_totals(nodes))
         stress_rate = AVG_PRICE_FEN_PER_MWH * PRICE_MULTIPLE
         dispatcher = chain.client(SettlementEngineClient, role("DISPATCH"))
         dispatcher.set_deviation_rates(period.id, AVG_PRICE_FEN_PER_MWH, stress_rate)
@@ -184,7 +192,7 @@ def _waterfall(
                 rules["unallocated"] += lost["args"]["amountFen"]
             splits.append(split)
     pending = fund.unfunded_fen()
-    assessments = {n.account.address: fund.assessment_of(n.account.address) for n in nodes}
+    assessments = {str(n.account.address): fund.assessment_of(n.account.address) for n in nodes}
     _pay_assessments(chain, nodes, assessments)
     unfunded = fund.unfunded_fen()
     defaults = sum(1 for s in splits if s["debtFen"])
