@@ -34,7 +34,7 @@ interface ITradeCloser {
     error ZeroAddress();
     /// @notice Before the trade's closure deadline `dueAt`.
     error ClosureNotDue(uint256 tradeId, uint64 dueAt, uint64 nowS);
-    /// @notice The trade has a dispatch result: settle it instead.
+    /// @notice The trade has a dispatch result recorded in DispatchResults: settle it instead.
     error DispatchResultPresent(uint256 tradeId);
     /// @notice The trade is already settled, failed or closed (`status`).
     error TradeAlreadyClosed(uint256 tradeId, uint8 status);

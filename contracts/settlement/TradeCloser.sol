@@ -53,10 +53,8 @@ contract TradeCloser is ITradeCloser, MarketAccessed, ReentrancyGuard {
             t.status != ITradingMarket.TradeStatus.Formed
                 && t.status != ITradingMarket.TradeStatus.Dispatched
         ) revert TradeAlreadyClosed(tradeId, uint8(t.status));
-        if (
-            t.status == ITradingMarket.TradeStatus.Dispatched
-                || _dispatch.executionOf(tradeId).recorded
-        ) revert DispatchResultPresent(tradeId);
+        // a trade marked Dispatched without a recorded result could not settle either
+        if (_dispatch.executionOf(tradeId).recorded) revert DispatchResultPresent(tradeId);
         uint64 due = _dueAt(t.periodId);
         uint64 nowS = uint64(block.timestamp);
         if (nowS < due) revert ClosureNotDue(tradeId, due, nowS);

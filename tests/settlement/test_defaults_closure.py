@@ -43,7 +43,8 @@ def test_undispatched_trade_closes_after_the_grace_with_a_full_refund(flow: Flow
     assert flow.registry.obligations_of(buyer.address) == 1
     assert flow.registry.obligations_of(seller.address) == 1  # the trade (listing filled)
     flow.meter({"seller": (0, 0), "buyer": (0, 0)})
-    opens_at = flow.open_settlement() - 1
+    flow.open_settlement()
+    opens_at = flow.dispatch_operator.settlement_opens_at(flow.period)
     period = flow.market.settler.period(flow.period)
     due = max(opens_at, period.delivery_end) + DAY
     assert closer.closure_due_at(tid) == due
