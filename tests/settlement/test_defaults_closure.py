@@ -144,3 +144,16 @@ def test_cli_close_undispatched_and_fund(flow: Flow, session_settings: Settings)
     text = " ".join(out.output.split())  # the console wraps at its width
     assert "default fund 100000.00 CNY, unfunded 0.00 CNY" in text
     assert f"{seller}: member, base 100000.00 CNY, assessment 0.00 CNY" in text
+
+
+def test_a_period_whose_settlement_never_opens_still_closes(flow: Flow) -> None:
+    """No settlementOpensAt: the deadline runs from the end of delivery."""
+    closer = flow.ctx.client(TradeCloserClient, flow.ctx.account("node-93"))
+    flow.open_taking()
+    tid = flow.trade("seller", "buyer", E, PRICE)
+    due = flow.market.settler.period(flow.period).delivery_end + DAY
+    assert closer.closure_due_at(tid) == due
+    advance_time(flow.ctx, due - block_time(flow.ctx))
+    (ev,) = closer.events(closer.close_undispatched(tid), "TradeClosedUndispatched")
+    assert (ev["args"]["refundFen"], ev["args"]["dueAt"]) == (ESCROW, due)
+    assert flow.market.settler.total_escrow_fen() == 0
