@@ -18,21 +18,7 @@ def test_a_closed_undispatched_trade_is_not_dispatched(indexer: Indexer, gw_engi
         indexer,
         gw_engine,
         [
-            ev(
-                5,
-                "TradeCreated",
-                "TradingMarket",
-                tradeId=4,
-                listingId=2,
-                period=9,
-                buyer=b,
-                seller=s,
-                taker=b,
-                energyWh=600,
-                priceFenPerMwh=300,
-                prepaymentFen=1,
-                remainingWh=400,
-            ),
+            ev(5, "TradeCreated", "TradingMarket", tradeId=4, buyer=b, seller=s, energyWh=600),
             ev(
                 9,
                 "TradeClosedUndispatched",
