@@ -23,6 +23,8 @@ contract DefaultFund is IDefaultFund, MarketAccessed, ReentrancyGuard {
     uint16 public constant DEFAULT_CONTRIBUTION_BPS = 1_000;
     /// @notice Fixed-point scale of the loss index.
     uint256 public constant INDEX_SCALE = 1e18;
+    /// @notice Registry block reason of an admitted node that has not contributed.
+    bytes32 public constant CONTRIBUTION_REASON = "FUND_CONTRIBUTION";
 
     INodeRegistry private immutable _registry;
     IERC20 private immutable _token;
@@ -33,6 +35,7 @@ contract DefaultFund is IDefaultFund, MarketAccessed, ReentrancyGuard {
     uint256 private _unfunded;
     address private _creditor;
     mapping(address node => Member) private _members;
+    mapping(address node => bool) private _blocked;
 
     /// @param access_ The suite's access root.
     /// @param registry_ Node registry (admission and required bonds).
@@ -75,7 +78,22 @@ contract DefaultFund is IDefaultFund, MarketAccessed, ReentrancyGuard {
         _totalBase += amount;
         _pull(msg.sender, amount);
         emit Contributed(node, msg.sender, amount, _token.balanceOf(address(this)));
+        if (_blocked[node]) {
+            _blocked[node] = false;
+            _registry.unblockTrading(node, CONTRIBUTION_REASON);
+        }
         _payCreditor();
+    }
+
+    /// @inheritdoc IDefaultFund
+    function requireContribution(address node) external {
+        if (_registry.statusOf(node) != INodeRegistry.NodeStatus.Active) revert NotAdmitted(node);
+        Member storage m = _members[node];
+        if (m.baseFen != 0) revert AlreadyContributed(node, m.baseFen);
+        if (_contributionOf(node) == 0) revert NothingToContribute(node);
+        if (_blocked[node]) revert ContributionAlreadyRequired(node);
+        _blocked[node] = true;
+        _registry.blockTrading(node, CONTRIBUTION_REASON);
     }
 
     /// @inheritdoc IDefaultFund

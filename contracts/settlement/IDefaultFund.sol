@@ -13,7 +13,9 @@ pragma solidity ^0.8.24;
 ///
 /// Contribution. A node admitted by the registry (Active) contributes once, at admission:
 /// requiredBondOf(node) x contributionBps / 10,000 (rounded down), its base for loss
-/// allocation. Allocation is lazy (an index): a loss L over a total base B raises the index
+/// allocation; an admitted node that has not contributed can be blocked from trading by
+/// anyone (`requireContribution`, registry reason "FUND_CONTRIBUTION") until it does.
+/// Allocation is lazy (an index): a loss L over a total base B raises the index
 /// by ceil(L x 1e18 / B); a member owes ceil(base x (index - its index at joining or last
 /// payment) / 1e18), so the assessments sum to at least L (the rounding excess stays in the
 /// fund). A loss with no base (no member yet) stays unfunded until the fund receives tokens.
@@ -54,6 +56,8 @@ interface IDefaultFund {
     /// @notice The node's contribution (its required bond x rate) is zero.
     error NothingToContribute(address node);
     error NoAssessment(address member);
+    /// @notice `requireContribution` of a node already blocked for it.
+    error ContributionAlreadyRequired(address node);
     error InsufficientFunds(address payer, uint256 balanceFen, uint256 allowanceFen, uint256 neededFen);
 
     /// @notice A member: its base and the loss index it has paid up to.
@@ -68,6 +72,9 @@ interface IDefaultFund {
     function replenish(uint256 amountFen) external;
     /// @notice Pay `node`'s admission contribution from the caller's allowance (anyone).
     function contribute(address node) external;
+    /// @notice Block the trading of admitted `node` until it contributes (anyone; the fund
+    /// holds MARKET_CONTRACT for the registry's block).
+    function requireContribution(address node) external;
     /// @notice Pay `member`'s assessment from the caller's allowance (anyone).
     function payAssessment(address member) external;
     /// @notice Pay the creditor's shortfall from the fund, as far as it holds (anyone).

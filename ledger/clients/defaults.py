@@ -59,6 +59,9 @@ class DefaultFundClient(ContractClient):
     def contribute(self, node: str) -> TxReceipt:
         return self._transact("contribute", _addr(node))
 
+    def require_contribution(self, node: str) -> TxReceipt:
+        return self._transact("requireContribution", _addr(node))
+
     def pay_assessment(self, member: str) -> TxReceipt:
         return self._transact("payAssessment", _addr(member))
 

@@ -3,7 +3,8 @@
 ``gridledger node close-undispatched TRADE_ID`` (anyone, once the trade's closure deadline
 passed), ``gridledger node fund`` (the fund's state, and a node's contribution and
 assessment), ``gridledger node fund-contribute`` / ``fund-pay-assessment`` (a node pays its
-admission contribution or its share of an allocated loss); for the OPERATOR,
+admission contribution or its share of an allocated loss), ``gridledger node fund-require
+NODE`` (anyone: block an admitted node until it contributes); for the OPERATOR,
 ``gridledger operator fund-replenish CNY``, ``fund-rate BPS`` and ``closure-grace SECONDS``.
 See docs/defaults.md.
 """
@@ -116,6 +117,15 @@ def fund_pay_assessment(
     cli.print_tx(f"{address} paid its assessment of {fen_to_cny(amount)} CNY", receipt)
 
 
+def fund_require(
+    node: Annotated[str, cli.address_argument("The admitted node that has not contributed.")],
+    wallet: Annotated[str, cli.wallet_option("Wallet paying the gas (anyone).")],
+) -> None:
+    """Block an admitted node's trading until it pays its fund contribution."""
+    _ctx, client = cli.contract_client(DefaultFundClient, wallet)
+    cli.print_tx(f"{node} blocked until it contributes", client.require_contribution(node))
+
+
 def fund_replenish(amount: cli.AmountArg, wallet: OperatorWallet = "operator") -> None:
     """Add CNY to the default fund (OPERATOR); it first pays any unfunded shortfall."""
     amount_fen = cli.positive_fen(amount)
@@ -151,6 +161,7 @@ def register(app: typer.Typer) -> None:
     app.command("fund")(fund)
     app.command("fund-contribute")(fund_contribute)
     app.command("fund-pay-assessment")(fund_pay_assessment)
+    app.command("fund-require")(fund_require)
 
 
 def register_operator(app: typer.Typer) -> None:

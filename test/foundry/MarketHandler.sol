@@ -326,6 +326,20 @@ contract MarketHandler is CheatCodes {
         }
     }
 
+    function requireContribution(uint256 node) external {
+        try _fund.requireContribution(suite.node(node)) {
+            calls["requireContribution"] += 1;
+        } catch (bytes memory err) {
+            _allowOnly(
+                err,
+                _errs(
+                    IDefaultFund.AlreadyContributed.selector,
+                    IDefaultFund.ContributionAlreadyRequired.selector
+                )
+            );
+        }
+    }
+
     function replenish(uint256 amountFen) external {
         amountFen = _bound(amountFen, 1, 20_000_000);
         address op = suite.operator();

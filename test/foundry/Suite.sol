@@ -117,6 +117,7 @@ contract Suite is CheatCodes {
         access.grantRole(Roles.MARKET_CONTRACT, address(market));
         access.grantRole(Roles.MARKET_CONTRACT, address(engine));
         access.grantRole(Roles.MARKET_CONTRACT, address(closer));
+        access.grantRole(Roles.MARKET_CONTRACT, address(fund));
         VM.stopPrank();
     }
 

@@ -195,3 +195,31 @@ def test_debt_escape_is_refused_until_the_debt_is_paid(flow: Flow) -> None:
     assert flow.registry.node_of_entity(entity) == newcomer.sender.address
     supply, held = flow.conservation()
     assert supply == held
+
+
+def test_an_admitted_node_that_has_not_contributed_can_be_blocked_until_it_does(
+    flow: Flow,
+) -> None:
+    buyer2 = flow.party("buyer2")
+    anyone = flow.ctx.client(DefaultFundClient, flow.ctx.account("node-93"))
+    anyone.require_contribution(buyer2.address)
+    assert code("FUND_CONTRIBUTION") in flow.registry.block_reasons_of(buyer2.address)
+    assert not flow.registry.can_trade(buyer2.address)
+    assert _revert(lambda: anyone.require_contribution(buyer2.address)) == (
+        "ContributionAlreadyRequired",
+        {"node": buyer2.address},
+    )
+    fund = _fund(flow, "buyer2")
+    buyer2.actor.token.approve(fund.address, BASE["buyer2"])
+    fund.contribute(buyer2.address)
+    assert code("FUND_CONTRIBUTION") not in flow.registry.block_reasons_of(buyer2.address)
+    assert flow.registry.can_trade(buyer2.address)
+    assert _revert(lambda: anyone.require_contribution(buyer2.address)) == (
+        "AlreadyContributed",
+        {"node": buyer2.address, "baseFen": BASE["buyer2"]},
+    )
+    stranger = flow.ctx.account("node-94").address
+    assert _revert(lambda: anyone.require_contribution(stranger)) == (
+        "NotAdmitted",
+        {"node": stranger},
+    )
