@@ -222,9 +222,9 @@ interface ICentralAuction {
     /// @notice Bids are for nodes registered Buyer, offers for Sellers.
     error WrongSideForOrder(address node, OrderSide side);
     /// @notice The bidder's token balance does not cover the escrow.
-    error InsufficientBalance(address node, uint256 balanceFen, uint256 neededFen);
+    error InsufficientBalance(address buyer, uint256 balanceFen, uint256 neededFen);
     /// @notice The bidder's allowance to this contract does not cover the escrow.
-    error InsufficientAllowance(address node, uint256 allowanceFen, uint256 neededFen);
+    error InsufficientAllowance(address buyer, uint256 allowanceFen, uint256 neededFen);
     /// @notice No order with this id.
     error UnknownOrder(uint256 orderId);
     /// @notice Only the order's node may amend or cancel it.
