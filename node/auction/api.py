@@ -112,28 +112,23 @@ class AuctionDesk:
     ) -> int:
         """Place an order (a bid first approves its escrow if the allowance is short)."""
         if side == OrderSide.BID:
-            a = self.auction.auction(auction_id)
-            self._allow(
-                value_fen(energy_wh, price_fen_per_mwh)
-                + value_fen(energy_wh, a.fee_cap_fen_per_mwh)
-            )
+            self._allow_bid(auction_id, energy_wh, price_fen_per_mwh)
         receipt = self.auction.place_order(auction_id, side, energy_wh, price_fen_per_mwh)
         return self.auction.placed_order_id(receipt)
 
     def amend(self, order_id: int, energy_wh: int, price_fen_per_mwh: int) -> TxReceipt:
         o = self.auction.order(order_id)
         if o.side == OrderSide.BID:
-            a = self.auction.auction(o.auction_id)
-            self._allow(
-                value_fen(energy_wh, price_fen_per_mwh)
-                + value_fen(energy_wh, a.fee_cap_fen_per_mwh)
-            )
+            self._allow_bid(o.auction_id, energy_wh, price_fen_per_mwh)
         return self.auction.amend_order(order_id, energy_wh, price_fen_per_mwh)
 
     def cancel(self, order_id: int) -> TxReceipt:
         return self.auction.cancel_order(order_id)
 
-    def _allow(self, amount_fen: int) -> None:
+    def _allow_bid(self, auction_id: int, energy_wh: int, price_fen_per_mwh: int) -> None:
+        """Approve a bid's escrow (energy at the limit + fee at the cap) when short."""
+        fee_cap = self.auction.auction(auction_id).fee_cap_fen_per_mwh
+        amount_fen = value_fen(energy_wh, price_fen_per_mwh) + value_fen(energy_wh, fee_cap)
         if self.token.allowance(self.account.address, self.auction.address) < amount_fen:
             self.token.approve(self.auction.address, amount_fen)
 
