@@ -16,6 +16,7 @@ from web3.types import EventData, TxReceipt
 from ledger.auction_clearing import BookOrder, priority_order
 from ledger.clients.base import ContractClient
 from ledger.clients.base import model_from_values as _model
+from ledger.errors import NotFoundError
 
 #: Orders per rank transaction and steps per clear transaction the helpers use.
 RANK_BATCH = 100
@@ -243,6 +244,8 @@ class CentralAuctionClient(ContractClient):
         ]
 
     def _logs(self, event: str, auction_id: int) -> list[EventData]:
+        if not 0 < auction_id <= self.auction_count():
+            raise NotFoundError(f"no auction {auction_id}")
         logs = self._contract.events[event]().get_logs(
             from_block=0, argument_filters={"auctionId": auction_id}
         )
