@@ -286,8 +286,8 @@ interface ITradingMarket {
     error DispatchExceedsTrade(uint256 tradeId, uint256 executedWh, uint256 curtailedWh, uint256 energyWh);
     /// @notice A pay-out exceeds the trade's remaining escrow.
     error EscrowExceeded(uint256 tradeId, uint256 amountFen, uint256 remainingFen);
-    /// @notice A venue trade's delivery started at `deliveryStart` (now `nowS`).
-    error DeliveryStarted(uint32 periodId, uint64 nowS, uint64 deliveryStart);
+    /// @notice A venue trade's delivery started at `deliveryStart` (now `nowS`; as ISettlementEngine's).
+    error DeliveryStarted(uint32 period, uint64 deliveryStart, uint64 nowS);
     /// @notice A venue trade's seller and buyer are the same node.
     error SelfTrade(address node);
     /// @notice The exposure rate is at most 10000 basis points.

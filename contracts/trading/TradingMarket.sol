@@ -377,7 +377,7 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
             revert InvalidDeliveryWindow(v.periodId, v.firstInterval, v.lastInterval, p.intervals);
         }
         uint64 nowS = uint64(block.timestamp);
-        if (nowS >= p.deliveryStart) revert DeliveryStarted(v.periodId, nowS, p.deliveryStart);
+        if (nowS >= p.deliveryStart) revert DeliveryStarted(v.periodId, p.deliveryStart, nowS);
         if (v.seller == v.buyer) revert SelfTrade(v.seller);
         listingId = ++_listingCount;
         StoredListing storage l = _listings[listingId];
