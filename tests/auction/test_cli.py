@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger.cli import run
+from ledger.clients.registry import NodeRegistryClient
 from tests.auction.conftest import Book
 from tests.trading.conftest import advance_time, block_time
 
@@ -77,3 +78,45 @@ def test_auction_from_the_command_line(cli: Book) -> None:
     header, row = out.strip().splitlines()
     assert header.startswith("pair_index,trade_id,bid_id,offer_id,buyer,seller,energy_wh")
     assert row.endswith(",150000,350000,52500")
+
+
+def one_line_error(args: tuple[str, ...]) -> str:
+    code, out = gl(*args)
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert code == 1, out
+    assert len(lines) == 1, out
+    assert lines[0].startswith("error: "), out
+    return lines[0]
+
+
+def test_every_bad_order_is_one_cli_line(cli: Book) -> None:
+    m = cli.market
+    aid = cli.open()
+    m.ctx.client(NodeRegistryClient, m.ctx.account("node-90")).block_trading(
+        m.buyer2.address, b"LATE".ljust(32, b"\x00")
+    )
+    order = ("order", str(aid), "--energy-mwh")
+    cases = {
+        (*order, "0.1", "--price", "6001", "--wallet", "node-3", "--side", "bid"):
+            "PriceOutsideLimits(",
+        (*order, "0.1", "--price", "999", "--wallet", "node-3", "--side", "bid"):
+            "PriceOutsideLimits(",
+        (*order, "0.1", "--price", "3000", "--wallet", "node-3", "--side", "offer"):
+            "WrongSideForOrder(",
+        (*order, "1000000", "--price", "3000", "--wallet", "node-3", "--side", "bid"):
+            "InsufficientBalance(",
+        (*order, "1000000", "--price", "3000", "--wallet", "node-1", "--side", "offer"):
+            "InsufficientBond(",
+        (*order, "0.1", "--price", "3000", "--wallet", "node-4", "--side", "bid"):
+            "TradingBlocked(",
+        ("cancel", "1", "--wallet", "node-1"): "UnknownOrder(orderId=1)",
+    }  # fmt: skip
+    for args, expected in cases.items():
+        assert one_line_error(args).startswith(f"error: {expected}"), args
+    gl(*order, "0.1", "--price", "3000", "--wallet", "node-3", "--side", "bid")
+    assert one_line_error(("cancel", "1", "--wallet", "node-1")).startswith(
+        "error: NotOrderOwner(orderId=1"
+    )
+    cli.close_gate(aid)
+    late = (*order, "0.1", "--price", "3000", "--wallet", "node-1", "--side", "offer")
+    assert one_line_error(late).startswith(f"error: OutsideOrderWindow(auctionId={aid}")
