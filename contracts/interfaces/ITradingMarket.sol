@@ -343,6 +343,7 @@ interface ITradingMarket {
     /// bond; both parties' obligations). Checks: both parties can trade now, the seller is
     /// a Seller, they differ, the window lies in the period and delivery has not started.
     /// The period's posting and taking windows do not apply: a venue keeps its own windows.
+    /// A venue passes as `payer` only itself or a buyer that authorised the trade with it.
     /// Emits TradeCreated (taker = buyer, remainingWh 0), TradeRouted, VenueTradeFormed.
     function formVenueTrade(
         address seller,

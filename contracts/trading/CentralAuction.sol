@@ -420,9 +420,13 @@ contract CentralAuction is ICentralAuction, MarketAccessed, ReentrancyGuard {
             ++a.tradeCount;
             emit PairTraded(auctionId, index, p.bidId, p.offerId, tradeId, p.energyWh, price);
         } catch (bytes memory reason) {
+            // Every refusal of the store carries a custom error; empty data is an
+            // out-of-gas (a crank short of gas must not turn pairs into refunds).
+            if (reason.length == 0) revert PairNotFormed(auctionId, index);
             if (released != 0) _registry.reserveBond(s.node, released);
             emit PairFailed(auctionId, index, p.bidId, p.offerId, reason);
         }
+        _token.forceApprove(address(_market), 0);
     }
 
     /// @dev Close one live order (bids first, then offers): refund or release what it

@@ -243,6 +243,9 @@ interface ICentralAuction {
     error RankingIncomplete(uint32 auctionId, uint256 rankedBids, uint256 liveBids, uint256 rankedOffers, uint256 liveOffers);
     /// @notice The auction is cleared already.
     error AlreadyCleared(uint32 auctionId);
+    /// @notice The trade store failed pair `pairIndex` without an error (out of gas): the
+    /// step reverts rather than skip the pair.
+    error PairNotFormed(uint32 auctionId, uint256 pairIndex);
     /// @notice A step count must be positive.
     error ZeroSteps();
 
