@@ -1,13 +1,17 @@
 """The chain's clearing equals the pure-Python reference (ledger/auction_clearing.py) on
 random books: ties in price (time priority decides), partial fills, orders at the floor
-and the cap, both rules, and the refunds to the fen."""
+and the cap, amendments and cancellations (the priority rule kept by the test itself),
+both rules, clearing cranked in 1..7 steps, and the refunds to the fen."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.auction_clearing import clear
+from ledger.auction_clearing import BookOrder, clear
 from ledger.clients.auction import ClearingRule, OrderSide, Phase
 from tests.auction.conftest import CAP, FLOOR, MIN_LOT_WH, Book
 
@@ -24,28 +28,98 @@ ORDERS = st.lists(
 )
 
 
+#: Amendments and cancellations after placing: (order index, what, new price).
+ACTIONS = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=11),
+        st.sampled_from(["price", "less", "more", "cancel"]),
+        PRICES,
+    ),
+    max_size=4,
+)
+
+
+@dataclass
+class Mine:
+    """The test's own record of an order (independent of the chain's)."""
+
+    order_id: int
+    node: str
+    bid: bool
+    seq: int
+    energy_wh: int
+    price_fen_per_mwh: int
+    live: bool = True
+
+
+def amend_or_cancel(book: Book, mine: list[Mine], actions: list[Any], next_seq: int) -> None:
+    """Apply ``actions`` on chain and to ``mine`` by the priority rule: a price change or a
+    larger quantity takes the next sequence number, a smaller quantity keeps it."""
+    m = book.market
+    nodes = {a.address: a for a in (m.seller, m.seller2, m.buyer, m.buyer2)}
+    for index, what, price in actions:
+        if not mine or not mine[index % len(mine)].live:
+            continue
+        o = mine[index % len(mine)]
+        c = book.client(nodes[o.node])
+        if what == "cancel":
+            c.cancel_order(o.order_id)
+            o.live = False
+            continue
+        energy = {
+            "price": o.energy_wh,
+            "less": max(MIN_LOT_WH, o.energy_wh - MIN_LOT_WH),
+            "more": o.energy_wh + MIN_LOT_WH,
+        }[what]
+        price = price if what == "price" else o.price_fen_per_mwh
+        c.amend_order(o.order_id, energy, price)
+        if price != o.price_fen_per_mwh or energy > o.energy_wh:
+            o.seq, next_seq = next_seq, next_seq + 1
+        o.energy_wh, o.price_fen_per_mwh = energy, price
+
+
 @settings(
     max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(orders=ORDERS, uniform=st.booleans(), steps=st.integers(min_value=1, max_value=7))
+@given(
+    orders=ORDERS,
+    actions=ACTIONS,
+    uniform=st.booleans(),
+    steps=st.integers(min_value=1, max_value=7),
+)
 def test_chain_clearing_matches_reference(
-    book: Book, orders: list[tuple[int, int, int]], uniform: bool, steps: int
+    book: Book,
+    orders: list[tuple[int, int, int]],
+    actions: list[Any],
+    uniform: bool,
+    steps: int,
 ) -> None:
     m = book.market
     actors = [m.seller, m.seller2, m.buyer, m.buyer2]
     for buyer in (m.buyer, m.buyer2):
         book.allow(buyer)
     aid = book.open(ClearingRule.UNIFORM if uniform else ClearingRule.PAIR_AVERAGE)
-    held: dict[int, int] = {}
+    mine: list[Mine] = []
+    first_seq = 0
     for who, energy_wh, price in orders:
         side = OrderSide.OFFER if who < 2 else OrderSide.BID
         c = book.client(actors[who])
         order_id = c.placed_order_id(c.place_order(aid, side, energy_wh, price))
-        held[order_id] = c.order(order_id).held_fen
+        first_seq = first_seq or c.order(order_id).seq
+        seq = first_seq + len(mine)
+        mine.append(Mine(order_id, actors[who].address, who >= 2, seq, energy_wh, price))
+    amend_or_cancel(book, mine, actions, first_seq + len(mine))
+    held = {o.order_id: book.reader.order(o.order_id).held_fen for o in mine if o.live}
     book.close_gate(aid)
-    reference = clear(book.reader.book(aid), uniform=uniform)
+    live = [
+        BookOrder(o.order_id, o.node, o.bid, o.seq, o.energy_wh, o.price_fen_per_mwh)
+        for o in mine
+        if o.live
+    ]
+    assert sorted(book.reader.book(aid), key=lambda o: o.order_id) == live
+    reference = clear(live, uniform=uniform)
     receipts = book.reader.clear_all(aid, batch=5, steps=steps)
 
     a = book.reader.auction(aid)
@@ -70,6 +144,6 @@ def test_chain_clearing_matches_reference(
         for r in receipts
         for e in book.reader.events(r, "OrderSettled")
     }
-    bids = {o.order_id for o in book.reader.book(aid) if o.bid}
+    bids = {o.order_id for o in live if o.bid}
     assert {k: v for k, v in settled.items() if k in bids} == {k: held[k] - spent[k] for k in bids}
     assert m.token.balance_of(book.reader.address) == 0
