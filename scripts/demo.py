@@ -208,6 +208,16 @@ def print_summary(summary: DaySummary, events: int) -> None:
         ("trades / settled", f"{summary.trades} / {summary.trades_settled}"),
         ("energy traded", f"{summary.traded_wh / 1e6:,.3f} MWh"),
         (
+            "auction orders / trades / settled",
+            f"{summary.auction_orders} / {summary.auction_trades} / "
+            f"{summary.auction_trades_settled}",
+        ),
+        (
+            "auction energy / uniform price",
+            f"{summary.auction_traded_wh / 1e6:,.3f} MWh / "
+            f"{summary.auction_price_fen_per_mwh / 100:,.2f} CNY/MWh",
+        ),
+        (
             "energy executed / curtailed",
             f"{summary.executed_wh / 1e6:,.3f} / {summary.curtailed_wh / 1e6:,.3f} MWh",
         ),

@@ -27,6 +27,7 @@ from __future__ import annotations
 from ledger.clients.registry import NodeRegistryClient
 from scripts.day.clock import STALL_TIMEOUT_S, ChainClock, DaySchedule
 from scripts.day.demo_after import AfterStages
+from scripts.day.demo_auction import AuctionStages
 from scripts.day.demo_base import GAS_FLOAT_WEI, GAS_LOW_WEI, DaySummary, Report
 from scripts.day.demo_delivery import DeliveryStages
 from scripts.day.demo_market import MarketStages
@@ -49,10 +50,12 @@ from scripts.day.plan import (
 )
 
 
-class MarketDay(MarketStages, DeliveryStages, AfterStages):
+class MarketDay(MarketStages, AuctionStages, DeliveryStages, AfterStages):
     """Runs one delivery day of ``scenario`` on the chain behind ``ctx`` (demo keys): the
-    plan's stages (:data:`scripts.day.plan.STAGES`) in order, then the conservation check
-    (arguments: :class:`scripts.day.demo_base.DemoBase`).
+    plan's stages (:data:`scripts.day.plan.STAGES`) in order, the centralised auction right
+    after taking (its trades then go through dispatch, metering and settlement with the
+    posted ones), then the conservation check (arguments:
+    :class:`scripts.day.demo_base.DemoBase`).
     """
 
     def run(self) -> DaySummary:
@@ -60,6 +63,11 @@ class MarketDay(MarketStages, DeliveryStages, AfterStages):
         for name, step in stages(self):
             with self.stage(name):
                 step()
+            if name == "taking":
+                with self.stage("auction"):
+                    self.auction()
+            elif name == "settlement":
+                self.count_auction_settled()
         self.conservation()
         return self.summary
 
