@@ -14,5 +14,6 @@ SPECS = [
             env.addresses["TradingMarket"],
             env.addresses["NodeRegistry"],
         ],
+        roles=("VENUE",),
     ),
 ]

@@ -35,6 +35,7 @@ from ledger.clients.trading import TradingMarketClient
 from ledger.context import LedgerContext
 from ledger.errors import NotFoundError, ValidationError
 from node.contracts.store import MessageStore, StoredMessage
+from node.contracts.tracking import ContractExecution, Milestone, execution, milestones
 
 ZERO32 = "0x" + "00" * 32
 
@@ -193,6 +194,12 @@ class ContractDesk:
         """Form a period's trade; returns the trade id."""
         receipt = self.client.form_period_trade(contract_no, period_id)
         return self.client.formed_trade_id(receipt)
+
+    def tracking(self, contract_no: int) -> ContractExecution:
+        return execution(self.client, self.market, contract_no)
+
+    def milestones(self, now: int) -> list[Milestone]:
+        return milestones(self.client, self.market, self.account.address, now)
 
     # ------------------------------------------------------------------ internals
 
