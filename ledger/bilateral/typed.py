@@ -12,6 +12,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
+from eth_keys.exceptions import BadSignature
 from eth_utils import keccak
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -248,7 +249,7 @@ def recover(domain: Domain, message: Message, signature: str) -> str:
     signable = encode_typed_data(full_message=typed_data(domain, message))
     try:
         return str(Account.recover_message(signable, signature=bytes.fromhex(signature[2:])))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, BadSignature) as exc:
         raise SignatureError(f"malformed signature: {exc}") from exc
 
 

@@ -142,12 +142,12 @@ class BilateralContractsClient(ContractClient):
     def contract_count(self) -> int:
         return int(self._call("contractCount"))
 
-    def contract(self, contract_no: int) -> BilateralContract:
+    def contract_of(self, contract_no: int) -> BilateralContract:
         values = _hexed(self._call("contractOf", contract_no))
         return BilateralContract(**dict(zip(BilateralContract.model_fields, values, strict=True)))
 
     def contracts(self) -> list[BilateralContract]:
-        return [self.contract(n) for n in range(1, self.contract_count() + 1)]
+        return [self.contract_of(n) for n in range(1, self.contract_count() + 1)]
 
     def schedule(self, contract_no: int) -> list[ScheduledPeriod]:
         out: list[ScheduledPeriod] = []

@@ -164,7 +164,7 @@ class ContractDesk:
         """The next amendment of ``contract_no`` with the new fields (to co-sign)."""
         template = template_by_key(template_key)
         fields = template.parse(values)
-        current = self.client.contract(contract_no)
+        current = self.client.contract_of(contract_no)
         document = render(template, fields)
         amendment = Amendment(
             contract_no=contract_no,
@@ -176,7 +176,7 @@ class ContractDesk:
         return amendment, document
 
     def termination(self, contract_no: int, reason: str) -> Termination:
-        current = self.client.contract(contract_no)
+        current = self.client.contract_of(contract_no)
         return Termination(
             contract_no=contract_no,
             sequence=current.sequence + 1,

@@ -100,7 +100,7 @@ def execution(
     contracts: BilateralContractsClient, market: TradingMarketClient, contract_no: int
 ) -> ContractExecution:
     """Tracking of ``contract_no`` from chain state."""
-    c = contracts.contract(contract_no)
+    c = contracts.contract_of(contract_no)
     schedule = contracts.schedule(contract_no)
     ids = [p.trade_id for p in schedule if p.trade_id]
     trades = {t.id: t for t in market.trades_by_ids(ids)} if ids else {}

@@ -96,7 +96,7 @@ def test_last_period_completes_the_contract(parties: Parties) -> None:
     receipt = parties.seller.client.form_period_trade(no, second.id)
     (done,) = parties.seller.client.events(receipt, "ContractCompleted")
     assert dict(done["args"]) == {"contractNo": no, "tradedWh": sum(SCHEDULE)}
-    assert parties.seller.client.contract(no).status == ContractStatus.COMPLETED
+    assert parties.seller.client.contract_of(no).status == ContractStatus.COMPLETED
 
 
 def test_milestones_list_delivery_and_payment(parties: Parties) -> None:
@@ -139,7 +139,7 @@ def test_amendment_releases_untraded_periods_exactly(parties: Parties) -> None:
         1_000_000,
         500_000,
     ]
-    assert parties.seller.client.contract(no).price_fen_per_mwh == AGREED + 5
+    assert parties.seller.client.contract_of(no).price_fen_per_mwh == AGREED + 5
 
     # a replayed amendment, and one changing a formed period, are refused
     with pytest.raises(ContractRevertError) as err:

@@ -46,7 +46,7 @@ def test_registered_with_both_signatures(parties: Parties) -> None:
     assert args["periods"] == 2
     assert args["priceFenPerMwh"] == PRICE - 10_000
     assert args["registrant"] == parties.seller.account.address
-    contract = parties.buyer.client.contract(1)
+    contract = parties.buyer.client.contract_of(1)
     assert contract.status == ContractStatus.ACTIVE
     assert contract.document_hash == agreement.document.document_hash
     assert [p.energy_wh for p in parties.buyer.client.schedule(1)] == SCHEDULE
