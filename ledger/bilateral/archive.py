@@ -41,7 +41,8 @@ def registration(client: BilateralContractsClient, contract_no: int) -> EventDat
     )
     if not logs:
         raise NotFoundError(f"no contract {contract_no}")
-    return logs[0]
+    first: EventData = logs[0]
+    return first
 
 
 def signed_terms(

@@ -16,9 +16,10 @@ from typing import Any
 
 import rlp
 from eth_abi.abi import decode as abi_decode
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict
 
+from ledger.bilateral.receipts import receipts_root
 from ledger.bilateral.render import render
 from ledger.bilateral.templates import template_by_key
 from ledger.bilateral.typed import (
@@ -29,10 +30,12 @@ from ledger.bilateral.typed import (
     digest,
     hex32,
 )
-from ledger.bilateral.receipts import receipts_root
 from ledger.errors import BundleError, SignatureError
 
-REGISTERED_SIGNATURE = "ContractRegistered(uint256,uint32,address,address,bytes32,bytes32,uint32,uint16,uint256,address)"
+REGISTERED_SIGNATURE = (
+    "ContractRegistered(uint256,uint32,address,address,bytes32,bytes32,uint32,uint16,"
+    "uint256,address)"
+)
 #: Header fields in RLP order; the optional tail is present from the fork that added it.
 HEADER_FIELDS = (
     "parentHash",

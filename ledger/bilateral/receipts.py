@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import rlp
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 
 def _int(value: Any) -> int:
@@ -32,7 +32,8 @@ def encode_receipt(receipt: dict[str, Any]) -> bytes:
         [status, _int(receipt["cumulativeGasUsed"]), _bytes(receipt["logsBloom"]), logs]
     )
     kind = _int(receipt.get("type", 0))
-    return body if kind == 0 else bytes([kind]) + body
+    encoded: bytes = body if kind == 0 else bytes([kind]) + body
+    return encoded
 
 
 def _nibbles(key: bytes) -> tuple[int, ...]:
@@ -41,10 +42,7 @@ def _nibbles(key: bytes) -> tuple[int, ...]:
 
 def _hex_prefix(nibbles: tuple[int, ...], leaf: bool) -> bytes:
     flag = 2 if leaf else 0
-    if len(nibbles) % 2:
-        nibbles = (flag + 1, *nibbles)
-    else:
-        nibbles = (flag, 0, *nibbles)
+    nibbles = (flag + 1, *nibbles) if len(nibbles) % 2 else (flag, 0, *nibbles)
     return bytes(nibbles[i] << 4 | nibbles[i + 1] for i in range(0, len(nibbles), 2))
 
 

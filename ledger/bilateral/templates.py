@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ledger.errors import NotFoundError, ValidationError
@@ -108,10 +108,11 @@ class Template(BaseModel):
 _COMMON = """\
 1. Parties. Seller: {{ f.seller.name }} ({{ f.seller.address }}). \
 Buyer: {{ f.buyer.name }} ({{ f.buyer.address }}).
-2. Delivery. Periods {{ f.first_period_id }} to {{ f.first_period_id + f.schedule_wh|length - 1 }}, \
-intervals {{ f.first_interval }} to {{ f.last_interval }} of each period.
-3. Quantity schedule (Wh per period): {% for q in f.schedule_wh %}{{ f.first_period_id + loop.index0 }}: \
-{{ q }}{% if not loop.last %}; {% endif %}{% endfor %}.
+2. Delivery. Periods {{ f.first_period_id }} to \
+{{ f.first_period_id + f.schedule_wh|length - 1 }}, intervals {{ f.first_interval }} to \
+{{ f.last_interval }} of each period.
+3. Quantity schedule (Wh per period): {% for q in f.schedule_wh %}\
+{{ f.first_period_id + loop.index0 }}: {{ q }}{% if not loop.last %}; {% endif %}{% endfor %}.
 4. Price. {{ f.price_fen_per_mwh }} fen/MWh ({{ f.price_formula }}); each period's quantity forms \
 a trade in the common trade store at this price, its escrow paid by the Buyer.
 5. Deviations. Tolerance {{ f.tolerance_bps }} bps. {{ f.deviation_terms }}

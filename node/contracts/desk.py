@@ -13,7 +13,7 @@ import os
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict
 
 from ledger.bilateral.render import Document, render
@@ -30,10 +30,13 @@ from ledger.bilateral.typed import (
     struct_hash,
 )
 from ledger.clients.bilateral import BilateralContractsClient
+from ledger.clients.registry import NodeRegistryClient
+from ledger.clients.tariff import TransmissionTariffClient
 from ledger.clients.token import SettlementTokenClient
 from ledger.clients.trading import TradingMarketClient
 from ledger.context import LedgerContext
 from ledger.errors import NotFoundError, ValidationError
+from ledger.units import value_fen
 from node.contracts.store import MessageStore, StoredMessage
 from node.contracts.tracking import ContractExecution, Milestone, execution, milestones
 
@@ -190,8 +193,21 @@ class ContractDesk:
         """Let the trade store collect up to ``amount_fen`` of period escrow (the buyer)."""
         self.token.approve(self.market.address, amount_fen)
 
-    def form_period(self, contract_no: int, period_id: int) -> int:
-        """Form a period's trade; returns the trade id."""
+    def period_escrow_fen(self, contract_no: int, period_id: int) -> int:
+        """What forming ``period_id`` will collect from the buyer: value + transmission fee."""
+        c = self.client.contract_of(contract_no)
+        slot = next(p for p in self.client.schedule(contract_no) if p.period_id == period_id)
+        registry = self.ctx.client(NodeRegistryClient, self.account)
+        fee = self.ctx.client(TransmissionTariffClient, self.account).transmission_fee(
+            registry.node_info(c.seller).region, registry.node_info(c.buyer).region, slot.energy_wh
+        )
+        return value_fen(slot.energy_wh, c.price_fen_per_mwh) + fee.fee_fen
+
+    def form_period(self, contract_no: int, period_id: int, approve: bool = False) -> int:
+        """Form a period's trade (``approve``: first let the trade store collect its exact
+        escrow from this account, the buyer); returns the trade id."""
+        if approve:
+            self.approve_escrow(self.period_escrow_fen(contract_no, period_id))
         receipt = self.client.form_period_trade(contract_no, period_id)
         return self.client.formed_trade_id(receipt)
 

@@ -155,7 +155,7 @@ def _stored(row: MessageRow) -> StoredMessage:
     return StoredMessage(
         id=row.id,
         negotiation_id=row.negotiation_id,
-        message=model,  # type: ignore[arg-type]
+        message=model,
         extra=json.loads(row.extra),
         signer=row.signer,
         signature=row.signature,

@@ -79,9 +79,12 @@ def _period_row(
     anomaly = ""
     if trade is not None and trade.status == TradeStatus.FAILED:
         anomaly = "failed"
-    elif trade is not None and trade.status in (TradeStatus.DISPATCHED, TradeStatus.SETTLED):
-        if abs(energy_wh - executed) > share_bps(energy_wh, c.tolerance_bps):
-            anomaly = "deviation"
+    elif (
+        trade is not None
+        and trade.status in (TradeStatus.DISPATCHED, TradeStatus.SETTLED)
+        and abs(energy_wh - executed) > share_bps(energy_wh, c.tolerance_bps)
+    ):
+        anomaly = "deviation"
     return PeriodExecution(
         period_id=period_id,
         trade_id=trade.id if trade else 0,
