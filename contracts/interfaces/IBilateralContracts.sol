@@ -129,6 +129,7 @@ interface IBilateralContracts {
         bytes32 termsDigest,
         uint32 firstPeriodId,
         uint16 periods,
+        uint256 scheduledWh,
         uint256 priceFenPerMwh,
         address registrant
     );

@@ -400,6 +400,7 @@ contract BilateralContracts is
             c.termsDigest,
             c.firstPeriodId,
             c.periods,
+            _untradedWh(contractNo, c.periods),
             c.priceFenPerMwh,
             msg.sender
         );

@@ -34,7 +34,7 @@ from ledger.errors import BundleError, SignatureError
 
 REGISTERED_SIGNATURE = (
     "ContractRegistered(uint256,uint32,address,address,bytes32,bytes32,uint32,uint16,"
-    "uint256,address)"
+    "uint256,uint256,address)"
 )
 #: Header fields in RLP order; the optional tail is present from the fork that added it.
 HEADER_FIELDS = (
@@ -193,7 +193,7 @@ def _check_record(bundle: Bundle, terms_digest: str, checks: list[str]) -> None:
     if int(r.topics[1], 16) != bundle.contract_no:
         raise BundleError(f"the record registers contract {int(r.topics[1], 16)}")
     words = abi_decode(
-        ["address", "bytes32", "bytes32", "uint32", "uint16", "uint256", "address"],
+        ["address", "bytes32", "bytes32", "uint32", "uint16", "uint256", "uint256", "address"],
         bytes.fromhex(r.data.removeprefix("0x")),
     )
     if hex32(words[1]) != bundle.terms.document_hash or hex32(words[2]) != terms_digest:

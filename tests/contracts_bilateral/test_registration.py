@@ -44,6 +44,7 @@ def test_registered_with_both_signatures(parties: Parties) -> None:
     assert "0x" + args["termsDigest"].hex() == agreement.digest
     assert args["firstPeriodId"] == parties.market.period.id
     assert args["periods"] == 2
+    assert args["scheduledWh"] == sum(SCHEDULE)
     assert args["priceFenPerMwh"] == PRICE - 10_000
     assert args["registrant"] == parties.seller.account.address
     contract = parties.buyer.client.contract_of(1)
