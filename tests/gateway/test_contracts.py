@@ -72,7 +72,8 @@ def test_contracts_projected_searched_archived_and_bundled(
     assert [p["period"] for p in detail["periods"]] == [parties.market.period.id]
     assert [e["event"] for e in detail["events"]] == ["ContractRegistered", "PeriodTradeFormed"]
     page = client.get(f"/contracts/{first}")
-    assert page.status_code == 200 and "Schedule and execution" in page.text
+    assert page.status_code == 200
+    assert "Schedule and execution" in page.text
     assert "Bilateral contracts" in client.get("/contracts", params={"kind": "wholesale"}).text
     assert client.get(f"/api/v1/contracts/{first}/document.pdf", headers=AUDITOR).status_code == 404
     assert client.get(f"/api/v1/contracts/{first}/bundle").status_code == 403
@@ -80,7 +81,8 @@ def test_contracts_projected_searched_archived_and_bundled(
     fields = parties.seller.agreement(nid).fields.model_dump(mode="json")
     archive_document(gw_engine, reader(parties.market.ctx), first, "wholesale", fields)
     pdf = client.get(f"/api/v1/contracts/{first}/document.pdf", headers=AUDITOR)
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF")
     html = client.get(f"/api/v1/contracts/{first}/document.html", headers=AUDITOR)
     assert "Wind Farm One" in html.text
     bundle = client.get(f"/api/v1/contracts/{first}/bundle", headers=AUDITOR)
