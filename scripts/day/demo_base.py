@@ -54,6 +54,10 @@ class DaySummary(DayFigures):
     #: Feeder meters and tampered customer meters: the oracle's flags against the truth.
     tamper: TamperOutcome = Field(default_factory=TamperOutcome)
     stage_seconds: dict[str, float] = Field(default_factory=dict)
+    #: Bilateral contracts registered, their period trades and energy (day/demo_contracts.py).
+    contracts_registered: int = 0
+    contract_trades: int = 0
+    contract_traded_wh: int = 0
 
 
 class DemoBase:
