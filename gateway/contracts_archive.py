@@ -28,7 +28,7 @@ from ledger.bilateral.archive import build_bundle, document_of
 from ledger.bilateral.bundle import Bundle
 from ledger.bilateral.render import Document
 from ledger.cli_support import console, make_context
-from ledger.clients.bilateral import BilateralContractsClient
+from ledger.clients.bilateral import CONTRACT_EVENTS, BilateralContractsClient
 from ledger.context import LedgerContext
 from ledger.errors import NotFoundError
 
@@ -36,14 +36,6 @@ C = table_of(Contract)
 D = table_of(ContractDocument)
 E = table_of(Event)
 T = table_of(Trade)
-HISTORY_EVENTS = (
-    "ContractRegistered",
-    "PeriodTradeFormed",
-    "ContractAmended",
-    "ContractTerminated",
-    "ContractCompleted",
-    "AnomalyRecorded",
-)
 
 
 class ContractQuery(BaseModel):
@@ -90,7 +82,7 @@ def contract_detail(conn: Connection, contract_no: int) -> dict[str, Any] | None
         event_dict(r)
         for r in conn.execute(
             select(E)
-            .where(E.c.event.in_(HISTORY_EVENTS), E.c.args.like(pattern))
+            .where(E.c.event.in_(CONTRACT_EVENTS), E.c.args.like(pattern))
             .order_by(E.c.block_number, E.c.log_index)
         ).mappings()
     ]

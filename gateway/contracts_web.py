@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 
@@ -73,14 +73,15 @@ class ContractDetailOut(BaseModel):
 
 
 def _query(
-    no: int | None,
-    party: str | None,
-    kind: str | None,
-    period: int | None,
-    status: str | None,
-    registered_from: int | None,
-    registered_to: int | None,
+    no: No_q = None,
+    party: Party_q = None,
+    kind: Kind_q = None,
+    period: Period_q = None,
+    status: Status_q = None,
+    registered_from: Time_q = None,
+    registered_to: Time_q = None,
 ) -> ContractQuery:
+    """The search filters of the query string."""
     return ContractQuery(
         contract_no=no,
         party=party,
@@ -92,20 +93,13 @@ def _query(
     )
 
 
+QueryDep = Annotated[ContractQuery, Depends(_query)]
+
+
 @api.get("/contracts", response_model=list[ContractOut], summary="Search bilateral contracts")
 def contracts_api(
-    _role: PublicRole,
-    conn: ConnDep,
-    no: No_q = None,
-    party: Party_q = None,
-    kind: Kind_q = None,
-    period: Period_q = None,
-    status: Status_q = None,
-    registered_from: Time_q = None,
-    registered_to: Time_q = None,
-    limit: Limit_q = 100,
+    _role: PublicRole, conn: ConnDep, q: QueryDep, limit: Limit_q = 100
 ) -> list[ContractOut]:
-    q = _query(no, party, kind, period, status, registered_from, registered_to)
     return [ContractOut.model_validate(r) for r in search(conn, q, limit)]
 
 
@@ -147,18 +141,7 @@ def bundle_json(_role: AuditorRole, conn: ConnDep, state: StateDep, no: NoPath) 
 
 
 @pages.get("/contracts", summary="Bilateral contracts: search the archive")
-def contracts_page(
-    page: PageDep,
-    conn: ConnDep,
-    no: No_q = None,
-    party: Party_q = None,
-    kind: Kind_q = None,
-    period: Period_q = None,
-    status: Status_q = None,
-    registered_from: Time_q = None,
-    registered_to: Time_q = None,
-) -> HTMLResponse:
-    q = _query(no, party, kind, period, status, registered_from, registered_to)
+def contracts_page(page: PageDep, conn: ConnDep, q: QueryDep) -> HTMLResponse:
     rows = search(conn, q, 200)
     return page.render("contracts.html", title="Bilateral contracts", rows=rows, q=q)
 

@@ -1,24 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-/// @title IVenueMarket
-/// @notice The common trade store's venue hook (TradingMarket.formVenueTrade), declared here
-/// so the bilateral contracts compile against the one function they call.
-interface IVenueMarket {
-    /// @notice Form a trade of `energyWh` at `priceFenPerMwh` between `seller` and `buyer`,
-    /// its escrow collected from `payer` (VENUE role).
-    function formVenueTrade(
-        address seller,
-        address buyer,
-        address payer,
-        uint32 periodId,
-        uint16 firstInterval,
-        uint16 lastInterval,
-        uint256 energyWh,
-        uint256 priceFenPerMwh
-    ) external returns (uint256 tradeId);
-}
-
 /// @title IBilateralContracts
 /// @notice Bilateral (中长期双边) contracts: templates published by the OPERATOR, contracts
 /// co-signed by seller and buyer (EIP-712) and registered with a contract number, each

@@ -7,9 +7,10 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {MarketAccessed} from "../access/MarketAccessed.sol";
 import {Roles} from "../access/Roles.sol";
-import {IBilateralContracts, IVenueMarket} from "../interfaces/IBilateralContracts.sol";
+import {IBilateralContracts} from "../interfaces/IBilateralContracts.sol";
 import {IMarketAccess} from "../interfaces/IMarketAccess.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
+import {ITradingMarket} from "../interfaces/ITradingMarket.sol";
 import {TypedDataDomain} from "../oracle/TypedDataDomain.sol";
 
 /// @title BilateralContracts
@@ -69,7 +70,7 @@ contract BilateralContracts is
     bytes32 public constant TERMINATION_TYPEHASH =
         keccak256("Termination(uint256 contractNo,uint32 sequence,bytes32 reasonHash)");
 
-    IVenueMarket private immutable _market;
+    ITradingMarket private immutable _market;
     INodeRegistry private immutable _registry;
 
     uint32 private _templateCount;
@@ -83,7 +84,7 @@ contract BilateralContracts is
     /// @param access_ The suite's access root.
     /// @param market_ The trade store (TradingMarket) whose venue hook forms the trades.
     /// @param registry_ The node registry (removed or banned parties).
-    constructor(IMarketAccess access_, IVenueMarket market_, INodeRegistry registry_)
+    constructor(IMarketAccess access_, ITradingMarket market_, INodeRegistry registry_)
         MarketAccessed(access_)
         TypedDataDomain("GridLedger BilateralContracts", "1")
     {
@@ -182,8 +183,7 @@ contract BilateralContracts is
             revert InvalidTerms(periods, c.firstInterval, c.lastInterval);
         }
         bytes32 digest = amendmentDigest(amendment);
-        _checkSignature(digest, c.seller, sellerSignature);
-        _checkSignature(digest, c.buyer, buyerSignature);
+        _checkCosigned(digest, c, sellerSignature, buyerSignature);
 
         uint256 before = _untradedWh(contractNo, c.periods);
         uint256 longest = periods > c.periods ? periods : c.periods;
@@ -223,8 +223,7 @@ contract BilateralContracts is
         StoredContract storage c = _active(contractNo);
         _checkSequence(c, contractNo, termination.sequence);
         bytes32 digest = terminationDigest(termination);
-        _checkSignature(digest, c.seller, sellerSignature);
-        _checkSignature(digest, c.buyer, buyerSignature);
+        _checkCosigned(digest, c, sellerSignature, buyerSignature);
         c.sequence = termination.sequence;
         _end(c, contractNo, ContractStatus.Terminated, termination.reasonHash);
     }
@@ -429,6 +428,16 @@ contract BilateralContracts is
         if (err != ECDSA.RecoverError.NoError || signer != party) {
             revert InvalidSignature(party, signer);
         }
+    }
+
+    function _checkCosigned(
+        bytes32 digest,
+        StoredContract storage c,
+        bytes calldata sellerSignature,
+        bytes calldata buyerSignature
+    ) private view {
+        _checkSignature(digest, c.seller, sellerSignature);
+        _checkSignature(digest, c.buyer, buyerSignature);
     }
 
     function _checkSequence(StoredContract storage c, uint256 contractNo, uint32 given)

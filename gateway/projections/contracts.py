@@ -21,6 +21,7 @@ from gateway.projections.base import (
     upsert,
 )
 from gateway.tables import table_of
+from ledger.clients.bilateral import CONTRACT_EVENTS
 
 T = table_of(Contract)
 TT = table_of(ContractTemplate)
@@ -30,17 +31,7 @@ STATUSES = ("none", "active", "completed", "terminated", "terminated for cause")
 
 class ContractsProjector(Projector):
     name = "contracts"
-    events = frozenset(
-        {
-            "TemplatePublished",
-            "ContractRegistered",
-            "PeriodTradeFormed",
-            "ContractAmended",
-            "ContractTerminated",
-            "ContractCompleted",
-            "AnomalyRecorded",
-        }
-    )
+    events = frozenset({"TemplatePublished", *CONTRACT_EVENTS})
     models = (ContractTemplate, Contract)
     mutable = True
 

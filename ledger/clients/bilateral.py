@@ -16,6 +16,15 @@ from ledger.bilateral.typed import Amendment, ContractTerms, Domain, Termination
 from ledger.clients.base import ContractClient
 
 PAGE = 200
+#: The events of one contract (its history), each with ``contractNo``.
+CONTRACT_EVENTS = (
+    "ContractRegistered",
+    "PeriodTradeFormed",
+    "ContractAmended",
+    "ContractTerminated",
+    "ContractCompleted",
+    "AnomalyRecorded",
+)
 
 
 class ContractStatus(IntEnum):
@@ -160,14 +169,7 @@ class BilateralContractsClient(ContractClient):
     def history(self, contract_no: int) -> list[EventData]:
         """Every event of ``contract_no`` in chain order (the contract's history)."""
         logs: list[EventData] = []
-        for name in (
-            "ContractRegistered",
-            "PeriodTradeFormed",
-            "ContractAmended",
-            "ContractTerminated",
-            "ContractCompleted",
-            "AnomalyRecorded",
-        ):
+        for name in CONTRACT_EVENTS:
             event = self._contract.events[name]()
             logs += event.get_logs(from_block=0, argument_filters={"contractNo": contract_no})
         return sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"]))

@@ -24,6 +24,7 @@ from ledger.bilateral.typed import Amendment, Termination, check_signed_by
 from ledger.cli_support import (
     JsonOpt,
     ReadWalletOpt,
+    address_option,
     console,
     make_context,
     print_json,
@@ -107,9 +108,9 @@ def templates(json_out: JsonOpt = False, wallet: ReadWalletOpt = None) -> None:
 @app.command()
 def publish(template: TemplateOpt, wallet: WalletOpt = "operator") -> None:
     """Publish a template's hash on chain (OPERATOR)."""
-    t = template_by_key(template)
     ctx = make_context()
     client = ctx.client(BilateralContractsClient, signer(ctx, wallet))
+    t = template_by_key(template)
     print_tx(f"published {t.key}", client.publish_template(t.kind, t.version, t.template_hash()))
 
 
@@ -187,7 +188,7 @@ def register(
 
 @app.command("list")
 def list_(
-    party: Annotated[str | None, typer.Option("--party", help="Only this party's (0x...).")] = None,
+    party: Annotated[str | None, address_option("--party", "Only this party's contracts.")] = None,
     json_out: JsonOpt = False,
     wallet: ReadWalletOpt = None,
 ) -> None:
@@ -371,6 +372,7 @@ def anomaly(
     wallet: WalletOpt,
 ) -> None:
     """Record an anomaly against a contract (a party or the OPERATOR)."""
+    desk = _desk(wallet)
     kinds = {
         "deviation": AnomalyKind.DEVIATION,
         "fee-dispute": AnomalyKind.FEE_DISPUTE,
@@ -378,7 +380,6 @@ def anomaly(
     }
     if kind not in kinds:
         raise ValidationError(f"--kind must be one of {', '.join(kinds)}: {kind!r}")
-    desk = _desk(wallet)
     detail_hash = "0x" + keccak(detail.encode()).hex()
     print_tx(
         f"recorded {kind} on contract {no}",
@@ -391,16 +392,13 @@ def document(
     no: NoArg,
     template: TemplateOpt,
     fields: FieldsOpt,
-    html: Annotated[Path | None, typer.Option("--html", help="Write the HTML here.")] = None,
-    pdf: Annotated[Path | None, typer.Option("--pdf", help="Write the PDF here.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Writes OUT.html and OUT.pdf.")],
     wallet: ReadWalletOpt = None,
 ) -> None:
     """Render a contract's document from its fields (checked against the chain)."""
     doc = document_of(_reader(wallet), no, template, _fields(fields))
-    if html:
-        html.write_text(doc.html)
-    if pdf:
-        pdf.write_bytes(doc.pdf)
+    out.with_suffix(".html").write_text(doc.html)
+    out.with_suffix(".pdf").write_bytes(doc.pdf)
     console.print(f"document {doc.document_hash} (PDF {doc.pdf_hash})")
 
 

@@ -140,31 +140,25 @@ def milestones(
         if c.status != ContractStatus.ACTIVE:
             continue
         for p in contracts.schedule(c.contract_no):
-            if p.period_id > opened:
-                continue  # not opened yet: no delivery time known
-            period = market.period(p.period_id)
-            if period.delivery_start <= now or p.energy_wh == 0:
+            if p.period_id > opened or p.energy_wh == 0:
+                continue  # not opened yet (no delivery time known), or nothing due
+            start = market.period(p.period_id).delivery_start
+            if start <= now:
                 continue
+            escrow = value_fen(p.energy_wh, c.price_fen_per_mwh)
+            due = [("delivery", f"{p.energy_wh} Wh")]
             if p.trade_id == 0:
-                escrow = value_fen(p.energy_wh, c.price_fen_per_mwh)
-                out.append(
-                    Milestone(
-                        contract_no=c.contract_no,
-                        kind="payment due",
-                        period_id=p.period_id,
-                        at=period.delivery_start,
-                        detail=f"buyer prepays {escrow} fen + fee when the trade is formed",
-                    )
-                )
-            out.append(
+                due.append(("payment due", f"buyer prepays {escrow} fen + fee at formation"))
+            out += [
                 Milestone(
                     contract_no=c.contract_no,
-                    kind="delivery",
+                    kind=kind,
                     period_id=p.period_id,
-                    at=period.delivery_start,
-                    detail=f"{p.energy_wh} Wh",
+                    at=start,
+                    detail=detail,
                 )
-            )
+                for kind, detail in due
+            ]
         if c.expires_at > now:
             out.append(
                 Milestone(
