@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 
-from gateway.api import ERRORS
+from gateway.api import ERRORS, ErrorOut
 from gateway.contracts_archive import (
     ContractQuery,
     bundle,
@@ -28,7 +28,10 @@ from gateway.deps import AuditorRole, ConnDep, PublicRole, StateDep
 from gateway.pages import INT64, PageDep
 from ledger.errors import GridLedgerError, NotFoundError
 
-api = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["contracts"])
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorOut, "description": "The archived document is not the contract's."}
+}
+api = APIRouter(prefix="/api/v1", responses={**ERRORS, **CONFLICT}, tags=["contracts"])
 pages = APIRouter(default_response_class=HTMLResponse, tags=["explorer"])
 
 ADDRESS = r"^0x[0-9a-fA-F]{40}$"
@@ -120,13 +123,22 @@ def _archived(call: Any) -> Any:
         raise HTTPException(409, str(exc)) from exc
 
 
-@api.get("/contracts/{no}/document.html", summary="The archived document (HTML)")
+@api.get(
+    "/contracts/{no}/document.html",
+    response_class=HTMLResponse,
+    summary="The archived document (HTML)",
+)
 def document_html(_role: AuditorRole, conn: ConnDep, state: StateDep, no: NoPath) -> Response:
     doc = _archived(lambda: document(conn, reader(state.ctx), no))
     return HTMLResponse(doc.html)
 
 
-@api.get("/contracts/{no}/document.pdf", summary="The archived document (PDF)")
+@api.get(
+    "/contracts/{no}/document.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The PDF."}},
+    summary="The archived document (PDF)",
+)
 def document_pdf(_role: AuditorRole, conn: ConnDep, state: StateDep, no: NoPath) -> Response:
     doc = _archived(lambda: document(conn, reader(state.ctx), no))
     headers = {"Content-Disposition": f'attachment; filename="contract-{no}.pdf"'}
