@@ -56,13 +56,37 @@ def test_cli_negotiate_register_show_bundle_verify(
     shown = json.loads(run("show", "1", "--json"))
     assert shown["contract"]["price_fen_per_mwh"] == PRICE
     assert shown["execution"]["contracted_wh"] == sum(parties.fields()["schedule_wh"])
+    seller = parties.seller.account.address
+    listed = json.loads(run("list", "--party", seller, "--json"))
+    assert [c["contract_no"] for c in listed] == [1]
+    assert "delivery" in run("milestones", "-w", "node-3")
+    # an amendment (new price) written by the seller, co-signed and submitted by the buyer
+    amended = tmp_path / "amended.json"
+    amended.write_text(json.dumps(parties.fields(price_fen_per_mwh=PRICE + 100)))
+    change = tmp_path / "change.json"
+    run(
+        "amendment",
+        "1",
+        "--template",
+        "wholesale",
+        "--fields",
+        str(amended),
+        "-o",
+        str(change),
+        "-w",
+        "node-1",
+    )
+    run("cosign", str(change), "-w", "node-3")
+    assert "amended contract 1" in run("submit", str(change), "-w", "node-3")
+    assert json.loads(run("show", "1", "--json"))["contract"]["price_fen_per_mwh"] == PRICE + 100
     bundle = tmp_path / "bundle.json"
-    run("bundle", "1", "--template", "wholesale", "--fields", str(fields), "-o", str(bundle))
+    run("bundle", "1", "--template", "wholesale", "--fields", str(amended), "-o", str(bundle))
     offline = {"GRIDLEDGER_RPC_URL": "http://127.0.0.1:9"}  # nothing listens: no network used
     result = runner.invoke(app, ["verify", str(bundle)], env=offline)
     assert result.exit_code == 0, result.output
     assert "contract 1 verified" in result.output
     data = json.loads(bundle.read_text())
+    assert len(data["amendments"]) == 1
     data["html"] = data["html"].replace("Wind Farm One", "Wind Farm 0ne")
     bundle.write_text(json.dumps(data))
     result = runner.invoke(app, ["verify", str(bundle)], env=offline)

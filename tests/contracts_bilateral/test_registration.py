@@ -145,3 +145,14 @@ def test_negotiation_refusals_off_chain(parties: Parties) -> None:
     with pytest.raises(ValidationError, match="neither seller nor buyer"):
         parties.retailer.propose("wholesale", parties.fields())
     assert Web3.is_checksum_address(offer.step.sender)
+
+
+def test_rejected_negotiation_closes(parties: Parties) -> None:
+    offer = parties.seller.propose("wholesale", parties.fields())
+    parties.buyer.receive(offer)
+    nid = offer.step.negotiation_id
+    parties.seller.receive(parties.buyer.reject(nid, "too dear"))
+    with pytest.raises(ValidationError, match="is not accepted"):
+        parties.seller.agreement(nid)
+    with pytest.raises(ValidationError, match="is closed"):
+        parties.seller.counter(nid, parties.fields())
