@@ -388,6 +388,13 @@ def anomaly(
 
 
 @app.command()
+def check(no: NoArg, wallet: WalletOpt) -> None:
+    """Record on chain the anomalies tracking finds that are not recorded yet."""
+    periods = _desk(wallet).record_anomalies(no)
+    console.print(f"contract {no}: anomalies recorded in periods {periods or 'none'}")
+
+
+@app.command()
 def document(
     no: NoArg,
     template: TemplateOpt,

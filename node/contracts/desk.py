@@ -29,7 +29,7 @@ from ledger.bilateral.typed import (
     sign,
     struct_hash,
 )
-from ledger.clients.bilateral import BilateralContractsClient
+from ledger.clients.bilateral import AnomalyKind, BilateralContractsClient
 from ledger.clients.registry import NodeRegistryClient
 from ledger.clients.tariff import TransmissionTariffClient
 from ledger.clients.token import SettlementTokenClient
@@ -213,6 +213,24 @@ class ContractDesk:
 
     def tracking(self, contract_no: int) -> ContractExecution:
         return execution(self.client, self.market, contract_no)
+
+    def record_anomalies(self, contract_no: int) -> list[int]:
+        """Record on chain each anomaly tracking finds (a deviation beyond the tolerance, a
+        failed trade) in a period that has none recorded yet; returns those periods."""
+        recorded = {
+            int(e["args"]["periodId"])
+            for e in self.client.history(contract_no)
+            if e["event"] == "AnomalyRecorded"
+        }
+        done: list[int] = []
+        for row in self.tracking(contract_no).periods:
+            if not row.anomaly or row.period_id in recorded:
+                continue
+            kind = AnomalyKind.DEVIATION if row.anomaly == "deviation" else AnomalyKind.OTHER
+            detail = hex32(keccak(row.model_dump_json().encode()))
+            self.client.record_anomaly(contract_no, row.period_id, kind, detail)
+            done.append(row.period_id)
+        return done
 
     def milestones(self, now: int) -> list[Milestone]:
         return milestones(self.client, self.market, self.account.address, now)

@@ -81,9 +81,19 @@ def test_period_trade_formed_at_contract_price_and_settles(parties: Parties) -> 
     assert first.anomaly == "deviation"  # 10 % off, tolerance 5 %
     assert tracked.contracted_wh == sum(SCHEDULE)
     assert tracked.completion_bps == executed * 10_000 // sum(SCHEDULE)
-    receipt = parties.buyer.client.record_anomaly(no, pid, AnomalyKind.DEVIATION, "0x" + "11" * 32)
-    (anomaly,) = parties.buyer.client.events(receipt, "AnomalyRecorded")
-    assert (anomaly["args"]["kind"], anomaly["args"]["by"]) == (1, parties.buyer.account.address)
+    assert parties.buyer.record_anomalies(no) == [pid]
+    assert parties.buyer.record_anomalies(no) == []  # recorded once
+    (anomaly,) = [e for e in parties.buyer.client.history(no) if e["event"] == "AnomalyRecorded"]
+    assert (anomaly["args"]["periodId"], anomaly["args"]["kind"]) == (pid, AnomalyKind.DEVIATION)
+    assert anomaly["args"]["by"] == parties.buyer.account.address
+    receipt = parties.seller.client.record_anomaly(
+        no, pid, AnomalyKind.FEE_DISPUTE, "0x" + "11" * 32
+    )
+    (dispute,) = parties.seller.client.events(receipt, "AnomalyRecorded")
+    assert (dispute["args"]["kind"], dispute["args"]["by"]) == (2, parties.seller.account.address)
+    with pytest.raises(ContractRevertError) as err:
+        parties.retailer.client.record_anomaly(no, pid, AnomalyKind.OTHER, "0x" + "11" * 32)
+    assert err.value.name == "NotAParty"
 
 
 def test_last_period_completes_the_contract(parties: Parties) -> None:
