@@ -234,6 +234,11 @@ def print_summary(summary: DaySummary, events: int) -> None:
             f"({summary.tamper.feeders} feeder meters)",
         ),
         ("green certificates issued", str(summary.certificates_issued)),
+        (
+            "bilateral contracts / period trades",
+            f"{summary.contracts_registered} / {summary.contract_trades} "
+            f"({summary.contract_traded_wh / 1e6:,.3f} MWh)",
+        ),
         ("total supply", f"{summary.total_supply_fen / 100:,.2f} CNY"),
         ("wallets + contracts", f"{summary.accounted_fen / 100:,.2f} CNY"),
         ("money conserved", "yes" if summary.conserved else "NO"),

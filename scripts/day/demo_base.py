@@ -61,6 +61,10 @@ class DaySummary(DayFigures):
     auction_traded_wh: int = 0
     auction_price_fen_per_mwh: int = 0
     auction_trades_settled: int = 0
+    #: Bilateral contracts registered, their period trades and energy (day/demo_contracts.py).
+    contracts_registered: int = 0
+    contract_trades: int = 0
+    contract_traded_wh: int = 0
 
 
 class DemoBase:

@@ -32,8 +32,11 @@ def test_deploy_writes_manifest_and_grants_roles(
     assert ctx.w3.eth.get_code(deployed.address)
     access = fresh.client(MarketAccessClient, admin)
     assert access.default_admin() == admin.address
-    # VENUE, a contract-only role, went to the venues of the suite (the central auction)
-    assert manifest.roles["VENUE"] == [manifest.contracts["CentralAuction"].address]
+    # VENUE, a contract-only role, went to the venues of the suite (the central auction
+    # and the bilateral contracts)
+    assert sorted(manifest.roles["VENUE"]) == sorted(
+        [manifest.contracts[n].address for n in ("CentralAuction", "BilateralContracts")]
+    )
     for role in ROLE_NAMES:
         if role in ("MARKET_CONTRACT", "VENUE"):
             continue
