@@ -73,6 +73,7 @@ def test_every_route_with_every_role(
         "/search": "/search?q=7",
         "/api/v1/contracts": "/api/v1/contracts",
         "/contracts": "/contracts",
+        "/auctions": "/auctions",
     }
     targets = {("GET", path): Target(url) for path, url in get.items()}
     # The identity vault has no record of this node: the regulator gets its 404.
@@ -87,10 +88,13 @@ def test_every_route_with_every_role(
     for suffix in ("document.html", "document.pdf", "bundle"):
         path = f"/api/v1/contracts/{{no}}/{suffix}"
         targets[("GET", path)] = Target(path.replace("{no}", "1"), ok=(404,))
+    # No auction is indexed here either: an auction's page and CSV answer their 404.
+    for path in ("/auctions/{auction_id}", "/auctions/{auction_id}/fills.csv"):
+        targets[("GET", path)] = Target(path.replace("{auction_id}", "1"), ok=(404,))
     app = create_app(gw_settings, engine=gw_engine, ctx=ctx)
     with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=60) as client:
         routes, callers = check_matrix(client, app, targets, _refusal)
-    assert (routes, callers) == (52, 8)
+    assert (routes, callers) == (55, 8)
 
 
 def test_explorer_shows_decoded_events_to_auditors_only(
