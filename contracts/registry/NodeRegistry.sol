@@ -10,11 +10,13 @@ import {MarketAccessed} from "../access/MarketAccessed.sol";
 import {Roles} from "../access/Roles.sol";
 import {IMarketAccess} from "../interfaces/IMarketAccess.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
+import {NodeRegistryStorage} from "./NodeRegistryStorage.sol";
+import {NodeRegistryViews} from "./NodeRegistryViews.sol";
 import {PagedSets} from "./PagedSets.sol";
 
 /// @title NodeRegistry
 /// @notice Market participants, their bonds, qualifications and lifecycle (see INodeRegistry).
-contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
+contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeRegistryStorage {
     using PagedSets for PagedSets.AddressSet;
     using PagedSets for PagedSets.Bytes32Set;
     using SafeERC20 for IERC20;
@@ -28,70 +30,9 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
     /// @notice Highest carbon intensity a generator may declare, g/kWh.
     uint32 public constant MAX_CARBON_INTENSITY = 2000;
 
-    /// @dev Slot 3 holds what the market writes per listing and trade (obligations,
-    /// lastActiveAt, reservedFen), so one obligation or reservation is one slot write.
-    struct Node {
-        bytes32 entityHash; // slot 0
-        bytes32 identityHash; // slot 1
-        uint64 capacityKw; // slot 2
-        uint32 carbonIntensity;
-        uint32 epoch;
-        NodeKind kind;
-        Side side;
-        uint8 region;
-        NodeStatus status;
-        uint8 ratedLevel; // 0 = unrated, else level + 1
-        uint40 appliedAt;
-        uint40 approvedAt;
-        bool blocked; // _blocks[node] is not empty
-        uint32 obligations; // slot 3
-        uint64 lastActiveAt;
-        uint128 reservedFen; // <= bondFen
-        uint256 bondFen; // slot 4
-    }
-
-    struct Qualification {
-        bytes32 numberHash;
-        uint64 expiresAt;
-        uint32 epoch; // node epoch it was approved in; stale after re-application
-        bool recorded; // in _qualRecords (the expiry scan)
-        bool submitted; // in _qualTypes[node]
-        bool pending;
-        uint64 pendingExpiresAt;
-        bytes32 pendingNumberHash;
-    }
-
-    struct QualKey {
-        address node;
-        bytes32 licenceType;
-    }
-
     IERC20 private immutable _token;
-
-    mapping(address node => Node) private _nodes;
-    address[] private _nodeList;
-    PagedSets.AddressSet private _pendingApplications;
-    mapping(bytes32 entityHash => address node) private _entityNode;
-    mapping(bytes32 entityHash => bool) private _banned;
-
-    uint256[9] private _bondTable;
-    uint8 private _defaultLevel;
-    uint64 private _inactivityPeriod;
-    uint256 private _totalBond;
-
-    mapping(address node => mapping(bytes32 licenceType => Qualification)) private _quals;
-    mapping(address node => bytes32[]) private _qualTypes;
-    QualKey[] private _qualRecords;
-    PagedSets.Bytes32Set private _pendingQuals;
-    mapping(bytes32 key => QualKey) private _qualKeys;
-    mapping(NodeKind kind => bytes32[]) private _required;
-
-    mapping(address node => ChangeRequest) private _changes;
-    PagedSets.AddressSet private _pendingChanges;
-    uint32 private _changeCount;
-
-    mapping(address node => PagedSets.Bytes32Set) private _blocks;
-    mapping(address node => string) private _displayNames;
+    /// @dev The rarely used list and record views run here by delegatecall (code room).
+    address private immutable _views;
 
     /// @notice Longest display name, in bytes of UTF-8.
     uint256 public constant MAX_DISPLAY_NAME_BYTES = 64;
@@ -112,6 +53,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         if (defaultLevel >= CREDIT_LEVELS) revert InvalidCreditLevel(defaultLevel);
         if (inactivityPeriodS == 0) revert InvalidInactivityPeriod();
         _token = token;
+        _views = address(new NodeRegistryViews());
         for (uint8 i = 0; i < CREDIT_LEVELS; ++i) {
             _bondTable[i] = bondTableFen[i];
             emit BondRequirementSet(i, bondTableFen[i], msg.sender);
@@ -654,7 +596,10 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
 
     /// @inheritdoc INodeRegistry
     function displayNameOf(address node) external view returns (string memory) {
-        return _displayNames[node];
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
+        }
     }
 
     /// @inheritdoc INodeRegistry
@@ -664,28 +609,10 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
 
     /// @inheritdoc INodeRegistry
     function nodeInfo(address node) external view returns (NodeInfo memory info) {
-        Node storage n = _nodes[node];
-        info.node = node;
-        info.status = n.status;
-        info.kind = n.kind;
-        info.side = n.side;
-        info.region = n.region;
-        info.creditLevel = _level(n);
-        info.rated = n.ratedLevel != 0;
-        info.capacityKw = n.capacityKw;
-        info.carbonIntensityGPerKwh = n.carbonIntensity;
-        info.epoch = n.epoch;
-        info.entityHash = n.entityHash;
-        info.identityHash = n.identityHash;
-        info.appliedAt = n.appliedAt;
-        info.approvedAt = n.approvedAt;
-        info.lastActiveAt = n.lastActiveAt;
-        info.bondFen = n.bondFen;
-        info.reservedFen = n.reservedFen;
-        info.requiredBondFen = _requiredBond(n);
-        info.obligations = n.obligations;
-        info.blockCount = _blocks[node].length();
-        info.changePending = _changes[node].pending;
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
+        }
     }
 
     /// @inheritdoc INodeRegistry
@@ -737,7 +664,10 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
 
     /// @inheritdoc INodeRegistry
     function requiredQualifications(NodeKind kind) external view returns (bytes32[] memory) {
-        return _required[kind];
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
+        }
     }
 
     /// @inheritdoc INodeRegistry
@@ -754,14 +684,19 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
     function qualificationOf(address node, bytes32 licenceType)
         external
         view
-        returns (QualificationInfo memory)
-    {
-        return _qualInfo(node, licenceType);
+        returns (QualificationInfo memory) {
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
+        }
     }
 
     /// @inheritdoc INodeRegistry
     function changeRequestOf(address node) external view returns (ChangeRequest memory) {
-        return _changes[node];
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
+        }
     }
 
     // ---------------------------------------------------------------- paging
@@ -773,10 +708,9 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
 
     /// @inheritdoc INodeRegistry
     function nodesPage(uint256 offset, uint256 limit) external view returns (address[] memory page) {
-        uint256 end = _end(offset, limit, _nodeList.length);
-        page = new address[](end - offset);
-        for (uint256 i = offset; i < end; ++i) {
-            page[i - offset] = _nodeList[i];
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
         }
     }
 
@@ -789,14 +723,19 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
     function pendingApplications(uint256 offset, uint256 limit)
         external
         view
-        returns (address[] memory)
-    {
-        return _pendingApplications.page(offset, limit);
+        returns (address[] memory) {
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
+        }
     }
 
     /// @inheritdoc INodeRegistry
     function pendingChanges(uint256 offset, uint256 limit) external view returns (address[] memory) {
-        return _pendingChanges.page(offset, limit);
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
+        }
     }
 
     /// @inheritdoc INodeRegistry
@@ -808,13 +747,10 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
     function pendingQualifications(uint256 offset, uint256 limit)
         external
         view
-        returns (QualificationInfo[] memory items)
-    {
-        uint256 end = _end(offset, limit, _pendingQuals.length());
-        items = new QualificationInfo[](end - offset);
-        for (uint256 i = offset; i < end; ++i) {
-            QualKey storage k = _qualKeys[_pendingQuals.at(i)];
-            items[i - offset] = _qualInfo(k.node, k.licenceType);
+        returns (QualificationInfo[] memory items) {
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
         }
     }
 
@@ -827,13 +763,10 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
     function qualificationsOf(address node, uint256 offset, uint256 limit)
         external
         view
-        returns (QualificationInfo[] memory items)
-    {
-        bytes32[] storage types = _qualTypes[node];
-        uint256 end = _end(offset, limit, types.length);
-        items = new QualificationInfo[](end - offset);
-        for (uint256 i = offset; i < end; ++i) {
-            items[i - offset] = _qualInfo(node, types[i]);
+        returns (QualificationInfo[] memory items) {
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
         }
     }
 
@@ -841,34 +774,49 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
     function qualificationsExpiringBefore(uint64 before, uint256 offset, uint256 limit)
         external
         view
-        returns (QualificationInfo[] memory items, uint256 nextOffset)
-    {
-        nextOffset = _end(offset, limit, _qualRecords.length);
-        QualificationInfo[] memory found = new QualificationInfo[](nextOffset - offset);
-        uint256 count = 0;
-        for (uint256 i = offset; i < nextOffset; ++i) {
-            QualKey storage k = _qualRecords[i];
-            NodeStatus status = _nodes[k.node].status;
-            if (status != NodeStatus.Active && status != NodeStatus.Pending) continue;
-            QualificationInfo memory info = _qualInfo(k.node, k.licenceType);
-            if (info.valid && info.expiresAt < before) found[count++] = info;
-        }
+        returns (QualificationInfo[] memory items, uint256 nextOffset) {
+        _delegateView();
         assembly ("memory-safe") {
-            mstore(found, count)
+            invalid() // not reached: _delegateView returns or reverts
         }
-        items = found;
     }
 
     /// @inheritdoc INodeRegistry
     function blockReasonsOf(address node, uint256 offset, uint256 limit)
         external
         view
-        returns (bytes32[] memory page)
-    {
-        page = _blocks[node].page(offset, limit);
+        returns (bytes32[] memory page) {
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
+        }
     }
 
     // ================================================================ internals
+
+    /// @dev Runs the called view in NodeRegistryViews on this contract's storage and
+    /// returns (or reverts with) its result; does not return here.
+    function _delegateView() private view {
+        function() internal forward = _forwardToViews;
+        function() internal view asView;
+        assembly {
+            asView := forward
+        }
+        asView();
+    }
+
+    /// @dev Only reached through _delegateView, from view functions: the delegate target
+    /// is this contract's own immutable NodeRegistryViews, which has no writing function.
+    function _forwardToViews() private {
+        address target = _views;
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), target, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
+        }
+    }
 
     function _checkProfile(
         NodeKind kind,
@@ -960,15 +908,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         emit NodeRemoved(node, n.entityHash, reasonCode, held, msg.sender);
     }
 
-    function _level(Node storage n) private view returns (uint8) {
-        return n.ratedLevel == 0 ? _defaultLevel : n.ratedLevel - 1;
-    }
 
-    function _requiredBond(Node storage n) private view returns (uint256) {
-        NodeStatus s = n.status;
-        if (s != NodeStatus.Active && s != NodeStatus.Pending) return 0;
-        return _bondTable[_level(n)];
-    }
 
     function _available(Node storage n) private view returns (uint256) {
         return n.bondFen > n.reservedFen ? n.bondFen - n.reservedFen : 0;
@@ -1011,27 +951,9 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         return "";
     }
 
-    function _qualInfo(address node, bytes32 licenceType)
-        private
-        view
-        returns (QualificationInfo memory info)
-    {
-        Qualification storage q = _quals[node][licenceType];
-        info.node = node;
-        info.licenceType = licenceType;
-        info.numberHash = q.numberHash;
-        info.expiresAt = q.expiresAt;
-        info.valid = q.expiresAt != 0 && q.epoch == _nodes[node].epoch;
-        info.pending = q.pending;
-        info.pendingNumberHash = q.pendingNumberHash;
-        info.pendingExpiresAt = q.pendingExpiresAt;
-    }
 
     function _qualKey(address node, bytes32 licenceType) private pure returns (bytes32) {
         return keccak256(abi.encode(node, licenceType));
     }
 
-    function _end(uint256 offset, uint256 limit, uint256 length) private pure returns (uint256) {
-        return PagedSets.pageEnd(offset, limit, length);
-    }
 }
