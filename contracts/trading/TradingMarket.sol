@@ -859,9 +859,37 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         view
         returns (address buyer, address seller, TradeStatus status, uint64 deliveryEndsAt)
     {
-        StoredTrade storage t = _trade(tradeId);
-        (buyer, seller) = _parties(t);
-        Period storage p = _periods[_listings[t.listingId].periodId];
-        return (buyer, seller, t.status, p.deliveryStart + uint64(p.intervalS) * p.intervals);
+        // Each slot is read once (StoredTrade slot 0, StoredListing slot 0, Period slot 0;
+        // the layouts of docs/gas.md), the taker's intern word once.
+        uint256 word = _slot0(_trades[tradeId]);
+        uint32 takerId = uint32(word);
+        if (takerId == 0) revert UnknownTrade(tradeId);
+        status = TradeStatus(uint8(word >> 96));
+        uint256 head = _slot0(_listings[uint64(word >> 32)]);
+        address maker = address(uint160(head));
+        address taker = address(uint160(_interned[takerId]));
+        (buyer, seller) =
+            ListingSide(uint8(head >> 160)) == ListingSide.Sell ? (taker, maker) : (maker, taker);
+        uint256 p = _slot0(_periods[uint32(head >> 184)]);
+        deliveryEndsAt = uint64(p >> 32) + uint64(uint32(p >> 96)) * uint16(p >> 128);
+    }
+
+    /// @dev The first word of a stored struct (one sload for its packed fields).
+    function _slot0(StoredTrade storage t) private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := sload(t.slot)
+        }
+    }
+
+    function _slot0(StoredListing storage l) private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := sload(l.slot)
+        }
+    }
+
+    function _slot0(Period storage p) private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := sload(p.slot)
+        }
     }
 }
