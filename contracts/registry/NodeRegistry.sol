@@ -55,7 +55,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
         _token = token;
         _views = address(new NodeRegistryViews());
         for (uint8 i = 0; i < CREDIT_LEVELS; ++i) {
-            _bondTable[i] = bondTableFen[i];
+            _bondTable[i] = SafeCast.toUint240(bondTableFen[i]);
             emit BondRequirementSet(i, bondTableFen[i], msg.sender);
         }
         _defaultLevel = defaultLevel;
@@ -102,7 +102,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
         n.status = NodeStatus.Pending;
         n.appliedAt = uint40(block.timestamp);
         n.approvedAt = 0;
-        n.lastActiveAt = uint64(block.timestamp);
+        n.lastActiveAt = uint40(block.timestamp);
         _entityNode[entityHash] = msg.sender;
         _pendingApplications.add(msg.sender);
         emit NodeApplied(
@@ -122,9 +122,9 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
     function depositBond(uint256 amountFen) external nonReentrant {
         if (amountFen == 0) revert ZeroAmount();
         Node storage n = _enrolled(msg.sender);
-        n.bondFen += amountFen;
+        n.bondFen = SafeCast.toUint96(n.bondFen + amountFen);
         _totalBond += amountFen;
-        n.lastActiveAt = uint64(block.timestamp);
+        n.lastActiveAt = uint40(block.timestamp);
         emit BondDeposited(msg.sender, msg.sender, amountFen, n.bondFen);
         _token.safeTransferFrom(msg.sender, address(this), amountFen);
     }
@@ -138,9 +138,9 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
         if (n.obligations != 0) revert OpenObligations(msg.sender, n.obligations);
         uint256 excess = _withdrawable(msg.sender, n);
         if (amountFen > excess) revert WithdrawalExceedsExcess(msg.sender, amountFen, excess);
-        n.bondFen -= amountFen;
+        n.bondFen = uint96(n.bondFen - amountFen); // amountFen <= excess <= bondFen
         _totalBond -= amountFen;
-        if (n.status == NodeStatus.Active) n.lastActiveAt = uint64(block.timestamp);
+        if (n.status == NodeStatus.Active) n.lastActiveAt = uint40(block.timestamp);
         emit BondWithdrawn(msg.sender, amountFen, n.bondFen);
         _token.safeTransfer(msg.sender, amountFen);
     }
@@ -162,7 +162,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
         q.pendingExpiresAt = expiresAt;
         bytes32 key = _qualKey(msg.sender, licenceType);
         if (_pendingQuals.add(key)) _qualKeys[key] = QualKey(msg.sender, licenceType);
-        n.lastActiveAt = uint64(block.timestamp);
+        n.lastActiveAt = uint40(block.timestamp);
         emit QualificationSubmitted(msg.sender, licenceType, numberHash, expiresAt);
     }
 
@@ -189,7 +189,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
             identityHash: identityHash
         });
         _pendingChanges.add(msg.sender);
-        n.lastActiveAt = uint64(block.timestamp);
+        n.lastActiveAt = uint40(block.timestamp);
         emit ChangeRequested(
             msg.sender, changeId, region, capacityKw, carbonIntensityGPerKwh, identityHash
         );
@@ -225,7 +225,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
         Node storage n = _pending(node);
         n.status = NodeStatus.Active;
         n.approvedAt = uint40(block.timestamp);
-        n.lastActiveAt = uint64(block.timestamp);
+        n.lastActiveAt = uint40(block.timestamp);
         _pendingApplications.remove(node);
         emit NodeApproved(node, n.entityHash, msg.sender);
     }
@@ -296,7 +296,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
         onlyRole(Roles.OPERATOR)
     {
         if (level >= CREDIT_LEVELS) revert InvalidCreditLevel(level);
-        _bondTable[level] = amountFen;
+        _bondTable[level] = SafeCast.toUint240(amountFen) | _bondTable[level] >> 240 << 240;
         emit BondRequirementSet(level, amountFen, msg.sender);
     }
 
@@ -320,6 +320,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
                 if (!required) {
                     list[i] = list[len - 1];
                     list.pop();
+                    if (len == 1) _setLicenceKind(kind, false);
                     emit RequiredQualificationSet(kind, licenceType, false, msg.sender);
                 }
                 return;
@@ -330,6 +331,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
             revert TooManyRequiredQualifications(kind, MAX_REQUIRED_QUALIFICATIONS);
         }
         list.push(licenceType);
+        if (len == 0) _setLicenceKind(kind, true);
         emit RequiredQualificationSet(kind, licenceType, true, msg.sender);
     }
 
@@ -440,8 +442,8 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
         Node storage n = _known(node);
         uint256 available = _available(n);
         if (amountFen > available) revert InsufficientBond(node, available, amountFen);
-        n.reservedFen = SafeCast.toUint128(n.reservedFen + amountFen); // <= bondFen
-        n.lastActiveAt = uint64(block.timestamp);
+        n.reservedFen = SafeCast.toUint88(n.reservedFen + amountFen); // <= bondFen
+        n.lastActiveAt = uint40(block.timestamp);
         emit BondReserved(node, amountFen, n.reservedFen, msg.sender);
     }
 
@@ -449,8 +451,8 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
         if (amountFen == 0) revert ZeroAmount();
         Node storage n = _known(node);
         if (amountFen > n.reservedFen) revert ReleaseExceedsReserved(node, n.reservedFen, amountFen);
-        n.reservedFen = uint128(n.reservedFen - amountFen);
-        n.lastActiveAt = uint64(block.timestamp);
+        n.reservedFen = uint88(n.reservedFen - amountFen);
+        n.lastActiveAt = uint40(block.timestamp);
         emit BondReleased(node, amountFen, n.reservedFen, msg.sender);
     }
 
@@ -469,7 +471,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
         Node storage n = _known(node);
         uint256 bond = n.bondFen;
         slashedFen = amountFen < bond ? amountFen : bond;
-        n.bondFen = bond - slashedFen;
+        n.bondFen = uint96(bond - slashedFen); // <= bondFen
         _totalBond -= slashedFen;
         emit BondSlashed(node, to, amountFen, slashedFen, reason, msg.sender);
         if (slashedFen != 0) _token.safeTransfer(to, slashedFen);
@@ -491,7 +493,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
         if (n.status != NodeStatus.Active) revert NodeNotActive(node);
         uint32 count = n.obligations + 1;
         n.obligations = count;
-        n.lastActiveAt = uint64(block.timestamp);
+        n.lastActiveAt = uint40(block.timestamp);
         emit ObligationAdded(node, count, msg.sender);
     }
 
@@ -506,7 +508,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
             revert NoOpenObligations(node);
         }
         n.obligations = --count;
-        n.lastActiveAt = uint64(block.timestamp);
+        n.lastActiveAt = uint40(block.timestamp);
         emit ObligationRemoved(node, count, msg.sender);
     }
 
@@ -649,7 +651,11 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
 
     /// @inheritdoc INodeRegistry
     function bondTable() external view returns (uint256[9] memory) {
-        return _bondTable;
+        uint256[9] memory table;
+        for (uint256 i = 0; i < CREDIT_LEVELS; ++i) {
+            table[i] = uint240(_bondTable[i]);
+        }
+        return table;
     }
 
     /// @inheritdoc INodeRegistry
@@ -794,6 +800,14 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
 
     // ================================================================ internals
 
+    /// @dev Mark in every bond-table entry whether `kind` requires licences (see _bondTable).
+    function _setLicenceKind(NodeKind kind, bool required) private {
+        uint256 bit = 1 << (240 + uint8(kind));
+        for (uint256 i = 0; i < CREDIT_LEVELS; ++i) {
+            _bondTable[i] = required ? _bondTable[i] | bit : _bondTable[i] & ~bit;
+        }
+    }
+
     /// @dev Runs the called view in NodeRegistryViews on this contract's storage and
     /// returns (or reverts with) its result; does not return here.
     function _delegateView() private view {
@@ -915,7 +929,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
     }
 
     function _withdrawable(address, Node storage n) private view returns (uint256) {
-        uint256 locked = n.status == NodeStatus.Active ? _bondTable[_level(n)] : 0;
+        uint256 locked = n.status == NodeStatus.Active ? uint240(_bondTable[_level(n)]) : 0;
         if (n.reservedFen > locked) locked = n.reservedFen;
         return n.bondFen > locked ? n.bondFen - locked : 0;
     }
@@ -929,12 +943,14 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
         if (n.blocked) {
             return abi.encodeWithSelector(TradingBlocked.selector, node, _blocks[node].at(0));
         }
-        uint256 required = _bondTable[_level(n)];
+        uint256 entry = _bondTable[_level(n)];
+        uint256 required = uint240(entry);
         if (n.bondFen < required) {
             return abi.encodeWithSelector(
                 BondBelowRequirement.selector, node, n.bondFen, required
             );
         }
+        if ((entry >> 240) & (1 << uint8(n.kind)) == 0) return ""; // no licence required
         bytes32[] storage types = _required[n.kind];
         uint256 len = types.length;
         for (uint256 i = 0; i < len; ++i) {

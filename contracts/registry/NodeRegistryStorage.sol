@@ -11,7 +11,8 @@ import {PagedSets} from "./PagedSets.sol";
 /// layout, so neither declares storage of its own (ReentrancyGuard's is namespaced).
 abstract contract NodeRegistryStorage {
     /// @dev Slot 3 holds what the market writes per listing and trade (obligations,
-    /// lastActiveAt, reservedFen), so one obligation or reservation is one slot write.
+    /// lastActiveAt, reservedFen), so one obligation or reservation is one slot write, and
+    /// the bond, so the can-trade check reads the slot the take writes anyway.
     struct Node {
         bytes32 entityHash; // slot 0
         bytes32 identityHash; // slot 1
@@ -27,9 +28,9 @@ abstract contract NodeRegistryStorage {
         uint40 approvedAt;
         bool blocked; // _blocks[node] is not empty
         uint32 obligations; // slot 3
-        uint64 lastActiveAt;
-        uint128 reservedFen; // <= bondFen
-        uint256 bondFen; // slot 4
+        uint40 lastActiveAt;
+        uint88 reservedFen; // <= bondFen
+        uint96 bondFen;
     }
 
     struct Qualification {
@@ -54,6 +55,9 @@ abstract contract NodeRegistryStorage {
     mapping(bytes32 entityHash => address node) internal _entityNode;
     mapping(bytes32 entityHash => bool) internal _banned;
 
+    /// @dev Per credit level: the bond required in fen (bits 0..239) and, the same in every
+    /// level, the kinds that require licences (bit `kind` of bits 240..255: _required[kind]
+    /// is not empty), so the can-trade check reads one table slot for both.
     uint256[9] internal _bondTable;
     uint8 internal _defaultLevel;
     uint64 internal _inactivityPeriod;
@@ -80,7 +84,7 @@ abstract contract NodeRegistryStorage {
     function _requiredBond(Node storage n) internal view returns (uint256) {
         INodeRegistry.NodeStatus s = n.status;
         if (s != INodeRegistry.NodeStatus.Active && s != INodeRegistry.NodeStatus.Pending) return 0;
-        return _bondTable[_level(n)];
+        return uint240(_bondTable[_level(n)]);
     }
 
     function _qualInfo(address node, bytes32 licenceType)

@@ -540,3 +540,27 @@ def test_gas_of_apply_approve_deposit(market: Market) -> None:
     assert gas["apply"] < 270_000
     assert gas["approve"] < 80_000
     assert gas["deposit"] < 110_000
+
+
+def test_licence_requirement_bit_follows_the_required_list(market: Market) -> None:
+    """The kinds needing licences are kept beside the bond table (one slot read per check):
+    set and cleared with the first and last required licence, kept when a level's bond
+    changes, never visible in `bondTable`."""
+    node = market.admit(1, WIND)
+    reg = node.registry
+    table = market.operator.bond_table()
+    two = code("GRID_CODE")
+    market.operator.set_required_qualification(NodeKind.WIND, LIC, True)
+    market.operator.set_required_qualification(NodeKind.WIND, two, True)
+    with reverts("QualificationMissing", node=node.address, licenceType=LIC):
+        reg.check_can_trade(node.address)
+    market.operator.set_bond_requirement(8, table[8])  # rewrites the unrated level's entry
+    assert market.operator.bond_table() == table
+    market.operator.set_required_qualification(NodeKind.WIND, LIC, False)
+    with reverts("QualificationMissing", node=node.address, licenceType=two):
+        reg.check_can_trade(node.address)
+    market.operator.set_required_qualification(NodeKind.WIND, two, False)
+    assert reg.can_trade(node.address)
+    market.operator.set_required_qualification(NodeKind.COAL, LIC, True)  # another kind
+    assert reg.can_trade(node.address)
+    assert market.operator.bond_table() == table
