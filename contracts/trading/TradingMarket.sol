@@ -255,38 +255,36 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         returns (uint256 tradeId)
     {
         StoredListing storage l = _openListing(listingId);
+        // The listing's two packed slots are read once here (StoredListing layout).
+        (uint256 head, uint256 amounts) = _listingWords(l);
         Priced memory q;
-        (tradeId, q) = _checkAndNewTrade(l, listingId, energyWh, limitPriceFenPerMwh);
-        (address buyer, address seller) =
-            l.side == ListingSide.Sell ? (msg.sender, l.maker) : (l.maker, msg.sender);
-
-        uint256 remaining = l.remainingWh - energyWh;
-        l.remainingWh = uint48(remaining);
-        l.takenWh = SafeCast.toUint48(uint256(l.takenWh) + energyWh);
+        (tradeId, q) = _checkAndNewTrade(head, amounts, listingId, energyWh, limitPriceFenPerMwh);
+        uint256 remaining = uint48(amounts) - energyWh; // energyWh <= remainingWh: checked
+        _storeTaken(l, amounts, remaining, energyWh);
         if (remaining == 0) _closeListing(l, ListingStatus.Filled);
 
-        ++_tradesIn[l.maker][l.periodId]; // the taker's count: _countTaker
+        // the taker's count: _countTaker
+        ++_tradesIn[address(uint160(head))][uint32(head >> 184)];
 
-        _registry.openTradeObligations(buyer, seller, q.exposureFen);
-        uint256 escrowFen = q.energyFen + q.feeFen;
-        _collect(buyer, escrowFen);
+        _registry.openTradeObligations(q.buyer, q.seller, q.exposureFen);
+        _collect(q.buyer, q.energyFen + q.feeFen);
 
         emit TradeCreated(
             tradeId,
             listingId,
-            l.periodId,
-            buyer,
-            seller,
+            uint32(head >> 184),
+            q.buyer,
+            q.seller,
             msg.sender,
             energyWh,
-            l.priceFenPerMwh,
-            escrowFen,
+            uint32(amounts >> 144),
+            q.energyFen + q.feeFen,
             remaining
         );
         emit TradeRouted(
             tradeId,
-            l.firstInterval,
-            l.lastInterval,
+            uint16(head >> 216),
+            uint16(head >> 232),
             _unpack(q.packedRoute),
             q.sumRateFenPerMwh,
             q.feeFen,
@@ -516,6 +514,8 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         uint256 sumRateFenPerMwh;
         uint256 exposureFen;
         uint256 packedRoute;
+        address buyer;
+        address seller;
     }
 
     /// @dev The period of a post, checked open for posting and holding the delivery window.
@@ -544,28 +544,35 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         return expiresAt;
     }
 
+    /// @dev The checks of a take on the listing's words `head` and `amounts` (slots 0 and
+    /// 1 of StoredListing), in the order of the errors; the route's regions.
     function _checkTake(
-        StoredListing storage l,
+        uint256 head,
+        uint256 amounts,
         uint256 listingId,
         uint256 energyWh,
         uint256 limitPrice
     ) private view returns (uint256 regions) {
-        Period storage p = _periods[l.periodId];
-        uint64 nowS = uint64(block.timestamp);
-        if (nowS < p.takingOpensAt || nowS >= p.takingClosesAt) {
-            revert OutsideTakingWindow(l.periodId, nowS, p.takingOpensAt, p.takingClosesAt);
+        {
+            uint32 periodId = uint32(head >> 184);
+            (uint64 opensAt, uint64 closesAt) = _takingWindow(_periods[periodId]);
+            uint64 nowS = uint64(block.timestamp);
+            if (nowS < opensAt || nowS >= closesAt) {
+                revert OutsideTakingWindow(periodId, nowS, opensAt, closesAt);
+            }
+            uint64 expiresAt = uint40(amounts >> 216);
+            if (nowS >= expiresAt) revert ListingHasExpired(listingId, expiresAt, nowS);
         }
-        if (nowS >= l.expiresAt) revert ListingHasExpired(listingId, l.expiresAt, nowS);
-        address maker = l.maker;
+        address maker = address(uint160(head));
         if (msg.sender == maker) revert SelfTake(listingId, msg.sender);
         if (energyWh == 0) revert ZeroEnergy();
-        uint256 remaining = l.remainingWh;
+        uint256 remaining = uint48(amounts);
         if (energyWh > remaining) revert TakeExceedsRemaining(listingId, energyWh, remaining);
-        if (energyWh < l.minTakeWh && energyWh != remaining) {
-            revert TakeBelowMinimum(listingId, energyWh, l.minTakeWh);
+        if (energyWh < uint48(amounts >> 96) && energyWh != remaining) {
+            revert TakeBelowMinimum(listingId, energyWh, uint48(amounts >> 96));
         }
-        uint256 price = l.priceFenPerMwh;
-        bool sellListing = l.side == ListingSide.Sell;
+        uint256 price = uint32(amounts >> 144);
+        bool sellListing = ListingSide(uint8(head >> 160)) == ListingSide.Sell;
         if (limitPrice != 0 && (sellListing ? price > limitPrice : price < limitPrice)) {
             revert PriceLimitExceeded(listingId, price, limitPrice);
         }
@@ -582,16 +589,20 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
     /// @dev The checks of a take (_checkTake), then store the new trade: route and rate sum
     /// (memoised by the tariff), fee, exposure.
     function _checkAndNewTrade(
-        StoredListing storage l,
+        uint256 head,
+        uint256 amounts,
         uint256 listingId,
         uint256 energyWh,
         uint256 limitPrice
     ) private returns (uint256 tradeId, Priced memory q) {
-        uint256 regions = _checkTake(l, listingId, energyWh, limitPrice);
+        uint256 regions = _checkTake(head, amounts, listingId, energyWh, limitPrice);
+        (q.buyer, q.seller) = ListingSide(uint8(head >> 160)) == ListingSide.Sell
+            ? (msg.sender, address(uint160(head)))
+            : (address(uint160(head)), msg.sender);
         uint8 fromRegion = uint8(regions >> 8);
         uint8 toRegion = uint8(regions);
         (q.packedRoute, q.sumRateFenPerMwh) = _tariff.cachedRoute(fromRegion, toRegion);
-        uint256 price = l.priceFenPerMwh;
+        uint256 price = uint32(amounts >> 144);
         uint16 bps = _exposureBps;
         q.energyFen = energyWh * price / WH_PER_MWH;
         q.feeFen = energyWh * q.sumRateFenPerMwh / WH_PER_MWH;
@@ -600,7 +611,7 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         _totalEscrow = SafeCast.toUint128(_totalEscrow + q.energyFen + q.feeFen);
         uint256 terms = uint256(q.packedRoute.toUint168())
             | uint256(q.sumRateFenPerMwh.toUint64()) << 168 | uint256(bps) << 232;
-        _storeTrade(_trades[tradeId], l.periodId, listingId, energyWh, price, terms);
+        _storeTrade(_trades[tradeId], uint32(head >> 184), listingId, energyWh, price, terms);
     }
 
     /// @dev Slot 0 of a new trade (StoredTrade order, low bits first), one sstore:
@@ -621,6 +632,42 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         assembly ("memory-safe") {
             sstore(t.slot, word)
         }
+    }
+
+    /// @dev Slots 0 and 1 of a listing (StoredListing order, low bits first).
+    function _listingWords(StoredListing storage l)
+        private
+        view
+        returns (uint256 head, uint256 amounts)
+    {
+        assembly ("memory-safe") {
+            head := sload(l.slot)
+            amounts := sload(add(l.slot, 1))
+        }
+    }
+
+    /// @dev Slot 1 of a listing after a take of `energyWh`: remainingWh `remaining`,
+    /// takenWh + energyWh (SafeCast), one sstore.
+    function _storeTaken(
+        StoredListing storage l,
+        uint256 amounts,
+        uint256 remaining,
+        uint256 energyWh
+    ) private {
+        uint256 taken = SafeCast.toUint48(uint256(uint48(amounts >> 48)) + energyWh);
+        uint256 word = amounts >> 96 << 96 | taken << 48 | remaining;
+        assembly ("memory-safe") {
+            sstore(add(l.slot, 1), word)
+        }
+    }
+
+    /// @dev A period's taking window (one read of its second slot).
+    function _takingWindow(Period storage p)
+        private
+        view
+        returns (uint64 opensAt, uint64 closesAt)
+    {
+        return (p.takingOpensAt, p.takingClosesAt);
     }
 
     /// @dev Buyer and seller of a trade: the taker and its listing's maker.
