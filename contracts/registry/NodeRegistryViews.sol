@@ -47,7 +47,11 @@ contract NodeRegistryViews is NodeRegistryStorage {
     }
 
     /// @dev INodeRegistry.
-    function requiredQualifications(INodeRegistry.NodeKind kind) external view returns (bytes32[] memory) {
+    function requiredQualifications(INodeRegistry.NodeKind kind)
+        external
+        view
+        returns (bytes32[] memory)
+    {
         return _required[kind];
     }
 
@@ -61,12 +65,20 @@ contract NodeRegistryViews is NodeRegistryStorage {
     }
 
     /// @dev INodeRegistry.
-    function changeRequestOf(address node) external view returns (INodeRegistry.ChangeRequest memory) {
+    function changeRequestOf(address node)
+        external
+        view
+        returns (INodeRegistry.ChangeRequest memory)
+    {
         return _changes[node];
     }
 
     /// @dev INodeRegistry.
-    function nodesPage(uint256 offset, uint256 limit) external view returns (address[] memory page) {
+    function nodesPage(uint256 offset, uint256 limit)
+        external
+        view
+        returns (address[] memory page)
+    {
         uint256 end = _end(offset, limit, _nodeList.length);
         page = new address[](end - offset);
         for (uint256 i = offset; i < end; ++i) {
@@ -84,7 +96,11 @@ contract NodeRegistryViews is NodeRegistryStorage {
     }
 
     /// @dev INodeRegistry.
-    function pendingChanges(uint256 offset, uint256 limit) external view returns (address[] memory) {
+    function pendingChanges(uint256 offset, uint256 limit)
+        external
+        view
+        returns (address[] memory)
+    {
         return _pendingChanges.page(offset, limit);
     }
 
@@ -123,12 +139,16 @@ contract NodeRegistryViews is NodeRegistryStorage {
         returns (INodeRegistry.QualificationInfo[] memory items, uint256 nextOffset)
     {
         nextOffset = _end(offset, limit, _qualRecords.length);
-        INodeRegistry.QualificationInfo[] memory found = new INodeRegistry.QualificationInfo[](nextOffset - offset);
+        INodeRegistry.QualificationInfo[] memory found =
+            new INodeRegistry.QualificationInfo[](nextOffset - offset);
         uint256 count = 0;
         for (uint256 i = offset; i < nextOffset; ++i) {
             QualKey storage k = _qualRecords[i];
             INodeRegistry.NodeStatus status = _nodes[k.node].status;
-            if (status != INodeRegistry.NodeStatus.Active && status != INodeRegistry.NodeStatus.Pending) continue;
+            if (
+                status != INodeRegistry.NodeStatus.Active
+                    && status != INodeRegistry.NodeStatus.Pending
+            ) continue;
             INodeRegistry.QualificationInfo memory info = _qualInfo(k.node, k.licenceType);
             if (info.valid && info.expiresAt < before) found[count++] = info;
         }
