@@ -601,6 +601,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
         _delegateView();
         assembly ("memory-safe") {
             invalid() // not reached: _delegateView returns or reverts
+            pop(node)
         }
     }
 
@@ -614,6 +615,8 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
         _delegateView();
         assembly ("memory-safe") {
             invalid() // not reached: _delegateView returns or reverts
+            pop(node)
+            pop(info)
         }
     }
 
@@ -673,6 +676,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
         _delegateView();
         assembly ("memory-safe") {
             invalid() // not reached: _delegateView returns or reverts
+            pop(kind)
         }
     }
 
@@ -690,10 +694,13 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
     function qualificationOf(address node, bytes32 licenceType)
         external
         view
-        returns (QualificationInfo memory) {
+        returns (QualificationInfo memory)
+    {
         _delegateView();
         assembly ("memory-safe") {
             invalid() // not reached: _delegateView returns or reverts
+            pop(node)
+            pop(licenceType)
         }
     }
 
@@ -702,6 +709,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
         _delegateView();
         assembly ("memory-safe") {
             invalid() // not reached: _delegateView returns or reverts
+            pop(node)
         }
     }
 
@@ -717,6 +725,9 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
         _delegateView();
         assembly ("memory-safe") {
             invalid() // not reached: _delegateView returns or reverts
+            pop(offset)
+            pop(limit)
+            pop(page)
         }
     }
 
@@ -729,10 +740,13 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
     function pendingApplications(uint256 offset, uint256 limit)
         external
         view
-        returns (address[] memory) {
+        returns (address[] memory)
+    {
         _delegateView();
         assembly ("memory-safe") {
             invalid() // not reached: _delegateView returns or reverts
+            pop(offset)
+            pop(limit)
         }
     }
 
@@ -741,6 +755,8 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
         _delegateView();
         assembly ("memory-safe") {
             invalid() // not reached: _delegateView returns or reverts
+            pop(offset)
+            pop(limit)
         }
     }
 
@@ -753,10 +769,14 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
     function pendingQualifications(uint256 offset, uint256 limit)
         external
         view
-        returns (QualificationInfo[] memory items) {
+        returns (QualificationInfo[] memory items)
+    {
         _delegateView();
         assembly ("memory-safe") {
             invalid() // not reached: _delegateView returns or reverts
+            pop(offset)
+            pop(limit)
+            pop(items)
         }
     }
 
@@ -769,10 +789,15 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
     function qualificationsOf(address node, uint256 offset, uint256 limit)
         external
         view
-        returns (QualificationInfo[] memory items) {
+        returns (QualificationInfo[] memory items)
+    {
         _delegateView();
         assembly ("memory-safe") {
             invalid() // not reached: _delegateView returns or reverts
+            pop(node)
+            pop(offset)
+            pop(limit)
+            pop(items)
         }
     }
 
@@ -780,10 +805,16 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
     function qualificationsExpiringBefore(uint64 before, uint256 offset, uint256 limit)
         external
         view
-        returns (QualificationInfo[] memory items, uint256 nextOffset) {
+        returns (QualificationInfo[] memory items, uint256 nextOffset)
+    {
         _delegateView();
         assembly ("memory-safe") {
             invalid() // not reached: _delegateView returns or reverts
+            pop(before)
+            pop(offset)
+            pop(limit)
+            pop(items)
+            pop(nextOffset)
         }
     }
 
@@ -791,10 +822,15 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
     function blockReasonsOf(address node, uint256 offset, uint256 limit)
         external
         view
-        returns (bytes32[] memory page) {
+        returns (bytes32[] memory page)
+    {
         _delegateView();
         assembly ("memory-safe") {
             invalid() // not reached: _delegateView returns or reverts
+            pop(node)
+            pop(offset)
+            pop(limit)
+            pop(page)
         }
     }
 
