@@ -254,9 +254,14 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         nonReentrant
         returns (uint256 tradeId)
     {
-        StoredListing storage l = _openListing(listingId);
-        // The listing's two packed slots are read once here (StoredListing layout).
+        StoredListing storage l = _listings[listingId];
+        // The listing's two packed slots are read once here (StoredListing layout); the
+        // checks of _openListing on them.
         (uint256 head, uint256 amounts) = _listingWords(l);
+        if (uint160(head) == 0) revert UnknownListing(listingId);
+        if (ListingStatus(uint8(head >> 168)) != ListingStatus.Open) {
+            revert ListingNotOpen(listingId, ListingStatus(uint8(head >> 168)));
+        }
         Priced memory q;
         (tradeId, q) = _checkAndNewTrade(head, amounts, listingId, energyWh, limitPriceFenPerMwh);
         uint256 remaining = uint48(amounts) - energyWh; // energyWh <= remainingWh: checked
@@ -599,16 +604,18 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         (q.buyer, q.seller) = ListingSide(uint8(head >> 160)) == ListingSide.Sell
             ? (msg.sender, address(uint160(head)))
             : (address(uint160(head)), msg.sender);
-        uint8 fromRegion = uint8(regions >> 8);
-        uint8 toRegion = uint8(regions);
-        (q.packedRoute, q.sumRateFenPerMwh) = _tariff.cachedRoute(fromRegion, toRegion);
+        (q.packedRoute, q.sumRateFenPerMwh) =
+            _tariff.cachedRoute(uint8(regions >> 8), uint8(regions));
         uint256 price = uint32(amounts >> 144);
-        uint16 bps = _exposureBps;
-        q.energyFen = energyWh * price / WH_PER_MWH;
-        q.feeFen = energyWh * q.sumRateFenPerMwh / WH_PER_MWH;
-        q.exposureFen = _exposure(q.energyFen, bps);
-        tradeId = ++_tradeCount;
-        _totalEscrow = SafeCast.toUint128(_totalEscrow + q.energyFen + q.feeFen);
+        uint16 bps;
+        {
+            uint256 counters = _countersWord();
+            bps = uint16(counters >> 64);
+            q.energyFen = energyWh * price / WH_PER_MWH;
+            q.feeFen = energyWh * q.sumRateFenPerMwh / WH_PER_MWH;
+            q.exposureFen = _exposure(q.energyFen, bps);
+            tradeId = _storeCounters(counters, q.energyFen + q.feeFen);
+        }
         uint256 terms = uint256(q.packedRoute.toUint168())
             | uint256(q.sumRateFenPerMwh.toUint64()) << 168 | uint256(bps) << 232;
         _storeTrade(_trades[tradeId], uint32(head >> 184), listingId, energyWh, price, terms);
@@ -631,6 +638,25 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
             | uint256(uint40(block.timestamp)) << 184 | uint256(_intern(terms)) << 224;
         assembly ("memory-safe") {
             sstore(t.slot, word)
+        }
+    }
+
+    /// @dev The slot of _tradeCount (bits 0..63), _exposureBps (64..79) and _totalEscrow
+    /// (80..207), read once per take.
+    function _countersWord() private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := sload(_tradeCount.slot)
+        }
+    }
+
+    /// @dev A take's update of that slot, one sstore: the next trade id (uint64, checked
+    /// as ++_tradeCount was) and the escrow total plus `escrowFen` (SafeCast to uint128).
+    function _storeCounters(uint256 counters, uint256 escrowFen) private returns (uint64 id) {
+        id = uint64(counters) + 1;
+        uint256 escrow = SafeCast.toUint128(uint256(uint128(counters >> 80)) + escrowFen);
+        uint256 word = counters >> 208 << 208 | escrow << 80 | (counters >> 64 & 0xffff) << 64 | id;
+        assembly ("memory-safe") {
+            sstore(_tradeCount.slot, word)
         }
     }
 
