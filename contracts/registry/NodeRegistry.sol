@@ -34,6 +34,9 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
     /// @dev The rarely used list and record views run here by delegatecall (code room).
     address private immutable _views;
 
+    /// @dev The access root's DEFAULT_ADMIN_ROLE (the admin that grants MARKET_CONTRACT).
+    bytes32 private constant ADMIN_ROLE = 0x00;
+
     /// @notice Longest display name, in bytes of UTF-8.
     uint256 public constant MAX_DISPLAY_NAME_BYTES = 64;
 
@@ -216,6 +219,22 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
         }
         _displayNames[node] = name;
         emit DisplayNameSet(node, name, msg.sender);
+    }
+
+    // ================================================================ ADMIN
+
+    /// @inheritdoc INodeRegistry
+    function setTradingMarket(address market) external onlyRole(ADMIN_ROLE) {
+        if (market != address(0)) _checkRole(Roles.MARKET_CONTRACT, market);
+        _tradingMarket = market;
+        emit TradingMarketSet(market, msg.sender);
+    }
+
+    /// @dev MARKET_CONTRACT, asked of the access root unless the caller is the trading
+    /// market the ADMIN set (same error otherwise).
+    modifier onlyMarketContract() {
+        if (msg.sender != _tradingMarket) _checkRole(Roles.MARKET_CONTRACT, msg.sender);
+        _;
     }
 
     // ================================================================ VERIFIER
@@ -420,7 +439,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
     /// @inheritdoc INodeRegistry
     function openTradeObligations(address buyer, address seller, uint256 exposureFen)
         external
-        onlyRole(Roles.MARKET_CONTRACT)
+        onlyMarketContract
     {
         _addObligation(buyer);
         _addObligation(seller);
@@ -430,7 +449,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
     /// @inheritdoc INodeRegistry
     function closeTradeObligations(address buyer, address seller, uint256 exposureFen)
         external
-        onlyRole(Roles.MARKET_CONTRACT)
+        onlyMarketContract
     {
         _removeObligation(buyer);
         _removeObligation(seller);
@@ -478,12 +497,12 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
     }
 
     /// @inheritdoc INodeRegistry
-    function addObligation(address node) external onlyRole(Roles.MARKET_CONTRACT) {
+    function addObligation(address node) external onlyMarketContract {
         _addObligation(node);
     }
 
     /// @inheritdoc INodeRegistry
-    function removeObligation(address node) external onlyRole(Roles.MARKET_CONTRACT) {
+    function removeObligation(address node) external onlyMarketContract {
         _removeObligation(node);
     }
 
@@ -664,6 +683,11 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
     /// @inheritdoc INodeRegistry
     function defaultCreditLevel() external view returns (uint8) {
         return _defaultLevel;
+    }
+
+    /// @inheritdoc INodeRegistry
+    function tradingMarket() external view returns (address) {
+        return _tradingMarket;
     }
 
     /// @inheritdoc INodeRegistry

@@ -61,6 +61,10 @@ abstract contract NodeRegistryStorage {
     uint256[9] internal _bondTable;
     uint8 internal _defaultLevel;
     uint64 internal _inactivityPeriod;
+    /// @dev The trading market set by the ADMIN (setTradingMarket): its obligation calls
+    /// skip the access root's role check. In _defaultLevel's slot, which the can-trade
+    /// check of an unrated node reads anyway.
+    address internal _tradingMarket;
     uint256 internal _totalBond;
 
     mapping(address node => mapping(bytes32 licenceType => Qualification)) internal _quals;

@@ -9,6 +9,7 @@ from web3 import Web3
 
 from ledger.clients.registry import NodeKind, NodeStatus, Side, code
 from ledger.identity import demo_bundle
+from ledger.keystore import demo_account
 from tests.contracts.conftest import COAL, CONSUMER, WIND, Market, addr
 from tests.contracts.helpers import reverts
 
@@ -564,3 +565,35 @@ def test_licence_requirement_bit_follows_the_required_list(market: Market) -> No
     market.operator.set_required_qualification(NodeKind.COAL, LIC, True)  # another kind
     assert reg.can_trade(node.address)
     assert market.operator.bond_table() == table
+
+
+def test_trading_market_fast_path_is_named_by_the_admin(market: Market) -> None:
+    """The deploy names the TradingMarket; the ADMIN may name another MARKET_CONTRACT
+    holder or clear it, and obligation calls pass or fail exactly as through the role."""
+    admin = market.role("ADMIN")
+    assert admin.trading_market() == market.ctx.manifest.address("TradingMarket")
+    stranger = demo_account(1234).address
+    with reverts(
+        "AccessControlUnauthorizedAccount",
+        account=stranger,
+        neededRole=bytes(Web3.keccak(text="MARKET_CONTRACT")),
+    ):
+        admin.set_trading_market(stranger)
+    node = market.admit(1, WIND)
+    holder = market.market  # an account holding MARKET_CONTRACT
+    for named in (holder.sender.address, ZERO):
+        receipt = admin.set_trading_market(named)
+        (ev,) = admin.events(receipt, "TradingMarketSet")
+        assert dict(ev["args"]) == {"market": named, "admin": admin.sender.address}
+        assert admin.trading_market() == named
+        holder.add_obligation(node.address)
+        assert holder.obligations_of(node.address) == 1
+        holder.remove_obligation(node.address)
+        with reverts("NoOpenObligations", node=node.address):
+            holder.remove_obligation(node.address)
+        with reverts(
+            "AccessControlUnauthorizedAccount",
+            account=node.address,
+            neededRole=bytes(Web3.keccak(text="MARKET_CONTRACT")),
+        ):
+            node.registry.add_obligation(node.address)
