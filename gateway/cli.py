@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import create_engine, text
 
+from gateway import contracts_archive
 from gateway.db import engine_from_settings, upgrade
 from ledger.apikeys_cli import keys_app
 from ledger.cli_support import console, make_context, print_json
@@ -19,6 +20,7 @@ from ledger.tls import InsecureOpt, uvicorn_ssl_kwargs
 
 app = typer.Typer(help="Event indexer, explorer and history API.", no_args_is_help=True)
 app.add_typer(keys_app("gateway"), name="keys")
+contracts_archive.register(app)
 
 
 @app.command("info")

@@ -226,3 +226,53 @@ def _legend(names: list[str]) -> str:
         f"{FONT}>{escape(name[:14])}</text>"
         for i, name in enumerate(names)
     )
+
+
+def step_chart(
+    demand: Sequence[tuple[float, float]],
+    supply: Sequence[tuple[float, float]],
+    point: tuple[float, float] | None,
+    title: str,
+    unit: str = "",
+    x_title: str = "",
+) -> Markup:
+    """An auction's demand (blue) and supply (orange) step curves from (cumulative
+    quantity at each step's end, price) pairs in priority order, and the clearing
+    ``point`` (quantity, price) as a dot."""
+    prices = [p for _, p in (*demand, *supply)] + ([point[1]] if point else [])
+    if not prices:
+        return Markup("")
+    spread = max(max(prices) - min(prices), abs(max(prices)) * 0.1, 1e-9)
+    ticks = nice_ticks(min(prices) - spread * 0.1, max(prices) + spread * 0.1)
+    lo, hi = ticks[0], ticks[-1]
+    x_max = max([q for q, _ in (*demand, *supply)] + [1e-9])
+    inner = W - PAD_L - PAD_R - 20
+
+    def x(q: float) -> float:
+        return PAD_L + 10 + inner * q / x_max
+
+    parts = []
+    for si, curve in enumerate((demand, supply)):
+        coords, start = [], 0.0
+        for end, price in curve:
+            coords += [(x(start), _y(price, lo, hi)), (x(end), _y(price, lo, hi))]
+            start = end
+        path = " ".join(f"{cx:.1f},{cy:.1f}" for cx, cy in coords)
+        parts.append(
+            f'<polyline fill="none" stroke="{COLORS[si]}" stroke-width="2" points="{path}"/>'
+        )
+    if point is not None:
+        parts.append(
+            f'<circle cx="{x(point[0]):.1f}" cy="{_y(point[1], lo, hi):.1f}" r="5" '
+            f'fill="{COLORS[2]}"><title>clearing: {point[0]:,.3f} {escape(x_title)} at '
+            f"{point[1]:,.2f} {escape(unit)}</title></circle>"
+        )
+    ticks_x = nice_ticks(0, x_max)
+    parts.append(
+        _x_labels(
+            [tick_label(t, ticks_x[1] - ticks_x[0]) for t in ticks_x if t <= x_max],
+            [x(t) for t in ticks_x if t <= x_max],
+        )
+    )
+    parts.append(_legend(["demand (bids)", "supply (offers)"]))
+    return _frame(title, "".join(parts), ticks, unit, x_title)

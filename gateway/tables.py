@@ -417,6 +417,70 @@ class MarketStat(Base):
     value_micro_fen: Mapped[str] = mapped_column(String(80))
 
 
+class Auction(Base):
+    """A centralised auction (集中竞价) and its clearing totals; updated in place (0007)."""
+
+    __tablename__ = "gw_auctions"
+    auction_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    period: Mapped[int | None] = mapped_column(BigInteger)
+    first_interval: Mapped[int | None] = mapped_column(Integer)
+    last_interval: Mapped[int | None] = mapped_column(Integer)
+    opens_at: Mapped[int | None] = mapped_column(BigInteger)
+    gate_closes_at: Mapped[int | None] = mapped_column(BigInteger)
+    min_lot_wh: Mapped[int | None] = mapped_column(BigInteger)
+    rule: Mapped[str | None] = mapped_column(String(16))
+    floor_fen_per_mwh: Mapped[int | None] = mapped_column(BigInteger)
+    cap_fen_per_mwh: Mapped[int | None] = mapped_column(BigInteger)
+    fee_cap_fen_per_mwh: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    order_count: Mapped[int] = mapped_column(Integer)
+    matched_wh: Mapped[int | None] = mapped_column(BigInteger)
+    pair_count: Mapped[int | None] = mapped_column(Integer)
+    uniform_price_fen_per_mwh: Mapped[int | None] = mapped_column(BigInteger)
+    traded_wh: Mapped[int | None] = mapped_column(BigInteger)
+    trade_count: Mapped[int | None] = mapped_column(Integer)
+    created_block: Mapped[int] = mapped_column(BigInteger)
+    created_time: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(Hash)
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class AuctionOrder(Base):
+    """A bid or an offer of an auction, as last placed or amended; updated in place."""
+
+    __tablename__ = "gw_auction_orders"
+    order_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    auction_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    node: Mapped[str | None] = mapped_column(Addr)
+    side: Mapped[str | None] = mapped_column(String(8))
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    energy_wh: Mapped[int | None] = mapped_column(BigInteger)
+    price_fen_per_mwh: Mapped[int | None] = mapped_column(BigInteger)
+    held_fen: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    traded_wh: Mapped[int | None] = mapped_column(BigInteger)
+    released_fen: Mapped[int | None] = mapped_column(BigInteger)
+    created_block: Mapped[int] = mapped_column(BigInteger)
+    created_time: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(Hash)
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class AuctionFill(Base):
+    """A matched pair of an auction that became a trade (PairTraded)."""
+
+    __tablename__ = "gw_auction_fills"
+    auction_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    pair_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    trade_id: Mapped[int | None] = mapped_column(BigInteger)
+    bid_id: Mapped[int | None] = mapped_column(BigInteger)
+    offer_id: Mapped[int | None] = mapped_column(BigInteger)
+    energy_wh: Mapped[int | None] = mapped_column(BigInteger)
+    price_fen_per_mwh: Mapped[int | None] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(Hash)
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
 def table_of(model: type[Base]) -> Table:
     """The :class:`Table` of ``model`` (typed, for Core statements)."""
     return cast(Table, model.__table__)

@@ -112,3 +112,11 @@ class NotFoundError(GridLedgerError):
 
 class ValidationError(GridLedgerError):
     """Input failed validation; the message names the offending field."""
+
+
+class SignatureError(ValidationError):
+    """A signed message (EIP-712) is missing, malformed or signed by someone else."""
+
+
+class BundleError(ValidationError):
+    """A verification bundle does not verify (a changed byte, a wrong signature, ...)."""

@@ -208,6 +208,16 @@ def print_summary(summary: DaySummary, events: int) -> None:
         ("trades / settled", f"{summary.trades} / {summary.trades_settled}"),
         ("energy traded", f"{summary.traded_wh / 1e6:,.3f} MWh"),
         (
+            "auction orders / trades / settled",
+            f"{summary.auction_orders} / {summary.auction_trades} / "
+            f"{summary.auction_trades_settled}",
+        ),
+        (
+            "auction energy / uniform price",
+            f"{summary.auction_traded_wh / 1e6:,.3f} MWh / "
+            f"{summary.auction_price_fen_per_mwh / 100:,.2f} CNY/MWh",
+        ),
+        (
             "energy executed / curtailed",
             f"{summary.executed_wh / 1e6:,.3f} / {summary.curtailed_wh / 1e6:,.3f} MWh",
         ),
@@ -224,6 +234,11 @@ def print_summary(summary: DaySummary, events: int) -> None:
             f"({summary.tamper.feeders} feeder meters)",
         ),
         ("green certificates issued", str(summary.certificates_issued)),
+        (
+            "bilateral contracts / period trades",
+            f"{summary.contracts_registered} / {summary.contract_trades} "
+            f"({summary.contract_traded_wh / 1e6:,.3f} MWh)",
+        ),
         ("total supply", f"{summary.total_supply_fen / 100:,.2f} CNY"),
         ("wallets + contracts", f"{summary.accounted_fen / 100:,.2f} CNY"),
         ("money conserved", "yes" if summary.conserved else "NO"),

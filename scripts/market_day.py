@@ -5,7 +5,8 @@ meters, the delivery period, posting (both modes), taking through the recommenda
 optimiser, the dispatch center's security check (through the oracle's API), signed meter
 readings every quarter-hour (through the oracle's API), the period's meter totals,
 settlement (trades, then deviations), ratings, surveillance, certificates and quotas,
-then the gateway's index. Stages whose contracts are not deployed are reported as skipped.
+bilateral contracts (:mod:`scripts.day.demo_contracts`), then the gateway's index. Stages
+whose contracts are not deployed are reported as skipped.
 
 Time: a :class:`ChainClock` moves the day along. On a development chain (anvil, Hardhat)
 the delivery day is compressed by moving the chain's clock forward with
@@ -27,7 +28,9 @@ from __future__ import annotations
 from ledger.clients.registry import NodeRegistryClient
 from scripts.day.clock import STALL_TIMEOUT_S, ChainClock, DaySchedule
 from scripts.day.demo_after import AfterStages
+from scripts.day.demo_auction import AuctionStages
 from scripts.day.demo_base import GAS_FLOAT_WEI, GAS_LOW_WEI, DaySummary, Report
+from scripts.day.demo_contracts import ContractStages
 from scripts.day.demo_delivery import DeliveryStages
 from scripts.day.demo_market import MarketStages
 from scripts.day.plan import (
@@ -49,10 +52,12 @@ from scripts.day.plan import (
 )
 
 
-class MarketDay(MarketStages, DeliveryStages, AfterStages):
+class MarketDay(MarketStages, AuctionStages, DeliveryStages, AfterStages, ContractStages):
     """Runs one delivery day of ``scenario`` on the chain behind ``ctx`` (demo keys): the
-    plan's stages (:data:`scripts.day.plan.STAGES`) in order, then the conservation check
-    (arguments: :class:`scripts.day.demo_base.DemoBase`).
+    plan's stages (:data:`scripts.day.plan.STAGES`) in order, the centralised auction right
+    after taking (its trades then go through dispatch, metering and settlement with the
+    posted ones), then the conservation check (arguments:
+    :class:`scripts.day.demo_base.DemoBase`).
     """
 
     def run(self) -> DaySummary:
@@ -60,6 +65,13 @@ class MarketDay(MarketStages, DeliveryStages, AfterStages):
         for name, step in stages(self):
             with self.stage(name):
                 step()
+            if name == "taking":
+                with self.stage("auction"):
+                    self.auction()
+            elif name == "settlement":
+                self.count_auction_settled()
+        with self.stage("contracts"):
+            self.bilateral_contracts()
         self.conservation()
         return self.summary
 

@@ -21,4 +21,7 @@ library Roles {
     bytes32 internal constant CLEARING_BANK = keccak256("CLEARING_BANK");
     /// @notice Contracts of the suite allowed to move bonds and escrows (settlement, supervision).
     bytes32 internal constant MARKET_CONTRACT = keccak256("MARKET_CONTRACT");
+    /// @notice Trading venues (the central auction, bilateral contracts) that form trades in
+    /// the common trade store (TradingMarket.formVenueTrade).
+    bytes32 internal constant VENUE = keccak256("VENUE");
 }

@@ -212,6 +212,12 @@ interface ITradingMarket {
     event EscrowPaidOut(
         uint256 indexed tradeId, address indexed to, uint256 amountFen, uint256 remainingFen, address by
     );
+    /// @notice Venue `venue` (a VENUE contract: the central auction, a bilateral contract)
+    /// formed trade `tradeId` on the synthetic Filled listing `listingId`; `payer` prepaid
+    /// the escrow (TradeCreated and TradeRouted precede it in the same transaction).
+    event VenueTradeFormed(
+        uint256 indexed tradeId, uint256 indexed listingId, address indexed venue, address payer
+    );
     /// @notice The OPERATOR set the seller exposure rate (basis points of the trade value).
     event ExposureRateSet(uint16 exposureBps, address operator);
 
@@ -280,6 +286,10 @@ interface ITradingMarket {
     error DispatchExceedsTrade(uint256 tradeId, uint256 executedWh, uint256 curtailedWh, uint256 energyWh);
     /// @notice A pay-out exceeds the trade's remaining escrow.
     error EscrowExceeded(uint256 tradeId, uint256 amountFen, uint256 remainingFen);
+    /// @notice A venue trade's delivery started at `deliveryStart` (now `nowS`; as ISettlementEngine's).
+    error DeliveryStarted(uint32 period, uint64 deliveryStart, uint64 nowS);
+    /// @notice A venue trade's seller and buyer are the same node.
+    error SelfTrade(address node);
     /// @notice The exposure rate is at most 10000 basis points.
     error InvalidExposureRate(uint16 exposureBps);
 
@@ -323,6 +333,28 @@ interface ITradingMarket {
 
     /// @notice Move an expired open listing out of the open set (anyone).
     function expireListing(uint256 listingId) external;
+
+    /// @notice Form a trade of a venue (VENUE role: the central auction, bilateral
+    /// contracts) in the common trade store: `seller` sells `energyWh` over
+    /// [firstInterval, lastInterval] of period `periodId` to `buyer` at `priceFenPerMwh`.
+    /// It writes a synthetic listing (maker = seller, side Sell, status Filled, all taken)
+    /// and a trade whose taker is `buyer`, priced, routed and reserved as a take (escrow
+    /// energyFen + cheapest-route fee, collected from `payer`; the seller's exposure on its
+    /// bond; both parties' obligations). Checks: both parties can trade now, the seller is
+    /// a Seller, they differ, the window lies in the period and delivery has not started.
+    /// The period's posting and taking windows do not apply: a venue keeps its own windows.
+    /// A venue passes as `payer` only itself or a buyer that authorised the trade with it.
+    /// Emits TradeCreated (taker = buyer, remainingWh 0), TradeRouted, VenueTradeFormed.
+    function formVenueTrade(
+        address seller,
+        address buyer,
+        address payer,
+        uint32 periodId,
+        uint16 firstInterval,
+        uint16 lastInterval,
+        uint256 energyWh,
+        uint256 priceFenPerMwh
+    ) external returns (uint256 tradeId);
 
     /// @notice Take `energyWh` of a listing. `limitPriceFenPerMwh` is the most a buying
     /// taker pays (mode 1) or the least a selling taker accepts (mode 2); 0 means no limit.

@@ -297,6 +297,115 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         );
     }
 
+    // ================================================================ VENUE
+
+    /// @inheritdoc ITradingMarket
+    function formVenueTrade(
+        address seller,
+        address buyer,
+        address payer,
+        uint32 periodId,
+        uint16 firstInterval,
+        uint16 lastInterval,
+        uint256 energyWh,
+        uint256 priceFenPerMwh
+    ) external onlyRole(Roles.VENUE) nonReentrant returns (uint256 tradeId) {
+        return _formVenueTrade(
+            VenueTerms(
+                seller, buyer, payer, periodId, firstInterval, lastInterval, energyWh, priceFenPerMwh
+            )
+        );
+    }
+
+    /// @dev The arguments of formVenueTrade (one memory word on the stack).
+    struct VenueTerms {
+        address seller;
+        address buyer;
+        address payer;
+        uint32 periodId;
+        uint16 firstInterval;
+        uint16 lastInterval;
+        uint256 energyWh;
+        uint256 priceFenPerMwh;
+    }
+
+    function _formVenueTrade(VenueTerms memory v) private returns (uint256 tradeId) {
+        if (v.payer == address(0)) revert ZeroAddress();
+        if (v.energyWh == 0) revert ZeroEnergy();
+        if (v.priceFenPerMwh == 0) revert ZeroPrice();
+        uint256 listingId = _venueListing(v);
+        Priced memory q;
+        (tradeId, q) = _newTrade(
+            v.periodId,
+            listingId,
+            v.energyWh,
+            v.priceFenPerMwh,
+            _venueRoute(v.seller, v.buyer),
+            v.buyer
+        );
+        ++_tradesIn[v.seller][v.periodId];
+        _registry.openTradeObligations(v.buyer, v.seller, q.exposureFen);
+        _collect(v.payer, q.energyFen + q.feeFen);
+        emit TradeCreated(
+            tradeId,
+            listingId,
+            v.periodId,
+            v.buyer,
+            v.seller,
+            v.buyer,
+            v.energyWh,
+            v.priceFenPerMwh,
+            q.energyFen + q.feeFen,
+            0
+        );
+        emit TradeRouted(
+            tradeId,
+            v.firstInterval,
+            v.lastInterval,
+            _unpack(q.packedRoute),
+            q.sumRateFenPerMwh,
+            q.feeFen,
+            q.exposureFen
+        );
+        emit VenueTradeFormed(tradeId, listingId, msg.sender, v.payer);
+    }
+
+    /// @dev The synthetic listing a venue trade refers to for its parties, period and
+    /// window: maker = seller, side Sell, status Filled, nothing remaining, posted and
+    /// expired now (no ListingPosted: it never was open). Checks the period exists, the
+    /// window lies inside it and delivery has not started.
+    function _venueListing(VenueTerms memory v) private returns (uint256 listingId) {
+        Period storage p = _period(v.periodId);
+        if (v.firstInterval > v.lastInterval || v.lastInterval >= p.intervals) {
+            revert InvalidDeliveryWindow(v.periodId, v.firstInterval, v.lastInterval, p.intervals);
+        }
+        uint64 nowS = uint64(block.timestamp);
+        if (nowS >= p.deliveryStart) revert DeliveryStarted(v.periodId, p.deliveryStart, nowS);
+        if (v.seller == v.buyer) revert SelfTrade(v.seller);
+        listingId = ++_listingCount;
+        StoredListing storage l = _listings[listingId];
+        l.maker = v.seller;
+        l.side = ListingSide.Sell;
+        l.status = ListingStatus.Filled;
+        l.region = _registry.regionOf(v.seller);
+        l.periodId = v.periodId;
+        l.firstInterval = v.firstInterval;
+        l.lastInterval = v.lastInterval;
+        l.takenWh = v.energyWh.toUint48();
+        l.priceFenPerMwh = v.priceFenPerMwh.toUint32();
+        l.postedAt = uint40(nowS);
+        l.expiresAt = uint40(nowS);
+    }
+
+    /// @dev Both parties can trade now, the seller registered as Seller; the route key
+    /// (seller's region << 8 | buyer's region), as a take's.
+    function _venueRoute(address seller, address buyer) private view returns (uint256) {
+        (INodeRegistry.Side sellerSide, uint8 sellerRegion) = _registry.checkCanTrade(seller);
+        _checkSeller(seller, sellerSide);
+        (, uint8 buyerRegion) = _registry.checkCanTrade(buyer);
+        return uint256(sellerRegion) << 8 | buyerRegion;
+    }
+
     // ================================================================ MARKET_CONTRACT
 
     /// @inheritdoc ITradingMarket
@@ -601,12 +710,27 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         uint256 limitPrice
     ) private returns (uint256 tradeId, Priced memory q) {
         uint256 regions = _checkTake(head, amounts, listingId, energyWh, limitPrice);
+        (tradeId, q) = _newTrade(
+            uint32(head >> 184), listingId, energyWh, uint32(amounts >> 144), regions, msg.sender
+        );
         (q.buyer, q.seller) = ListingSide(uint8(head >> 160)) == ListingSide.Sell
             ? (msg.sender, address(uint160(head)))
             : (address(uint160(head)), msg.sender);
+    }
+
+    /// @dev Store a new trade of `taker` on a listing: route and rate sum of `regions`
+    /// (from << 8 | to, memoised by the tariff), fee, exposure (take and venue trades).
+    /// The counters slot is read and written once (_countersWord, _storeCounters).
+    function _newTrade(
+        uint32 periodId,
+        uint256 listingId,
+        uint256 energyWh,
+        uint256 price,
+        uint256 regions,
+        address taker
+    ) private returns (uint256 tradeId, Priced memory q) {
         (q.packedRoute, q.sumRateFenPerMwh) =
             _tariff.cachedRoute(uint8(regions >> 8), uint8(regions));
-        uint256 price = uint32(amounts >> 144);
         uint16 bps;
         {
             uint256 counters = _countersWord();
@@ -618,7 +742,7 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         }
         uint256 terms = uint256(q.packedRoute.toUint168())
             | uint256(q.sumRateFenPerMwh.toUint64()) << 168 | uint256(bps) << 232;
-        _storeTrade(_trades[tradeId], uint32(head >> 184), listingId, energyWh, price, terms);
+        _storeTrade(_trades[tradeId], periodId, listingId, energyWh, price, terms, taker);
     }
 
     /// @dev Slot 0 of a new trade (StoredTrade order, low bits first), one sstore:
@@ -631,9 +755,10 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         uint256 listingId,
         uint256 energyWh,
         uint256 price,
-        uint256 terms
+        uint256 terms,
+        address taker
     ) private {
-        uint256 word = uint256(_countTaker(periodId)) | listingId << 32
+        uint256 word = uint256(_countTaker(taker, periodId)) | listingId << 32
             | uint256(TradeStatus.Formed) << 96 | energyWh << 104 | price << 152
             | uint256(uint40(block.timestamp)) << 184 | uint256(_intern(terms)) << 224;
         assembly ("memory-safe") {
@@ -703,14 +828,14 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         return l.side == ListingSide.Sell ? (taker, l.maker) : (l.maker, taker);
     }
 
-    /// @dev Count a trade of the taker in `periodId` and return the taker's intern id, kept
+    /// @dev Count a trade of `taker` in `periodId` and return the taker's intern id, kept
     /// in the count's slot (_tradesIn) after its first take of the period.
-    function _countTaker(uint32 periodId) private returns (uint32 id) {
-        uint256 count = _tradesIn[msg.sender][periodId];
+    function _countTaker(address taker, uint32 periodId) private returns (uint32 id) {
+        uint256 count = _tradesIn[taker][periodId];
         id = uint32(count >> 224);
-        if (id == 0) id = _intern(uint160(msg.sender));
+        if (id == 0) id = _intern(uint160(taker));
         // the count (a few per trade id, below 2^64) never reaches bit 224
-        _tradesIn[msg.sender][periodId] = uint224(count) + 1 | uint256(id) << 224;
+        _tradesIn[taker][periodId] = uint224(count) + 1 | uint256(id) << 224;
     }
 
     /// @dev The id of `word` in _interned, given on first use (the 2^32-th id reverts).

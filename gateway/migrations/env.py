@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
+import gateway.contract_tables
 import gateway.tables  # noqa: F401 - registers every table on Base.metadata
 from gateway.db import VERSION_TABLE, Base, make_engine
 

@@ -218,6 +218,33 @@ class TradingMarketClient(ContractClient):
     def take(self, listing_id: int, energy_wh: int, limit_price_fen_per_mwh: int = 0) -> TxReceipt:
         return self._transact("take", listing_id, energy_wh, limit_price_fen_per_mwh)
 
+    # -- VENUE ----------------------------------------------------------------------------
+
+    def form_venue_trade(
+        self,
+        seller: str,
+        buyer: str,
+        payer: str,
+        period_id: int,
+        first_interval: int,
+        last_interval: int,
+        energy_wh: int,
+        price_fen_per_mwh: int,
+    ) -> TxReceipt:
+        """Form a trade of a venue (VENUE role) in the common trade store; escrow from
+        ``payer`` (ITradingMarket.formVenueTrade)."""
+        return self._transact(
+            "formVenueTrade",
+            Web3.to_checksum_address(seller),
+            Web3.to_checksum_address(buyer),
+            Web3.to_checksum_address(payer),
+            period_id,
+            first_interval,
+            last_interval,
+            energy_wh,
+            price_fen_per_mwh,
+        )
+
     # -- MARKET_CONTRACT ------------------------------------------------------------------
 
     def mark_dispatched(self, trade_id: int, executed_wh: int, curtailed_wh: int) -> TxReceipt:

@@ -54,6 +54,17 @@ class DaySummary(DayFigures):
     #: Feeder meters and tampered customer meters: the oracle's flags against the truth.
     tamper: TamperOutcome = Field(default_factory=TamperOutcome)
     stage_seconds: dict[str, float] = Field(default_factory=dict)
+    #: The centralised auction after taking (scripts/day/demo_auction.py): its trades are
+    #: in the day's settlement but not in ``trades`` / ``traded_wh`` / ``trades_settled``.
+    auction_orders: int = 0
+    auction_trades: int = 0
+    auction_traded_wh: int = 0
+    auction_price_fen_per_mwh: int = 0
+    auction_trades_settled: int = 0
+    #: Bilateral contracts registered, their period trades and energy (day/demo_contracts.py).
+    contracts_registered: int = 0
+    contract_trades: int = 0
+    contract_traded_wh: int = 0
 
 
 class DemoBase:

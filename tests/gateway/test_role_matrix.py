@@ -71,6 +71,8 @@ def test_every_route_with_every_role(
         "/blocks/{number}": f"/blocks/{indexed['block']}",
         "/tx/{tx_hash}": f"/tx/{indexed['tx']}",
         "/search": "/search?q=7",
+        "/api/v1/contracts": "/api/v1/contracts",
+        "/contracts": "/contracts",
     }
     targets = {("GET", path): Target(url) for path, url in get.items()}
     # The identity vault has no record of this node: the regulator gets its 404.
@@ -79,10 +81,16 @@ def test_every_route_with_every_role(
     )
     targets[("GET", "/api/v1/identity-audit")] = Target("/api/v1/identity-audit", ok=(200, 503))
     targets[("GET", "/violations/{report_id}")] = Target("/violations/1", ok=(200, 404))
+    # No bilateral contract is indexed here: the contract routes answer their 404.
+    for path in ("/api/v1/contracts/{no}", "/contracts/{no}"):
+        targets[("GET", path)] = Target(path.replace("{no}", "1"), ok=(404,))
+    for suffix in ("document.html", "document.pdf", "bundle"):
+        path = f"/api/v1/contracts/{{no}}/{suffix}"
+        targets[("GET", path)] = Target(path.replace("{no}", "1"), ok=(404,))
     app = create_app(gw_settings, engine=gw_engine, ctx=ctx)
     with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=60) as client:
         routes, callers = check_matrix(client, app, targets, _refusal)
-    assert (routes, callers) == (45, 8)
+    assert (routes, callers) == (52, 8)
 
 
 def test_explorer_shows_decoded_events_to_auditors_only(

@@ -32,8 +32,13 @@ def test_deploy_writes_manifest_and_grants_roles(
     assert ctx.w3.eth.get_code(deployed.address)
     access = fresh.client(MarketAccessClient, admin)
     assert access.default_admin() == admin.address
+    # VENUE, a contract-only role, went to the venues of the suite (the central auction
+    # and the bilateral contracts)
+    assert sorted(manifest.roles["VENUE"]) == sorted(
+        [manifest.contracts[n].address for n in ("CentralAuction", "BilateralContracts")]
+    )
     for role in ROLE_NAMES:
-        if role == "MARKET_CONTRACT":
+        if role in ("MARKET_CONTRACT", "VENUE"):
             continue
         assert access.has_role(role, role_account(role).address), role
         granted = [manifest.contracts[s.name].address for s in suite_specs() if role in s.roles]

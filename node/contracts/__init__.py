@@ -1,0 +1,1 @@
+"""Bilateral contracts, the participant's side: negotiation, signing, execution, tracking."""
