@@ -26,6 +26,7 @@ from web3 import Web3
 from ledger import suite as suite_pkg
 from ledger.artifacts import Artifact
 from ledger.clients.access import ROLE_NAMES, MarketAccessClient
+from ledger.clients.registry import NodeRegistryClient
 from ledger.compiler import SOLC_VERSION
 from ledger.context import LedgerContext
 from ledger.errors import ConfigError, DeploymentError, ManifestChainMismatchError
@@ -202,6 +203,10 @@ def deploy_suite(ctx: LedgerContext, admin: LocalAccount, *, fresh: bool = False
             return DeployOutcome(manifest=existing, manifest_path=str(path), reused=True)
     grants = role_accounts(settings)
     deployed, first_block = deploy_specs(ctx, admin, suite_specs(), grants)
+    # The registry's fast path for the market's obligation calls (docs/gas.md).
+    NodeRegistryClient(
+        deployed["NodeRegistry"].address, ctx.sender(admin), ctx.store
+    ).set_trading_market(deployed["TradingMarket"].address)
     build_info_id = _build_info_id(settings)
     manifest = Manifest(
         chain_id=chain_id,

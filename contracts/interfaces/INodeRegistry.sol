@@ -156,6 +156,9 @@ interface INodeRegistry {
     event DefaultCreditLevelSet(uint8 level, address operator);
     /// @notice The CREDIT_AGENCY published `node`'s credit level.
     event CreditLevelSet(address indexed node, uint8 level, address agency);
+    /// @notice The ADMIN set (or, with address 0, cleared) the trading market whose
+    /// obligation calls skip the access root's MARKET_CONTRACT check.
+    event TradingMarketSet(address market, address admin);
     /// @notice The OPERATOR set how long a node may stay inactive before reclaim.
     event InactivityPeriodSet(uint64 periodS, address operator);
 
@@ -379,6 +382,13 @@ interface INodeRegistry {
     function setRequiredQualification(NodeKind kind, bytes32 licenceType, bool required)
         external;
 
+    /// @notice ADMIN (the access root's default admin): name the trading market, which
+    /// must hold MARKET_CONTRACT now, or clear it with address 0. Its calls of
+    /// openTradeObligations, closeTradeObligations, addObligation and removeObligation
+    /// then skip the access root (a cold call); every other caller is still checked for
+    /// MARKET_CONTRACT. Revoking the market's MARKET_CONTRACT role needs this cleared too.
+    function setTradingMarket(address market) external;
+
     /// @notice Set the inactivity after which the OPERATOR may reclaim a node.
     function setInactivityPeriod(uint64 periodS) external;
 
@@ -483,6 +493,8 @@ interface INodeRegistry {
     function bondTable() external view returns (uint256[9] memory amountsFen);
     function defaultCreditLevel() external view returns (uint8);
     function inactivityPeriod() external view returns (uint64);
+    /// @notice The trading market set by setTradingMarket (address 0: none).
+    function tradingMarket() external view returns (address);
     /// @notice The (<= 8) licence types required for `kind`.
     function requiredQualifications(NodeKind kind) external view returns (bytes32[] memory);
 

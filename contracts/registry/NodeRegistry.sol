@@ -10,11 +10,13 @@ import {MarketAccessed} from "../access/MarketAccessed.sol";
 import {Roles} from "../access/Roles.sol";
 import {IMarketAccess} from "../interfaces/IMarketAccess.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
+import {NodeRegistryStorage} from "./NodeRegistryStorage.sol";
+import {NodeRegistryViews} from "./NodeRegistryViews.sol";
 import {PagedSets} from "./PagedSets.sol";
 
 /// @title NodeRegistry
 /// @notice Market participants, their bonds, qualifications and lifecycle (see INodeRegistry).
-contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
+contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeRegistryStorage {
     using PagedSets for PagedSets.AddressSet;
     using PagedSets for PagedSets.Bytes32Set;
     using SafeERC20 for IERC20;
@@ -28,70 +30,12 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
     /// @notice Highest carbon intensity a generator may declare, g/kWh.
     uint32 public constant MAX_CARBON_INTENSITY = 2000;
 
-    /// @dev Slot 3 holds what the market writes per listing and trade (obligations,
-    /// lastActiveAt, reservedFen), so one obligation or reservation is one slot write.
-    struct Node {
-        bytes32 entityHash; // slot 0
-        bytes32 identityHash; // slot 1
-        uint64 capacityKw; // slot 2
-        uint32 carbonIntensity;
-        uint32 epoch;
-        NodeKind kind;
-        Side side;
-        uint8 region;
-        NodeStatus status;
-        uint8 ratedLevel; // 0 = unrated, else level + 1
-        uint40 appliedAt;
-        uint40 approvedAt;
-        bool blocked; // _blocks[node] is not empty
-        uint32 obligations; // slot 3
-        uint64 lastActiveAt;
-        uint128 reservedFen; // <= bondFen
-        uint256 bondFen; // slot 4
-    }
-
-    struct Qualification {
-        bytes32 numberHash;
-        uint64 expiresAt;
-        uint32 epoch; // node epoch it was approved in; stale after re-application
-        bool recorded; // in _qualRecords (the expiry scan)
-        bool submitted; // in _qualTypes[node]
-        bool pending;
-        uint64 pendingExpiresAt;
-        bytes32 pendingNumberHash;
-    }
-
-    struct QualKey {
-        address node;
-        bytes32 licenceType;
-    }
-
     IERC20 private immutable _token;
+    /// @dev The rarely used list and record views run here by delegatecall (code room).
+    address private immutable _views;
 
-    mapping(address node => Node) private _nodes;
-    address[] private _nodeList;
-    PagedSets.AddressSet private _pendingApplications;
-    mapping(bytes32 entityHash => address node) private _entityNode;
-    mapping(bytes32 entityHash => bool) private _banned;
-
-    uint256[9] private _bondTable;
-    uint8 private _defaultLevel;
-    uint64 private _inactivityPeriod;
-    uint256 private _totalBond;
-
-    mapping(address node => mapping(bytes32 licenceType => Qualification)) private _quals;
-    mapping(address node => bytes32[]) private _qualTypes;
-    QualKey[] private _qualRecords;
-    PagedSets.Bytes32Set private _pendingQuals;
-    mapping(bytes32 key => QualKey) private _qualKeys;
-    mapping(NodeKind kind => bytes32[]) private _required;
-
-    mapping(address node => ChangeRequest) private _changes;
-    PagedSets.AddressSet private _pendingChanges;
-    uint32 private _changeCount;
-
-    mapping(address node => PagedSets.Bytes32Set) private _blocks;
-    mapping(address node => string) private _displayNames;
+    /// @dev The access root's DEFAULT_ADMIN_ROLE (the admin that grants MARKET_CONTRACT).
+    bytes32 private constant ADMIN_ROLE = 0x00;
 
     /// @notice Longest display name, in bytes of UTF-8.
     uint256 public constant MAX_DISPLAY_NAME_BYTES = 64;
@@ -112,8 +56,9 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         if (defaultLevel >= CREDIT_LEVELS) revert InvalidCreditLevel(defaultLevel);
         if (inactivityPeriodS == 0) revert InvalidInactivityPeriod();
         _token = token;
+        _views = address(new NodeRegistryViews());
         for (uint8 i = 0; i < CREDIT_LEVELS; ++i) {
-            _bondTable[i] = bondTableFen[i];
+            _bondTable[i] = SafeCast.toUint240(bondTableFen[i]);
             emit BondRequirementSet(i, bondTableFen[i], msg.sender);
         }
         _defaultLevel = defaultLevel;
@@ -160,7 +105,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         n.status = NodeStatus.Pending;
         n.appliedAt = uint40(block.timestamp);
         n.approvedAt = 0;
-        n.lastActiveAt = uint64(block.timestamp);
+        n.lastActiveAt = uint40(block.timestamp);
         _entityNode[entityHash] = msg.sender;
         _pendingApplications.add(msg.sender);
         emit NodeApplied(
@@ -180,9 +125,9 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
     function depositBond(uint256 amountFen) external nonReentrant {
         if (amountFen == 0) revert ZeroAmount();
         Node storage n = _enrolled(msg.sender);
-        n.bondFen += amountFen;
+        n.bondFen = SafeCast.toUint96(n.bondFen + amountFen);
         _totalBond += amountFen;
-        n.lastActiveAt = uint64(block.timestamp);
+        n.lastActiveAt = uint40(block.timestamp);
         emit BondDeposited(msg.sender, msg.sender, amountFen, n.bondFen);
         _token.safeTransferFrom(msg.sender, address(this), amountFen);
     }
@@ -196,9 +141,9 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         if (n.obligations != 0) revert OpenObligations(msg.sender, n.obligations);
         uint256 excess = _withdrawable(msg.sender, n);
         if (amountFen > excess) revert WithdrawalExceedsExcess(msg.sender, amountFen, excess);
-        n.bondFen -= amountFen;
+        n.bondFen = uint96(n.bondFen - amountFen); // amountFen <= excess <= bondFen
         _totalBond -= amountFen;
-        if (n.status == NodeStatus.Active) n.lastActiveAt = uint64(block.timestamp);
+        if (n.status == NodeStatus.Active) n.lastActiveAt = uint40(block.timestamp);
         emit BondWithdrawn(msg.sender, amountFen, n.bondFen);
         _token.safeTransfer(msg.sender, amountFen);
     }
@@ -220,7 +165,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         q.pendingExpiresAt = expiresAt;
         bytes32 key = _qualKey(msg.sender, licenceType);
         if (_pendingQuals.add(key)) _qualKeys[key] = QualKey(msg.sender, licenceType);
-        n.lastActiveAt = uint64(block.timestamp);
+        n.lastActiveAt = uint40(block.timestamp);
         emit QualificationSubmitted(msg.sender, licenceType, numberHash, expiresAt);
     }
 
@@ -247,7 +192,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
             identityHash: identityHash
         });
         _pendingChanges.add(msg.sender);
-        n.lastActiveAt = uint64(block.timestamp);
+        n.lastActiveAt = uint40(block.timestamp);
         emit ChangeRequested(
             msg.sender, changeId, region, capacityKw, carbonIntensityGPerKwh, identityHash
         );
@@ -276,6 +221,22 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         emit DisplayNameSet(node, name, msg.sender);
     }
 
+    // ================================================================ ADMIN
+
+    /// @inheritdoc INodeRegistry
+    function setTradingMarket(address market) external onlyRole(ADMIN_ROLE) {
+        if (market != address(0)) _checkRole(Roles.MARKET_CONTRACT, market);
+        _tradingMarket = market;
+        emit TradingMarketSet(market, msg.sender);
+    }
+
+    /// @dev MARKET_CONTRACT, asked of the access root unless the caller is the trading
+    /// market the ADMIN set (same error otherwise).
+    modifier onlyMarketContract() {
+        if (msg.sender != _tradingMarket) _checkRole(Roles.MARKET_CONTRACT, msg.sender);
+        _;
+    }
+
     // ================================================================ VERIFIER
 
     /// @inheritdoc INodeRegistry
@@ -283,7 +244,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         Node storage n = _pending(node);
         n.status = NodeStatus.Active;
         n.approvedAt = uint40(block.timestamp);
-        n.lastActiveAt = uint64(block.timestamp);
+        n.lastActiveAt = uint40(block.timestamp);
         _pendingApplications.remove(node);
         emit NodeApproved(node, n.entityHash, msg.sender);
     }
@@ -354,7 +315,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         onlyRole(Roles.OPERATOR)
     {
         if (level >= CREDIT_LEVELS) revert InvalidCreditLevel(level);
-        _bondTable[level] = amountFen;
+        _bondTable[level] = SafeCast.toUint240(amountFen) | _bondTable[level] >> 240 << 240;
         emit BondRequirementSet(level, amountFen, msg.sender);
     }
 
@@ -378,6 +339,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
                 if (!required) {
                     list[i] = list[len - 1];
                     list.pop();
+                    if (len == 1) _setLicenceKind(kind, false);
                     emit RequiredQualificationSet(kind, licenceType, false, msg.sender);
                 }
                 return;
@@ -388,6 +350,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
             revert TooManyRequiredQualifications(kind, MAX_REQUIRED_QUALIFICATIONS);
         }
         list.push(licenceType);
+        if (len == 0) _setLicenceKind(kind, true);
         emit RequiredQualificationSet(kind, licenceType, true, msg.sender);
     }
 
@@ -476,7 +439,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
     /// @inheritdoc INodeRegistry
     function openTradeObligations(address buyer, address seller, uint256 exposureFen)
         external
-        onlyRole(Roles.MARKET_CONTRACT)
+        onlyMarketContract
     {
         _addObligation(buyer);
         _addObligation(seller);
@@ -486,7 +449,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
     /// @inheritdoc INodeRegistry
     function closeTradeObligations(address buyer, address seller, uint256 exposureFen)
         external
-        onlyRole(Roles.MARKET_CONTRACT)
+        onlyMarketContract
     {
         _removeObligation(buyer);
         _removeObligation(seller);
@@ -498,8 +461,8 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         Node storage n = _known(node);
         uint256 available = _available(n);
         if (amountFen > available) revert InsufficientBond(node, available, amountFen);
-        n.reservedFen = SafeCast.toUint128(n.reservedFen + amountFen); // <= bondFen
-        n.lastActiveAt = uint64(block.timestamp);
+        n.reservedFen = SafeCast.toUint88(n.reservedFen + amountFen); // <= bondFen
+        n.lastActiveAt = uint40(block.timestamp);
         emit BondReserved(node, amountFen, n.reservedFen, msg.sender);
     }
 
@@ -507,8 +470,8 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         if (amountFen == 0) revert ZeroAmount();
         Node storage n = _known(node);
         if (amountFen > n.reservedFen) revert ReleaseExceedsReserved(node, n.reservedFen, amountFen);
-        n.reservedFen = uint128(n.reservedFen - amountFen);
-        n.lastActiveAt = uint64(block.timestamp);
+        n.reservedFen = uint88(n.reservedFen - amountFen);
+        n.lastActiveAt = uint40(block.timestamp);
         emit BondReleased(node, amountFen, n.reservedFen, msg.sender);
     }
 
@@ -527,19 +490,19 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         Node storage n = _known(node);
         uint256 bond = n.bondFen;
         slashedFen = amountFen < bond ? amountFen : bond;
-        n.bondFen = bond - slashedFen;
+        n.bondFen = uint96(bond - slashedFen); // <= bondFen
         _totalBond -= slashedFen;
         emit BondSlashed(node, to, amountFen, slashedFen, reason, msg.sender);
         if (slashedFen != 0) _token.safeTransfer(to, slashedFen);
     }
 
     /// @inheritdoc INodeRegistry
-    function addObligation(address node) external onlyRole(Roles.MARKET_CONTRACT) {
+    function addObligation(address node) external onlyMarketContract {
         _addObligation(node);
     }
 
     /// @inheritdoc INodeRegistry
-    function removeObligation(address node) external onlyRole(Roles.MARKET_CONTRACT) {
+    function removeObligation(address node) external onlyMarketContract {
         _removeObligation(node);
     }
 
@@ -549,7 +512,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         if (n.status != NodeStatus.Active) revert NodeNotActive(node);
         uint32 count = n.obligations + 1;
         n.obligations = count;
-        n.lastActiveAt = uint64(block.timestamp);
+        n.lastActiveAt = uint40(block.timestamp);
         emit ObligationAdded(node, count, msg.sender);
     }
 
@@ -564,7 +527,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
             revert NoOpenObligations(node);
         }
         n.obligations = --count;
-        n.lastActiveAt = uint64(block.timestamp);
+        n.lastActiveAt = uint40(block.timestamp);
         emit ObligationRemoved(node, count, msg.sender);
     }
 
@@ -654,7 +617,11 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
 
     /// @inheritdoc INodeRegistry
     function displayNameOf(address node) external view returns (string memory) {
-        return _displayNames[node];
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
+            pop(node)
+        }
     }
 
     /// @inheritdoc INodeRegistry
@@ -664,28 +631,12 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
 
     /// @inheritdoc INodeRegistry
     function nodeInfo(address node) external view returns (NodeInfo memory info) {
-        Node storage n = _nodes[node];
-        info.node = node;
-        info.status = n.status;
-        info.kind = n.kind;
-        info.side = n.side;
-        info.region = n.region;
-        info.creditLevel = _level(n);
-        info.rated = n.ratedLevel != 0;
-        info.capacityKw = n.capacityKw;
-        info.carbonIntensityGPerKwh = n.carbonIntensity;
-        info.epoch = n.epoch;
-        info.entityHash = n.entityHash;
-        info.identityHash = n.identityHash;
-        info.appliedAt = n.appliedAt;
-        info.approvedAt = n.approvedAt;
-        info.lastActiveAt = n.lastActiveAt;
-        info.bondFen = n.bondFen;
-        info.reservedFen = n.reservedFen;
-        info.requiredBondFen = _requiredBond(n);
-        info.obligations = n.obligations;
-        info.blockCount = _blocks[node].length();
-        info.changePending = _changes[node].pending;
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
+            pop(node)
+            pop(info)
+        }
     }
 
     /// @inheritdoc INodeRegistry
@@ -722,12 +673,21 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
 
     /// @inheritdoc INodeRegistry
     function bondTable() external view returns (uint256[9] memory) {
-        return _bondTable;
+        uint256[9] memory table;
+        for (uint256 i = 0; i < CREDIT_LEVELS; ++i) {
+            table[i] = uint240(_bondTable[i]);
+        }
+        return table;
     }
 
     /// @inheritdoc INodeRegistry
     function defaultCreditLevel() external view returns (uint8) {
         return _defaultLevel;
+    }
+
+    /// @inheritdoc INodeRegistry
+    function tradingMarket() external view returns (address) {
+        return _tradingMarket;
     }
 
     /// @inheritdoc INodeRegistry
@@ -737,7 +697,11 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
 
     /// @inheritdoc INodeRegistry
     function requiredQualifications(NodeKind kind) external view returns (bytes32[] memory) {
-        return _required[kind];
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
+            pop(kind)
+        }
     }
 
     /// @inheritdoc INodeRegistry
@@ -756,12 +720,21 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         view
         returns (QualificationInfo memory)
     {
-        return _qualInfo(node, licenceType);
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
+            pop(node)
+            pop(licenceType)
+        }
     }
 
     /// @inheritdoc INodeRegistry
     function changeRequestOf(address node) external view returns (ChangeRequest memory) {
-        return _changes[node];
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
+            pop(node)
+        }
     }
 
     // ---------------------------------------------------------------- paging
@@ -773,10 +746,12 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
 
     /// @inheritdoc INodeRegistry
     function nodesPage(uint256 offset, uint256 limit) external view returns (address[] memory page) {
-        uint256 end = _end(offset, limit, _nodeList.length);
-        page = new address[](end - offset);
-        for (uint256 i = offset; i < end; ++i) {
-            page[i - offset] = _nodeList[i];
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
+            pop(offset)
+            pop(limit)
+            pop(page)
         }
     }
 
@@ -791,12 +766,22 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         view
         returns (address[] memory)
     {
-        return _pendingApplications.page(offset, limit);
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
+            pop(offset)
+            pop(limit)
+        }
     }
 
     /// @inheritdoc INodeRegistry
     function pendingChanges(uint256 offset, uint256 limit) external view returns (address[] memory) {
-        return _pendingChanges.page(offset, limit);
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
+            pop(offset)
+            pop(limit)
+        }
     }
 
     /// @inheritdoc INodeRegistry
@@ -810,11 +795,12 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         view
         returns (QualificationInfo[] memory items)
     {
-        uint256 end = _end(offset, limit, _pendingQuals.length());
-        items = new QualificationInfo[](end - offset);
-        for (uint256 i = offset; i < end; ++i) {
-            QualKey storage k = _qualKeys[_pendingQuals.at(i)];
-            items[i - offset] = _qualInfo(k.node, k.licenceType);
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
+            pop(offset)
+            pop(limit)
+            pop(items)
         }
     }
 
@@ -829,11 +815,13 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         view
         returns (QualificationInfo[] memory items)
     {
-        bytes32[] storage types = _qualTypes[node];
-        uint256 end = _end(offset, limit, types.length);
-        items = new QualificationInfo[](end - offset);
-        for (uint256 i = offset; i < end; ++i) {
-            items[i - offset] = _qualInfo(node, types[i]);
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
+            pop(node)
+            pop(offset)
+            pop(limit)
+            pop(items)
         }
     }
 
@@ -843,20 +831,15 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         view
         returns (QualificationInfo[] memory items, uint256 nextOffset)
     {
-        nextOffset = _end(offset, limit, _qualRecords.length);
-        QualificationInfo[] memory found = new QualificationInfo[](nextOffset - offset);
-        uint256 count = 0;
-        for (uint256 i = offset; i < nextOffset; ++i) {
-            QualKey storage k = _qualRecords[i];
-            NodeStatus status = _nodes[k.node].status;
-            if (status != NodeStatus.Active && status != NodeStatus.Pending) continue;
-            QualificationInfo memory info = _qualInfo(k.node, k.licenceType);
-            if (info.valid && info.expiresAt < before) found[count++] = info;
-        }
+        _delegateView();
         assembly ("memory-safe") {
-            mstore(found, count)
+            invalid() // not reached: _delegateView returns or reverts
+            pop(before)
+            pop(offset)
+            pop(limit)
+            pop(items)
+            pop(nextOffset)
         }
-        items = found;
     }
 
     /// @inheritdoc INodeRegistry
@@ -865,10 +848,49 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         view
         returns (bytes32[] memory page)
     {
-        page = _blocks[node].page(offset, limit);
+        _delegateView();
+        assembly ("memory-safe") {
+            invalid() // not reached: _delegateView returns or reverts
+            pop(node)
+            pop(offset)
+            pop(limit)
+            pop(page)
+        }
     }
 
     // ================================================================ internals
+
+    /// @dev Mark in every bond-table entry whether `kind` requires licences (see _bondTable).
+    function _setLicenceKind(NodeKind kind, bool required) private {
+        uint256 bit = 1 << (240 + uint8(kind));
+        for (uint256 i = 0; i < CREDIT_LEVELS; ++i) {
+            _bondTable[i] = required ? _bondTable[i] | bit : _bondTable[i] & ~bit;
+        }
+    }
+
+    /// @dev Runs the called view in NodeRegistryViews on this contract's storage and
+    /// returns (or reverts with) its result; does not return here.
+    function _delegateView() private view {
+        function() internal forward = _forwardToViews;
+        function() internal view asView;
+        assembly {
+            asView := forward
+        }
+        asView();
+    }
+
+    /// @dev Only reached through _delegateView, from view functions: the delegate target
+    /// is this contract's own immutable NodeRegistryViews, which has no writing function.
+    function _forwardToViews() private {
+        address target = _views;
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), target, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
+        }
+    }
 
     function _checkProfile(
         NodeKind kind,
@@ -960,22 +982,14 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         emit NodeRemoved(node, n.entityHash, reasonCode, held, msg.sender);
     }
 
-    function _level(Node storage n) private view returns (uint8) {
-        return n.ratedLevel == 0 ? _defaultLevel : n.ratedLevel - 1;
-    }
 
-    function _requiredBond(Node storage n) private view returns (uint256) {
-        NodeStatus s = n.status;
-        if (s != NodeStatus.Active && s != NodeStatus.Pending) return 0;
-        return _bondTable[_level(n)];
-    }
 
     function _available(Node storage n) private view returns (uint256) {
         return n.bondFen > n.reservedFen ? n.bondFen - n.reservedFen : 0;
     }
 
     function _withdrawable(address, Node storage n) private view returns (uint256) {
-        uint256 locked = n.status == NodeStatus.Active ? _bondTable[_level(n)] : 0;
+        uint256 locked = n.status == NodeStatus.Active ? uint240(_bondTable[_level(n)]) : 0;
         if (n.reservedFen > locked) locked = n.reservedFen;
         return n.bondFen > locked ? n.bondFen - locked : 0;
     }
@@ -989,12 +1003,14 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         if (n.blocked) {
             return abi.encodeWithSelector(TradingBlocked.selector, node, _blocks[node].at(0));
         }
-        uint256 required = _bondTable[_level(n)];
+        uint256 entry = _bondTable[_level(n)];
+        uint256 required = uint240(entry);
         if (n.bondFen < required) {
             return abi.encodeWithSelector(
                 BondBelowRequirement.selector, node, n.bondFen, required
             );
         }
+        if ((entry >> 240) & (1 << uint8(n.kind)) == 0) return ""; // no licence required
         bytes32[] storage types = _required[n.kind];
         uint256 len = types.length;
         for (uint256 i = 0; i < len; ++i) {
@@ -1011,27 +1027,9 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard {
         return "";
     }
 
-    function _qualInfo(address node, bytes32 licenceType)
-        private
-        view
-        returns (QualificationInfo memory info)
-    {
-        Qualification storage q = _quals[node][licenceType];
-        info.node = node;
-        info.licenceType = licenceType;
-        info.numberHash = q.numberHash;
-        info.expiresAt = q.expiresAt;
-        info.valid = q.expiresAt != 0 && q.epoch == _nodes[node].epoch;
-        info.pending = q.pending;
-        info.pendingNumberHash = q.pendingNumberHash;
-        info.pendingExpiresAt = q.pendingExpiresAt;
-    }
 
     function _qualKey(address node, bytes32 licenceType) private pure returns (bytes32) {
         return keccak256(abi.encode(node, licenceType));
     }
 
-    function _end(uint256 offset, uint256 limit, uint256 length) private pure returns (uint256) {
-        return PagedSets.pageEnd(offset, limit, length);
-    }
 }

@@ -254,39 +254,42 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         nonReentrant
         returns (uint256 tradeId)
     {
-        StoredListing storage l = _openListing(listingId);
+        StoredListing storage l = _listings[listingId];
+        // The listing's two packed slots are read once here (StoredListing layout); the
+        // checks of _openListing on them.
+        (uint256 head, uint256 amounts) = _listingWords(l);
+        if (uint160(head) == 0) revert UnknownListing(listingId);
+        if (ListingStatus(uint8(head >> 168)) != ListingStatus.Open) {
+            revert ListingNotOpen(listingId, ListingStatus(uint8(head >> 168)));
+        }
         Priced memory q;
-        (tradeId, q) = _checkAndNewTrade(l, listingId, energyWh, limitPriceFenPerMwh);
-        (address buyer, address seller) =
-            l.side == ListingSide.Sell ? (msg.sender, l.maker) : (l.maker, msg.sender);
-
-        uint256 remaining = l.remainingWh - energyWh;
-        l.remainingWh = uint48(remaining);
-        l.takenWh = SafeCast.toUint48(uint256(l.takenWh) + energyWh);
+        (tradeId, q) = _checkAndNewTrade(head, amounts, listingId, energyWh, limitPriceFenPerMwh);
+        uint256 remaining = uint48(amounts) - energyWh; // energyWh <= remainingWh: checked
+        _storeTaken(l, amounts, remaining, energyWh);
         if (remaining == 0) _closeListing(l, ListingStatus.Filled);
 
-        ++_tradesIn[l.maker][l.periodId]; // the taker's count: _countTaker
+        // the taker's count: _countTaker
+        ++_tradesIn[address(uint160(head))][uint32(head >> 184)];
 
-        _registry.openTradeObligations(buyer, seller, q.exposureFen);
-        uint256 escrowFen = q.energyFen + q.feeFen;
-        _collect(buyer, escrowFen);
+        _registry.openTradeObligations(q.buyer, q.seller, q.exposureFen);
+        _collect(q.buyer, q.energyFen + q.feeFen);
 
         emit TradeCreated(
             tradeId,
             listingId,
-            l.periodId,
-            buyer,
-            seller,
+            uint32(head >> 184),
+            q.buyer,
+            q.seller,
             msg.sender,
             energyWh,
-            l.priceFenPerMwh,
-            escrowFen,
+            uint32(amounts >> 144),
+            q.energyFen + q.feeFen,
             remaining
         );
         emit TradeRouted(
             tradeId,
-            l.firstInterval,
-            l.lastInterval,
+            uint16(head >> 216),
+            uint16(head >> 232),
             _unpack(q.packedRoute),
             q.sumRateFenPerMwh,
             q.feeFen,
@@ -625,6 +628,8 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         uint256 sumRateFenPerMwh;
         uint256 exposureFen;
         uint256 packedRoute;
+        address buyer;
+        address seller;
     }
 
     /// @dev The period of a post, checked open for posting and holding the delivery window.
@@ -653,28 +658,35 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         return expiresAt;
     }
 
+    /// @dev The checks of a take on the listing's words `head` and `amounts` (slots 0 and
+    /// 1 of StoredListing), in the order of the errors; the route's regions.
     function _checkTake(
-        StoredListing storage l,
+        uint256 head,
+        uint256 amounts,
         uint256 listingId,
         uint256 energyWh,
         uint256 limitPrice
     ) private view returns (uint256 regions) {
-        Period storage p = _periods[l.periodId];
-        uint64 nowS = uint64(block.timestamp);
-        if (nowS < p.takingOpensAt || nowS >= p.takingClosesAt) {
-            revert OutsideTakingWindow(l.periodId, nowS, p.takingOpensAt, p.takingClosesAt);
+        {
+            uint32 periodId = uint32(head >> 184);
+            (uint64 opensAt, uint64 closesAt) = _takingWindow(_periods[periodId]);
+            uint64 nowS = uint64(block.timestamp);
+            if (nowS < opensAt || nowS >= closesAt) {
+                revert OutsideTakingWindow(periodId, nowS, opensAt, closesAt);
+            }
+            uint64 expiresAt = uint40(amounts >> 216);
+            if (nowS >= expiresAt) revert ListingHasExpired(listingId, expiresAt, nowS);
         }
-        if (nowS >= l.expiresAt) revert ListingHasExpired(listingId, l.expiresAt, nowS);
-        address maker = l.maker;
+        address maker = address(uint160(head));
         if (msg.sender == maker) revert SelfTake(listingId, msg.sender);
         if (energyWh == 0) revert ZeroEnergy();
-        uint256 remaining = l.remainingWh;
+        uint256 remaining = uint48(amounts);
         if (energyWh > remaining) revert TakeExceedsRemaining(listingId, energyWh, remaining);
-        if (energyWh < l.minTakeWh && energyWh != remaining) {
-            revert TakeBelowMinimum(listingId, energyWh, l.minTakeWh);
+        if (energyWh < uint48(amounts >> 96) && energyWh != remaining) {
+            revert TakeBelowMinimum(listingId, energyWh, uint48(amounts >> 96));
         }
-        uint256 price = l.priceFenPerMwh;
-        bool sellListing = l.side == ListingSide.Sell;
+        uint256 price = uint32(amounts >> 144);
+        bool sellListing = ListingSide(uint8(head >> 160)) == ListingSide.Sell;
         if (limitPrice != 0 && (sellListing ? price > limitPrice : price < limitPrice)) {
             revert PriceLimitExceeded(listingId, price, limitPrice);
         }
@@ -691,17 +703,24 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
     /// @dev The checks of a take (_checkTake), then store the new trade: route and rate sum
     /// (memoised by the tariff), fee, exposure.
     function _checkAndNewTrade(
-        StoredListing storage l,
+        uint256 head,
+        uint256 amounts,
         uint256 listingId,
         uint256 energyWh,
         uint256 limitPrice
     ) private returns (uint256 tradeId, Priced memory q) {
-        uint256 regions = _checkTake(l, listingId, energyWh, limitPrice);
-        return _newTrade(l.periodId, listingId, energyWh, l.priceFenPerMwh, regions, msg.sender);
+        uint256 regions = _checkTake(head, amounts, listingId, energyWh, limitPrice);
+        (tradeId, q) = _newTrade(
+            uint32(head >> 184), listingId, energyWh, uint32(amounts >> 144), regions, msg.sender
+        );
+        (q.buyer, q.seller) = ListingSide(uint8(head >> 160)) == ListingSide.Sell
+            ? (msg.sender, address(uint160(head)))
+            : (address(uint160(head)), msg.sender);
     }
 
     /// @dev Store a new trade of `taker` on a listing: route and rate sum of `regions`
     /// (from << 8 | to, memoised by the tariff), fee, exposure (take and venue trades).
+    /// The counters slot is read and written once (_countersWord, _storeCounters).
     function _newTrade(
         uint32 periodId,
         uint256 listingId,
@@ -710,15 +729,17 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         uint256 regions,
         address taker
     ) private returns (uint256 tradeId, Priced memory q) {
-        uint8 fromRegion = uint8(regions >> 8);
-        uint8 toRegion = uint8(regions);
-        (q.packedRoute, q.sumRateFenPerMwh) = _tariff.cachedRoute(fromRegion, toRegion);
-        uint16 bps = _exposureBps;
-        q.energyFen = energyWh * price / WH_PER_MWH;
-        q.feeFen = energyWh * q.sumRateFenPerMwh / WH_PER_MWH;
-        q.exposureFen = _exposure(q.energyFen, bps);
-        tradeId = ++_tradeCount;
-        _totalEscrow = SafeCast.toUint128(_totalEscrow + q.energyFen + q.feeFen);
+        (q.packedRoute, q.sumRateFenPerMwh) =
+            _tariff.cachedRoute(uint8(regions >> 8), uint8(regions));
+        uint16 bps;
+        {
+            uint256 counters = _countersWord();
+            bps = uint16(counters >> 64);
+            q.energyFen = energyWh * price / WH_PER_MWH;
+            q.feeFen = energyWh * q.sumRateFenPerMwh / WH_PER_MWH;
+            q.exposureFen = _exposure(q.energyFen, bps);
+            tradeId = _storeCounters(counters, q.energyFen + q.feeFen);
+        }
         uint256 terms = uint256(q.packedRoute.toUint168())
             | uint256(q.sumRateFenPerMwh.toUint64()) << 168 | uint256(bps) << 232;
         _storeTrade(_trades[tradeId], periodId, listingId, energyWh, price, terms, taker);
@@ -743,6 +764,61 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         assembly ("memory-safe") {
             sstore(t.slot, word)
         }
+    }
+
+    /// @dev The slot of _tradeCount (bits 0..63), _exposureBps (64..79) and _totalEscrow
+    /// (80..207), read once per take.
+    function _countersWord() private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := sload(_tradeCount.slot)
+        }
+    }
+
+    /// @dev A take's update of that slot, one sstore: the next trade id (uint64, checked
+    /// as ++_tradeCount was) and the escrow total plus `escrowFen` (SafeCast to uint128).
+    function _storeCounters(uint256 counters, uint256 escrowFen) private returns (uint64 id) {
+        id = uint64(counters) + 1;
+        uint256 escrow = SafeCast.toUint128(uint256(uint128(counters >> 80)) + escrowFen);
+        uint256 word = counters >> 208 << 208 | escrow << 80 | (counters >> 64 & 0xffff) << 64 | id;
+        assembly ("memory-safe") {
+            sstore(_tradeCount.slot, word)
+        }
+    }
+
+    /// @dev Slots 0 and 1 of a listing (StoredListing order, low bits first).
+    function _listingWords(StoredListing storage l)
+        private
+        view
+        returns (uint256 head, uint256 amounts)
+    {
+        assembly ("memory-safe") {
+            head := sload(l.slot)
+            amounts := sload(add(l.slot, 1))
+        }
+    }
+
+    /// @dev Slot 1 of a listing after a take of `energyWh`: remainingWh `remaining`,
+    /// takenWh + energyWh (SafeCast), one sstore.
+    function _storeTaken(
+        StoredListing storage l,
+        uint256 amounts,
+        uint256 remaining,
+        uint256 energyWh
+    ) private {
+        uint256 taken = SafeCast.toUint48(uint256(uint48(amounts >> 48)) + energyWh);
+        uint256 word = amounts >> 96 << 96 | taken << 48 | remaining;
+        assembly ("memory-safe") {
+            sstore(add(l.slot, 1), word)
+        }
+    }
+
+    /// @dev A period's taking window (one read of its second slot).
+    function _takingWindow(Period storage p)
+        private
+        view
+        returns (uint64 opensAt, uint64 closesAt)
+    {
+        return (p.takingOpensAt, p.takingClosesAt);
     }
 
     /// @dev Buyer and seller of a trade: the taker and its listing's maker.
@@ -981,9 +1057,37 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         view
         returns (address buyer, address seller, TradeStatus status, uint64 deliveryEndsAt)
     {
-        StoredTrade storage t = _trade(tradeId);
-        (buyer, seller) = _parties(t);
-        Period storage p = _periods[_listings[t.listingId].periodId];
-        return (buyer, seller, t.status, p.deliveryStart + uint64(p.intervalS) * p.intervals);
+        // Each slot is read once (StoredTrade slot 0, StoredListing slot 0, Period slot 0;
+        // the layouts of docs/gas.md), the taker's intern word once.
+        uint256 word = _slot0(_trades[tradeId]);
+        uint32 takerId = uint32(word);
+        if (takerId == 0) revert UnknownTrade(tradeId);
+        status = TradeStatus(uint8(word >> 96));
+        uint256 head = _slot0(_listings[uint64(word >> 32)]);
+        address maker = address(uint160(head));
+        address taker = address(uint160(_interned[takerId]));
+        (buyer, seller) =
+            ListingSide(uint8(head >> 160)) == ListingSide.Sell ? (taker, maker) : (maker, taker);
+        uint256 p = _slot0(_periods[uint32(head >> 184)]);
+        deliveryEndsAt = uint64(p >> 32) + uint64(uint32(p >> 96)) * uint16(p >> 128);
+    }
+
+    /// @dev The first word of a stored struct (one sload for its packed fields).
+    function _slot0(StoredTrade storage t) private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := sload(t.slot)
+        }
+    }
+
+    function _slot0(StoredListing storage l) private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := sload(l.slot)
+        }
+    }
+
+    function _slot0(Period storage p) private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := sload(p.slot)
+        }
     }
 }

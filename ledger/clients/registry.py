@@ -235,6 +235,10 @@ class NodeRegistryClient(ContractClient):
     ) -> TxReceipt:
         return self._transact("setRequiredQualification", int(kind), licence_type, required)
 
+    def set_trading_market(self, market: str) -> TxReceipt:
+        """ADMIN: the trading market whose obligation calls skip the role check (0: none)."""
+        return self._transact("setTradingMarket", _addr(market))
+
     def set_inactivity_period(self, period_s: int) -> TxReceipt:
         return self._transact("setInactivityPeriod", period_s)
 
@@ -324,6 +328,9 @@ class NodeRegistryClient(ContractClient):
 
     def default_credit_level(self) -> int:
         return int(self._call("defaultCreditLevel"))
+
+    def trading_market(self) -> str:
+        return str(self._call("tradingMarket"))
 
     def inactivity_period(self) -> int:
         return int(self._call("inactivityPeriod"))

@@ -9,6 +9,7 @@ from web3 import Web3
 
 from ledger.clients.registry import NodeKind, NodeStatus, Side, code
 from ledger.identity import demo_bundle
+from ledger.keystore import demo_account
 from tests.contracts.conftest import COAL, CONSUMER, WIND, Market, addr
 from tests.contracts.helpers import reverts
 
@@ -540,3 +541,59 @@ def test_gas_of_apply_approve_deposit(market: Market) -> None:
     assert gas["apply"] < 270_000
     assert gas["approve"] < 80_000
     assert gas["deposit"] < 110_000
+
+
+def test_licence_requirement_bit_follows_the_required_list(market: Market) -> None:
+    """The kinds needing licences are kept beside the bond table (one slot read per check):
+    set and cleared with the first and last required licence, kept when a level's bond
+    changes, never visible in `bondTable`."""
+    node = market.admit(1, WIND)
+    reg = node.registry
+    table = market.operator.bond_table()
+    two = code("GRID_CODE")
+    market.operator.set_required_qualification(NodeKind.WIND, LIC, True)
+    market.operator.set_required_qualification(NodeKind.WIND, two, True)
+    with reverts("QualificationMissing", node=node.address, licenceType=LIC):
+        reg.check_can_trade(node.address)
+    market.operator.set_bond_requirement(8, table[8])  # rewrites the unrated level's entry
+    assert market.operator.bond_table() == table
+    market.operator.set_required_qualification(NodeKind.WIND, LIC, False)
+    with reverts("QualificationMissing", node=node.address, licenceType=two):
+        reg.check_can_trade(node.address)
+    market.operator.set_required_qualification(NodeKind.WIND, two, False)
+    assert reg.can_trade(node.address)
+    market.operator.set_required_qualification(NodeKind.COAL, LIC, True)  # another kind
+    assert reg.can_trade(node.address)
+    assert market.operator.bond_table() == table
+
+
+def test_trading_market_fast_path_is_named_by_the_admin(market: Market) -> None:
+    """The deploy names the TradingMarket; the ADMIN may name another MARKET_CONTRACT
+    holder or clear it, and obligation calls pass or fail exactly as through the role."""
+    admin = market.role("ADMIN")
+    assert admin.trading_market() == market.ctx.manifest.address("TradingMarket")
+    stranger = demo_account(1234).address
+    with reverts(
+        "AccessControlUnauthorizedAccount",
+        account=stranger,
+        neededRole=bytes(Web3.keccak(text="MARKET_CONTRACT")),
+    ):
+        admin.set_trading_market(stranger)
+    node = market.admit(1, WIND)
+    holder = market.market  # an account holding MARKET_CONTRACT
+    for named in (holder.sender.address, ZERO):
+        receipt = admin.set_trading_market(named)
+        (ev,) = admin.events(receipt, "TradingMarketSet")
+        assert dict(ev["args"]) == {"market": named, "admin": admin.sender.address}
+        assert admin.trading_market() == named
+        holder.add_obligation(node.address)
+        assert holder.obligations_of(node.address) == 1
+        holder.remove_obligation(node.address)
+        with reverts("NoOpenObligations", node=node.address):
+            holder.remove_obligation(node.address)
+        with reverts(
+            "AccessControlUnauthorizedAccount",
+            account=node.address,
+            neededRole=bytes(Web3.keccak(text="MARKET_CONTRACT")),
+        ):
+            node.registry.add_obligation(node.address)
