@@ -245,8 +245,6 @@ interface ISettlementEngine {
     error TradeAlreadySettled(uint256 tradeId, uint8 status);
     /// @notice The dispatch center's result of the trade is not recorded yet.
     error DispatchResultMissing(uint256 tradeId);
-    /// @notice The dispatch result names another period than the trade's.
-    error DispatchPeriodMismatch(uint256 tradeId, uint64 resultPeriod, uint32 tradePeriod);
     /// @notice Settlement of `period` has not opened (opensAt 0 = not scheduled).
     error SettlementNotOpen(uint32 period, uint64 opensAt, uint64 nowS);
     /// @notice Settlement of `period` has opened: nominations and rate changes are closed.

@@ -25,6 +25,13 @@ interface ISettlementMarket {
     /// @notice The trade `tradeId` for settlement (reverts UnknownTrade like `trade`).
     function settlementTrade(uint256 tradeId) external view returns (SettlementTrade memory);
 
+    /// @notice What DispatchResults checks a result against: the trade's status, period and
+    /// energy (reverts UnknownTrade like `trade`).
+    function dispatchTerms(uint256 tradeId)
+        external
+        view
+        returns (ITradingMarket.TradeStatus status, uint32 periodId, uint64 energyWh);
+
     /// @notice Settle an open trade in one call (MARKET_CONTRACT): markDispatched(tradeId,
     /// executedWh, curtailedWh) if it is Formed, payOut(tradeId, msg.sender, amountFen) if
     /// amountFen is not zero, then closeTrade(tradeId, Failed if `failed` else Settled); same

@@ -269,7 +269,6 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         ) revert TradeAlreadySettled(tradeId, uint8(t.status));
         IDispatchResults.Execution memory r = _dispatch.executionOf(tradeId);
         if (!r.recorded) revert DispatchResultMissing(tradeId);
-        if (r.period != t.periodId) revert DispatchPeriodMismatch(tradeId, r.period, t.periodId);
         if (!_partiesMetered(t, skipMissingMeter, checked)) return false;
         if (_remainder == address(0)) revert RemainderAccountNotSet();
 

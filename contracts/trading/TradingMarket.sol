@@ -482,6 +482,16 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         out.packedRoute = _routeOf(t);
     }
 
+    /// @inheritdoc ISettlementMarket
+    function dispatchTerms(uint256 tradeId)
+        external
+        view
+        returns (TradeStatus status, uint32 periodId, uint64 energyWh)
+    {
+        StoredTrade storage t = _trade(tradeId);
+        return (t.status, _listings[t.listingId].periodId, t.energyWh);
+    }
+
     /// @inheritdoc ITradingMarket
     function tradeCountIn(address node, uint32 periodId) external view returns (uint256) {
         return uint224(_tradesIn[node][periodId]);
