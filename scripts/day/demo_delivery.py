@@ -28,8 +28,8 @@ class DeliveryStages(DemoBase):
     """Dispatch, metering and settlement."""
 
     def dispatch(self) -> None:
-        from oracle.schemas import DispatchSubmission, Trade
-        from scripts.dispatch_sim import security_check, sign_result
+        from oracle.schemas import Trade
+        from scripts.dispatch_sim import security_check, sign_batch
 
         period = Trader(self.ctx, self.role("operator")).market.period(self.period_id)
         self.set_time(period.taking_closes_at + 1)
@@ -42,13 +42,8 @@ class DeliveryStages(DemoBase):
             key = self.role("dispatch")
             chain_id = self.ctx.w3.eth.chain_id
             contract = self.ctx.manifest.address("DispatchResults")
-            signed = [sign_result(key, r, chain_id, contract) for r in results]
-            for start in range(0, len(signed), 200):
-                sub = DispatchSubmission(
-                    chain_id=chain_id,
-                    verifying_contract=contract,
-                    results=signed[start : start + 200],
-                )
+            for start in range(0, len(results), 200):
+                sub = sign_batch(key, results[start : start + 200], chain_id, contract)
                 answer = http.post(
                     "/dispatch/results", json=sub.model_dump(mode="json", by_alias=True)
                 )

@@ -10,13 +10,14 @@ from ledger.context import LedgerContext
 from ledger.errors import ContractRevertError
 from oracle import eip712
 from oracle.dispatch import MemoryTradeSource
-from oracle.schemas import DispatchResult, DispatchSubmission, Trade
+from oracle.schemas import DispatchResult, Trade
 from oracle.service import OracleService
 from scripts.dispatch_sim import (
     REASON_CORRIDOR,
     REASON_EXECUTED,
     REASON_NO_PATH,
     security_check,
+    sign_batch,
     sign_result,
 )
 from tests.conftest import role_account
@@ -91,14 +92,13 @@ def dispatch_trades(trades: MemoryTradeSource, onchain: tuple[int, int, int]) ->
 
 
 def _submission(service: OracleService, account: object, results: list[DispatchResult]) -> dict:
-    signed = [
-        sign_result(account, r, service.chain_id, service.dispatch_results.address)  # type: ignore[arg-type]
-        for r in results
-    ]
-    return DispatchSubmission(results=signed).model_dump(mode="json", by_alias=True)
+    """The POST /dispatch/results body: the results with ``account``'s batch signature."""
+    sub = sign_batch(account, results, service.chain_id, service.dispatch_results.address)  # type: ignore[arg-type]
+    return sub.model_dump(mode="json", by_alias=True)
 
 
-def _results(onchain: tuple[int, int, int]) -> list[DispatchResult]:
+def _results(onchain: tuple[int, int, int] = (1, 2, 7)) -> list[DispatchResult]:
+    """Results of the two trades (default: off chain, as the role matrix lists them)."""
     t1, t2, period = onchain
     return [
         DispatchResult(
