@@ -1,6 +1,7 @@
 """A simulated dispatch center: security-checks trades against inter-region corridor
-limits, curtails pro rata, signs each result with the DISPATCH key (EIP-712) and returns
-them to the oracle.
+limits, curtails pro rata, signs the results once with the DISPATCH key (EIP-712
+``DispatchBatch``) and returns them to the oracle, which relays them with
+``submitResultBatch``.
 
 Model: regions are nodes of a graph whose edges are corridors with a limit in MW (both
 directions). A trade of ``energy_wh`` over an interval of ``interval_seconds`` is a flow of
