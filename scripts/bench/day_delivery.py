@@ -212,27 +212,20 @@ class DeliveryStages(DayBase):
         ]
         settled: set[int] = set()
         by_id = {t.id: t for t in self.trades}
-        witness = [
-            (engine, "TradeSettled"),
-            (engine, "SellerPaid"),
-            (engine, "TransmissionFeePaid"),
-            (engine, "BuyerRefunded"),
-        ]
+        witness = [(engine, "TradeSettled"), (engine, "TransmissionFeePaid")]
         for receipt in self.waves.run(batches, witness):
             for log in logs_of(receipt, engine, "TradeSettled"):
+                # data words: seller, energy, executed, curtailed, reason, substituted,
+                # failed, by, price, sellerFen, refundFen
                 self.facts.trades_settled += 1
+                self.facts.seller_income_fen += word(log, 9)
+                self.facts.refunds_fen += word(log, 10)
                 if word(log, 6):
                     self.facts.trades_failed += 1
                 else:
                     settled.add(int(log["topics"][1], 16))
-            self.facts.seller_income_fen += sum(
-                word(x, 2) for x in logs_of(receipt, engine, "SellerPaid")
-            )
             self.facts.transmission_fees_fen += sum(
                 word(x, 2) for x in logs_of(receipt, engine, "TransmissionFeePaid")
-            )
-            self.facts.refunds_fen += sum(
-                word(x, 1) for x in logs_of(receipt, engine, "BuyerRefunded")
             )
         if self.facts.trades_settled != len(ids):
             raise BenchError(f"{len(ids) - self.facts.trades_settled} trades not settled")

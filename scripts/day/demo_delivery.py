@@ -245,18 +245,15 @@ class DeliveryStages(DemoBase):
         return self.summary.trades_settled
 
     def _count_payments(self, engine: SettlementEngineClient, receipt: Any) -> None:
-        """Add a settlement receipt's payments (its SellerPaid, TransmissionFeePaid and
-        BuyerRefunded events) to the summary."""
+        """Add a settlement receipt's payments (its TransmissionFeePaid events and the
+        seller's credit and refund of its TradeSettled events) to the summary."""
         s = self.summary
-        s.seller_income_fen += sum(
-            e["args"]["amountFen"] for e in engine.events(receipt, "SellerPaid")
-        )
+        settled = engine.events(receipt, "TradeSettled")
+        s.seller_income_fen += sum(e["args"]["sellerFen"] for e in settled)
         s.transmission_fees_fen += sum(
             e["args"]["amountFen"] for e in engine.events(receipt, "TransmissionFeePaid")
         )
-        s.refunds_fen += sum(
-            e["args"]["amountFen"] for e in engine.events(receipt, "BuyerRefunded")
-        )
+        s.refunds_fen += sum(e["args"]["refundFen"] for e in settled)
 
     def settle_deviations(self) -> None:
         """Settle every trading node's deviation (metered against contracted energy)."""

@@ -213,8 +213,8 @@ def _batch(
 def test_a_result_is_checked_against_its_trade_at_submission(
     ctx: LedgerContext,
     service: OracleService,
-    flow: Flow,
-    onchain: tuple[int, int, int],  # noqa: F811
+    flow: Flow,  # noqa: F811
+    onchain: tuple[int, int, int],
 ) -> None:
     t1, t2, period = onchain
     cases = [
