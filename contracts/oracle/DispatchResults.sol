@@ -106,10 +106,9 @@ contract DispatchResults is IDispatchResults, MarketAccessed, TypedDataDomain {
         uint256 half = _half(tradeId);
         uint16 signerId = uint16(half >> 112);
         if (signerId == 0) return out;
-        (, uint32 periodId,) = _market.dispatchTerms(tradeId);
         out = StoredResult({
             recorded: true,
-            period: periodId,
+            period: _market.settlementTrade(tradeId).periodId,
             executedWh: uint64(half & _MASK48),
             curtailedWh: uint64((half >> 48) & _MASK48),
             reasonCode: uint16(half >> 96),
