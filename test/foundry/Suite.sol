@@ -15,6 +15,7 @@ import {ITransmissionTariff} from "../../contracts/interfaces/ITransmissionTarif
 import {DispatchResults} from "../../contracts/oracle/DispatchResults.sol";
 import {MeterOracle} from "../../contracts/oracle/MeterOracle.sol";
 import {NodeRegistry} from "../../contracts/registry/NodeRegistry.sol";
+import {ISettlementMarket} from "../../contracts/settlement/ISettlementMarket.sol";
 import {SettlementEngine} from "../../contracts/settlement/SettlementEngine.sol";
 import {SettlementToken} from "../../contracts/token/SettlementToken.sol";
 import {TransmissionTariff} from "../../contracts/tariff/TransmissionTariff.sol";
@@ -68,7 +69,7 @@ contract Suite is CheatCodes {
         tariff = new TransmissionTariff(a);
         market = new TradingMarket(a, registry, tariff, IERC20(address(token)));
         oracle = new MeterOracle(a, INodeStatus(address(registry)));
-        dispatch = new DispatchResults(a);
+        dispatch = new DispatchResults(a, ISettlementMarket(address(market)));
         engine = new SettlementEngine(
             a, registry, market, tariff, oracle, dispatch, IERC20(address(token))
         );
