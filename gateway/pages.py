@@ -44,6 +44,7 @@ from gateway.queries import (
     role_holders,
     trade_life,
     trade_meters,
+    undispatched_trades,
 )
 from gateway.tables import (
     Block,
@@ -281,6 +282,7 @@ def overview(page: PageDep, conn: ConnDep) -> HTMLResponse:
         "overview.html",
         title="Market overview",
         counts=counts(conn),
+        undispatched=undispatched_trades(conn),
         charts=charts,
         recent=recent,
         roles=role_holders(conn),

@@ -181,6 +181,16 @@ def counts(conn: Connection) -> dict[str, int]:
     return {name: rows.get(t.name, 0) for name, t in COUNTED.items()}
 
 
+def undispatched_trades(conn: Connection) -> int:
+    """Trades closed without a dispatch result (TradeCloser's TradeClosedUndispatched):
+    counted against the dispatch center, not the parties (docs/defaults.md)."""
+    return sum(
+        n
+        for _contract, event, n in summary.event_counts(conn)
+        if event == "TradeClosedUndispatched"
+    )
+
+
 def event_counts(conn: Connection) -> list[tuple[str, int]]:
     """("Contract.Event", indexed events), the most frequent first (from ``gw_event_counts``)."""
     return [(f"{c}.{e}", n) for c, e, n in summary.event_counts(conn)]

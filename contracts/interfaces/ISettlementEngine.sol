@@ -211,7 +211,9 @@ interface ISettlementEngine {
         uint256 amountFen
     );
     /// @notice How a ramp-up charge was collected: from the node's credit here, its wallet
-    /// (allowance), its bond (slashed to the balancing account); `debtFen` remained.
+    /// (allowance), its bond (slashed to the balancing account); `debtFen` remained: the
+    /// node's debt (an obligation in the registry, so it cannot exit), covered for the
+    /// balancing account by the default fund (IDefaultFund.cover: rules FUND, ALLOCATION).
     event DeviationCollected(
         address indexed node,
         uint32 indexed period,
@@ -220,7 +222,7 @@ interface ISettlementEngine {
         uint256 fromBondFen,
         uint256 debtFen
     );
-    /// @notice `payer` paid `amountFen` of `node`'s debt to the balancing account.
+    /// @notice `payer` paid `amountFen` of `node`'s debt to the default fund.
     event DebtRepaid(address indexed node, address indexed payer, uint256 amountFen, uint256 debtFen);
     /// @notice `account` withdrew its credited `amountFen`.
     event Withdrawn(address indexed account, uint256 amountFen);
@@ -329,8 +331,14 @@ interface ISettlementEngine {
     /// @notice Settle `node`'s deviation in `period` (anyone; once).
     function settleDeviation(address node, uint32 period) external;
 
-    /// @notice Pay up to `amountFen` of `node`'s debt from the caller's allowance.
+    /// @notice Pay up to `amountFen` of `node`'s debt from the caller's allowance, to the
+    /// default fund (which covered or allocated it); the last fen releases the node's debt
+    /// obligation in the registry and unblocks its trading.
     function repayDebt(address node, uint256 amountFen) external;
+
+    /// @notice Count a trade of `buyer` and `seller` in `period` closed without a dispatch
+    /// result as settled (MARKET_CONTRACT: the TradeCloser), so their deviations can settle.
+    function noteUndispatched(address buyer, address seller, uint32 period) external;
 
     /// @notice Withdraw everything credited to the caller.
     function withdraw() external;
@@ -366,4 +374,6 @@ interface ISettlementEngine {
     /// @notice Sum of every account's credited, not yet withdrawn amount.
     function totalClaimableFen() external view returns (uint256);
     function debtOf(address node) external view returns (uint256);
+    /// @notice The default fund behind charges a node cannot pay (IDefaultFund).
+    function defaultFund() external view returns (address);
 }

@@ -14,6 +14,7 @@ import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 import {ISettlementEngine} from "../interfaces/ISettlementEngine.sol";
 import {ITradingMarket} from "../interfaces/ITradingMarket.sol";
 import {ITransmissionTariff} from "../interfaces/ITransmissionTariff.sol";
+import {IDefaultFund} from "./IDefaultFund.sol";
 import {ISettlementMarket} from "./ISettlementMarket.sol";
 import {Checked, RouteRates, SettleWork, Work} from "./SettleWork.sol";
 
@@ -43,6 +44,7 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
     IMeterOracle private immutable _oracle;
     IDispatchResults private immutable _dispatch;
     IERC20 private immutable _token;
+    IDefaultFund private immutable _fund;
 
     address[32] private _grid;
     address private _balancing;
@@ -61,7 +63,8 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
     mapping(address account => uint256) private _claimable;
     uint256 private _totalClaimable;
     mapping(address node => uint256) private _debt;
-    mapping(address node => bool) private _debtBlocked;
+    /// @dev Bit 0: trading blocked for the debt; bit 1: the debt holds a registry obligation.
+    mapping(address node => uint8) private _debtFlags;
 
     /// @param access_ The suite's access root.
     /// @param registry_ Node registry (regions, sides, bonds, trading blocks).
@@ -70,6 +73,7 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
     /// @param oracle_ Meter oracle (metered totals per node and period).
     /// @param dispatch_ Dispatch results (per trade; settlement opening times).
     /// @param token_ The settlement token.
+    /// @param fund_ The default fund (charges a node cannot pay, recoveries of its debt).
     constructor(
         IMarketAccess access_,
         INodeRegistry registry_,
@@ -77,13 +81,14 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         ITransmissionTariff tariff_,
         IMeterOracle oracle_,
         IDispatchResults dispatch_,
-        IERC20 token_
+        IERC20 token_,
+        IDefaultFund fund_
     ) MarketAccessed(access_) {
         if (
             address(access_) == address(0) || address(registry_) == address(0)
                 || address(market_) == address(0) || address(tariff_) == address(0)
                 || address(oracle_) == address(0) || address(dispatch_) == address(0)
-                || address(token_) == address(0)
+                || address(token_) == address(0) || address(fund_) == address(0)
         ) revert ZeroAddress();
         _registry = registry_;
         _market = market_;
@@ -92,6 +97,7 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         _oracle = oracle_;
         _dispatch = dispatch_;
         _token = token_;
+        _fund = fund_;
     }
 
     // ================================================================ OPERATOR
@@ -249,6 +255,15 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         for (uint256 i = 0; i < tradeIds.length; ++i) {
             if (_settle(tradeIds[i], true, checked)) ++settledCount;
         }
+    }
+
+    /// @inheritdoc ISettlementEngine
+    function noteUndispatched(address buyer, address seller, uint32 period)
+        external
+        onlyRole(Roles.MARKET_CONTRACT)
+    {
+        _np[buyer][period].settled += 1;
+        _np[seller][period].settled += 1;
     }
 
     /// @inheritdoc ISettlementEngine
@@ -558,11 +573,13 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         debt -= amount;
         _debt[node] = debt;
         emit DebtRepaid(node, msg.sender, amount, debt);
-        _pull(msg.sender, _balancing, amount);
-        if (debt == 0 && _debtBlocked[node]) {
-            _debtBlocked[node] = false;
-            _registry.unblockTrading(node, DEBT_REASON);
-        }
+        _pull(msg.sender, address(_fund), amount);
+        _fund.payCreditor();
+        if (debt != 0) return;
+        uint8 flags = _debtFlags[node];
+        delete _debtFlags[node];
+        if (flags & 1 != 0) _registry.unblockTrading(node, DEBT_REASON);
+        if (flags & 2 != 0) _registry.removeObligation(node);
     }
 
     /// @inheritdoc ISettlementEngine
@@ -575,8 +592,10 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         _token.safeTransfer(msg.sender, amount);
     }
 
-    /// @dev Formula 3 charge: the node's credit here, then its wallet (allowance), then
-    /// its bond; the rest is a debt that blocks new trading.
+    /// @dev Formula 3 charge (the default waterfall, docs/defaults.md): the node's credit
+    /// here, then its wallet (allowance), then its bond; the rest is the node's debt (it
+    /// blocks trading and, as a registry obligation, exit) and the default fund covers it
+    /// for the balancing account (fund, then allocation to the members).
     function _collect(address node, uint32 period, uint256 amount) private {
         address balancing = _balancing;
         uint256 rest = amount;
@@ -604,14 +623,22 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
             fromBond = _registry.slash(node, rest, balancing, DEVIATION_REASON);
             rest -= fromBond;
         }
+        emit DeviationCollected(node, period, fromCredit, fromWallet, fromBond, rest);
         if (rest != 0) {
             _debt[node] += rest;
-            if (!_debtBlocked[node]) {
-                _debtBlocked[node] = true;
+            if (_debtFlags[node] == 0) {
+                // the debt follows the entity: an obligation keeps the node from exiting,
+                // so its entity stays registered to this address
+                uint8 flags = 1;
+                if (_registry.isActive(node)) {
+                    flags = 3;
+                    _registry.addObligation(node);
+                }
+                _debtFlags[node] = flags;
                 _registry.blockTrading(node, DEBT_REASON);
             }
+            _fund.cover(node, period, rest, balancing);
         }
-        emit DeviationCollected(node, period, fromCredit, fromWallet, fromBond, rest);
     }
 
     // ================================================================ views
@@ -737,6 +764,11 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
     /// @inheritdoc ISettlementEngine
     function debtOf(address node) external view returns (uint256) {
         return _debt[node];
+    }
+
+    /// @inheritdoc ISettlementEngine
+    function defaultFund() external view returns (address) {
+        return address(_fund);
     }
 
     // ================================================================ internals

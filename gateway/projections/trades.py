@@ -28,6 +28,9 @@ from ledger.units import wh_to_mwh_text
 T = table_of(Trade)
 #: TradingMarket's ``TradeStatus`` enum by name, as the CLI names it (ledger.display).
 TRADE_STATUSES = TRADE_STATUS_NAMES
+#: The status of a trade TradeCloser closed without a dispatch result (the market's status
+#: is Failed; the outcome counts against the dispatch center, not the parties).
+NOT_DISPATCHED = "not dispatched"
 
 
 class TradesProjector(Projector):
@@ -44,6 +47,7 @@ class TradesProjector(Projector):
             "TradeSettled",
             "TradeFailed",
             "TradeCancelled",
+            "TradeClosedUndispatched",
         }
     )
     models = (Trade,)
@@ -102,7 +106,16 @@ class TradesProjector(Projector):
         elif ev.event == "TradeRouted":
             values["transmission_fee_fen"] = as_int(arg(ev, "feeFen"))
         elif ev.event == "TradeStatusChanged":
-            values["status"] = as_text(arg(ev, "status"), TRADE_STATUSES) or "unknown"
+            status = as_text(arg(ev, "status"), TRADE_STATUSES) or "unknown"
+            if old["status"] != NOT_DISPATCHED:  # the market's Failed that follows it
+                values["status"] = status
+        elif ev.event == "TradeClosedUndispatched":
+            values |= {
+                "refund_fen": as_int(arg(ev, "refundFen")),
+                "dispatch_accepted": False,
+                "dispatch_reason": "no dispatch result by the closure deadline",
+                "status": NOT_DISPATCHED,
+            }
         elif ev.event == "TradeMetered":
             values |= {
                 "delivered_wh": as_int(arg(ev, "deliveredWh", "suppliedWh")),

@@ -322,5 +322,8 @@ class SettlementEngineClient(ContractClient):
     def debt_of(self, node: str) -> int:
         return int(self._call("debtOf", _addr(node)))
 
+    def default_fund(self) -> str:
+        return str(self._call("defaultFund"))
+
     def offered_ftr_id(self, receipt: TxReceipt) -> int:
         return int(self.events(receipt, "FtrOffered")[0]["args"]["ftrId"])

@@ -1,7 +1,8 @@
 """Settlement: ``SettlementEngine`` (transmission fees, contract guarantees, deviations).
 
 It holds MARKET_CONTRACT so it may mark trades dispatched, pay out and close escrows in
-the trading market, and slash bonds and block indebted nodes in the registry. Its grid,
+the trading market, and slash bonds, block indebted nodes and hold their debt obligation
+in the registry; charges a node cannot pay go to the ``DefaultFund`` (s45). Its grid,
 balancing and remainder accounts are configured by the OPERATOR after deployment
 (``setGridAccount``, ``setBalancingAccount``, ``setRemainderAccount``; docs/settlement.md).
 """
@@ -19,6 +20,7 @@ SPECS = [
             env.addresses["MeterOracle"],
             env.addresses["DispatchResults"],
             env.addresses["SettlementToken"],
+            env.addresses["DefaultFund"],
         ],
         roles=("MARKET_CONTRACT",),
     ),

@@ -23,6 +23,7 @@ from ledger.clients.tariff import TransmissionTariffClient
 from ledger.clients.trading import TradingMarketClient
 from ledger.context import LedgerContext
 from ledger.units import mwh_to_wh
+from node.settlement import defaults_cli
 from node.trading.cli import open_period
 
 app = typer.Typer(help="The OPERATOR's set-up of the market.", no_args_is_help=True)
@@ -45,6 +46,7 @@ _client = cli.contract_client
 
 
 app.command("open-period")(open_period)
+defaults_cli.register_operator(app)  # fund-replenish, fund-rate, closure-grace
 
 
 @app.command("open-next-period")

@@ -15,6 +15,7 @@ from rich.table import Table
 from ledger import cli_support as cli
 from ledger.errors import ValidationError
 from ledger.units import fen_to_cny, wh_to_mwh_text
+from node.settlement import defaults_cli
 from node.settlement.statements import Settler, StatementBuilder, statement_csv, statement_html
 
 WalletOpt = Annotated[str | None, cli.wallet_option("The node's wallet (keystore).")]
@@ -138,6 +139,8 @@ def settle(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``statement`` and ``settle`` to the ``node`` app."""
+    """Add ``statement``, ``settle`` and the closure / default fund commands
+    (``node/settlement/defaults_cli.py``) to the ``node`` app."""
     app.command("statement")(statement)
     app.command("settle")(settle)
+    defaults_cli.register(app)

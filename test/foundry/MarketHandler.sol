@@ -7,6 +7,8 @@ import {INodeRegistry} from "../../contracts/interfaces/INodeRegistry.sol";
 import {ISettlementEngine} from "../../contracts/interfaces/ISettlementEngine.sol";
 import {ISettlementToken} from "../../contracts/interfaces/ISettlementToken.sol";
 import {ITradingMarket} from "../../contracts/interfaces/ITradingMarket.sol";
+import {IDefaultFund} from "../../contracts/settlement/IDefaultFund.sol";
+import {ITradeCloser} from "../../contracts/settlement/ITradeCloser.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {CheatCodes} from "./Vm.sol";
 import {Suite} from "./Suite.sol";
@@ -14,7 +16,9 @@ import {Suite} from "./Suite.sol";
 /// @notice Drives random, realistic sequences through the role accounts: mint, transfer,
 /// burn, bond deposits/withdrawals, slashes, post + take, cancel, signed dispatch results,
 /// closing a period (meter totals + settlement opening), settle (also of settled trades),
-/// settle deviations, withdraw credits and new periods. Every refusal must be one of the
+/// settle deviations, withdraw credits and new periods; trades withheld from dispatch and
+/// closed undispatched (TradeCloser); default fund contributions, replenishments and
+/// assessments. `drain` closes every open trade. Every refusal must be one of the
 /// custom errors the action may legitimately meet; anything else fails the run.
 contract MarketHandler is CheatCodes {
     uint256 internal constant NODES = 4; // nodes 0, 1 sell; 2, 3 buy
@@ -28,11 +32,15 @@ contract MarketHandler is CheatCodes {
     ISettlementEngine internal immutable _engine;
     IMeterOracle internal immutable _oracle;
     IDispatchResults internal immutable _dispatch;
+    ITradeCloser internal immutable _closer;
+    IDefaultFund internal immutable _fund;
 
     uint32 public currentPeriod;
     bool public settling;
     uint256[] internal _trades;
     mapping(uint256 tradeId => bool) public dispatched;
+    mapping(uint256 tradeId => bool) public withheld;
+    uint256 public closedUndispatched;
     mapping(uint256 tradeId => uint256) public settleSuccesses;
     uint256 public settledTrades;
     uint256 public doubleSettleAttempts;
@@ -47,6 +55,8 @@ contract MarketHandler is CheatCodes {
         _engine = suite_.engine();
         _oracle = suite_.oracle();
         _dispatch = suite_.dispatch();
+        _closer = suite_.closer();
+        _fund = suite_.fund();
         _openPeriod();
     }
 
@@ -176,9 +186,13 @@ contract MarketHandler is CheatCodes {
     /// settlement.
     function closePeriod(uint256 meterSeed) external {
         if (settling) return;
+        _closePeriod(meterSeed);
+    }
+
+    function _closePeriod(uint256 meterSeed) internal {
         for (uint256 i = 0; i < _trades.length; ++i) {
             uint256 tradeId = _trades[i];
-            if (dispatched[tradeId]) continue;
+            if (dispatched[tradeId] || withheld[tradeId]) continue;
             ITradingMarket.Trade memory t = _market.trade(tradeId);
             _submitResult(tradeId, t.periodId, t.energyWh, 0, 0);
         }
@@ -256,6 +270,122 @@ contract MarketHandler is CheatCodes {
             calls["repayDebt"] += 1;
         } catch (bytes memory err) {
             _allowOnly(err, _errs(ISettlementEngine.InsufficientFunds.selector));
+        }
+    }
+
+    // ------------------------------------------------------------------ closure, defaults
+
+    /// @notice The dispatch center never reports trade `tradeSeed` (of the open period).
+    function withhold(uint256 tradeSeed) external {
+        if (settling || _trades.length == 0) return;
+        uint256 tradeId = _trades[tradeSeed % _trades.length];
+        if (dispatched[tradeId]) return;
+        withheld[tradeId] = true;
+        calls["withhold"] += 1;
+    }
+
+    /// @notice Anyone closes a trade without a dispatch result (waiting for its deadline when
+    /// `waitSeed` is even and the open period is over: a warp must not skip a trading window).
+    function closeUndispatched(uint256 tradeSeed, uint256 waitSeed) external {
+        if (_trades.length == 0) return;
+        uint256 tradeId = _trades[tradeSeed % _trades.length];
+        uint64 due = _closer.closureDueAt(tradeId);
+        if (waitSeed % 2 == 0 && settling && block.timestamp < due) VM.warp(due);
+        try _closer.closeUndispatched(tradeId) {
+            require(settleSuccesses[tradeId] == 0, "closed after settling");
+            settleSuccesses[tradeId] += 1;
+            settledTrades += 1;
+            closedUndispatched += 1;
+            calls["closeUndispatched"] += 1;
+        } catch (bytes memory err) {
+            _allowOnly(
+                err,
+                _errs(
+                    ITradeCloser.ClosureNotDue.selector,
+                    ITradeCloser.DispatchResultPresent.selector,
+                    ITradeCloser.TradeAlreadyClosed.selector
+                )
+            );
+        }
+    }
+
+    function contribute(uint256 node) external {
+        address n = suite.node(node);
+        VM.prank(n);
+        _token.approve(address(_fund), type(uint256).max);
+        try _fund.contribute(n) {
+            calls["contribute"] += 1;
+        } catch (bytes memory err) {
+            _allowOnly(
+                err,
+                _errs(
+                    IDefaultFund.AlreadyContributed.selector,
+                    IDefaultFund.InsufficientFunds.selector
+                )
+            );
+        }
+    }
+
+    function requireContribution(uint256 node) external {
+        try _fund.requireContribution(suite.node(node)) {
+            calls["requireContribution"] += 1;
+        } catch (bytes memory err) {
+            _allowOnly(
+                err,
+                _errs(
+                    IDefaultFund.AlreadyContributed.selector,
+                    IDefaultFund.ContributionAlreadyRequired.selector
+                )
+            );
+        }
+    }
+
+    function replenish(uint256 amountFen) external {
+        amountFen = _bound(amountFen, 1, 20_000_000);
+        address op = suite.operator();
+        VM.prank(suite.bank());
+        _token.mint(op, amountFen, bytes32(++_refs));
+        VM.startPrank(op);
+        _token.approve(address(_fund), amountFen);
+        _fund.replenish(amountFen);
+        VM.stopPrank();
+        calls["replenish"] += 1;
+    }
+
+    function payAssessment(uint256 node) external {
+        address n = suite.node(node);
+        VM.prank(n);
+        try _fund.payAssessment(n) {
+            calls["payAssessment"] += 1;
+        } catch (bytes memory err) {
+            _allowOnly(
+                err,
+                _errs(IDefaultFund.NoAssessment.selector, IDefaultFund.InsufficientFunds.selector)
+            );
+        }
+    }
+
+    /// @notice The finite path to closure, from any state the run reached: end the open
+    /// period (meter, open settlement; withheld trades stay without a result), then settle
+    /// every dispatched trade and close every other one once due. Nothing may refuse.
+    function drain() external {
+        if (!settling) {
+            _closePeriod(1);
+            settling = true;
+        }
+        for (uint256 i = 0; i < _trades.length; ++i) {
+            uint256 tradeId = _trades[i];
+            if (settleSuccesses[tradeId] != 0) continue;
+            if (dispatched[tradeId]) {
+                _engine.settle(tradeId);
+            } else {
+                uint64 due = _closer.closureDueAt(tradeId);
+                if (block.timestamp < due) VM.warp(due);
+                _closer.closeUndispatched(tradeId);
+                closedUndispatched += 1;
+            }
+            settleSuccesses[tradeId] += 1;
+            settledTrades += 1;
         }
     }
 

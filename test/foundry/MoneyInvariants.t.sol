@@ -9,8 +9,11 @@ import {Suite} from "./Suite.sol";
 /// (1) conservation: total supply = every known wallet + TradingMarket escrow + NodeRegistry
 ///     bonds + SettlementEngine credits and FTR fund, and each contract's books equal its
 ///     token balance; (2) escrow held >= the open trades' remaining escrow (and equals it);
-/// (3) no double settlement: no trade settled twice, closed trades = successful settles <=
-///     formed trades.
+/// (3) no double settlement: no trade settled twice, closed trades = successful settles and
+///     undispatched closures <= formed trades; (4) after every run, every open trade has a
+///     finite path to closure: `drain` (the handler) settles or closes each one and leaves no
+///     escrow locked and no trade obligation open, conservation still holding. The default
+///     fund's holdings count in (1).
 contract MoneyInvariants {
     Suite internal _suite;
     MarketHandler internal _handler;
@@ -42,11 +45,15 @@ contract MoneyInvariants {
         uint256 escrow = _suite.market().totalEscrowFen();
         uint256 bonds = _suite.registry().totalBondFen();
         uint256 engine = _suite.engine().totalClaimableFen() + _suite.engine().ftrFundFen();
+        uint256 fund = _suite.token().balanceOf(address(_suite.fund()));
+        require(_suite.fund().fundFen() == fund, "fund books");
+        require(_suite.token().balanceOf(address(_suite.closer())) == 0, "closer holds nothing");
         require(_suite.token().balanceOf(address(_suite.market())) == escrow, "escrow books");
         require(_suite.token().balanceOf(address(_suite.registry())) == bonds, "bond books");
         require(_suite.token().balanceOf(address(_suite.engine())) == engine, "engine books");
         require(
-            _suite.token().totalSupply() == wallets + escrow + bonds + engine, "supply conserved"
+            _suite.token().totalSupply() == wallets + escrow + bonds + engine + fund,
+            "supply conserved"
         );
         uint256 nodeBonds;
         for (uint256 i = 0; i < _suite.NODE_COUNT(); ++i) {
@@ -79,6 +86,37 @@ contract MoneyInvariants {
         }
         require(closed == _handler.settledTrades(), "closed = settles");
         require(closed <= _suite.market().tradeCount(), "settled <= formed");
+    }
+
+    /// @notice Every open trade has a finite path to closure (checked at the end of each run).
+    function afterInvariant() public {
+        _handler.drain();
+        require(_suite.market().totalEscrowFen() == 0, "escrow locked after drain");
+        uint256[] memory ids = _handler.tradeIds();
+        for (uint256 i = 0; i < ids.length; ++i) {
+            ITradingMarket.TradeStatus s = _suite.market().trade(ids[i]).status;
+            require(
+                s == ITradingMarket.TradeStatus.Settled || s == ITradingMarket.TradeStatus.Failed,
+                "open trade after drain"
+            );
+        }
+        invariant_money();
+    }
+
+    /// @notice A withheld trade closes undispatched with its whole escrow refunded.
+    function test_undispatchedWalk() public {
+        _handler.trade(0, 0, 1_000_000, 300_000);
+        _handler.trade(1, 1, 500_000, 250_000);
+        _handler.withhold(1);
+        _handler.closePeriod(7);
+        _handler.closeUndispatched(1, 1); // not due yet
+        require(_handler.closedUndispatched() == 0, "closed early");
+        _handler.settle(0);
+        _handler.closeUndispatched(1, 0); // waits for the deadline
+        require(_handler.closedUndispatched() == 1, "closed once due");
+        _handler.settleDeviation(1);
+        _handler.settleDeviation(3);
+        afterInvariant();
     }
 
     /// @notice A fixed walk through one period (a smoke test of the handler itself).

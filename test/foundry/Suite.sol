@@ -15,8 +15,11 @@ import {ITransmissionTariff} from "../../contracts/interfaces/ITransmissionTarif
 import {DispatchResults} from "../../contracts/oracle/DispatchResults.sol";
 import {MeterOracle} from "../../contracts/oracle/MeterOracle.sol";
 import {NodeRegistry} from "../../contracts/registry/NodeRegistry.sol";
+import {DefaultFund} from "../../contracts/settlement/DefaultFund.sol";
 import {ISettlementMarket} from "../../contracts/settlement/ISettlementMarket.sol";
+import {ITradeCloser} from "../../contracts/settlement/ITradeCloser.sol";
 import {SettlementEngine} from "../../contracts/settlement/SettlementEngine.sol";
+import {TradeCloser} from "../../contracts/settlement/TradeCloser.sol";
 import {SettlementToken} from "../../contracts/token/SettlementToken.sol";
 import {TransmissionTariff} from "../../contracts/tariff/TransmissionTariff.sol";
 import {TradingMarket} from "../../contracts/trading/TradingMarket.sol";
@@ -25,8 +28,8 @@ import {CheatCodes} from "./Vm.sol";
 
 /// @notice The money path of the real suite (ledger/suite/s00..s50), deployed and wired as
 /// `gridledger deploy` does: MarketAccess, SettlementToken, NodeRegistry, TransmissionTariff,
-/// TradingMarket (MARKET_CONTRACT), MeterOracle, DispatchResults, SettlementEngine
-/// (MARKET_CONTRACT); one account per role; two regions; two sellers and two buyers admitted
+/// TradingMarket (MARKET_CONTRACT), MeterOracle, DispatchResults, DefaultFund,
+/// SettlementEngine (MARKET_CONTRACT), TradeCloser (MARKET_CONTRACT); one account per role; two regions; two sellers and two buyers admitted
 /// with a bond; grid, balancing and remainder accounts set.
 contract Suite is CheatCodes {
     uint256 public constant DISPATCH_KEY = 0xD15A7C4;
@@ -52,6 +55,8 @@ contract Suite is CheatCodes {
     IMeterOracle public immutable oracle;
     IDispatchResults public immutable dispatch;
     ISettlementEngine public immutable engine;
+    DefaultFund public immutable fund;
+    ITradeCloser public immutable closer;
 
     address[NODE_COUNT] internal _nodes;
     address[HOLDER_COUNT] internal _holders;
@@ -70,9 +75,11 @@ contract Suite is CheatCodes {
         market = new TradingMarket(a, registry, tariff, IERC20(address(token)));
         oracle = new MeterOracle(a, INodeStatus(address(registry)));
         dispatch = new DispatchResults(a, ISettlementMarket(address(market)));
+        fund = new DefaultFund(a, registry, IERC20(address(token)));
         engine = new SettlementEngine(
-            a, registry, market, tariff, oracle, dispatch, IERC20(address(token))
+            a, registry, market, tariff, oracle, dispatch, IERC20(address(token)), fund
         );
+        closer = new TradeCloser(a, market, dispatch, engine);
         _grantRoles();
         _tariff();
         for (uint256 i = 0; i < NODE_COUNT; ++i) {
@@ -110,6 +117,8 @@ contract Suite is CheatCodes {
         access.grantRole(Roles.DISPATCH, dispatchSigner);
         access.grantRole(Roles.MARKET_CONTRACT, address(market));
         access.grantRole(Roles.MARKET_CONTRACT, address(engine));
+        access.grantRole(Roles.MARKET_CONTRACT, address(closer));
+        access.grantRole(Roles.MARKET_CONTRACT, address(fund));
         VM.stopPrank();
     }
 

@@ -189,10 +189,11 @@ class Flow:
         escrow = self.market.settler.total_escrow_fen()
         bonds = self.registry.total_bond_fen()
         engine = self.engine.total_claimable_fen() + self.engine.ftr_fund_fen()
+        fund = token.balance_of(self.engine.default_fund())
         assert token.balance_of(self.market.settler.address) == escrow
         assert token.balance_of(self.registry.address) == bonds
         assert token.balance_of(self.engine.address) == engine
-        return token.total_supply(), wallets + escrow + bonds + engine
+        return token.total_supply(), wallets + escrow + bonds + engine + fund
 
 
 def refund_of(engine: SettlementEngineClient, receipt: Any) -> tuple[int, int]:
