@@ -1,5 +1,6 @@
-"""Dispatch relay: verify the dispatch center's signed results of trades and queue their
-relay to ``DispatchResults.submitResults`` through the write-ahead outbox (all or nothing)."""
+"""Dispatch relay: verify the dispatch center's batch of results of trades (one DISPATCH
+signature over all of them) and queue its relay to ``DispatchResults.submitResultBatch``
+through the write-ahead outbox (all or nothing)."""
 
 from __future__ import annotations
 
@@ -14,17 +15,8 @@ from oracle.dispatch import TradeSource
 from oracle.encoding import from_hex, to_hex
 from oracle.errors import OracleError
 from oracle.relay import enqueue
-from oracle.schemas import (
-    DispatchAccepted,
-    DispatchReason,
-    DispatchResult,
-    DispatchSubmission,
-    SignedDispatchResult,
-)
+from oracle.schemas import DispatchAccepted, DispatchReason, DispatchResult, DispatchSubmission
 from oracle.store import DispatchResultRow
-
-#: A verified result: the result, its signature and its signer.
-Verified = tuple[DispatchResult, bytes, str]
 
 
 class DispatchRelay:
@@ -49,39 +41,37 @@ class DispatchRelay:
         )
 
     def submit_dispatch(self, sub: DispatchSubmission) -> DispatchAccepted:
-        """Verify dispatch-signed results and queue their relay (all or nothing)."""
+        """Verify a DISPATCH-signed batch of results and queue its relay (all or nothing)."""
         problem = self.core.wrong_domain(
             sub.chain_id, sub.verifying_contract, self.dispatch_results.address
         )
         if problem:
             raise OracleError(400, DispatchReason.WRONG_CHAIN, problem)
-        prepared = [self._verify(item) for item in sub.results]
-        signers = {signer for _r, _s, signer in prepared}
-        for signer in sorted(signers):
-            if not self.access.has_role("DISPATCH", signer):
-                raise OracleError(
-                    403, DispatchReason.NOT_DISPATCH, f"{signer} does not hold the DISPATCH role"
-                )
-        chain_now = int(self.ctx.w3.eth.get_block("latest")["timestamp"])
-        ids = [r.trade_id for r, _s, _g in prepared]
-        with self.core.lock, self.core.sessions.begin() as session:
-            for res, _sig, _signer in prepared:
-                self._check_trade(session, res, chain_now)
-            outbox_id = self._enqueue(session, prepared)
-        return DispatchAccepted(outbox_id=outbox_id, trade_ids=ids, signer=sorted(signers)[0])
-
-    def _verify(self, item: SignedDispatchResult) -> Verified:
-        """The result with its signature and recovered signer (401 for a bad signature)."""
-        res = item.result
-        signature = from_hex(item.signature)
-        digest = eip712.typed_digest(self.separator, eip712.dispatch_struct_hash(res.message()))
-        try:
-            signer = eip712.recover_signer(digest, signature)
-        except eip712.SignatureError as exc:
+        signature = from_hex(sub.signature)
+        signer = self._signer(sub, signature)
+        if not self.access.has_role("DISPATCH", signer):
             raise OracleError(
-                401, DispatchReason.BAD_SIGNATURE, f"trade {res.trade_id}: {exc}"
+                403, DispatchReason.NOT_DISPATCH, f"{signer} does not hold the DISPATCH role"
+            )
+        chain_now = int(self.ctx.w3.eth.get_block("latest")["timestamp"])
+        with self.core.lock, self.core.sessions.begin() as session:
+            for res in sub.results:
+                self._check_trade(session, res, chain_now)
+            outbox_id = self._enqueue(session, sub.results, signature, signer)
+        return DispatchAccepted(
+            outbox_id=outbox_id, trade_ids=[r.trade_id for r in sub.results], signer=signer
+        )
+
+    def _signer(self, sub: DispatchSubmission, signature: bytes) -> str:
+        """The batch signature's signer (401 for a bad signature)."""
+        struct = eip712.dispatch_batch_struct_hash(sub.messages())
+        try:
+            return eip712.recover_signer(eip712.typed_digest(self.separator, struct), signature)
+        except eip712.SignatureError as exc:
+            first = sub.results[0].trade_id
+            raise OracleError(
+                401, DispatchReason.BAD_SIGNATURE, f"batch from trade {first}: {exc}"
             ) from exc
-        return res, signature, signer
 
     def _check_trade(self, session: Session, res: DispatchResult, chain_now: int) -> None:
         """The result fits its trade, is the trade's first, and settlement is not open."""
@@ -114,17 +104,16 @@ class DispatchRelay:
                 f"settlement of period {res.period} opened at {opens}",
             )
 
-    def _enqueue(self, session: Session, prepared: list[Verified]) -> int:
-        """Queue one ``submitResults`` of every result and store the results; the outbox id."""
+    def _enqueue(
+        self, session: Session, results: list[DispatchResult], signature: bytes, signer: str
+    ) -> int:
+        """Queue one ``submitResultBatch`` of the results and store them; the outbox id."""
         data = self.dispatch_results.encode(
-            "submitResults",
-            [
-                (r.trade_id, r.period, r.executed_wh, r.curtailed_wh, r.reason_code)
-                for r, _s, _g in prepared
-            ],
-            [sig for _r, sig, _g in prepared],
+            "submitResultBatch",
+            [(r.trade_id, r.period, r.executed_wh, r.curtailed_wh, r.reason_code) for r in results],
+            signature,
         )
-        ids = [r.trade_id for r, _s, _g in prepared]
+        ids = [r.trade_id for r in results]
         out = enqueue(
             session,
             "dispatch_results",
@@ -132,7 +121,7 @@ class DispatchRelay:
             self.dispatch_results.address,
             data,
         )
-        for res, sig, signer in prepared:
+        for res in results:
             session.add(
                 DispatchResultRow(
                     trade_id=str(res.trade_id),
@@ -140,7 +129,7 @@ class DispatchRelay:
                     executed_wh=res.executed_wh,
                     curtailed_wh=res.curtailed_wh,
                     reason_code=res.reason_code,
-                    signature=to_hex(sig),
+                    signature=to_hex(signature),
                     signer=signer,
                     received_at=self.core.clock(),
                     outbox_id=out.id,

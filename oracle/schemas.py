@@ -161,22 +161,32 @@ class DispatchResult(Wire):
 
 
 class SignedDispatchResult(Wire):
+    """One result signed on its own (EIP-712 ``DispatchResult``), for ``submitResults``."""
+
     result: DispatchResult
     signature: HexSig
 
 
 class DispatchSubmission(Wire):
+    """Results of trades with one DISPATCH signature over all of them (EIP-712
+    ``DispatchBatch(DispatchResult[] results)``, what ``submitResultBatch`` checks)."""
+
     chain_id: int | None = None
     verifying_contract: Address | None = None
-    results: list[SignedDispatchResult] = Field(min_length=1, max_length=1000)
+    results: list[DispatchResult] = Field(min_length=1, max_length=1000)
+    signature: HexSig
 
     @field_validator("results")
     @classmethod
-    def _unique_trades(cls, value: list[SignedDispatchResult]) -> list[SignedDispatchResult]:
-        ids = [r.result.trade_id for r in value]
+    def _unique_trades(cls, value: list[DispatchResult]) -> list[DispatchResult]:
+        ids = [r.trade_id for r in value]
         if len(set(ids)) != len(ids):
             raise ValueError("each trade may appear once per submission")
         return value
+
+    def messages(self) -> list[dict[str, Any]]:
+        """The results as EIP-712 messages (camelCase keys)."""
+        return [r.message() for r in self.results]
 
 
 class DispatchAccepted(Wire):

@@ -1,6 +1,7 @@
 """A simulated dispatch center: security-checks trades against inter-region corridor
-limits, curtails pro rata, signs each result with the DISPATCH key (EIP-712) and returns
-them to the oracle.
+limits, curtails pro rata, signs the results once with the DISPATCH key (EIP-712
+``DispatchBatch``) and returns them to the oracle, which relays them with
+``submitResultBatch``.
 
 Model: regions are nodes of a graph whose edges are corridors with a limit in MW (both
 directions). A trade of ``energy_wh`` over an interval of ``interval_seconds`` is a flow of
@@ -159,6 +160,22 @@ def sign_result(
     return SignedDispatchResult(result=result, signature="0x" + signature.hex())
 
 
+def sign_batch(
+    account: LocalAccount, results: list[DispatchResult], chain_id: int, contract: str
+) -> DispatchSubmission:
+    """The oracle's submission of ``results`` with ``account``'s one signature over them all
+    (EIP-712 ``DispatchBatch``, what ``DispatchResults.submitResultBatch`` checks)."""
+    separator = eip712.domain_separator(eip712.DISPATCH_DOMAIN_NAME, chain_id, contract)
+    struct = eip712.dispatch_batch_struct_hash([r.message() for r in results])
+    signature = eip712.sign_digest(bytes(account.key), eip712.typed_digest(separator, struct))
+    return DispatchSubmission(
+        chain_id=chain_id,
+        verifying_contract=contract,
+        results=results,
+        signature="0x" + signature.hex(),
+    )
+
+
 def parse_corridor(text: str) -> tuple[tuple[str, str], float]:
     a, b, mw = text.split(":")
     return (a, b), float(mw)
@@ -212,13 +229,10 @@ def run(
         if not trades:
             typer.echo(f"no trades in period {period}")
             return
-        results = [
-            sign_result(account, r, chain_id, contract) for r in security_check(trades, corridors)
-        ]
-        sub = DispatchSubmission(chain_id=chain_id, verifying_contract=contract, results=results)
+        sub = sign_batch(account, security_check(trades, corridors), chain_id, contract)
         resp = http.post("/dispatch/results", json=sub.model_dump(mode="json", by_alias=True))
         if not resp.is_success:
-            typer.echo(refused_line(resp, len(results)), err=True)
+            typer.echo(refused_line(resp, len(sub.results)), err=True)
             raise typer.Exit(1)
         typer.echo(f"{resp.status_code} {resp.text}")
 

@@ -35,10 +35,10 @@ interface IDispatchResults {
         address signer;
     }
 
-    /// @notice A stored result without its signer (what settlement reads).
+    /// @notice A stored result without its signer and period (what settlement reads; the
+    /// period is the trade's, checked at submission).
     struct Execution {
         bool recorded;
-        uint64 period;
         uint64 executedWh;
         uint64 curtailedWh;
         uint16 reasonCode;
@@ -70,8 +70,18 @@ interface IDispatchResults {
     error OpensAtInPast(uint64 period, uint64 opensAt);
     /// @notice A batch must hold at least one result.
     error EmptyBatch();
+    /// @notice The trade is settled or failed (`status` as ITradingMarket.TradeStatus).
+    error TradeNotOpen(uint256 tradeId, uint8 status);
+    /// @notice The result names another period than the trade's.
+    error DispatchPeriodMismatch(uint256 tradeId, uint64 resultPeriod, uint32 tradePeriod);
+    /// @notice Executed plus curtailed energy exceed the trade's energy.
+    error DispatchExceedsTrade(
+        uint256 tradeId, uint256 executedWh, uint256 curtailedWh, uint256 energyWh
+    );
 
-    /// @notice Record signed results (METER_ORACLE); reverts as a whole on any bad one.
+    /// @notice Record signed results (METER_ORACLE); reverts as a whole on any bad one. Each
+    /// result is checked against its trade in the market (UnknownTrade, TradeNotOpen,
+    /// DispatchPeriodMismatch, DispatchExceedsTrade), so a recorded result can be settled.
     function submitResults(DispatchResult[] calldata results, bytes[] calldata signatures)
         external;
 
@@ -91,8 +101,12 @@ interface IDispatchResults {
     /// @notice The recorded result of `tradeId`.
     function resultOf(uint256 tradeId) external view returns (StoredResult memory);
 
-    /// @notice The recorded result of `tradeId` without its signer (one storage read).
+    /// @notice The recorded result of `tradeId` without its signer and period (one storage
+    /// read).
     function executionOf(uint256 tradeId) external view returns (Execution memory);
+
+    /// @notice The trading market whose trades the results are of.
+    function market() external view returns (address);
 
     /// @notice The EIP-712 digest the dispatch key signs for `result`.
     function resultDigest(DispatchResult calldata result) external view returns (bytes32);

@@ -113,15 +113,6 @@ interface ISettlementEngine {
 
     // ------------------------------------------------------------------ trade settlement
 
-    /// @notice The seller was credited price x executed energy of `tradeId`.
-    event SellerPaid(
-        uint256 indexed tradeId,
-        address indexed seller,
-        uint32 indexed period,
-        uint256 executedWh,
-        uint256 priceFenPerMwh,
-        uint256 amountFen
-    );
     /// @notice One region's stamp fee of formula 1: floor(energyWh x rateFenPerMwh / 1e6),
     /// credited to `gridAccount`. `substitution` marks the substitute's route.
     event TransmissionFeePaid(
@@ -180,12 +171,10 @@ interface ISettlementEngine {
         uint256 amountFen,
         uint256 unpaidFen
     );
-    /// @notice The rest of the escrow, `amountFen`, was refunded to the buyer when the
-    /// trade closed (`unexecutedWh` were neither executed nor substituted).
-    event BuyerRefunded(
-        uint256 indexed tradeId, address indexed buyer, uint256 unexecutedWh, uint256 amountFen
-    );
     /// @notice Trade `tradeId` settled (`failed`: nothing was executed nor substituted).
+    /// The seller was credited `sellerFen` = floor(executedWh x priceFenPerMwh / 1e6); the
+    /// rest of the escrow, `refundFen`, was refunded to the buyer when the trade closed (for
+    /// the energyWh - executedWh - substitutedWh neither executed nor substituted).
     event TradeSettled(
         uint256 indexed tradeId,
         uint32 indexed period,
@@ -197,7 +186,10 @@ interface ISettlementEngine {
         uint16 reasonCode,
         uint256 substitutedWh,
         bool failed,
-        address by
+        address by,
+        uint256 priceFenPerMwh,
+        uint256 sellerFen,
+        uint256 refundFen
     );
     /// @notice `node` has no recorded meter data for `period` after its settlement opened.
     event MeterDataFlagged(address indexed node, uint32 indexed period, address by);
@@ -247,8 +239,6 @@ interface ISettlementEngine {
     error TradeAlreadySettled(uint256 tradeId, uint8 status);
     /// @notice The dispatch center's result of the trade is not recorded yet.
     error DispatchResultMissing(uint256 tradeId);
-    /// @notice The dispatch result names another period than the trade's.
-    error DispatchPeriodMismatch(uint256 tradeId, uint64 resultPeriod, uint32 tradePeriod);
     /// @notice Settlement of `period` has not opened (opensAt 0 = not scheduled).
     error SettlementNotOpen(uint32 period, uint64 opensAt, uint64 nowS);
     /// @notice Settlement of `period` has opened: nominations and rate changes are closed.

@@ -8,6 +8,8 @@ import {TypedDataDomain} from "./TypedDataDomain.sol";
 import {Roles} from "../access/Roles.sol";
 import {IDispatchResults} from "../interfaces/IDispatchResults.sol";
 import {IMarketAccess} from "../interfaces/IMarketAccess.sol";
+import {ITradingMarket} from "../interfaces/ITradingMarket.sol";
+import {ISettlementMarket} from "../settlement/ISettlementMarket.sol";
 
 /// @title DispatchResults
 /// @notice Dispatch-signed execution results of trades (see IDispatchResults).
@@ -23,27 +25,31 @@ contract DispatchResults is IDispatchResults, MarketAccessed, TypedDataDomain {
         "uint64 executedWh,uint64 curtailedWh,uint16 reasonCode)"
     );
 
-    /// @dev A result as stored: one slot; the signer is interned (ids from 1).
-    struct PackedResult {
-        bool recorded;
-        uint64 period;
-        uint64 executedWh;
-        uint64 curtailedWh;
-        uint16 reasonCode;
-        uint16 signerId;
-    }
+    /// @dev A result as stored: 128 bits, two trades (ids 2k and 2k + 1) per slot of
+    /// `_results[k]`, the even id in the low half. In a half: executedWh bits 0..47,
+    /// curtailedWh 48..95, reasonCode 96..111, the interned signer id 112..127 (ids from 1,
+    /// so a half is recorded iff its signer id is not 0). Both energies are <= the trade's
+    /// energy, a uint48 (checked at submission); the period is the trade's (checked too)
+    /// and is read from the market.
+    uint256 private constant _HALF = 128;
+    uint256 private constant _MASK48 = (1 << 48) - 1;
 
-    mapping(uint256 tradeId => PackedResult) private _results;
+    ISettlementMarket private immutable _market;
+
+    mapping(uint256 pair => uint256 word) private _results;
     mapping(uint64 period => uint64 opensAt) private _opensAt;
     mapping(uint16 signerId => address) private _signers;
     mapping(address signer => uint16) private _signerIds;
     uint16 private _signerCount;
 
     /// @param access_ The suite's access root.
-    constructor(IMarketAccess access_)
+    /// @param market_ The trading market whose trades the results are of.
+    constructor(IMarketAccess access_, ISettlementMarket market_)
         MarketAccessed(access_)
         TypedDataDomain("GridLedger DispatchResults", "1")
-    {}
+    {
+        _market = market_;
+    }
 
     /// @inheritdoc IDispatchResults
     function submitResults(DispatchResult[] calldata results, bytes[] calldata signatures)
@@ -96,28 +102,34 @@ contract DispatchResults is IDispatchResults, MarketAccessed, TypedDataDomain {
     }
 
     /// @inheritdoc IDispatchResults
-    function resultOf(uint256 tradeId) external view returns (StoredResult memory) {
-        PackedResult memory r = _results[tradeId];
-        return StoredResult({
-            recorded: r.recorded,
-            period: r.period,
-            executedWh: r.executedWh,
-            curtailedWh: r.curtailedWh,
-            reasonCode: r.reasonCode,
-            signer: _signers[r.signerId]
+    function resultOf(uint256 tradeId) external view returns (StoredResult memory out) {
+        uint256 half = _half(tradeId);
+        uint16 signerId = uint16(half >> 112);
+        if (signerId == 0) return out;
+        out = StoredResult({
+            recorded: true,
+            period: _market.settlementTrade(tradeId).periodId,
+            executedWh: uint64(half & _MASK48),
+            curtailedWh: uint64((half >> 48) & _MASK48),
+            reasonCode: uint16(half >> 96),
+            signer: _signers[signerId]
         });
     }
 
     /// @inheritdoc IDispatchResults
     function executionOf(uint256 tradeId) external view returns (Execution memory) {
-        PackedResult memory r = _results[tradeId];
+        uint256 half = _half(tradeId);
         return Execution({
-            recorded: r.recorded,
-            period: r.period,
-            executedWh: r.executedWh,
-            curtailedWh: r.curtailedWh,
-            reasonCode: r.reasonCode
+            recorded: uint16(half >> 112) != 0,
+            executedWh: uint64(half & _MASK48),
+            curtailedWh: uint64((half >> 48) & _MASK48),
+            reasonCode: uint16(half >> 96)
         });
+    }
+
+    /// @inheritdoc IDispatchResults
+    function market() external view returns (address) {
+        return address(_market);
     }
 
     /// @inheritdoc IDispatchResults
@@ -147,25 +159,37 @@ contract DispatchResults is IDispatchResults, MarketAccessed, TypedDataDomain {
         _write(result, signer, _signerId(signer));
     }
 
-    /// @dev ResultAlreadyRecorded, then SettlementAlreadyOpen.
+    /// @dev ResultAlreadyRecorded, SettlementAlreadyOpen, then against the trade (UnknownTrade
+    /// from the market): TradeNotOpen, DispatchPeriodMismatch, DispatchExceedsTrade.
     function _checkOpen(DispatchResult calldata result) private view {
-        if (_results[result.tradeId].recorded) revert ResultAlreadyRecorded(result.tradeId);
+        uint256 tradeId = result.tradeId;
+        if (_half(tradeId) >> 112 != 0) revert ResultAlreadyRecorded(tradeId);
         uint64 opensAt = _opensAt[result.period];
         if (opensAt != 0 && block.timestamp >= opensAt) {
             revert SettlementAlreadyOpen(result.period, opensAt);
+        }
+        (ITradingMarket.TradeStatus status, uint32 periodId, uint64 energyWh) =
+            _market.dispatchTerms(tradeId);
+        if (
+            status != ITradingMarket.TradeStatus.Formed
+                && status != ITradingMarket.TradeStatus.Dispatched
+        ) revert TradeNotOpen(tradeId, uint8(status));
+        if (result.period != periodId) {
+            revert DispatchPeriodMismatch(tradeId, result.period, periodId);
+        }
+        if (uint256(result.executedWh) + result.curtailedWh > energyWh) {
+            revert DispatchExceedsTrade(
+                tradeId, result.executedWh, result.curtailedWh, energyWh
+            );
         }
     }
 
     function _write(DispatchResult calldata result, address signer, uint16 signerId) private {
         uint256 tradeId = result.tradeId;
-        _results[tradeId] = PackedResult({
-            recorded: true,
-            period: result.period,
-            executedWh: result.executedWh,
-            curtailedWh: result.curtailedWh,
-            reasonCode: result.reasonCode,
-            signerId: signerId
-        });
+        // energies fit 48 bits: their sum is <= the trade's energy, a uint48 (_checkOpen)
+        uint256 half = uint256(result.executedWh) | uint256(result.curtailedWh) << 48
+            | uint256(result.reasonCode) << 96 | uint256(signerId) << 112;
+        _results[tradeId >> 1] |= half << (_HALF * (tradeId & 1));
         emit DispatchResultRecorded(
             tradeId,
             result.period,
@@ -174,6 +198,11 @@ contract DispatchResults is IDispatchResults, MarketAccessed, TypedDataDomain {
             result.reasonCode,
             signer
         );
+    }
+
+    /// @dev The stored half of `tradeId` (0 if it has no result).
+    function _half(uint256 tradeId) private view returns (uint256) {
+        return (_results[tradeId >> 1] >> (_HALF * (tradeId & 1))) & type(uint128).max;
     }
 
     function _signerId(address signer) private returns (uint16 id) {

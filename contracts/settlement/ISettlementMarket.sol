@@ -25,10 +25,19 @@ interface ISettlementMarket {
     /// @notice The trade `tradeId` for settlement (reverts UnknownTrade like `trade`).
     function settlementTrade(uint256 tradeId) external view returns (SettlementTrade memory);
 
-    /// @notice Settle an open trade in one call (MARKET_CONTRACT): markDispatched(tradeId,
-    /// executedWh, curtailedWh) if it is Formed, payOut(tradeId, msg.sender, amountFen) if
-    /// amountFen is not zero, then closeTrade(tradeId, Failed if `failed` else Settled); same
-    /// errors and events as those three, in that order. Returns the refund paid to the buyer.
+    /// @notice What DispatchResults checks a result against: the trade's status, period and
+    /// energy (reverts UnknownTrade like `trade`).
+    function dispatchTerms(uint256 tradeId)
+        external
+        view
+        returns (ITradingMarket.TradeStatus status, uint32 periodId, uint64 energyWh);
+
+    /// @notice Settle an open trade in one call (MARKET_CONTRACT): if it is Formed, record
+    /// executedWh and curtailedWh as markDispatched does (DispatchExceedsTrade) but without
+    /// its TradeDispatched and Formed -> Dispatched TradeStatusChanged (the status goes from
+    /// Formed straight to the end); payOut(tradeId, msg.sender, amountFen) if amountFen is
+    /// not zero; then closeTrade(tradeId, Failed if `failed` else Settled); otherwise the
+    /// same errors and events, in that order. Returns the refund paid to the buyer.
     function settleTrade(
         uint256 tradeId,
         uint256 executedWh,

@@ -17,6 +17,10 @@ struct Work {
     uint256 substituteFeeFen;
     uint256 substituteRoute; // packed like a trade's route
     uint256 substituteSumRate;
+    uint256 curtailedWh; // the dispatch result's
+    uint16 reasonCode;
+    bool failed;
+    uint256 refundFen; // the rest of the escrow, refunded to the buyer at close
 }
 
 /// @dev The stamp rates of the regions of `route` at time `at` (fetched when first

@@ -284,7 +284,6 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         ) revert TradeAlreadySettled(tradeId, uint8(t.status));
         IDispatchResults.Execution memory r = _dispatch.executionOf(tradeId);
         if (!r.recorded) revert DispatchResultMissing(tradeId);
-        if (r.period != t.periodId) revert DispatchPeriodMismatch(tradeId, r.period, t.periodId);
         if (!_partiesMetered(t, skipMissingMeter, checked)) return false;
         if (_remainder == address(0)) revert RemainderAccountNotSet();
 
@@ -299,12 +298,13 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
 
         uint256 fromEscrow = w.sellerFen + w.feeFen + w.substituteFen + w.substituteFeeFen;
         bool failed = w.executedWh == 0 && w.substitutedWh == 0;
-        uint256 refundFen =
-            _lean.settleTrade(tradeId, r.executedWh, r.curtailedWh, fromEscrow, failed);
+        w.failed = failed;
+        w.curtailedWh = r.curtailedWh;
+        w.reasonCode = r.reasonCode;
+        w.refundFen = _lean.settleTrade(tradeId, r.executedWh, r.curtailedWh, fromEscrow, failed);
 
-        // seller: price x executed energy
+        // seller: price x executed energy (in TradeSettled)
         _credit(t.seller, w.sellerFen);
-        emit SellerPaid(tradeId, t.seller, w.period, w.executedWh, t.priceFenPerMwh, w.sellerFen);
         // formula 1 on the executed energy, split over the trade's route
         _splitFee(
             tradeId,
@@ -339,8 +339,7 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         s.exportWh += uint64(w.executedWh);
         s.settled += 1;
 
-        emit BuyerRefunded(tradeId, t.buyer, w.unexecutedWh - w.substitutedWh, refundFen);
-        _emitSettled(t, r, w, failed);
+        _emitSettled(t, w);
         return true;
     }
 
@@ -371,12 +370,7 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         return true;
     }
 
-    function _emitSettled(
-        ISettlementMarket.SettlementTrade memory t,
-        IDispatchResults.Execution memory r,
-        Work memory w,
-        bool failed
-    ) private {
+    function _emitSettled(ISettlementMarket.SettlementTrade memory t, Work memory w) private {
         emit TradeSettled(
             w.tradeId,
             t.periodId,
@@ -384,11 +378,14 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
             t.seller,
             t.energyWh,
             w.executedWh,
-            r.curtailedWh,
-            r.reasonCode,
+            w.curtailedWh,
+            w.reasonCode,
             w.substitutedWh,
-            failed,
-            msg.sender
+            w.failed,
+            msg.sender,
+            t.priceFenPerMwh,
+            w.sellerFen,
+            w.refundFen
         );
     }
 

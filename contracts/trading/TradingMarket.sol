@@ -436,14 +436,24 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         uint256 executedWh,
         uint256 curtailedWh
     ) private {
+        _recordExecution(t, tradeId, executedWh, curtailedWh);
+        t.status = TradeStatus.Dispatched;
+        emit TradeDispatched(tradeId, executedWh, curtailedWh, msg.sender);
+        emit TradeStatusChanged(tradeId, TradeStatus.Formed, TradeStatus.Dispatched, msg.sender);
+    }
+
+    /// @dev The executed and curtailed energy of `t` (DispatchExceedsTrade past its energy).
+    function _recordExecution(
+        StoredTrade storage t,
+        uint256 tradeId,
+        uint256 executedWh,
+        uint256 curtailedWh
+    ) private {
         if (executedWh + curtailedWh > t.energyWh) {
             revert DispatchExceedsTrade(tradeId, executedWh, curtailedWh, t.energyWh);
         }
         t.executedWh = uint64(executedWh); // both <= energyWh, a uint64
         t.curtailedWh = uint64(curtailedWh);
-        t.status = TradeStatus.Dispatched;
-        emit TradeDispatched(tradeId, executedWh, curtailedWh, msg.sender);
-        emit TradeStatusChanged(tradeId, TradeStatus.Formed, TradeStatus.Dispatched, msg.sender);
     }
 
     /// @inheritdoc ITradingMarket
@@ -478,7 +488,9 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         bool failed
     ) external onlyRole(Roles.MARKET_CONTRACT) nonReentrant returns (uint256 refundFen) {
         StoredTrade storage t = _openTrade(tradeId);
-        if (t.status == TradeStatus.Formed) _markDispatched(t, tradeId, executedWh, curtailedWh);
+        // a Formed trade goes straight to its end (no TradeDispatched: the engine's
+        // TradeSettled and DispatchResultRecorded carry the energies)
+        if (t.status == TradeStatus.Formed) _recordExecution(t, tradeId, executedWh, curtailedWh);
         if (amountFen != 0) _payOut(t, tradeId, msg.sender, amountFen);
         refundFen = _close(t, tradeId, failed ? TradeStatus.Failed : TradeStatus.Settled);
     }
@@ -592,6 +604,16 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         out.sumRateFenPerMwh = _sumRateOf(t);
         out.formedAt = t.formedAt;
         out.packedRoute = _routeOf(t);
+    }
+
+    /// @inheritdoc ISettlementMarket
+    function dispatchTerms(uint256 tradeId)
+        external
+        view
+        returns (TradeStatus status, uint32 periodId, uint64 energyWh)
+    {
+        StoredTrade storage t = _trade(tradeId);
+        return (t.status, _listings[t.listingId].periodId, t.energyWh);
     }
 
     /// @inheritdoc ITradingMarket

@@ -1,8 +1,9 @@
 """Settlements of trades, append-only: one row per settled (or failed) trade.
 
-SettlementEngine emits, in one transaction, ``SellerPaid``, ``TransmissionFeePaid`` (one
-per region on the route), ``RemainderPaid``, ``BuyerRefunded`` and then ``TradeSettled``;
-the payments are summed into the row of that trade in that transaction.
+SettlementEngine emits, in one transaction, ``TransmissionFeePaid`` (one per region on the
+route), ``RemainderPaid`` and then ``TradeSettled``, which carries the seller's credit
+(``sellerFen``) and the buyer's refund (``refundFen``); the fee payments are summed into the
+row of that trade in that transaction.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from gateway.tables import Settlement, table_of
 T = table_of(Settlement)
 #: payment event -> the column its ``amountFen`` adds to
 PAYMENTS = {
-    "SellerPaid": "paid_to_seller_fen",
-    "BuyerRefunded": "refund_fen",
     "TransmissionFeePaid": "transmission_fee_fen",
     "RemainderPaid": "remainder_fen",
 }
@@ -50,7 +49,8 @@ class SettlementsProjector(Projector):
             values["outcome"] = "failed" if failed else "settled"
             values["executed_wh"] = as_int(arg(ev, "executedWh"))
             values["curtailed_wh"] = as_int(arg(ev, "curtailedWh"))
-            # older (documented) shapes carried the amounts on the event itself
+            # TradeSettled carries the seller's and the refund's amounts (older documented
+            # shapes used other names)
             for column, names in (
                 ("paid_to_seller_fen", ("paidToSellerFen", "sellerFen")),
                 ("refund_fen", ("refundFen",)),

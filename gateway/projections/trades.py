@@ -47,8 +47,6 @@ class TradesProjector(Projector):
             "TradeSettled",
             "TradeFailed",
             "TradeCancelled",
-            "SellerPaid",
-            "BuyerRefunded",
             "TradeClosedUndispatched",
         }
     )
@@ -125,8 +123,8 @@ class TradesProjector(Projector):
                 "status": "metered",
             }
         elif ev.event == "TradeSettled":
-            # SettlementEngine's TradeSettled carries energies and a ``failed`` flag (the
-            # money comes in SellerPaid / BuyerRefunded); older shapes carried the amounts
+            # SettlementEngine's TradeSettled carries energies, a ``failed`` flag, the
+            # seller's credit (sellerFen) and the refund (refundFen); older shapes named them
             for column, names in (
                 ("paid_to_seller_fen", ("paidToSellerFen", "sellerFen")),
                 ("refund_fen", ("refundFen",)),
@@ -138,10 +136,6 @@ class TradesProjector(Projector):
                 if amount is not None:
                     values[column] = amount
             values["status"] = "failed" if arg(ev, "failed") is True else "settled"
-        elif ev.event == "SellerPaid":
-            values["paid_to_seller_fen"] = as_int(arg(ev, "amountFen"))
-        elif ev.event == "BuyerRefunded":
-            values["refund_fen"] = as_int(arg(ev, "amountFen"))
         elif ev.event == "TradeFailed":
             values |= {"refund_fen": as_int(arg(ev, "refundFen")), "status": "failed"}
         else:

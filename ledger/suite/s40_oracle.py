@@ -13,5 +13,9 @@ SPECS = [
             env.addresses.get("NodeRegistry", _NO_REGISTRY),
         ],
     ),
-    ContractSpec("DispatchResults", lambda env: [env.addresses["MarketAccess"]]),
+    # checks each result against its trade in the market (status, period, energy)
+    ContractSpec(
+        "DispatchResults",
+        lambda env: [env.addresses["MarketAccess"], env.addresses["TradingMarket"]],
+    ),
 ]

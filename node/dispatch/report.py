@@ -1,6 +1,7 @@
-"""The dispatch center's execution result of one trade: signed with its DISPATCH key
-(EIP-712 ``DispatchResult``, digest from ``DispatchResults.resultDigest`` on chain), handed
-to the oracle's ``POST /dispatch/results``, which checks it and relays it on chain.
+"""The dispatch center's execution result of one trade: signed with its DISPATCH key as a
+batch of one (EIP-712 ``DispatchBatch``, digest from ``DispatchResults.batchDigest`` on
+chain), handed to the oracle's ``POST /dispatch/results``, which checks it and relays it on
+chain with ``submitResultBatch``.
 
 Reason codes: 0 executed in full, 1 curtailed for congestion (FTR compensation), 2 not
 executed (no path); any other code the contract accepts is passed through as given.
@@ -55,8 +56,9 @@ def dispatch_result(trade: Trade, executed_wh: int, reason_code: int | None) -> 
 
 
 def sign(account: LocalAccount, results: DispatchResultsClient, result: DispatchTuple) -> str:
-    """``account``'s 65-byte ``r||s||v`` signature (low ``s``, ``v`` 27/28) of ``result``."""
-    signed = account.unsafe_sign_hash(Hash32(results.result_digest(result)))
+    """``account``'s 65-byte ``r||s||v`` signature (low ``s``, ``v`` 27/28) of the batch
+    of ``result`` alone."""
+    signed = account.unsafe_sign_hash(Hash32(results.batch_digest([result])))
     r, s, v = int(signed.r), int(signed.s), int(signed.v)
     if s > SECP256K1_N // 2:
         s, v = SECP256K1_N - s, 55 - v  # the same signature with low s (27 <-> 28)
@@ -66,23 +68,21 @@ def sign(account: LocalAccount, results: DispatchResultsClient, result: Dispatch
 def submission(
     chain_id: int, contract: str, result: DispatchTuple, signature: str
 ) -> dict[str, Any]:
-    """The oracle's ``DispatchSubmission`` body of one signed result."""
+    """The oracle's ``DispatchSubmission`` body of one result and its batch signature."""
     trade_id, period, executed_wh, curtailed_wh, reason_code = result
     return {
         "chainId": chain_id,
         "verifyingContract": contract,
         "results": [
             {
-                "result": {
-                    "tradeId": trade_id,
-                    "period": period,
-                    "executedWh": executed_wh,
-                    "curtailedWh": curtailed_wh,
-                    "reasonCode": reason_code,
-                },
-                "signature": signature,
+                "tradeId": trade_id,
+                "period": period,
+                "executedWh": executed_wh,
+                "curtailedWh": curtailed_wh,
+                "reasonCode": reason_code,
             }
         ],
+        "signature": signature,
     }
 
 

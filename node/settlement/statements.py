@@ -182,6 +182,15 @@ def _paid_line(
     )
 
 
+def _seller_paid(a: dict[str, Any]) -> dict[str, Any]:
+    """The seller's credit of a trade as a payment, from its ``TradeSettled`` args ``a``."""
+    return {
+        "executedWh": a["executedWh"],
+        "priceFenPerMwh": a["priceFenPerMwh"],
+        "amountFen": a["sellerFen"],
+    }
+
+
 def _deviation_line(a: dict[str, Any]) -> StatementLine:
     """Formula 2 (reserve down, received) or 3 (reserve up, paid) from ``DeviationSettled``."""
     formula = "formula 3, reserve up" if a["rampUp"] else "formula 2, reserve down"
@@ -264,7 +273,7 @@ class StatementBuilder:
         for t in self._node_trades(node, period):
             buyer = _same(t.buyer, node)
             settled = {e["event"]: _args(e) for e in self._trade_events(t.id)}
-            refund = settled.get("BuyerRefunded", {}).get("amountFen", 0)
+            refund = settled.get("TradeSettled", {}).get("refundFen", 0)
             part.summaries.append(
                 TradeSummary(
                     trade_id=t.id,
@@ -291,7 +300,9 @@ class StatementBuilder:
                 part.lines += self._buyer_lines(t)
             else:
                 part.executed_export_wh += t.executed_wh
-                part.lines.append(_paid_line("energy sold", t.id, settled["SellerPaid"], +1))
+                part.lines.append(
+                    _paid_line("energy sold", t.id, _seller_paid(settled["TradeSettled"]), +1)
+                )
         return part
 
     def _node_lines(self, node: str, period: int) -> list[StatementLine]:
@@ -329,21 +340,14 @@ class StatementBuilder:
         return lines
 
     def _trade_events(self, trade_id: int) -> list[EventData]:
-        names = (
-            "SellerPaid",
-            "TransmissionFeePaid",
-            "SubstitutionTaken",
-            "FtrCompensated",
-            "BuyerRefunded",
-            "TradeSettled",
-        )
+        names = ("TransmissionFeePaid", "SubstitutionTaken", "FtrCompensated", "TradeSettled")
         out: list[EventData] = []
         for name in names:
             out += self._logs(name, tradeId=trade_id)
         return out
 
     def _buyer_lines(self, t: Trade) -> list[StatementLine]:
-        paid = _args(self._logs("SellerPaid", tradeId=t.id)[0])
+        paid = _seller_paid(_args(self._logs("TradeSettled", tradeId=t.id)[0]))
         lines = [_paid_line("energy purchased", t.id, paid, -1)]
         fee = value_fen(t.executed_wh, t.sum_rate_fen_per_mwh)
         lines.append(

@@ -19,7 +19,7 @@ from scripts.bench.common import BenchError, Call, role
 from scripts.bench.day_base import DayBase
 from scripts.bench.day_waves import logs_of, read_many, word
 from scripts.day import plan
-from scripts.dispatch_sim import security_check, sign_result
+from scripts.dispatch_sim import security_check, sign_batch
 
 #: Per transaction: dispatch results, trades settled; and their gas limit.
 DISPATCH_PER_TX = 100
@@ -38,26 +38,18 @@ class DeliveryStages(DayBase):
         results = security_check(trades, corridors)
         contract = self.address("DispatchResults")
         key = role("DISPATCH")
-        signed = [sign_result(key, r, self.waves.blaster.chain_id, contract) for r in results]
+        chain_id = self.waves.blaster.chain_id
         relay = role("METER_ORACLE")
         desk = self.abi(DispatchResultsClient)
         calls = []
-        for start in range(0, len(signed), DISPATCH_PER_TX):
-            chunk = signed[start : start + DISPATCH_PER_TX]
+        for start in range(0, len(results), DISPATCH_PER_TX):
+            sub = sign_batch(key, results[start : start + DISPATCH_PER_TX], chain_id, contract)
             rows = [
-                (
-                    s.result.trade_id,
-                    s.result.period,
-                    s.result.executed_wh,
-                    s.result.curtailed_wh,
-                    s.result.reason_code,
-                )
-                for s in chunk
+                (r.trade_id, r.period, r.executed_wh, r.curtailed_wh, r.reason_code)
+                for r in sub.results
             ]
-            sigs = [bytes.fromhex(s.signature.removeprefix("0x")) for s in chunk]
-            calls.append(
-                Call(relay, desk.address, desk("submitResults", rows, sigs), gas=BATCH_GAS)
-            )
+            data = desk("submitResultBatch", rows, bytes.fromhex(sub.signature[2:]))
+            calls.append(Call(relay, desk.address, data, gas=BATCH_GAS))
         self.waves.run(calls, [(desk, "DispatchResultRecorded")])
         executed = {r.trade_id: r.executed_wh for r in results}
         if set(executed) != {t.id for t in self.trades}:
@@ -212,27 +204,20 @@ class DeliveryStages(DayBase):
         ]
         settled: set[int] = set()
         by_id = {t.id: t for t in self.trades}
-        witness = [
-            (engine, "TradeSettled"),
-            (engine, "SellerPaid"),
-            (engine, "TransmissionFeePaid"),
-            (engine, "BuyerRefunded"),
-        ]
+        witness = [(engine, "TradeSettled"), (engine, "TransmissionFeePaid")]
         for receipt in self.waves.run(batches, witness):
             for log in logs_of(receipt, engine, "TradeSettled"):
+                # data words: seller, energy, executed, curtailed, reason, substituted,
+                # failed, by, price, sellerFen, refundFen
                 self.facts.trades_settled += 1
+                self.facts.seller_income_fen += word(log, 9)
+                self.facts.refunds_fen += word(log, 10)
                 if word(log, 6):
                     self.facts.trades_failed += 1
                 else:
                     settled.add(int(log["topics"][1], 16))
-            self.facts.seller_income_fen += sum(
-                word(x, 2) for x in logs_of(receipt, engine, "SellerPaid")
-            )
             self.facts.transmission_fees_fen += sum(
                 word(x, 2) for x in logs_of(receipt, engine, "TransmissionFeePaid")
-            )
-            self.facts.refunds_fen += sum(
-                word(x, 1) for x in logs_of(receipt, engine, "BuyerRefunded")
             )
         if self.facts.trades_settled != len(ids):
             raise BenchError(f"{len(ids) - self.facts.trades_settled} trades not settled")

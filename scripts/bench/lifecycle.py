@@ -10,8 +10,9 @@ system runs them, each stage batched as far as the contracts allow:
 
 1. post: ``count`` ``TradingMarket.post`` (sellers round robin);
 2. take: ``count`` ``TradingMarket.take`` (buyers round robin, each takes a whole listing);
-3. dispatch: ``DispatchResults.submitResults``, :data:`DISPATCH_BATCH` signed results a
-   transaction (the oracle relays a submission of the dispatch center as one transaction);
+3. dispatch: ``DispatchResults.submitResultBatch``, :data:`DISPATCH_BATCH` results with one
+   DISPATCH signature a transaction (the oracle relays a submission of the dispatch center,
+   signed once, as one transaction);
 4. meter: ``MeterOracle.postPeriod`` (one Merkle root over every node total of the period),
    then one ``submitNodeTotal`` with its proof per node, not per trade, each sent by the
    node itself (anyone may; from one relayer key they would queue up one block each);
@@ -58,7 +59,7 @@ from scripts.bench.common import (
 )
 from scripts.bench.market import PRICE, TAKE_WH, Traders
 
-#: Dispatch results per ``submitResults`` transaction.
+#: Dispatch results per ``submitResultBatch`` transaction.
 DISPATCH_BATCH = 100
 #: Trades per ``settleBatch`` transaction.
 SETTLE_BATCH = 50
@@ -183,38 +184,31 @@ def _post_and_take_calls(
 def _dispatch_calls(
     chain: BenchChain, dispatch: DispatchResultsClient, period: Any, trade_ids: list[int]
 ) -> tuple[list[Call], float]:
-    """The DISPATCH-signed results (executed in full), relayed in batches; and the seconds
+    """The DISPATCH-signed results (executed in full), relayed in batches with one
+    signature each (``submitResultBatch``, as the oracle relays them); and the seconds
     spent signing them."""
     chain_id = int(chain.w3.eth.chain_id)
     separator = eip712.domain_separator(eip712.DISPATCH_DOMAIN_NAME, chain_id, dispatch.address)
     dispatch_key = bytes(role("DISPATCH").key)
     sign_began = time.perf_counter()
-    results: list[tuple[int, int, int, int, int]] = []
-    signatures: list[bytes] = []
-    for trade_id in trade_ids:
-        message = {
-            "tradeId": trade_id,
-            "period": period.id,
-            "executedWh": TAKE_WH,
-            "curtailedWh": 0,
-            "reasonCode": 0,
-        }
-        digest = eip712.typed_digest(separator, eip712.dispatch_struct_hash(message))
-        results.append((trade_id, period.id, TAKE_WH, 0, 0))
-        signatures.append(eip712.sign_digest(dispatch_key, digest))
+    names = [name for name, _type in eip712.DISPATCH_RESULT_FIELDS]
+    batches: list[tuple[list[tuple[int, int, int, int, int]], bytes]] = []
+    for i in range(0, len(trade_ids), DISPATCH_BATCH):
+        results = [(t, period.id, TAKE_WH, 0, 0) for t in trade_ids[i : i + DISPATCH_BATCH]]
+        struct = eip712.dispatch_batch_struct_hash(
+            [dict(zip(names, r, strict=True)) for r in results]
+        )
+        digest = eip712.typed_digest(separator, struct)
+        batches.append((results, eip712.sign_digest(dispatch_key, digest)))
     sign_s = time.perf_counter() - sign_began
     calls = [
         Call(
             role("METER_ORACLE"),
             dispatch.address,
-            dispatch.encode(
-                "submitResults",
-                results[i : i + DISPATCH_BATCH],
-                signatures[i : i + DISPATCH_BATCH],
-            ),
+            dispatch.encode("submitResultBatch", results, signature),
             gas=20_000_000,
         )
-        for i in range(0, len(trade_ids), DISPATCH_BATCH)
+        for results, signature in batches
     ]
     return calls, sign_s
 

@@ -24,8 +24,9 @@ rule of who posts, takes, meters, rates and buys what), on the full
    plan, 13,000 plans: client CPU that the nodes spend in parallel in a real market);
 7. dispatch: the period's trades read from chain as the oracle serves them
    (:class:`oracle.dispatch.ChainTradeSource`), security-checked against the corridor
-   limits (:func:`scripts.dispatch_sim.security_check`), DISPATCH-signed (EIP-712) and
-   submitted in batches (``submitResults``), as the oracle's relay does;
+   limits (:func:`scripts.dispatch_sim.security_check`), DISPATCH-signed once per batch
+   (EIP-712 ``DispatchBatch``) and submitted in batches (``submitResultBatch``), as the
+   oracle's relay does;
 8. metering: every node's metered day (its executed contracted energy per quarter-hour with
    3 % noise, deviation abusers 25 % over, capped at meter capacity, as the demo's meters
    report) as one ``postPeriod`` Merkle root and one ``submitNodeTotal`` per node with its
@@ -47,7 +48,7 @@ the oracle's API; section 4 measures that ingestion), and the gateway's index (s
 How it is sent (:class:`Waves`): each stage's transactions go out in *waves* of independent
 transactions. Every node signs its own; role transactions (verifier, bank, operator, oracle,
 settler) are pipelined with consecutive nonces; batch functions are used where the contracts
-have them (``submitResults``, ``settleBatch``, ``countTrades``). Signing is
+have them (``submitResultBatch``, ``settleBatch``, ``countTrades``). Signing is
 :class:`~scripts.bench.common.Blaster`'s (one nonce sequence per key) in slices, while a
 sender thread sends the previous slice in JSON-RPC batches and seals its block: anvil's
 automine is off during a wave and ``evm_mine`` runs until the pool is empty. Nothing waits

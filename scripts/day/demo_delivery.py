@@ -28,8 +28,8 @@ class DeliveryStages(DemoBase):
     """Dispatch, metering and settlement."""
 
     def dispatch(self) -> None:
-        from oracle.schemas import DispatchSubmission, Trade
-        from scripts.dispatch_sim import security_check, sign_result
+        from oracle.schemas import Trade
+        from scripts.dispatch_sim import security_check, sign_batch
 
         period = Trader(self.ctx, self.role("operator")).market.period(self.period_id)
         self.set_time(period.taking_closes_at + 1)
@@ -42,13 +42,8 @@ class DeliveryStages(DemoBase):
             key = self.role("dispatch")
             chain_id = self.ctx.w3.eth.chain_id
             contract = self.ctx.manifest.address("DispatchResults")
-            signed = [sign_result(key, r, chain_id, contract) for r in results]
-            for start in range(0, len(signed), 200):
-                sub = DispatchSubmission(
-                    chain_id=chain_id,
-                    verifying_contract=contract,
-                    results=signed[start : start + 200],
-                )
+            for start in range(0, len(results), 200):
+                sub = sign_batch(key, results[start : start + 200], chain_id, contract)
                 answer = http.post(
                     "/dispatch/results", json=sub.model_dump(mode="json", by_alias=True)
                 )
@@ -250,18 +245,15 @@ class DeliveryStages(DemoBase):
         return self.summary.trades_settled
 
     def _count_payments(self, engine: SettlementEngineClient, receipt: Any) -> None:
-        """Add a settlement receipt's payments (its SellerPaid, TransmissionFeePaid and
-        BuyerRefunded events) to the summary."""
+        """Add a settlement receipt's payments (its TransmissionFeePaid events and the
+        seller's credit and refund of its TradeSettled events) to the summary."""
         s = self.summary
-        s.seller_income_fen += sum(
-            e["args"]["amountFen"] for e in engine.events(receipt, "SellerPaid")
-        )
+        settled = engine.events(receipt, "TradeSettled")
+        s.seller_income_fen += sum(e["args"]["sellerFen"] for e in settled)
         s.transmission_fees_fen += sum(
             e["args"]["amountFen"] for e in engine.events(receipt, "TransmissionFeePaid")
         )
-        s.refunds_fen += sum(
-            e["args"]["amountFen"] for e in engine.events(receipt, "BuyerRefunded")
-        )
+        s.refunds_fen += sum(e["args"]["refundFen"] for e in settled)
 
     def settle_deviations(self) -> None:
         """Settle every trading node's deviation (metered against contracted energy)."""

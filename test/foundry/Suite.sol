@@ -16,6 +16,7 @@ import {DispatchResults} from "../../contracts/oracle/DispatchResults.sol";
 import {MeterOracle} from "../../contracts/oracle/MeterOracle.sol";
 import {NodeRegistry} from "../../contracts/registry/NodeRegistry.sol";
 import {DefaultFund} from "../../contracts/settlement/DefaultFund.sol";
+import {ISettlementMarket} from "../../contracts/settlement/ISettlementMarket.sol";
 import {ITradeCloser} from "../../contracts/settlement/ITradeCloser.sol";
 import {SettlementEngine} from "../../contracts/settlement/SettlementEngine.sol";
 import {TradeCloser} from "../../contracts/settlement/TradeCloser.sol";
@@ -73,7 +74,7 @@ contract Suite is CheatCodes {
         tariff = new TransmissionTariff(a);
         market = new TradingMarket(a, registry, tariff, IERC20(address(token)));
         oracle = new MeterOracle(a, INodeStatus(address(registry)));
-        dispatch = new DispatchResults(a);
+        dispatch = new DispatchResults(a, ISettlementMarket(address(market)));
         fund = new DefaultFund(a, registry, IERC20(address(token)));
         engine = new SettlementEngine(
             a, registry, market, tariff, oracle, dispatch, IERC20(address(token)), fund

@@ -114,12 +114,10 @@ def market_events() -> list[DecodedEvent]:
         ev(
             7, "TradeMetered", "MeterOracle", tradeId=7, deliveredWh=1_900_000, consumedWh=1_950_000
         ),
-        # SettlementEngine: the payments, then TradeSettled, in one transaction
-        ev(8, "SellerPaid", "SettlementEngine", 8, tradeId=7, seller=s, amountFen=66_500),
+        # SettlementEngine: the fees, then TradeSettled (seller's credit, refund), in one tx
         ev(8, "TransmissionFeePaid", "SettlementEngine", 8, tradeId=7, amountFen=700),
         ev(8, "TransmissionFeePaid", "SettlementEngine", 8, tradeId=7, amountFen=500),
         ev(8, "RemainderPaid", "SettlementEngine", 8, tradeId=7, amountFen=1),
-        ev(8, "BuyerRefunded", "SettlementEngine", 8, tradeId=7, buyer=b, amountFen=3_500),
         ev(
             8,
             "TradeSettled",
@@ -135,6 +133,9 @@ def market_events() -> list[DecodedEvent]:
             substitutedWh=0,
             failed=False,
             reasonCode=0,
+            priceFenPerMwh=35_000,
+            sellerFen=66_500,
+            refundFen=3_500,
         ),
         ev(9, "RatingSubmitted", "ReputationLedger", tradeId=7, rater=b, ratee=s, score=5),
         ev(9, "RatingSubmitted", "ReputationLedger", tradeId=7, rater=s, ratee=b, score=4),

@@ -23,7 +23,7 @@ from node.dispatch import report as reports
 from oracle.app import create_app
 from oracle.schemas import DispatchResult, DispatchSubmission
 from oracle.service import OracleService
-from scripts.dispatch_sim import sign_result
+from scripts.dispatch_sim import sign_batch
 from tests.conftest import role_account
 from tests.oracle.conftest import TestClient, sessions  # noqa: F401  (fixture)
 from tests.trading.conftest import Market, market  # noqa: F401  (fixture)
@@ -83,10 +83,11 @@ def test_signature_and_body_are_the_oracles(ctx: LedgerContext) -> None:
         trade_id=7, period=3, executed_wh=3_000_000, curtailed_wh=1_000_000, reason_code=1
     )
     # the digest read from the contract signs to the same bytes as the oracle's encoding
-    assert signature == sign_result(account, message, chain_id, results.address).signature
+    assert signature == sign_batch(account, [message], chain_id, results.address).signature
     body = reports.submission(chain_id, results.address, result, signature)
     parsed = DispatchSubmission.model_validate(body)
-    assert parsed.results[0].result == message
+    assert parsed.results == [message]
+    assert parsed.signature == signature
     assert parsed.verifying_contract == results.address
 
 

@@ -30,10 +30,10 @@ from oracle.app import create_app
 from oracle.dispatch import ChainTradeSource
 from oracle.errors import OracleError
 from oracle.periods import FixedPeriodCalendar, TradingPeriodCalendar, make_calendar
-from oracle.schemas import DispatchResult, DispatchSubmission, ReadingBatch, SignedReading
+from oracle.schemas import DispatchResult, ReadingBatch, SignedReading
 from oracle.service import OracleService
 from oracle.store import NodeTotalRow, OutboxRow, ReadingRow
-from scripts.dispatch_sim import sign_result
+from scripts.dispatch_sim import sign_batch
 from scripts.meter_sim import SimMeter, make_meters
 from tests.conftest import role_account
 from tests.oracle.conftest import DISPATCH_KEY, Clock
@@ -245,8 +245,8 @@ def test_dispatch_trades_come_from_the_chain(api: TestClient, day: Day) -> None:
     contract = day.service.dispatch_results.address
 
     def submit(*results: DispatchResult) -> tuple[int, dict[str, Any]]:
-        signed = [sign_result(dispatch, r, day.service.chain_id, contract) for r in results]
-        body = DispatchSubmission(results=signed).model_dump(mode="json", by_alias=True)
+        signed = sign_batch(dispatch, list(results), day.service.chain_id, contract)
+        body = signed.model_dump(mode="json", by_alias=True)
         resp = api.post("/dispatch/results", json=body)
         return resp.status_code, resp.json()
 
@@ -284,8 +284,8 @@ def test_closing_records_node_totals_and_settlement_reads_them(
     tid = f.trade("seller", "buyer", E, PRICE, period=p)
     dispatch = role_account("DISPATCH")
     result = DispatchResult(trade_id=tid, period=p, executed_wh=E, curtailed_wh=0, reason_code=0)
-    signed = sign_result(dispatch, result, service.chain_id, service.dispatch_results.address)
-    body = DispatchSubmission(results=[signed]).model_dump(mode="json", by_alias=True)
+    signed = sign_batch(dispatch, [result], service.chain_id, service.dispatch_results.address)
+    body = signed.model_dump(mode="json", by_alias=True)
     assert api.post("/dispatch/results", json=body).status_code == 202
     sums = _feed_period(day)
     assert service.due_periods() == []  # the late-reading window is still open

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -193,6 +194,13 @@ class Flow:
         assert token.balance_of(self.registry.address) == bonds
         assert token.balance_of(self.engine.address) == engine
         return token.total_supply(), wallets + escrow + bonds + engine + fund
+
+
+def refund_of(engine: SettlementEngineClient, receipt: Any) -> tuple[int, int]:
+    """(energy neither executed nor substituted, refund) of the receipt's ``TradeSettled``."""
+    (settled,) = engine.events(receipt, "TradeSettled")
+    a = settled["args"]
+    return a["energyWh"] - a["executedWh"] - a["substitutedWh"], a["refundFen"]
 
 
 @pytest.fixture
