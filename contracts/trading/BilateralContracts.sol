@@ -252,27 +252,22 @@ contract BilateralContracts is
 
     /// @inheritdoc IBilateralContracts
     function termsDigest(ContractTerms calldata terms) public view returns (bytes32) {
-        bytes memory head = abi.encode(
-            CONTRACT_TERMS_TYPEHASH,
-            terms.templateId,
-            terms.seller,
-            terms.buyer,
-            terms.documentHash,
-            terms.firstPeriodId,
-            terms.firstInterval,
-            terms.lastInterval,
-            terms.priceFenPerMwh
-        );
         return _hashTypedData(
             keccak256(
-                abi.encodePacked(
-                    head,
-                    abi.encode(
-                        keccak256(abi.encodePacked(terms.scheduleWh)),
-                        terms.toleranceBps,
-                        terms.expiresAt,
-                        terms.salt
-                    )
+                abi.encode(
+                    CONTRACT_TERMS_TYPEHASH,
+                    terms.templateId,
+                    terms.seller,
+                    terms.buyer,
+                    terms.documentHash,
+                    terms.firstPeriodId,
+                    terms.firstInterval,
+                    terms.lastInterval,
+                    terms.priceFenPerMwh,
+                    keccak256(abi.encodePacked(terms.scheduleWh)),
+                    terms.toleranceBps,
+                    terms.expiresAt,
+                    terms.salt
                 )
             )
         );

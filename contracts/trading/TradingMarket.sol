@@ -334,6 +334,7 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         if (v.energyWh == 0) revert ZeroEnergy();
         if (v.priceFenPerMwh == 0) revert ZeroPrice();
         uint256 listingId = _venueListing(v);
+        ++_tradesIn[v.seller][v.periodId]; // the seller's count (the buyer's: _countTaker)
         Priced memory q;
         (tradeId, q) = _newTrade(
             v.periodId,
@@ -343,7 +344,6 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
             _venueRoute(v.seller, v.buyer),
             v.buyer
         );
-        ++_tradesIn[v.seller][v.periodId];
         _registry.openTradeObligations(v.buyer, v.seller, q.exposureFen);
         _collect(v.payer, q.energyFen + q.feeFen);
         emit TradeCreated(
