@@ -31,6 +31,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "market_day": ("6 jibei market day", "scripts.bench.market_day"),
     "surveillance": ("7 market surveillance (held out)", "scripts.bench.surveillance_bench"),
     "meter_integrity": ("8 tampered meters", "scripts.bench.meter_integrity"),
+    "peak": ("9 peak: thousands at once", "scripts.bench.peak"),
 }
 
 
