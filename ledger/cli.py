@@ -111,7 +111,7 @@ def chain_up(
     ] = None,
     mining: Annotated[
         str | None,
-        typer.Option(help="anvil: mixed (default: automine + interval blocks), auto, interval."),
+        typer.Option(help="anvil: interval (default), mixed (automine + interval), auto."),
     ] = None,
 ) -> None:
     """Start the local chain in the background."""

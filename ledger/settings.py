@@ -53,12 +53,13 @@ class Settings(BaseSettings):
     engine: Literal["anvil", "hardhat"] = Field(
         default="anvil", description="Local chain engine (hardhat does not persist state)."
     )
-    mining: Literal["mixed", "auto", "interval"] = Field(
-        default="mixed",
-        description="How the local anvil mines: `mixed` (a block per transaction, plus a "
-        "block every `block_time_s` with whatever is ready, so a transaction automine "
-        "missed still gets in), `auto` (a block per transaction only: anvil can leave ready "
-        "transactions unmined under a burst), `interval` (a block every `block_time_s`).",
+    mining: Literal["interval", "mixed", "auto"] = Field(
+        default="interval",
+        description="How the local anvil mines: `interval` (a block every `block_time_s` "
+        "with every ready transaction: holds the peak, never stalls), `mixed` (a block per "
+        "transaction plus the interval blocks: quick for one-at-a-time use, never stalls, "
+        "but a burst gets one block per transaction), `auto` (a block per transaction only: "
+        "anvil can leave ready transactions unmined under a burst).",
     )
     block_time_s: int | None = Field(
         default=None,

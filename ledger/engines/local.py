@@ -101,11 +101,13 @@ def anvil_command(
 ) -> list[str]:
     """The anvil command line for the GridLedger local chain.
 
-    ``mining``: ``auto`` mines a block per transaction (the test fixtures: fastest, but
-    anvil 1.x can leave ready transactions unmined under a burst, foundry-rs/foundry#10122);
-    ``mixed`` (what ``gridledger chain up`` ships) adds a block every ``block_time_s``
-    (default 1 s) that takes every ready transaction, so the chain never stalls;
-    ``interval`` mines only those. See docs/peak.md.
+    ``mining``: ``interval`` (what ``gridledger chain up`` ships) mines a block every
+    ``block_time_s`` (default 1 s) with every ready transaction: it never stalls and holds
+    the peak (3,000 takes at once fit one or two blocks); ``auto`` mines a block per
+    transaction (the test fixtures: fastest one at a time, but anvil 1.x seals about one
+    block per transaction under a burst and can leave ready transactions unmined,
+    foundry-rs/foundry#10122); ``mixed`` is both (never stalls, quick one at a time, slow
+    under a burst: what the demo uses). See docs/peak.md.
     """
     cmd = [
         str(anvil_binary(settings)),

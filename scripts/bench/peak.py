@@ -33,6 +33,7 @@ from typing import Any
 
 from ledger.clients.registry import NodeKind, Side
 from ledger.clients.trading import ListingSide, TradingMarketClient
+from ledger.settings import Settings
 from ledger.tx import fee_policy
 from scripts.bench.common import (
     BenchChain,
@@ -213,7 +214,8 @@ def run_engine(section: Section, engine: Engine, n: int) -> None:
 
 @contextmanager
 def anvil_engine() -> Iterator[Engine]:
-    with bench_chain(mining="mixed") as chain:
+    """anvil in the mining mode ``gridledger chain up`` ships (``GRIDLEDGER_MINING``)."""
+    with bench_chain(mining=Settings().mining) as chain:
         yield Engine(name="anvil", chain=chain, urls=[chain.url])
 
 

@@ -4,8 +4,9 @@ one moment, and the time until each is answered and in a block.
 No coordinated omission: every order is *scheduled* at the same instant ``t0`` (the
 moment thousands press "submit"), and each latency runs from ``t0``, so a sender thread
 that falls behind counts against the figure (its lag is reported apart). Sending: ``threads``
-threads, each with its own HTTP connection, one ``eth_sendRawTransaction`` per request (no
-batching: independent clients), spread over the node URLs given. In a block: a watcher
+threads, each with its own keep-alive HTTP connection (``http.client``, request bodies
+encoded before the clock starts), one ``eth_sendRawTransaction`` per request (no batching:
+independent clients), spread over the node URLs given. In a block: a watcher
 thread polls the head every 10 ms and stamps each new block with the time it first saw it;
 after the burst, each transaction's receipt names its canonical block, whose stamp is the
 transaction's time (a block the watcher never saw, after a reorg, counts from when the
@@ -14,11 +15,14 @@ head first passed its height). The watcher also samples ``txpool_status``.
 
 from __future__ import annotations
 
+import http.client
+import json
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -28,6 +32,7 @@ from scripts.bench.common import Rpc, Signed, percentile
 POLL_S = 0.01
 #: How often the watcher samples the pool (s).
 POOL_EVERY_S = 0.25
+_HEADERS = {"Content-Type": "application/json"}
 
 
 @dataclass
@@ -196,22 +201,35 @@ def fire(
     lanes = [list(range(i, len(signed), threads)) for i in range(threads)]
     barrier = threading.Barrier(len(lanes) + 1)
 
+    bodies = [
+        json.dumps(
+            {"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": [s.raw]}
+        ).encode()
+        for i, s in enumerate(signed)
+    ]
+
     def send(lane: list[int], url: str) -> None:
-        session = requests.Session()
+        target = urlsplit(url)
+        conn = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout_s)
+        conn.connect()
         barrier.wait()
         for i in lane:
             out = outcomes[i]
             out.send_lag_s = time.monotonic() - watcher.t0
-            body: dict[str, Any] = {"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction"}
-            body["params"] = [signed[i].raw]
             try:
-                reply = session.post(url, json=body, timeout=timeout_s).json()
-            except (requests.RequestException, ValueError) as exc:
+                conn.request("POST", target.path or "/", bodies[i], _HEADERS)
+                reply = json.loads(conn.getresponse().read())
+            except (OSError, http.client.HTTPException, ValueError) as exc:
                 out.error = f"send: {type(exc).__name__}"
+                conn.close()
+                conn = http.client.HTTPConnection(
+                    target.hostname or "127.0.0.1", target.port, timeout_s
+                )
                 continue
             out.accepted_s = time.monotonic() - watcher.t0
             if "error" in reply:
                 out.error = f"refused: {reply['error'].get('message', reply['error'])}"
+        conn.close()
 
     workers = [
         threading.Thread(target=send, args=(lane, urls[n % len(urls)]), daemon=True)
