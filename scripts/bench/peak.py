@@ -46,6 +46,7 @@ from scripts.bench.common import (
     open_period,
 )
 from scripts.bench.peak_burst import BurstResult, fire
+from scripts.bench.peak_orders import AuctionUnavailable, order_calls
 from scripts.bench.report import Section
 
 QUICK_N = 100
@@ -78,6 +79,7 @@ class Engine:
 
 @dataclass
 class Market:
+    period_id: int
     participants: list[NodeSpec]
     listings: list[int]
     market: TradingMarketClient
@@ -142,7 +144,13 @@ def build_market(chain: BenchChain, n: int, blaster: Blaster) -> Market:
     )
     blaster.run([Call(s.account, market.address, data, gas=800_000) for s in sellers])
     listings = list(range(first, first + len(sellers)))
-    return Market(participants=buyers, listings=listings, market=market, onboarding=phases)
+    return Market(
+        period_id=period.id,
+        participants=buyers,
+        listings=listings,
+        market=market,
+        onboarding=phases,
+    )
 
 
 def take_calls(m: Market, gas: int) -> list[Call]:
@@ -168,6 +176,7 @@ def take_gas(chain: BenchChain, m: Market) -> int:
 
 
 def record(section: Section, engine: str, kind: str, burst: BurstResult, target: float) -> None:
+    """``<engine>_<kind>_p50_ms`` .. ``_max_ms`` and ``_failed`` of one burst."""
     stats = burst.summary()
     for key, label in (("p50", "p50"), ("p95", "p95"), ("p99", "p99"), ("max", "max")):
         fig = f"{engine}_{kind}_{key}_ms"
@@ -185,31 +194,54 @@ def record(section: Section, engine: str, kind: str, burst: BurstResult, target:
     )
 
 
+def burst(
+    engine: Engine, blaster: Blaster, calls: list[Call]
+) -> tuple[BurstResult, dict[str, Any]]:
+    """Sign ``calls`` (before the clock), send them at once; the result and its details."""
+    blaster.reset_nonces()
+    signed = blaster.sign(calls)
+    if engine.mark is not None:
+        engine.mark()
+    load_before = os.getloadavg()
+    result = fire(signed, engine.urls, threads=THREADS, timeout_s=600.0, watch_url=engine.chain.url)
+    details = result.details()
+    if engine.explain is not None:
+        details["block_work"] = engine.explain()
+    details["load_average_before"] = list(load_before)
+    details["load_average_after"] = list(os.getloadavg())
+    return result, details
+
+
 def run_engine(section: Section, engine: Engine, n: int) -> None:
     chain = engine.chain
     blaster = blaster_for(chain)
     m = build_market(chain, n, blaster)
+    takes, details = burst(engine, blaster, take_calls(m, take_gas(chain, m)))
+    record(section, engine.name, "take", takes, ACK_TARGET_MS)
+    section.details[f"{engine.name}_take"] = details
+    try:
+        orders = order_calls(chain, m, blaster)
+    except AuctionUnavailable as exc:
+        for kind, target in (("order_ack", ACK_TARGET_MS), ("order_onchain", ONCHAIN_TARGET_MS)):
+            section.na(
+                f"{engine.name}_{kind}_p99_ms",
+                f"{engine.name} {kind}: p99 to answer",
+                str(exc),
+                "ms",
+                target=f"<= {target:,.0f}",
+            )
+    else:
+        placed, details = burst(engine, blaster, orders)
+        record(section, engine.name, "order_ack", placed, ACK_TARGET_MS)
+        record(section, engine.name, "order_onchain", placed, ONCHAIN_TARGET_MS)
+        section.details[f"{engine.name}_order"] = details
     section.add(
         f"{engine.name}_onboarding_s",
         f"{engine.name}: onboarding {n} participants",
-        m.onboarding["total_s"],
+        sum(v for k, v in m.onboarding.items() if k in ("total_s", "auction_allowance")),
         "s",
     )
-    calls = take_calls(m, take_gas(chain, m))
-    blaster.reset_nonces()
-    signed = blaster.sign(calls)  # before the clock starts
-    if engine.mark is not None:
-        engine.mark()
-    load_before = os.getloadavg()
-    burst = fire(signed, engine.urls, threads=THREADS, timeout_s=600.0, watch_url=chain.url)
-    record(section, engine.name, "take", burst, ACK_TARGET_MS)
-    details = burst.details()
-    if engine.explain is not None:
-        details["block_work"] = engine.explain()
-    details["onboarding"] = m.onboarding
-    details["load_average_before"] = list(load_before)
-    details["load_average_after"] = list(os.getloadavg())
-    section.details[f"{engine.name}_take"] = details
+    section.details[f"{engine.name}_onboarding"] = m.onboarding
 
 
 @contextmanager

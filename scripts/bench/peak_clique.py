@@ -35,7 +35,7 @@ PERIOD_S = 1
 #: Validator keystores of a throwaway network: the cheapest cost geth's keys accept.
 SCRYPT_N = 2**14
 
-_ELAPSED = re.compile(r"elapsed=([0-9.]+)(ms|s|µs|us)")
+_ELAPSED = re.compile(r"elapsed=\"?([0-9.]+)(ms|s|µs|us)")
 _UNIT = {"ms": 1.0, "s": 1000.0, "µs": 0.001, "us": 0.001}
 
 
