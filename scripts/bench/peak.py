@@ -17,9 +17,9 @@ available):
    ``_failed``; the details say where the time went (intake, blocks, pool; on the
    consortium each geth's block build and import times).
 
-Sizes: ``--quick`` 100 participants; the default run 500 (bounded for ``make bench``);
-``GRIDLEDGER_BENCH_PEAK_N=3000`` for the issue's full run; ``GRIDLEDGER_BENCH_PEAK_ENGINES``
-(``anvil,clique``) picks engines.
+Sizes: ``--quick`` 100 participants on anvil only; the default run 500 on both engines
+(bounded for ``make bench``); ``GRIDLEDGER_BENCH_PEAK_N=3000`` for the issue's full run;
+``GRIDLEDGER_BENCH_PEAK_ENGINES`` (``anvil,clique``) picks engines.
 """
 
 from __future__ import annotations
@@ -93,8 +93,11 @@ def participants_wanted(quick: bool) -> int:
     return QUICK_N if quick else DEFAULT_N
 
 
-def engines_wanted() -> list[str]:
-    return os.environ.get("GRIDLEDGER_BENCH_PEAK_ENGINES", "anvil,clique").split(",")
+def engines_wanted(quick: bool) -> list[str]:
+    """``GRIDLEDGER_BENCH_PEAK_ENGINES``, else anvil (QUICK: starting four gethes would
+    double the QUICK run) or anvil and clique."""
+    default = "anvil" if quick else "anvil,clique"
+    return os.environ.get("GRIDLEDGER_BENCH_PEAK_ENGINES", default).split(",")
 
 
 def specs(n: int) -> tuple[list[NodeSpec], list[NodeSpec]]:
@@ -280,7 +283,7 @@ def run(section: Section, quick: bool) -> None:
         "anvil": anvil_engine,
         "clique": lambda: clique_engine(n),
     }
-    for name in engines_wanted():
+    for name in engines_wanted(quick):
         if name == "clique" and not geth_available():
             section.na("clique_take_p99_ms", "clique take: p99", "geth 1.13 not available", "ms")
             continue
