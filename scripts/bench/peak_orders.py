@@ -14,6 +14,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from eth_utils.address import to_checksum_address
+from hexbytes import HexBytes
+from web3.types import TxParams
+
 from ledger.clients.token import SettlementTokenClient
 from scripts.bench.common import BenchChain, Blaster, Call, role
 
@@ -66,6 +70,8 @@ def order_calls(chain: BenchChain, m: Market, blaster: Blaster) -> list[Call]:
     m.onboarding["auction_allowance"] = time.perf_counter() - began
     data = operator.encode("placeOrder", auction_id, int(OrderSide.BID), BID_WH, BID_PRICE)
     first = m.participants[0].account.address
-    estimate = chain.w3.eth.estimate_gas({"from": first, "to": operator.address, "data": data})
+    params: TxParams = {"from": first, "to": to_checksum_address(operator.address)}
+    params["data"] = HexBytes(data)
+    estimate = chain.w3.eth.estimate_gas(params)
     gas = estimate * (100 + chain.settings.gas_margin_percent) // 100
     return [Call(p.account, operator.address, data, gas=int(gas)) for p in m.participants]
