@@ -101,14 +101,26 @@ def chain_up(
         str | None, typer.Option(help="anvil (persistent, default) or hardhat (in memory).")
     ] = None,
     block_time: Annotated[
-        int | None, typer.Option("--block-time", min=1, help="Seconds per block; default automine.")
+        int | None,
+        typer.Option(
+            "--block-time",
+            min=1,
+            help="anvil: seconds between interval blocks (default 1); hardhat: seconds "
+            "per block (default automine).",
+        ),
+    ] = None,
+    mining: Annotated[
+        str | None,
+        typer.Option(help="anvil: interval (default), mixed (automine + interval), auto."),
     ] = None,
 ) -> None:
     """Start the local chain in the background."""
     if engine not in (None, "anvil", "hardhat"):
         raise ConfigError(f"unknown engine {engine!r}: use anvil or hardhat")
+    if mining not in (None, "mixed", "auto", "interval"):
+        raise ConfigError(f"unknown mining mode {mining!r}: use mixed, auto or interval")
     chosen: LocalEngine | None = engine  # type: ignore[assignment]
-    status = LocalChain(get_settings()).up(chosen, block_time)
+    status = LocalChain(get_settings()).up(chosen, block_time, mining)  # type: ignore[arg-type]
     if status.already_running:
         console.print(f"chain already running at {status.rpc_url} (pid {status.pid})")
         return

@@ -89,6 +89,7 @@ class LedgerContext:
             gas_margin_percent=self.settings.gas_margin_percent,
             timeout_s=self.settings.tx_timeout_s,
             priority_fee_wei=self.settings.priority_fee_wei,
+            max_fee_per_gas_wei=self.settings.max_fee_per_gas_wei,
             confirmations=self.settings.tx_confirmations,
         )
         self._senders[account.address] = sender

@@ -53,8 +53,19 @@ class Settings(BaseSettings):
     engine: Literal["anvil", "hardhat"] = Field(
         default="anvil", description="Local chain engine (hardhat does not persist state)."
     )
+    mining: Literal["interval", "mixed", "auto"] = Field(
+        default="interval",
+        description="How the local anvil mines: `interval` (a block every `block_time_s` "
+        "with every ready transaction: holds the peak, never stalls), `mixed` (a block per "
+        "transaction plus the interval blocks: quick for one-at-a-time use, never stalls, "
+        "but a burst gets one block per transaction), `auto` (a block per transaction only: "
+        "anvil can leave ready transactions unmined under a burst).",
+    )
     block_time_s: int | None = Field(
-        default=None, ge=1, description="Seconds between blocks; unset means automine."
+        default=None,
+        ge=1,
+        description="Seconds between interval blocks of `mixed` and `interval` mining "
+        "(unset: 1); hardhat: seconds between blocks, unset means automine.",
     )
     poa: bool = Field(
         default=False,
@@ -106,6 +117,16 @@ class Settings(BaseSettings):
     )
     priority_fee_wei: int = Field(
         default=0, ge=0, description="Priority fee (tip) per gas offered by every sender."
+    )
+    max_fee_per_gas_wei: int = Field(
+        default=10**9,
+        ge=0,
+        description="The consortium's fee ceiling: the max fee per gas every sender offers "
+        "on a chain with a base fee (twice the latest base fee plus the tip if that is "
+        "higher), so a burst of full blocks, which raises the base fee by 1/8 a block, "
+        "never prices its own transactions out; 0: the public-chain rule (twice the latest "
+        "base fee plus the tip). A chain with a zero base fee (the local anvil) pays the "
+        "tip only.",
     )
     tx_confirmations: int | None = Field(
         default=None,

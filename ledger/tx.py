@@ -81,6 +81,30 @@ class Fees(BaseModel):
     max_priority_fee_per_gas: int
 
 
+#: The consortium's default fee ceiling per gas: 1 gwei. A Clique genesis starts at a
+#: 7 wei base fee and a full block raises it by at most 1/8, so a burst needs about 160
+#: full blocks in a row to reach it (3,000 takes fill about 63 blocks of 30M gas).
+DEFAULT_MAX_FEE_PER_GAS_WEI = 10**9
+
+
+def fee_policy(base_fee_wei: int, *, tip_wei: int, ceiling_wei: int) -> Fees:
+    """The fees a sender offers when the latest block's base fee is ``base_fee_wei``.
+
+    A permissioned chain's fee policy is a consortium setting, and a burst must never price
+    its own transactions out: full blocks raise the base fee by up to 1/8 each, so the
+    public-chain rule (twice the latest base fee plus the tip) stops being included after
+    about 6 full blocks of a burst that was signed at one base fee. So the max fee is the
+    consortium's ``ceiling_wei`` (or twice the base fee plus the tip if that is higher: a
+    base fee already above the ceiling still lets senders in). A chain that keeps a zero
+    base fee (the local anvil, ``--base-fee 0``, which anvil holds constant) pays the tip
+    only, so accounts without ether can send there. ``ceiling_wei`` 0: the public rule.
+    """
+    if base_fee_wei == 0:
+        return Fees(max_fee_per_gas=tip_wei, max_priority_fee_per_gas=tip_wei)
+    dynamic = 2 * base_fee_wei + tip_wei
+    return Fees(max_fee_per_gas=max(ceiling_wei, dynamic), max_priority_fee_per_gas=tip_wei)
+
+
 class TxSender:
     """Signs with one local account and sends through one node.
 
@@ -92,6 +116,8 @@ class TxSender:
         gas_margin_percent: Added to each gas estimate.
         timeout_s: How long :meth:`wait` waits for a receipt.
         priority_fee_wei: The tip offered per gas.
+        max_fee_per_gas_wei: The consortium's fee ceiling (see :meth:`fees`); 0: the
+            public-chain rule, twice the latest base fee plus the tip.
         confirmations: Blocks that must follow a receipt's block (still canonical) before
             :meth:`wait` returns it; None: 1 on a proof-of-authority chain (a Clique
             validator's block can lose to a sibling, and its transactions go back to the
@@ -108,6 +134,7 @@ class TxSender:
         gas_margin_percent: int = 25,
         timeout_s: float = 60.0,
         priority_fee_wei: int = 0,
+        max_fee_per_gas_wei: int = DEFAULT_MAX_FEE_PER_GAS_WEI,
         poll_interval_s: float = 0.01,
         confirmations: int | None = None,
     ) -> None:
@@ -118,6 +145,7 @@ class TxSender:
         self._margin = gas_margin_percent
         self._timeout_s = timeout_s
         self._tip = priority_fee_wei
+        self._fee_ceiling = max_fee_per_gas_wei
         self._poll_s = poll_interval_s
         self._chain_id: int | None = None
         self._raw: dict[HexBytes, tuple[HexBytes, TxParams]] = {}
@@ -141,10 +169,10 @@ class TxSender:
         return self._chain_id
 
     def fees(self) -> Fees:
-        """Fees for the next block: twice the latest base fee plus the tip."""
+        """Fees for the next block (see :func:`fee_policy`)."""
         block = self._w3.eth.get_block("latest")
         base = int(block.get("baseFeePerGas", 0) or 0)
-        return Fees(max_fee_per_gas=2 * base + self._tip, max_priority_fee_per_gas=self._tip)
+        return fee_policy(base, tip_wei=self._tip, ceiling_wei=self._fee_ceiling)
 
     def estimate_gas(self, to: str | None, data: str, value: int = 0) -> int:
         """Gas estimate plus the margin; a revert raises :class:`ContractRevertError`."""
@@ -359,10 +387,12 @@ def tx_hash_hex(value: Any) -> str:
 
 
 __all__ = [
+    "DEFAULT_MAX_FEE_PER_GAS_WEI",
     "ContractRevertError",
     "Fees",
     "NonceManager",
     "SenderFactory",
     "TxSender",
+    "fee_policy",
     "tx_hash_hex",
 ]

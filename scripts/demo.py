@@ -149,7 +149,9 @@ def run_demo(
         chain.down()
         # The demo owns <data dir>/demo: chain state, manifest, databases start empty each run.
         shutil.rmtree(settings.data_dir, ignore_errors=True)
-        status = chain.up()
+        # mixed: a block per transaction (the demo's one-at-a-time steps stay quick) plus
+        # the interval blocks that keep the chain from stalling (docs/peak.md).
+        status = chain.up(mining="mixed")
         say(f"chain: anvil at {status.rpc_url}, chain id {status.chain_id} (fresh demo state)")
     build = compiler.build(settings)
     state = "compiled" if build.compiled else "up to date"

@@ -26,6 +26,7 @@ says so; a chunk still missing at the timeout names the pool's state in the erro
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import subprocess
@@ -51,7 +52,7 @@ from ledger.clients.token import SettlementTokenClient
 from ledger.clients.trading import Period, TradingMarketClient
 from ledger.context import LedgerContext
 from ledger.deploy import deploy_suite
-from ledger.engines.local import anvil_command, free_port
+from ledger.engines.local import Mining, anvil_command, free_port
 from ledger.identity import demo_bundle
 from ledger.keystore import DEMO_NODE_BASE, DEMO_ROLE_WALLETS, demo_account
 from ledger.settings import Settings
@@ -81,6 +82,7 @@ def role(name: str) -> LocalAccount:
     return demo_account(DEMO_ROLE_WALLETS[name.lower().replace("_", "-")])
 
 
+@functools.cache
 def node_account(n: int) -> LocalAccount:
     """Demo market node ``node-<n>``."""
     return demo_account(DEMO_NODE_BASE + n)
@@ -96,7 +98,8 @@ class BenchChain:
     settings: Settings
     ctx: LedgerContext
     url: str
-    proc: subprocess.Popen[bytes]
+    #: The anvil process; None for a chain this harness did not start (the consortium).
+    proc: subprocess.Popen[bytes] | None
     data_dir: Path
 
     @property
@@ -108,6 +111,8 @@ class BenchChain:
 
     def anvil_peak_rss_mb(self) -> float | None:
         """Peak resident memory of this anvil (Linux ``VmHWM``), MB."""
+        if self.proc is None:
+            return None
         try:
             for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
@@ -144,12 +149,13 @@ class BenchChain:
 
 
 @contextmanager
-def bench_chain(**overrides: object) -> Iterator[BenchChain]:
-    """Start anvil on a free port (automine, no state file), deploy the suite, yield it."""
+def bench_chain(mining: Mining = "auto", **overrides: object) -> Iterator[BenchChain]:
+    """Start anvil on a free port (automine unless ``mining``, no state file), deploy the
+    suite, yield it."""
     with tempfile.TemporaryDirectory(prefix="gl-bench-") as tmp:
         port = free_port()
         base = Settings(rpc_port=port)
-        cmd = anvil_command(base, port, state_file=None, block_time_s=None)
+        cmd = anvil_command(base, port, state_file=None, block_time_s=None, mining=mining)
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{port}"
         try:
@@ -296,6 +302,9 @@ class Blaster:
         #: Stalled chunks that needed a re-send and an ``evm_mine`` (see the module docstring).
         self.kicks = 0
         self._kick_lock = threading.Lock()
+        #: Fees of the pre-signed transactions (0: the local anvil's free gas).
+        self.max_fee_per_gas = 0
+        self.priority_fee_per_gas = 0
 
     def reset_nonces(self) -> None:
         """Forget the nonces counted here (after ``evm_revert``, or other senders)."""
@@ -318,8 +327,8 @@ class Blaster:
                 "chainId": self.chain_id,
                 "nonce": self._nonce(c.account.address),
                 "gas": c.gas,
-                "maxFeePerGas": 0,
-                "maxPriorityFeePerGas": 0,
+                "maxFeePerGas": self.max_fee_per_gas,
+                "maxPriorityFeePerGas": self.priority_fee_per_gas,
                 "value": 0,
                 "data": HexBytes(c.data),
             }
@@ -452,7 +461,10 @@ class Blaster:
         block if the pool holds anything."""
         self.rpc.batch([("eth_sendRawTransaction", [s.raw]) for s in stuck])
         if any(self._pool_status().values()):
-            self.rpc.call("evm_mine", [])
+            try:
+                self.rpc.call("evm_mine", [])
+            except BenchError:  # a chain without evm_mine (the consortium): re-sent only
+                return
             with self._kick_lock:
                 self.kicks += 1
 

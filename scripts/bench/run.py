@@ -32,6 +32,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "surveillance": ("7 market surveillance (held out)", "scripts.bench.surveillance_bench"),
     "meter_integrity": ("8 tampered meters", "scripts.bench.meter_integrity"),
     "stress": ("9 price shock and defaults", "scripts.bench.stress"),
+    "peak": ("10 peak: thousands at once", "scripts.bench.peak"),
 }
 
 
