@@ -17,7 +17,7 @@ from ledger.clients.reputation import WAD, ReputationLedgerClient
 from ledger.clients.surveillance import ReportStatus, SurveillanceDeskClient
 from ledger.clients.token import SettlementTokenClient
 from ledger.context import LedgerContext
-from ledger.errors import ContractRevertError
+from ledger.errors import ContractRevertError, ValidationError
 from ledger.settings import Settings
 from ledger.suite.s70_surveillance import (
     DEFAULT_DISMISSAL_LIMIT,
@@ -598,3 +598,31 @@ def test_unserved_penalty_is_an_obligation_until_paid(desk: Desk) -> None:
     own_registry.exit()
     register()
     assert desk.registry.node_of_entity(entity) == newcomer.sender.address
+
+
+def test_cli_pay_penalty(desk: Desk, session_settings: Settings) -> None:
+    node = desk.nodes[1].address
+    rid = desk.file()
+    desk.regulator.rule(rid, True, desk.registry.bond_of(node) + 1_000, 0, REASON)
+    bank = desk.ctx.client(SettlementTokenClient, role_account("CLEARING_BANK"))
+    bank.mint(node, 1_000, b"PENALTY-FUNDS".ljust(32, b"\x00"))
+    env = {
+        "GRIDLEDGER_DATA_DIR": str(session_settings.data_dir),
+        "GRIDLEDGER_RPC_URL": session_settings.rpc_url,
+        "GRIDLEDGER_DEMO_KEYS": "1",
+    }
+    runner = CliRunner()
+    bad = runner.invoke(app, ["pay-penalty", node, "-5", "-w", "node-62"], env=env)
+    assert isinstance(bad.exception, ValidationError)
+    assert str(bad.exception) == "amount must be positive: -5"
+    other = desk.nodes[2].address
+    bad = runner.invoke(app, ["pay-penalty", other, "1", "-w", "node-62"], env=env)
+    assert isinstance(bad.exception, ValidationError)
+    assert str(bad.exception) == f"{other} owes no unserved penalty"
+    out = runner.invoke(app, ["pay-penalty", node, "4", "-w", "node-62"], env=env)
+    assert out.exit_code == 0, (out.output, out.exception)
+    assert f"paid 4.00 CNY of {node}'s penalties (6.00 CNY left)" in " ".join(out.output.split())
+    out = runner.invoke(app, ["pay-penalty", node, "100", "-w", "node-62"], env=env)
+    assert out.exit_code == 0, (out.output, out.exception)
+    assert desk.operator.unpaid_penalty_of(node) == (0, False)
+    assert desk.registry.obligations_of(node) == 0
