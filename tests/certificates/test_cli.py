@@ -17,12 +17,16 @@ from tests.certificates.conftest import CertWorld, advance_time
 P = 700
 
 
-def test_cli_end_to_end(world: CertWorld, session_settings: Settings) -> None:
-    env = {
+def _env(session_settings: Settings) -> dict[str, str]:
+    return {
         "GRIDLEDGER_DATA_DIR": str(session_settings.data_dir),
         "GRIDLEDGER_RPC_URL": session_settings.rpc_url,
         "GRIDLEDGER_DEMO_KEYS": "1",
     }
+
+
+def test_cli_end_to_end(world: CertWorld, session_settings: Settings) -> None:
+    env = _env(session_settings)
     runner = CliRunner()
 
     def run(*args: str) -> str:
@@ -69,11 +73,7 @@ def test_cli_end_to_end(world: CertWorld, session_settings: Settings) -> None:
 
 
 def test_cli_pay_fine(world: CertWorld, session_settings: Settings) -> None:
-    env = {
-        "GRIDLEDGER_DATA_DIR": str(session_settings.data_dir),
-        "GRIDLEDGER_RPC_URL": session_settings.rpc_url,
-        "GRIDLEDGER_DEMO_KEYS": "1",
-    }
+    env = _env(session_settings)
     runner = CliRunner()
     consumer = world.p("consumer").address
     registry = world.ctx.client(NodeRegistryClient, world.ctx.account("node-93"))
