@@ -367,7 +367,7 @@ contract QuotaLedger is IQuotaLedger, MarketAccessed, ReentrancyGuard, DebtOblig
 
     function _recordUnpaidFine(address party, uint64 period, uint256 unpaidFen) private {
         (uint256 totalFen, bool held) = _recordUnpaid(_registry, party, unpaidFen);
-        bytes32 entityHash;
+        bytes32 entityHash = bytes32(0); // no registry on an auxiliary chain
         if (address(_registry) != address(0)) entityHash = _registry.nodeInfo(party).entityHash;
         emit FineUnpaid(party, period, entityHash, unpaidFen, totalFen, held);
     }
