@@ -12,11 +12,12 @@ import {IGreenCertificate} from "../interfaces/IGreenCertificate.sol";
 import {IMarketAccess} from "../interfaces/IMarketAccess.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 import {IQuotaLedger} from "../interfaces/IQuotaLedger.sol";
+import {DebtObligations} from "../registry/DebtObligations.sol";
 
 /// @title QuotaLedger
 /// @notice Renewable quotas: obligations, coverage by retirement and by clean-energy trades,
 /// compliance assessment and fines (see IQuotaLedger).
-contract QuotaLedger is IQuotaLedger, MarketAccessed, ReentrancyGuard {
+contract QuotaLedger is IQuotaLedger, MarketAccessed, ReentrancyGuard, DebtObligations {
     using SafeERC20 for IERC20;
 
     uint256 public constant WH_PER_CERTIFICATE = 1_000_000;
@@ -200,9 +201,35 @@ contract QuotaLedger is IQuotaLedger, MarketAccessed, ReentrancyGuard {
         _emitAssessed(party, period, s);
         if (s.paidFen != 0) _token.safeTransferFrom(party, fund, s.paidFen);
         if (s.slashedFen != 0) _registry.slash(party, s.slashedFen, fund, FINE_REASON);
+        if (s.unpaidFen != 0) _recordUnpaidFine(party, period, s.unpaidFen);
+    }
+
+    /// @inheritdoc IQuotaLedger
+    function payFine(address party, uint256 amountFen)
+        external
+        nonReentrant
+        returns (uint256 paidFen)
+    {
+        if (amountFen == 0) revert ZeroAmount();
+        address fund = _fund;
+        if (fund == address(0)) revert FundAccountNotSet();
+        uint256 restFen;
+        (paidFen, restFen) = _payUnpaid(_registry, party, amountFen);
+        if (paidFen == 0) revert NoUnpaidFine(party);
+        emit FinePaid(party, msg.sender, paidFen, restFen);
+        _token.safeTransferFrom(msg.sender, fund, paidFen);
     }
 
     // ================================================================ views
+
+    /// @inheritdoc IQuotaLedger
+    function unpaidFineOf(address party)
+        external
+        view
+        returns (uint256 unpaidFen, bool obligationHeld)
+    {
+        return _unpaidOf(party);
+    }
 
     /// @inheritdoc IQuotaLedger
     function certificate() external view returns (address) {
@@ -336,6 +363,13 @@ contract QuotaLedger is IQuotaLedger, MarketAccessed, ReentrancyGuard {
         uint256 total = _covered[party][period] + coveredWh;
         _covered[party][period] = total;
         emit CoverageCredited(party, period, retirementId, tokenId, amount, weight, coveredWh, total);
+    }
+
+    function _recordUnpaidFine(address party, uint64 period, uint256 unpaidFen) private {
+        (uint256 totalFen, bool held) = _recordUnpaid(_registry, party, unpaidFen);
+        bytes32 entityHash = bytes32(0); // no registry on an auxiliary chain
+        if (address(_registry) != address(0)) entityHash = _registry.nodeInfo(party).entityHash;
+        emit FineUnpaid(party, period, entityHash, unpaidFen, totalFen, held);
     }
 
     function _emitAssessed(address party, uint64 period, Statement memory s) private {

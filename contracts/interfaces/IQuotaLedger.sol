@@ -25,7 +25,10 @@ import {INodeRegistry} from "./INodeRegistry.sol";
 ///   fineRateFenPerMwh / 1e6), paid to the fund account from the party's token balance
 ///   (up to its allowance to this contract), the rest slashed from its bond
 ///   (NodeRegistry.slash; this contract holds MARKET_CONTRACT); what neither covers is
-///   recorded as `unpaidFen`.
+///   recorded as `unpaidFen` and stays owed (`unpaidFineOf`): while it is unpaid this
+///   contract holds one registry obligation on the party (if Active), so it cannot exit and
+///   its entity cannot register another address; `payFine` (anyone, settlement token, to
+///   the fund account) releases it with the last fen (docs/defaults.md section 2).
 interface IQuotaLedger {
     /// @notice The quota of one period.
     struct Quota {
@@ -110,8 +113,25 @@ interface IQuotaLedger {
         address by
     );
 
+    /// @notice `party` (entity `entityHash`) did not pay `unpaidFen` of its `period` fine;
+    /// it now owes `totalUnpaidFen`; `obligationHeld` = the registry obligation is held.
+    event FineUnpaid(
+        address indexed party,
+        uint64 indexed period,
+        bytes32 indexed entityHash,
+        uint256 unpaidFen,
+        uint256 totalUnpaidFen,
+        bool obligationHeld
+    );
+    /// @notice `payer` paid `paidFen` of `party`'s unpaid fines; `remainingFen` is owed.
+    event FinePaid(
+        address indexed party, address indexed payer, uint256 paidFen, uint256 remainingFen
+    );
+
     error ZeroAddress();
     error ZeroAmount();
+    /// @notice `party` owes no unpaid fine.
+    error NoUnpaidFine(address party);
     /// @notice Weights are 1..20000 basis points.
     error InvalidWeight(uint16 weightBps);
     /// @notice Type ids are the renewable node kinds 2..5.
@@ -150,7 +170,15 @@ interface IQuotaLedger {
     /// @notice Assess `party`'s compliance with `period`'s quota (anyone, after the deadline).
     function assess(address party, uint64 period) external returns (Statement memory);
 
+    /// @notice Anyone: pay min(`amountFen`, owed) of `party`'s unpaid fines from the caller's
+    /// allowance to the fund account; paid in full, the registry obligation is released.
+    function payFine(address party, uint256 amountFen) external returns (uint256 paidFen);
+
     // views
+    function unpaidFineOf(address party)
+        external
+        view
+        returns (uint256 unpaidFen, bool obligationHeld);
     function certificate() external view returns (address);
     function generationSource() external view returns (address);
     function nodeRegistry() external view returns (address);

@@ -16,7 +16,12 @@ pragma solidity ^0.8.24;
 /// ruled by its deadline can be expired by anyone. The pending queue is not stored: it is
 /// the ViolationReported events without a later ViolationRuled or ReportExpired.
 /// @dev O(1) per call (storage layout: docs/gas.md).
-/// This contract needs MARKET_CONTRACT (registry `slash`, reputation `penalize`).
+/// The part of a confirmed penalty the bond did not cover stays owed (`unpaidPenaltyOf`):
+/// while it is unpaid the desk holds one registry obligation on the node (if Active), so it
+/// cannot exit and its entity cannot register another address; `payPenalty` (anyone, in the
+/// registry's settlement token, to the penalty account) releases it with the last fen.
+/// This contract needs MARKET_CONTRACT (registry `slash` and obligations, reputation
+/// `penalize`).
 interface ISurveillanceDesk {
     /// @notice Lifecycle of a report.
     enum ReportStatus {
@@ -121,6 +126,21 @@ interface ISurveillanceDesk {
     event ReporterPolicySet(uint32 dismissalLimit, uint16 points, address regulator);
     /// @notice Slashed bonds now go to `account`.
     event PenaltyAccountSet(address account, address regulator);
+    /// @notice Report `reportId`'s penalty left `unpaidFen` unserved (bond too small);
+    /// `node` (entity `entityHash`) now owes `totalUnpaidFen`; `obligationHeld` = the
+    /// registry obligation is held for it.
+    event PenaltyUnpaid(
+        uint256 indexed reportId,
+        address indexed node,
+        bytes32 indexed entityHash,
+        uint256 unpaidFen,
+        uint256 totalUnpaidFen,
+        bool obligationHeld
+    );
+    /// @notice `payer` paid `paidFen` of `node`'s unpaid penalties; `remainingFen` is owed.
+    event PenaltyPaid(
+        address indexed node, address indexed payer, uint256 paidFen, uint256 remainingFen
+    );
 
     // ------------------------------------------------------------------ errors
 
@@ -167,6 +187,10 @@ interface ISurveillanceDesk {
     error InvalidConfiguration();
     /// @notice The caller is neither OPERATOR nor REGULATOR.
     error UnauthorizedConfigurer(address account);
+    /// @notice A payment of zero.
+    error ZeroAmount();
+    /// @notice `node` owes no unpaid penalty.
+    error NoUnpaidPenalty(address node);
 
     // ------------------------------------------------------------------ REGULATOR
 
@@ -208,6 +232,11 @@ interface ISurveillanceDesk {
     /// @notice The accused answers pending report `reportId` (once) with a document hash.
     function respond(uint256 reportId, bytes32 responseHash) external;
 
+    /// @notice Anyone: pay min(`amountFen`, owed) of `node`'s unpaid penalties from the
+    /// caller's allowance (settlement token) to the penalty account; paid in full, the
+    /// registry obligation is released. @return paidFen What was paid.
+    function payPenalty(address node, uint256 amountFen) external returns (uint256 paidFen);
+
     /// @notice Anyone: lapse pending report `reportId` after its ruling deadline.
     function expire(uint256 reportId) external;
 
@@ -233,6 +262,11 @@ interface ISurveillanceDesk {
         view
         returns (uint256);
     function reporterRecord(address reporter) external view returns (ReporterRecord memory);
+    /// @notice What `node` owes in unserved penalties, and whether the obligation is held.
+    function unpaidPenaltyOf(address node)
+        external
+        view
+        returns (uint256 unpaidFen, bool obligationHeld);
 
     // Pending reports are not listed on chain: they are the ViolationReported events
     // without a later ViolationRuled or ReportExpired of the same reportId (docs/gas.md).

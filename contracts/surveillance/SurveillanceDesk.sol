@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
@@ -10,13 +12,15 @@ import {IMarketAccess} from "../interfaces/IMarketAccess.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 import {IReputationLedger} from "../interfaces/IReputationLedger.sol";
 import {ISurveillanceDesk} from "../interfaces/ISurveillanceDesk.sol";
+import {DebtObligations} from "../registry/DebtObligations.sol";
 import {PagedSets} from "../registry/PagedSets.sol";
 
 /// @title SurveillanceDesk
 /// @notice Registered surveillance models, node reports with evidence, responses and
 /// REGULATOR rulings that slash bonds and deduct reputation. See ISurveillanceDesk.
-contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard {
+contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard, DebtObligations {
     using PagedSets for PagedSets.Bytes32Set;
+    using SafeERC20 for IERC20;
 
     /// @inheritdoc ISurveillanceDesk
     uint256 public constant MAX_TRADE_IDS = 32;
@@ -161,6 +165,9 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
             if (penaltyFen != 0) {
                 slashedFen = _registry.slash(accused, penaltyFen, _penaltyAccount, SLASH_REASON);
                 r.slashedFen = slashedFen;
+                if (slashedFen < penaltyFen) {
+                    _recordUnpaidPenalty(reportId, accused, penaltyFen - slashedFen);
+                }
             }
             emit ViolationRuled(
                 reportId,
@@ -273,6 +280,20 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
     }
 
     /// @inheritdoc ISurveillanceDesk
+    function payPenalty(address node, uint256 amountFen)
+        external
+        nonReentrant
+        returns (uint256 paidFen)
+    {
+        if (amountFen == 0) revert ZeroAmount();
+        uint256 restFen;
+        (paidFen, restFen) = _payUnpaid(_registry, node, amountFen);
+        if (paidFen == 0) revert NoUnpaidPenalty(node);
+        emit PenaltyPaid(node, msg.sender, paidFen, restFen);
+        IERC20(_registry.settlementToken()).safeTransferFrom(msg.sender, _penaltyAccount, paidFen);
+    }
+
+    /// @inheritdoc ISurveillanceDesk
     function expire(uint256 reportId) external {
         Report storage r = _pendingReport(reportId);
         uint64 nowS = uint64(block.timestamp);
@@ -380,7 +401,22 @@ contract SurveillanceDesk is ISurveillanceDesk, MarketAccessed, ReentrancyGuard 
         return _records[reporter];
     }
 
+    /// @inheritdoc ISurveillanceDesk
+    function unpaidPenaltyOf(address node)
+        external
+        view
+        returns (uint256 unpaidFen, bool obligationHeld)
+    {
+        return _unpaidOf(node);
+    }
+
     // ================================================================ internals
+
+    function _recordUnpaidPenalty(uint256 reportId, address node, uint256 unpaidFen) private {
+        (uint256 totalFen, bool held) = _recordUnpaid(_registry, node, unpaidFen);
+        bytes32 entityHash = _registry.nodeInfo(node).entityHash;
+        emit PenaltyUnpaid(reportId, node, entityHash, unpaidFen, totalFen, held);
+    }
 
     function _checkReport(
         address accused,

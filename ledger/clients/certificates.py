@@ -302,6 +302,15 @@ class QuotaLedgerClient(ContractClient):
     def assess(self, party: str, period: int) -> TxReceipt:
         return self._transact("assess", _addr(party), period)
 
+    def pay_fine(self, party: str, amount_fen: int) -> TxReceipt:
+        """Pay up to ``amount_fen`` of ``party``'s unpaid fines from the sender's allowance."""
+        return self._transact("payFine", _addr(party), amount_fen)
+
+    def unpaid_fine_of(self, party: str) -> tuple[int, bool]:
+        """(unpaid fen, registry obligation held) of ``party``."""
+        unpaid_fen, held = self._call("unpaidFineOf", _addr(party))
+        return int(unpaid_fen), bool(held)
+
     def quota_of(self, period: int) -> Quota:
         return Quota(*self._call("quotaOf", period))
 

@@ -180,6 +180,10 @@ class SurveillanceDeskClient(ContractClient):
     def expire(self, report_id: int) -> TxReceipt:
         return self._transact("expire", report_id)
 
+    def pay_penalty(self, node: str, amount_fen: int) -> TxReceipt:
+        """Pay up to ``amount_fen`` of ``node``'s unpaid penalties from the sender's allowance."""
+        return self._transact("payPenalty", _addr(node), amount_fen)
+
     def set_ruling_period(self, period_s: int) -> TxReceipt:
         return self._transact("setRulingPeriod", period_s)
 
@@ -238,6 +242,11 @@ class SurveillanceDeskClient(ContractClient):
     def reporter_record(self, reporter: str) -> ReporterRecord:
         filed, confirmed, dismissed = self._call("reporterRecord", _addr(reporter))
         return ReporterRecord(filed=filed, confirmed=confirmed, dismissed=dismissed)
+
+    def unpaid_penalty_of(self, node: str) -> tuple[int, bool]:
+        """(unpaid fen, registry obligation held) of ``node``."""
+        unpaid_fen, held = self._call("unpaidPenaltyOf", _addr(node))
+        return int(unpaid_fen), bool(held)
 
     def pending_ids(self) -> list[int]:
         """Ids of the pending reports in filing order, from the events: filed

@@ -1,7 +1,8 @@
 """Market surveillance (mechanism 6, on-chain half): ``SurveillanceDesk``.
 
 It holds MARKET_CONTRACT so a confirmed ruling can slash the accused's bond in the
-registry and deduct reputation in the ReputationLedger (whose ``penalize`` accepts
+registry (and hold an obligation on the node while the unserved rest of a penalty is
+unpaid) and deduct reputation in the ReputationLedger (whose ``penalize`` accepts
 REGULATOR or MARKET_CONTRACT). Slashed bonds go to the penalty account, the deploying
 admin until the REGULATOR sets another (``setPenaltyAccount``). See docs/surveillance.md.
 """

@@ -2,8 +2,9 @@
 
 Main-chain mode (the default, ``GRIDLEDGER_CERT_RPC_URL`` unset): ``OracleGenerationSource``
 reads MeterOracle, NodeRegistry and TradingMarket; ``GreenCertificate`` (ERC-1155) issues from
-it; ``QuotaLedger`` holds MARKET_CONTRACT (it retires certificates and slashes bonds for
-fines); ``CertificateMarket`` is the one-way listing.
+it; ``QuotaLedger`` holds MARKET_CONTRACT (it retires certificates, slashes bonds for
+fines and holds a registry obligation on a party while its fine is unpaid);
+``CertificateMarket`` is the one-way listing.
 
 Auxiliary-chain mode: :data:`AUX_SPECS` is deployed on the certificate chain by
 ``gridledger certs deploy-aux`` (``node.certificates.api.deploy_certificate_chain``): the chain's

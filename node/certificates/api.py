@@ -337,6 +337,17 @@ class Certificates:
     def cover_trade(self, trade_id: int) -> TxReceipt:
         return self.quota.cover_trade(trade_id)
 
+    def pay_fine(self, party: str, amount_fen: int) -> tuple[int, int]:
+        """Pay up to ``amount_fen`` of ``party``'s unpaid fines (approves exactly that first);
+        returns (paid fen, owed fen before)."""
+        owed_fen, _held = self.quota.unpaid_fine_of(party)
+        if owed_fen == 0:
+            raise ValidationError(f"{party} owes no unpaid quota fine")
+        pay_fen = min(amount_fen, owed_fen)
+        self.ctx.client(SettlementTokenClient, self.account).approve(self.quota.address, pay_fen)
+        self.quota.pay_fine(party, pay_fen)
+        return pay_fen, owed_fen
+
     def compliance(self, party: str, period: int) -> ComplianceView:
         c = self.quota.compliance_of(party, period)
         view = ComplianceView(

@@ -1,5 +1,5 @@
 """``gridledger certs issue|holdings|listings|post|take|cancel|retire|cover-trade|compliance|
-assess|lineage|deploy-aux``: green certificates and renewable quotas (mechanism 7).
+pay-fine|assess|lineage|deploy-aux``: green certificates and renewable quotas (mechanism 7).
 
 Certificates are whole MWh; prices in CNY per certificate (down to 1 fen); JSON output
 (``--json``) carries on-chain units (Wh, fen). Every command talks to the certificate chain:
@@ -160,6 +160,19 @@ def compliance(party: cli.AddressArg, period: int, as_json: cli.JsonOpt = False)
         f"{view.covered_wh} Wh, shortfall {view.shortfall_wh} Wh, fine now "
         f"{fen_to_cny(view.fine_fen_if_assessed_now)} CNY"
         + (" (assessed)" if view.assessed else "")
+    )
+
+
+@app.command("pay-fine", context_settings=cli.NUMBER_ARGS)
+def pay_fine(party: cli.AddressArg, amount: cli.AmountArg, wallet: WalletOpt) -> None:
+    """Pay (up to AMOUNT CNY of) PARTY's unpaid quota fines to the fund account (anyone);
+    paid in full, the party's registry obligation is released."""
+    amount_fen = cli.positive_fen(amount)
+    api = _api(wallet)
+    paid_fen, owed_fen = api.pay_fine(party, amount_fen)
+    cli.console.print(
+        f"paid {fen_to_cny(paid_fen)} CNY of {party}'s fines "
+        f"({fen_to_cny(owed_fen - paid_fen)} CNY left)"
     )
 
 

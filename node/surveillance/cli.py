@@ -12,7 +12,10 @@ from rich.table import Table
 
 from ledger import cli_support as cli
 from ledger.clients.surveillance import SurveillanceDeskClient
+from ledger.clients.token import SettlementTokenClient
 from ledger.context import LedgerContext
+from ledger.errors import ValidationError
+from ledger.units import fen_to_cny
 from node.surveillance import model as model_mod
 from node.surveillance import onchain
 from node.surveillance.chain import chain_history
@@ -403,3 +406,25 @@ def rule_cmd(
         reputation_points=points,
     )
     cli.print_tx(f"report #{report_id} {'confirmed' if confirm else 'dismissed'}", receipt)
+
+
+@app.command("pay-penalty", context_settings=cli.NUMBER_ARGS)
+def pay_penalty_cmd(
+    node: Annotated[str, cli.address_argument("The node owing an unserved penalty.")],
+    amount: cli.AmountArg,
+    wallet: Annotated[str, cli.wallet_option("The paying wallet (the node or anyone).")],
+) -> None:
+    """Pay (up to AMOUNT CNY of) NODE's unserved surveillance penalties to the penalty
+    account; paid in full, the node's registry obligation is released."""
+    amount_fen = cli.positive_fen(amount)
+    ctx = cli.make_context()
+    account = cli.signer(ctx, wallet)
+    desk = ctx.client(SurveillanceDeskClient, account)
+    owed_fen, _held = desk.unpaid_penalty_of(node)
+    if owed_fen == 0:
+        raise ValidationError(f"{node} owes no unserved penalty")
+    pay_fen = min(amount_fen, owed_fen)
+    ctx.client(SettlementTokenClient, account).approve(desk.address, pay_fen)
+    receipt = desk.pay_penalty(node, pay_fen)
+    rest = fen_to_cny(owed_fen - pay_fen)
+    cli.print_tx(f"paid {fen_to_cny(pay_fen)} CNY of {node}'s penalties ({rest} CNY left)", receipt)

@@ -7,19 +7,26 @@ import json
 from typer.testing import CliRunner
 
 from ledger.clients.certificates import token_id
+from ledger.clients.registry import NodeRegistryClient
+from ledger.errors import ValidationError
 from ledger.settings import Settings
+from ledger.units import fen_to_cny
 from node.certificates.cli import app
-from tests.certificates.conftest import CertWorld
+from tests.certificates.conftest import CertWorld, advance_time
 
 P = 700
 
 
-def test_cli_end_to_end(world: CertWorld, session_settings: Settings) -> None:
-    env = {
+def _env(session_settings: Settings) -> dict[str, str]:
+    return {
         "GRIDLEDGER_DATA_DIR": str(session_settings.data_dir),
         "GRIDLEDGER_RPC_URL": session_settings.rpc_url,
         "GRIDLEDGER_DEMO_KEYS": "1",
     }
+
+
+def test_cli_end_to_end(world: CertWorld, session_settings: Settings) -> None:
+    env = _env(session_settings)
     runner = CliRunner()
 
     def run(*args: str) -> str:
@@ -63,3 +70,31 @@ def test_cli_end_to_end(world: CertWorld, session_settings: Settings) -> None:
     ]
     assert history["holders"] == {wind: 1}
     assert "retired" in run("lineage", hex(tid))
+
+
+def test_cli_pay_fine(world: CertWorld, session_settings: Settings) -> None:
+    env = _env(session_settings)
+    runner = CliRunner()
+    consumer = world.p("consumer").address
+    registry = world.ctx.client(NodeRegistryClient, world.ctx.account("node-93"))
+    bond = registry.bond_of(consumer)
+    world.meter(P, {"consumer": (10_000_000, 0)})  # obligation 2,000,000 Wh, none covered
+    rate = (bond + 1_000) // 2  # fine = 2 x rate fen
+    world.quota_for(P, 2_000, rate, in_s=100)
+    advance_time(world.ctx, 101)
+    world.quota.assess(consumer, P)
+    owed = 2 * rate - bond
+    assert world.quota.unpaid_fine_of(consumer) == (owed, True)
+    bad = runner.invoke(app, ["pay-fine", consumer, "-1", "-w", "node-3"], env=env)
+    assert isinstance(bad.exception, ValidationError)
+    assert str(bad.exception) == "amount must be positive: -1"
+    wind = world.p("wind").address
+    bad = runner.invoke(app, ["pay-fine", wind, "1", "-w", "node-3"], env=env)
+    assert isinstance(bad.exception, ValidationError)
+    assert str(bad.exception) == f"{wind} owes no unpaid quota fine"
+    out = runner.invoke(app, ["pay-fine", consumer, "1000", "-w", "node-3"], env=env)
+    assert out.exit_code == 0, (out.output, out.exception)
+    assert f"paid {fen_to_cny(owed)} CNY of {consumer}'s fines (0.00 CNY left)" in " ".join(
+        out.output.split()
+    )
+    assert world.quota.unpaid_fine_of(consumer) == (0, False)

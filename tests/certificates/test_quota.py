@@ -7,8 +7,14 @@ from typing import Any
 import pytest
 
 from ledger.clients.access import role_id
-from ledger.clients.certificates import coverage_wh, fine_fen, obligation_wh, token_id
-from ledger.clients.registry import NodeKind, NodeRegistryClient
+from ledger.clients.certificates import (
+    QuotaLedgerClient,
+    coverage_wh,
+    fine_fen,
+    obligation_wh,
+    token_id,
+)
+from ledger.clients.registry import NodeKind, NodeRegistryClient, Side
 from ledger.errors import ContractRevertError
 from tests.certificates.conftest import MWH, CertWorld, advance_time, block_time
 
@@ -291,3 +297,87 @@ def test_clean_trade_short_when_seller_sold_its_certificates(world: CertWorld) -
         world.quota.cover_trade(coal_trade)
     assert err.value.name == "NotRenewableSeller"
     assert err.value.arguments == {"tradeId": coal_trade, "seller": world.p("coal").address}
+
+
+def test_unpaid_fine_is_an_obligation_until_paid(world: CertWorld) -> None:
+    """Fine beyond allowance and bond -> exit refused -> same entity from a new address
+    refused -> payment by another payer and the party (capped) -> exit and new address ok."""
+    _setup(world)
+    retailer, consumer = world.p("retailer"), world.p("consumer")
+    node = retailer.address
+    registry = world.ctx.client(NodeRegistryClient, world.ctx.account("node-93"))
+    bond = registry.bond_of(node)
+    assert registry.obligations_of(node) == 0
+    owed = 1_000
+    rate = (bond + owed) * MWH // 200_000  # shortfall 200,000 Wh: fine = bond + owed
+    world.regulator.set_quota(P, WEIGHT_BPS, block_time(world.ctx) + 100, rate)
+    advance_time(world.ctx, 101)
+    args = _assess(world, node)
+    assert (args["fineFen"], args["slashedFen"], args["unpaidFen"]) == (bond + owed, bond, owed)
+    entity = registry.node_info(node).entity_hash
+    [ev] = world.quota.events(args["receipt"], "FineUnpaid")
+    assert dict(ev["args"]) == {
+        "party": node,
+        "period": P,
+        "entityHash": entity,
+        "unpaidFen": owed,
+        "totalUnpaidFen": owed,
+        "obligationHeld": True,
+    }
+    assert world.quota.unpaid_fine_of(node) == (owed, True)
+    assert registry.obligations_of(node) == 1
+    own = world.ctx.client(NodeRegistryClient, retailer.account)
+    with pytest.raises(ContractRevertError) as err:
+        own.exit()
+    assert (err.value.name, err.value.arguments) == (
+        "OpenObligations",
+        {"node": node, "obligations": 1},
+    )
+    newcomer = world.ctx.client(NodeRegistryClient, world.ctx.account("node-94"))
+    register = lambda: newcomer.register(  # noqa: E731
+        NodeKind.RETAILER, Side.BUYER, 0, 1_000, 0, entity, b"\x94" * 32
+    )
+    with pytest.raises(ContractRevertError) as err:
+        register()
+    assert (err.value.name, err.value.arguments) == (
+        "EntityAlreadyRegistered",
+        {"entityHash": entity, "node": node},
+    )
+    with pytest.raises(ContractRevertError) as err:
+        world.quota.pay_fine(node, 0)
+    assert err.value.name == "ZeroAmount"
+    with pytest.raises(ContractRevertError) as err:
+        world.quota.pay_fine(consumer.address, 1)
+    assert (err.value.name, err.value.arguments) == ("NoUnpaidFine", {"party": consumer.address})
+    # another payer pays part, the party the rest (its payment is capped at what is owed)
+    token = world.market.token
+    supply, fund_before = token.total_supply(), token.balance_of(world.fund.address)
+    payers = (consumer.address, node)
+    balances = [token.balance_of(a) for a in payers]
+    consumer.token.approve(world.quota.address, 300)
+    retailer.token.approve(world.quota.address, owed)
+    by_consumer = world.ctx.client(QuotaLedgerClient, consumer.account)
+    [paid] = world.quota.events(by_consumer.pay_fine(node, 300), "FinePaid")
+    assert dict(paid["args"]) == {
+        "party": node,
+        "payer": consumer.address,
+        "paidFen": 300,
+        "remainingFen": owed - 300,
+    }
+    assert registry.obligations_of(node) == 1
+    by_party = world.ctx.client(QuotaLedgerClient, retailer.account)
+    [paid] = world.quota.events(by_party.pay_fine(node, owed), "FinePaid")
+    assert dict(paid["args"]) == {
+        "party": node,
+        "payer": node,
+        "paidFen": owed - 300,
+        "remainingFen": 0,
+    }
+    assert world.quota.unpaid_fine_of(node) == (0, False)
+    assert registry.obligations_of(node) == 0
+    assert [token.balance_of(a) for a in payers] == [balances[0] - 300, balances[1] - owed + 300]
+    assert token.balance_of(world.fund.address) == fund_before + owed
+    assert token.total_supply() == supply
+    own.exit()
+    register()
+    assert registry.node_of_entity(entity) == newcomer.sender.address

@@ -17,7 +17,7 @@ from ledger.clients.reputation import WAD, ReputationLedgerClient
 from ledger.clients.surveillance import ReportStatus, SurveillanceDeskClient
 from ledger.clients.token import SettlementTokenClient
 from ledger.context import LedgerContext
-from ledger.errors import ContractRevertError
+from ledger.errors import ContractRevertError, ValidationError
 from ledger.settings import Settings
 from ledger.suite.s70_surveillance import (
     DEFAULT_DISMISSAL_LIMIT,
@@ -534,3 +534,95 @@ def test_cli_register_file_queue_respond_rule(
     assert desk.registry.bond_of(accused) == bond - 1000
     assert desk.operator.report_info(rid).status is ReportStatus.CONFIRMED
     assert json.loads(run("queue", "--json")) == []
+
+
+def test_unserved_penalty_is_an_obligation_until_paid(desk: Desk) -> None:
+    """Penalty beyond the bond -> exit refused -> same entity from a new address refused ->
+    payment (partial, then full) to the penalty account -> exit and the new address succeed."""
+    accused = desk.nodes[1]
+    node = accused.address
+    bond = desk.registry.bond_of(node)
+    owed = 1_000
+    rid = desk.file()
+    receipt = desk.regulator.rule(rid, True, bond + owed, 0, REASON)
+    entity = desk.registry.node_info(node).entity_hash
+    [ev] = desk.regulator.events(receipt, "PenaltyUnpaid")
+    assert dict(ev["args"]) == {
+        "reportId": rid,
+        "node": node,
+        "entityHash": entity,
+        "unpaidFen": owed,
+        "totalUnpaidFen": owed,
+        "obligationHeld": True,
+    }
+    assert desk.operator.unpaid_penalty_of(node) == (owed, True)
+    assert desk.registry.obligations_of(node) == 1
+    own_registry = desk.ctx.client(NodeRegistryClient, accused.account)
+    err = revert(own_registry.exit)
+    assert (err.name, err.arguments) == ("OpenObligations", {"node": node, "obligations": 1})
+    newcomer = desk.ctx.client(NodeRegistryClient, desk.ctx.account("node-94"))
+    register = lambda: newcomer.register(  # noqa: E731
+        NodeKind.WIND, Side.SELLER, 0, 1_000, 0, entity, b"\x94" * 32
+    )
+    err = revert(register)
+    assert (err.name, err.arguments) == (
+        "EntityAlreadyRegistered",
+        {"entityHash": entity, "node": node},
+    )
+    # bad payments
+    err = revert(lambda: desk.accused.pay_penalty(node, 0))
+    assert err.name == "ZeroAmount"
+    other = desk.nodes[2].address
+    err = revert(lambda: desk.accused.pay_penalty(other, 1))
+    assert (err.name, err.arguments) == ("NoUnpaidPenalty", {"node": other})
+    # pay: part, then more than the rest (capped), from the node's own allowance
+    penalty_account = desk.operator.penalty_account()
+    bank = desk.ctx.client(SettlementTokenClient, role_account("CLEARING_BANK"))
+    bank.mint(node, owed, b"PENALTY-FUNDS".ljust(32, b"\x00"))
+    supply = desk.token.total_supply()
+    before = (desk.token.balance_of(node), desk.token.balance_of(penalty_account))
+    desk.ctx.client(SettlementTokenClient, accused.account).approve(desk.accused.address, owed)
+    [paid] = desk.accused.events(desk.accused.pay_penalty(node, 400), "PenaltyPaid")
+    assert dict(paid["args"]) == {"node": node, "payer": node, "paidFen": 400, "remainingFen": 600}
+    assert desk.operator.unpaid_penalty_of(node) == (600, True)
+    assert desk.registry.obligations_of(node) == 1
+    [paid] = desk.accused.events(desk.accused.pay_penalty(node, 5_000), "PenaltyPaid")
+    assert dict(paid["args"]) == {"node": node, "payer": node, "paidFen": 600, "remainingFen": 0}
+    assert desk.operator.unpaid_penalty_of(node) == (0, False)
+    assert desk.registry.obligations_of(node) == 0
+    assert (desk.token.balance_of(node), desk.token.balance_of(penalty_account)) == (
+        before[0] - owed,
+        before[1] + owed,
+    )
+    assert desk.token.total_supply() == supply
+    own_registry.exit()
+    register()
+    assert desk.registry.node_of_entity(entity) == newcomer.sender.address
+
+
+def test_cli_pay_penalty(desk: Desk, session_settings: Settings) -> None:
+    node = desk.nodes[1].address
+    rid = desk.file()
+    desk.regulator.rule(rid, True, desk.registry.bond_of(node) + 1_000, 0, REASON)
+    bank = desk.ctx.client(SettlementTokenClient, role_account("CLEARING_BANK"))
+    bank.mint(node, 1_000, b"PENALTY-FUNDS".ljust(32, b"\x00"))
+    env = {
+        "GRIDLEDGER_DATA_DIR": str(session_settings.data_dir),
+        "GRIDLEDGER_RPC_URL": session_settings.rpc_url,
+        "GRIDLEDGER_DEMO_KEYS": "1",
+    }
+    runner = CliRunner()
+    bad = runner.invoke(app, ["pay-penalty", node, "-5", "-w", "node-62"], env=env)
+    assert isinstance(bad.exception, ValidationError)
+    assert str(bad.exception) == "amount must be positive: -5"
+    other = desk.nodes[2].address
+    bad = runner.invoke(app, ["pay-penalty", other, "1", "-w", "node-62"], env=env)
+    assert isinstance(bad.exception, ValidationError)
+    assert str(bad.exception) == f"{other} owes no unserved penalty"
+    out = runner.invoke(app, ["pay-penalty", node, "4", "-w", "node-62"], env=env)
+    assert out.exit_code == 0, (out.output, out.exception)
+    assert f"paid 4.00 CNY of {node}'s penalties (6.00 CNY left)" in " ".join(out.output.split())
+    out = runner.invoke(app, ["pay-penalty", node, "100", "-w", "node-62"], env=env)
+    assert out.exit_code == 0, (out.output, out.exception)
+    assert desk.operator.unpaid_penalty_of(node) == (0, False)
+    assert desk.registry.obligations_of(node) == 0
