@@ -462,6 +462,14 @@ interface INodeRegistry {
     /// Returns the node's side and region, so a post or take reads each party once.
     function checkCanTrade(address node) external view returns (Side side, uint8 region);
 
+    /// @notice checkCanTrade of `first`, then of `second` (the first reason either cannot
+    /// trade, `first`'s checked first), in one call: a take's taker and maker. Returns
+    /// `first`'s side and region and `second`'s region.
+    function checkCanTradePair(address first, address second)
+        external
+        view
+        returns (Side firstSide, uint8 firstRegion, uint8 secondRegion);
+
     function statusOf(address node) external view returns (NodeStatus);
     function sideOf(address node) external view returns (Side);
     function kindOf(address node) external view returns (NodeKind);

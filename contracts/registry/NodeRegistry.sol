@@ -570,6 +570,20 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
 
     /// @inheritdoc INodeRegistry
     function checkCanTrade(address node) external view returns (Side side, uint8 region) {
+        return _checkCanTrade(node);
+    }
+
+    /// @inheritdoc INodeRegistry
+    function checkCanTradePair(address first, address second)
+        external
+        view
+        returns (Side firstSide, uint8 firstRegion, uint8 secondRegion)
+    {
+        (firstSide, firstRegion) = _checkCanTrade(first);
+        (, secondRegion) = _checkCanTrade(second);
+    }
+
+    function _checkCanTrade(address node) private view returns (Side side, uint8 region) {
         bytes memory err = _tradeError(node);
         if (err.length != 0) {
             assembly ("memory-safe") {

@@ -712,8 +712,8 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         if (limitPrice != 0 && (sellListing ? price > limitPrice : price < limitPrice)) {
             revert PriceLimitExceeded(listingId, price, limitPrice);
         }
-        (INodeRegistry.Side takerSide, uint8 takerRegion) = _registry.checkCanTrade(msg.sender);
-        (, uint8 makerRegion) = _registry.checkCanTrade(maker);
+        (INodeRegistry.Side takerSide, uint8 takerRegion, uint8 makerRegion) =
+            _registry.checkCanTradePair(msg.sender, maker);
         if (!sellListing) _checkSeller(msg.sender, takerSide);
         // The route runs from the seller's region to the buyer's (as registered now),
         // packed as from << 8 | to.
