@@ -105,6 +105,11 @@ class TradesProjector(Projector):
             }
         elif ev.event == "TradeRouted":
             values["transmission_fee_fen"] = as_int(arg(ev, "feeFen"))
+            route = arg(ev, "route")
+            if old["region"] is None and isinstance(route, list) and route:
+                # a venue trade (auction, bilateral contract) has no posted listing: its
+                # region is its synthetic listing's maker's, the seller's, where the route starts
+                values["region"] = region_label(conn, str(route[0]))
         elif ev.event == "TradeStatusChanged":
             status = as_text(arg(ev, "status"), TRADE_STATUSES) or "unknown"
             if old["status"] != NOT_DISPATCHED:  # the market's Failed that follows it

@@ -11,7 +11,8 @@ import httpx
 from sqlalchemy import Engine, select
 
 from gateway.indexer import Indexer
-from gateway.tables import Auction, AuctionFill, AuctionOrder, table_of
+from gateway.projections.base import region_label
+from gateway.tables import Auction, AuctionFill, AuctionOrder, Trade, table_of
 from ledger.clients.auction import ClearingRule, OrderSide
 from tests.auction.conftest import Book
 from tests.auction.conftest import book as book  # the fixtures
@@ -47,6 +48,17 @@ def test_auction_projection_and_pages(
         a = conn.execute(select(table_of(Auction))).mappings().one()
         orders = conn.execute(select(table_of(AuctionOrder))).mappings().all()
         fills = conn.execute(select(table_of(AuctionFill))).mappings().all()
+        trades = conn.execute(select(table_of(Trade))).mappings().all()
+        # a venue trade has no posted listing: its region is the seller's (its route's start)
+        regions = {
+            t["trade_id"]: region_label(
+                conn, str(book.market.registry.node_info(t["seller"]).region)
+            )
+            for t in trades
+        }
+    assert len(trades) == 2
+    assert None not in regions.values()
+    assert {t["trade_id"]: t["region"] for t in trades} == regions
     assert (a["auction_id"], a["status"], a["order_count"], a["rule"]) == (
         aid,
         "cleared",
