@@ -59,13 +59,14 @@ def signed_terms(
 def amendments(client: BilateralContractsClient, contract_no: int) -> list[SignedAmendment]:
     """The applied amendments with both signatures: from the ``amend`` transaction, or for
     one held for review and approved, from the ``amend`` that held it."""
-    held = {
+    held: dict[str, tuple[str, str]] = {
         digest(client.domain(), a): sigs
         for a, sigs in _amend_inputs(client, contract_no, "ChangeHeld")
+        if sigs is not None
     }
     out: list[SignedAmendment] = []
     for amendment, sigs in _amend_inputs(client, contract_no, "ContractAmended"):
-        seller_sig, buyer_sig = sigs or held[digest(client.domain(), amendment)]
+        seller_sig, buyer_sig = held[digest(client.domain(), amendment)] if sigs is None else sigs
         out.append(
             SignedAmendment(
                 amendment=amendment, seller_signature=seller_sig, buyer_signature=buyer_sig

@@ -24,7 +24,7 @@ def profiled(parties: Parties) -> int:
 
 
 def test_profile_fields_must_sum_to_the_schedule(parties: Parties) -> None:
-    bad = PROFILE[:1] + [[1, 2, 3, 4]]
+    bad = [*PROFILE[:1], [1, 2, 3, 4]]
     with pytest.raises(ValidationError, match=r"profile_wh\[1\] sums to 10"):
         parties.seller.propose(
             "wholesale", parties.fields(block_intervals=24, profile_wh=bad, schedule_wh=SCHEDULE)
