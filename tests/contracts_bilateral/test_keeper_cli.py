@@ -46,7 +46,8 @@ def test_review_watch_and_notifications(
     fields = tmp_path / "amended.json"
     fields.write_text(json.dumps(values))
     change = tmp_path / "change.json"
-    run("amendment", str(no), "--template", "wholesale", "--fields", str(fields), "-o", str(change), "-w", "node-1")  # fmt: skip
+    args = ["--template", "wholesale", "--fields", str(fields), "-o", str(change)]
+    run("amendment", str(no), *args, "-w", "node-1")
     run("cosign", str(change), "-w", "node-3")
     assert "held for OPERATOR review" in run("submit", str(change), "-w", "node-3")
     listed = json.loads(run("review", "list", "--json"))
