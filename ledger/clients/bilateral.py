@@ -235,6 +235,20 @@ class BilateralContractsClient(ContractClient):
     def contracts_between(self, seller: str, buyer: str) -> list[int]:
         return [int(n) for n in self._call("contractsBetween", seller, buyer)]
 
+    def active_contract_between(
+        self, seller: str, buyer: str, kind: str, at: int
+    ) -> BilateralContract | None:
+        """The latest ``kind`` contract (template kind, e.g. ``retail-agency``) from
+        ``seller`` to ``buyer`` in force at time ``at``: active, registered by then and not
+        expired (e.g. the agency binding a consumer to a retailer, for retail billing)."""
+        kinds = {t.id: t.kind for t in self.templates()}
+        for no in reversed(self.contracts_between(seller, buyer)):
+            c = self.contract_of(no)
+            in_force = c.registered_at <= at and (c.expires_at == 0 or at < c.expires_at)
+            if kinds.get(c.template_id) == kind and c.status == ContractStatus.ACTIVE and in_force:
+                return c
+        return None
+
     def history(self, contract_no: int) -> list[EventData]:
         """Every event of ``contract_no`` in chain order (the contract's history)."""
         logs: list[EventData] = []

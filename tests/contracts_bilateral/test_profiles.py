@@ -154,3 +154,7 @@ def test_renewal_milestone_and_the_pair_index(parties: Parties) -> None:
     seller, buyer = parties.seller.account.address, parties.buyer.account.address
     assert client.contracts_between(seller, buyer) == [no]
     assert client.contracts_between(buyer, seller) == []
+    later = client.contract_of(no).registered_at + 1
+    assert client.active_contract_between(seller, buyer, "wholesale", later).contract_no == no
+    assert client.active_contract_between(seller, buyer, "retail-agency", later) is None
+    assert client.active_contract_between(seller, buyer, "wholesale", expires) is None
