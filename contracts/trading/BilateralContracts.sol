@@ -168,7 +168,11 @@ contract BilateralContracts is
         for (uint256 b = 0; b < blocks; ++b) {
             Slot storage s = _slots[contractNo][first + b];
             if (s.energyWh == 0) continue;
-            uint256 id = _formBlock(c, contractNo, periodId, b, s);
+            uint256 id = _formBlock(c, periodId, b, s.energyWh);
+            s.tradeId = id.toUint64();
+            emit PeriodTradeFormed(
+                contractNo, periodId, id, s.energyWh, c.priceFenPerMwh, msg.sender
+            );
             if (tradeId == 0) tradeId = id;
         }
         if (tradeId == 0) revert NothingScheduled(contractNo, periodId);
@@ -409,7 +413,7 @@ contract BilateralContracts is
         page = new ScheduledPeriod[](n);
         for (uint256 k = 0; k < n; ++k) {
             uint256 first = (offset + k) * blocks;
-            uint256 wh;
+            uint256 wh = 0;
             for (uint256 b = 0; b < blocks; ++b) {
                 wh += _slots[contractNo][first + b].energyWh;
             }
@@ -571,12 +575,15 @@ contract BilateralContracts is
     function _release(uint256 contractNo, bytes32 digest, bool approved, bytes32 reasonHash)
         private
     {
-        PendingChange memory p = _pending[contractNo];
-        if (p.digest == bytes32(0) || p.digest != digest) {
-            revert NoPendingChange(contractNo, p.digest, digest);
+        PendingChange storage p = _pending[contractNo];
+        bytes32 held = p.digest;
+        if (p.kind == ChangeKind.None || held != digest) {
+            revert NoPendingChange(contractNo, held, digest);
         }
+        ChangeKind kind = p.kind;
+        uint32 sequence = p.sequence;
         delete _pending[contractNo];
-        emit ChangeReviewed(contractNo, p.kind, p.sequence, digest, approved, reasonHash, msg.sender);
+        emit ChangeReviewed(contractNo, kind, sequence, digest, approved, reasonHash, msg.sender);
     }
 
     /// @dev Gate closure: the period's trading close (takingClosesAt) has passed and its
@@ -629,7 +636,7 @@ contract BilateralContracts is
         for (uint256 k = 0; k < c.periods; ++k) {
             uint256 first = k * blocks;
             if (_formedTrade(contractNo, first, blocks) != 0) continue;
-            uint256 wh;
+            uint256 wh = 0;
             for (uint256 b = 0; b < blocks; ++b) {
                 wh += _slots[contractNo][first + b].energyWh;
             }
@@ -674,20 +681,16 @@ contract BilateralContracts is
         );
     }
 
-    /// @dev Form block b of a period as a venue trade at the contract price.
-    function _formBlock(
-        StoredContract storage c,
-        uint256 contractNo,
-        uint32 periodId,
-        uint256 b,
-        Slot storage s
-    ) private returns (uint256 tradeId) {
+    /// @dev Form block b of a period as a venue trade at the contract price (the caller,
+    /// nonReentrant, records it).
+    function _formBlock(StoredContract storage c, uint32 periodId, uint256 b, uint256 energyWh)
+        private
+        returns (uint256)
+    {
         (uint16 from, uint16 to) = _blockWindow(c, b);
-        uint256 price = c.priceFenPerMwh;
-        tradeId =
-            _market.formVenueTrade(c.seller, c.buyer, c.buyer, periodId, from, to, s.energyWh, price);
-        s.tradeId = tradeId.toUint64();
-        emit PeriodTradeFormed(contractNo, periodId, tradeId, s.energyWh, price, msg.sender);
+        return _market.formVenueTrade(
+            c.seller, c.buyer, c.buyer, periodId, from, to, energyWh, c.priceFenPerMwh
+        );
     }
 
     /// @dev Contracted, executed and |executed - contracted| summed over blocks of a
