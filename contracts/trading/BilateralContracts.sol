@@ -271,6 +271,7 @@ contract BilateralContracts is
         StoredContract storage c = _stored(contractNo);
         _checkPartyOrOperator(c, contractNo);
         _firstSlot(c, contractNo, periodId);
+        if (kind == 1) _deviationFlagged[contractNo][periodId] = true; // flagDeviation: once
         emit AnomalyRecorded(contractNo, periodId, kind, detailHash, msg.sender);
     }
 

@@ -9,27 +9,20 @@ first, then the upcoming milestones, earliest first.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
 from web3.types import EventData
 
 from ledger.clients.bilateral import AnomalyKind, BilateralContractsClient, ChangeKind
 from ledger.clients.trading import TradingMarketClient
-from node.contracts.tracking import contracts_of, milestones
+from node.contracts.tracking import Milestone, contracts_of, milestones
 
 #: The events a party is notified of.
 NOTIFIED = ("AnomalyRecorded", "ChangeHeld", "ChangeReviewed")
 
 
-class Notification(BaseModel):
-    """One item of a party's feed; ``at`` is the block time (events) or the due time."""
+class Notification(Milestone):
+    """One item of a party's feed (a milestone, or an event with its block); ``at`` is the
+    block time (events) or the due time (milestones)."""
 
-    model_config = ConfigDict(frozen=True)
-
-    contract_no: int
-    kind: str
-    period_id: int
-    at: int
-    detail: str
     block_number: int = 0
 
 

@@ -7,34 +7,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
-
 from ledger.bilateral.archive import build_bundle
 from ledger.bilateral.bundle import verify_bundle
-from ledger.settings import Settings
-from node.contracts.cli import app
 from node.contracts.keeper import watch_once
 from node.contracts.notify import notifications
-from tests.contracts_bilateral.conftest import SCHEDULE, Parties
+from tests.contracts_bilateral.conftest import SCHEDULE, Cli, Parties
 from tests.contracts_bilateral.test_execution import escrow_of
 from tests.trading.conftest import TAKING_CLOSES_IN_S, advance_time, block_time
 
 
-def test_review_watch_and_notifications(
-    parties: Parties, session_settings: Settings, tmp_path: Path
-) -> None:
-    env = {
-        "GRIDLEDGER_DATA_DIR": str(session_settings.data_dir),
-        "GRIDLEDGER_RPC_URL": session_settings.rpc_url,
-        "GRIDLEDGER_DEMO_KEYS": "1",
-    }
-    runner = CliRunner()
-
-    def run(*args: str) -> str:
-        result = runner.invoke(app, list(args), env=env)
-        assert result.exit_code == 0, (result.output, result.exception)
-        return result.output
-
+def test_review_watch_and_notifications(parties: Parties, cli: Cli, tmp_path: Path) -> None:
+    run = cli
     nid = parties.negotiate()
     no = parties.seller.register(nid, *parties.cosign(nid))
     m, pid = parties.market, parties.market.period.id

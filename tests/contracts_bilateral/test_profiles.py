@@ -136,6 +136,12 @@ def test_the_deviation_check_refuses_without_an_anomaly(parties: Parties) -> Non
         "deviationWh": 100_000,
         "toleranceBps": 500,
     }
+    # a party's own deviation record counts: the check records a period once
+    parties.buyer.client.record_anomaly(no, pid, AnomalyKind.DEVIATION, "0x" + "22" * 32)
+    with pytest.raises(ContractRevertError) as err:
+        keeper.flag_deviation(no, pid)
+    assert err.value.name == "DeviationAlreadyRecorded"
+    assert err.value.arguments == {"contractNo": no, "periodId": pid}
 
 
 def test_renewal_milestone_and_the_pair_index(parties: Parties) -> None:
