@@ -213,8 +213,10 @@ def test_bill_hash_is_stable_and_covers_every_field() -> None:
     rows = readings((M1, at(1, 0, 0), 1_000, 0, 0))
     a = compute_bill(account(), rows, package(FIXED), RATES, MONTH)
     b = compute_bill(account(), rows, package(FIXED), RATES, MONTH)
-    assert a.hash == b.hash and len(a.hash) == 32
+    assert a.hash == b.hash
+    assert len(a.hash) == 32
     c = compute_bill(
         account(), readings((M1, at(1, 0, 0), 1_000, 1, 0)), package(FIXED), RATES, MONTH
     )
-    assert c.total_fen == a.total_fen and c.hash != a.hash
+    assert c.total_fen == a.total_fen
+    assert c.hash != a.hash
