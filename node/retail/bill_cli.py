@@ -258,4 +258,3 @@ def _sample_readings(meter: str, month: int) -> Readings:
         load_wh = 20_000 + (30_000 if 32 <= slot < 76 else 0) + (n * 7919) % 5_000
         rows.append((meter, t, load_wh, 0, load_wh * 55 // 100))
     return from_rows(rows)
-
