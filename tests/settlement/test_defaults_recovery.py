@@ -1,0 +1,201 @@
+"""Recovery of allocated losses and contribution refunds of the default fund (issue 19).
+
+The waterfall of ``test_defaults_waterfall`` (same members, numbers and default): 63,800,000
+fen of the buyer's 89,000,000 fen debt is allocated over a base of 20,200,000 fen. When the
+buyer repays its debt, the fund first returns the allocated 63,800,000 to the members:
+recovery index step floor(63,800,000 x 1e18 / 20,200,000) = 3,158,415,841,584,158,415; each
+member's share is floor(base x step / 1e18): 31,584,158 (seller, buyer2) and 631,683
+(seller2), 63,799,999 in all (1 fen of rounding stays reserved). The other 25,200,000 fen
+(what the fund paid, rule FUND) stays in the fund, after the creditor's shortfall.
+"""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from ledger.clients.defaults import (
+    DefaultFundClient,
+    recovery_share_fen,
+    recovery_step,
+    refund_fen,
+)
+from ledger.clients.registry import NodeStatus
+from ledger.clients.settlement import SettlementEngineClient
+from ledger.clients.token import SettlementTokenClient
+from ledger.errors import ContractRevertError
+from ledger.settings import Settings
+from node.cli import app as node_app
+from tests.settlement.conftest import Flow
+from tests.settlement.test_defaults_waterfall import (
+    ALLOCATED,
+    BASE,
+    DEBT,
+    FUND,
+    OWED,
+    _default,
+    _fund,
+    _members_and_replenish,
+    _revert,
+)
+
+TOTAL_BASE = sum(BASE.values())  # 20,200,000
+RSTEP = 3_158_415_841_584_158_415
+SHARE = {"seller": 31_584_158, "seller2": 631_683, "buyer2": 31_584_158}
+
+
+def _pay_assessment(flow: Flow, name: str) -> object:
+    member = _fund(flow, name)
+    flow.party(name).actor.token.approve(member.address, OWED[name])
+    return member.pay_assessment(flow.party(name).address)
+
+
+def _repay(flow: Flow) -> object:
+    payer = flow.balancing
+    flow.ctx.client(SettlementTokenClient, payer).approve(flow.engine.address, DEBT)
+    return flow.ctx.client(SettlementEngineClient, payer).repay_debt(
+        flow.party("buyer").address, DEBT
+    )
+
+
+def _cli(args: list[str], settings: Settings) -> object:
+    env = {
+        "GRIDLEDGER_DATA_DIR": str(settings.data_dir),
+        "GRIDLEDGER_RPC_URL": settings.rpc_url,
+        "GRIDLEDGER_DEMO_KEYS": "1",
+    }
+    return CliRunner().invoke(node_app, args, env=env)
+
+
+def test_repayment_returns_allocated_losses_to_members_who_paid(
+    flow: Flow, session_settings: Settings
+) -> None:
+    fund = _members_and_replenish(flow)
+    _default(flow)
+    buyer = flow.party("buyer").address
+    assert fund.allocated_of(buyer) == ALLOCATED
+    for name in ("seller", "seller2"):
+        _pay_assessment(flow, name)
+    unfunded = ALLOCATED - OWED["seller"] - OWED["seller2"]  # 31,584,157: buyer2 owes
+    assert (fund.unfunded_fen(), fund.fund_fen()) == (unfunded, 0)
+    # the buyer's debt is repaid: the allocated part is reserved for the members, the
+    # fund's part (25,200,000) pays the creditor's shortfall first
+    receipt = _repay(flow)
+    assert recovery_step(ALLOCATED, TOTAL_BASE) == RSTEP
+    (rec,) = fund.events(receipt, "Recovered")
+    assert dict(rec["args"]) == {
+        "node": buyer,
+        "amountFen": DEBT,
+        "toMembersFen": ALLOCATED,
+        "totalBaseFen": TOTAL_BASE,
+        "recoveryIndex": RSTEP,
+    }
+    (paid,) = fund.events(receipt, "CreditorPaid")
+    unfunded -= FUND
+    assert dict(paid["args"]) == {
+        "creditor": flow.balancing.address,
+        "amountFen": FUND,
+        "unfundedFen": unfunded,
+    }
+    assert (fund.allocated_of(buyer), fund.recovery_reserve_fen()) == (0, ALLOCATED)
+    assert fund.fund_fen() == ALLOCATED
+    for name, share in SHARE.items():
+        assert recovery_share_fen(BASE[name], RSTEP) == share
+    assert fund.recovery_of(flow.party("seller").address) == SHARE["seller"]
+    assert fund.recovery_of(flow.party("buyer2").address) == 0  # paid nothing yet
+    anyone = flow.ctx.client(DefaultFundClient, flow.ctx.account("node-93"))
+    buyer2 = flow.party("buyer2").address
+    assert _revert(lambda: anyone.claim_recovery(buyer2)) == (
+        "AssessmentOutstanding",
+        {"member": buyer2, "owedFen": OWED["buyer2"]},
+    )
+    # the seller leaves the market; its refund waits for the creditor's shortfall
+    seller = flow.party("seller")
+    assert _revert(lambda: anyone.refund_contribution(seller.address)) == (
+        "StillEnrolled",
+        {"node": seller.address, "status": NodeStatus.ACTIVE},
+    )
+    flow.engine.settle_deviation(seller.address, flow.period)
+    seller.actor.registry.exit()
+    assert _revert(lambda: anyone.refund_contribution(seller.address)) == (
+        "CreditorUnpaid",
+        {"unfundedFen": unfunded},
+    )
+    receipt = _pay_assessment(flow, "buyer2")
+    (paid,) = fund.events(receipt, "CreditorPaid")
+    assert (paid["args"]["amountFen"], paid["args"]["unfundedFen"]) == (unfunded, 0)
+    free = OWED["buyer2"] - unfunded  # 25,200,002
+    assert fund.fund_fen() == ALLOCATED + free
+    # each member claims its share (anyone calls; paid to the member)
+    for name, share in SHARE.items():
+        address = flow.party(name).address
+        before = flow.token.balance_of(address)
+        (ev,) = anyone.events(anyone.claim_recovery(address), "RecoveryClaimed")
+        assert dict(ev["args"]) == {"member": address, "amountFen": share, "forfeitedFen": 0}
+        assert flow.token.balance_of(address) == before + share
+        assert fund.member_of(address).unrecovered_fen == OWED[name] - share
+    assert _revert(lambda: anyone.claim_recovery(buyer2)) == (
+        "NothingToClaim",
+        {"member": buyer2},
+    )
+    dust = ALLOCATED - sum(SHARE.values())
+    assert (dust, fund.recovery_reserve_fen()) == (1, 1)
+    assert fund.fund_fen() == free + dust
+    # the seller left clean: its contribution back, exactly (free holdings >= total base)
+    assert refund_fen(BASE["seller"], free, TOTAL_BASE) == BASE["seller"]
+    before = flow.token.balance_of(seller.address)
+    out = _cli(["fund-refund", seller.address, "-w", "node-93"], session_settings)
+    assert out.exit_code == 0, (out.output, out.exception)
+    assert " ".join(out.output.split()).startswith(
+        f"{seller.address} refunded 100000.00 CNY of its 100000.00 CNY contribution"
+    )
+    assert flow.token.balance_of(seller.address) == before + BASE["seller"]
+    assert fund.total_base_fen() == TOTAL_BASE - BASE["seller"]
+    assert fund.member_of(seller.address).base_fen == 0
+    assert fund.fund_fen() == free + dust - BASE["seller"]
+    refused = _cli(["fund-refund", seller.address, "-w", "node-93"], session_settings)
+    assert isinstance(refused.exception, ContractRevertError)
+    assert (refused.exception.name, refused.exception.arguments) == (
+        "NotMember",
+        {"node": seller.address},
+    )
+    supply, held = flow.conservation()
+    assert supply == held
+
+
+def test_a_member_that_joined_after_the_loss_forfeits_its_share(
+    flow: Flow, session_settings: Settings
+) -> None:
+    fund = _members_and_replenish(flow)
+    _default(flow)
+    for name in OWED:
+        _pay_assessment(flow, name)
+    # storage joins after the loss: not assessed for it, so nothing of it is returned to it
+    storage = flow.party("storage")
+    late_base = fund.contribution_fen_of(storage.address)
+    assert late_base == 10_000_000
+    storage.actor.token.approve(fund.address, late_base)
+    _fund(flow, "storage").contribute(storage.address)
+    assert fund.assessment_of(storage.address) == 0
+    receipt = _repay(flow)
+    base = TOTAL_BASE + late_base
+    step = ALLOCATED * 10**18 // base  # floor
+    assert step == 2_112_582_781_456_953_642
+    (rec,) = fund.events(receipt, "Recovered")
+    assert (rec["args"]["totalBaseFen"], rec["args"]["recoveryIndex"]) == (base, step)
+    share = recovery_share_fen(late_base, step)
+    assert share == 21_125_827
+    assert fund.recovery_of(storage.address) == 0
+    out = _cli(["fund-claim-recovery", storage.address, "-w", "node-93"], session_settings)
+    assert out.exit_code == 0, (out.output, out.exception)
+    assert f"{storage.address} recovered 0.00 CNY" in " ".join(out.output.split())
+    (ev,) = fund.events(fund.claim_recovery(flow.party("seller").address), "RecoveryClaimed")
+    assert dict(ev["args"]) == {
+        "member": flow.party("seller").address,
+        "amountFen": recovery_share_fen(BASE["seller"], step),
+        "forfeitedFen": 0,
+    }
+    assert recovery_share_fen(BASE["seller"], step) == 21_125_827
+    # storage's forfeited share returned to the fund's free holdings
+    assert fund.recovery_reserve_fen() == ALLOCATED - share - 21_125_827
+    supply, held = flow.conservation()
+    assert supply == held
