@@ -10,8 +10,8 @@ import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 /// creditor (the balancing account) what it holds, and the remaining loss is allocated pro
 /// rata to the members' contributions (the documented base), as assessments each member
 /// owes the fund. Until paid, the creditor's shortfall is the fund's `unfundedFen`; every
-/// token the fund receives (contributions, replenishments, assessments, debt recoveries)
-/// first pays that shortfall.
+/// token the fund receives (contributions, replenishments, assessments, the fund's part of
+/// debt recoveries) first pays that shortfall.
 ///
 /// Contribution. A node admitted by the registry (Active) contributes once, at admission:
 /// requiredBondOf(node) x contributionBps / 10,000 (rounded down), its base for loss

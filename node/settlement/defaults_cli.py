@@ -129,31 +129,43 @@ def fund_require(
     cli.print_tx(f"{node} blocked until it contributes", client.require_contribution(node))
 
 
-def fund_claim_recovery(
-    node: NodeArg = None,
-    wallet: Annotated[str, cli.wallet_option("Wallet paying the gas (anyone).")] = "",
-) -> None:
-    """Pay a member its share of defaulters' repayments (up to the assessments it paid)."""
+AnyoneWallet = Annotated[str, cli.wallet_option("Wallet paying the gas (anyone).")]
+
+
+def _member_call(
+    node: str | None,
+    wallet: str,
+    call: Callable[[DefaultFundClient, str], TxReceipt],
+    event: str,
+) -> tuple[str, dict[str, int], TxReceipt]:
+    """``wallet`` calls ``call`` for ``node`` (default: the wallet's): (node, the event's
+    amounts, receipt)."""
+    if not wallet:
+        raise ValidationError("give --wallet (pays the gas)")
     _ctx, client = cli.contract_client(DefaultFundClient, wallet)
     address = _node(node, client)
-    receipt = client.claim_recovery(address)
-    (ev,) = client.events(receipt, "RecoveryClaimed")
-    cli.print_tx(f"{address} recovered {fen_to_cny(ev['args']['amountFen'])} CNY", receipt)
+    receipt = call(client, address)
+    (ev,) = client.events(receipt, event)
+    return address, {k: v for k, v in ev["args"].items() if isinstance(v, int)}, receipt
 
 
-def fund_refund(
-    node: NodeArg = None,
-    wallet: Annotated[str, cli.wallet_option("Wallet paying the gas (anyone).")] = "",
-) -> None:
+def fund_claim_recovery(node: NodeArg = None, wallet: AnyoneWallet = "") -> None:
+    """Pay a member its share of defaulters' repayments (up to the assessments it paid)."""
+    address, ev, receipt = _member_call(
+        node, wallet, DefaultFundClient.claim_recovery, "RecoveryClaimed"
+    )
+    cli.print_tx(f"{address} recovered {fen_to_cny(ev['amountFen'])} CNY", receipt)
+
+
+def fund_refund(node: NodeArg = None, wallet: AnyoneWallet = "") -> None:
     """Refund the contribution of a member that left the registry (exited or removed),
     owing nothing; it stops being a member."""
-    _ctx, client = cli.contract_client(DefaultFundClient, wallet)
-    address = _node(node, client)
-    receipt = client.refund_contribution(address)
-    (ev,) = client.events(receipt, "ContributionRefunded")
+    address, ev, receipt = _member_call(
+        node, wallet, DefaultFundClient.refund_contribution, "ContributionRefunded"
+    )
     cli.print_tx(
-        f"{address} refunded {fen_to_cny(ev['args']['refundFen'])} CNY of its "
-        f"{fen_to_cny(ev['args']['baseFen'])} CNY contribution",
+        f"{address} refunded {fen_to_cny(ev['refundFen'])} CNY of its "
+        f"{fen_to_cny(ev['baseFen'])} CNY contribution",
         receipt,
     )
 

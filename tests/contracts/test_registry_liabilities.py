@@ -121,4 +121,3 @@ def test_a_debt_of_a_pending_or_removed_node_blocks_every_way_out(market: Market
     market.warp(reg.inactivity_period() + 1)
     with reverts("OpenObligations", node=idle.address, obligations=1):
         market.operator.reclaim(idle.address)
-
