@@ -19,19 +19,25 @@ from ledger.clients.defaults import (
     recovery_step,
     refund_fen,
 )
-from ledger.clients.registry import NodeStatus
+from ledger.clients.registry import NodeKind, NodeRegistryClient, NodeStatus, Side, code
 from ledger.clients.settlement import SettlementEngineClient
 from ledger.clients.token import SettlementTokenClient
 from ledger.errors import ContractRevertError
 from ledger.settings import Settings
 from node.cli import app as node_app
-from tests.settlement.conftest import Flow
+from tests.conftest import role_account
+from tests.settlement.conftest import ZERO, Flow
 from tests.settlement.test_defaults_waterfall import (
     ALLOCATED,
     BASE,
+    BOND,
     DEBT,
     FUND,
     OWED,
+    PRICE,
+    UP,
+    WALLET,
+    E,
     _default,
     _fund,
     _members_and_replenish,
@@ -197,5 +203,44 @@ def test_a_member_that_joined_after_the_loss_forfeits_its_share(
     assert recovery_share_fen(BASE["seller"], step) == 21_125_827
     # storage's forfeited share returned to the fund's free holdings
     assert fund.recovery_reserve_fen() == ALLOCATED - share - 21_125_827
+    supply, held = flow.conservation()
+    assert supply == held
+
+
+def test_a_debt_of_a_removed_node_still_binds_its_entity(flow: Flow) -> None:
+    """The regulator removes the buyer before its deviation settles: the debt is still an
+    obligation, so the removal does not free its entity and its held bond stays held."""
+    buyer = flow.party("buyer")
+    entity = flow.registry.node_info(buyer.address).entity_hash
+    regulator = flow.ctx.client(NodeRegistryClient, role_account("REGULATOR"))
+    flow.open_taking()
+    tid = flow.trade("seller", "buyer", E, PRICE)
+    flow.dispatch(tid, E)
+    flow.dispatcher.set_deviation_rates(flow.period, 40_000, UP)
+    flow.meter({"seller": (0, E), "buyer": (11_000_000, 0)})
+    flow.open_settlement()
+    flow.engine.settle(tid)
+    regulator.remove_node(buyer.address, code("LICENCE_REVOKED"))
+    assert flow.registry.node_of_entity(entity) == ZERO  # removed clean so far
+    buyer.actor.token.approve(flow.engine.address, WALLET)
+    receipt = flow.engine.settle_deviation(buyer.address, flow.period)
+    (col,) = flow.engine.events(receipt, "DeviationCollected")
+    assert (col["args"]["fromBondFen"], col["args"]["debtFen"]) == (BOND, DEBT)
+    (ob,) = flow.registry.events(receipt, "ObligationAdded")
+    assert (ob["args"]["node"], ob["args"]["obligations"]) == (buyer.address, 1)
+    assert flow.registry.status_of(buyer.address) == NodeStatus.REMOVED
+    assert flow.registry.node_of_entity(entity) == buyer.address
+    newcomer = flow.ctx.client(NodeRegistryClient, flow.ctx.account("node-94"))
+    register = lambda: newcomer.register(  # noqa: E731
+        NodeKind.RETAILER, Side.BUYER, 3, 1_000, 0, entity, b"\x94" * 32
+    )
+    assert _revert(register) == (
+        "EntityAlreadyRegistered",
+        {"entityHash": entity, "node": buyer.address},
+    )
+    _repay(flow)
+    assert flow.registry.obligations_of(buyer.address) == 0
+    register()
+    assert flow.registry.node_of_entity(entity) == newcomer.sender.address
     supply, held = flow.conservation()
     assert supply == held
