@@ -25,6 +25,7 @@ from ledger.clients.token import SettlementTokenClient
 from ledger.errors import ContractRevertError
 from ledger.settings import Settings
 from node.cli import app as node_app
+from node.registry.participant import Bank
 from tests.conftest import role_account
 from tests.settlement.conftest import ZERO, Flow
 from tests.settlement.test_defaults_waterfall import (
@@ -242,5 +243,62 @@ def test_a_debt_of_a_removed_node_still_binds_its_entity(flow: Flow) -> None:
     assert flow.registry.obligations_of(buyer.address) == 0
     register()
     assert flow.registry.node_of_entity(entity) == newcomer.sender.address
+    supply, held = flow.conservation()
+    assert supply == held
+
+
+def test_refund_waits_for_obligations_and_is_pro_rata_after_losses(flow: Flow) -> None:
+    """seller2 leaves before any loss: refused while a late debt is open, then refunded its
+    base exactly. After the default used the fund, the seller's refund is its pro rata share
+    of the free holdings: floor(10,000,000 x 5,050,002 / 20,000,000) = 2,525,001."""
+    fund = _members_and_replenish(flow)
+    anyone = flow.ctx.client(DefaultFundClient, flow.ctx.account("node-93"))
+    debt_holder = flow.ctx.client(NodeRegistryClient, flow.ctx.account("node-90"))
+    seller2 = flow.party("seller2")
+    seller2.actor.registry.exit()
+    debt_holder.add_obligation(seller2.address)  # a late debt, recorded after the exit
+    assert _revert(lambda: anyone.refund_contribution(seller2.address)) == (
+        "OpenObligations",
+        {"node": seller2.address, "obligations": 1},
+    )
+    debt_holder.remove_obligation(seller2.address)
+    (ev,) = fund.events(anyone.refund_contribution(seller2.address), "ContributionRefunded")
+    assert dict(ev["args"]) == {
+        "node": seller2.address,
+        "baseFen": BASE["seller2"],
+        "refundFen": BASE["seller2"],
+    }
+    assert fund.total_base_fen() == TOTAL_BASE - BASE["seller2"]
+    base = TOTAL_BASE - BASE["seller2"]  # 20,000,000
+    # the default: the fund pays 25,000,000, the rest is allocated over 20,000,000
+    _default(flow)
+    for name in ("seller", "buyer2"):
+        owed = fund.assessment_of(flow.party(name).address)
+        member = _fund(flow, name)
+        flow.party(name).actor.token.approve(member.address, owed)
+        member.pay_assessment(flow.party(name).address)
+    assert fund.unfunded_fen() == 0
+    # 64,000,000 over 20,000,000: index step 3.2e18 exactly, no rounding left in the fund
+    assert fund.fund_fen() == 0
+    replenish = 5_050_002
+    operator = flow.ctx.client(DefaultFundClient, role_account("OPERATOR"))
+    Bank(flow.ctx, role_account("CLEARING_BANK")).mint(
+        operator.sender.address, replenish, "FUND-TOPUP-2"
+    )
+    flow.ctx.client(SettlementTokenClient, operator.sender).approve(fund.address, replenish)
+    operator.replenish(replenish)
+    free = replenish
+    seller = flow.party("seller")
+    flow.engine.settle_deviation(seller.address, flow.period)
+    seller.actor.registry.exit()
+    expected = refund_fen(BASE["seller"], free, base)
+    assert expected == 2_525_001
+    (ev,) = fund.events(anyone.refund_contribution(seller.address), "ContributionRefunded")
+    assert dict(ev["args"]) == {
+        "node": seller.address,
+        "baseFen": BASE["seller"],
+        "refundFen": expected,
+    }
+    assert fund.fund_fen() == free - expected
     supply, held = flow.conservation()
     assert supply == held
