@@ -19,7 +19,7 @@ from ledger.clients.defaults import (
     recovery_step,
     refund_fen,
 )
-from ledger.clients.registry import NodeKind, NodeRegistryClient, NodeStatus, Side, code
+from ledger.clients.registry import NodeRegistryClient, NodeStatus, code
 from ledger.clients.settlement import SettlementEngineClient
 from ledger.clients.token import SettlementTokenClient
 from ledger.errors import ContractRevertError
@@ -35,14 +35,13 @@ from tests.settlement.test_defaults_waterfall import (
     DEBT,
     FUND,
     OWED,
-    PRICE,
-    UP,
     WALLET,
-    E,
     _default,
     _fund,
     _members_and_replenish,
+    _newcomer_of,
     _revert,
+    _trade_settled,
 )
 
 TOTAL_BASE = sum(BASE.values())  # 20,200,000
@@ -214,13 +213,7 @@ def test_a_debt_of_a_removed_node_still_binds_its_entity(flow: Flow) -> None:
     buyer = flow.party("buyer")
     entity = flow.registry.node_info(buyer.address).entity_hash
     regulator = flow.ctx.client(NodeRegistryClient, role_account("REGULATOR"))
-    flow.open_taking()
-    tid = flow.trade("seller", "buyer", E, PRICE)
-    flow.dispatch(tid, E)
-    flow.dispatcher.set_deviation_rates(flow.period, 40_000, UP)
-    flow.meter({"seller": (0, E), "buyer": (11_000_000, 0)})
-    flow.open_settlement()
-    flow.engine.settle(tid)
+    _trade_settled(flow)
     regulator.remove_node(buyer.address, code("LICENCE_REVOKED"))
     assert flow.registry.node_of_entity(entity) == ZERO  # removed clean so far
     buyer.actor.token.approve(flow.engine.address, WALLET)
@@ -231,10 +224,7 @@ def test_a_debt_of_a_removed_node_still_binds_its_entity(flow: Flow) -> None:
     assert (ob["args"]["node"], ob["args"]["obligations"]) == (buyer.address, 1)
     assert flow.registry.status_of(buyer.address) == NodeStatus.REMOVED
     assert flow.registry.node_of_entity(entity) == buyer.address
-    newcomer = flow.ctx.client(NodeRegistryClient, flow.ctx.account("node-94"))
-    register = lambda: newcomer.register(  # noqa: E731
-        NodeKind.RETAILER, Side.BUYER, 3, 1_000, 0, entity, b"\x94" * 32
-    )
+    register = _newcomer_of(flow, entity)
     assert _revert(register) == (
         "EntityAlreadyRegistered",
         {"entityHash": entity, "node": buyer.address},
@@ -242,7 +232,7 @@ def test_a_debt_of_a_removed_node_still_binds_its_entity(flow: Flow) -> None:
     _repay(flow)
     assert flow.registry.obligations_of(buyer.address) == 0
     register()
-    assert flow.registry.node_of_entity(entity) == newcomer.sender.address
+    assert flow.registry.node_of_entity(entity) == flow.ctx.account("node-94").address
     supply, held = flow.conservation()
     assert supply == held
 

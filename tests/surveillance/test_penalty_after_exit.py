@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from ledger.clients.registry import NodeKind, NodeRegistryClient, NodeStatus, Side
 from ledger.clients.token import SettlementTokenClient
+from ledger.identity import demo_bundle
+from node.registry.participant import Bank, NodeProfile, Participant
 from tests.conftest import role_account
 from tests.surveillance.test_onchain import REASON, Desk, desk, revert  # noqa: F401
 
@@ -37,17 +39,14 @@ def test_a_penalty_confirmed_after_exit_binds_the_entity_until_paid(desk: Desk) 
     assert desk.registry.status_of(node) == NodeStatus.EXITED
     assert desk.registry.obligations_of(node) == 1
     assert desk.registry.node_of_entity(entity) == node
-    newcomer = desk.ctx.client(NodeRegistryClient, desk.ctx.account("node-94"))
-    register = lambda: newcomer.register(  # noqa: E731
-        NodeKind.WIND, Side.SELLER, 0, 1_000, 0, entity, b"\x94" * 32
-    )
-    err = revert(register)
-    assert (err.name, err.arguments) == (
-        "EntityAlreadyRegistered",
-        {"entityHash": entity, "node": node},
-    )
-    bank = desk.ctx.client(SettlementTokenClient, role_account("CLEARING_BANK"))
-    bank.mint(node, penalty, b"PENALTY-FUNDS".ljust(32, b"\x00"))
+    # the same entity (its identity bundle) from a new address is refused
+    newcomer = Participant(desk.ctx, desk.ctx.account("node-94"))
+    profile = NodeProfile(kind=NodeKind.WIND, side=Side.SELLER, region=0, capacity_kw=1_000)
+    assert demo_bundle(62).entity_hash == entity
+    err = revert(lambda: newcomer.apply(profile, demo_bundle(62)))
+    assert err.arguments == {"entityHash": entity, "node": node}
+    assert err.name == "EntityAlreadyRegistered"
+    Bank(desk.ctx, role_account("CLEARING_BANK")).mint(node, penalty, "PENALTY-FUNDS")
     desk.ctx.client(SettlementTokenClient, accused.account).approve(desk.accused.address, penalty)
     [paid] = desk.accused.events(desk.accused.pay_penalty(node, penalty), "PenaltyPaid")
     assert dict(paid["args"]) == {
@@ -57,5 +56,5 @@ def test_a_penalty_confirmed_after_exit_binds_the_entity_until_paid(desk: Desk) 
         "remainingFen": 0,
     }
     assert desk.registry.obligations_of(node) == 0
-    register()
-    assert desk.registry.node_of_entity(entity) == newcomer.sender.address
+    newcomer.apply(profile, demo_bundle(62))
+    assert desk.registry.node_of_entity(entity) == newcomer.address
