@@ -62,6 +62,8 @@ class SimMeter:
     import_register_wh: int = 0
     export_register_wh: int = 0
     sequence: int = 0
+    phases: int = 3
+    nominal_voltage_dv: int = 100_000
     _rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -98,6 +100,7 @@ class SimMeter:
         imp, exp, reactive = self.energies(interval_start)
         imp = imp if import_wh is None else import_wh
         exp = exp if export_wh is None else export_wh
+        reactive = min(reactive, int(self.capacity_w * self.interval_s / 3600))
         self.import_register_wh += imp
         self.export_register_wh += exp
         self.sequence += 1
@@ -107,11 +110,32 @@ class SimMeter:
             interval_seconds=self.interval_s,
             import_wh=imp,
             export_wh=exp,
-            reactive_varh=min(reactive, int(self.capacity_w * self.interval_s / 3600)),
+            reactive_varh=reactive,
             import_register_wh=self.import_register_wh,
             export_register_wh=self.export_register_wh,
             sequence=self.sequence,
+            **self.electrical(interval_start, imp + exp, reactive),
         )
+
+    def electrical(self, interval_start: int, active_wh: int, reactive_varh: int) -> dict[str, int]:
+        """Power factor, per-phase voltages and currents consistent with the energies: the
+        voltage swings +/-2 % of nominal over the day, the currents carry the apparent power
+        (a single-phase meter's L2/L3 are 0)."""
+        hours = self.interval_s / 3600
+        p_w, q_w = active_wh / hours, reactive_varh / hours
+        s_w = math.hypot(p_w, q_w)
+        day = 2 * math.pi * (interval_start % 86_400) / 86_400
+        volts = [0.0, 0.0, 0.0]
+        amps = [0.0, 0.0, 0.0]
+        for k in range(self.phases):
+            volts[k] = self.nominal_voltage_dv / 10 * (1 + 0.02 * math.sin(day + k))
+            per_phase = s_w / self.phases
+            amps[k] = per_phase * math.sqrt(3) / volts[k] if self.phases == 3 else s_w / volts[k]
+        return {
+            "power_factor_milli": round(1000 * p_w / s_w) if s_w else 1000,
+            **{f"voltage_l{k + 1}_dv": round(v * 10) for k, v in enumerate(volts)},
+            **{f"current_l{k + 1}_ma": round(a * 1000) for k, a in enumerate(amps)},
+        }
 
     def sign(self, reading: MeterReading, chain_id: int, contract: str) -> SignedReading:
         return sign_reading(self.account, reading, chain_id, contract)
