@@ -15,9 +15,11 @@ implausible ones give flags that hold the reading for a VERIFIER (docs/oracle.md
   ``current_tolerance_pct`` ``current_inconsistent``.
 * the power factor the active and reactive energies imply, ``P / sqrt(P^2 + Q^2)``,
   departing from the signed one by more than ``power_factor_tolerance_milli``:
-  ``reactive_inconsistent`` (only when the apparent energy is at least
-  ``min_energy_share_pct`` of capacity x interval and at least ``min_energy_wh``, below
-  which rounding dominates).
+  ``reactive_inconsistent``.
+
+The last two rules apply only when the apparent energy ``sqrt(P^2 + Q^2)`` is at least
+``min_energy_share_pct`` of capacity x interval and at least ``min_energy_wh``: below,
+the rounding of energies (whole Wh) and currents (whole mA) dominates.
 """
 
 from __future__ import annotations
@@ -81,9 +83,13 @@ def electrical_flags(
     if _voltage_out_of_band(volts[: meter.phases], meter.nominal_voltage_dv, bands):
         flags.append("voltage_out_of_band")
     active_wh = r.import_wh + r.export_wh
+    if math.hypot(active_wh, r.reactive_varh) < max(
+        bands.min_energy_wh, capacity_wh * bands.min_energy_share_pct / 100
+    ):
+        return flags  # rounding of small energies and currents dominates
     if _current_inconsistent(volts, amps, meter.phases, active_wh, interval_s, bands):
         flags.append("current_inconsistent")
-    if _reactive_inconsistent(r, active_wh, capacity_wh, bands):
+    if _reactive_inconsistent(r, active_wh, bands):
         flags.append("reactive_inconsistent")
     return flags
 
@@ -105,8 +111,6 @@ def _current_inconsistent(
     volts: list[int], amps: list[int], phases: int, active_wh: int, interval_s: int, bands: Bands
 ) -> bool:
     """Active energy above the apparent energy the voltages and currents carry."""
-    if active_wh == 0:
-        return False
     volt_amps = sum(v / 10 * a / 1000 for v, a in zip(volts, amps, strict=True))
     if phases == 3:
         volt_amps /= math.sqrt(3)
@@ -120,10 +124,7 @@ def _current_inconsistent(
     return active_wh * 100 > apparent_wh * (100 + bands.current_tolerance_pct)
 
 
-def _reactive_inconsistent(r: MeterReading, active_wh: int, capacity_wh: int, bands: Bands) -> bool:
+def _reactive_inconsistent(r: MeterReading, active_wh: int, bands: Bands) -> bool:
     apparent = math.hypot(active_wh, r.reactive_varh)
-    floor = max(bands.min_energy_wh, capacity_wh * bands.min_energy_share_pct / 100)
-    if apparent < floor:
-        return False
     implied_milli = POWER_FACTOR_FULL_MILLI * active_wh / apparent
     return abs(implied_milli - r.power_factor_milli) > bands.power_factor_tolerance_milli

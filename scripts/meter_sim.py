@@ -1,6 +1,11 @@
 """Simulated smart meters: realistic 15-minute readings, EIP-712-signed with each meter's
 own key, posted to the oracle in batches.
 
+Each reading also carries a power factor and per-phase voltages and currents consistent
+with its energies (:meth:`SimMeter.electrical`): a three-phase 10 kV meter by default, as
+``gridledger oracle meter register`` installs; ``--phases``/``--nominal-voltage-dv`` for a
+meter installed otherwise (``gridledger oracle meter install``).
+
 Profiles: ``consumer`` (morning and evening peaks), ``pv`` (a solar plant: export by day),
 ``prosumer`` (rooftop PV over household load: import at night, export at noon). Registers
 advance by exactly the interval energies, sequences by one per reading.
@@ -231,6 +236,8 @@ def _plan(
     period: int | None,
     import_mwh: str | None,
     export_mwh: str | None,
+    phases: int = 3,
+    nominal_voltage_dv: int = 100_000,
 ) -> Plan:
     """The readings to send: demo meters or one keystore meter, recent intervals or a
     trading period's delivery intervals, profile or fixed energies."""
@@ -249,7 +256,16 @@ def _plan(
         starts = [now - k * 900 for k in range(intervals, 0, -1)]
     if ctx is not None and meter is not None and wallet is not None:
         account = ctx.account(wallet, prompt_password)
-        sims = [SimMeter(label=meter, account=account, capacity_w=50_000, interval_s=interval_s)]
+        sims = [
+            SimMeter(
+                label=meter,
+                account=account,
+                capacity_w=50_000,
+                interval_s=interval_s,
+                phases=phases,
+                nominal_voltage_dv=nominal_voltage_dv,
+            )
+        ]
     else:
         sims = make_meters(meters)
     fixed = [
@@ -289,6 +305,12 @@ def run(
     export_mwh: Annotated[
         str | None, typer.Option(help="Total export (MWh), spread evenly over the intervals.")
     ] = None,
+    phases: Annotated[
+        int, typer.Option(min=1, max=3, help="--meter's phases as installed (1 or 3).")
+    ] = 3,
+    nominal_voltage_dv: Annotated[
+        int, typer.Option(min=1, help="--meter's nominal voltage as installed (dV).")
+    ] = 100_000,
 ) -> None:
     """Post ``intervals`` recent readings of each meter (registered beforehand with
     ``gridledger oracle meter register``); HTTPS verified against the consortium CA.
@@ -303,6 +325,8 @@ def run(
             period=period,
             import_mwh=import_mwh,
             export_mwh=export_mwh,
+            phases=phases,
+            nominal_voltage_dv=nominal_voltage_dv,
         )
     url = oracle_url or default_oracle_url(settings)
     with http_client(settings, url, client_name="meter", insecure_http=insecure_http) as http:
