@@ -159,6 +159,24 @@ def test_killed_between_send_and_receipt_anchors_exactly_once(
     assert second.relay.run_once() == 1
     assert second.relay.run_once() == 0
     assert _anchored(second.meter_oracle, from_block) == [1]
+    # what was anchored across the crash is the stored rows' readings, electrical fields too
+    with sessions() as s:
+        rows = list(
+            s.scalars(
+                select(ReadingRow).where(ReadingRow.batch_id == 1).order_by(ReadingRow.batch_index)
+            )
+        )
+    tree = MerkleTree([bytes.fromhex(r.leaf[2:]) for r in rows])
+    last = max(rows, key=lambda r: r.current_l1_ma)
+    assert last.voltage_l1_dv > 0
+    assert last.current_l1_ma > 0
+    assert last.batch_index is not None
+    assert second.meter_oracle.verify_reading(
+        reading_tuple(reading_model(last).message()),
+        bytes.fromhex(last.signature[2:]),
+        1,
+        tree.proof(last.batch_index),
+    )
     with sessions() as s:
         done = s.scalars(select(OutboxRow)).one()
         assert done.status == "mined"
