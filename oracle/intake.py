@@ -2,9 +2,12 @@
 
 A reading is checked in this order: its EIP-712 domain, its signature, its meter (known,
 not revoked, signed with the meter's key), a duplicate of one already received, then its
-plausibility (interval length and alignment, age, capacity, delivery period, sequence and
-cumulative registers) and the anomaly detector. In-order readings are checked against an
-in-memory tail of the meter's series; a late (backfilled) reading against SQL.
+plausibility (interval length and alignment, age, capacity, the meter's retirement, the
+electrical bands of :mod:`oracle.electrical`, delivery period, sequence and cumulative
+registers, the meter's final and initial registers, its calibration) and the anomaly
+detector. A refusal names the wire field at fault (``ReadingResult.field``). In-order
+readings are checked against an in-memory tail of the meter's series; a late (backfilled)
+reading against SQL.
 """
 
 from __future__ import annotations
