@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from web3 import Web3
 
 from ledger.apikeys_cli import keys_app
 from ledger.cli_support import (
@@ -24,12 +23,12 @@ from ledger.clients.access import MarketAccessClient
 from ledger.clients.oracle import MeteredEnergy, MeterOracleClient, PeriodInfo
 from ledger.context import LedgerContext
 from ledger.db import make_engine, session_factory
-from ledger.errors import ChainError, NotFoundError
+from ledger.errors import ChainError
 from ledger.keystore import resolve_password
 from ledger.tls import InsecureOpt, uvicorn_ssl_kwargs
-from oracle import eip712
 from oracle.dispatch import MemoryTradeSource
 from oracle.errors import OracleError
+from oracle.meter_cli import meter_app
 from oracle.proofs import ProofCheck
 from oracle.relay import OracleLock
 from oracle.service import OracleService
@@ -37,9 +36,6 @@ from oracle.store import create_tables
 from oracle.tamper_cli import tamper_app
 
 app = typer.Typer(help="The meter and dispatch oracle.", no_args_is_help=True)
-meter_app = typer.Typer(
-    help="Register and revoke metering points (OPERATOR).", no_args_is_help=True
-)
 review_app = typer.Typer(help="Review flagged readings (VERIFIER).", no_args_is_help=True)
 period_app = typer.Typer(help="Delivery periods.", no_args_is_help=True)
 app.add_typer(meter_app, name="meter")
@@ -195,54 +191,6 @@ def prove(
             console.print(f"[red]FAILED[/] {p}")
         raise typer.Exit(1)
     console.print("[green]verified[/]: every reading is meter-signed and anchored; total matches")
-
-
-@meter_app.command("register")
-def meter_register(
-    meter: Annotated[str, typer.Argument(help="Meter id: 0x + 64 hex, or a label (<= 32 bytes).")],
-    node: Annotated[str, address_argument("Node address the meter belongs to.")],
-    signer: Annotated[str, address_argument("The meter's signing address.")],
-    capacity_w: Annotated[int, typer.Option(help="Capacity in W (0: node registry's).")] = 0,
-    wallet: Annotated[str, typer.Option(help="OPERATOR wallet.")] = "operator",
-) -> None:
-    """Register a metering point to a node with its own public key (OPERATOR)."""
-    ctx = make_context()
-    client = ctx.client(
-        MeterOracleClient, ctx.account(wallet, lambda: resolve_password(ctx.settings))
-    )
-    meter_id = eip712.meter_id_bytes(meter)
-    receipt = client.register_meter(
-        meter_id, Web3.to_checksum_address(node), Web3.to_checksum_address(signer), capacity_w
-    )
-    console.print(f"registered meter 0x{meter_id.hex()} in block {receipt['blockNumber']}")
-
-
-@meter_app.command("revoke")
-def meter_revoke(
-    meter: Annotated[str, typer.Argument(help="Meter id or label.")],
-    wallet: Annotated[str, typer.Option(help="OPERATOR wallet.")] = "operator",
-) -> None:
-    """Revoke a meter's key for good (OPERATOR)."""
-    ctx = make_context()
-    client = ctx.client(
-        MeterOracleClient, ctx.account(wallet, lambda: resolve_password(ctx.settings))
-    )
-    receipt = client.revoke_meter(eip712.meter_id_bytes(meter))
-    console.print(f"revoked in block {receipt['blockNumber']}")
-
-
-@meter_app.command("show")
-def meter_show(meter: Annotated[str, typer.Argument(help="Meter id or label.")]) -> None:
-    """Show a meter's registration."""
-    ctx = make_context()
-    client = ctx.client(
-        MeterOracleClient,
-        ctx.account(ctx.settings.oracle_wallet, lambda: resolve_password(ctx.settings)),
-    )
-    registration = client.meter_of(eip712.meter_id_bytes(meter))._asdict()
-    if int(registration["node"], 16) == 0:
-        raise NotFoundError(f"no meter {meter!r} is registered")
-    print_json(registration)
 
 
 @review_app.command("pending")

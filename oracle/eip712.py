@@ -39,6 +39,13 @@ METER_READING_FIELDS: Final = (
     ("importRegisterWh", "uint64"),
     ("exportRegisterWh", "uint64"),
     ("sequence", "uint64"),
+    ("powerFactorMilli", "uint16"),
+    ("voltageL1Dv", "uint32"),
+    ("voltageL2Dv", "uint32"),
+    ("voltageL3Dv", "uint32"),
+    ("currentL1Ma", "uint64"),
+    ("currentL2Ma", "uint64"),
+    ("currentL3Ma", "uint64"),
 )
 #: EIP-712 fields of ``DispatchResult``.
 DISPATCH_RESULT_FIELDS: Final = (

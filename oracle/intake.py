@@ -2,9 +2,12 @@
 
 A reading is checked in this order: its EIP-712 domain, its signature, its meter (known,
 not revoked, signed with the meter's key), a duplicate of one already received, then its
-plausibility (interval length and alignment, age, capacity, delivery period, sequence and
-cumulative registers) and the anomaly detector. In-order readings are checked against an
-in-memory tail of the meter's series; a late (backfilled) reading against SQL.
+plausibility (interval length and alignment, age, capacity, the meter's retirement, the
+electrical bands of :mod:`oracle.electrical`, delivery period, sequence and cumulative
+registers, the meter's final and initial registers, its calibration) and the anomaly
+detector. A refusal names the wire field at fault (``ReadingResult.field``). In-order
+readings are checked against an in-memory tail of the meter's series; a late (backfilled)
+reading against SQL.
 """
 
 from __future__ import annotations
@@ -16,12 +19,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from ledger.clients.oracle import MeterInfo
 from oracle import eip712
 from oracle.anomaly import AnomalyDetector, Point
 from oracle.core import OracleCore
+from oracle.electrical import Bands, ImpossibleValueError, electrical_flags
 from oracle.encoding import from_hex, to_hex
-from oracle.meters import MeterDirectory
+from oracle.meters import MeterDirectory, MeterRecord
 from oracle.schemas import (
     REASON_STATUS,
     BatchResult,
@@ -61,9 +64,10 @@ def _point(r: MeterReading | ReadingRow) -> Point:
 
 
 class _Reject(Exception):  # noqa: N818 - control flow inside ingestion
-    def __init__(self, reason: Reason, detail: str) -> None:
+    def __init__(self, reason: Reason, detail: str, field: str | None = None) -> None:
         self.reason = reason
         self.detail = detail
+        self.field = field
         super().__init__(detail)
 
 
@@ -76,6 +80,7 @@ class ReadingIntake:
         self.core = core
         self.directory = directory
         self.detector = detector
+        self.bands = Bands()
         self.interval_s = core.settings.oracle_interval_s
         self.separator = eip712.domain_separator(
             eip712.METER_DOMAIN_NAME, core.chain_id, core.meter_oracle.address
@@ -155,6 +160,7 @@ class ReadingIntake:
                 outcome=Outcome.REJECTED,
                 reason=rej.reason,
                 detail=rej.detail,
+                field=rej.field,
                 digest=digest,
             )
         row = _reading_row(r, meter, period, signature, digest, now, flags)
@@ -169,7 +175,7 @@ class ReadingIntake:
             flags=flags,
         )
 
-    def _meter_of(self, r: MeterReading, signer: str) -> MeterInfo:
+    def _meter_of(self, r: MeterReading, signer: str) -> MeterRecord:
         """The registered, unrevoked meter of ``r`` signing with ``signer``, or reject."""
         meter = self.directory.get(r.meter_id)
         if meter is None:
@@ -186,7 +192,7 @@ class ReadingIntake:
         return meter
 
     def _plausible_and_flags(
-        self, session: Session, r: MeterReading, meter: MeterInfo, now: float
+        self, session: Session, r: MeterReading, meter: MeterRecord, now: float
     ) -> tuple[list[str], int]:
         """Anomaly flags and the delivery period of a reading, or :class:`_Reject`."""
         end = self._check_interval(r, now)
@@ -200,15 +206,26 @@ class ReadingIntake:
                 raise _Reject(
                     Reason.IMPLAUSIBLE,
                     f"{name} {value} exceeds capacity x interval = {capacity_wh} Wh",
+                    name,
                 )
+        _check_retired(r, meter, end)
+        try:
+            flags = electrical_flags(r, meter, self.interval_s, capacity_wh, self.bands)
+        except ImpossibleValueError as exc:
+            raise _Reject(Reason.IMPLAUSIBLE, exc.detail, exc.field) from None
         period = self._period_of(r.interval_start, end)
         if period in self.core.closed_periods:
             raise _Reject(Reason.PERIOD_CLOSED, f"period {period} is already posted on chain")
         key = r.meter_id.lower()
         state = self._meter_state(session, key)
         if r.interval_start > state.last_interval:
-            return self._append(key, state, r, capacity_wh), period
-        return self._backfill(session, key, r, capacity_wh), period
+            first = state.last_interval < 0
+            history = self._append(key, state, r, capacity_wh, meter)
+        else:
+            first, history = self._backfill(session, key, r, capacity_wh, meter)
+        if first and _starts_off_initial(r, meter):
+            flags.append("initial_register_mismatch")
+        return history + flags, period
 
     def _check_interval(self, r: MeterReading, now: float) -> int:
         """The end of the reading's interval, or reject its length, alignment or age."""
@@ -216,13 +233,21 @@ class ReadingIntake:
         settings = self.core.settings
         if r.interval_seconds != interval:
             raise _Reject(
-                Reason.IMPLAUSIBLE, f"interval is {r.interval_seconds} s, expected {interval} s"
+                Reason.IMPLAUSIBLE,
+                f"interval is {r.interval_seconds} s, expected {interval} s",
+                "intervalSeconds",
             )
         if r.interval_start % interval:
-            raise _Reject(Reason.IMPLAUSIBLE, f"interval start {r.interval_start} not aligned")
+            raise _Reject(
+                Reason.IMPLAUSIBLE,
+                f"interval start {r.interval_start} not aligned",
+                "intervalStart",
+            )
         end = r.interval_start + interval
         if end > now + settings.oracle_max_future_s:
-            raise _Reject(Reason.IMPLAUSIBLE, f"interval ends at {end}, in the future")
+            raise _Reject(
+                Reason.IMPLAUSIBLE, f"interval ends at {end}, in the future", "intervalStart"
+            )
         if now - end > settings.oracle_max_age_s:
             raise _Reject(
                 Reason.IMPLAUSIBLE,
@@ -246,7 +271,9 @@ class ReadingIntake:
             )
         return period
 
-    def _append(self, key: str, state: _MeterState, r: MeterReading, capacity_wh: int) -> list[str]:
+    def _append(
+        self, key: str, state: _MeterState, r: MeterReading, capacity_wh: int, meter: MeterRecord
+    ) -> list[str]:
         """A reading after the meter's latest interval: check it against the cached tail."""
         if r.sequence <= state.last_sequence:
             raise _Reject(
@@ -257,9 +284,13 @@ class ReadingIntake:
             r.import_register_wh < state.last_import_register
             or r.export_register_wh < state.last_export_register
         ):
-            raise _Reject(Reason.IMPLAUSIBLE, "cumulative register decreased")
+            raise _Reject(
+                Reason.IMPLAUSIBLE,
+                "cumulative register decreased",
+                _register_field(r, state.last_import_register),
+            )
         history: list[Point] = list(state.history)
-        flags = self.detector.check(key, history, _point(r), capacity_wh)
+        flags = _register_life(r, meter) + self.detector.check(key, history, _point(r), capacity_wh)
         state.last_interval = r.interval_start
         state.last_sequence = r.sequence
         state.last_import_register = r.import_register_wh
@@ -269,8 +300,11 @@ class ReadingIntake:
             state.history.popleft()
         return flags
 
-    def _backfill(self, session: Session, key: str, r: MeterReading, capacity_wh: int) -> list[str]:
-        """A reading at or before the meter's latest interval: check it against SQL."""
+    def _backfill(
+        self, session: Session, key: str, r: MeterReading, capacity_wh: int, meter: MeterRecord
+    ) -> tuple[bool, list[str]]:
+        """A reading at or before the meter's latest interval: check it against SQL.
+        (Whether it is the meter's earliest reading, its flags.)"""
         clash = session.scalars(
             select(ReadingRow).where(
                 ReadingRow.meter_id == key,
@@ -292,9 +326,10 @@ class ReadingIntake:
             .limit(1)
         ).first()
         _check_between(r, before[0] if before else None, after)
+        life = _register_life(r, meter)
         history = [_point(p) for p in reversed(before) if p.status != "rejected"]
         self.forget(key)  # the tail may change: reload from SQL next time
-        return self.detector.check(key, history, _point(r), capacity_wh)
+        return not before, life + self.detector.check(key, history, _point(r), capacity_wh)
 
     def _latest_rows(
         self, session: Session, key: str, *where: ColumnElement[bool]
@@ -338,6 +373,68 @@ def _known_digests(session: Session, digests: list[str]) -> dict[str, tuple[int,
     }
 
 
+def _check_retired(r: MeterReading, meter: MeterRecord, end: int) -> None:
+    """Refuse a reading of an interval ending after the meter's retirement."""
+    if meter.retired_at and end > meter.retired_at:
+        successor = f" (replaced by {meter.replaced_by})" if meter.replaced_by else ""
+        raise _Reject(
+            Reason.RETIRED_METER,
+            f"meter {r.meter_id} was retired at {meter.retired_at}{successor}; "
+            f"interval ends at {end}",
+            "intervalStart",
+        )
+
+
+def _register_life(r: MeterReading, meter: MeterRecord) -> list[str]:
+    """Refuse a reading past the retired meter's final registers or below its initial ones;
+    flag one of an interval after the meter's calibration fell due."""
+    for name, register, energy, initial, final in (
+        (
+            "importRegisterWh",
+            r.import_register_wh,
+            r.import_wh,
+            meter.initial_import_register_wh,
+            meter.final_import_register_wh,
+        ),
+        (
+            "exportRegisterWh",
+            r.export_register_wh,
+            r.export_wh,
+            meter.initial_export_register_wh,
+            meter.final_export_register_wh,
+        ),
+    ):
+        if meter.retired_at and register > final:
+            raise _Reject(
+                Reason.IMPLAUSIBLE,
+                f"{name} {register} is past the retired meter's final register {final}",
+                name,
+            )
+        if register < initial + energy:
+            raise _Reject(
+                Reason.IMPLAUSIBLE,
+                f"{name} {register} minus the interval's {energy} Wh is below the meter's "
+                f"initial register {initial} (energy counted twice)",
+                name,
+            )
+    if meter.calibration_due_at and r.interval_start >= meter.calibration_due_at:
+        return ["calibration_overdue"]
+    return []
+
+
+def _starts_off_initial(r: MeterReading, meter: MeterRecord) -> bool:
+    """The meter's first reading does not start from its initial registers."""
+    return (
+        r.import_register_wh - r.import_wh != meter.initial_import_register_wh
+        or r.export_register_wh - r.export_wh != meter.initial_export_register_wh
+    )
+
+
+def _register_field(r: MeterReading, earlier_import_wh: int) -> str:
+    """Which register went below an earlier reading's."""
+    return "importRegisterWh" if r.import_register_wh < earlier_import_wh else "exportRegisterWh"
+
+
 def _check_between(r: MeterReading, prev: ReadingRow | None, after: ReadingRow | None) -> None:
     """A backfilled reading's sequence and registers fit between its neighbours."""
     if (prev is not None and prev.sequence >= r.sequence) or (
@@ -348,17 +445,27 @@ def _check_between(r: MeterReading, prev: ReadingRow | None, after: ReadingRow |
         r.import_register_wh < prev.import_register_wh
         or r.export_register_wh < prev.export_register_wh
     ):
-        raise _Reject(Reason.IMPLAUSIBLE, "cumulative register below the earlier reading's")
+        raise _Reject(
+            Reason.IMPLAUSIBLE,
+            "cumulative register below the earlier reading's",
+            _register_field(r, prev.import_register_wh),
+        )
     if after is not None and (
         r.import_register_wh > after.import_register_wh
         or r.export_register_wh > after.export_register_wh
     ):
-        raise _Reject(Reason.IMPLAUSIBLE, "cumulative register above the later reading's")
+        raise _Reject(
+            Reason.IMPLAUSIBLE,
+            "cumulative register above the later reading's",
+            "importRegisterWh"
+            if r.import_register_wh > after.import_register_wh
+            else "exportRegisterWh",
+        )
 
 
 def _reading_row(
     r: MeterReading,
-    meter: MeterInfo,
+    meter: MeterRecord,
     period: int,
     signature: bytes,
     digest: str,
@@ -367,17 +474,9 @@ def _reading_row(
 ) -> ReadingRow:
     struct = eip712.reading_struct_hash(r.message())
     return ReadingRow(
-        meter_id=r.meter_id.lower(),
+        **{**r.model_dump(), "meter_id": r.meter_id.lower()},
         node=meter.node,
-        interval_start=r.interval_start,
-        interval_seconds=r.interval_seconds,
         period=period,
-        import_wh=r.import_wh,
-        export_wh=r.export_wh,
-        reactive_varh=r.reactive_varh,
-        import_register_wh=r.import_register_wh,
-        export_register_wh=r.export_register_wh,
-        sequence=r.sequence,
         signature=to_hex(signature),
         digest=digest,
         leaf=to_hex(eip712.reading_leaf(struct, signature)),

@@ -95,17 +95,7 @@ def _proof_reading(
 
 def reading_model(row: ReadingRow) -> MeterReading:
     """The signed reading of a stored row."""
-    return MeterReading(
-        meter_id=row.meter_id,
-        interval_start=row.interval_start,
-        interval_seconds=row.interval_seconds,
-        import_wh=row.import_wh,
-        export_wh=row.export_wh,
-        reactive_varh=row.reactive_varh,
-        import_register_wh=row.import_register_wh,
-        export_register_wh=row.export_register_wh,
-        sequence=row.sequence,
-    )
+    return MeterReading(**{name: getattr(row, name) for name in MeterReading.model_fields})
 
 
 class ProofCheck:

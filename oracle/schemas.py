@@ -24,6 +24,8 @@ HexSig = Annotated[
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 Address = Annotated[str, Field(pattern=ADDRESS_PATTERN)]
 U64 = Annotated[int, Field(ge=0, le=MAX_SQL_INT)]
+U32 = Annotated[int, Field(ge=0, le=2**32 - 1)]
+U16 = Annotated[int, Field(ge=0, le=2**16 - 1)]
 
 
 class Wire(BaseModel):
@@ -44,6 +46,18 @@ class MeterReading(Wire):
     import_register_wh: U64 = Field(description="Cumulative import register at interval end.")
     export_register_wh: U64 = Field(description="Cumulative export register at interval end.")
     sequence: U64 = Field(description="The meter's message counter (increases with time).")
+    power_factor_milli: U16 = Field(
+        description="Mean power factor x 1000 (0..1000; above 1000 is refused)."
+    )
+    voltage_l1_dv: U32 = Field(
+        description="Mean RMS voltage of phase L1 in decivolts (line-to-line on a three-phase "
+        "meter, phase-to-neutral on a single-phase one)."
+    )
+    voltage_l2_dv: U32 = Field(description="Phase L2 voltage (dV); 0 on a single-phase meter.")
+    voltage_l3_dv: U32 = Field(description="Phase L3 voltage (dV); 0 on a single-phase meter.")
+    current_l1_ma: U64 = Field(description="Mean RMS current of phase L1 in milliamperes.")
+    current_l2_ma: U64 = Field(description="Phase L2 current (mA); 0 on a single-phase meter.")
+    current_l3_ma: U64 = Field(description="Phase L3 current (mA); 0 on a single-phase meter.")
 
     def message(self) -> dict[str, Any]:
         """The EIP-712 message (camelCase keys, bytes32 as hex)."""
@@ -81,6 +95,7 @@ class Reason(StrEnum):
     BAD_SIGNATURE = "bad_signature"
     UNKNOWN_METER = "unknown_meter"
     REVOKED_METER = "revoked_meter"
+    RETIRED_METER = "retired_meter"
     REPLAY = "replay"
     IMPLAUSIBLE = "implausible"
     PERIOD_CLOSED = "period_closed"
@@ -92,6 +107,7 @@ REASON_STATUS: dict[Reason, int] = {
     Reason.BAD_SIGNATURE: 401,
     Reason.UNKNOWN_METER: 403,
     Reason.REVOKED_METER: 403,
+    Reason.RETIRED_METER: 403,
     Reason.REPLAY: 409,
     Reason.IMPLAUSIBLE: 422,
     Reason.PERIOD_CLOSED: 422,
@@ -104,6 +120,9 @@ class ReadingResult(Wire):
     outcome: Outcome
     reason: Reason | None = None
     detail: str | None = None
+    field: str | None = Field(
+        default=None, description="The refused field (wire name), when one field is at fault."
+    )
     reading_id: int | None = None
     digest: str | None = None
     flags: list[str] = Field(default_factory=list)

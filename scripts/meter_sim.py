@@ -1,6 +1,11 @@
 """Simulated smart meters: realistic 15-minute readings, EIP-712-signed with each meter's
 own key, posted to the oracle in batches.
 
+Each reading also carries a power factor and per-phase voltages and currents consistent
+with its energies (:meth:`SimMeter.electrical`): a three-phase 10 kV meter by default, as
+``gridledger oracle meter register`` installs; ``--phases``/``--nominal-voltage-dv`` for a
+meter installed otherwise (``gridledger oracle meter install``).
+
 Profiles: ``consumer`` (morning and evening peaks), ``pv`` (a solar plant: export by day),
 ``prosumer`` (rooftop PV over household load: import at night, export at noon). Registers
 advance by exactly the interval energies, sequences by one per reading.
@@ -62,6 +67,8 @@ class SimMeter:
     import_register_wh: int = 0
     export_register_wh: int = 0
     sequence: int = 0
+    phases: int = 3
+    nominal_voltage_dv: int = 100_000
     _rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -98,6 +105,7 @@ class SimMeter:
         imp, exp, reactive = self.energies(interval_start)
         imp = imp if import_wh is None else import_wh
         exp = exp if export_wh is None else export_wh
+        reactive = min(reactive, int(self.capacity_w * self.interval_s / 3600))
         self.import_register_wh += imp
         self.export_register_wh += exp
         self.sequence += 1
@@ -107,11 +115,32 @@ class SimMeter:
             interval_seconds=self.interval_s,
             import_wh=imp,
             export_wh=exp,
-            reactive_varh=min(reactive, int(self.capacity_w * self.interval_s / 3600)),
+            reactive_varh=reactive,
             import_register_wh=self.import_register_wh,
             export_register_wh=self.export_register_wh,
             sequence=self.sequence,
+            **self.electrical(interval_start, imp + exp, reactive),
         )
+
+    def electrical(self, interval_start: int, active_wh: int, reactive_varh: int) -> dict[str, int]:
+        """Power factor, per-phase voltages and currents consistent with the energies: the
+        voltage swings +/-2 % of nominal over the day, the currents carry the apparent power
+        (a single-phase meter's L2/L3 are 0)."""
+        hours = self.interval_s / 3600
+        p_w, q_w = active_wh / hours, reactive_varh / hours
+        s_w = math.hypot(p_w, q_w)
+        day = 2 * math.pi * (interval_start % 86_400) / 86_400
+        volts = [0.0, 0.0, 0.0]
+        amps = [0.0, 0.0, 0.0]
+        for k in range(self.phases):
+            volts[k] = self.nominal_voltage_dv / 10 * (1 + 0.02 * math.sin(day + k))
+            per_phase = s_w / self.phases
+            amps[k] = per_phase * math.sqrt(3) / volts[k] if self.phases == 3 else s_w / volts[k]
+        return {
+            "power_factor_milli": round(1000 * p_w / s_w) if s_w else 1000,
+            **{f"voltage_l{k + 1}_dv": round(v * 10) for k, v in enumerate(volts)},
+            **{f"current_l{k + 1}_ma": round(a * 1000) for k, a in enumerate(amps)},
+        }
 
     def sign(self, reading: MeterReading, chain_id: int, contract: str) -> SignedReading:
         return sign_reading(self.account, reading, chain_id, contract)
@@ -207,6 +236,8 @@ def _plan(
     period: int | None,
     import_mwh: str | None,
     export_mwh: str | None,
+    phases: int = 3,
+    nominal_voltage_dv: int = 100_000,
 ) -> Plan:
     """The readings to send: demo meters or one keystore meter, recent intervals or a
     trading period's delivery intervals, profile or fixed energies."""
@@ -225,7 +256,16 @@ def _plan(
         starts = [now - k * 900 for k in range(intervals, 0, -1)]
     if ctx is not None and meter is not None and wallet is not None:
         account = ctx.account(wallet, prompt_password)
-        sims = [SimMeter(label=meter, account=account, capacity_w=50_000, interval_s=interval_s)]
+        sims = [
+            SimMeter(
+                label=meter,
+                account=account,
+                capacity_w=50_000,
+                interval_s=interval_s,
+                phases=phases,
+                nominal_voltage_dv=nominal_voltage_dv,
+            )
+        ]
     else:
         sims = make_meters(meters)
     fixed = [
@@ -265,6 +305,12 @@ def run(
     export_mwh: Annotated[
         str | None, typer.Option(help="Total export (MWh), spread evenly over the intervals.")
     ] = None,
+    phases: Annotated[
+        int, typer.Option(min=1, max=3, help="--meter's phases as installed (1 or 3).")
+    ] = 3,
+    nominal_voltage_dv: Annotated[
+        int, typer.Option(min=1, help="--meter's nominal voltage as installed (dV).")
+    ] = 100_000,
 ) -> None:
     """Post ``intervals`` recent readings of each meter (registered beforehand with
     ``gridledger oracle meter register``); HTTPS verified against the consortium CA.
@@ -279,6 +325,8 @@ def run(
             period=period,
             import_mwh=import_mwh,
             export_mwh=export_mwh,
+            phases=phases,
+            nominal_voltage_dv=nominal_voltage_dv,
         )
     url = oracle_url or default_oracle_url(settings)
     with http_client(settings, url, client_name="meter", insecure_http=insecure_http) as http:

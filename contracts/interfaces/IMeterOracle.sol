@@ -28,6 +28,14 @@ interface IMeterOracle {
     /// @param importRegisterWh Cumulative active import register at the interval's end.
     /// @param exportRegisterWh Cumulative active export register at the interval's end.
     /// @param sequence The meter's message counter.
+    /// @param powerFactorMilli Mean power factor of the interval x 1000 (0..1000).
+    /// @param voltageL1Dv Mean RMS voltage of phase L1 (decivolts; line-to-line on a
+    /// three-phase meter, phase-to-neutral on a single-phase one).
+    /// @param voltageL2Dv Phase L2 (0 on a single-phase meter).
+    /// @param voltageL3Dv Phase L3 (0 on a single-phase meter).
+    /// @param currentL1Ma Mean RMS current of phase L1 (milliamperes).
+    /// @param currentL2Ma Phase L2 (0 on a single-phase meter).
+    /// @param currentL3Ma Phase L3 (0 on a single-phase meter).
     struct MeterReading {
         bytes32 meterId;
         uint64 intervalStart;
@@ -38,6 +46,13 @@ interface IMeterOracle {
         uint64 importRegisterWh;
         uint64 exportRegisterWh;
         uint64 sequence;
+        uint16 powerFactorMilli;
+        uint32 voltageL1Dv;
+        uint32 voltageL2Dv;
+        uint32 voltageL3Dv;
+        uint64 currentL1Ma;
+        uint64 currentL2Ma;
+        uint64 currentL3Ma;
     }
 
     /// @notice The metered energy of one node in one delivery period.
@@ -59,6 +74,44 @@ interface IMeterOracle {
         uint64 revokedAt;
     }
 
+    /// @notice What an installation declares of a meter.
+    /// @param phases 1 or 3.
+    /// @param nominalVoltageDv Nominal voltage (decivolts): phase-to-neutral on a single-phase
+    /// meter (2200 = 220 V), line-to-line on a three-phase one (100000 = 10 kV).
+    /// @param importRegisterWh The active import register when installed.
+    /// @param exportRegisterWh The active export register when installed.
+    struct Installation {
+        bytes32 meterId;
+        address node;
+        address signer;
+        uint64 capacityW;
+        uint8 phases;
+        uint32 nominalVoltageDv;
+        uint64 importRegisterWh;
+        uint64 exportRegisterWh;
+    }
+
+    /// @notice A meter's life: installation, calibration, replacement, retirement.
+    /// @param retiredAt When the meter was removed (0 = in service); no reading of an
+    /// interval ending after it counts.
+    /// @param replaces The meter this one replaced at the same metering point (0 = none).
+    /// @param replacedBy The meter that replaced this one (0 = none).
+    /// @param calibrationDueAt The next calibration is due (0 = never calibrated).
+    struct MeterLife {
+        uint8 phases;
+        uint32 nominalVoltageDv;
+        uint64 initialImportRegisterWh;
+        uint64 initialExportRegisterWh;
+        uint64 finalImportRegisterWh;
+        uint64 finalExportRegisterWh;
+        uint64 retiredAt;
+        bytes32 replaces;
+        bytes32 replacedBy;
+        bytes32 certificateHash;
+        uint64 calibratedAt;
+        uint64 calibrationDueAt;
+    }
+
     /// @notice An anchored batch of readings.
     struct Batch {
         bytes32 root;
@@ -78,6 +131,33 @@ interface IMeterOracle {
     /// @notice A meter was registered to `node` with signing key `signer`.
     event MeterRegistered(
         bytes32 indexed meterId, address indexed node, address indexed signer, uint64 capacityW
+    );
+    /// @notice A meter was installed with its phases, nominal voltage and initial registers.
+    event MeterInstalled(
+        bytes32 indexed meterId,
+        address indexed node,
+        address signer,
+        uint64 capacityW,
+        uint8 phases,
+        uint32 nominalVoltageDv,
+        uint64 importRegisterWh,
+        uint64 exportRegisterWh
+    );
+    /// @notice A meter's calibration was recorded (certificate, when, next due).
+    event MeterCalibrated(
+        bytes32 indexed meterId, bytes32 certificateHash, uint64 calibratedAt, uint64 nextDueAt
+    );
+    /// @notice A meter was removed with its final registers.
+    event MeterRetired(
+        bytes32 indexed meterId,
+        address indexed node,
+        uint64 finalImportRegisterWh,
+        uint64 finalExportRegisterWh,
+        uint64 retiredAt
+    );
+    /// @notice `newMeterId` replaced `oldMeterId` at the same metering point of `node`.
+    event MeterReplaced(
+        bytes32 indexed oldMeterId, bytes32 indexed newMeterId, address indexed node
     );
     /// @notice A meter's key was revoked; readings anchored before stay auditable.
     event MeterRevoked(bytes32 indexed meterId, address indexed node, uint64 revokedAt);
@@ -115,6 +195,26 @@ interface IMeterOracle {
     error NodeNotActive(address node);
     /// @notice No capacity given and none known for the node.
     error UnknownCapacity(address node);
+    /// @notice A meter has 1 or 3 phases.
+    error InvalidPhases(bytes32 meterId, uint8 phases);
+    /// @notice The nominal voltage must be non-zero.
+    error InvalidNominalVoltage(bytes32 meterId, uint32 nominalVoltageDv);
+    /// @notice The meter was retired (removed) at `retiredAt`.
+    error MeterIsRetired(bytes32 meterId, uint64 retiredAt);
+    /// @notice Final registers may not be below the meter's initial registers.
+    error FinalRegisterBelowInitial(
+        bytes32 meterId,
+        uint64 finalImportRegisterWh,
+        uint64 finalExportRegisterWh,
+        uint64 initialImportRegisterWh,
+        uint64 initialExportRegisterWh
+    );
+    /// @notice A replacement stays at the old meter's metering point (`expected` node).
+    error ReplacementNodeMismatch(bytes32 oldMeterId, address expected, address node);
+    /// @notice A calibration needs a certificate hash and a due date after calibration.
+    error InvalidCalibration(
+        bytes32 meterId, bytes32 certificateHash, uint64 calibratedAt, uint64 nextDueAt
+    );
     /// @notice Batches are anchored in order: `expected` is the next id.
     error UnexpectedBatchId(uint64 batchId, uint64 expected);
     /// @notice A batch root must be non-zero and hold at least one reading.
@@ -130,11 +230,42 @@ interface IMeterOracle {
     /// @notice The node total was already recorded.
     error NodeTotalAlreadyRecorded(address node, uint64 period);
 
-    /// @notice Register metering point `meterId` of `node`, signing with `signer`.
+    /// @notice Register metering point `meterId` of `node`, signing with `signer` (OPERATOR):
+    /// an installation of a three-phase 10 kV meter with zero registers.
     /// @param capacityW Upper bound of the point's power (W); 0 takes the node registry's
     /// capacity (kW x 1000).
     function registerMeter(bytes32 meterId, address node, address signer, uint64 capacityW)
         external;
+
+    /// @notice Install a meter with its phases, nominal voltage and initial registers (OPERATOR).
+    function installMeter(Installation calldata installation) external;
+
+    /// @notice Record a calibration certificate of a meter in service (VERIFIER).
+    function recordCalibration(
+        bytes32 meterId,
+        bytes32 certificateHash,
+        uint64 calibratedAt,
+        uint64 nextDueAt
+    ) external;
+
+    /// @notice Remove a meter with its final registers (OPERATOR); `retiredAt` 0 = now.
+    function retireMeter(
+        bytes32 meterId,
+        uint64 finalImportRegisterWh,
+        uint64 finalExportRegisterWh,
+        uint64 retiredAt
+    ) external;
+
+    /// @notice Retire `oldMeterId` with its final registers and install `next` at the same
+    /// metering point (OPERATOR): the old meter counts up to its final registers, the new one
+    /// from its initial registers.
+    function replaceMeter(
+        bytes32 oldMeterId,
+        uint64 finalImportRegisterWh,
+        uint64 finalExportRegisterWh,
+        uint64 retiredAt,
+        Installation calldata next
+    ) external;
 
     /// @notice Revoke a meter's key for good (OPERATOR).
     function revokeMeter(bytes32 meterId) external;
@@ -159,6 +290,9 @@ interface IMeterOracle {
 
     /// @notice The meter registered under `meterId` (all zero when none).
     function meterOf(bytes32 meterId) external view returns (Meter memory);
+
+    /// @notice The life record of `meterId` (all zero when none).
+    function meterLifeOf(bytes32 meterId) external view returns (MeterLife memory);
 
     /// @notice Registered meter ids, paged.
     function meterIds(uint256 offset, uint256 limit) external view returns (bytes32[] memory);

@@ -18,8 +18,14 @@ contract MeterOracle is IMeterOracle, MarketAccessed, TypedDataDomain {
     bytes32 public constant METER_READING_TYPEHASH = keccak256(
         "MeterReading(bytes32 meterId,uint64 intervalStart,uint32 intervalSeconds,"
         "uint64 importWh,uint64 exportWh,uint64 reactiveVarh,uint64 importRegisterWh,"
-        "uint64 exportRegisterWh,uint64 sequence)"
+        "uint64 exportRegisterWh,uint64 sequence,uint16 powerFactorMilli,uint32 voltageL1Dv,"
+        "uint32 voltageL2Dv,uint32 voltageL3Dv,uint64 currentL1Ma,uint64 currentL2Ma,"
+        "uint64 currentL3Ma)"
     );
+
+    /// @notice What `registerMeter` installs: a three-phase meter of 10 kV nominal.
+    uint8 public constant DEFAULT_PHASES = 3;
+    uint32 public constant DEFAULT_NOMINAL_VOLTAGE_DV = 100_000;
 
     struct StoredTotal {
         bool recorded;
@@ -29,6 +35,7 @@ contract MeterOracle is IMeterOracle, MarketAccessed, TypedDataDomain {
 
     INodeStatus private _nodeStatus;
     mapping(bytes32 meterId => Meter) private _meters;
+    mapping(bytes32 meterId => MeterLife) private _lives;
     bytes32[] private _meterIds;
     mapping(uint64 batchId => Batch) private _batches;
     uint64 private _nextBatchId = 1;
@@ -50,24 +57,66 @@ contract MeterOracle is IMeterOracle, MarketAccessed, TypedDataDomain {
         external
         onlyRole(Roles.OPERATOR)
     {
-        if (meterId == bytes32(0)) revert ZeroMeterId();
-        if (node == address(0) || signer == address(0)) revert ZeroAddress();
-        if (_meters[meterId].signer != address(0)) revert MeterAlreadyRegistered(meterId);
-        INodeStatus source = _nodeStatus;
-        if (address(source) != address(0)) {
-            if (!source.isActive(node)) revert NodeNotActive(node);
-            if (capacityW == 0) capacityW = source.capacityKwOf(node) * 1000;
+        _install(
+            Installation({
+                meterId: meterId,
+                node: node,
+                signer: signer,
+                capacityW: capacityW,
+                phases: DEFAULT_PHASES,
+                nominalVoltageDv: DEFAULT_NOMINAL_VOLTAGE_DV,
+                importRegisterWh: 0,
+                exportRegisterWh: 0
+            })
+        );
+    }
+
+    /// @inheritdoc IMeterOracle
+    function installMeter(Installation calldata installation) external onlyRole(Roles.OPERATOR) {
+        _install(installation);
+    }
+
+    /// @inheritdoc IMeterOracle
+    function recordCalibration(
+        bytes32 meterId,
+        bytes32 certificateHash,
+        uint64 calibratedAt,
+        uint64 nextDueAt
+    ) external onlyRole(Roles.VERIFIER) {
+        MeterLife storage life = _inService(meterId);
+        if (certificateHash == bytes32(0) || calibratedAt == 0 || nextDueAt <= calibratedAt) {
+            revert InvalidCalibration(meterId, certificateHash, calibratedAt, nextDueAt);
         }
-        if (capacityW == 0) revert UnknownCapacity(node);
-        _meters[meterId] = Meter({
-            node: node,
-            signer: signer,
-            capacityW: capacityW,
-            registeredAt: uint64(block.timestamp),
-            revokedAt: 0
-        });
-        _meterIds.push(meterId);
-        emit MeterRegistered(meterId, node, signer, capacityW);
+        life.certificateHash = certificateHash;
+        life.calibratedAt = calibratedAt;
+        life.calibrationDueAt = nextDueAt;
+        emit MeterCalibrated(meterId, certificateHash, calibratedAt, nextDueAt);
+    }
+
+    /// @inheritdoc IMeterOracle
+    function retireMeter(
+        bytes32 meterId,
+        uint64 finalImportRegisterWh,
+        uint64 finalExportRegisterWh,
+        uint64 retiredAt
+    ) external onlyRole(Roles.OPERATOR) {
+        _retire(meterId, finalImportRegisterWh, finalExportRegisterWh, retiredAt);
+    }
+
+    /// @inheritdoc IMeterOracle
+    function replaceMeter(
+        bytes32 oldMeterId,
+        uint64 finalImportRegisterWh,
+        uint64 finalExportRegisterWh,
+        uint64 retiredAt,
+        Installation calldata next
+    ) external onlyRole(Roles.OPERATOR) {
+        address node = _retire(oldMeterId, finalImportRegisterWh, finalExportRegisterWh, retiredAt);
+        if (next.node != node) revert ReplacementNodeMismatch(oldMeterId, node, next.node);
+        _install(next);
+        _lives[oldMeterId].replacedBy = next.meterId;
+        _lives[next.meterId].replaces = oldMeterId;
+        emit MeterReplaced(oldMeterId, next.meterId, node);
     }
 
     /// @inheritdoc IMeterOracle
@@ -146,6 +195,11 @@ contract MeterOracle is IMeterOracle, MarketAccessed, TypedDataDomain {
     /// @inheritdoc IMeterOracle
     function meterOf(bytes32 meterId) external view returns (Meter memory) {
         return _meters[meterId];
+    }
+
+    /// @inheritdoc IMeterOracle
+    function meterLifeOf(bytes32 meterId) external view returns (MeterLife memory) {
+        return _lives[meterId];
     }
 
     /// @inheritdoc IMeterOracle
@@ -250,6 +304,77 @@ contract MeterOracle is IMeterOracle, MarketAccessed, TypedDataDomain {
         bytes32 root = _periods[total.period].totalsRoot;
         if (root == bytes32(0)) return false;
         return MerkleProof.verifyCalldata(proof, root, _nodeTotalLeaf(total));
+    }
+
+    function _install(Installation memory m) private {
+        bytes32 meterId = m.meterId;
+        if (meterId == bytes32(0)) revert ZeroMeterId();
+        if (m.node == address(0) || m.signer == address(0)) revert ZeroAddress();
+        if (_meters[meterId].signer != address(0)) revert MeterAlreadyRegistered(meterId);
+        if (m.phases != 1 && m.phases != 3) revert InvalidPhases(meterId, m.phases);
+        if (m.nominalVoltageDv == 0) revert InvalidNominalVoltage(meterId, m.nominalVoltageDv);
+        uint64 capacityW = m.capacityW;
+        INodeStatus source = _nodeStatus;
+        if (address(source) != address(0)) {
+            if (!source.isActive(m.node)) revert NodeNotActive(m.node);
+            if (capacityW == 0) capacityW = source.capacityKwOf(m.node) * 1000;
+        }
+        if (capacityW == 0) revert UnknownCapacity(m.node);
+        _meters[meterId] = Meter({
+            node: m.node,
+            signer: m.signer,
+            capacityW: capacityW,
+            registeredAt: uint64(block.timestamp),
+            revokedAt: 0
+        });
+        MeterLife storage life = _lives[meterId];
+        life.phases = m.phases;
+        life.nominalVoltageDv = m.nominalVoltageDv;
+        life.initialImportRegisterWh = m.importRegisterWh;
+        life.initialExportRegisterWh = m.exportRegisterWh;
+        _meterIds.push(meterId);
+        emit MeterRegistered(meterId, m.node, m.signer, capacityW);
+        emit MeterInstalled(
+            meterId,
+            m.node,
+            m.signer,
+            capacityW,
+            m.phases,
+            m.nominalVoltageDv,
+            m.importRegisterWh,
+            m.exportRegisterWh
+        );
+    }
+
+    /// @return node The retired meter's node.
+    function _retire(bytes32 meterId, uint64 finalImport, uint64 finalExport, uint64 retiredAt)
+        private
+        returns (address node)
+    {
+        MeterLife storage life = _inService(meterId);
+        if (finalImport < life.initialImportRegisterWh || finalExport < life.initialExportRegisterWh)
+        {
+            revert FinalRegisterBelowInitial(
+                meterId,
+                finalImport,
+                finalExport,
+                life.initialImportRegisterWh,
+                life.initialExportRegisterWh
+            );
+        }
+        if (retiredAt == 0) retiredAt = uint64(block.timestamp);
+        life.finalImportRegisterWh = finalImport;
+        life.finalExportRegisterWh = finalExport;
+        life.retiredAt = retiredAt;
+        node = _meters[meterId].node;
+        emit MeterRetired(meterId, node, finalImport, finalExport, retiredAt);
+    }
+
+    /// @dev The life of a registered meter not yet retired, or revert.
+    function _inService(bytes32 meterId) private view returns (MeterLife storage life) {
+        if (_meters[meterId].signer == address(0)) revert UnknownMeter(meterId);
+        life = _lives[meterId];
+        if (life.retiredAt != 0) revert MeterIsRetired(meterId, life.retiredAt);
     }
 
     function _nodeTotalLeaf(NodeTotal calldata total) private pure returns (bytes32) {

@@ -22,6 +22,48 @@ class MeterInfo(NamedTuple):
         return int(self.signer, 16) != 0
 
 
+class Installation(NamedTuple):
+    """What an installation declares of a meter (``IMeterOracle.Installation``)."""
+
+    meter_id: bytes
+    node: str
+    signer: str
+    capacity_w: int
+    phases: int
+    nominal_voltage_dv: int
+    import_register_wh: int = 0
+    export_register_wh: int = 0
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (
+            self.meter_id,
+            Web3.to_checksum_address(self.node),
+            Web3.to_checksum_address(self.signer),
+            self.capacity_w,
+            self.phases,
+            self.nominal_voltage_dv,
+            self.import_register_wh,
+            self.export_register_wh,
+        )
+
+
+class MeterLife(NamedTuple):
+    """A meter's life record (``IMeterOracle.MeterLife``)."""
+
+    phases: int
+    nominal_voltage_dv: int
+    initial_import_register_wh: int
+    initial_export_register_wh: int
+    final_import_register_wh: int
+    final_export_register_wh: int
+    retired_at: int
+    replaces: bytes
+    replaced_by: bytes
+    certificate_hash: bytes
+    calibrated_at: int
+    calibration_due_at: int
+
+
 class BatchInfo(NamedTuple):
     root: bytes
     reading_count: int
@@ -52,9 +94,31 @@ class StoredDispatchResult(NamedTuple):
     signer: str
 
 
-ReadingTuple = tuple[bytes, int, int, int, int, int, int, int, int]
+#: A ``MeterReading`` as the ABI tuple: the meter id, then its integer fields in order.
+ReadingTuple = tuple[Any, ...]
 NodeTotalTuple = tuple[str, int, int, int, int, bytes]
 DispatchTuple = tuple[int, int, int, int, int]
+
+
+#: The integer fields of a ``MeterReading`` after its ``meterId``, in ABI order (the same
+#: order as ``oracle.eip712.METER_READING_FIELDS``; a test keeps them equal).
+READING_INT_FIELDS = (
+    "intervalStart",
+    "intervalSeconds",
+    "importWh",
+    "exportWh",
+    "reactiveVarh",
+    "importRegisterWh",
+    "exportRegisterWh",
+    "sequence",
+    "powerFactorMilli",
+    "voltageL1Dv",
+    "voltageL2Dv",
+    "voltageL3Dv",
+    "currentL1Ma",
+    "currentL2Ma",
+    "currentL3Ma",
+)
 
 
 class MeterOracleClient(ContractClient):
@@ -73,6 +137,41 @@ class MeterOracleClient(ContractClient):
 
     def revoke_meter(self, meter_id: bytes) -> TxReceipt:
         return self._transact("revokeMeter", meter_id)
+
+    def install_meter(self, installation: Installation) -> TxReceipt:
+        return self._transact("installMeter", installation.as_tuple())
+
+    def record_calibration(
+        self, meter_id: bytes, certificate_hash: bytes, calibrated_at: int, next_due_at: int
+    ) -> TxReceipt:
+        return self._transact(
+            "recordCalibration", meter_id, certificate_hash, calibrated_at, next_due_at
+        )
+
+    def retire_meter(
+        self, meter_id: bytes, final_import_wh: int, final_export_wh: int, retired_at: int = 0
+    ) -> TxReceipt:
+        return self._transact("retireMeter", meter_id, final_import_wh, final_export_wh, retired_at)
+
+    def replace_meter(
+        self,
+        old_meter_id: bytes,
+        final_import_wh: int,
+        final_export_wh: int,
+        retired_at: int,
+        new: Installation,
+    ) -> TxReceipt:
+        return self._transact(
+            "replaceMeter",
+            old_meter_id,
+            final_import_wh,
+            final_export_wh,
+            retired_at,
+            new.as_tuple(),
+        )
+
+    def meter_life_of(self, meter_id: bytes) -> MeterLife:
+        return MeterLife(*self._call("meterLifeOf", meter_id))
 
     def set_node_status_source(self, source: str) -> TxReceipt:
         return self._transact("setNodeStatusSource", Web3.to_checksum_address(source))
@@ -167,14 +266,4 @@ def reading_tuple(message: dict[str, Any]) -> ReadingTuple:
     """A ``MeterReading`` message (camelCase keys) as the ABI tuple."""
     meter_id = message["meterId"]
     raw = bytes.fromhex(meter_id[2:]) if isinstance(meter_id, str) else bytes(meter_id)
-    return (
-        raw,
-        int(message["intervalStart"]),
-        int(message["intervalSeconds"]),
-        int(message["importWh"]),
-        int(message["exportWh"]),
-        int(message["reactiveVarh"]),
-        int(message["importRegisterWh"]),
-        int(message["exportRegisterWh"]),
-        int(message["sequence"]),
-    )
+    return (raw, *(int(message[name]) for name in READING_INT_FIELDS))

@@ -16,7 +16,7 @@ from ledger.context import LedgerContext
 from ledger.errors import ContractRevertError
 from oracle.merkle import MerkleTree
 from oracle.periods import FixedPeriodCalendar
-from oracle.proofs import ProofCheck
+from oracle.proofs import ProofCheck, reading_model
 from oracle.relay import OracleAlreadyRunningError, OracleLock
 from oracle.schemas import ReadingBatch
 from oracle.service import OracleService
@@ -68,25 +68,17 @@ def test_batches_are_anchored_and_every_reading_verifies_on_chain(
         assert on_chain.reading_count == len(rows) == 3 * n
         tree = MerkleTree([bytes.fromhex(r.leaf[2:]) for r in rows])
         for row in rng.sample(rows, min(4, len(rows))):
-            msg = {
-                "meterId": row.meter_id,
-                "intervalStart": row.interval_start,
-                "intervalSeconds": row.interval_seconds,
-                "importWh": row.import_wh,
-                "exportWh": row.export_wh,
-                "reactiveVarh": row.reactive_varh,
-                "importRegisterWh": row.import_register_wh,
-                "exportRegisterWh": row.export_register_wh,
-                "sequence": row.sequence,
-            }
+            msg = reading_model(row).message()
+            assert msg["voltageL1Dv"] == row.voltage_l1_dv > 0
             sig = bytes.fromhex(row.signature[2:])
             assert row.batch_index is not None
             proof = tree.proof(row.batch_index)
             assert service.meter_oracle.verify_reading(reading_tuple(msg), sig, batch_id, proof)
-            tampered = {**msg, "importWh": row.import_wh + 1}
-            assert not service.meter_oracle.verify_reading(
-                reading_tuple(tampered), sig, batch_id, proof
-            )
+            for name in ("importWh", "powerFactorMilli", "voltageL2Dv", "currentL3Ma"):
+                tampered = {**msg, name: msg[name] + 1}
+                assert not service.meter_oracle.verify_reading(
+                    reading_tuple(tampered), sig, batch_id, proof
+                )
             assert not service.meter_oracle.verify_reading(
                 reading_tuple(msg), sig, batch_id + 1, proof
             )
@@ -167,6 +159,24 @@ def test_killed_between_send_and_receipt_anchors_exactly_once(
     assert second.relay.run_once() == 1
     assert second.relay.run_once() == 0
     assert _anchored(second.meter_oracle, from_block) == [1]
+    # what was anchored across the crash is the stored rows' readings, electrical fields too
+    with sessions() as s:
+        rows = list(
+            s.scalars(
+                select(ReadingRow).where(ReadingRow.batch_id == 1).order_by(ReadingRow.batch_index)
+            )
+        )
+    tree = MerkleTree([bytes.fromhex(r.leaf[2:]) for r in rows])
+    last = max(rows, key=lambda r: r.current_l1_ma)
+    assert last.voltage_l1_dv > 0
+    assert last.current_l1_ma > 0
+    assert last.batch_index is not None
+    assert second.meter_oracle.verify_reading(
+        reading_tuple(reading_model(last).message()),
+        bytes.fromhex(last.signature[2:]),
+        1,
+        tree.proof(last.batch_index),
+    )
     with sessions() as s:
         done = s.scalars(select(OutboxRow)).one()
         assert done.status == "mined"

@@ -4,13 +4,14 @@ from eth_account import Account
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.clients.oracle import MeterOracleClient, reading_tuple
+from ledger.clients.oracle import READING_INT_FIELDS, MeterOracleClient, reading_tuple
 from ledger.context import LedgerContext
 from oracle import eip712
 from oracle.merkle import MerkleTree, verify
 from oracle.schemas import MeterReading
 
 U64 = st.integers(min_value=0, max_value=2**63 - 1)
+U32 = st.integers(min_value=0, max_value=2**32 - 1)
 READINGS = st.fixed_dictionaries(
     dict(
         meter_id=st.binary(min_size=32, max_size=32).map(lambda b: "0x" + b.hex()),
@@ -22,6 +23,13 @@ READINGS = st.fixed_dictionaries(
         import_register_wh=U64,
         export_register_wh=U64,
         sequence=U64,
+        power_factor_milli=st.integers(min_value=0, max_value=2**16 - 1),
+        voltage_l1_dv=U32,
+        voltage_l2_dv=U32,
+        voltage_l3_dv=U32,
+        current_l1_ma=U64,
+        current_l2_ma=U64,
+        current_l3_ma=U64,
     )
 ).map(lambda kw: MeterReading(**kw))
 CONTRACT = "0x" + "22" * 20
@@ -49,6 +57,13 @@ def test_digest_leaf_and_separator_match_the_contract(
         import_register_wh=4,
         export_register_wh=5,
         sequence=6,
+        power_factor_milli=950,
+        voltage_l1_dv=100_100,
+        voltage_l2_dv=99_900,
+        voltage_l3_dv=100_050,
+        current_l1_ma=7,
+        current_l2_ma=8,
+        current_l3_ma=9,
     )
     chain_id = ctx.w3.eth.chain_id
     address = operator_oracle.address
@@ -92,3 +107,12 @@ def test_high_s_and_bad_v_are_refused() -> None:
         eip712.recover_signer(digest, sig[:64] + b"\x01")
     with pytest.raises(eip712.SignatureError, match="65 bytes"):
         eip712.recover_signer(digest, sig[:64])
+
+
+def test_abi_tuple_follows_the_signed_fields() -> None:
+    """The client's ABI tuple and the EIP-712 type list the same fields in the same order."""
+    assert tuple(n for n, _ in eip712.METER_READING_FIELDS[1:]) == READING_INT_FIELDS
+    assert eip712.METER_READING_TYPE.endswith(
+        "uint16 powerFactorMilli,uint32 voltageL1Dv,uint32 voltageL2Dv,uint32 voltageL3Dv,"
+        "uint64 currentL1Ma,uint64 currentL2Ma,uint64 currentL3Ma)"
+    )

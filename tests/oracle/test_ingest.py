@@ -207,6 +207,13 @@ def test_malformed_input_gets_a_4xx_with_the_reason(api: TestClient) -> None:
                         "importRegisterWh": 0,
                         "exportRegisterWh": 0,
                         "sequence": 0,
+                        "powerFactorMilli": 1000,
+                        "voltageL1Dv": 0,
+                        "voltageL2Dv": 0,
+                        "voltageL3Dv": 0,
+                        "currentL1Ma": 0,
+                        "currentL2Ma": 0,
+                        "currentL3Ma": 0,
                     },
                     "signature": "0x1234",
                 }
