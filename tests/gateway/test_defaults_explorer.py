@@ -88,16 +88,22 @@ def _check(flow: Flow, fund: DefaultFundClient, gw_engine: Engine, client: httpx
     return view
 
 
-def test_default_fund_page_matches_the_chain(
-    flow: Flow, indexer: Indexer, gw_engine: Engine, live: Live
-) -> None:
-    _, client = live
-    assert "No defaults yet" in client.get("/defaults").text
+def defaulted(flow: Flow) -> DefaultFundClient:
+    """The waterfall's default; the seller paid its assessment, seller2's is enforced."""
     fund = _members_and_replenish(flow)
     _default(flow)
     _pay_assessment(flow, "seller")
     keeper = flow.ctx.client(DefaultFundClient, flow.ctx.account("node-93"))
     keeper.enforce_assessment(flow.party("seller2").address)
+    return fund
+
+
+def test_default_fund_page_matches_the_chain(
+    flow: Flow, indexer: Indexer, gw_engine: Engine, live: Live
+) -> None:
+    _, client = live
+    assert "No defaults yet" in client.get("/defaults").text
+    fund = defaulted(flow)
     indexer.run_once()
     view = _check(flow, fund, gw_engine, client)
     buyer = flow.party("buyer").address
