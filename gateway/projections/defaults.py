@@ -32,21 +32,6 @@ from gateway.tables import FundDefault, FundEvent, FundMember, FundState, table_
 
 STATE, MEMBERS = table_of(FundState), table_of(FundMember)
 DEFAULTS, EVENTS = table_of(FundDefault), table_of(FundEvent)
-FUND_EVENTS = frozenset(
-    {
-        "Contributed",
-        "Replenished",
-        "DefaultCovered",
-        "LossAllocated",
-        "LossUnallocated",
-        "AssessmentPaid",
-        "AssessmentEnforced",
-        "CreditorPaid",
-        "Recovered",
-        "RecoveryClaimed",
-        "ContributionRefunded",
-    }
-)
 #: Per event: the arguments of its log row (node, counterparty, amount).
 LOG_ARGS = {
     "Contributed": ("node", "payer", "amountFen"),
@@ -64,6 +49,8 @@ LOG_ARGS = {
 }
 EMPTY_STATE: dict[str, Any] = {"fund_fen": 0, "reserve_fen": 0, "unfunded_fen": 0,
     "total_base_fen": 0, "loss_index": "0", "recovery_index": "0", "creditor": None}  # fmt: skip
+#: DefaultFund's events (the engine's DeviationCollected carries a default's first steps).
+FUND_EVENTS = frozenset(LOG_ARGS) - {"DeviationCollected"}
 Handler = Callable[[Connection, DecodedEvent, dict[str, Any]], None]
 
 
