@@ -20,7 +20,16 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from web3.exceptions import Web3Exception
 
-from gateway import api, auction_pages, contracts_web, identity, lists, pages, proofs
+from gateway import (
+    api,
+    auction_pages,
+    contracts_web,
+    defaults_web,
+    identity,
+    lists,
+    pages,
+    proofs,
+)
 from gateway.db import engine_from_settings, upgrade
 from gateway.deps import GatewayState
 from ledger.context import LedgerContext
@@ -105,6 +114,8 @@ def create_app(
     app.include_router(auction_pages.router)
     app.include_router(contracts_web.api)
     app.include_router(contracts_web.pages)
+    app.include_router(defaults_web.api)
+    app.include_router(defaults_web.pages)
     mount_docs(app)
     return app
 

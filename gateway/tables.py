@@ -481,6 +481,83 @@ class AuctionFill(Base):
     block_number: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
+Index_ = String(80)  # a fixed-point index (x 1e18) as a decimal string: beyond 64 bits
+
+
+class FundState(Base):
+    """The default fund as its events leave it (one row, ``id`` = 1; 0009)."""
+
+    __tablename__ = "gw_fund_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    fund_fen: Mapped[int] = mapped_column(BigInteger)
+    reserve_fen: Mapped[int] = mapped_column(BigInteger)
+    unfunded_fen: Mapped[int] = mapped_column(BigInteger)
+    total_base_fen: Mapped[int] = mapped_column(BigInteger)
+    loss_index: Mapped[str] = mapped_column(Index_)
+    recovery_index: Mapped[str] = mapped_column(Index_)
+    creditor: Mapped[str | None] = mapped_column(Addr)
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class FundMember(Base):
+    """A default fund member: its base, the indexes it paid and claimed up to, what it paid
+    and recovered, whether its assessment is enforced; updated in place (0009)."""
+
+    __tablename__ = "gw_fund_members"
+    node: Mapped[str] = mapped_column(Addr, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    base_fen: Mapped[int] = mapped_column(BigInteger)
+    paid_index: Mapped[str] = mapped_column(Index_)
+    recovery_index: Mapped[str] = mapped_column(Index_)
+    unrecovered_fen: Mapped[int] = mapped_column(BigInteger)
+    assessments_paid_fen: Mapped[int] = mapped_column(BigInteger)
+    recovered_fen: Mapped[int] = mapped_column(BigInteger)
+    refund_fen: Mapped[int | None] = mapped_column(BigInteger)
+    enforced: Mapped[bool] = mapped_column(Boolean)
+    created_block: Mapped[int] = mapped_column(BigInteger)
+    created_time: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(Hash)
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class FundDefault(Base):
+    """One default (a formula-3 charge that left a debt) with its waterfall steps (0009)."""
+
+    __tablename__ = "gw_fund_defaults"
+    node: Mapped[str] = mapped_column(Addr, primary_key=True)
+    period: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    from_credit_fen: Mapped[int | None] = mapped_column(BigInteger)
+    from_wallet_fen: Mapped[int | None] = mapped_column(BigInteger)
+    from_bond_fen: Mapped[int | None] = mapped_column(BigInteger)
+    debt_fen: Mapped[int | None] = mapped_column(BigInteger)
+    from_fund_fen: Mapped[int | None] = mapped_column(BigInteger)
+    fund_left_fen: Mapped[int | None] = mapped_column(BigInteger)
+    allocated_fen: Mapped[int | None] = mapped_column(BigInteger)
+    unallocated_fen: Mapped[int | None] = mapped_column(BigInteger)
+    total_base_fen: Mapped[int | None] = mapped_column(BigInteger)
+    loss_index: Mapped[str | None] = mapped_column(Index_)
+    creditor: Mapped[str | None] = mapped_column(Addr)
+    tx_hash: Mapped[str] = mapped_column(Hash)
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class FundEvent(Base):
+    """One default fund event, in chain order (append-only; 0009)."""
+
+    __tablename__ = "gw_fund_events"
+    block_number: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False, index=True
+    )
+    log_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    block_time: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(Hash)
+    event: Mapped[str] = mapped_column(String(32))
+    node: Mapped[str | None] = mapped_column(Addr)
+    party: Mapped[str | None] = mapped_column(Addr)
+    period: Mapped[int | None] = mapped_column(BigInteger)
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+
+
 def table_of(model: type[Base]) -> Table:
     """The :class:`Table` of ``model`` (typed, for Core statements)."""
     return cast(Table, model.__table__)

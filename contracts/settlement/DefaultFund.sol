@@ -25,6 +25,8 @@ contract DefaultFund is IDefaultFund, MarketAccessed, ReentrancyGuard {
     uint256 public constant INDEX_SCALE = 1e18;
     /// @notice Registry block reason of an admitted node that has not contributed.
     bytes32 public constant CONTRIBUTION_REASON = "FUND_CONTRIBUTION";
+    /// @notice Registry block reason of a member whose unpaid assessment is enforced.
+    bytes32 public constant ASSESSMENT_REASON = "FUND_ASSESSMENT";
 
     INodeRegistry private immutable _registry;
     IERC20 private immutable _token;
@@ -42,6 +44,8 @@ contract DefaultFund is IDefaultFund, MarketAccessed, ReentrancyGuard {
     uint256 private _recoveryIndex;
     /// @dev Recovered for the members and not yet claimed (not the fund's to spend).
     uint256 private _reserved;
+    /// @dev Members whose unpaid assessment holds a registry obligation and trading block.
+    mapping(address node => bool) private _enforced;
 
     /// @param access_ The suite's access root.
     /// @param registry_ Node registry (admission and required bonds).
@@ -112,7 +116,23 @@ contract DefaultFund is IDefaultFund, MarketAccessed, ReentrancyGuard {
         m.unrecoveredFen += uint128(owed); // <= the fund's supply
         _pull(msg.sender, owed);
         emit AssessmentPaid(member, msg.sender, owed);
+        if (_enforced[member]) {
+            _enforced[member] = false;
+            _registry.removeObligation(member);
+            _registry.unblockTrading(member, ASSESSMENT_REASON);
+        }
         _payCreditor();
+    }
+
+    /// @inheritdoc IDefaultFund
+    function enforceAssessment(address member) external {
+        uint256 owed = _assessment(_members[member]);
+        if (owed == 0) revert NoAssessment(member);
+        if (_enforced[member]) revert AssessmentAlreadyEnforced(member, owed);
+        _enforced[member] = true;
+        emit AssessmentEnforced(member, owed, msg.sender);
+        _registry.addObligation(member);
+        _registry.blockTrading(member, ASSESSMENT_REASON);
     }
 
     /// @inheritdoc IDefaultFund
@@ -221,6 +241,11 @@ contract DefaultFund is IDefaultFund, MarketAccessed, ReentrancyGuard {
     /// @inheritdoc IDefaultFund
     function assessmentOf(address member) external view returns (uint256) {
         return _assessment(_members[member]);
+    }
+
+    /// @inheritdoc IDefaultFund
+    function assessmentEnforced(address member) external view returns (bool) {
+        return _enforced[member];
     }
 
     /// @inheritdoc IDefaultFund

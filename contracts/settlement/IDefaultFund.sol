@@ -60,6 +60,9 @@ interface IDefaultFund {
     event LossUnallocated(address indexed node, uint32 indexed period, uint256 amountFen);
     /// @notice `payer` paid `member`'s assessment `amountFen`.
     event AssessmentPaid(address indexed member, address indexed payer, uint256 amountFen);
+    /// @notice `member`'s unpaid assessment `owedFen` is now a registry obligation and a
+    /// trading block (reason `FUND_ASSESSMENT`), released when it is paid (`by` enforced it).
+    event AssessmentEnforced(address indexed member, uint256 owedFen, address indexed by);
     /// @notice The fund paid `amountFen` of the creditor's shortfall; `unfundedFen` remains.
     event CreditorPaid(address indexed creditor, uint256 amountFen, uint256 unfundedFen);
     /// @notice `node` repaid `amountFen` of its debt; `toMembersFen` of it returns what was
@@ -81,6 +84,8 @@ interface IDefaultFund {
     /// @notice The node's contribution (its required bond x rate) is zero.
     error NothingToContribute(address node);
     error NoAssessment(address member);
+    /// @notice `enforceAssessment` of a member whose assessment is already enforced.
+    error AssessmentAlreadyEnforced(address member, uint256 owedFen);
     /// @notice `requireContribution` of a node already blocked for it.
     error ContributionAlreadyRequired(address node);
     error InsufficientFunds(address payer, uint256 balanceFen, uint256 allowanceFen, uint256 neededFen);
@@ -115,6 +120,12 @@ interface IDefaultFund {
     function requireContribution(address node) external;
     /// @notice Pay `member`'s assessment from the caller's allowance (anyone).
     function payAssessment(address member) external;
+    /// @notice Bind `member`'s unpaid assessment (anyone, e.g. a keeper): one registry
+    /// obligation (no exit, bond withdrawal or refund; its entity stays held) and a trading
+    /// block (reason `FUND_ASSESSMENT`) until `payAssessment` pays it.
+    function enforceAssessment(address member) external;
+    /// @notice Whether `member`'s assessment is enforced (obligation and block held).
+    function assessmentEnforced(address member) external view returns (bool);
     /// @notice Pay the creditor's shortfall from the fund, as far as it holds (anyone).
     function payCreditor() external;
     /// @notice Pay `member` its share of the recoveries (anyone calls; paid to the member).

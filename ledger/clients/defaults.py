@@ -83,6 +83,12 @@ class DefaultFundClient(ContractClient):
     def pay_assessment(self, member: str) -> TxReceipt:
         return self._transact("payAssessment", _addr(member))
 
+    def enforce_assessment(self, member: str) -> TxReceipt:
+        return self._transact("enforceAssessment", _addr(member))
+
+    def assessment_enforced(self, member: str) -> bool:
+        return bool(self._call("assessmentEnforced", _addr(member)))
+
     def pay_creditor(self) -> TxReceipt:
         return self._transact("payCreditor")
 

@@ -5,7 +5,8 @@ passed), ``gridledger node fund`` (the fund's state, and a node's contribution a
 assessment), ``gridledger node fund-contribute`` / ``fund-pay-assessment`` (a node pays its
 admission contribution or its share of an allocated loss), ``gridledger node fund-require
 NODE`` (anyone: block an admitted node until it contributes), ``gridledger node
-fund-claim-recovery`` (a member's share of a defaulter's repayment) and ``fund-refund``
+fund-enforce NODE`` (anyone: an unpaid assessment becomes an obligation and a trading block),
+``fund-claim-recovery`` (a member's share of a defaulter's repayment) and ``fund-refund``
 (a member that left gets its contribution back); for the OPERATOR,
 ``gridledger operator fund-replenish CNY``, ``fund-rate BPS`` and ``closure-grace SECONDS``.
 See docs/defaults.md.
@@ -79,9 +80,12 @@ def fund(node: NodeArg = None, wallet: cli.ReadWalletOpt = None) -> None:
         if member.base_fen
         else f"not a member (contribution {fen_to_cny(client.contribution_fen_of(address))} CNY)"
     )
+    enforced = ""
+    if client.assessment_enforced(address):
+        enforced = " (enforced: exit refused, trading blocked)"
     cli.console.print(
-        f"{address}: {status}, assessment {fen_to_cny(client.assessment_of(address))} CNY, "
-        f"recovery due {fen_to_cny(client.recovery_of(address))} CNY"
+        f"{address}: {status}, assessment {fen_to_cny(client.assessment_of(address))} CNY"
+        f"{enforced}, recovery due {fen_to_cny(client.recovery_of(address))} CNY"
     )
 
 
@@ -157,6 +161,19 @@ def fund_claim_recovery(node: NodeArg = None, wallet: AnyoneWallet = "") -> None
     cli.print_tx(f"{address} recovered {fen_to_cny(ev['amountFen'])} CNY", receipt)
 
 
+def fund_enforce(node: NodeArg = None, wallet: AnyoneWallet = "") -> None:
+    """Make a member's unpaid assessment bind (anyone): a registry obligation (no exit,
+    bond withdrawal or refund) and a trading block until the assessment is paid."""
+    address, ev, receipt = _member_call(
+        node, wallet, DefaultFundClient.enforce_assessment, "AssessmentEnforced"
+    )
+    cli.print_tx(
+        f"{address} owes {fen_to_cny(ev['owedFen'])} CNY of assessments: "
+        "exit refused and trading blocked until paid",
+        receipt,
+    )
+
+
 def fund_refund(node: NodeArg = None, wallet: AnyoneWallet = "") -> None:
     """Refund the contribution of a member that left the registry (exited or removed),
     owing nothing; it stops being a member."""
@@ -208,6 +225,7 @@ def register(app: typer.Typer) -> None:
     app.command("fund-require")(fund_require)
     app.command("fund-claim-recovery")(fund_claim_recovery)
     app.command("fund-refund")(fund_refund)
+    app.command("fund-enforce")(fund_enforce)
 
 
 def register_operator(app: typer.Typer) -> None:
