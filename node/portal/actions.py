@@ -1,0 +1,199 @@
+"""What the portal signs: each action is built as a :class:`PendingAction` whose lines are
+shown on the confirmation page and whose ``run`` signs exactly that, through the same
+``node`` APIs the CLI uses (:class:`~node.trading.trader.Trader`,
+:class:`~node.reputation.api.ReputationDesk`)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, field_validator
+
+from ledger.clients.trading import Listing, ListingSide
+from ledger.display import short_time
+from ledger.errors import ValidationError
+from ledger.units import fen_to_cny, mwh_to_wh, rate_to_cny_per_mwh_text, wh_to_mwh_trimmed
+from node.portal.sessions import Outcome, PendingAction
+from node.reputation.api import ReputationDesk
+from node.trading.optimizer import Plan
+from node.trading.trader import Trader
+
+
+class TakeForm(BaseModel):
+    """Take part of one listing (the CLI's ``node take LISTING_ID --energy-mwh``)."""
+
+    listing_id: int = Field(ge=1)
+    energy_mwh: str = Field(min_length=1, max_length=32)
+
+    @field_validator("energy_mwh")
+    @classmethod
+    def _energy(cls, value: str) -> str:
+        if mwh_to_wh(value) <= 0:
+            raise ValueError("the energy must be positive")
+        return value
+
+    @property
+    def energy_wh(self) -> int:
+        return mwh_to_wh(self.energy_mwh)
+
+
+class PlanForm(BaseModel):
+    """The optimiser's recommendation (the CLI's ``node recommend``)."""
+
+    target_mwh: str = Field(min_length=1, max_length=32)
+    period: int | None = Field(default=None, ge=1)
+    allow_partial: bool = False
+
+    @field_validator("target_mwh")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        if mwh_to_wh(value) <= 0:
+            raise ValueError("the target must be positive")
+        return value
+
+    @property
+    def target_wh(self) -> int:
+        return mwh_to_wh(self.target_mwh)
+
+
+class RateForm(BaseModel):
+    """Rate the other party of a settled trade (the CLI's ``node rate``)."""
+
+    trade_id: int = Field(ge=1)
+    score: int = Field(ge=1, le=5)
+
+
+def cny_fen(fen: int) -> str:
+    """``1,234.56 CNY (123,456 fen)``: every amount the confirmation page shows."""
+    return f"{fen_to_cny(fen)} CNY ({fen:,} fen)"
+
+
+def energy_text(wh: int) -> str:
+    return f"{wh_to_mwh_trimmed(wh)} MWh ({wh:,} Wh)"
+
+
+def price_text(fen_per_mwh: int) -> str:
+    return f"{fen_to_cny(fen_per_mwh)} CNY/MWh ({fen_per_mwh:,} fen/MWh)"
+
+
+def _period_text(listing: Listing) -> str:
+    return f"{listing.period_id}, intervals {listing.first_interval}-{listing.last_interval}"
+
+
+def take_action(trader: Trader, form: TakeForm) -> PendingAction:
+    """A take of ``form``, priced now (route, fee, prepayment); refused early when the
+    listing can no longer be taken or the balance cannot cover the prepayment."""
+    listing = trader.market.listing(form.listing_id)
+    if listing.maker == trader.address:
+        raise ValidationError(f"listing {listing.id} is your own listing")
+    quote = trader.quote(form.listing_id, form.energy_wh)  # refuses expired/filled listings
+    mine = trader.region()
+    buying = listing.side == ListingSide.SELL
+    warnings: list[str] = []
+    if buying:
+        balance = trader.token.balance_of(trader.address)
+        if balance < quote.escrow_fen:
+            raise ValidationError(
+                f"insufficient balance: the prepayment is {cny_fen(quote.escrow_fen)}, "
+                f"your balance is {cny_fen(balance)}"
+            )
+        allowance = trader.token.allowance(trader.address, trader.market.address)
+        if allowance < quote.escrow_fen:
+            warnings.append(
+                f"also signs SettlementToken.approve(market, {quote.escrow_fen:,} fen) first: "
+                f"the allowance is {cny_fen(allowance)}"
+            )
+    seller_region, buyer_region = (listing.region, mine) if buying else (mine, listing.region)
+    lines = [
+        ("listing", f"{listing.id} ({'you buy' if buying else 'you sell'})"),
+        ("counterparty", listing.maker),
+        ("period", _period_text(listing)),
+        ("energy", energy_text(quote.energy_wh)),
+        ("price (limit)", price_text(quote.price_fen_per_mwh)),
+        ("energy value", cny_fen(quote.energy_fen)),
+        ("route (regions)", f"{seller_region} → {buyer_region}: {'>'.join(map(str, quote.route))}"),
+        ("transmission rate", f"{rate_to_cny_per_mwh_text(quote.sum_rate_fen_per_mwh)} CNY/MWh"),
+        ("fee", cny_fen(quote.fee_fen)),
+        ("prepayment (escrow)", cny_fen(quote.escrow_fen)),
+        ("seller exposure", cny_fen(quote.exposure_fen)),
+        ("listing expires", f"{short_time(listing.expires_at)} UTC"),
+    ]
+
+    def run() -> Outcome:
+        result = trader.take(form.listing_id, form.energy_wh, quote.price_fen_per_mwh)
+        return Outcome(
+            f"Trade {result.trade_id} created",
+            [
+                ("event", f"TradeCreated(trade {result.trade_id}, listing {result.listing_id})"),
+                ("tx hash", result.tx_hash),
+                ("gas used", f"{result.gas_used:,}"),
+                ("energy", energy_text(result.energy_wh)),
+                ("route", ">".join(map(str, result.route))),
+                ("fee", cny_fen(result.fee_fen)),
+                ("prepaid", cny_fen(result.escrow_fen)),
+            ],
+        )
+
+    fn = f"TradingMarket.take({listing.id}, {quote.energy_wh}, {quote.price_fen_per_mwh})"
+    return PendingAction(f"Take listing {listing.id}", fn, lines, run, warnings)
+
+
+def plan_action(trader: Trader, plan: Plan) -> PendingAction:
+    """Every take of the optimiser's ``plan`` (``execute_plan``: the CLI's ``take --plan``)."""
+    if not plan.takes:
+        raise ValidationError(f"the optimiser found nothing to take: {plan.summary}")
+    lines = [("plan", plan.summary)]
+    for t in plan.takes:
+        lines.append(
+            (
+                f"listing {t.listing_id}",
+                f"{energy_text(t.quantity_wh)} at {price_text(t.price_fen_per_mwh)} from "
+                f"{t.counterparty}; energy {cny_fen(t.energy_fen)}, "
+                f"fee {cny_fen(t.transmission_fee_fen)}",
+            )
+        )
+    lines += [
+        ("total energy", energy_text(sum(t.quantity_wh for t in plan.takes))),
+        ("total energy value", cny_fen(sum(t.energy_fen for t in plan.takes))),
+        ("total fee", cny_fen(sum(t.transmission_fee_fen for t in plan.takes))),
+    ]
+
+    def run() -> Outcome:
+        report = trader.execute_plan(plan)
+        out: list[tuple[str, str]] = []
+        for o in report.outcomes:
+            if o.outcome == "taken":
+                text = f"trade {o.trade_id}: {energy_text(o.taken_wh)}, prepaid "
+                text += cny_fen(o.escrow_fen or 0) + (f" ({o.reason})" if o.reason else "")
+            else:
+                text = f"{o.outcome}: {o.reason}"
+            out.append((f"listing {o.listing_id}", text))
+        out += [("taken", energy_text(report.taken_wh)), ("prepaid", cny_fen(report.escrow_fen))]
+        return Outcome(f"Plan executed: {len(report.outcomes) - len(report.skipped)} take(s)", out)
+
+    fn = f"TradingMarket.take × {len(plan.takes)} (limit = each planned price)"
+    return PendingAction("Take the recommended plan", fn, lines, run)
+
+
+def rate_action(desk: ReputationDesk, trader: Trader, form: RateForm) -> PendingAction:
+    """A rating of the other party of settled trade ``form.trade_id``."""
+    trade = trader.market.trade(form.trade_id)
+    if trader.address not in (trade.buyer, trade.seller):
+        raise ValidationError(f"trade {trade.id} is not yours")
+    other = trade.seller if trade.buyer == trader.address else trade.buyer
+    lines = [
+        ("trade", f"{trade.id} (period {trade.period_id})"),
+        ("counterparty", other),
+        ("score", f"{form.score} of 5"),
+    ]
+
+    def run() -> Outcome:
+        receipt = desk.rate(form.trade_id, form.score)
+        return Outcome(
+            f"Rated trade {form.trade_id}",
+            [
+                ("event", f"RatingSubmitted(trade {form.trade_id}, score {form.score})"),
+                ("tx hash", receipt["transactionHash"].to_0x_hex()),
+            ],
+        )
+
+    fn = f"ReputationLedger.rate({trade.id}, {form.score}, 0x00…)"
+    return PendingAction(f"Rate trade {trade.id}", fn, lines, run)
