@@ -13,6 +13,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def main() -> None:
+    """The participant portal: ``serve`` it on the organisation's own machine."""
+
+
 @app.command("serve")
 def serve(
     wallet: Annotated[str, wallet_option("The organisation's keystore (unlocked at log-in).")],

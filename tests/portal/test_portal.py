@@ -1,0 +1,154 @@
+"""The participant portal against a real chain: log-in, CSRF, session timeout, the
+confirmation page's figures, refused and reverted takes as one readable line, a take."""
+
+from __future__ import annotations
+
+import re
+
+from ledger.clients.trading import TradeStatus
+from ledger.units import fen_to_cny
+from node.portal.sessions import COOKIE
+from tests.portal.conftest import Env, csrf_of
+from tests.trading.conftest import advance_time
+
+
+def _confirm(env: Env, listing_id: int, energy_mwh: str) -> tuple[str, str]:
+    """Ask to take; return the confirmation page's html and its action id."""
+    r = env.client.post(
+        "/take",
+        data={"csrf": env.csrf(), "listing_id": str(listing_id), "energy_mwh": energy_mwh},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    action = r.headers["location"].split("action=")[1]
+    page = env.client.get(r.headers["location"])
+    assert page.status_code == 200
+    return page.text, action
+
+
+def _submit(env: Env, action: str) -> str:
+    r = env.client.post("/submit", data={"csrf": csrf_of(env.client.get("/").text), "action": action})
+    return r.text
+
+
+def test_login_wrong_password_then_right_and_logout_wipes_key(env: Env) -> None:
+    r = env.client.get("/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    r = env.login("not the password")
+    assert r.status_code == 401
+    assert "Wrong password." in r.text
+    r = env.login()
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    status = env.client.get("/")
+    assert "active" in status.text and "consumer (buyer)" in status.text
+    session = env.portal.sessions.get(env.client.cookies[COOKIE])
+    assert session is not None and session.account is not None
+    assert session.account.address == env.market.buyer.address
+    env.client.post("/logout", data={"csrf": csrf_of(status.text)})
+    assert session.account is None
+    assert env.client.get("/", follow_redirects=False).headers["location"] == "/login"
+
+
+def test_csrf_refused(env: Env) -> None:
+    env.login()
+    r = env.client.post("/take", data={"listing_id": "1", "energy_mwh": "1"})
+    assert r.status_code == 403
+    assert "CSRF token is missing or wrong" in r.text
+    r = env.client.post("/take", data={"csrf": "forged", "listing_id": "1", "energy_mwh": "1"})
+    assert r.status_code == 403
+    nonce = csrf_of(env.client.get("/login").text)
+    env.client.cookies.delete("gl_portal_login")
+    r = env.client.post("/login", data={"csrf": nonce, "password": "x"})
+    assert "CSRF check failed" in r.text
+
+
+def test_session_idle_timeout(env: Env) -> None:
+    env.login()
+    sessions = env.portal.sessions
+    now = [1_000.0]
+    sessions.clock = lambda: now[0]
+    assert env.client.get("/").status_code == 200  # touched at 1000
+    now[0] += 599
+    assert env.client.get("/").status_code == 200  # still live: touched at 1599
+    now[0] += 601
+    r = env.client.get("/offers", follow_redirects=False)
+    assert r.headers["location"] == "/login?expired=1"
+    assert "Your session expired" in env.client.get("/login?expired=1").text
+
+
+def test_confirmation_page_shows_exact_figures(env: Env) -> None:
+    env.login()
+    listing_id = env.listings[0]
+    page, _ = _confirm(env, listing_id, "1.5")
+    q = env.market.buyer.market.quote(listing_id, env.market.buyer.region, 1_500_000)
+    seller = env.market.seller.address
+    assert f"TradingMarket.take({listing_id}, 1500000, {q.price_fen_per_mwh})" in page
+    assert "1.5 MWh (1,500,000 Wh)" in page
+    assert f"{fen_to_cny(q.price_fen_per_mwh)} CNY/MWh ({q.price_fen_per_mwh:,} fen/MWh)" in page
+    for fen in (q.energy_fen, q.fee_fen, q.escrow_fen):
+        assert f"{fen_to_cny(fen)} CNY ({fen:,} fen)" in page
+    assert seller in page
+    assert f"0 → 3: {'&gt;'.join(map(str, q.route))}" in page  # North to City via Coast
+    assert f"{env.market.period.id}, intervals 0-3" in page
+    assert "SettlementToken.approve" in page  # no allowance yet: the approve is signed too
+
+
+def test_take_with_insufficient_balance(env: Env) -> None:
+    env.login()
+    b = env.market.buyer
+    listing_id = env.listings[0]
+    q = b.market.quote(listing_id, b.region, 1_000_000)
+    # Confirmed while the balance covers it; then the balance drops: the chain refuses.
+    _, action = _confirm(env, listing_id, "1")
+    balance = b.token.balance_of(b.address)
+    b.token.transfer(env.market.buyer2.address, balance - q.escrow_fen + 1)
+    text = _submit(env, action)
+    expected = (
+        f"InsufficientBalance(buyer={b.address}, balanceFen={q.escrow_fen - 1}, "
+        f"neededFen={q.escrow_fen})"
+    )
+    assert expected in text and "Traceback" not in text
+    # Asked again now: refused before the confirmation page, on the form.
+    r = env.client.post(
+        "/take", data={"csrf": env.csrf(), "listing_id": str(listing_id), "energy_mwh": "1"}
+    )
+    assert r.status_code == 422
+    assert re.search(r"insufficient balance: the prepayment is [\d,.]+ CNY", r.text)
+
+
+def test_take_expired_listing_and_bad_input(env: Env) -> None:
+    env.login()
+    advance_time(env.market.ctx, 700)
+    r = env.client.post(
+        "/take", data={"csrf": env.csrf(), "listing_id": str(env.expiring), "energy_mwh": "0.5"}
+    )
+    assert r.status_code == 422
+    assert f"listing {env.expiring} expired at" in r.text
+    assert "it can no longer be taken" in r.text
+    r = env.client.post(
+        "/take", data={"csrf": env.csrf(), "listing_id": "1", "energy_mwh": "-2"}
+    )
+    assert r.status_code == 422 and 'id="take-error"' in r.text
+
+
+def test_successful_take_and_pages(env: Env) -> None:
+    env.login()
+    listing_id = env.listings[1]
+    _, action = _confirm(env, listing_id, "2")
+    text = _submit(env, action)
+    trade_id = int(re.search(r"Trade (\d+) created", text).group(1))  # type: ignore[union-attr]
+    trade = env.market.buyer.market.trade(trade_id)
+    assert trade.buyer == env.market.buyer.address and trade.energy_wh == 2_000_000
+    assert trade.status == TradeStatus.FORMED
+    assert f"TradeCreated(trade {trade_id}, listing {listing_id})" in text
+    assert re.search(r"0x[0-9a-f]{64}", text)
+    # the same action cannot be signed twice
+    assert _submit(env, action).count("Nothing waits for confirmation") == 1
+    trades = env.client.get("/trades").text
+    assert f'<td data-label="id">{trade_id}</td>' in trades and "formed" in trades
+    csv = env.client.get(f"/statements/{env.market.period.id}.csv")
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    for path in ("/statements", "/ratings", "/offers", "/"):
+        assert env.client.get(path).status_code == 200, path
