@@ -87,20 +87,7 @@ def take_action(trader: Trader, form: TakeForm) -> PendingAction:
     quote = trader.quote(form.listing_id, form.energy_wh)  # refuses expired/filled listings
     mine = trader.region()
     buying = listing.side == ListingSide.SELL
-    warnings: list[str] = []
-    if buying:
-        balance = trader.token.balance_of(trader.address)
-        if balance < quote.escrow_fen:
-            raise ValidationError(
-                f"insufficient balance: the prepayment is {cny_fen(quote.escrow_fen)}, "
-                f"your balance is {cny_fen(balance)}"
-            )
-        allowance = trader.token.allowance(trader.address, trader.market.address)
-        if allowance < quote.escrow_fen:
-            warnings.append(
-                f"also signs SettlementToken.approve(market, {quote.escrow_fen:,} fen) first: "
-                f"the allowance is {cny_fen(allowance)}"
-            )
+    warnings = _balance_check(trader, quote.escrow_fen) if buying else []
     seller_region, buyer_region = (listing.region, mine) if buying else (mine, listing.region)
     lines = [
         ("listing", f"{listing.id} ({'you buy' if buying else 'you sell'})"),
@@ -136,25 +123,51 @@ def take_action(trader: Trader, form: TakeForm) -> PendingAction:
     return PendingAction(f"Take listing {listing.id}", fn, lines, run, warnings)
 
 
+def _balance_check(trader: Trader, escrow_fen: int) -> list[str]:
+    """Refuse a prepayment the balance cannot cover; warn of the approve signed first."""
+    balance = trader.token.balance_of(trader.address)
+    if balance < escrow_fen:
+        raise ValidationError(
+            f"insufficient balance: the prepayment is {cny_fen(escrow_fen)}, "
+            f"your balance is {cny_fen(balance)}"
+        )
+    allowance = trader.token.allowance(trader.address, trader.market.address)
+    if allowance >= escrow_fen:
+        return []
+    return [
+        f"also signs SettlementToken.approve(market, prepayment) first: the allowance is "
+        f"{cny_fen(allowance)}"
+    ]
+
+
 def plan_action(trader: Trader, plan: Plan) -> PendingAction:
-    """Every take of the optimiser's ``plan`` (``execute_plan``: the CLI's ``take --plan``)."""
+    """Every take of the optimiser's ``plan`` (``execute_plan``: the CLI's ``take --plan``),
+    each priced now (period, route, fee, prepayment)."""
     if not plan.takes:
         raise ValidationError(f"the optimiser found nothing to take: {plan.summary}")
     lines = [("plan", plan.summary)]
+    mine = trader.region()
+    escrow = 0
     for t in plan.takes:
+        listing = trader.market.listing(t.listing_id)
+        quote = trader.market.quote(t.listing_id, mine, t.quantity_wh)
+        escrow += quote.escrow_fen
         lines.append(
             (
                 f"listing {t.listing_id}",
                 f"{energy_text(t.quantity_wh)} at {price_text(t.price_fen_per_mwh)} from "
-                f"{t.counterparty}; energy {cny_fen(t.energy_fen)}, "
-                f"fee {cny_fen(t.transmission_fee_fen)}",
+                f"{t.counterparty}; period {_period_text(listing)}; route "
+                f"{'>'.join(map(str, quote.route))}; energy {cny_fen(quote.energy_fen)}, "
+                f"fee {cny_fen(quote.fee_fen)}, prepayment {cny_fen(quote.escrow_fen)}",
             )
         )
     lines += [
         ("total energy", energy_text(sum(t.quantity_wh for t in plan.takes))),
         ("total energy value", cny_fen(sum(t.energy_fen for t in plan.takes))),
         ("total fee", cny_fen(sum(t.transmission_fee_fen for t in plan.takes))),
+        ("total prepayment", cny_fen(escrow) if plan.mode == 1 else "paid by the buyers"),
     ]
+    warnings = _balance_check(trader, escrow) if plan.mode == 1 else []
 
     def run() -> Outcome:
         report = trader.execute_plan(plan)
@@ -163,6 +176,7 @@ def plan_action(trader: Trader, plan: Plan) -> PendingAction:
             if o.outcome == "taken":
                 text = f"trade {o.trade_id}: {energy_text(o.taken_wh)}, prepaid "
                 text += cny_fen(o.escrow_fen or 0) + (f" ({o.reason})" if o.reason else "")
+                text += f"; event TradeCreated, tx {o.tx_hash}"
             else:
                 text = f"{o.outcome}: {o.reason}"
             out.append((f"listing {o.listing_id}", text))
@@ -170,7 +184,7 @@ def plan_action(trader: Trader, plan: Plan) -> PendingAction:
         return Outcome(f"Plan executed: {len(report.outcomes) - len(report.skipped)} take(s)", out)
 
     fn = f"TradingMarket.take × {len(plan.takes)} (limit = each planned price)"
-    return PendingAction("Take the recommended plan", fn, lines, run)
+    return PendingAction("Take the recommended plan", fn, lines, run, warnings)
 
 
 def rate_action(desk: ReputationDesk, trader: Trader, form: RateForm) -> PendingAction:

@@ -1,5 +1,6 @@
 """The portal of the consumer node ``buyer`` (tests/trading's small market) over a real
-keystore, served by uvicorn in a thread (as tests/gateway serves the explorer): two sellers' listings are posted and the period's taking window is open."""
+keystore, served by uvicorn in a thread (as tests/gateway serves the explorer): two
+sellers' listings are posted and the period's taking window is open."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 import httpx
+import pytest
 
 from ledger.clients.trading import ListingSide
 from ledger.keystore import Keystore

@@ -27,24 +27,31 @@ def _confirm(env: Env, listing_id: int, energy_mwh: str) -> tuple[str, str]:
 
 
 def _submit(env: Env, action: str) -> str:
-    r = env.client.post("/submit", data={"csrf": csrf_of(env.client.get("/").text), "action": action})
+    r = env.client.post(
+        "/submit", data={"csrf": csrf_of(env.client.get("/").text), "action": action}
+    )
     return r.text
 
 
 def test_login_wrong_password_then_right_and_logout_wipes_key(env: Env) -> None:
     r = env.client.get("/", follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert r.status_code == 303
+    assert r.headers["location"] == "/login"
     r = env.login("not the password")
     assert r.status_code == 401
     assert "Wrong password." in r.text
     r = env.login()
-    assert r.status_code == 303 and r.headers["location"] == "/"
+    assert r.status_code == 303
+    assert r.headers["location"] == "/"
     cookie = r.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
     status = env.client.get("/")
-    assert "active" in status.text and "consumer (buyer)" in status.text
+    assert "active" in status.text
+    assert "consumer (buyer)" in status.text
     session = env.portal.sessions.get(env.client.cookies[COOKIE])
-    assert session is not None and session.account is not None
+    assert session is not None
+    assert session.account is not None
     assert session.account.address == env.market.buyer.address
     env.client.post("/logout", data={"csrf": csrf_of(status.text)})
     assert session.account is None
@@ -109,7 +116,8 @@ def test_take_with_insufficient_balance(env: Env) -> None:
         f"InsufficientBalance(buyer={b.address}, balanceFen={q.escrow_fen - 1}, "
         f"neededFen={q.escrow_fen})"
     )
-    assert expected in text and "Traceback" not in text
+    assert expected in text
+    assert "Traceback" not in text
     # Asked again now: refused before the confirmation page, on the form.
     r = env.client.post(
         "/take", data={"csrf": env.csrf(), "listing_id": str(listing_id), "energy_mwh": "1"}
@@ -127,10 +135,9 @@ def test_take_expired_listing_and_bad_input(env: Env) -> None:
     assert r.status_code == 422
     assert f"listing {env.expiring} expired at" in r.text
     assert "it can no longer be taken" in r.text
-    r = env.client.post(
-        "/take", data={"csrf": env.csrf(), "listing_id": "1", "energy_mwh": "-2"}
-    )
-    assert r.status_code == 422 and 'id="take-error"' in r.text
+    r = env.client.post("/take", data={"csrf": env.csrf(), "listing_id": "1", "energy_mwh": "-2"})
+    assert r.status_code == 422
+    assert 'id="take-error"' in r.text
 
 
 def test_successful_take_and_pages(env: Env) -> None:
@@ -140,15 +147,18 @@ def test_successful_take_and_pages(env: Env) -> None:
     text = _submit(env, action)
     trade_id = int(re.search(r"Trade (\d+) created", text).group(1))  # type: ignore[union-attr]
     trade = env.market.buyer.market.trade(trade_id)
-    assert trade.buyer == env.market.buyer.address and trade.energy_wh == 2_000_000
+    assert trade.buyer == env.market.buyer.address
+    assert trade.energy_wh == 2_000_000
     assert trade.status == TradeStatus.FORMED
     assert f"TradeCreated(trade {trade_id}, listing {listing_id})" in text
     assert re.search(r"0x[0-9a-f]{64}", text)
     # the same action cannot be signed twice
     assert _submit(env, action).count("Nothing waits for confirmation") == 1
     trades = env.client.get("/trades").text
-    assert f'<td data-label="id">{trade_id}</td>' in trades and "formed" in trades
+    assert f'<td data-label="id">{trade_id}</td>' in trades
+    assert "formed" in trades
     csv = env.client.get(f"/statements/{env.market.period.id}.csv")
-    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert csv.status_code == 200
+    assert csv.headers["content-type"].startswith("text/csv")
     for path in ("/statements", "/ratings", "/offers", "/"):
         assert env.client.get(path).status_code == 200, path
