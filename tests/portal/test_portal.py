@@ -3,11 +3,16 @@ confirmation page's figures, refused and reverted takes as one readable line, a 
 
 from __future__ import annotations
 
+import html
 import re
 
+import pytest
+
 from ledger.clients.trading import TradeStatus
+from ledger.errors import ContractRevertError
 from ledger.units import fen_to_cny
 from node.portal.sessions import COOKIE
+from node.reputation.api import ReputationDesk
 from tests.portal.conftest import Env, csrf_of
 from tests.trading.conftest import advance_time
 
@@ -162,3 +167,26 @@ def test_successful_take_and_pages(env: Env) -> None:
     assert csv.headers["content-type"].startswith("text/csv")
     for path in ("/statements", "/ratings", "/offers", "/"):
         assert env.client.get(path).status_code == 200, path
+
+
+def test_rating_goes_through_confirmation_and_the_chain_refusal_reads_as_one_line(
+    env: Env,
+) -> None:
+    env.login()
+    _, action = _confirm(env, env.listings[0], "1")
+    trade_id = int(re.search(r"Trade (\d+) created", _submit(env, action)).group(1))  # type: ignore[union-attr]
+    r = env.client.post("/rate", data={"csrf": env.csrf("/ratings"), "trade_id": str(trade_id),
+                                       "score": "9"})  # fmt: skip
+    assert r.status_code == 422
+    assert "score: Input should be less than or equal to 5" in r.text
+    r = env.client.post(
+        "/rate", data={"csrf": env.csrf("/ratings"), "trade_id": str(trade_id), "score": "4"}
+    )
+    assert f"ReputationLedger.rate({trade_id}, 4, 0x00…)" in r.text
+    assert env.market.seller.address in r.text
+    action = r.text.split('name="action" value="')[1].split('"')[0]
+    desk = ReputationDesk(env.market.ctx, env.market.buyer.account)
+    with pytest.raises(ContractRevertError) as refused:  # the trade is not settled yet
+        desk.rate(trade_id, 4)
+    text = _submit(env, action)
+    assert f'<p class="error" id="error">{html.escape(refused.value.signature)}</p>' in text
