@@ -5,11 +5,13 @@ shown on the confirmation page and whose ``run`` signs exactly that, through the
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from ledger.clients.trading import Listing, ListingSide
 from ledger.display import short_time
-from ledger.errors import ValidationError
+from ledger.errors import GridLedgerError, ValidationError
 from ledger.units import fen_to_cny, mwh_to_wh, rate_to_cny_per_mwh_text, wh_to_mwh_trimmed
 from node.portal.sessions import Outcome, PendingAction
 from node.reputation.api import ReputationDesk
@@ -17,18 +19,28 @@ from node.trading.optimizer import Plan
 from node.trading.trader import Trader
 
 
+def _positive_mwh(value: str) -> str:
+    """An energy in MWh (down to 1 Wh) that is more than zero."""
+    try:
+        wh = mwh_to_wh(value)
+    except GridLedgerError as exc:
+        raise ValueError(str(exc)) from exc
+    if wh <= 0:
+        raise ValueError("the energy must be positive")
+    return value
+
+
+#: An energy typed in MWh, e.g. ``1.5`` (converted with :func:`ledger.units.mwh_to_wh`).
+PositiveMwh = Annotated[
+    str, StringConstraints(min_length=1, max_length=32), AfterValidator(_positive_mwh)
+]
+
+
 class TakeForm(BaseModel):
     """Take part of one listing (the CLI's ``node take LISTING_ID --energy-mwh``)."""
 
     listing_id: int = Field(ge=1)
-    energy_mwh: str = Field(min_length=1, max_length=32)
-
-    @field_validator("energy_mwh")
-    @classmethod
-    def _energy(cls, value: str) -> str:
-        if mwh_to_wh(value) <= 0:
-            raise ValueError("the energy must be positive")
-        return value
+    energy_mwh: PositiveMwh
 
     @property
     def energy_wh(self) -> int:
@@ -38,16 +50,9 @@ class TakeForm(BaseModel):
 class PlanForm(BaseModel):
     """The optimiser's recommendation (the CLI's ``node recommend``)."""
 
-    target_mwh: str = Field(min_length=1, max_length=32)
+    target_mwh: PositiveMwh
     period: int | None = Field(default=None, ge=1)
     allow_partial: bool = False
-
-    @field_validator("target_mwh")
-    @classmethod
-    def _target(cls, value: str) -> str:
-        if mwh_to_wh(value) <= 0:
-            raise ValueError("the target must be positive")
-        return value
 
     @property
     def target_wh(self) -> int:

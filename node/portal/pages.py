@@ -105,6 +105,13 @@ def _offers(portal: Portal, request: Request, session: Session, **kw: Any) -> HT
     )  # fmt: skip
 
 
+async def _posted(portal: Portal, request: Request) -> tuple[Session, dict[str, str], Trader]:
+    """A form posted in a live session (CSRF checked) and the session's trader."""
+    session = portal.session(request)
+    fields = await portal.form(request, session)
+    return session, fields, _trader(portal, session)
+
+
 def _market_routes(app: FastAPI, portal: Portal) -> None:
     @app.get("/", response_class=HTMLResponse)
     def status(request: Request) -> Response:
@@ -118,9 +125,7 @@ def _market_routes(app: FastAPI, portal: Portal) -> None:
 
     @app.post("/offers/recommend", response_class=HTMLResponse)
     async def recommend(request: Request) -> Response:
-        session = portal.session(request)
-        fields = await portal.form(request, session)
-        trader = _trader(portal, session)
+        session, fields, trader = await _posted(portal, request)
         try:
             form: PlanForm = parse(PlanForm, fields)
             plan = trader.recommend(
@@ -136,11 +141,10 @@ def _market_routes(app: FastAPI, portal: Portal) -> None:
 
     @app.post("/take", response_class=HTMLResponse)
     async def take(request: Request) -> Response:
-        session = portal.session(request)
-        fields = await portal.form(request, session)
+        session, fields, trader = await _posted(portal, request)
         try:
             form: TakeForm = parse(TakeForm, fields)
-            action = take_action(_trader(portal, session), form)
+            action = take_action(trader, form)
         except (GridLedgerError, PydanticValidationError) as exc:
             return _offers(portal, request, session, status=422, take_error=error_line(exc),
                            take_listing=fields.get("listing_id"))  # fmt: skip
@@ -188,9 +192,7 @@ def _history_routes(app: FastAPI, portal: Portal) -> None:
 
     @app.post("/rate", response_class=HTMLResponse)
     async def rate(request: Request) -> Response:
-        session = portal.session(request)
-        fields = await portal.form(request, session)
-        trader = _trader(portal, session)
+        session, fields, trader = await _posted(portal, request)
         try:
             form: RateForm = parse(RateForm, fields)
             action = rate_action(ReputationDesk(portal.ctx, trader.account), trader, form)

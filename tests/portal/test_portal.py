@@ -12,9 +12,11 @@ from ledger.clients.trading import TradeStatus
 from ledger.errors import ContractRevertError
 from ledger.units import fen_to_cny
 from node.portal.sessions import COOKIE
+from node.registry.participant import Participant, Verifier
 from node.reputation.api import ReputationDesk
+from tests.conftest import role_account
 from tests.portal.conftest import Env, csrf_of
-from tests.trading.conftest import advance_time
+from tests.trading.conftest import advance_time, block_time
 
 
 def _confirm(env: Env, listing_id: int, energy_mwh: str) -> tuple[str, str]:
@@ -190,3 +192,19 @@ def test_rating_goes_through_confirmation_and_the_chain_refusal_reads_as_one_lin
         desk.rate(trade_id, 4)
     text = _submit(env, action)
     assert f'<p class="error" id="error">{html.escape(refused.value.signature)}</p>' in text
+
+
+def test_status_shows_bond_and_qualification_warnings(env: Env) -> None:
+    env.login()
+    ctx, buyer = env.market.ctx, env.market.buyer
+    node = Participant(ctx, buyer.account)
+    now = block_time(ctx)
+    node.qualify("SUPPLY_LICENCE", "S-1", now + 10 * 86_400 - 3_600)
+    Verifier(ctx, role_account("VERIFIER")).approve_qualification(buyer.address, "SUPPLY_LICENCE")
+    node.qualify("GRID_ACCESS", "G-7", now + 400 * 86_400)  # not yet approved
+    page = env.client.get("/").text
+    info = buyer.registry.node_info(buyer.address)
+    assert f"{fen_to_cny(info.bond_fen)} CNY ({info.bond_fen:,} fen)" in page
+    assert f"{fen_to_cny(info.required_bond_fen)} CNY ({info.required_bond_fen:,} fen)" in page
+    assert "SUPPLY_LICENCE: expires in 9 days" in page
+    assert "GRID_ACCESS: pending approval" in page
