@@ -83,6 +83,18 @@ def _period_text(listing: Listing) -> str:
     return f"{listing.period_id}, intervals {listing.first_interval}-{listing.last_interval}"
 
 
+def _check_amount(listing: Listing, energy_wh: int) -> None:
+    """More than is left, or less than the smallest take (unless all that is left)."""
+    if energy_wh > listing.remaining_wh:
+        raise ValidationError(
+            f"listing {listing.id} has only {energy_text(listing.remaining_wh)} left"
+        )
+    if energy_wh < listing.min_take_wh and energy_wh != listing.remaining_wh:
+        raise ValidationError(
+            f"the smallest take of listing {listing.id} is {energy_text(listing.min_take_wh)}"
+        )
+
+
 def take_action(trader: Trader, form: TakeForm) -> PendingAction:
     """A take of ``form``, priced now (route, fee, prepayment); refused early when the
     listing can no longer be taken or the balance cannot cover the prepayment."""
@@ -90,6 +102,7 @@ def take_action(trader: Trader, form: TakeForm) -> PendingAction:
     if listing.maker == trader.address:
         raise ValidationError(f"listing {listing.id} is your own listing")
     quote = trader.quote(form.listing_id, form.energy_wh)  # refuses expired/filled listings
+    _check_amount(listing, form.energy_wh)
     mine = trader.region()
     buying = listing.side == ListingSide.SELL
     warnings = _balance_check(trader, quote.escrow_fen) if buying else []

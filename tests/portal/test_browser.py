@@ -63,3 +63,10 @@ def test_consumer_logs_in_and_takes_the_recommended_plan(
     for page in ("statements", "ratings"):
         d.get(f"{env.url}/{page}")
         _shot(d, shots, f"7-{page}")
+    # a single take too large for the listing: the error stands on the form
+    d.get(env.url + "/offers")
+    row_form = d.find_element("css selector", "td form")
+    row_form.find_element("name", "energy_mwh").send_keys("999")
+    follow(d, row_form.find_element("tag name", "button"))
+    assert "has only 2 MWh (2,000,000 Wh) left" in d.find_element("id", "take-error").text
+    _shot(d, shots, "8-take-error")
