@@ -66,7 +66,11 @@ def status_view(trader: Trader) -> dict[str, Any]:
     return {
         "address": trader.address,
         "state": NodeStatus(info.status).name.lower(),
-        "role": f"{NodeKind(info.kind).name.lower()} ({Side(info.side).name.lower()})",
+        "role": (
+            "not registered"
+            if info.status == NodeStatus.NONE
+            else f"{NodeKind(info.kind).name.lower()} ({Side(info.side).name.lower()})"
+        ),
         "region": info.region,
         "bond_fen": info.bond_fen,
         "required_bond_fen": info.required_bond_fen,
