@@ -194,6 +194,13 @@ def _handlers(app: FastAPI, portal: Portal) -> None:
             error="Refused: the form's CSRF token is missing or wrong. Reload the page.",
         )  # fmt: skip
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # one line for the user; the server's log keeps the traceback
+        return portal.render(
+            request, "result.html", None, 500, error=f"unexpected error: {error_line(exc)}"
+        )
+
     @app.middleware("http")
     async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Any:
         response = await call_next(request)

@@ -216,7 +216,6 @@ def _ratings(portal: Portal, request: Request, session: Session, **kw: Any) -> H
 
 def register(app: FastAPI, portal: Portal) -> None:
     """Add the market node's pages to the portal app."""
-    app.state.short_time = short_time
     portal.templates.env.filters["when"] = short_time
     portal.templates.env.globals["ListingSide"] = ListingSide
     _market_routes(app, portal)

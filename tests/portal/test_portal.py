@@ -208,3 +208,16 @@ def test_status_shows_bond_and_qualification_warnings(env: Env) -> None:
     assert f"{fen_to_cny(info.required_bond_fen)} CNY ({info.required_bond_fen:,} fen)" in page
     assert "SUPPLY_LICENCE: expires in 9 days" in page
     assert "GRID_ACCESS: pending approval" in page
+
+
+def test_unexpected_error_is_one_line(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    env.login()
+
+    def boom(trader: object) -> None:
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr("node.portal.pages.status_view", boom)
+    r = env.client.get("/")
+    assert r.status_code == 500
+    assert '<p class="error" id="error">unexpected error: boom</p>' in r.text
+    assert "Traceback" not in r.text
