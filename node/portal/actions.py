@@ -219,10 +219,13 @@ def rate_action(desk: ReputationDesk, trader: Trader, form: RateForm) -> Pending
 
     def run() -> Outcome:
         receipt = desk.rate(form.trade_id, form.score)
+        (event,) = desk.ledger.events(receipt, "RatingSubmitted")
+        args = event["args"]
         return Outcome(
             f"Rated trade {form.trade_id}",
             [
-                ("event", f"RatingSubmitted(trade {form.trade_id}, score {form.score})"),
+                ("event", f"RatingSubmitted(trade {args['tradeId']}, score {args['score']})"),
+                ("ratee", str(args["ratee"])),
                 ("tx hash", receipt["transactionHash"].to_0x_hex()),
             ],
         )

@@ -206,12 +206,20 @@ def _history_routes(app: FastAPI, portal: Portal) -> None:
 
 
 def _ratings(portal: Portal, request: Request, session: Session, **kw: Any) -> HTMLResponse:
+    """Reputation received, and each settled trade's scores given and received."""
     trader = _trader(portal, session)
-    view = ReputationDesk(portal.ctx, trader.account).view()
-    settled = [r for r in _trade_rows(trader.trades(), trader.address) if r["status"] ==
-               "settled"]  # fmt: skip
+    desk = ReputationDesk(portal.ctx, trader.account)
+    settled = [r for r in _trade_rows(trader.trades(), trader.address) if r["status"] == "settled"]
+    for r in settled:
+        scores = desk.ledger.trade_scores(r["t"].id)
+        mine, theirs = (
+            (scores.buyer_score, scores.seller_score)
+            if r["role"] == "buyer"
+            else (scores.seller_score, scores.buyer_score)
+        )
+        r["given"], r["received"] = mine or None, theirs or None
     return portal.render(request, "ratings.html", session, kw.pop("status", 200),
-                         rep=view, trades=settled, **kw)  # fmt: skip
+                         rep=desk.view(), trades=settled, **kw)  # fmt: skip
 
 
 def register(app: FastAPI, portal: Portal) -> None:

@@ -192,6 +192,23 @@ def test_rating_goes_through_confirmation_and_the_chain_refusal_reads_as_one_lin
         desk.rate(trade_id, 4)
     text = _submit(env, action)
     assert f'<p class="error" id="error">{html.escape(refused.value.signature)}</p>' in text
+    # settled: the rating goes through; the seller's rating back shows as received
+    env.market.settler.mark_dispatched(trade_id, 1_000_000, 0)
+    env.market.settler.close_trade(trade_id, TradeStatus.SETTLED)
+    page = env.client.get("/ratings").text
+    assert 'name="score"' in page
+    r = env.client.post(
+        "/rate", data={"csrf": csrf_of(page), "trade_id": str(trade_id), "score": "4"}
+    )
+    action = r.text.split('name="action" value="')[1].split('"')[0]
+    text = _submit(env, action)
+    assert f"RatingSubmitted(trade {trade_id}, score 4)" in text
+    assert env.market.seller.address in text
+    ReputationDesk(env.market.ctx, env.market.seller.account).rate(trade_id, 5)
+    page = env.client.get("/ratings").text
+    assert 'name="score"' not in page
+    assert '<td data-label="received">5</td>' in page
+    assert '<td data-label="given">4</td>' in page
 
 
 def test_status_shows_bond_and_qualification_warnings(env: Env) -> None:
