@@ -77,6 +77,7 @@ class TakeOutcome(BaseModel):
     trade_id: int | None = None
     escrow_fen: int | None = None
     reason: str = ""
+    tx_hash: str | None = None
 
 
 class PlanReport(BaseModel):
@@ -381,6 +382,7 @@ class Trader:
                 trade_id=result.trade_id,
                 escrow_fen=result.escrow_fen,
                 reason=note,
+                tx_hash=result.tx_hash,
             )
 
     def _skip_reason(
