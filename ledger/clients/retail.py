@@ -2,40 +2,35 @@
 
 Units: prices in fen/MWh, money in fen, times in unix seconds, months as YYYYMM. Hashes
 are 0x hex. The bill leaf and the Merkle tree over a month's bills are built offline
-(``ledger.retail.leaves``; :func:`bill_leaf` here is the contract's leaf).
+(``ledger.retail.leaves``, the contract's ``billLeaf``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import IntEnum
 from typing import Any
 
-from eth_abi import encode
-from eth_hash.auto import keccak
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from web3 import Web3
 from web3.types import TxReceipt
 
 from ledger.clients.base import ContractClient, model_from_values
+from ledger.retail.accounts import ConsumerAccount, DemandBasis
+from ledger.retail.months import local_midnight
+from ledger.retail.packages import (
+    ConsumerClass,
+    FixedPrice,
+    PeriodKind,
+    RetailPackage,
+    TimeOfUse,
+    package_hash,
+)
 
-
-class ConsumerClass(IntEnum):
-    RESIDENTIAL = 0
-    COMMERCIAL = 1
-    INDUSTRIAL = 2
-    LARGE_INDUSTRY = 3
-
-
-class PricingKind(IntEnum):
-    FIXED = 0
-    TIME_OF_USE = 1
-    TIERED = 2
-
-
-class DemandBasis(IntEnum):
-    CAPACITY = 0
-    MAX_DEMAND = 1
+#: The on-chain ``ConsumerClass`` / ``PricingKind`` / ``DemandBasis`` codes are the
+#: positions of these values (``ledger.retail``'s enums and pricing kinds, in order).
+CLASSES: tuple[ConsumerClass, ...] = tuple(ConsumerClass)
+PRICING_KINDS = ("fixed", "time_of_use", "tiered")
+DEMAND_BASES: tuple[DemandBasis, ...] = tuple(DemandBasis)
 
 
 def _b32(value: str) -> bytes:
@@ -57,17 +52,39 @@ class PackageOffer(BaseModel):
 
     package_hash: str
     consumer_class: ConsumerClass
-    pricing_kind: PricingKind
+    pricing_kind: str
     two_part: bool
     valid_from: int
     valid_to: int
     headline_price_fen_per_mwh: int
 
+    @classmethod
+    def of(cls, package: RetailPackage) -> PackageOffer:
+        """The offer of ``package``: its hash, class, kind, window (local midnights) and
+        headline price (the fixed price, the flat rate, or the first block's price)."""
+        pricing = package.pricing
+        if isinstance(pricing, FixedPrice):
+            headline = pricing.price_fen_per_mwh
+        elif isinstance(pricing, TimeOfUse):
+            rates = pricing.rates_fen_per_mwh
+            headline = rates.get(PeriodKind.flat, min(rates.values()))
+        else:
+            headline = pricing.blocks[0].price_fen_per_mwh
+        return cls(
+            package_hash="0x" + package_hash(package).hex(),
+            consumer_class=package.consumer_class,
+            pricing_kind=pricing.kind,
+            two_part=package.two_part,
+            valid_from=local_midnight(package.valid_from),
+            valid_to=local_midnight(package.valid_to),
+            headline_price_fen_per_mwh=headline,
+        )
+
     def as_tuple(self) -> tuple[Any, ...]:
         return (
             _b32(self.package_hash),
-            int(self.consumer_class),
-            int(self.pricing_kind),
+            CLASSES.index(self.consumer_class),
+            PRICING_KINDS.index(self.pricing_kind),
             self.two_part,
             self.valid_from,
             self.valid_to,
@@ -84,13 +101,23 @@ class Package(BaseModel):
     retailer: str
     package_hash: str
     consumer_class: ConsumerClass
-    pricing_kind: PricingKind
+    pricing_kind: str
     two_part: bool
     valid_from: int
     valid_to: int
     headline_price_fen_per_mwh: int
     published_at: int
     withdrawn_at: int
+
+    @field_validator("consumer_class", mode="before")
+    @classmethod
+    def _class(cls, value: Any) -> Any:
+        return CLASSES[value] if isinstance(value, int) else value
+
+    @field_validator("pricing_kind", mode="before")
+    @classmethod
+    def _kind(cls, value: Any) -> Any:
+        return PRICING_KINDS[value] if isinstance(value, int) else value
 
     def offered_at(self, at: int) -> bool:
         return self.withdrawn_at == 0 and self.valid_from <= at < self.valid_to
@@ -106,11 +133,31 @@ class AccountTerms(BaseModel):
     demand_basis: DemandBasis
     pf_standard_milli: int
 
+    @field_validator("consumer_class", mode="before")
+    @classmethod
+    def _class(cls, value: Any) -> Any:
+        return CLASSES[value] if isinstance(value, int) else value
+
+    @field_validator("demand_basis", mode="before")
+    @classmethod
+    def _basis(cls, value: Any) -> Any:
+        return DEMAND_BASES[value] if isinstance(value, int) else value
+
+    @classmethod
+    def of(cls, account: ConsumerAccount) -> AccountTerms:
+        """The terms of ``account`` (no power-factor standard: 0)."""
+        return cls(
+            consumer_class=account.consumer_class,
+            contracted_capacity_kva=account.contracted_capacity_kva,
+            demand_basis=account.demand_basis,
+            pf_standard_milli=account.pf_standard_milli or 0,
+        )
+
     def as_tuple(self) -> tuple[int, int, int, int]:
         return (
-            int(self.consumer_class),
+            CLASSES.index(self.consumer_class),
             self.contracted_capacity_kva,
-            int(self.demand_basis),
+            DEMAND_BASES.index(self.demand_basis),
             self.pf_standard_milli,
         )
 
@@ -167,18 +214,6 @@ class BillStatus(BaseModel):
     @property
     def unpaid_fen(self) -> int:
         return self.total_fen - self.paid_fen
-
-
-def bill_leaf(consumer: str, retailer: str, month: int, bill_hash: str, total_fen: int) -> str:
-    """``RetailBills.billLeaf``: double keccak of abi.encode(consumer, retailer, uint32
-    month, bytes32 billHash, uint256 totalFen)."""
-    inner = keccak(
-        encode(
-            ["address", "address", "uint32", "bytes32", "uint256"],
-            [_addr(consumer), _addr(retailer), month, _b32(bill_hash), total_fen],
-        )
-    )
-    return "0x" + keccak(inner).hex()
 
 
 class RetailPackagesClient(ContractClient):
