@@ -113,3 +113,59 @@ def mwh_to_wh(text: str | int | Decimal) -> int:
 def rate_to_cny_per_mwh_text(fen_per_mwh: int) -> str:
     """A rate in fen/MWh as CNY/MWh with 2 decimals."""
     return fen_to_cny(fen_per_mwh)
+
+
+# --- retail bills (ledger.retail.bill) ---------------------------------------------------
+#
+# A retail bill rounds each line item to whole fen half up (四舍五入, the utilities' rule),
+# never down: the customer-facing amount is the nearest fen. The power factor is rounded to
+# two decimals half up, as the 1983 adjustment method prescribes. Each rule's name is what a
+# bill line records in its ``rounding`` field.
+
+#: Rounding rule names recorded on bill lines.
+ROUND_HALF_UP = "half_up"
+ROUND_HALF_AWAY = "half_away_from_zero"
+ROUND_EXACT = "exact"
+
+
+def _div_half_up(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` (both >= 0, denominator > 0) rounded half up."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def bill_energy_fen(energy_wh: int, rate_fen_per_mwh: int) -> int:
+    """A retail bill line ``energy x rate``: ``energy_wh * rate / 1e6`` rounded half up to
+    whole fen (``ROUND_HALF_UP``)."""
+    if energy_wh < 0 or rate_fen_per_mwh < 0:
+        raise ValueError("energy and rate must not be negative")
+    return _div_half_up(energy_wh * rate_fen_per_mwh, WH_PER_MWH)
+
+
+def bill_demand_fen(demand_w: int, rate_fen_per_kw_month: int) -> int:
+    """The basic charge on max demand: ``demand_w / 1000 * rate`` rounded half up to whole fen
+    (``ROUND_HALF_UP``)."""
+    if demand_w < 0 or rate_fen_per_kw_month < 0:
+        raise ValueError("demand and rate must not be negative")
+    return _div_half_up(demand_w * rate_fen_per_kw_month, 1_000)
+
+
+def bill_percent_fen(base_fen: int, adjustment_bps: int) -> int:
+    """A signed percentage of an amount: ``base * bps / 10000`` rounded half away from zero to
+    whole fen (``ROUND_HALF_AWAY``: a surcharge and a rebate of the same size are symmetric)."""
+    magnitude = _div_half_up(abs(base_fen) * abs(adjustment_bps), BPS)
+    return magnitude if (base_fen >= 0) == (adjustment_bps >= 0) else -magnitude
+
+
+def power_factor_hundredths(active_wh: int, reactive_varh: int) -> int:
+    """The month's power factor ``P / sqrt(P^2 + Q^2)`` in hundredths, rounded half up (the
+    1983 method: two decimals, 四舍五入); exact in integers. ``P = Q = 0`` is refused."""
+    p, q = abs(active_wh), abs(reactive_varh)
+    if p == 0 and q == 0:
+        raise ValueError("no active or reactive energy: the power factor is undefined")
+    # n = round_half_up(100 p / s), s = sqrt(p^2 + q^2): n is the largest integer with
+    # (n - 0.5) s <= 100 p, i.e. (2n - 1)^2 (p^2 + q^2) <= (200 p)^2 for 2n - 1 >= 0.
+    s2 = p * p + q * q
+    n = 0
+    while n < 100 and (2 * (n + 1) - 1) ** 2 * s2 <= (200 * p) ** 2:
+        n += 1
+    return n
