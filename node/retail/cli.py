@@ -6,7 +6,8 @@ the file under ``<data_dir>/retail/packages/<hash>.json`` to hand to consumers) 
 contract with an account file (ConsumerAccount JSON: only its billing terms go on chain).
 The retailer ``issue-bills`` (bill JSON files of one month -> Merkle root anchored, issue
 file with each bill's proof written); anyone ``pay``s a bill from the issue file;
-``bill-check`` checks a bill against its anchored leaf. ``report`` is the retailer's month.
+``bill-check`` re-derives a bill (``ledger.retail.bill``) and checks it against its
+anchored leaf. ``report`` is the retailer's month.
 The offline bill engine is mounted as ``gridledger retail bill``.
 """
 
@@ -41,11 +42,14 @@ from ledger.clients.retail import (
 from ledger.clients.token import SettlementTokenClient
 from ledger.errors import ValidationError
 from ledger.retail.accounts import ConsumerAccount
+from ledger.retail.bill import compute_bill
 from ledger.retail.canonical import canonical_json, load_model
 from ledger.retail.months import check_month
 from ledger.retail.packages import RetailPackage
+from ledger.retail.rates import PublishedRates
+from ledger.retail.readings import load_file
 from ledger.units import fen_to_cny
-from node.retail.issue import IssuedBatch, check_anchored, issue, read_bill
+from node.retail.issue import IssuedBatch, bill_ref, check_anchored, issue, read_bill
 from node.retail.report import MODES, report_csv, retailer_report
 
 app = typer.Typer(help="Retail: packages, bindings, anchored bills and their payment.")
@@ -273,22 +277,30 @@ def bills(
 
 @app.command("bill-check")
 def bill_check(
-    bill_file: Annotated[Path, typer.Argument(help="The bill JSON file.")],
     issue_file: IssueOpt,
+    account_file: Annotated[Path, typer.Option("--account", help="ConsumerAccount JSON file.")],
+    readings_file: Annotated[Path, typer.Option("--readings", help="Readings CSV/JSON file.")],
+    package_file: Annotated[Path, typer.Option("--package", help="RetailPackage JSON file.")],
+    rates_file: Annotated[Path, typer.Option("--rates", help="PublishedRates JSON file.")],
     json_out: JsonOpt = False,
     wallet: ReadWalletOpt = None,
 ) -> None:
-    """Check a bill against its anchored leaf (the issue file's proof, the chain's root)."""
+    """Re-derive a consumer's bill of the issue file's month from its readings, package and
+    the published rates, and check it against the anchored leaf (issued proof, chain root)."""
     _, client = contract_client(RetailBillsClient, wallet)
-    ref = read_bill(bill_file)
-    status = check_anchored(client, _issued(issue_file), ref)
+    batch = _issued(issue_file)
+    account = load_model(ConsumerAccount, _read_json(account_file), str(account_file))
+    package = load_model(RetailPackage, _read_json(package_file), str(package_file))
+    rates = load_model(PublishedRates, _read_json(rates_file), str(rates_file))
+    bill = compute_bill(account, load_file(readings_file), package, rates, batch.month)
+    status = check_anchored(client, batch, bill_ref(bill))
     if json_out:
         print_json(status)
         return
     overdue = ", OVERDUE" if status.overdue else ""
     console.print(
-        f"bill {'0x' + ref.bill_hash.hex()} matches its anchored leaf {status.leaf}: "
-        f"{fen_to_cny(status.paid_fen)} of {fen_to_cny(status.total_fen)} CNY paid"
+        f"bill {'0x' + bill.hash.hex()} ({fen_to_cny(bill.total_fen)} CNY) re-derived and "
+        f"matches its anchored leaf {status.leaf}: {fen_to_cny(status.paid_fen)} CNY paid"
         f"{overdue}"
     )
 

@@ -1,24 +1,22 @@
 """Issuing a month's bills: the Merkle batch a retailer anchors, and the issue file it hands
 its consumers (each bill's hash, total and proof).
 
-A bill is ``ledger.retail``'s bill JSON (its hash is keccak256 of its canonical JSON,
-``ledger.retail.canonical``); the batch's leaves are ``ledger.retail.leaves``' leaves in
-the order of the bills given.
+A bill is ``ledger.retail.bill.Bill`` (its hash is keccak256 of its canonical JSON); the
+batch's leaves are ``ledger.retail.leaves``' leaves in the order of the bills given.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from ledger.clients.retail import BillStatus, RetailBillsClient
 from ledger.errors import ValidationError
 from ledger.merkle import verify
-from ledger.retail.canonical import canonical_hash
+from ledger.retail.bill import Bill
+from ledger.retail.canonical import load_model
 from ledger.retail.leaves import BillRef, bill_proof, bills_tree, ref_leaf
 
 
@@ -66,22 +64,14 @@ class IssuedBatch(BaseModel):
         return BillRef(bill.consumer, self.retailer, self.month, _b(bill.bill_hash), bill.total_fen)
 
 
-def bill_ref(bill: dict[str, Any]) -> BillRef:
-    """The anchoring reference of a bill JSON object (consumer, retailer, month, hash, total)."""
-    try:
-        consumer, retailer = str(bill["consumer"]), str(bill["retailer"])
-        month, total_fen = int(bill["month"]), int(bill["total_fen"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValidationError(f"not a bill (consumer, retailer, month, total_fen): {exc}") from exc
-    return BillRef(consumer, retailer, month, canonical_hash(bill), total_fen)
+def bill_ref(bill: Bill) -> BillRef:
+    """The anchoring reference of a bill (consumer, retailer, month, hash, total)."""
+    return BillRef(bill.consumer, bill.retailer, bill.month, bill.hash, bill.total_fen)
 
 
 def read_bill(path: Path) -> BillRef:
-    """:func:`bill_ref` of the bill JSON file ``path``."""
-    data = json.loads(path.read_text())
-    if not isinstance(data, dict):
-        raise ValidationError(f"{path}: a bill must be a JSON object")
-    return bill_ref(data)
+    """:func:`bill_ref` of the bill JSON file ``path`` (validated as a ``Bill``)."""
+    return bill_ref(load_model(Bill, path.read_text(), str(path)))
 
 
 def check_batch(refs: Sequence[BillRef], retailer: str, month: int) -> None:
