@@ -8,7 +8,8 @@ The retailer ``issue-bills`` (bill JSON files of one month -> Merkle root anchor
 file with each bill's proof written); anyone ``pay``s a bill from the issue file;
 ``bill-check`` re-derives a bill (``ledger.retail.bill``) and checks it against its
 anchored leaf. ``report`` is the retailer's month.
-The offline bill engine is mounted as ``gridledger retail bill``.
+The offline bill engine (``node/retail/bill_cli.py``) is mounted as ``gridledger retail
+bill``.
 """
 
 from __future__ import annotations
@@ -49,10 +50,12 @@ from ledger.retail.packages import RetailPackage
 from ledger.retail.rates import PublishedRates
 from ledger.retail.readings import load_file
 from ledger.units import fen_to_cny
+from node.retail.bill_cli import bill_app
 from node.retail.issue import IssuedBatch, bill_ref, check_anchored, issue, read_bill
 from node.retail.report import MODES, report_csv, retailer_report
 
 app = typer.Typer(help="Retail: packages, bindings, anchored bills and their payment.")
+app.add_typer(bill_app, name="bill")
 
 WalletOpt = Annotated[str, wallet_option("The signing wallet (keystore).")]
 IdArg = Annotated[int, typer.Argument(help="Package id.", min=1)]
