@@ -290,11 +290,13 @@ def bill_check(
 ) -> None:
     """Re-derive a consumer's bill of the issue file's month from its readings, package and
     the published rates, and check it against the anchored leaf (issued proof, chain root)."""
+    paths = (issue_file, account_file, readings_file, package_file, rates_file)
+    issue_text, account_text, _, package_text, rates_text = (_read_json(p) for p in paths)
     _, client = contract_client(RetailBillsClient, wallet)
-    batch = _issued(issue_file)
-    account = load_model(ConsumerAccount, _read_json(account_file), str(account_file))
-    package = load_model(RetailPackage, _read_json(package_file), str(package_file))
-    rates = load_model(PublishedRates, _read_json(rates_file), str(rates_file))
+    batch = load_model(IssuedBatch, issue_text, str(issue_file))
+    account = load_model(ConsumerAccount, account_text, str(account_file))
+    package = load_model(RetailPackage, package_text, str(package_file))
+    rates = load_model(PublishedRates, rates_text, str(rates_file))
     bill = compute_bill(account, load_file(readings_file), package, rates, batch.month)
     status = check_anchored(client, batch, bill_ref(bill))
     if json_out:
@@ -312,7 +314,7 @@ def bill_check(
 def report(
     retailer: Annotated[str, typer.Argument(help="The retailer (address or wallet name).")],
     month: MonthOpt,
-    csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write CSV here.")] = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="Also write CSV here.")] = None,
     json_out: JsonOpt = False,
     wallet: ReadWalletOpt = None,
 ) -> None:
@@ -321,8 +323,8 @@ def report(
     result = retailer_report(
         ctx, signer(ctx, wallet), account_address(ctx, retailer), check_month(month)
     )
-    if csv_out is not None:
-        csv_out.write_text(report_csv(result))
+    if csv_file is not None:
+        csv_file.write_text(report_csv(result))
     if json_out:
         print_json(result)
         return
