@@ -8,9 +8,9 @@ are 0x hex. The bill leaf and the Merkle tree over a month's bills are built off
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 from web3 import Web3
 from web3.types import TxReceipt
 
@@ -31,6 +31,16 @@ from ledger.retail.packages import (
 CLASSES: tuple[ConsumerClass, ...] = tuple(ConsumerClass)
 PRICING_KINDS = ("fixed", "time_of_use", "tiered")
 DEMAND_BASES: tuple[DemandBasis, ...] = tuple(DemandBasis)
+
+
+def _coded(values: tuple[Any, ...]) -> BeforeValidator:
+    """Read an on-chain code (an int) as the value at that position."""
+    return BeforeValidator(lambda v: values[v] if isinstance(v, int) else v)
+
+
+ClassField = Annotated[ConsumerClass, _coded(CLASSES)]
+PricingField = Annotated[str, _coded(PRICING_KINDS)]
+BasisField = Annotated[DemandBasis, _coded(DEMAND_BASES)]
 
 
 def _b32(value: str) -> bytes:
@@ -100,24 +110,14 @@ class Package(BaseModel):
     id: int
     retailer: str
     package_hash: str
-    consumer_class: ConsumerClass
-    pricing_kind: str
+    consumer_class: ClassField
+    pricing_kind: PricingField
     two_part: bool
     valid_from: int
     valid_to: int
     headline_price_fen_per_mwh: int
     published_at: int
     withdrawn_at: int
-
-    @field_validator("consumer_class", mode="before")
-    @classmethod
-    def _class(cls, value: Any) -> Any:
-        return CLASSES[value] if isinstance(value, int) else value
-
-    @field_validator("pricing_kind", mode="before")
-    @classmethod
-    def _kind(cls, value: Any) -> Any:
-        return PRICING_KINDS[value] if isinstance(value, int) else value
 
     def offered_at(self, at: int) -> bool:
         return self.withdrawn_at == 0 and self.valid_from <= at < self.valid_to
@@ -128,20 +128,10 @@ class AccountTerms(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    consumer_class: ConsumerClass
+    consumer_class: ClassField
     contracted_capacity_kva: int
-    demand_basis: DemandBasis
+    demand_basis: BasisField
     pf_standard_milli: int
-
-    @field_validator("consumer_class", mode="before")
-    @classmethod
-    def _class(cls, value: Any) -> Any:
-        return CLASSES[value] if isinstance(value, int) else value
-
-    @field_validator("demand_basis", mode="before")
-    @classmethod
-    def _basis(cls, value: Any) -> Any:
-        return DEMAND_BASES[value] if isinstance(value, int) else value
 
     @classmethod
     def of(cls, account: ConsumerAccount) -> AccountTerms:

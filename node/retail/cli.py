@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.table import Table
@@ -36,11 +36,14 @@ from ledger.cli_support import (
 )
 from ledger.clients.retail import (
     AccountTerms,
+    BillBatch,
+    Package,
     PackageOffer,
     RetailBillsClient,
     RetailPackagesClient,
 )
 from ledger.clients.token import SettlementTokenClient
+from ledger.context import LedgerContext
 from ledger.errors import ValidationError
 from ledger.retail.accounts import ConsumerAccount
 from ledger.retail.bill import compute_bill
@@ -68,6 +71,17 @@ IssueOpt = Annotated[
 
 def _read_json(path: Path) -> str:
     return path.read_text()
+
+
+_R = TypeVar("_R", Package, BillBatch)
+
+
+def _of_retailer(ctx: LedgerContext, rows: list[_R], retailer: str | None) -> list[_R]:
+    """``rows`` of ``retailer`` only (all without one)."""
+    if not retailer:
+        return rows
+    who = account_address(ctx, retailer)
+    return [r for r in rows if r.retailer == who]
 
 
 def _save_package(data_dir: Path, package: RetailPackage, package_hash: str) -> Path:
@@ -106,18 +120,13 @@ def withdraw(package_id: IdArg, wallet: WalletOpt) -> None:
 
 @app.command()
 def packages(
-    retailer: Annotated[
-        str | None, typer.Option("--retailer", help="Only this retailer's.")
-    ] = None,
+    retailer: RetailerOpt = None,
     json_out: JsonOpt = False,
     wallet: ReadWalletOpt = None,
 ) -> None:
     """Published packages."""
     ctx, client = contract_client(RetailPackagesClient, wallet)
-    rows = client.packages()
-    if retailer:
-        who = account_address(ctx, retailer)
-        rows = [p for p in rows if p.retailer == who]
+    rows = _of_retailer(ctx, client.packages(), retailer)
     if json_out:
         print_json(rows)
         return
@@ -249,18 +258,13 @@ def pay(
 
 @app.command()
 def bills(
-    retailer: Annotated[
-        str | None, typer.Option("--retailer", help="Only this retailer's.")
-    ] = None,
+    retailer: RetailerOpt = None,
     json_out: JsonOpt = False,
     wallet: ReadWalletOpt = None,
 ) -> None:
     """Anchored monthly batches."""
     ctx, client = contract_client(RetailBillsClient, wallet)
-    rows = client.batches()
-    if retailer:
-        who = account_address(ctx, retailer)
-        rows = [b for b in rows if b.retailer == who]
+    rows = _of_retailer(ctx, client.batches(), retailer)
     if json_out:
         print_json(rows)
         return
