@@ -2,11 +2,12 @@
 
 A retailer publishes three packages (fixed price for a commercial consumer, time-of-use for
 an industrial one, tiered blocks for a residential one) for the month of the delivery day;
-three consumers each bind to one through a retail agency contract with the retailer (the
+the three smallest consumers each bind to one through a retail agency contract with the retailer (the
 contracts stage's agency contract where it exists, else one negotiated and registered
 here); each consumer's bill of the month is computed from its signed readings in the
 oracle's store (``ledger.retail.bill``, the day's readings), the retailer anchors the
-month's bills as one Merkle root, two consumers pay in full and one pays half. The summary
+month's bills as one Merkle root, two consumers pay in full and one pays half (each at
+most its balance). The summary
 counts packages, bindings, bills, their total and what was paid. Nothing here trades, so
 the day's market figures are untouched.
 """
@@ -158,7 +159,8 @@ class RetailStages(DemoBase):
         )
 
     def _retail_parties(self) -> tuple[Participant, list[Participant]]:
-        """The contracts stage's retailer and the three largest active consumers."""
+        """The contracts stage's retailer and the three smallest active consumers (shops and
+        households, whose bills their wallets pay)."""
         registry = self.ctx.client(NodeRegistryClient, self.role("operator"))
 
         def able(p: Participant) -> bool:
@@ -169,7 +171,7 @@ class RetailStages(DemoBase):
         retailer = next(p for p in self.scenario.by_kind("retailer") if able(p))
         consumers = sorted(
             (p for p in self.scenario.by_kind("consumer") if able(p)),
-            key=lambda p: (-p.capacity_kw, p.index),
+            key=lambda p: (p.capacity_kw, p.index),
         )
         return retailer, consumers[: len(OFFERS)]
 
@@ -258,16 +260,19 @@ class RetailStages(DemoBase):
                 store.close()
 
     def _retail_pay(self, batch: IssuedBatch, consumers: list[Participant]) -> int:
-        """Every consumer pays its bill in full but the last, which pays half; the total."""
+        """Every consumer pays its bill in full but the last, which pays half (each at most
+        its wallet's balance); the total paid."""
         paid = 0
         for n, consumer in enumerate(consumers):
             account = self.account(consumer)
             bill = batch.bill_of(account.address)
             amount = bill.total_fen if n < len(consumers) - 1 else bill.total_fen // 2
+            token = self.ctx.client(SettlementTokenClient, account)
+            amount = min(amount, token.balance_of(account.address))
             if amount == 0:
                 continue
             client = self.ctx.client(RetailBillsClient, account)
-            self.ctx.client(SettlementTokenClient, account).approve(client.address, amount)
+            token.approve(client.address, amount)
             args = (bill.consumer, bill.bill_hash, bill.total_fen, bill.proof, amount)
             client.pay(batch.batch_id, *args)
             paid += amount
