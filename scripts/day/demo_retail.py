@@ -2,9 +2,9 @@
 
 A retailer publishes three packages (fixed price for a commercial consumer, time-of-use for
 an industrial one, tiered blocks for a residential one) for the month of the delivery day;
-the three smallest consumers each bind to one through a retail agency contract with the retailer (the
-contracts stage's agency contract where it exists, else one negotiated and registered
-here); each consumer's bill of the month is computed from its signed readings in the
+the three smallest consumers each bind to one through a retail agency contract with the
+retailer (the contracts stage's agency contract where it exists, else one negotiated and
+registered here); each consumer's bill of the month is computed from its signed readings in the
 oracle's store (``ledger.retail.bill``, the day's readings), the retailer anchors the
 month's bills as one Merkle root, two consumers pay in full and one pays half (each at
 most its balance). The summary
