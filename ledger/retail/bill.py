@@ -204,26 +204,22 @@ def _basic_line(account: ConsumerAccount, rates: PublishedRates, max_demand_w: i
     rate = rates.basic_rate(account.voltage_level)
     if account.demand_basis == DemandBasis.capacity:
         kva, per_kva = account.contracted_capacity_kva, rate.capacity_fen_per_kva_month
-        return LineItem(
-            code="basic.capacity",
-            name="Basic charge, contracted capacity",
-            quantity=kva,
-            quantity_unit="kVA",
-            rate=per_kva,
-            rate_unit="fen/kVA-month",
-            amount_fen=kva * per_kva,
-            rounding=ROUND_EXACT,
-        )
-    per_kw = rate.demand_fen_per_kw_month
+        parts = ("capacity", "contracted capacity", kva, "kVA", per_kva, "fen/kVA-month")
+        amount_fen, rounding = kva * per_kva, ROUND_EXACT
+    else:
+        per_kw = rate.demand_fen_per_kw_month
+        parts = ("demand", "maximum demand", max_demand_w, "W", per_kw, "fen/kW-month")
+        amount_fen, rounding = bill_demand_fen(max_demand_w, per_kw), ROUND_HALF_UP
+    code, what, quantity, quantity_unit, rate_value, rate_unit = parts
     return LineItem(
-        code="basic.demand",
-        name="Basic charge, maximum demand",
-        quantity=max_demand_w,
-        quantity_unit="W",
-        rate=per_kw,
-        rate_unit="fen/kW-month",
-        amount_fen=bill_demand_fen(max_demand_w, per_kw),
-        rounding=ROUND_HALF_UP,
+        code=f"basic.{code}",
+        name=f"Basic charge, {what}",
+        quantity=quantity,
+        quantity_unit=quantity_unit,
+        rate=rate_value,
+        rate_unit=rate_unit,
+        amount_fen=amount_fen,
+        rounding=rounding,
     )
 
 

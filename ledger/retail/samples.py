@@ -54,26 +54,20 @@ def sample_rates() -> PublishedRates:
     )
 
 
+def _windows(starts: list[tuple[int, PeriodKind]]) -> list[TouWindow]:
+    """Windows from their start minutes (each ends where the next starts; the last at 24:00)."""
+    ends = [start for start, _ in starts[1:]] + [1_440]
+    return [
+        TouWindow(start_minute=start, end_minute=end, kind=kind)
+        for (start, kind), end in zip(starts, ends, strict=True)
+    ]
+
+
 def sample_time_of_use(base_fen_per_mwh: int) -> TimeOfUse:
     """Summer (Jul-Aug) with a sharp peak, the rest of the year with peak/flat/valley."""
-    w = TouWindow
-    summer = [
-        w(start_minute=0, end_minute=420, kind=PeriodKind.valley),
-        w(start_minute=420, end_minute=600, kind=PeriodKind.flat),
-        w(start_minute=600, end_minute=660, kind=PeriodKind.peak),
-        w(start_minute=660, end_minute=780, kind=PeriodKind.sharp_peak),
-        w(start_minute=780, end_minute=1_140, kind=PeriodKind.flat),
-        w(start_minute=1_140, end_minute=1_320, kind=PeriodKind.peak),
-        w(start_minute=1_320, end_minute=1_440, kind=PeriodKind.valley),
-    ]
-    other = [
-        w(start_minute=0, end_minute=480, kind=PeriodKind.valley),
-        w(start_minute=480, end_minute=600, kind=PeriodKind.flat),
-        w(start_minute=600, end_minute=720, kind=PeriodKind.peak),
-        w(start_minute=720, end_minute=1_020, kind=PeriodKind.flat),
-        w(start_minute=1_020, end_minute=1_320, kind=PeriodKind.peak),
-        w(start_minute=1_320, end_minute=1_440, kind=PeriodKind.valley),
-    ]
+    v, f, p, s = PeriodKind.valley, PeriodKind.flat, PeriodKind.peak, PeriodKind.sharp_peak
+    summer = _windows([(0, v), (420, f), (600, p), (660, s), (780, f), (1_140, p), (1_320, v)])
+    other = _windows([(0, v), (480, f), (600, p), (720, f), (1_020, p), (1_320, v)])
     b = base_fen_per_mwh
     return TimeOfUse(
         seasons=[

@@ -33,6 +33,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "meter_integrity": ("8 tampered meters", "scripts.bench.meter_integrity"),
     "stress": ("9 price shock and defaults", "scripts.bench.stress"),
     "peak": ("10 peak: thousands at once", "scripts.bench.peak"),
+    "retail": ("11 retail bills for a month", "scripts.bench.retail_bench"),
 }
 
 

@@ -17,19 +17,19 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_example_compute_verify_whatif_root(tmp_path: Path) -> None:
-    code, out = run("example", str(tmp_path))
-    assert code == 0, out
-    common = [
-        "--account",
-        str(tmp_path / "account.json"),
-        "--rates",
-        str(tmp_path / "rates.json"),
-        "--readings",
-        str(tmp_path / "readings.csv"),
+def inputs(tmp_path: Path) -> list[str]:
+    """The example's account, rates, readings and month as options."""
+    names = {"--account": "account.json", "--rates": "rates.json", "--readings": "readings.csv"}
+    return [a for opt, name in names.items() for a in (opt, str(tmp_path / name))] + [
         "--month",
         "202607",
     ]
+
+
+def test_example_compute_verify_whatif_root(tmp_path: Path) -> None:
+    code, out = run("example", str(tmp_path))
+    assert code == 0, out
+    common = inputs(tmp_path)
     packages = sorted(tmp_path.glob("package*.json"))
     assert len(packages) == 2
     pkg = ["--package", str(packages[0])]
@@ -74,20 +74,7 @@ def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:
     pkg["pricing"]["price_fen_per_mwh"] = -1
     (tmp_path / "bad.json").write_text(json.dumps(pkg))
     result = RUNNER.invoke(
-        bill_app,
-        [
-            "compute",
-            "--account",
-            str(tmp_path / "account.json"),
-            "--package",
-            str(tmp_path / "bad.json"),
-            "--rates",
-            str(tmp_path / "rates.json"),
-            "--readings",
-            str(tmp_path / "readings.csv"),
-            "--month",
-            "202607",
-        ],
+        bill_app, ["compute", *inputs(tmp_path), "--package", str(tmp_path / "bad.json")]
     )
     assert result.exit_code != 0
     assert "price_fen_per_mwh: Input should be greater than or equal to 0" in str(result.exception)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from eth_abi.abi import encode
 from eth_utils.crypto import keccak
@@ -11,8 +12,9 @@ from eth_utils.crypto import keccak
 from ledger.merkle import verify
 from ledger.retail.bill import Bill, compute_bill
 from ledger.retail.leaves import BillRef, bill_leaf, bill_proof, bills_tree
+from ledger.retail.readings import Readings
 from ledger.retail.render import to_csv, to_html, to_pdf
-from ledger.retail.verify import verify_bill
+from ledger.retail.verify import Verdict, verify_bill
 from ledger.retail.whatif import what_if
 from tests.retail.billfixtures import (
     CONSUMER,
@@ -39,18 +41,13 @@ def bill() -> Bill:
     return compute_bill(account(pf_standard_milli=850), ROWS, package(TOU), RATES, MONTH)
 
 
+def rederive(rows: Readings = ROWS, **expected: Any) -> Verdict:
+    return verify_bill(account(pf_standard_milli=850), rows, package(TOU), RATES, MONTH, **expected)
+
+
 def test_re_derivation_matches_the_anchored_hash_and_total() -> None:
     b = bill()
-    verdict = verify_bill(
-        account(pf_standard_milli=850),
-        ROWS,
-        package(TOU),
-        RATES,
-        MONTH,
-        expected_hash=b.hash,
-        expected_total_fen=b.total_fen,
-        given=b,
-    )
+    verdict = rederive(expected_hash=b.hash, expected_total_fen=b.total_fen, given=b)
     assert verdict.ok
     assert verdict.recomputed == b
 
@@ -62,16 +59,7 @@ def test_a_one_fen_change_is_caught() -> None:
     data["total_fen"] += 1
     forged = Bill.model_validate(data)
     assert forged.hash != b.hash
-    verdict = verify_bill(
-        account(pf_standard_milli=850),
-        ROWS,
-        package(TOU),
-        RATES,
-        MONTH,
-        expected_hash=forged.hash,
-        expected_total_fen=forged.total_fen,
-        given=forged,
-    )
+    verdict = rederive(expected_hash=forged.hash, expected_total_fen=forged.total_fen, given=forged)
     assert not verdict.ok
     assert verdict.mismatches[0].startswith("bill hash 0x")
     assert verdict.mismatches[1] == f"total {b.total_fen + 1} fen != recomputed {b.total_fen} fen"
@@ -86,14 +74,7 @@ def test_changed_readings_are_caught() -> None:
         (M1, at(1, 8, 0), 2_001, 0, 600),
         (M1, at(2, 20, 0), 4_000, 0, 1_000),
     )
-    verdict = verify_bill(
-        account(pf_standard_milli=850),
-        tampered,
-        package(TOU),
-        RATES,
-        MONTH,
-        expected_hash=b.hash,
-    )
+    verdict = rederive(tampered, expected_hash=b.hash)
     assert not verdict.ok
 
 
