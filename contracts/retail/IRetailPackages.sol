@@ -110,7 +110,8 @@ interface IRetailPackages is IRetailParticipants {
     /// @notice `retailer` withdrew package `packageId`.
     event PackageWithdrawn(uint256 indexed packageId, address indexed retailer);
     /// @notice `consumer` bound itself to `retailer`'s package through agency contract
-    /// `contractNo`; `previousBindingId` is the binding it replaced (0 = none).
+    /// `contractNo` with its account terms (flat: `consumerClass` ... `pfStandardMilli`);
+    /// `previousBindingId` is the binding it replaced (0 = none).
     event ConsumerBound(
         uint256 indexed bindingId,
         address indexed consumer,
@@ -119,7 +120,10 @@ interface IRetailPackages is IRetailParticipants {
         uint256 contractNo,
         uint64 validFrom,
         uint64 validTo,
-        AccountTerms terms,
+        ConsumerClass consumerClass,
+        uint32 contractedCapacityKva,
+        DemandBasis demandBasis,
+        uint16 pfStandardMilli,
         uint256 previousBindingId
     );
 

@@ -124,7 +124,10 @@ contract RetailPackages is IRetailPackages, RetailParticipants {
             contractNo,
             validFrom,
             validTo,
-            terms,
+            terms.consumerClass,
+            terms.contractedCapacityKva,
+            terms.demandBasis,
+            terms.pfStandardMilli,
             previous
         );
     }

@@ -2,14 +2,13 @@
 
 A retailer publishes three packages (fixed price for a commercial consumer, time-of-use for
 an industrial one, tiered blocks for a residential one) for the month of the delivery day;
-the three smallest consumers each bind to one through a retail agency contract with the
-retailer (the contracts stage's agency contract where it exists, else one negotiated and
-registered here); each consumer's bill of the month is computed from its signed readings in the
-oracle's store (``ledger.retail.bill``, the day's readings), the retailer anchors the
-month's bills as one Merkle root, two consumers pay in full and one pays half (each at
-most its balance). The summary
-counts packages, bindings, bills, their total and what was paid. Nothing here trades, so
-the day's market figures are untouched.
+the three smallest consumers with readings each bind to one through a retail agency
+contract with the retailer (the contracts stage's where it exists, else one negotiated and
+registered here); each consumer's bill of the month is computed from its signed readings in
+the oracle's store (``ledger.retail.bill``, the day's readings), the retailer anchors the
+month's bills as one Merkle root, two consumers pay in full and one pays half (topping
+their wallets up at the clearing bank first). The summary counts packages, bills, their
+total and what was paid. Nothing here trades, so the day's market figures are untouched.
 """
 
 from __future__ import annotations
@@ -42,6 +41,7 @@ from ledger.scenario import Participant
 from ledger.units import fen_to_cny
 from node.contracts.desk import ContractDesk
 from node.contracts.store import MessageStore, default_url
+from node.registry.participant import Bank
 from node.retail.issue import IssuedBatch, bill_ref, issue
 from oracle import eip712
 from scripts.day import plan
@@ -125,31 +125,38 @@ class RetailStages(DemoBase):
         r_account = self.account(retailer)
         packages = self.ctx.client(RetailPackagesClient, r_account)
         bills: list[Bill] = []
+        billed: list[Participant] = []
         engine = make_engine(self.oracle_ctx().settings)
-        for consumer, (klass, voltage, pricing) in zip(consumers, OFFERS, strict=False):
+        for consumer in consumers:
+            if len(bills) == len(OFFERS):
+                break
+            klass, voltage, pricing = OFFERS[len(bills)]
+            account = self._retail_account(consumer, klass, voltage)
+            readings = from_oracle_store(engine, account, month)
+            if len(readings) == 0:  # no counted reading this month: nothing to bill
+                continue
             package = self._retail_package(r_account.address, klass, pricing, month)
             package_id = packages.published_id(packages.publish(PackageOffer.of(package)))
-            account = self._retail_account(consumer, klass, voltage)
             agency = self._retail_agency(retailer, consumer)
             c_packages = self.ctx.client(RetailPackagesClient, self.account(consumer))
             start, end = month_bounds(month)
             until = max(end, self.chain_time() + 30 * 86_400)
             c_packages.bind(package_id, agency, start, until, AccountTerms.of(account))
-            readings = from_oracle_store(engine, account, month)
             bills.append(compute_bill(account, readings, package, RATES, month))
+            billed.append(consumer)
         batch = issue(
             self.ctx.client(RetailBillsClient, r_account),
             [bill_ref(b) for b in bills],
             self.chain_time() + DUE_DAYS * 86_400,
         )
-        paid = self._retail_pay(batch, consumers[: len(bills)])
+        paid = self._retail_pay(batch, billed)
         self.summary.retail_packages = len(bills)
         self.summary.retail_bills = len(bills)
         self.summary.retail_billed_fen = batch.total_fen
         self.summary.retail_paid_fen = paid
         totals = ", ".join(
             f"{p.name} {b.package_name} {fen_to_cny(b.total_fen)} CNY"
-            for p, b in zip(consumers, bills, strict=False)
+            for p, b in zip(billed, bills, strict=True)
         )
         self.report(
             f"retail: {len(bills)} packages of {retailer.name} (fixed, time-of-use, tiered), "
@@ -159,8 +166,7 @@ class RetailStages(DemoBase):
         )
 
     def _retail_parties(self) -> tuple[Participant, list[Participant]]:
-        """The contracts stage's retailer and the three smallest active consumers (shops and
-        households, whose bills their wallets pay)."""
+        """The contracts stage's retailer and the active consumers, smallest first."""
         registry = self.ctx.client(NodeRegistryClient, self.role("operator"))
 
         def able(p: Participant) -> bool:
@@ -173,7 +179,7 @@ class RetailStages(DemoBase):
             (p for p in self.scenario.by_kind("consumer") if able(p)),
             key=lambda p: (p.capacity_kw, p.index),
         )
-        return retailer, consumers[: len(OFFERS)]
+        return retailer, consumers
 
     def _retail_day_start(self) -> int:
         market = self.ctx.client(TradingMarketClient, self.role("operator"))
@@ -260,19 +266,20 @@ class RetailStages(DemoBase):
                 store.close()
 
     def _retail_pay(self, batch: IssuedBatch, consumers: list[Participant]) -> int:
-        """Every consumer pays its bill in full but the last, which pays half (each at most
-        its wallet's balance); the total paid."""
+        """Every consumer pays its bill in full but the last, which pays half; the total paid.
+        Each first tops its wallet up by the amount at the clearing bank (a day's retail bill
+        of these large loads is more than the wallet the day's trading left them)."""
+        bank = Bank(self.ctx, self.role("clearing-bank"))
         paid = 0
         for n, consumer in enumerate(consumers):
             account = self.account(consumer)
             bill = batch.bill_of(account.address)
             amount = bill.total_fen if n < len(consumers) - 1 else bill.total_fen // 2
-            token = self.ctx.client(SettlementTokenClient, account)
-            amount = min(amount, token.balance_of(account.address))
             if amount == 0:
                 continue
+            bank.mint(account.address, amount, f"retail-bill/{batch.batch_id}/{consumer.index + 1}")
             client = self.ctx.client(RetailBillsClient, account)
-            token.approve(client.address, amount)
+            self.ctx.client(SettlementTokenClient, account).approve(client.address, amount)
             args = (bill.consumer, bill.bill_hash, bill.total_fen, bill.proof, amount)
             client.pay(batch.batch_id, *args)
             paid += amount

@@ -98,7 +98,8 @@ def test_bind_records_the_account_terms(retail: Retail) -> None:
     assert args["packageId"] == package_id
     assert args["contractNo"] == retail.agency
     assert (args["validFrom"], args["validTo"]) == (now, now + 86_400)
-    assert tuple(args["terms"].values()) == (1, 630, 0, 900)
+    terms = ("consumerClass", "contractedCapacityKva", "demandBasis", "pfStandardMilli")
+    assert tuple(args[k] for k in terms) == (1, 630, 0, 900)
     assert args["previousBindingId"] == 0
     binding = retail.consumer.packages.binding_of(1)
     assert binding.terms == TERMS
