@@ -2,7 +2,7 @@
 
 A retailer publishes three packages (fixed price for a commercial consumer, time-of-use for
 an industrial one, tiered blocks for a residential one) for the month of the delivery day;
-the three smallest consumers with readings each bind to one through a retail agency
+the three smallest consumers that drew energy each bind to one through a retail agency
 contract with the retailer (the contracts stage's where it exists, else one negotiated and
 registered here); each consumer's bill of the month is computed from its signed readings in
 the oracle's store (``ledger.retail.bill``, the day's readings), the retailer anchors the
@@ -133,7 +133,7 @@ class RetailStages(DemoBase):
             klass, voltage, pricing = OFFERS[len(bills)]
             account = self._retail_account(consumer, klass, voltage)
             readings = from_oracle_store(engine, account, month)
-            if len(readings) == 0:  # no counted reading this month: nothing to bill
+            if int(readings.import_wh.sum()) == 0:  # no energy drawn this month: no bill
                 continue
             package = self._retail_package(r_account.address, klass, pricing, month)
             package_id = packages.published_id(packages.publish(PackageOffer.of(package)))
