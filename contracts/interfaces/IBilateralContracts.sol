@@ -20,9 +20,20 @@ interface IBilateralContracts {
         TerminatedForCause
     }
 
-    /// @notice The structured terms both parties sign (EIP-712 `ContractTerms`). Period
-    /// `firstPeriodId + k` delivers `scheduleWh[k]` over intervals
-    /// [firstInterval, lastInterval] at `priceFenPerMwh`.
+    /// @notice A change co-signed by both parties.
+    enum ChangeKind {
+        None,
+        Amendment,
+        Termination
+    }
+
+    /// @notice The structured terms both parties sign (EIP-712 `ContractTerms`). Flat
+    /// (`blockIntervals` 0): period `firstPeriodId + k` delivers `scheduleWh[k]` over
+    /// intervals [firstInterval, lastInterval] at `priceFenPerMwh`. Profiled: the window is
+    /// cut into blocks of `blockIntervals` 15-minute intervals (the last one shorter), and
+    /// `scheduleWh[k * blocks + b]` is block b of period `firstPeriodId + k` (one trade per
+    /// non-zero block). `renewalNoticeDays` (0 = no renewal terms): renewal must be agreed
+    /// that many days before the contract ends.
     struct ContractTerms {
         uint32 templateId;
         address seller;
@@ -35,6 +46,8 @@ interface IBilateralContracts {
         uint256[] scheduleWh;
         uint16 toleranceBps;
         uint64 expiresAt;
+        uint16 blockIntervals;
+        uint16 renewalNoticeDays;
         bytes32 salt;
     }
 
@@ -85,12 +98,31 @@ interface IBilateralContracts {
         uint32 sequence;
     }
 
-    /// @notice One delivery period of a contract: its scheduled quantity and its trade (0 =
-    /// not formed yet).
+    /// @notice One delivery period of a contract: its scheduled quantity (a profile's total)
+    /// and its trade (a profile's first block's trade; 0 = not formed yet).
     struct ScheduledPeriod {
         uint32 periodId;
         uint256 energyWh;
         uint256 tradeId;
+    }
+
+    /// @notice One block of a period's profile and its trade (0 = not formed yet).
+    struct ScheduledBlock {
+        uint32 periodId;
+        uint16 firstInterval;
+        uint16 lastInterval;
+        uint256 energyWh;
+        uint256 tradeId;
+    }
+
+    /// @notice A co-signed change held for OPERATOR review (it touches a period inside
+    /// gate closure); `periodId` is the first such period.
+    struct PendingChange {
+        ChangeKind kind;
+        uint32 sequence;
+        uint32 periodId;
+        uint64 heldAt;
+        bytes32 digest;
     }
 
     /// @notice The OPERATOR published a template.
@@ -155,6 +187,28 @@ interface IBilateralContracts {
         address by
     );
 
+    /// @notice A co-signed change touches `periodId`, inside gate closure since
+    /// `gateClosedAt` (the period's trading close): it waits for OPERATOR review.
+    event ChangeHeld(
+        uint256 indexed contractNo,
+        ChangeKind kind,
+        uint32 sequence,
+        bytes32 digest,
+        uint32 periodId,
+        uint64 gateClosedAt,
+        address by
+    );
+    /// @notice The OPERATOR approved (applied) or rejected (dropped) a held change.
+    event ChangeReviewed(
+        uint256 indexed contractNo,
+        ChangeKind kind,
+        uint32 sequence,
+        bytes32 digest,
+        bool approved,
+        bytes32 reasonHash,
+        address by
+    );
+
     /// @notice A constructor address was zero.
     error ZeroAddress();
     /// @notice A template with this hash is already published as `templateId`.
@@ -194,6 +248,23 @@ interface IBilateralContracts {
     );
     /// @notice Neither party is removed or banned.
     error NoCauseForTermination(uint256 contractNo);
+    /// @notice A change (`digest`) of the contract waits for OPERATOR review.
+    error ChangePending(uint256 contractNo, bytes32 digest);
+    /// @notice No held change of the contract is `given` (`pending` is, or zero).
+    error NoPendingChange(uint256 contractNo, bytes32 pending, bytes32 given);
+    /// @notice A period's trade `tradeId` is not dispatched yet (0: the period is not formed).
+    error PeriodNotDispatched(uint256 contractNo, uint32 periodId, uint256 tradeId);
+    /// @notice The executed energy deviates by `deviationWh` from `contractedWh`, within
+    /// the contract's tolerance: no anomaly.
+    error NoDeviation(
+        uint256 contractNo,
+        uint32 periodId,
+        uint256 contractedWh,
+        uint256 deviationWh,
+        uint16 toleranceBps
+    );
+    /// @notice The period's deviation anomaly is already recorded.
+    error DeviationAlreadyRecorded(uint256 contractNo, uint32 periodId);
     /// @notice `caller` is neither a party nor the OPERATOR.
     error NotAParty(uint256 contractNo, address caller);
 
@@ -237,6 +308,22 @@ interface IBilateralContracts {
     function recordAnomaly(uint256 contractNo, uint32 periodId, uint8 kind, bytes32 detailHash)
         external;
 
+    /// @notice Approve a held amendment (OPERATOR): it is applied.
+    function approveAmendment(Amendment calldata amendment) external;
+
+    /// @notice Approve a held termination (OPERATOR): the contract ends.
+    function approveTermination(Termination calldata termination) external;
+
+    /// @notice Reject the contract's held change (OPERATOR): it is dropped.
+    function rejectChange(uint256 contractNo, bytes32 reasonHash) external;
+
+    /// @notice Record a deviation anomaly (anyone, e.g. a keeper) when the period's trades
+    /// executed outside the contract's tolerance; returns the deviation (Wh, summed over
+    /// blocks). Reverts NoDeviation within tolerance.
+    function flagDeviation(uint256 contractNo, uint32 periodId)
+        external
+        returns (uint256 deviationWh);
+
     /// @notice The EIP-712 digest of `terms`.
     function termsDigest(ContractTerms calldata terms) external view returns (bytes32);
     /// @notice The EIP-712 digest of `amendment`.
@@ -256,4 +343,23 @@ interface IBilateralContracts {
         external
         view
         returns (ScheduledPeriod[] memory page);
+
+    /// @notice The blocks of `periodId` (one block for a flat contract).
+    function profile(uint256 contractNo, uint32 periodId)
+        external
+        view
+        returns (ScheduledBlock[] memory blocks);
+    /// @notice The profile and renewal terms: block length (0 = flat), blocks per period,
+    /// renewal notice (days, 0 = no renewal terms).
+    function profileTerms(uint256 contractNo)
+        external
+        view
+        returns (uint16 blockIntervals, uint16 blocks, uint16 renewalNoticeDays);
+    /// @notice The change held for OPERATOR review (kind None: none).
+    function pendingChange(uint256 contractNo) external view returns (PendingChange memory);
+    /// @notice The contract numbers between `seller` and `buyer`, in registration order.
+    function contractsBetween(address seller, address buyer)
+        external
+        view
+        returns (uint256[] memory contractNos);
 }

@@ -244,7 +244,8 @@ interface INodeRegistry {
     error NodeNotEnrolled(address node);
     /// @notice `node` is already pending or active.
     error NodeAlreadyEnrolled(address node, NodeStatus status);
-    /// @notice The entity already holds enrolled node `node`.
+    /// @notice The entity already holds `node`: enrolled, or left with obligations open (an
+    /// owing entity stays held by its node until the last obligation is released).
     error EntityAlreadyRegistered(bytes32 entityHash, address node);
     /// @notice The entity is banned permanently.
     error BannedEntity(bytes32 entityHash);
@@ -297,7 +298,8 @@ interface INodeRegistry {
 
     // ------------------------------------------------------------------ node actions
 
-    /// @notice Apply for admission as msg.sender (or re-apply after rejection/exit).
+    /// @notice Apply for admission as msg.sender (or re-apply after rejection/exit; not
+    /// while it has obligations open: `OpenObligations`).
     /// @param kind What the node is.
     /// @param side Seller or Buyer (generators/storage sell, consumers buy).
     /// @param region Region id 0..31.
@@ -398,6 +400,8 @@ interface INodeRegistry {
     // ------------------------------------------------------------------ REGULATOR
 
     /// @notice Remove a pending or active node; its bond stays held for pending penalties.
+    /// A node removed with obligations open (a debt, an unserved penalty or fine, open
+    /// trades) keeps its entity held until they are released (docs/defaults.md 2).
     function removeNode(address node, bytes32 reasonCode) external;
 
     /// @notice Ban `node`'s entity permanently (removing its enrolled node, if any).
@@ -425,7 +429,9 @@ interface INodeRegistry {
         external
         returns (uint256 slashedFen);
 
-    /// @notice Open one listing/trade/obligation of `node` (it must be active).
+    /// @notice Open one listing/trade/obligation of `node`, in any registered state: a debt
+    /// recorded after the node left binds it and takes its entity back (unless another
+    /// address registered the entity meanwhile).
     function addObligation(address node) external;
 
     /// @notice Close one listing/trade/obligation of `node`.
@@ -506,7 +512,8 @@ interface INodeRegistry {
     /// @notice The (<= 8) licence types required for `kind`.
     function requiredQualifications(NodeKind kind) external view returns (bytes32[] memory);
 
-    /// @notice The entity's enrolled node, or the zero address.
+    /// @notice The entity's enrolled node, or the node that left with obligations open
+    /// (it still holds the entity), or the zero address.
     function nodeOfEntity(bytes32 entityHash) external view returns (address);
     function isBanned(bytes32 entityHash) external view returns (bool);
 

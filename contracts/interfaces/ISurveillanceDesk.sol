@@ -17,7 +17,7 @@ pragma solidity ^0.8.24;
 /// the ViolationReported events without a later ViolationRuled or ReportExpired.
 /// @dev O(1) per call (storage layout: docs/gas.md).
 /// The part of a confirmed penalty the bond did not cover stays owed (`unpaidPenaltyOf`):
-/// while it is unpaid the desk holds one registry obligation on the node (if Active), so it
+/// while it is unpaid the desk holds one registry obligation on the node (any state), so it
 /// cannot exit and its entity cannot register another address; `payPenalty` (anyone, in the
 /// registry's settlement token, to the penalty account) releases it with the last fen.
 /// This contract needs MARKET_CONTRACT (registry `slash` and obligations, reputation

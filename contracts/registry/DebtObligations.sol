@@ -11,12 +11,13 @@ import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 /// docs/defaults.md section 2.
 abstract contract DebtObligations {
     /// @dev The unpaid amount per node, and whether the registry obligation is held for it
-    /// (it is added only while the node is Active).
+    /// (it is added in every registered state: Pending, Active, or after the node left,
+    /// when it holds the entity again; docs/defaults.md section 2).
     mapping(address node => uint256) private _unpaidFen;
     mapping(address node => bool) private _held;
 
-    /// @dev Add `amountFen` (non-zero) to `node`'s unpaid amount; hold one obligation on an
-    /// Active node unless one is held. Registry zero: record only.
+    /// @dev Add `amountFen` (non-zero) to `node`'s unpaid amount; hold one obligation on a
+    /// registered node unless one is held. Registry zero: record only.
     function _recordUnpaid(INodeRegistry registry, address node, uint256 amountFen)
         internal
         returns (uint256 totalFen, bool held)
@@ -26,7 +27,7 @@ abstract contract DebtObligations {
         held = _held[node];
         if (
             !held && address(registry) != address(0)
-                && registry.statusOf(node) == INodeRegistry.NodeStatus.Active
+                && registry.statusOf(node) != INodeRegistry.NodeStatus.None
         ) {
             held = true;
             _held[node] = true;

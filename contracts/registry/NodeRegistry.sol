@@ -89,7 +89,8 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
         if (status != NodeStatus.None && _banned[n.entityHash]) revert BannedEntity(n.entityHash);
         if (_banned[entityHash]) revert BannedEntity(entityHash);
         if (status == NodeStatus.Removed && n.bondFen != 0) revert BondHeld(msg.sender, n.bondFen);
-        address holder = _entityNode[entityHash];
+        if (n.obligations != 0) revert OpenObligations(msg.sender, n.obligations);
+        address holder = _holder(entityHash);
         if (holder != address(0)) revert EntityAlreadyRegistered(entityHash, holder);
         if (status == NodeStatus.None) _nodeList.push(msg.sender);
 
@@ -253,7 +254,6 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
     function rejectNode(address node, bytes32 reasonCode) external onlyRole(Roles.VERIFIER) {
         Node storage n = _pending(node);
         n.status = NodeStatus.Rejected;
-        delete _entityNode[n.entityHash];
         _pendingApplications.remove(node);
         emit NodeRejected(node, n.entityHash, reasonCode, msg.sender);
     }
@@ -388,8 +388,11 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
         if (n.status == NodeStatus.None) revert NodeNotFound(node);
         bytes32 entity = n.entityHash;
         if (_banned[entity]) revert BannedEntity(entity);
-        address holder = _entityNode[entity];
-        if (holder != address(0)) _remove(holder, _nodes[holder], reasonCode);
+        address holder = _holder(entity);
+        NodeStatus s = _nodes[holder].status;
+        if (s == NodeStatus.Pending || s == NodeStatus.Active) {
+            _remove(holder, _nodes[holder], reasonCode);
+        }
         _banned[entity] = true;
         emit EntityBanned(entity, node, reasonCode, msg.sender);
     }
@@ -509,15 +512,21 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
     function _addObligation(address node) private {
         if (node == address(0)) revert ZeroAddress();
         Node storage n = _nodes[node];
-        if (n.status != NodeStatus.Active) revert NodeNotActive(node);
+        NodeStatus s = n.status;
+        if (s != NodeStatus.Active) {
+            if (s == NodeStatus.None) revert NodeNotFound(node);
+            // a debt of a node not Active binds it and, once it has left, its entity again
+            bytes32 entity = n.entityHash;
+            if (_holder(entity) == address(0)) _entityNode[entity] = node;
+        }
         uint32 count = n.obligations + 1;
         n.obligations = count;
         n.lastActiveAt = uint40(block.timestamp);
         emit ObligationAdded(node, count, msg.sender);
     }
 
-    /// @dev A node with an obligation is known (obligations are added to Active nodes and
-    /// a node never returns to None), so _known's slot is read only on the error path,
+    /// @dev A node with an obligation is known (obligations are added to registered nodes
+    /// and a node never returns to None), so _known's slot is read only on the error path,
     /// which reverts as before: ZeroAddress / NodeNotFound first, then NoOpenObligations.
     function _removeObligation(address node) private {
         Node storage n = _nodes[node];
@@ -720,7 +729,7 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
 
     /// @inheritdoc INodeRegistry
     function nodeOfEntity(bytes32 entityHash) external view returns (address) {
-        return _entityNode[entityHash];
+        return _holder(entityHash);
     }
 
     /// @inheritdoc INodeRegistry
@@ -975,8 +984,9 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
         if (n.reservedFen != 0) revert ReservedBondOutstanding(node, n.reservedFen);
     }
 
-    /// @dev Ends enrolment (exit, reclaim, removal): frees the entity, drops pending
-    /// reviews. Exit and reclaim zero the bond and return it (the caller transfers).
+    /// @dev Ends enrolment (exit, reclaim, removal): drops pending reviews; the entity is
+    /// free once the node holds no obligation (_holder). Exit and reclaim zero the bond and
+    /// return it (the caller transfers).
     function _leave(address node, Node storage n, NodeStatus to) private returns (uint256 bond) {
         if (n.status == NodeStatus.Pending) _pendingApplications.remove(node);
         if (_changes[node].pending) {
@@ -984,7 +994,6 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
             _pendingChanges.remove(node);
         }
         n.status = to;
-        delete _entityNode[n.entityHash];
         if (to == NodeStatus.Removed) return n.bondFen;
         bond = n.bondFen;
         n.bondFen = 0;
@@ -997,6 +1006,19 @@ contract NodeRegistry is INodeRegistry, MarketAccessed, ReentrancyGuard, NodeReg
     }
 
 
+
+    /// @dev The node holding `entity`: its enrolled (Pending/Active) node, or a node that
+    /// left (rejected, exited, removed) with obligations open (a debt, an unserved penalty or
+    /// fine, an open trade), so an owing entity cannot register again; else zero. The
+    /// record of a node that left clean is stale and ignored here.
+    function _holder(bytes32 entity) private view returns (address holder) {
+        holder = _entityNode[entity];
+        Node storage n = _nodes[holder];
+        NodeStatus s = n.status;
+        if (n.obligations == 0 && s != NodeStatus.Pending && s != NodeStatus.Active) {
+            holder = address(0);
+        }
+    }
 
     function _available(Node storage n) private view returns (uint256) {
         return n.bondFen > n.reservedFen ? n.bondFen - n.reservedFen : 0;

@@ -36,6 +36,12 @@ contract DefaultFund is IDefaultFund, MarketAccessed, ReentrancyGuard {
     address private _creditor;
     mapping(address node => Member) private _members;
     mapping(address node => bool) private _blocked;
+    /// @dev Per defaulter: its losses allocated to the members (rule ALLOCATION) not yet
+    /// recovered from its debt repayments.
+    mapping(address node => uint256) private _allocated;
+    uint256 private _recoveryIndex;
+    /// @dev Recovered for the members and not yet claimed (not the fund's to spend).
+    uint256 private _reserved;
 
     /// @param access_ The suite's access root.
     /// @param registry_ Node registry (admission and required bonds).
@@ -75,6 +81,7 @@ contract DefaultFund is IDefaultFund, MarketAccessed, ReentrancyGuard {
         if (amount == 0) revert NothingToContribute(node);
         m.baseFen = uint128(amount); // <= a bond, below 2^128
         m.paidIndex = _index;
+        m.recoveryIndex = _recoveryIndex;
         _totalBase += amount;
         _pull(msg.sender, amount);
         emit Contributed(node, msg.sender, amount, _token.balanceOf(address(this)));
@@ -100,7 +107,9 @@ contract DefaultFund is IDefaultFund, MarketAccessed, ReentrancyGuard {
     function payAssessment(address member) external nonReentrant {
         uint256 owed = _assessment(_members[member]);
         if (owed == 0) revert NoAssessment(member);
-        _members[member].paidIndex = _index;
+        Member storage m = _members[member];
+        m.paidIndex = _index;
+        m.unrecoveredFen += uint128(owed); // <= the fund's supply
         _pull(msg.sender, owed);
         emit AssessmentPaid(member, msg.sender, owed);
         _payCreditor();
@@ -109,6 +118,39 @@ contract DefaultFund is IDefaultFund, MarketAccessed, ReentrancyGuard {
     /// @inheritdoc IDefaultFund
     function payCreditor() external nonReentrant {
         _payCreditor();
+    }
+
+    /// @inheritdoc IDefaultFund
+    function claimRecovery(address member) external nonReentrant {
+        Member storage m = _members[member];
+        _checkAssessed(member, m);
+        if (_recoveryDue(m) == 0) revert NothingToClaim(member);
+        _claim(member, m);
+        _payCreditor();
+    }
+
+    /// @inheritdoc IDefaultFund
+    function refundContribution(address node) external nonReentrant {
+        Member storage m = _members[node];
+        uint256 base = m.baseFen;
+        if (base == 0) revert NotMember(node);
+        INodeRegistry.NodeStatus status = _registry.statusOf(node);
+        if (status != INodeRegistry.NodeStatus.Exited && status != INodeRegistry.NodeStatus.Removed)
+        {
+            revert StillEnrolled(node, status);
+        }
+        uint256 obligations = _registry.obligationsOf(node);
+        if (obligations != 0) revert OpenObligations(node, obligations);
+        _checkAssessed(node, m);
+        if (_unfunded != 0) revert CreditorUnpaid(_unfunded);
+        _claim(node, m);
+        uint256 totalBase = _totalBase;
+        uint256 refund = Math.mulDiv(base, _free(), totalBase);
+        if (refund > base) refund = base;
+        _totalBase = totalBase - base;
+        delete _members[node];
+        emit ContributionRefunded(node, base, refund);
+        if (refund != 0) _token.safeTransfer(node, refund);
     }
 
     // ================================================================ MARKET_CONTRACT
@@ -121,7 +163,7 @@ contract DefaultFund is IDefaultFund, MarketAccessed, ReentrancyGuard {
         returns (uint256 fromFund)
     {
         if (lossFen == 0) revert ZeroAmount();
-        uint256 held = _token.balanceOf(address(this));
+        uint256 held = _free();
         fromFund = lossFen < held ? lossFen : held;
         emit DefaultCovered(node, period, creditor_, lossFen, fromFund, held - fromFund);
         uint256 rest = lossFen - fromFund;
@@ -133,10 +175,30 @@ contract DefaultFund is IDefaultFund, MarketAccessed, ReentrancyGuard {
                 emit LossUnallocated(node, period, rest);
             } else {
                 _index += Math.ceilDiv(rest * INDEX_SCALE, base);
+                _allocated[node] += rest;
                 emit LossAllocated(node, period, rest, base, _index);
             }
         }
         if (fromFund != 0) _token.safeTransfer(creditor_, fromFund);
+    }
+
+    /// @inheritdoc IDefaultFund
+    function recover(address node, uint256 amountFen)
+        external
+        onlyRole(Roles.MARKET_CONTRACT)
+        nonReentrant
+    {
+        uint256 toMembers = _allocated[node];
+        if (toMembers > amountFen) toMembers = amountFen;
+        uint256 base = _totalBase;
+        if (base == 0) toMembers = 0;
+        if (toMembers != 0) {
+            _allocated[node] -= toMembers;
+            _reserved += toMembers;
+            _recoveryIndex += toMembers * INDEX_SCALE / base;
+        }
+        emit Recovered(node, amountFen, toMembers, base, _recoveryIndex);
+        _payCreditor();
     }
 
     // ================================================================ views
@@ -159,6 +221,28 @@ contract DefaultFund is IDefaultFund, MarketAccessed, ReentrancyGuard {
     /// @inheritdoc IDefaultFund
     function assessmentOf(address member) external view returns (uint256) {
         return _assessment(_members[member]);
+    }
+
+    /// @inheritdoc IDefaultFund
+    function recoveryOf(address member) external view returns (uint256) {
+        Member storage m = _members[member];
+        uint256 due = _recoveryDue(m);
+        return due < m.unrecoveredFen ? due : m.unrecoveredFen;
+    }
+
+    /// @inheritdoc IDefaultFund
+    function allocatedOf(address node) external view returns (uint256) {
+        return _allocated[node];
+    }
+
+    /// @inheritdoc IDefaultFund
+    function recoveryIndex() external view returns (uint256) {
+        return _recoveryIndex;
+    }
+
+    /// @inheritdoc IDefaultFund
+    function recoveryReserveFen() external view returns (uint256) {
+        return _reserved;
     }
 
     /// @inheritdoc IDefaultFund
@@ -196,11 +280,40 @@ contract DefaultFund is IDefaultFund, MarketAccessed, ReentrancyGuard {
         return Math.ceilDiv(uint256(m.baseFen) * (_index - m.paidIndex), INDEX_SCALE);
     }
 
-    /// @dev Pay the creditor's shortfall from what the fund holds.
+    /// @dev What the fund holds less the members' unclaimed recoveries.
+    function _free() private view returns (uint256) {
+        return _token.balanceOf(address(this)) - _reserved;
+    }
+
+    function _checkAssessed(address member, Member storage m) private view {
+        uint256 owed = _assessment(m);
+        if (owed != 0) revert AssessmentOutstanding(member, owed);
+    }
+
+    /// @dev The member's share of the recoveries since its last claim (rounded down).
+    function _recoveryDue(Member storage m) private view returns (uint256) {
+        return uint256(m.baseFen) * (_recoveryIndex - m.recoveryIndex) / INDEX_SCALE;
+    }
+
+    /// @dev Pay `member` its recovery share, up to the assessments it paid and has not
+    /// recovered; the rest of the share (forfeited) returns to the fund's free holdings.
+    function _claim(address member, Member storage m) private {
+        uint256 due = _recoveryDue(m);
+        m.recoveryIndex = _recoveryIndex;
+        if (due == 0) return;
+        uint256 unrecovered = m.unrecoveredFen;
+        uint256 paid = due < unrecovered ? due : unrecovered;
+        m.unrecoveredFen = uint128(unrecovered - paid);
+        _reserved -= due;
+        emit RecoveryClaimed(member, paid, due - paid);
+        if (paid != 0) _token.safeTransfer(member, paid);
+    }
+
+    /// @dev Pay the creditor's shortfall from what the fund holds (not the reserve).
     function _payCreditor() private {
         uint256 owed = _unfunded;
         if (owed == 0) return;
-        uint256 held = _token.balanceOf(address(this));
+        uint256 held = _free();
         uint256 paid = owed < held ? owed : held;
         if (paid == 0) return;
         _unfunded = owed - paid;

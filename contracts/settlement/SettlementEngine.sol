@@ -574,7 +574,7 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         _debt[node] = debt;
         emit DebtRepaid(node, msg.sender, amount, debt);
         _pull(msg.sender, address(_fund), amount);
-        _fund.payCreditor();
+        _fund.recover(node, amount);
         if (debt != 0) return;
         uint8 flags = _debtFlags[node];
         delete _debtFlags[node];
@@ -627,14 +627,10 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
         if (rest != 0) {
             _debt[node] += rest;
             if (_debtFlags[node] == 0) {
-                // the debt follows the entity: an obligation keeps the node from exiting,
-                // so its entity stays registered to this address
-                uint8 flags = 1;
-                if (_registry.isActive(node)) {
-                    flags = 3;
-                    _registry.addObligation(node);
-                }
-                _debtFlags[node] = flags;
+                // the debt follows the entity: an obligation (held in any registry state)
+                // keeps the node from exiting and its entity registered to this address
+                _debtFlags[node] = 3;
+                _registry.addObligation(node);
                 _registry.blockTrading(node, DEBT_REASON);
             }
             _fund.cover(node, period, rest, balancing);

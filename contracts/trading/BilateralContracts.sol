@@ -39,27 +39,31 @@ contract BilateralContracts is
         uint16 firstInterval;
         uint16 lastInterval;
         uint16 periods;
-        uint128 priceFenPerMwh; // slot 2
+        uint16 blockIntervals;
+        uint96 priceFenPerMwh; // slot 2
         uint64 expiresAt;
         uint64 registeredAt;
+        uint16 renewalNoticeDays;
         bytes32 documentHash;
         bytes32 termsDigest;
     }
 
-    /// @dev One period of a schedule: its quantity and its trade (0 = not formed).
+    /// @dev One block of a period (the period itself when flat): its quantity and its trade
+    /// (0 = not formed). Slot k * blocks + b is block b of period firstPeriodId + k.
     struct Slot {
         uint64 energyWh;
         uint64 tradeId;
     }
 
-    /// @notice The longest schedule, in delivery periods.
+    /// @notice The longest schedule, in entries (periods x blocks).
     uint16 public constant MAX_PERIODS = 400;
 
     /// @notice EIP-712 type of the co-signed contract terms.
     bytes32 public constant CONTRACT_TERMS_TYPEHASH = keccak256(
         "ContractTerms(uint32 templateId,address seller,address buyer,bytes32 documentHash,"
         "uint32 firstPeriodId,uint16 firstInterval,uint16 lastInterval,uint256 priceFenPerMwh,"
-        "uint256[] scheduleWh,uint16 toleranceBps,uint64 expiresAt,bytes32 salt)"
+        "uint256[] scheduleWh,uint16 toleranceBps,uint64 expiresAt,uint16 blockIntervals,"
+        "uint16 renewalNoticeDays,bytes32 salt)"
     );
     /// @notice EIP-712 type of a co-signed amendment.
     bytes32 public constant AMENDMENT_TYPEHASH = keccak256(
@@ -80,6 +84,9 @@ contract BilateralContracts is
     mapping(uint256 contractNo => StoredContract) private _contracts;
     mapping(uint256 contractNo => mapping(uint256 index => Slot)) private _slots;
     mapping(bytes32 termsDigest => uint256 contractNo) private _registered;
+    mapping(uint256 contractNo => PendingChange) private _pending;
+    mapping(uint256 contractNo => mapping(uint32 periodId => bool)) private _deviationFlagged;
+    mapping(address seller => mapping(address buyer => uint256[])) private _between;
 
     /// @param access_ The suite's access root.
     /// @param market_ The trade store (TradingMarket) whose venue hook forms the trades.
@@ -135,6 +142,7 @@ contract BilateralContracts is
 
         contractNo = ++_contractCount;
         _registered[digest] = contractNo;
+        _between[terms.seller][terms.buyer].push(contractNo);
         _store(_contracts[contractNo], terms, digest);
         for (uint256 k = 0; k < terms.scheduleWh.length; ++k) {
             _slots[contractNo][k].energyWh = terms.scheduleWh[k].toUint64();
@@ -153,19 +161,24 @@ contract BilateralContracts is
         if (c.expiresAt != 0 && block.timestamp > c.expiresAt) {
             revert ContractExpired(contractNo, c.expiresAt);
         }
-        Slot storage s = _slotOf(c, contractNo, periodId);
-        if (s.tradeId != 0) revert PeriodAlreadyFormed(contractNo, periodId, s.tradeId);
-        uint256 energyWh = s.energyWh;
-        if (energyWh == 0) revert NothingScheduled(contractNo, periodId);
-        uint256 price = c.priceFenPerMwh;
-        tradeId = _market.formVenueTrade(
-            c.seller, c.buyer, c.buyer, periodId, c.firstInterval, c.lastInterval, energyWh, price
-        );
-        s.tradeId = tradeId.toUint64();
-        emit PeriodTradeFormed(contractNo, periodId, tradeId, energyWh, price, msg.sender);
+        uint256 first = _firstSlot(c, contractNo, periodId);
+        uint256 blocks = _blocks(c);
+        uint256 formed = _formedTrade(contractNo, first, blocks);
+        if (formed != 0) revert PeriodAlreadyFormed(contractNo, periodId, formed);
+        for (uint256 b = 0; b < blocks; ++b) {
+            Slot storage s = _slots[contractNo][first + b];
+            if (s.energyWh == 0) continue;
+            uint256 id = _formBlock(c, periodId, b, s.energyWh);
+            s.tradeId = id.toUint64();
+            emit PeriodTradeFormed(
+                contractNo, periodId, id, s.energyWh, c.priceFenPerMwh, msg.sender
+            );
+            if (tradeId == 0) tradeId = id;
+        }
+        if (tradeId == 0) revert NothingScheduled(contractNo, periodId);
         if (periodId == c.firstPeriodId + c.periods - 1) {
             c.status = ContractStatus.Completed;
-            emit ContractCompleted(contractNo, _tradedWh(contractNo, c.periods));
+            emit ContractCompleted(contractNo, _tradedWh(contractNo, c.periods * _blocks(c)));
         }
     }
 
@@ -177,40 +190,19 @@ contract BilateralContracts is
     ) external {
         uint256 contractNo = amendment.contractNo;
         StoredContract storage c = _active(contractNo);
-        _checkSequence(c, contractNo, amendment.sequence);
-        uint256 periods = amendment.scheduleWh.length;
-        if (periods == 0 || periods > MAX_PERIODS || amendment.priceFenPerMwh == 0) {
-            revert InvalidTerms(periods, c.firstInterval, c.lastInterval);
-        }
+        uint256 entries = amendment.scheduleWh.length;
+        if (
+            entries == 0 || entries > MAX_PERIODS || entries % _blocks(c) != 0
+                || amendment.priceFenPerMwh == 0
+        ) revert InvalidTerms(entries, c.firstInterval, c.lastInterval);
         bytes32 digest = amendmentDigest(amendment);
-        _checkCosigned(digest, c, sellerSignature, buyerSignature);
-
-        uint256 before = _untradedWh(contractNo, c.periods);
-        uint256 longest = periods > c.periods ? periods : c.periods;
-        for (uint256 k = 0; k < longest; ++k) {
-            Slot storage s = _slots[contractNo][k];
-            uint256 amended = k < periods ? amendment.scheduleWh[k] : 0;
-            if (s.tradeId != 0 && amended != s.energyWh) {
-                revert FormedPeriodChanged(
-                    contractNo, uint32(c.firstPeriodId + k), s.energyWh, amended
-                );
-            }
-            s.energyWh = amended.toUint64();
+        _checkChange(c, contractNo, amendment.sequence, digest, sellerSignature, buyerSignature);
+        uint32 closed = _amendmentGateClosed(c, amendment);
+        if (closed != 0) {
+            _hold(contractNo, ChangeKind.Amendment, amendment.sequence, digest, closed);
+        } else {
+            _applyAmendment(c, amendment);
         }
-        c.sequence = amendment.sequence;
-        c.periods = uint16(periods);
-        c.priceFenPerMwh = amendment.priceFenPerMwh.toUint128();
-        c.documentHash = amendment.documentHash;
-        emit ContractAmended(
-            contractNo,
-            amendment.sequence,
-            amendment.documentHash,
-            amendment.priceFenPerMwh,
-            uint16(periods),
-            before,
-            _untradedWh(contractNo, periods),
-            msg.sender
-        );
     }
 
     /// @inheritdoc IBilateralContracts
@@ -221,11 +213,45 @@ contract BilateralContracts is
     ) external {
         uint256 contractNo = termination.contractNo;
         StoredContract storage c = _active(contractNo);
-        _checkSequence(c, contractNo, termination.sequence);
         bytes32 digest = terminationDigest(termination);
-        _checkCosigned(digest, c, sellerSignature, buyerSignature);
+        _checkChange(c, contractNo, termination.sequence, digest, sellerSignature, buyerSignature);
+        uint32 closed = _terminationGateClosed(c, contractNo);
+        if (closed != 0) {
+            _hold(contractNo, ChangeKind.Termination, termination.sequence, digest, closed);
+        } else {
+            c.sequence = termination.sequence;
+            _end(c, contractNo, ContractStatus.Terminated, termination.reasonHash);
+        }
+    }
+
+    // ================================================================ OPERATOR review
+
+    /// @inheritdoc IBilateralContracts
+    function approveAmendment(Amendment calldata amendment) external onlyRole(Roles.OPERATOR) {
+        StoredContract storage c = _active(amendment.contractNo);
+        _release(amendment.contractNo, amendmentDigest(amendment), true, bytes32(0));
+        _applyAmendment(c, amendment);
+    }
+
+    /// @inheritdoc IBilateralContracts
+    function approveTermination(Termination calldata termination)
+        external
+        onlyRole(Roles.OPERATOR)
+    {
+        uint256 contractNo = termination.contractNo;
+        StoredContract storage c = _active(contractNo);
+        _release(contractNo, terminationDigest(termination), true, bytes32(0));
         c.sequence = termination.sequence;
         _end(c, contractNo, ContractStatus.Terminated, termination.reasonHash);
+    }
+
+    /// @inheritdoc IBilateralContracts
+    function rejectChange(uint256 contractNo, bytes32 reasonHash)
+        external
+        onlyRole(Roles.OPERATOR)
+    {
+        _stored(contractNo);
+        _release(contractNo, _pending[contractNo].digest, false, reasonHash);
     }
 
     /// @inheritdoc IBilateralContracts
@@ -244,8 +270,30 @@ contract BilateralContracts is
     {
         StoredContract storage c = _stored(contractNo);
         _checkPartyOrOperator(c, contractNo);
-        _slotOf(c, contractNo, periodId);
+        _firstSlot(c, contractNo, periodId);
+        if (kind == 1) _deviationFlagged[contractNo][periodId] = true; // flagDeviation: once
         emit AnomalyRecorded(contractNo, periodId, kind, detailHash, msg.sender);
+    }
+
+    /// @inheritdoc IBilateralContracts
+    function flagDeviation(uint256 contractNo, uint32 periodId)
+        external
+        returns (uint256 deviationWh)
+    {
+        StoredContract storage c = _stored(contractNo);
+        uint256 first = _firstSlot(c, contractNo, periodId);
+        if (_deviationFlagged[contractNo][periodId]) {
+            revert DeviationAlreadyRecorded(contractNo, periodId);
+        }
+        uint256 contractedWh;
+        uint256 executedWh;
+        (contractedWh, executedWh, deviationWh) = _executed(contractNo, periodId, first, _blocks(c));
+        if (deviationWh * 10_000 <= contractedWh * c.toleranceBps) {
+            revert NoDeviation(contractNo, periodId, contractedWh, deviationWh, c.toleranceBps);
+        }
+        _deviationFlagged[contractNo][periodId] = true;
+        bytes32 detail = keccak256(abi.encode(contractedWh, executedWh, deviationWh));
+        emit AnomalyRecorded(contractNo, periodId, 1, detail, msg.sender);
     }
 
     // ================================================================ VIEWS
@@ -254,20 +302,26 @@ contract BilateralContracts is
     function termsDigest(ContractTerms calldata terms) public view returns (bytes32) {
         return _hashTypedData(
             keccak256(
-                abi.encode(
-                    CONTRACT_TERMS_TYPEHASH,
-                    terms.templateId,
-                    terms.seller,
-                    terms.buyer,
-                    terms.documentHash,
-                    terms.firstPeriodId,
-                    terms.firstInterval,
-                    terms.lastInterval,
-                    terms.priceFenPerMwh,
-                    keccak256(abi.encodePacked(terms.scheduleWh)),
-                    terms.toleranceBps,
-                    terms.expiresAt,
-                    terms.salt
+                bytes.concat(
+                    abi.encode(
+                        CONTRACT_TERMS_TYPEHASH,
+                        terms.templateId,
+                        terms.seller,
+                        terms.buyer,
+                        terms.documentHash,
+                        terms.firstPeriodId,
+                        terms.firstInterval,
+                        terms.lastInterval,
+                        terms.priceFenPerMwh
+                    ),
+                    abi.encode(
+                        keccak256(abi.encodePacked(terms.scheduleWh)),
+                        terms.toleranceBps,
+                        terms.expiresAt,
+                        terms.blockIntervals,
+                        terms.renewalNoticeDays,
+                        terms.salt
+                    )
                 )
             )
         );
@@ -356,11 +410,59 @@ contract BilateralContracts is
         StoredContract storage c = _stored(contractNo);
         uint256 end = offset + limit < c.periods ? offset + limit : c.periods;
         uint256 n = end > offset ? end - offset : 0;
+        uint256 blocks = _blocks(c);
         page = new ScheduledPeriod[](n);
         for (uint256 k = 0; k < n; ++k) {
-            Slot storage s = _slots[contractNo][offset + k];
-            page[k] = ScheduledPeriod(uint32(c.firstPeriodId + offset + k), s.energyWh, s.tradeId);
+            uint256 first = (offset + k) * blocks;
+            uint256 wh = 0;
+            for (uint256 b = 0; b < blocks; ++b) {
+                wh += _slots[contractNo][first + b].energyWh;
+            }
+            page[k] = ScheduledPeriod(
+                uint32(c.firstPeriodId + offset + k), wh, _formedTrade(contractNo, first, blocks)
+            );
         }
+    }
+
+    /// @inheritdoc IBilateralContracts
+    function profile(uint256 contractNo, uint32 periodId)
+        external
+        view
+        returns (ScheduledBlock[] memory blocks)
+    {
+        StoredContract storage c = _stored(contractNo);
+        uint256 first = _firstSlot(c, contractNo, periodId);
+        blocks = new ScheduledBlock[](_blocks(c));
+        for (uint256 b = 0; b < blocks.length; ++b) {
+            Slot storage s = _slots[contractNo][first + b];
+            (uint16 from, uint16 to) = _blockWindow(c, b);
+            blocks[b] = ScheduledBlock(periodId, from, to, s.energyWh, s.tradeId);
+        }
+    }
+
+    /// @inheritdoc IBilateralContracts
+    function profileTerms(uint256 contractNo)
+        external
+        view
+        returns (uint16 blockIntervals, uint16 blocks, uint16 renewalNoticeDays)
+    {
+        StoredContract storage c = _stored(contractNo);
+        return (c.blockIntervals, uint16(_blocks(c)), c.renewalNoticeDays);
+    }
+
+    /// @inheritdoc IBilateralContracts
+    function pendingChange(uint256 contractNo) external view returns (PendingChange memory) {
+        _stored(contractNo);
+        return _pending[contractNo];
+    }
+
+    /// @inheritdoc IBilateralContracts
+    function contractsBetween(address seller, address buyer)
+        external
+        view
+        returns (uint256[] memory contractNos)
+    {
+        return _between[seller][buyer];
     }
 
     // ================================================================ INTERNALS
@@ -376,8 +478,10 @@ contract BilateralContracts is
         c.firstPeriodId = terms.firstPeriodId;
         c.firstInterval = terms.firstInterval;
         c.lastInterval = terms.lastInterval;
-        c.periods = uint16(terms.scheduleWh.length); // <= MAX_PERIODS
-        c.priceFenPerMwh = terms.priceFenPerMwh.toUint128();
+        c.blockIntervals = terms.blockIntervals;
+        c.periods = uint16(terms.scheduleWh.length / _blocks(c)); // <= MAX_PERIODS
+        c.priceFenPerMwh = terms.priceFenPerMwh.toUint96();
+        c.renewalNoticeDays = terms.renewalNoticeDays;
         c.expiresAt = terms.expiresAt;
         c.registeredAt = uint64(block.timestamp);
         c.documentHash = terms.documentHash;
@@ -394,7 +498,7 @@ contract BilateralContracts is
             c.termsDigest,
             c.firstPeriodId,
             c.periods,
-            _untradedWh(contractNo, c.periods),
+            _untradedWh(contractNo, c.periods * _blocks(c)),
             c.priceFenPerMwh,
             msg.sender
         );
@@ -405,11 +509,16 @@ contract BilateralContracts is
         {
             revert InvalidParties(terms.seller, terms.buyer);
         }
-        uint256 periods = terms.scheduleWh.length;
+        uint256 entries = terms.scheduleWh.length;
+        uint256 width = terms.lastInterval >= terms.firstInterval
+            ? uint256(terms.lastInterval) - terms.firstInterval + 1
+            : 0;
+        uint256 bi = terms.blockIntervals;
+        uint256 blocks = bi == 0 || bi >= width ? 1 : (width + bi - 1) / bi;
         if (
-            periods == 0 || periods > MAX_PERIODS || terms.firstInterval > terms.lastInterval
+            entries == 0 || entries > MAX_PERIODS || width == 0 || entries % blocks != 0
                 || terms.priceFenPerMwh == 0
-        ) revert InvalidTerms(periods, terms.firstInterval, terms.lastInterval);
+        ) revert InvalidTerms(entries, terms.firstInterval, terms.lastInterval);
     }
 
     /// @dev Reverts MissingSignature (empty) or InvalidSignature (malformed, or signed by
@@ -435,12 +544,209 @@ contract BilateralContracts is
         _checkSignature(digest, c.buyer, buyerSignature);
     }
 
-    function _checkSequence(StoredContract storage c, uint256 contractNo, uint32 given)
-        private
-        view
-    {
+    /// @dev A co-signed change: none held, the next sequence, both signatures.
+    function _checkChange(
+        StoredContract storage c,
+        uint256 contractNo,
+        uint32 given,
+        bytes32 digest,
+        bytes calldata sellerSignature,
+        bytes calldata buyerSignature
+    ) private view {
+        bytes32 held = _pending[contractNo].digest;
+        if (held != bytes32(0)) revert ChangePending(contractNo, held);
         uint32 expected = c.sequence + 1;
         if (given != expected) revert StaleSequence(contractNo, expected, given);
+        _checkCosigned(digest, c, sellerSignature, buyerSignature);
+    }
+
+    function _hold(
+        uint256 contractNo,
+        ChangeKind kind,
+        uint32 sequence,
+        bytes32 digest,
+        uint32 periodId
+    ) private {
+        _pending[contractNo] = PendingChange(kind, sequence, periodId, uint64(block.timestamp), digest);
+        uint64 closedAt = _market.period(periodId).takingClosesAt;
+        emit ChangeHeld(contractNo, kind, sequence, digest, periodId, closedAt, msg.sender);
+    }
+
+    /// @dev Clear the held change `digest` (NoPendingChange if it is not the one held).
+    function _release(uint256 contractNo, bytes32 digest, bool approved, bytes32 reasonHash)
+        private
+    {
+        PendingChange storage p = _pending[contractNo];
+        bytes32 held = p.digest;
+        if (p.kind == ChangeKind.None || held != digest) {
+            revert NoPendingChange(contractNo, held, digest);
+        }
+        ChangeKind kind = p.kind;
+        uint32 sequence = p.sequence;
+        delete _pending[contractNo];
+        emit ChangeReviewed(contractNo, kind, sequence, digest, approved, reasonHash, msg.sender);
+    }
+
+    /// @dev Gate closure: the period's trading close (takingClosesAt) has passed and its
+    /// delivery has not ended. A period not opened in the market is not inside it.
+    function _gateClosed(uint32 periodId) private view returns (bool) {
+        if (periodId > _market.periodCount()) return false;
+        ITradingMarket.Period memory p = _market.period(periodId);
+        uint256 nowS = block.timestamp;
+        return nowS >= p.takingClosesAt
+            && nowS < uint256(p.deliveryStart) + uint256(p.intervalS) * p.intervals;
+    }
+
+    /// @dev The first period an amendment touches (a quantity or, unformed, the price of)
+    /// inside gate closure, 0 if none; FormedPeriodChanged if it changes a formed period.
+    function _amendmentGateClosed(StoredContract storage c, Amendment calldata a)
+        private
+        view
+        returns (uint32)
+    {
+        uint256 blocks = _blocks(c);
+        uint256 entries = a.scheduleWh.length;
+        uint256 longest = entries > c.periods * blocks ? entries : c.periods * blocks;
+        bool repriced = a.priceFenPerMwh != c.priceFenPerMwh;
+        for (uint256 first = 0; first < longest; first += blocks) {
+            uint32 periodId = uint32(c.firstPeriodId + first / blocks);
+            uint256 formed = _formedTrade(a.contractNo, first, blocks);
+            bool touched = false;
+            for (uint256 b = 0; b < blocks; ++b) {
+                uint256 j = first + b;
+                uint256 was = _slots[a.contractNo][j].energyWh;
+                uint256 amended = j < entries ? a.scheduleWh[j] : 0;
+                if (formed != 0 && amended != was) {
+                    revert FormedPeriodChanged(a.contractNo, periodId, was, amended);
+                }
+                touched = touched || amended != was || (repriced && formed == 0 && was != 0);
+            }
+            if (touched && _gateClosed(periodId)) return periodId;
+        }
+        return 0;
+    }
+
+    /// @dev The first unformed scheduled period inside gate closure (a termination drops
+    /// it), 0 if none.
+    function _terminationGateClosed(StoredContract storage c, uint256 contractNo)
+        private
+        view
+        returns (uint32)
+    {
+        uint256 blocks = _blocks(c);
+        for (uint256 k = 0; k < c.periods; ++k) {
+            uint256 first = k * blocks;
+            if (_formedTrade(contractNo, first, blocks) != 0) continue;
+            uint256 wh = 0;
+            for (uint256 b = 0; b < blocks; ++b) {
+                wh += _slots[contractNo][first + b].energyWh;
+            }
+            uint32 periodId = uint32(c.firstPeriodId + k);
+            if (wh != 0 && _gateClosed(periodId)) return periodId;
+        }
+        return 0;
+    }
+
+    function _applyAmendment(StoredContract storage c, Amendment calldata a) private {
+        uint256 contractNo = a.contractNo;
+        uint256 blocks = _blocks(c);
+        uint256 entries = a.scheduleWh.length;
+        uint256 before = _untradedWh(contractNo, c.periods * blocks);
+        uint256 longest = entries > c.periods * blocks ? entries : c.periods * blocks;
+        for (uint256 first = 0; first < longest; first += blocks) {
+            bool formed = _formedTrade(contractNo, first, blocks) != 0;
+            for (uint256 b = 0; b < blocks; ++b) {
+                Slot storage s = _slots[contractNo][first + b];
+                uint256 amended = first + b < entries ? a.scheduleWh[first + b] : 0;
+                if (formed && amended != s.energyWh) {
+                    revert FormedPeriodChanged(
+                        contractNo, uint32(c.firstPeriodId + first / blocks), s.energyWh, amended
+                    );
+                }
+                s.energyWh = amended.toUint64();
+            }
+        }
+        c.sequence = a.sequence;
+        c.periods = uint16(entries / blocks);
+        c.priceFenPerMwh = a.priceFenPerMwh.toUint96();
+        c.documentHash = a.documentHash;
+        emit ContractAmended(
+            contractNo,
+            a.sequence,
+            a.documentHash,
+            a.priceFenPerMwh,
+            c.periods,
+            before,
+            _untradedWh(contractNo, entries),
+            msg.sender
+        );
+    }
+
+    /// @dev Form block b of a period as a venue trade at the contract price (the caller,
+    /// nonReentrant, records it).
+    function _formBlock(StoredContract storage c, uint32 periodId, uint256 b, uint256 energyWh)
+        private
+        returns (uint256)
+    {
+        (uint16 from, uint16 to) = _blockWindow(c, b);
+        return _market.formVenueTrade(
+            c.seller, c.buyer, c.buyer, periodId, from, to, energyWh, c.priceFenPerMwh
+        );
+    }
+
+    /// @dev Contracted, executed and |executed - contracted| summed over blocks of a
+    /// period's formed trades (a failed trade executed nothing); PeriodNotDispatched while
+    /// one is not dispatched or none is formed.
+    function _executed(uint256 contractNo, uint32 periodId, uint256 first, uint256 blocks)
+        private
+        view
+        returns (uint256 contractedWh, uint256 executedWh, uint256 deviationWh)
+    {
+        for (uint256 b = 0; b < blocks; ++b) {
+            Slot storage s = _slots[contractNo][first + b];
+            if (s.tradeId == 0) continue;
+            ITradingMarket.Trade memory t = _market.trade(s.tradeId);
+            if (t.status == ITradingMarket.TradeStatus.Formed) {
+                revert PeriodNotDispatched(contractNo, periodId, s.tradeId);
+            }
+            uint256 done = t.status == ITradingMarket.TradeStatus.Failed ? 0 : t.executedWh;
+            contractedWh += s.energyWh;
+            executedWh += done;
+            deviationWh += done > s.energyWh ? done - s.energyWh : s.energyWh - done;
+        }
+        if (contractedWh == 0) revert PeriodNotDispatched(contractNo, periodId, 0);
+    }
+
+    /// @dev Blocks per period (1 when flat).
+    function _blocks(StoredContract storage c) private view returns (uint256) {
+        uint256 width = uint256(c.lastInterval) - c.firstInterval + 1;
+        uint256 bi = c.blockIntervals;
+        return bi == 0 || bi >= width ? 1 : (width + bi - 1) / bi;
+    }
+
+    /// @dev The intervals of block b.
+    function _blockWindow(StoredContract storage c, uint256 b)
+        private
+        view
+        returns (uint16 from, uint16 to)
+    {
+        if (c.blockIntervals == 0) return (c.firstInterval, c.lastInterval);
+        uint256 start = c.firstInterval + b * c.blockIntervals;
+        uint256 end = start + c.blockIntervals - 1;
+        return (uint16(start), uint16(end < c.lastInterval ? end : c.lastInterval));
+    }
+
+    /// @dev The first trade formed among a period's blocks (0 = the period is not formed).
+    function _formedTrade(uint256 contractNo, uint256 first, uint256 blocks)
+        private
+        view
+        returns (uint256)
+    {
+        for (uint256 b = 0; b < blocks; ++b) {
+            uint256 id = _slots[contractNo][first + b].tradeId;
+            if (id != 0) return id;
+        }
+        return 0;
     }
 
     function _checkPartyOrOperator(StoredContract storage c, uint256 contractNo) private view {
@@ -457,7 +763,7 @@ contract BilateralContracts is
         ContractStatus status,
         bytes32 reasonHash
     ) private {
-        uint256 untraded = _untradedWh(contractNo, c.periods);
+        uint256 untraded = _untradedWh(contractNo, c.periods * _blocks(c));
         c.status = status;
         emit ContractTerminated(contractNo, status, reasonHash, untraded, msg.sender);
     }
@@ -476,15 +782,16 @@ contract BilateralContracts is
         }
     }
 
-    function _slotOf(StoredContract storage c, uint256 contractNo, uint32 periodId)
+    /// @dev The index of the period's first slot (PeriodNotInContract outside the schedule).
+    function _firstSlot(StoredContract storage c, uint256 contractNo, uint32 periodId)
         private
         view
-        returns (Slot storage)
+        returns (uint256)
     {
         if (periodId < c.firstPeriodId || periodId >= uint256(c.firstPeriodId) + c.periods) {
             revert PeriodNotInContract(contractNo, periodId);
         }
-        return _slots[contractNo][periodId - c.firstPeriodId];
+        return (periodId - c.firstPeriodId) * _blocks(c);
     }
 
     function _stored(uint256 contractNo) private view returns (StoredContract storage c) {

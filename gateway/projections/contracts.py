@@ -76,7 +76,7 @@ class ContractsProjector(Projector):
                 as_text(arg(ev, "status"), STATUSES) if ev.event == "ContractTerminated" else None
             )
             values |= {"status": status or "completed", "ended_time": ev.block_time}
-        else:
+        elif ev.event == "AnomalyRecorded":
             values["anomalies"] = row["anomalies"] + 1
         upsert(conn, T, key, values)
 

@@ -16,7 +16,7 @@ from web3.types import EventData
 from ledger.bilateral.bundle import Bundle, ChainRecord, SignedAmendment
 from ledger.bilateral.render import Document, render
 from ledger.bilateral.templates import template_by_key
-from ledger.bilateral.typed import Amendment, ContractTerms, hex32
+from ledger.bilateral.typed import Amendment, ContractTerms, digest, hex32
 from ledger.clients.bilateral import BilateralContractsClient
 from ledger.errors import NotFoundError, ValidationError
 
@@ -57,21 +57,44 @@ def signed_terms(
 
 
 def amendments(client: BilateralContractsClient, contract_no: int) -> list[SignedAmendment]:
+    """The applied amendments with both signatures: from the ``amend`` transaction, or for
+    one held for review and approved, from the ``amend`` that held it."""
+    held: dict[str, tuple[str, str]] = {
+        digest(client.domain(), a): sigs
+        for a, sigs in _amend_inputs(client, contract_no, "ChangeHeld")
+        if sigs is not None
+    }
     out: list[SignedAmendment] = []
-    logs = client.contract.events["ContractAmended"]().get_logs(
+    for amendment, sigs in _amend_inputs(client, contract_no, "ContractAmended"):
+        seller_sig, buyer_sig = held[digest(client.domain(), amendment)] if sigs is None else sigs
+        out.append(
+            SignedAmendment(
+                amendment=amendment, seller_signature=seller_sig, buyer_signature=buyer_sig
+            )
+        )
+    return out
+
+
+def _amend_inputs(
+    client: BilateralContractsClient, contract_no: int, event: str
+) -> list[tuple[Amendment, tuple[str, str] | None]]:
+    """Per ``event`` log, the amendment its transaction carried and its signatures (None
+    for an OPERATOR approval, which carries none); a held termination is skipped."""
+    logs = client.contract.events[event]().get_logs(
         from_block=0, argument_filters={"contractNo": contract_no}
     )
+    out: list[tuple[Amendment, tuple[str, str] | None]] = []
     for log in sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"])):
         tx = client.sender.w3.eth.get_transaction(log["transactionHash"])
         _fn, params = client.contract.decode_function_input(tx["input"])
+        if "amendment" not in params:
+            continue
         raw = _struct(params["amendment"], list(_AMENDMENT_ABI))
-        out.append(
-            SignedAmendment(
-                amendment=Amendment(**{_AMENDMENT_ABI[k]: v for k, v in raw.items()}),
-                seller_signature=_sig(params["sellerSignature"]),
-                buyer_signature=_sig(params["buyerSignature"]),
-            )
-        )
+        amendment = Amendment(**{_AMENDMENT_ABI[k]: v for k, v in raw.items()})
+        sigs = None
+        if "sellerSignature" in params:
+            sigs = (_sig(params["sellerSignature"]), _sig(params["buyerSignature"]))
+        out.append((amendment, sigs))
     return out
 
 
@@ -154,6 +177,8 @@ _TERMS_ABI = {
     "scheduleWh": "schedule_wh",
     "toleranceBps": "tolerance_bps",
     "expiresAt": "expires_at",
+    "blockIntervals": "block_intervals",
+    "renewalNoticeDays": "renewal_notice_days",
     "salt": "salt",
 }
 _AMENDMENT_ABI = {

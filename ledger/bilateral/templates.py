@@ -30,7 +30,10 @@ class ContractFields(BaseModel):
     """The typed fields every template has.
 
     ``schedule_wh[k]`` is delivered in period ``first_period_id + k`` over the intervals
-    ``first_interval..last_interval`` (a flat 15-minute profile inside the window).
+    ``first_interval..last_interval``: flat over the window, or, with ``block_intervals``
+    > 0, as the 15-minute profile ``profile_wh[k]`` (one quantity per block of
+    ``block_intervals`` intervals, the last block shorter; its sum is ``schedule_wh[k]``).
+    ``renewal_notice_days`` > 0: renewal must be agreed that many days before the end.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -47,16 +50,46 @@ class ContractFields(BaseModel):
     deviation_terms: str = Field(default="Deviations settle at the market deviation price.")
     termination_terms: str = Field(default="Mutual consent, or for cause on removal or ban.")
     expires_at: int = Field(default=0, ge=0)
+    block_intervals: int = Field(default=0, ge=0, le=65535)
+    profile_wh: list[list[int]] = Field(default_factory=list, max_length=400)
+    renewal_notice_days: int = Field(default=0, ge=0, le=65535)
+    renewal_terms: str = Field(default="", max_length=200)
+
+    @property
+    def blocks(self) -> int:
+        """Blocks per period (1 when flat), as ``BilateralContracts`` counts them."""
+        width = self.last_interval - self.first_interval + 1
+        bi = self.block_intervals
+        return 1 if bi == 0 or bi >= width else -(-width // bi)
+
+    def chain_schedule_wh(self) -> list[int]:
+        """The signed ``scheduleWh``: per period, or per block of each period's profile."""
+        if not self.block_intervals:
+            return list(self.schedule_wh)
+        return [q for row in self.profile_wh for q in row]
 
     @model_validator(mode="after")
     def _check(self) -> ContractFields:
         if self.first_interval > self.last_interval:
             raise ValueError("first_interval must not exceed last_interval")
+        if self.block_intervals or self.profile_wh:
+            self._check_profile()
         if any(q < 0 for q in self.schedule_wh):
             raise ValueError("scheduled quantities must not be negative")
         if self.seller.address.lower() == self.buyer.address.lower():
             raise ValueError("seller and buyer must differ")
         return self
+
+    def _check_profile(self) -> None:
+        if not self.block_intervals:
+            raise ValueError("profile_wh needs block_intervals")
+        if len(self.profile_wh) != len(self.schedule_wh):
+            raise ValueError("profile_wh needs one row per scheduled period")
+        for k, row in enumerate(self.profile_wh):
+            if len(row) != self.blocks or any(q < 0 for q in row):
+                raise ValueError(f"profile_wh[{k}] needs {self.blocks} quantities >= 0")
+            if sum(row) != self.schedule_wh[k]:
+                raise ValueError(f"profile_wh[{k}] sums to {sum(row)}, not schedule_wh[{k}]")
 
 
 class WholesaleFields(ContractFields):
@@ -113,12 +146,19 @@ Buyer: {{ f.buyer.name }} ({{ f.buyer.address }}).
 {{ f.last_interval }} of each period.
 3. Quantity schedule (Wh per period): {% for q in f.schedule_wh %}\
 {{ f.first_period_id + loop.index0 }}: {{ q }}{% if not loop.last %}; {% endif %}{% endfor %}.
+{% if f.block_intervals %}3a. Profile (Wh per block of {{ f.block_intervals }} 15-minute \
+intervals, each block one trade): {% for row in f.profile_wh %}\
+{{ f.first_period_id + loop.index0 }}: {{ row|join(", ") }}\
+{% if not loop.last %}; {% endif %}{% endfor %}.
+{% endif %}\
 4. Price. {{ f.price_fen_per_mwh }} fen/MWh ({{ f.price_formula }}); each period's quantity forms \
 a trade in the common trade store at this price, its escrow paid by the Buyer.
 5. Deviations. Tolerance {{ f.tolerance_bps }} bps. {{ f.deviation_terms }}
 6. Termination. {{ f.termination_terms }}
 7. Expiry. {% if f.expires_at %}Unix time {{ f.expires_at }}{% else %}at the last period{% endif %}.
-"""
+{% if f.renewal_notice_days %}7a. Renewal. Agreed at least {{ f.renewal_notice_days }} days before \
+the end. {{ f.renewal_terms }}
+{% endif %}"""
 
 WHOLESALE = Template(
     kind="wholesale",

@@ -40,6 +40,8 @@ TERMS_FIELDS = [
     ("scheduleWh", "uint256[]"),
     ("toleranceBps", "uint16"),
     ("expiresAt", "uint64"),
+    ("blockIntervals", "uint16"),
+    ("renewalNoticeDays", "uint16"),
     ("salt", "bytes32"),
 ]
 AMENDMENT_FIELDS = [
@@ -88,6 +90,8 @@ class ContractTerms(BaseModel):
     schedule_wh: list[int]
     tolerance_bps: int
     expires_at: int
+    block_intervals: int = 0
+    renewal_notice_days: int = 0
     salt: str
 
     def as_message(self) -> dict[str, Any]:
@@ -103,6 +107,8 @@ class ContractTerms(BaseModel):
             "scheduleWh": list(self.schedule_wh),
             "toleranceBps": self.tolerance_bps,
             "expiresAt": self.expires_at,
+            "blockIntervals": self.block_intervals,
+            "renewalNoticeDays": self.renewal_notice_days,
             "salt": _b32(self.salt),
         }
 

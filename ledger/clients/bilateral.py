@@ -24,6 +24,8 @@ CONTRACT_EVENTS = (
     "ContractTerminated",
     "ContractCompleted",
     "AnomalyRecorded",
+    "ChangeHeld",
+    "ChangeReviewed",
 )
 
 
@@ -33,6 +35,12 @@ class ContractStatus(IntEnum):
     COMPLETED = 2
     TERMINATED = 3
     TERMINATED_FOR_CAUSE = 4
+
+
+class ChangeKind(IntEnum):
+    NONE = 0
+    AMENDMENT = 1
+    TERMINATION = 2
 
 
 class AnomalyKind(IntEnum):
@@ -88,6 +96,38 @@ class ScheduledPeriod(BaseModel):
     trade_id: int
 
 
+class ScheduledBlock(BaseModel):
+    """One block of a period's profile (the whole window when flat) and its trade."""
+
+    model_config = ConfigDict(frozen=True)
+
+    period_id: int
+    first_interval: int
+    last_interval: int
+    energy_wh: int
+    trade_id: int
+
+
+class ProfileTerms(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    block_intervals: int
+    blocks: int
+    renewal_notice_days: int
+
+
+class PendingChange(BaseModel):
+    """A co-signed change held for OPERATOR review (kind NONE: none)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ChangeKind
+    sequence: int
+    period_id: int
+    held_at: int
+    digest: str
+
+
 def _hexed(values: Any) -> list[Any]:
     return [hex32(v) if isinstance(v, bytes) else v for v in values]
 
@@ -133,6 +173,18 @@ class BilateralContractsClient(ContractClient):
         detail = bytes.fromhex(detail_hash[2:])
         return self._transact("recordAnomaly", contract_no, period_id, int(kind), detail)
 
+    def approve_amendment(self, amendment: Amendment) -> TxReceipt:
+        return self._transact("approveAmendment", amendment.as_tuple())
+
+    def approve_termination(self, termination: Termination) -> TxReceipt:
+        return self._transact("approveTermination", termination.as_tuple())
+
+    def reject_change(self, contract_no: int, reason_hash: str) -> TxReceipt:
+        return self._transact("rejectChange", contract_no, bytes.fromhex(reason_hash[2:]))
+
+    def flag_deviation(self, contract_no: int, period_id: int) -> TxReceipt:
+        return self._transact("flagDeviation", contract_no, period_id)
+
     # reads ------------------------------------------------------------------------
 
     def terms_digest(self, terms: ContractTerms) -> str:
@@ -166,6 +218,37 @@ class BilateralContractsClient(ContractClient):
             if len(page) < PAGE:
                 return out
 
+    def profile(self, contract_no: int, period_id: int) -> list[ScheduledBlock]:
+        return [
+            ScheduledBlock(**dict(zip(ScheduledBlock.model_fields, b, strict=True)))
+            for b in self._call("profile", contract_no, period_id)
+        ]
+
+    def profile_terms(self, contract_no: int) -> ProfileTerms:
+        values = self._call("profileTerms", contract_no)
+        return ProfileTerms(**dict(zip(ProfileTerms.model_fields, values, strict=True)))
+
+    def pending_change(self, contract_no: int) -> PendingChange:
+        values = _hexed(self._call("pendingChange", contract_no))
+        return PendingChange(**dict(zip(PendingChange.model_fields, values, strict=True)))
+
+    def contracts_between(self, seller: str, buyer: str) -> list[int]:
+        return [int(n) for n in self._call("contractsBetween", seller, buyer)]
+
+    def active_contract_between(
+        self, seller: str, buyer: str, kind: str, at: int
+    ) -> BilateralContract | None:
+        """The latest ``kind`` contract (template kind, e.g. ``retail-agency``) from
+        ``seller`` to ``buyer`` in force at time ``at``: active, registered by then and not
+        expired (e.g. the agency binding a consumer to a retailer, for retail billing)."""
+        kinds = {t.id: t.kind for t in self.templates()}
+        for no in reversed(self.contracts_between(seller, buyer)):
+            c = self.contract_of(no)
+            in_force = c.registered_at <= at and (c.expires_at == 0 or at < c.expires_at)
+            if kinds.get(c.template_id) == kind and c.status == ContractStatus.ACTIVE and in_force:
+                return c
+        return None
+
     def history(self, contract_no: int) -> list[EventData]:
         """Every event of ``contract_no`` in chain order (the contract's history)."""
         logs: list[EventData] = []
@@ -178,7 +261,11 @@ class BilateralContractsClient(ContractClient):
         return int(self.events(receipt, "ContractRegistered")[0]["args"]["contractNo"])
 
     def formed_trade_id(self, receipt: TxReceipt) -> int:
-        return int(self.events(receipt, "PeriodTradeFormed")[0]["args"]["tradeId"])
+        return self.formed_trade_ids(receipt)[0]
+
+    def formed_trade_ids(self, receipt: TxReceipt) -> list[int]:
+        """The trades a ``formPeriodTrade`` formed (one per non-zero block)."""
+        return [int(e["args"]["tradeId"]) for e in self.events(receipt, "PeriodTradeFormed")]
 
     def published_template_id(self, receipt: TxReceipt) -> int:
         return int(self.events(receipt, "TemplatePublished")[0]["args"]["templateId"])

@@ -36,13 +36,31 @@ def allocation_fen(base_fen: int, index_delta: int) -> int:
     return _ceil_div(base_fen * index_delta, INDEX_SCALE)
 
 
+def recovery_step(recovered_fen: int, total_base_fen: int) -> int:
+    """How much a recovery raises the recovery index: floor(recovered x 1e18 / base)."""
+    return recovered_fen * INDEX_SCALE // total_base_fen
+
+
+def recovery_share_fen(base_fen: int, index_delta: int) -> int:
+    """A member's share of a recovery index rise: floor(base x delta / 1e18)."""
+    return base_fen * index_delta // INDEX_SCALE
+
+
+def refund_fen(base_fen: int, free_fen: int, total_base_fen: int) -> int:
+    """A leaving member's refund: min(base, floor(base x free holdings / total base))."""
+    return min(base_fen, base_fen * free_fen // total_base_fen)
+
+
 class Member(BaseModel):
-    """A fund member: its contribution (the allocation base) and the index it paid up to."""
+    """A fund member: its contribution (the allocation base), the loss index it paid up to,
+    the assessments it paid and has not recovered, the recovery index it claimed up to."""
 
     model_config = ConfigDict(frozen=True)
 
     base_fen: int
     paid_index: int
+    unrecovered_fen: int = 0
+    recovery_index: int = 0
 
 
 class DefaultFundClient(ContractClient):
@@ -68,6 +86,12 @@ class DefaultFundClient(ContractClient):
     def pay_creditor(self) -> TxReceipt:
         return self._transact("payCreditor")
 
+    def claim_recovery(self, member: str) -> TxReceipt:
+        return self._transact("claimRecovery", _addr(member))
+
+    def refund_contribution(self, node: str) -> TxReceipt:
+        return self._transact("refundContribution", _addr(node))
+
     def contribution_bps(self) -> int:
         return int(self._call("contributionBps"))
 
@@ -75,11 +99,28 @@ class DefaultFundClient(ContractClient):
         return int(self._call("contributionFenOf", _addr(node)))
 
     def member_of(self, node: str) -> Member:
-        base, paid_index = self._call("memberOf", _addr(node))
-        return Member(base_fen=int(base), paid_index=int(paid_index))
+        base, paid_index, unrecovered, recovery_index = self._call("memberOf", _addr(node))
+        return Member(
+            base_fen=int(base),
+            paid_index=int(paid_index),
+            unrecovered_fen=int(unrecovered),
+            recovery_index=int(recovery_index),
+        )
 
     def assessment_of(self, member: str) -> int:
         return int(self._call("assessmentOf", _addr(member)))
+
+    def recovery_of(self, member: str) -> int:
+        return int(self._call("recoveryOf", _addr(member)))
+
+    def allocated_of(self, node: str) -> int:
+        return int(self._call("allocatedOf", _addr(node)))
+
+    def recovery_index(self) -> int:
+        return int(self._call("recoveryIndex"))
+
+    def recovery_reserve_fen(self) -> int:
+        return int(self._call("recoveryReserveFen"))
 
     def fund_fen(self) -> int:
         return int(self._call("fundFen"))

@@ -339,6 +339,8 @@ class NodeRegistryClient(ContractClient):
         return [bytes(v) for v in self._call("requiredQualifications", int(kind))]
 
     def node_of_entity(self, entity_hash: bytes) -> str:
+        """The entity's enrolled node, or a node that left owing (it still holds the
+        entity until its obligations are released), or the zero address."""
         return str(self._call("nodeOfEntity", entity_hash))
 
     def is_banned(self, entity_hash: bytes) -> bool:

@@ -3,9 +3,10 @@ charges a node cannot pay; docs/defaults.md).
 
 It is deployed before the settlement engine, which takes its address, and holds
 MARKET_CONTRACT only to block (and unblock) in the registry an admitted node that has not
-contributed (``requireContribution``). Its ``cover`` is called by the engine
-(MARKET_CONTRACT), its ``replenish`` by the OPERATOR; contributions, assessments and
-``payCreditor`` are open to anyone.
+contributed (``requireContribution``). Its ``cover`` and ``recover`` (a debt repayment)
+are called by the engine (MARKET_CONTRACT), its ``replenish`` by the OPERATOR;
+contributions, assessments, ``payCreditor``, ``claimRecovery`` and ``refundContribution``
+are open to anyone.
 """
 
 from ledger.suite.spec import ContractSpec

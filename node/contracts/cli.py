@@ -20,7 +20,7 @@ from rich.table import Table
 from ledger.bilateral.archive import build_bundle, document_of
 from ledger.bilateral.bundle import Bundle, verify_bundle
 from ledger.bilateral.templates import TEMPLATES, template_by_key
-from ledger.bilateral.typed import Amendment, Termination, check_signed_by
+from ledger.bilateral.typed import Amendment, check_signed_by
 from ledger.cli_support import (
     JsonOpt,
     ReadWalletOpt,
@@ -36,11 +36,14 @@ from ledger.clients.bilateral import AnomalyKind, BilateralContractsClient
 from ledger.clients.trading import TradingMarketClient
 from ledger.errors import ValidationError
 from ledger.units import wh_to_mwh_trimmed
+from node.contracts.cli_watch import change_file
+from node.contracts.cli_watch import register as register_watch
 from node.contracts.desk import ContractDesk, Envelope
 from node.contracts.store import MessageStore, default_url
 from node.contracts.tracking import contracts_of, execution
 
 app = typer.Typer(help="Bilateral contracts: negotiate, sign, register, track, archive.")
+register_watch(app)
 
 WalletOpt = Annotated[str, wallet_option("The party's wallet (keystore).")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="File to write.")]
@@ -265,7 +268,7 @@ def form(
 
 @app.command()
 def milestones(wallet: WalletOpt, json_out: JsonOpt = False) -> None:
-    """What is due on the wallet's contracts: deliveries, payments, expiry."""
+    """What is due on the wallet's contracts: deliveries, payments, expiry, renewal."""
     desk = _desk(wallet)
     now = int(desk.ctx.w3.eth.get_block("latest")["timestamp"])
     rows = desk.milestones(now)
@@ -313,20 +316,13 @@ def termination(
     )
 
 
-def _change(path: Path) -> tuple[dict[str, Any], Amendment | Termination]:
-    data = json.loads(path.read_text())
-    if "amendment" in data:
-        return data, Amendment.model_validate(data["amendment"])
-    return data, Termination.model_validate(data["termination"])
-
-
 @app.command()
 def cosign(
     file: Annotated[Path, typer.Argument(help="Amendment or termination file.")], wallet: WalletOpt
 ) -> None:
     """Add this party's signature to an amendment or termination file."""
     desk = _desk(wallet)
-    data, message = _change(file)
+    data, message = change_file(file)
     data["signatures"][desk.account.address] = desk.sign_message(message.contract_no, message)
     _write(file, data)
 
@@ -338,7 +334,7 @@ def submit(
 ) -> None:
     """Submit a co-signed amendment or termination."""
     desk = _desk(wallet)
-    data, message = _change(file)
+    data, message = change_file(file)
     c = desk.client.contract_of(message.contract_no)
     sigs = {k.lower(): v for k, v in data["signatures"].items()}
     seller_sig, buyer_sig = sigs.get(c.seller.lower(), ""), sigs.get(c.buyer.lower(), "")
@@ -346,15 +342,14 @@ def submit(
         if sig:
             check_signed_by(desk.domain, message, sig, party)
     if isinstance(message, Amendment):
-        print_tx(
-            f"amended contract {message.contract_no}",
-            desk.client.amend(message, seller_sig, buyer_sig),
-        )
+        receipt = desk.client.amend(message, seller_sig, buyer_sig)
+        verb = "amended"
     else:
-        print_tx(
-            f"terminated contract {message.contract_no}",
-            desk.client.terminate(message, seller_sig, buyer_sig),
-        )
+        receipt = desk.client.terminate(message, seller_sig, buyer_sig)
+        verb = "terminated"
+    if desk.client.events(receipt, "ChangeHeld"):
+        verb = "held for OPERATOR review (inside gate closure) the change of"
+    print_tx(f"{verb} contract {message.contract_no}", receipt)
 
 
 @app.command("terminate-for-cause")

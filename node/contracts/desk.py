@@ -174,7 +174,7 @@ class ContractDesk:
             sequence=current.sequence + 1,
             document_hash=document.document_hash,
             price_fen_per_mwh=fields.price_fen_per_mwh,
-            schedule_wh=list(fields.schedule_wh),
+            schedule_wh=fields.chain_schedule_wh(),
         )
         return amendment, document
 
@@ -196,12 +196,14 @@ class ContractDesk:
     def period_escrow_fen(self, contract_no: int, period_id: int) -> int:
         """What forming ``period_id`` will collect from the buyer: value + transmission fee."""
         c = self.client.contract_of(contract_no)
-        slot = next(p for p in self.client.schedule(contract_no) if p.period_id == period_id)
         registry = self.ctx.client(NodeRegistryClient, self.account)
-        fee = self.ctx.client(TransmissionTariffClient, self.account).transmission_fee(
-            registry.node_info(c.seller).region, registry.node_info(c.buyer).region, slot.energy_wh
+        tariff = self.ctx.client(TransmissionTariffClient, self.account)
+        route = (registry.node_info(c.seller).region, registry.node_info(c.buyer).region)
+        blocks = [b.energy_wh for b in self.client.profile(contract_no, period_id) if b.energy_wh]
+        return sum(
+            value_fen(wh, c.price_fen_per_mwh) + tariff.transmission_fee(*route, wh).fee_fen
+            for wh in blocks
         )
-        return value_fen(slot.energy_wh, c.price_fen_per_mwh) + fee.fee_fen
 
     def form_period(self, contract_no: int, period_id: int, approve: bool = False) -> int:
         """Form a period's trade (``approve``: first let the trade store collect its exact
@@ -251,9 +253,11 @@ class ContractDesk:
             first_interval=fields.first_interval,
             last_interval=fields.last_interval,
             price_fen_per_mwh=fields.price_fen_per_mwh,
-            schedule_wh=list(fields.schedule_wh),
+            schedule_wh=fields.chain_schedule_wh(),
             tolerance_bps=fields.tolerance_bps,
             expires_at=fields.expires_at,
+            block_intervals=fields.block_intervals,
+            renewal_notice_days=fields.renewal_notice_days,
             salt=negotiation_id,
         )
         return terms, document

@@ -4,7 +4,9 @@
 passed), ``gridledger node fund`` (the fund's state, and a node's contribution and
 assessment), ``gridledger node fund-contribute`` / ``fund-pay-assessment`` (a node pays its
 admission contribution or its share of an allocated loss), ``gridledger node fund-require
-NODE`` (anyone: block an admitted node until it contributes); for the OPERATOR,
+NODE`` (anyone: block an admitted node until it contributes), ``gridledger node
+fund-claim-recovery`` (a member's share of a defaulter's repayment) and ``fund-refund``
+(a member that left gets its contribution back); for the OPERATOR,
 ``gridledger operator fund-replenish CNY``, ``fund-rate BPS`` and ``closure-grace SECONDS``.
 See docs/defaults.md.
 """
@@ -78,7 +80,8 @@ def fund(node: NodeArg = None, wallet: cli.ReadWalletOpt = None) -> None:
         else f"not a member (contribution {fen_to_cny(client.contribution_fen_of(address))} CNY)"
     )
     cli.console.print(
-        f"{address}: {status}, assessment {fen_to_cny(client.assessment_of(address))} CNY"
+        f"{address}: {status}, assessment {fen_to_cny(client.assessment_of(address))} CNY, "
+        f"recovery due {fen_to_cny(client.recovery_of(address))} CNY"
     )
 
 
@@ -126,6 +129,47 @@ def fund_require(
     cli.print_tx(f"{node} blocked until it contributes", client.require_contribution(node))
 
 
+AnyoneWallet = Annotated[str, cli.wallet_option("Wallet paying the gas (anyone).")]
+
+
+def _member_call(
+    node: str | None,
+    wallet: str,
+    call: Callable[[DefaultFundClient, str], TxReceipt],
+    event: str,
+) -> tuple[str, dict[str, int], TxReceipt]:
+    """``wallet`` calls ``call`` for ``node`` (default: the wallet's): (node, the event's
+    amounts, receipt)."""
+    if not wallet:
+        raise ValidationError("give --wallet (pays the gas)")
+    _ctx, client = cli.contract_client(DefaultFundClient, wallet)
+    address = _node(node, client)
+    receipt = call(client, address)
+    (ev,) = client.events(receipt, event)
+    return address, {k: v for k, v in ev["args"].items() if isinstance(v, int)}, receipt
+
+
+def fund_claim_recovery(node: NodeArg = None, wallet: AnyoneWallet = "") -> None:
+    """Pay a member its share of defaulters' repayments (up to the assessments it paid)."""
+    address, ev, receipt = _member_call(
+        node, wallet, DefaultFundClient.claim_recovery, "RecoveryClaimed"
+    )
+    cli.print_tx(f"{address} recovered {fen_to_cny(ev['amountFen'])} CNY", receipt)
+
+
+def fund_refund(node: NodeArg = None, wallet: AnyoneWallet = "") -> None:
+    """Refund the contribution of a member that left the registry (exited or removed),
+    owing nothing; it stops being a member."""
+    address, ev, receipt = _member_call(
+        node, wallet, DefaultFundClient.refund_contribution, "ContributionRefunded"
+    )
+    cli.print_tx(
+        f"{address} refunded {fen_to_cny(ev['refundFen'])} CNY of its "
+        f"{fen_to_cny(ev['baseFen'])} CNY contribution",
+        receipt,
+    )
+
+
 def fund_replenish(amount: cli.AmountArg, wallet: OperatorWallet = "operator") -> None:
     """Add CNY to the default fund (OPERATOR); it first pays any unfunded shortfall."""
     amount_fen = cli.positive_fen(amount)
@@ -162,6 +206,8 @@ def register(app: typer.Typer) -> None:
     app.command("fund-contribute")(fund_contribute)
     app.command("fund-pay-assessment")(fund_pay_assessment)
     app.command("fund-require")(fund_require)
+    app.command("fund-claim-recovery")(fund_claim_recovery)
+    app.command("fund-refund")(fund_refund)
 
 
 def register_operator(app: typer.Typer) -> None:

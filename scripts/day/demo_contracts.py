@@ -4,9 +4,12 @@ The OPERATOR publishes the two templates; a generator and a retailer negotiate a
 contract (proposal, counter, accept: every step signed and stored by both desks), co-sign
 and register it; a retailer and the largest consumer register a retail agency contract.
 The wholesale contract delivers in the two periods after the day's (opened here, so the
-day's posted-trade figures are untouched); its first period's quantity forms a trade in the
-common trade store at the contract price (the retailer prepays the escrow). The summary
-counts the contracts, their period trades and energy.
+day's posted-trade figures are untouched) as a 15-minute profile of two half-day blocks,
+with renewal terms; its first period forms one trade per block in the common trade store at
+the contract price (the retailer prepays the escrow). The deviation keeper runs a round
+(the contract trades are not dispatched within the demo day, so it records nothing) and the
+retailer's notification feed is read. The summary counts the contracts, their period trades
+and energy.
 """
 
 from __future__ import annotations
@@ -19,12 +22,16 @@ from ledger.clients.bilateral import BilateralContractsClient
 from ledger.clients.registry import NodeRegistryClient, NodeStatus
 from ledger.scenario import Participant
 from node.contracts.desk import ContractDesk
+from node.contracts.keeper import watch_once
+from node.contracts.notify import notifications
 from node.contracts.store import MessageStore, default_url
 from node.trading.trader import Trader
 from scripts.day.demo_base import DemoBase
 
-#: Per contract period: 1 MWh over the whole period at 380 CNY/MWh (counter: 375).
+#: Per contract period: 1 MWh over the whole period at 380 CNY/MWh (counter: 375), as a
+#: profile of two half-period blocks (0.6 MWh, then 0.4 MWh: one trade each).
 CONTRACT_WH = 1_000_000
+PROFILE_WH = [600_000, 400_000]
 OFFER_FEN_PER_MWH = 38_000
 AGREED_FEN_PER_MWH = 37_500
 
@@ -47,17 +54,20 @@ class ContractStages(DemoBase):
             wholesale = self._wholesale(gen, ret, generator, retailer, first)
             agency = self._agency(ret, con, retailer, consumer, first)
             ret.form_period(wholesale, first, approve=True)
+            flagged = watch_once(ret.client, ret.market)
+            feed = notifications(ret.client, ret.market, ret.account.address, self.chain_time())
         finally:
             for store in stores:
                 store.close()
         self.summary.contracts_registered = 2
-        self.summary.contract_trades = 1
+        self.summary.contract_trades = len(PROFILE_WH)
         self.summary.contract_traded_wh = CONTRACT_WH
         self.report(
             f"bilateral contracts: wholesale #{wholesale} ({generator.name} -> {retailer.name}, "
             f"periods {first}-{first + 1}, {AGREED_FEN_PER_MWH / 100:.2f} CNY/MWh after a "
             f"counter-offer) and retail agency #{agency} ({retailer.name} for {consumer.name}); "
-            f"period {first} formed as a trade of {CONTRACT_WH / 1e6:.3f} MWh"
+            f"period {first} formed as {len(PROFILE_WH)} block trades of {CONTRACT_WH / 1e6:.3f} "
+            f"MWh; keeper: {len(flagged)} deviations; {retailer.name}'s feed: {len(feed)} items"
         )
 
     def _contract_parties(self) -> tuple[Participant, Participant, Participant]:
@@ -118,10 +128,18 @@ class ContractStages(DemoBase):
         self, gen: ContractDesk, ret: ContractDesk, g: Participant, r: Participant, first: int
     ) -> int:
         schedule = [CONTRACT_WH, CONTRACT_WH]
-        offer = gen.propose("wholesale", self._fields(g, r, first, OFFER_FEN_PER_MWH, schedule))
+        profile = {
+            "block_intervals": -(-self.schedule.intervals // len(PROFILE_WH)),
+            "profile_wh": [PROFILE_WH, PROFILE_WH],
+            "renewal_notice_days": 1,
+            "renewal_terms": "Renewed at the then market price unless either party objects.",
+        }
+        offer_fields = self._fields(g, r, first, OFFER_FEN_PER_MWH, schedule) | profile
+        offer = gen.propose("wholesale", offer_fields)
         ret.receive(offer)
         nid = offer.step.negotiation_id
-        counter = ret.counter(nid, self._fields(g, r, first, AGREED_FEN_PER_MWH, schedule))
+        counter_fields = self._fields(g, r, first, AGREED_FEN_PER_MWH, schedule) | profile
+        counter = ret.counter(nid, counter_fields)
         gen.receive(counter)
         ret.receive(gen.accept(nid))
         return ret.register(nid, gen.sign_terms(nid), ret.sign_terms(nid))

@@ -365,6 +365,32 @@ contract MarketHandler is CheatCodes {
         }
     }
 
+    function claimRecovery(uint256 node) external {
+        address n = suite.node(node);
+        try _fund.claimRecovery(n) {
+            calls["claimRecovery"] += 1;
+        } catch (bytes memory err) {
+            _allowOnly(
+                err,
+                _errs(
+                    IDefaultFund.NothingToClaim.selector,
+                    IDefaultFund.AssessmentOutstanding.selector
+                )
+            );
+        }
+    }
+
+    /// @notice The nodes stay enrolled in this campaign: only the refusals are exercised.
+    function refundContribution(uint256 node) external {
+        try _fund.refundContribution(suite.node(node)) {
+            calls["refundContribution"] += 1;
+        } catch (bytes memory err) {
+            _allowOnly(
+                err, _errs(IDefaultFund.NotMember.selector, IDefaultFund.StillEnrolled.selector)
+            );
+        }
+    }
+
     /// @notice The finite path to closure, from any state the run reached: end the open
     /// period (meter, open settlement; withheld trades stay without a result), then settle
     /// every dispatched trade and close every other one once due. Nothing may refuse.

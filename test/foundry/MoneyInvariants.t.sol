@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {ITradingMarket} from "../../contracts/interfaces/ITradingMarket.sol";
+import {IDefaultFund} from "../../contracts/settlement/IDefaultFund.sol";
 import {MarketHandler} from "./MarketHandler.sol";
 import {Suite} from "./Suite.sol";
 
@@ -13,7 +14,8 @@ import {Suite} from "./Suite.sol";
 ///     undispatched closures <= formed trades; (4) after every run, every open trade has a
 ///     finite path to closure: `drain` (the handler) settles or closes each one and leaves no
 ///     escrow locked and no trade obligation open, conservation still holding. The default
-///     fund's holdings count in (1).
+///     fund's holdings count in (1); its recovery reserve is held and covers every
+///     member's unclaimed recovery share.
 contract MoneyInvariants {
     Suite internal _suite;
     MarketHandler internal _handler;
@@ -47,6 +49,7 @@ contract MoneyInvariants {
         uint256 engine = _suite.engine().totalClaimableFen() + _suite.engine().ftrFundFen();
         uint256 fund = _suite.token().balanceOf(address(_suite.fund()));
         require(_suite.fund().fundFen() == fund, "fund books");
+        _checkRecoveryReserve(fund);
         require(_suite.token().balanceOf(address(_suite.closer())) == 0, "closer holds nothing");
         require(_suite.token().balanceOf(address(_suite.market())) == escrow, "escrow books");
         require(_suite.token().balanceOf(address(_suite.registry())) == bonds, "bond books");
@@ -60,6 +63,20 @@ contract MoneyInvariants {
             nodeBonds += _suite.registry().bondOf(_suite.node(i));
         }
         require(nodeBonds == bonds, "bonds = sum of node bonds");
+    }
+
+    /// @dev Recoveries never pay out more than was recovered: the members' unclaimed shares
+    /// fit in the reserve, and the reserve in the fund's holdings.
+    function _checkRecoveryReserve(uint256 fund) internal view {
+        uint256 reserve = _suite.fund().recoveryReserveFen();
+        require(reserve <= fund, "reserve held");
+        uint256 index = _suite.fund().recoveryIndex();
+        uint256 due;
+        for (uint256 i = 0; i < _suite.NODE_COUNT(); ++i) {
+            IDefaultFund.Member memory m = _suite.fund().memberOf(_suite.node(i));
+            due += uint256(m.baseFen) * (index - m.recoveryIndex) / 1e18;
+        }
+        require(due <= reserve, "recoveries due <= reserve");
     }
 
     function _checkEscrow() internal view {

@@ -509,9 +509,13 @@ def test_market_contract_functions(market: Market, stranger: LocalAccount) -> No
     m.remove_obligation(node.address)
     with reverts("NoOpenObligations", node=node.address):
         m.remove_obligation(node.address)
+    # an obligation (a debt) binds a node in every registered state, not only Active
     pending = market.apply(2, CONSUMER)
-    with reverts("NodeNotActive", node=pending.address):
-        m.add_obligation(pending.address)
+    m.add_obligation(pending.address)
+    assert m.obligations_of(pending.address) == 1
+    stranger_node = market.node(3).address
+    with reverts("NodeNotFound", node=stranger_node):
+        m.add_obligation(stranger_node)
 
 
 def test_paging_views(market: Market) -> None:

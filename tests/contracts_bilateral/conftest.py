@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from ledger.bilateral.templates import RETAIL_AGENCY, WHOLESALE
 from ledger.clients.bilateral import BilateralContractsClient
 from ledger.context import LedgerContext
+from ledger.settings import Settings
+from node.contracts.cli import app
 from node.contracts.desk import ContractDesk
 from node.contracts.store import MessageStore
 from tests.conftest import role_account
@@ -80,3 +83,26 @@ def parties(
     yield Parties(market, operator, *desks)
     for store in stores:
         store.close()
+
+
+@dataclass
+class Cli:
+    """``gridledger contract ...`` on the session chain with the demo keys."""
+
+    env: dict[str, str]
+
+    def __call__(self, *args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(app, list(args), env=self.env)
+        assert result.exit_code == code, (result.output, result.exception)
+        return result.output
+
+
+@pytest.fixture
+def cli(session_settings: Settings) -> Cli:
+    return Cli(
+        {
+            "GRIDLEDGER_DATA_DIR": str(session_settings.data_dir),
+            "GRIDLEDGER_RPC_URL": session_settings.rpc_url,
+            "GRIDLEDGER_DEMO_KEYS": "1",
+        }
+    )

@@ -51,3 +51,20 @@ def test_bundle_detects_a_changed_byte(parties: Parties, where: str) -> None:
         doc["record"]["data"] = data[:-1] + ("0" if data[-1] != "0" else "1")
     with pytest.raises(BundleError):
         verify_bundle(Bundle.model_validate(doc))
+
+
+def test_a_profiled_contract_bundle_verifies(parties: Parties) -> None:
+    profile = {
+        "block_intervals": 48,
+        "profile_wh": [[1_500_000, 500_000], [1_000_000, 2_000_000]],
+        "renewal_notice_days": 7,
+    }
+    nid = parties.negotiate(**profile)
+    no = parties.seller.register(nid, *parties.cosign(nid))
+    a = parties.seller.agreement(nid)
+    assert (a.terms.block_intervals, a.terms.renewal_notice_days) == (48, 7)
+    assert a.terms.schedule_wh == [1_500_000, 500_000, 1_000_000, 2_000_000]
+    assert "3a. Profile" in a.document.html
+    fields = a.fields.model_dump(mode="json")
+    bundle = build_bundle(parties.seller.client, no, a.template.key, fields)
+    assert verify_bundle(Bundle.model_validate_json(bundle.model_dump_json())).contract_no == no

@@ -8,25 +8,15 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from ledger.settings import Settings
 from node.contracts.cli import app
-from tests.contracts_bilateral.conftest import PRICE, Parties
+from tests.contracts_bilateral.conftest import PRICE, Cli, Parties
 
 
 def test_cli_negotiate_register_show_bundle_verify(
-    parties: Parties, session_settings: Settings, tmp_path: Path
+    parties: Parties, cli: Cli, tmp_path: Path
 ) -> None:
-    env = {
-        "GRIDLEDGER_DATA_DIR": str(session_settings.data_dir),
-        "GRIDLEDGER_RPC_URL": session_settings.rpc_url,
-        "GRIDLEDGER_DEMO_KEYS": "1",
-    }
     runner = CliRunner()
-
-    def run(*args: str, code: int = 0) -> str:
-        result = runner.invoke(app, list(args), env=env)
-        assert result.exit_code == code, (result.output, result.exception)
-        return result.output
+    run = cli
 
     fields = tmp_path / "fields.json"
     fields.write_text(json.dumps(parties.fields()))
