@@ -2,14 +2,14 @@
 
 A retailer ``publish``es a package file (``ledger.retail`` RetailPackage JSON; its node keeps
 the file under ``<data_dir>/retail/packages/<hash>.json`` to hand to consumers) and
-``withdraw``s it; a consumer ``bind``s itself to a package through its retail agency
-contract with an account file (ConsumerAccount JSON: only its billing terms go on chain).
-The retailer ``issue-bills`` (bill JSON files of one month -> Merkle root anchored, issue
-file with each bill's proof written); anyone ``pay``s a bill from the issue file;
-``bill-check`` re-derives a bill (``ledger.retail.bill``) and checks it against its
-anchored leaf. ``report`` is the retailer's month.
-The offline bill engine (``node/retail/bill_cli.py``) is mounted as ``gridledger retail
-bill``.
+``withdraw``s it; a consumer checks a package file against the chain (``package-check``)
+and ``bind``s itself to a package through its retail agency contract with an account file
+(ConsumerAccount JSON: only its billing terms go on chain). The retailer ``issue-bills``
+(bill JSON files of one month -> Merkle root anchored, issue file with each bill's proof
+written); anyone ``pay``s a bill from the issue file; ``bill-check`` re-derives a bill
+(``ledger.retail.bill``) and checks it against its anchored leaf. ``report`` is the
+retailer's month. The offline bill engine (``node/retail/bill_cli.py``) is mounted as
+``gridledger retail bill``.
 """
 
 from __future__ import annotations
@@ -143,6 +143,27 @@ def packages(
             "no" if p.withdrawn_at else "yes",
         )
     console.print(table)
+
+
+@app.command("package-check")
+def package_check(
+    package_file: Annotated[Path, typer.Argument(help="RetailPackage JSON file.")],
+    wallet: ReadWalletOpt = None,
+) -> None:
+    """Check a package file a retailer handed over against the hash published on chain."""
+    _, client = contract_client(RetailPackagesClient, wallet)
+    package = load_model(RetailPackage, _read_json(package_file), str(package_file))
+    offer = PackageOffer.of(package)
+    package_id = client.package_id_of(offer.package_hash)
+    if package_id == 0:
+        raise ValidationError(f"no package with hash {offer.package_hash} is published")
+    on_chain = client.package_of(package_id)
+    if on_chain.retailer != package.retailer:
+        raise ValidationError(
+            f"package {package_id} was published by {on_chain.retailer}, not {package.retailer}"
+        )
+    state = "withdrawn" if on_chain.withdrawn_at else "offered"
+    console.print(f"package {package_id} ({offer.package_hash}) is on chain, {state}")
 
 
 @app.command()

@@ -100,6 +100,7 @@ def test_cli_publish_bind_issue_pay_check_report(
     cli = _runner(session_settings)
     month = _last_month(retail)
     assert "published package 1" in cli("publish", str(files["package"]), "-w", "node-4")
+    assert "package 1 (0x" in cli("package-check", str(files["package"]))
     listed = json.loads(cli("packages", "--retailer", retail.retailer.address, "--json"))
     assert [(p["id"], p["pricing_kind"], p["headline_price_fen_per_mwh"]) for p in listed] == [
         (1, "fixed", 450_000)
@@ -161,7 +162,7 @@ def test_cli_refusals_are_one_error_line(
 
     # the package's retailer is node-4: node-5 cannot publish it
     assert "the package's retailer is" in refused("publish", str(files["package"]), "-w", "node-5")
-    # a consumer is not a retailer
+    assert "is published" in refused("package-check", str(files["package"]))
     cli = _runner(session_settings)
     cli("publish", str(files["package"]), "-w", "node-4")
     err = refused("withdraw", "1", "-w", "node-3")
