@@ -35,8 +35,8 @@ from ledger.retail.accounts import ConsumerAccount
 from ledger.retail.bill import Bill, compute_bill
 from ledger.retail.months import first_day, local_datetime, month_bounds
 from ledger.retail.packages import RetailPackage
-from ledger.retail.rates import PublishedRates
 from ledger.retail.readings import from_oracle_store
+from ledger.retail.samples import sample_rates, sample_time_of_use
 from ledger.scenario import Participant
 from ledger.units import fen_to_cny
 from node.contracts.desk import ContractDesk
@@ -47,35 +47,11 @@ from oracle import eip712
 from scripts.day import plan
 from scripts.day.demo_base import DemoBase
 
-#: (consumer class, voltage level, pricing) of the three demo accounts.
+#: (consumer class, voltage level, pricing) of the three demo accounts; the published rates
+#: and the time-of-use windows are ``ledger.retail.samples``' illustrative ones.
 OFFERS: list[tuple[str, str, dict[str, Any]]] = [
     ("commercial", "below_1kv", {"kind": "fixed", "price_fen_per_mwh": 452_000}),
-    (
-        "industrial",
-        "kv_1_10",
-        {
-            "kind": "time_of_use",
-            "seasons": [
-                {
-                    "months": list(range(1, 13)),
-                    "windows": [
-                        {"start_minute": 0, "end_minute": 480, "kind": "valley"},
-                        {"start_minute": 480, "end_minute": 600, "kind": "peak"},
-                        {"start_minute": 600, "end_minute": 660, "kind": "sharp_peak"},
-                        {"start_minute": 660, "end_minute": 1_080, "kind": "flat"},
-                        {"start_minute": 1_080, "end_minute": 1_320, "kind": "peak"},
-                        {"start_minute": 1_320, "end_minute": 1_440, "kind": "valley"},
-                    ],
-                }
-            ],
-            "rates_fen_per_mwh": {
-                "sharp_peak": 780_000,
-                "peak": 650_000,
-                "flat": 420_000,
-                "valley": 210_000,
-            },
-        },
-    ),
+    ("industrial", "kv_1_10", sample_time_of_use(420_000).model_dump(mode="json")),
     (
         "residential",
         "below_1kv",
@@ -89,24 +65,7 @@ OFFERS: list[tuple[str, str, dict[str, Any]]] = [
         },
     ),
 ]
-#: The demo's published rates (T&D by class and voltage, two government funds).
-RATES = PublishedRates.model_validate(
-    {
-        "name": "Jibei demo rates",
-        "td_rates": [
-            {"consumer_class": c, "voltage_level": v, "rate_fen_per_mwh": r}
-            for c, v, r in (
-                ("commercial", "below_1kv", 158_000),
-                ("industrial", "kv_1_10", 121_000),
-                ("residential", "below_1kv", 98_000),
-            )
-        ],
-        "funds": [
-            {"name": "Reservoir resettlement fund", "rate_fen_per_mwh": 6_200},
-            {"name": "Renewable energy surcharge", "rate_fen_per_mwh": 19_000},
-        ],
-    }
-)
+RATES = sample_rates()
 #: Days after the anchoring a bill is due.
 DUE_DAYS = 15
 
