@@ -20,7 +20,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from ledger.bilateral.templates import RETAIL_AGENCY
-from ledger.clients.bilateral import BilateralContractsClient, ContractStatus
+from ledger.clients.bilateral import BilateralContractsClient
 from ledger.clients.registry import NodeRegistryClient, NodeStatus
 from ledger.clients.retail import (
     AccountTerms,
@@ -179,23 +179,18 @@ class RetailStages(DemoBase):
         )
 
     def _retail_agency(self, retailer: Participant, consumer: Participant) -> int:
-        """An active retail agency contract retailer -> consumer: the chain's, else a new one."""
+        """An active retail agency contract retailer -> consumer with no expiry: the chain's
+        (``active_contract_between``), else a new one."""
         r, c = self.account(retailer), self.account(consumer)
         client = self.ctx.client(BilateralContractsClient, r)
-        kinds = {t.id: t.kind for t in client.templates()}
-        if RETAIL_AGENCY.kind not in kinds.values():
-            client = self.ctx.client(BilateralContractsClient, self.role("operator"))
+        if RETAIL_AGENCY.kind not in {t.kind for t in client.templates()}:
             t = RETAIL_AGENCY
-            client.publish_template(t.kind, t.version, t.template_hash())
-            kinds = {t.id: t.kind for t in client.templates()}
-        for k in client.contracts():
-            if (
-                kinds.get(k.template_id) == RETAIL_AGENCY.kind
-                and (k.seller, k.buyer) == (r.address, c.address)
-                and k.status == ContractStatus.ACTIVE
-                and k.expires_at == 0
-            ):
-                return k.contract_no
+            operator = self.ctx.client(BilateralContractsClient, self.role("operator"))
+            operator.publish_template(t.kind, t.version, t.template_hash())
+        now = self.chain_time()
+        found = client.active_contract_between(r.address, c.address, RETAIL_AGENCY.kind, now)
+        if found is not None and found.expires_at == 0:
+            return found.contract_no
         return self._retail_register_agency(retailer, consumer, r, c)
 
     def _retail_register_agency(
