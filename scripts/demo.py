@@ -241,6 +241,11 @@ def print_summary(summary: DaySummary, events: int) -> None:
             f"{summary.contracts_registered} / {summary.contract_trades} "
             f"({summary.contract_traded_wh / 1e6:,.3f} MWh)",
         ),
+        (
+            "retail bills anchored / paid",
+            f"{summary.retail_bills} bills, {summary.retail_billed_fen / 100:,.2f} / "
+            f"{summary.retail_paid_fen / 100:,.2f} CNY",
+        ),
         ("total supply", f"{summary.total_supply_fen / 100:,.2f} CNY"),
         ("wallets + contracts", f"{summary.accounted_fen / 100:,.2f} CNY"),
         ("money conserved", "yes" if summary.conserved else "NO"),

@@ -5,7 +5,8 @@ meters, the delivery period, posting (both modes), taking through the recommenda
 optimiser, the dispatch center's security check (through the oracle's API), signed meter
 readings every quarter-hour (through the oracle's API), the period's meter totals,
 settlement (trades, then deviations), ratings, surveillance, certificates and quotas,
-bilateral contracts (:mod:`scripts.day.demo_contracts`), then the gateway's index. Stages
+bilateral contracts (:mod:`scripts.day.demo_contracts`), retail packages and bills
+(:mod:`scripts.day.demo_retail`), then the gateway's index. Stages
 whose contracts are not deployed are reported as skipped.
 
 Time: a :class:`ChainClock` moves the day along. On a development chain (anvil, Hardhat)
@@ -33,6 +34,7 @@ from scripts.day.demo_base import GAS_FLOAT_WEI, GAS_LOW_WEI, DaySummary, Report
 from scripts.day.demo_contracts import ContractStages
 from scripts.day.demo_delivery import DeliveryStages
 from scripts.day.demo_market import MarketStages
+from scripts.day.demo_retail import RetailStages
 from scripts.day.plan import (
     BALANCING_N,
     BLOCKS,
@@ -52,7 +54,9 @@ from scripts.day.plan import (
 )
 
 
-class MarketDay(MarketStages, AuctionStages, DeliveryStages, AfterStages, ContractStages):
+class MarketDay(
+    MarketStages, AuctionStages, DeliveryStages, AfterStages, ContractStages, RetailStages
+):
     """Runs one delivery day of ``scenario`` on the chain behind ``ctx`` (demo keys): the
     plan's stages (:data:`scripts.day.plan.STAGES`) in order, the centralised auction right
     after taking (its trades then go through dispatch, metering and settlement with the
@@ -72,6 +76,8 @@ class MarketDay(MarketStages, AuctionStages, DeliveryStages, AfterStages, Contra
                 self.count_auction_settled()
         with self.stage("contracts"):
             self.bilateral_contracts()
+        with self.stage("retail"):
+            self.retail()
         self.conservation()
         return self.summary
 

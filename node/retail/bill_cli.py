@@ -53,12 +53,18 @@ def _read(path: Path) -> str:
 
 
 def _inputs(
-    account: Path, package: Path, rates: Path
+    account: Path, package: Path, rates: Path, *others: Path | None
 ) -> tuple[ConsumerAccount, RetailPackage, PublishedRates]:
+    """The three models; every input file (``others`` too) is read before any is validated,
+    so a missing file is the error whatever its place."""
+    texts = [_read(p) for p in (account, package, rates)]
+    for other in others:
+        if other is not None:
+            _read(other)
     return (
-        load_model(ConsumerAccount, _read(account), str(account)),
-        load_model(RetailPackage, _read(package), str(package)),
-        load_model(PublishedRates, _read(rates), str(rates)),
+        load_model(ConsumerAccount, texts[0], str(account)),
+        load_model(RetailPackage, texts[1], str(package)),
+        load_model(PublishedRates, texts[2], str(rates)),
     )
 
 
@@ -100,7 +106,7 @@ def compute(
     rates: RatesOpt,
     readings: ReadingsOpt,
     month: MonthOpt,
-    out_dir: Annotated[Path, typer.Option("--out-dir", help="Where the files go.")] = Path("."),
+    out: Annotated[Path, typer.Option("--out-dir", help="Where the files go.")] = Path("."),
     formats: Annotated[
         list[str] | None,
         typer.Option("--format", help="json, html, pdf, csv (repeat; default all)."),
@@ -108,9 +114,9 @@ def compute(
     as_json: cli.JsonOpt = False,
 ) -> None:
     """Compute a consumer's bill for a month and write it (JSON, HTML, PDF, CSV)."""
-    acct, pkg, rts = _inputs(account, package, rates)
+    acct, pkg, rts = _inputs(account, package, rates, readings)
     bill = compute_bill(acct, load_file(readings), pkg, rts, check_month(month))
-    paths = write_bill(bill, out_dir, formats or list(FORMATS))
+    paths = write_bill(bill, out, formats or list(FORMATS))
     summary = _summary(bill) | {"files": [str(p) for p in paths]}
     if as_json:
         cli.print_json(summary)
@@ -146,7 +152,7 @@ def verify(
     ] = None,
 ) -> None:
     """Re-derive a bill from readings, package and rates; exit 1 on any difference."""
-    acct, pkg, rts = _inputs(account, package, rates)
+    acct, pkg, rts = _inputs(account, package, rates, readings, bill)
     given = None if bill is None else load_model(Bill, _read(bill), str(bill))
     expected = None
     if bill_hash is not None:
@@ -181,13 +187,20 @@ def whatif(
     packages: Annotated[
         list[Path], typer.Option("--package", help="An offered package JSON (repeat).")
     ],
-    months: Annotated[list[int], typer.Option("--month", help="A past month YYYYMM (repeat).")],
+    months: Annotated[
+        list[int] | None, typer.Option("--month", help="A past month YYYYMM (repeat).")
+    ] = None,
     as_json: cli.JsonOpt = False,
 ) -> None:
     """What would I have paid: the months priced under every offered package."""
-    acct = load_model(ConsumerAccount, _read(account), str(account))
-    rts = load_model(PublishedRates, _read(rates), str(rates))
-    offered = [load_model(RetailPackage, _read(p), str(p)) for p in packages]
+    texts = [_read(p) for p in (account, rates, readings, *packages)]
+    acct = load_model(ConsumerAccount, texts[0], str(account))
+    rts = load_model(PublishedRates, texts[1], str(rates))
+    offered = [
+        load_model(RetailPackage, t, str(p)) for t, p in zip(texts[3:], packages, strict=True)
+    ]
+    if not months:
+        raise ValidationError("give at least one --month YYYYMM")
     rows = load_file(readings)
     quotes = what_if(acct, [check_month(m) for m in months], lambda _m: rows, offered, rts)
     if as_json:
@@ -233,10 +246,11 @@ def root(
 
 @bill_app.command("example")
 def example(
-    out_dir: Annotated[Path, typer.Argument(help="Where the sample inputs go.")],
+    out: Annotated[Path, typer.Argument(help="Where the sample inputs go.", metavar="OUT_DIR")],
     month: MonthOpt = 202607,
 ) -> None:
     """Write sample inputs (account, packages, rates, a month of readings) to try the others."""
+    out_dir = out
     out_dir.mkdir(parents=True, exist_ok=True)
     node, retailer, meter = "0x" + "c1" * 20, "0x" + "e2" * 20, "0x" + "01" * 32
     acct = sample_account(node, ConsumerClass.industrial, [meter], capacity_kva=400)

@@ -65,6 +65,12 @@ class DaySummary(DayFigures):
     contracts_registered: int = 0
     contract_trades: int = 0
     contract_traded_wh: int = 0
+    #: Retail packages published, bills anchored, their total and what was paid
+    #: (day/demo_retail.py).
+    retail_packages: int = 0
+    retail_bills: int = 0
+    retail_billed_fen: int = 0
+    retail_paid_fen: int = 0
 
 
 class DemoBase:
