@@ -81,8 +81,9 @@ ALSO_NEEDED["surveil rule"] = {"text"}
 #: ... unless the bad one replaces it (``--text`` or ``--file``).
 ALTERNATIVE = {"text": "file"}
 #: Commands that check something else first (still one line, but not naming the wallet):
-#: ``certs deploy-aux`` needs the certificate chain; ``surveil file`` reads the history.
-WALLET_CHECKED_LATE = {"certs deploy-aux", "surveil file"}
+#: ``certs deploy-aux`` needs the certificate chain; ``surveil file`` reads the history;
+#: ``portal serve`` needs its TLS certificate and asks the password at log-in, not at start.
+WALLET_CHECKED_LATE = {"certs deploy-aux", "surveil file", "portal serve"}
 
 
 @dataclass(frozen=True)
