@@ -53,7 +53,8 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
     /// as one word (_interned); escrow, fee, energyFen and exposure are derived.
     struct StoredTrade {
         uint32 takerId; // slot 0; into _interned, 0 = no trade
-        uint64 listingId;
+        uint56 listingId;
+        bool paidWhileFormed; // payOut of a Formed trade wrote slot 1 (see settleTrade)
         TradeStatus status;
         uint48 energyWh; // <= the listing's remainingWh, a uint48
         uint32 priceFenPerMwh; // the listing's, a uint32
@@ -507,7 +508,8 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         // a Formed trade goes straight to its end (no TradeDispatched: the engine's
         // TradeSettled and DispatchResultRecorded carry the energies)
         if (t.status == TradeStatus.Formed) {
-            if (_slot1(t) == 0) {
+            // slot 1 of a Formed trade is empty unless payOut wrote it (not read here)
+            if (!t.paidWhileFormed) {
                 _checkExecution(t, tradeId, executedWh, curtailedWh);
                 return _settleFormed(t, tradeId, amountFen, failed);
             }
@@ -833,9 +835,10 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
     }
 
     /// @dev Slot 0 of a new trade (StoredTrade order, low bits first), one sstore:
-    /// listingId <= _listingCount (a uint64), energyWh <= the listing's remainingWh (a
-    /// uint48), price the listing's uint32; the taker (counted in its period) and the
-    /// terms interned.
+    /// listingId <= _listingCount (SafeCast to uint56: a listing id past 2^56 reverts
+    /// SafeCastOverflowedUintDowncast), paidWhileFormed false, energyWh <= the listing's
+    /// remainingWh (a uint48), price the listing's uint32; the taker (counted in its
+    /// period) and the terms interned.
     function _storeTrade(
         StoredTrade storage t,
         uint32 periodId,
@@ -845,7 +848,7 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         uint256 terms,
         address taker
     ) private {
-        uint256 word = uint256(_countTaker(taker, periodId)) | listingId << 32
+        uint256 word = uint256(_countTaker(taker, periodId)) | uint256(listingId.toUint56()) << 32
             | uint256(TradeStatus.Formed) << 96 | energyWh << 104 | price << 152
             | uint256(uint40(block.timestamp)) << 184 | uint256(_intern(terms)) << 224;
         assembly ("memory-safe") {
@@ -992,6 +995,7 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         uint256 paid = t.paidOutFen;
         uint256 left = _energyFen(t) + _feeFen(t) - paid;
         if (amountFen > left) revert EscrowExceeded(tradeId, amountFen, left);
+        if (t.status == TradeStatus.Formed) t.paidWhileFormed = true;
         t.paidOutFen = uint128(paid + amountFen); // <= escrow, below 2^128
         _totalEscrow -= uint128(amountFen);
         _transferOut(tradeId, to, amountFen, left - amountFen);
@@ -1180,7 +1184,7 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         uint32 takerId = uint32(word);
         if (takerId == 0) revert UnknownTrade(tradeId);
         status = TradeStatus(uint8(word >> 96));
-        uint256 head = _slot0(_listings[uint64(word >> 32)]);
+        uint256 head = _slot0(_listings[uint56(word >> 32)]);
         address maker = address(uint160(head));
         address taker = address(uint160(_interned[takerId]));
         (buyer, seller) =
