@@ -1122,8 +1122,8 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         out.feeFen = _feeFen(t);
         out.escrowFen = out.energyFen + out.feeFen;
         out.exposureFen = _exposure(out.energyFen, _exposureBpsOf(t));
-        if (_slot1(t) != 0 || (out.status != TradeStatus.Settled && out.status != TradeStatus.Failed))
-        {
+        bool closed = out.status == TradeStatus.Settled || out.status == TradeStatus.Failed;
+        if (!closed || _slot1(t) != 0) {
             out.executedWh = t.executedWh;
             out.curtailedWh = t.curtailedWh;
             out.paidOutFen = t.paidOutFen;
