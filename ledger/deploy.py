@@ -27,6 +27,7 @@ from ledger import suite as suite_pkg
 from ledger.artifacts import Artifact
 from ledger.clients.access import ROLE_NAMES, MarketAccessClient
 from ledger.clients.registry import NodeRegistryClient
+from ledger.clients.trading import TradingMarketClient
 from ledger.compiler import SOLC_VERSION
 from ledger.context import LedgerContext
 from ledger.errors import ConfigError, DeploymentError, ManifestChainMismatchError
@@ -207,6 +208,10 @@ def deploy_suite(ctx: LedgerContext, admin: LocalAccount, *, fresh: bool = False
     NodeRegistryClient(
         deployed["NodeRegistry"].address, ctx.sender(admin), ctx.store
     ).set_trading_market(deployed["TradingMarket"].address)
+    # Where the market reads the energies of a trade settled from Formed (docs/gas.md).
+    TradingMarketClient(
+        deployed["TradingMarket"].address, ctx.sender(admin), ctx.store
+    ).set_dispatch_results(deployed["DispatchResults"].address)
     build_info_id = _build_info_id(settings)
     manifest = Manifest(
         chain_id=chain_id,

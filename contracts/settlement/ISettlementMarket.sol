@@ -7,6 +7,19 @@ import {ITradingMarket} from "../interfaces/ITradingMarket.sol";
 /// @notice What the settlement engine needs of the trading market beyond ITradingMarket: a
 /// lean trade read and one call that dispatches, pays out and closes a trade.
 interface ISettlementMarket {
+    /// @notice The ADMIN named the DispatchResults whose records hold the executed and
+    /// curtailed energy of the trades settleTrade takes from Formed to their end.
+    event DispatchResultsSet(address dispatchResults, address by);
+
+    /// @notice setDispatchResults was called already (it names the contract once).
+    error DispatchResultsAlreadySet(address dispatchResults);
+
+    /// @notice Name DispatchResults once (the access root's ADMIN; ZeroAddress for 0).
+    function setDispatchResults(address dispatchResults_) external;
+
+    /// @notice The DispatchResults named by setDispatchResults (0 before).
+    function dispatchResults() external view returns (address);
+
     /// @notice A trade as settlement reads it (no dynamic fields, no derived amounts).
     /// @param packedRoute The route as ITransmissionTariff.cachedRoute packs it: bits 0..7
     /// the length, region k in bits 8+5k..12+5k.
@@ -32,12 +45,15 @@ interface ISettlementMarket {
         view
         returns (ITradingMarket.TradeStatus status, uint32 periodId, uint64 energyWh);
 
-    /// @notice Settle an open trade in one call (MARKET_CONTRACT): if it is Formed, record
+    /// @notice Settle an open trade in one call (MARKET_CONTRACT): if it is Formed, check
     /// executedWh and curtailedWh as markDispatched does (DispatchExceedsTrade) but without
     /// its TradeDispatched and Formed -> Dispatched TradeStatusChanged (the status goes from
     /// Formed straight to the end); payOut(tradeId, msg.sender, amountFen) if amountFen is
     /// not zero; then closeTrade(tradeId, Failed if `failed` else Settled); otherwise the
-    /// same errors and events, in that order. Returns the refund paid to the buyer.
+    /// same errors and events, in that order. Returns the refund paid to the buyer. A
+    /// Formed trade nothing was paid out of stores nothing of this: `trade` reads its
+    /// executed and curtailed energy from DispatchResults (the engine passes its record)
+    /// and its paid-out amount is its whole escrow.
     function settleTrade(
         uint256 tradeId,
         uint256 executedWh,

@@ -530,6 +530,8 @@ contract SettlementEngine is ISettlementEngine, MarketAccessed, ReentrancyGuard 
 
         np.deviationSettled = true;
         rates.locked = true;
+        // the obligation the market added with the node's first trade of the period
+        if (trades != 0) _registry.removeObligation(node);
         _applyDeviation(node, period, np, rates, meteredNet);
     }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
 import {MarketAccessed} from "../access/MarketAccessed.sol";
 import {Roles} from "../access/Roles.sol";
 import {IMarketAccess} from "../interfaces/IMarketAccess.sol";
@@ -12,6 +14,8 @@ import {ITransmissionTariff} from "../interfaces/ITransmissionTariff.sol";
 /// RATE_HISTORY entries and 32 packed counters (4 slots). The route search is Dijkstra over
 /// node weights with bitmask sets: at most 32 extractions, each scanning at most 32 ids.
 contract TransmissionTariff is ITransmissionTariff, MarketAccessed {
+    using SafeCast for uint256;
+
     uint8 private constant _MAX_REGIONS = 32;
     uint8 private constant _RATE_HISTORY = 4;
     /// @dev Bit positions indexed by the de Bruijn hash of an isolated 32-bit bit:
@@ -26,14 +30,16 @@ contract TransmissionTariff is ITransmissionTariff, MarketAccessed {
     StampRate[4][32] private _rates;
     /// @dev Entries ever appended per region; the newest is at (count - 1) % RATE_HISTORY.
     uint32[32] private _rateCount;
-    /// @dev Bumped by every regulator write; a cached route of another version is stale.
+    /// @dev Bumped by every regulator write and by the first cachedRoute once a scheduled
+    /// rate took effect; a cached route of another version is stale.
     uint32 private _version;
-    /// @dev Cached cheapest route per (from << 5 | to): the packed route (bits 0..167, see
-    /// cachedRoute), the version (bits 168..199) and the time it stops being valid, the
-    /// next time a scheduled rate takes effect (bits 200..255, exclusive).
+    /// @dev Same slot: until when the rates in effect stay as they are (the earliest
+    /// future effective time of a pending rate, exclusive; 0: to be computed).
+    uint56 private _ratesValidUntil;
+    /// @dev Cached cheapest route per (from << 5 | to), one word: the packed route (bits
+    /// 0..167, see cachedRoute), its stamp-rate sum (bits 168..223) and the version it was
+    /// computed at (bits 224..255).
     mapping(uint256 pair => uint256) private _routeCache;
-    /// @dev The cached route's stamp-rate sum, same key.
-    mapping(uint256 pair => uint256) private _sumCache;
 
     /// @param access_ The suite's access root.
     constructor(IMarketAccess access_) MarketAccessed(access_) {}
@@ -47,7 +53,7 @@ contract TransmissionTariff is ITransmissionTariff, MarketAccessed {
         bytes32 previous = _names[region_];
         _names[region_] = name;
         _defined |= uint32(1) << region_;
-        ++_version;
+        _bump();
         emit RegionDefined(region_, name, previous);
     }
 
@@ -67,7 +73,7 @@ contract TransmissionTariff is ITransmissionTariff, MarketAccessed {
             _adjacency[lo] &= ~(uint32(1) << hi);
             _adjacency[hi] &= ~(uint32(1) << lo);
         }
-        ++_version;
+        _bump();
         emit EdgeSet(lo, hi, connected);
     }
 
@@ -99,7 +105,7 @@ contract TransmissionTariff is ITransmissionTariff, MarketAccessed {
             _rates[region_][count % _RATE_HISTORY] = StampRate(rateFenPerMwh, effectiveFrom);
             _rateCount[region_] = count + 1;
         }
-        ++_version;
+        _bump();
         emit StampRateScheduled(
             region_, rateFenPerMwh, effectiveFrom, replaced, old.rateFenPerMwh, old.effectiveFrom
         );
@@ -212,20 +218,30 @@ contract TransmissionTariff is ITransmissionTariff, MarketAccessed {
         returns (uint256 packedRoute, uint256 sumRateFenPerMwh)
     {
         uint256 pair = uint256(from) << 5 | uint256(to & 0x1f);
-        if (from < _MAX_REGIONS && to < _MAX_REGIONS) {
+        // the version and the rates' validity share a slot, read once
+        uint32 version = _version;
+        if (block.timestamp >= _ratesValidUntil) {
+            // a scheduled rate took effect (or nothing was computed since the last write):
+            // every cached route is stale
+            version = _bump();
+        } else if (from < _MAX_REGIONS && to < _MAX_REGIONS) {
             uint256 entry = _routeCache[pair];
-            if (
-                entry != 0 && uint32(entry >> 168) == _version
-                    && block.timestamp < entry >> 200
-            ) {
-                return (entry & _ROUTE_MASK, _sumCache[pair]);
+            if (entry != 0 && uint32(entry >> 224) == version) {
+                return (entry & _ROUTE_MASK, uint56(entry >> 168));
             }
         }
         uint8[] memory route;
         (route, sumRateFenPerMwh) = _cheapestRoute(from, to, uint64(block.timestamp));
         packedRoute = _pack(route);
-        _routeCache[pair] = packedRoute | uint256(_version) << 168 | _validUntil() << 200;
-        _sumCache[pair] = sumRateFenPerMwh;
+        _routeCache[pair] =
+            packedRoute | uint256(sumRateFenPerMwh.toUint56()) << 168 | uint256(version) << 224;
+    }
+
+    /// @dev A new version (every cached route stale) and the rates' validity from now.
+    function _bump() private returns (uint32 version) {
+        version = _version + 1;
+        _version = version;
+        _ratesValidUntil = uint56(_validUntil());
     }
 
     /// @inheritdoc ITransmissionTariff

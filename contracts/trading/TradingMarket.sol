@@ -8,6 +8,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {MarketAccessed} from "../access/MarketAccessed.sol";
 import {Roles} from "../access/Roles.sol";
+import {IDispatchResults} from "../interfaces/IDispatchResults.sol";
 import {IMarketAccess} from "../interfaces/IMarketAccess.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 import {ITradingMarket} from "../interfaces/ITradingMarket.sol";
@@ -52,7 +53,8 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
     /// as one word (_interned); escrow, fee, energyFen and exposure are derived.
     struct StoredTrade {
         uint32 takerId; // slot 0; into _interned, 0 = no trade
-        uint64 listingId;
+        uint56 listingId;
+        bool paidWhileFormed; // payOut of a Formed trade wrote slot 1 (see settleTrade)
         TradeStatus status;
         uint48 energyWh; // <= the listing's remainingWh, a uint48
         uint32 priceFenPerMwh; // the listing's, a uint32
@@ -69,6 +71,9 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
     uint16 public constant BPS = 10_000;
     /// @notice The exposure rate at deployment: 10 % of the trade value.
     uint16 public constant DEFAULT_EXPOSURE_BPS = 1_000;
+
+    /// @dev The access root's DEFAULT_ADMIN_ROLE (setDispatchResults).
+    bytes32 private constant ADMIN_ROLE = 0x00;
 
     INodeRegistry private immutable _registry;
     ITransmissionTariff private immutable _tariff;
@@ -97,6 +102,9 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
     /// word is one id whatever it stands for; the trade field says how to read it.
     mapping(uint32 id => uint256 word) private _interned;
     mapping(uint256 word => uint32 id) private _internIds;
+    /// @dev Named once by the ADMIN (setDispatchResults): where `trade` reads the executed
+    /// and curtailed energy of a trade settleTrade closed without writing its slot 1.
+    IDispatchResults private _dispatchResults;
 
     /// @param access_ The suite's access root.
     /// @param registry_ The node registry (eligibility, regions, bonds, obligations).
@@ -160,6 +168,15 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
             takingClosesAt,
             msg.sender
         );
+    }
+
+    /// @inheritdoc ISettlementMarket
+    function setDispatchResults(address dispatchResults_) external onlyRole(ADMIN_ROLE) {
+        if (dispatchResults_ == address(0)) revert ZeroAddress();
+        address current = address(_dispatchResults);
+        if (current != address(0)) revert DispatchResultsAlreadySet(current);
+        _dispatchResults = IDispatchResults(dispatchResults_);
+        emit DispatchResultsSet(dispatchResults_, msg.sender);
     }
 
     /// @inheritdoc ITradingMarket
@@ -271,7 +288,7 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         // the taker's count: _countTaker
         ++_tradesIn[address(uint160(head))][uint32(head >> 184)];
 
-        _registry.openTradeObligations(q.buyer, q.seller, q.exposureFen);
+        _openObligations(q, uint32(head >> 184));
         _collect(q.buyer, q.energyFen + q.feeFen);
 
         emit TradeCreated(
@@ -344,7 +361,9 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
             _venueRoute(v.seller, v.buyer),
             v.buyer
         );
-        _registry.openTradeObligations(v.buyer, v.seller, q.exposureFen);
+        q.buyer = v.buyer;
+        q.seller = v.seller;
+        _openObligations(q, v.periodId);
         _collect(v.payer, q.energyFen + q.feeFen);
         emit TradeCreated(
             tradeId,
@@ -449,9 +468,7 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         uint256 executedWh,
         uint256 curtailedWh
     ) private {
-        if (executedWh + curtailedWh > t.energyWh) {
-            revert DispatchExceedsTrade(tradeId, executedWh, curtailedWh, t.energyWh);
-        }
+        _checkExecution(t, tradeId, executedWh, curtailedWh);
         t.executedWh = uint64(executedWh); // both <= energyWh, a uint64
         t.curtailedWh = uint64(curtailedWh);
     }
@@ -490,9 +507,57 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         StoredTrade storage t = _openTrade(tradeId);
         // a Formed trade goes straight to its end (no TradeDispatched: the engine's
         // TradeSettled and DispatchResultRecorded carry the energies)
-        if (t.status == TradeStatus.Formed) _recordExecution(t, tradeId, executedWh, curtailedWh);
+        if (t.status == TradeStatus.Formed) {
+            // slot 1 of a Formed trade is empty unless payOut wrote it (not read here)
+            if (!t.paidWhileFormed) {
+                _checkExecution(t, tradeId, executedWh, curtailedWh);
+                return _settleFormed(t, tradeId, amountFen, failed);
+            }
+            _recordExecution(t, tradeId, executedWh, curtailedWh);
+        }
         if (amountFen != 0) _payOut(t, tradeId, msg.sender, amountFen);
         refundFen = _close(t, tradeId, failed ? TradeStatus.Failed : TradeStatus.Settled);
+    }
+
+    function _checkExecution(
+        StoredTrade storage t,
+        uint256 tradeId,
+        uint256 executedWh,
+        uint256 curtailedWh
+    ) private view {
+        if (executedWh + curtailedWh > t.energyWh) {
+            revert DispatchExceedsTrade(tradeId, executedWh, curtailedWh, t.energyWh);
+        }
+    }
+
+    /// @dev settleTrade of a Formed trade with an empty slot 1: payOut(amountFen) to the
+    /// caller and _close, with the same checks, events and transfers in the same order,
+    /// writing only the status (the paid-out amount of a closed trade is its whole escrow;
+    /// its energies are DispatchResults' record, which `trade` reads).
+    function _settleFormed(StoredTrade storage t, uint256 tradeId, uint256 amountFen, bool failed)
+        private
+        returns (uint256 left)
+    {
+        uint256 energyFen = _energyFen(t);
+        uint256 escrowFen = energyFen + _feeFen(t);
+        if (amountFen > escrowFen) revert EscrowExceeded(tradeId, amountFen, escrowFen);
+        left = escrowFen - amountFen;
+        _totalEscrow -= uint128(escrowFen);
+        if (amountFen != 0) _transferOut(tradeId, msg.sender, amountFen, left);
+        TradeStatus status = failed ? TradeStatus.Failed : TradeStatus.Settled;
+        t.status = status;
+        (address buyer, address seller) = _parties(t);
+        uint256 exposureFen = _exposure(energyFen, _exposureBpsOf(t));
+        if (exposureFen != 0) _registry.releaseBond(seller, exposureFen);
+        emit TradeStatusChanged(tradeId, TradeStatus.Formed, status, msg.sender);
+        if (left != 0) _transferOut(tradeId, buyer, left, 0);
+    }
+
+    function _transferOut(uint256 tradeId, address to, uint256 amountFen, uint256 remainingFen)
+        private
+    {
+        emit EscrowPaidOut(tradeId, to, amountFen, remainingFen, msg.sender);
+        _token.safeTransfer(to, amountFen);
     }
 
     /// @dev Close: release the obligations and exposure, refund the rest of the escrow.
@@ -506,7 +571,9 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         left = energyFen + _feeFen(t) - t.paidOutFen;
         uint256 exposureFen = _exposure(energyFen, _exposureBpsOf(t));
         (address buyer, address seller) = _parties(t);
-        _registry.closeTradeObligations(buyer, seller, exposureFen);
+        // the parties' obligations of the period are released when their deviation of the
+        // period settles (SettlementEngine.settleDeviation); the exposure here
+        if (exposureFen != 0) _registry.releaseBond(seller, exposureFen);
         emit TradeStatusChanged(tradeId, previous, status, msg.sender);
         if (left != 0) _payOut(t, tradeId, buyer, left);
     }
@@ -768,9 +835,10 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
     }
 
     /// @dev Slot 0 of a new trade (StoredTrade order, low bits first), one sstore:
-    /// listingId <= _listingCount (a uint64), energyWh <= the listing's remainingWh (a
-    /// uint48), price the listing's uint32; the taker (counted in its period) and the
-    /// terms interned.
+    /// listingId <= _listingCount (SafeCast to uint56: a listing id past 2^56 reverts
+    /// SafeCastOverflowedUintDowncast), paidWhileFormed false, energyWh <= the listing's
+    /// remainingWh (a uint48), price the listing's uint32; the taker (counted in its
+    /// period) and the terms interned.
     function _storeTrade(
         StoredTrade storage t,
         uint32 periodId,
@@ -780,7 +848,7 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         uint256 terms,
         address taker
     ) private {
-        uint256 word = uint256(_countTaker(taker, periodId)) | listingId << 32
+        uint256 word = uint256(_countTaker(taker, periodId)) | uint256(listingId.toUint56()) << 32
             | uint256(TradeStatus.Formed) << 96 | energyWh << 104 | price << 152
             | uint256(uint40(block.timestamp)) << 184 | uint256(_intern(terms)) << 224;
         assembly ("memory-safe") {
@@ -860,6 +928,21 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         _tradesIn[taker][periodId] = uint224(count) + 1 | uint256(id) << 224;
     }
 
+    /// @dev The registry obligations of a new trade (its counts already bumped): one per
+    /// party and period, added with the party's first trade of the period (removed when
+    /// its deviation of the period settles), and the seller's exposure reserved.
+    function _openObligations(Priced memory q, uint32 periodId) private {
+        bool buyerFirst = uint224(_tradesIn[q.buyer][periodId]) == 1;
+        bool sellerFirst = uint224(_tradesIn[q.seller][periodId]) == 1;
+        if (buyerFirst && sellerFirst) {
+            _registry.openTradeObligations(q.buyer, q.seller, q.exposureFen);
+            return;
+        }
+        if (buyerFirst) _registry.addObligation(q.buyer);
+        if (sellerFirst) _registry.addObligation(q.seller);
+        if (q.exposureFen != 0) _registry.reserveBond(q.seller, q.exposureFen);
+    }
+
     /// @dev The id of `word` in _interned, given on first use (the 2^32-th id reverts).
     function _intern(uint256 word) private returns (uint32 id) {
         id = _internIds[word];
@@ -912,10 +995,10 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         uint256 paid = t.paidOutFen;
         uint256 left = _energyFen(t) + _feeFen(t) - paid;
         if (amountFen > left) revert EscrowExceeded(tradeId, amountFen, left);
+        if (t.status == TradeStatus.Formed) t.paidWhileFormed = true;
         t.paidOutFen = uint128(paid + amountFen); // <= escrow, below 2^128
         _totalEscrow -= uint128(amountFen);
-        emit EscrowPaidOut(tradeId, to, amountFen, left - amountFen, msg.sender);
-        _token.safeTransfer(to, amountFen);
+        _transferOut(tradeId, to, amountFen, left - amountFen);
     }
 
     function _energyFen(StoredTrade storage t) private view returns (uint256) {
@@ -1039,9 +1122,25 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         out.feeFen = _feeFen(t);
         out.escrowFen = out.energyFen + out.feeFen;
         out.exposureFen = _exposure(out.energyFen, _exposureBpsOf(t));
-        out.executedWh = t.executedWh;
-        out.curtailedWh = t.curtailedWh;
-        out.paidOutFen = t.paidOutFen;
+        bool closed = out.status == TradeStatus.Settled || out.status == TradeStatus.Failed;
+        if (!closed || _slot1(t) != 0) {
+            out.executedWh = t.executedWh;
+            out.curtailedWh = t.curtailedWh;
+            out.paidOutFen = t.paidOutFen;
+            return out;
+        }
+        // closed by settleTrade from Formed (_settleFormed): nothing stored in slot 1
+        out.paidOutFen = out.escrowFen;
+        IDispatchResults results = _dispatchResults;
+        if (address(results) != address(0)) {
+            IDispatchResults.Execution memory e = results.executionOf(tradeId);
+            (out.executedWh, out.curtailedWh) = (e.executedWh, e.curtailedWh);
+        }
+    }
+
+    /// @inheritdoc ISettlementMarket
+    function dispatchResults() external view returns (address) {
+        return address(_dispatchResults);
     }
 
     function _period(uint32 periodId) private view returns (Period storage p) {
@@ -1085,7 +1184,7 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
         uint32 takerId = uint32(word);
         if (takerId == 0) revert UnknownTrade(tradeId);
         status = TradeStatus(uint8(word >> 96));
-        uint256 head = _slot0(_listings[uint64(word >> 32)]);
+        uint256 head = _slot0(_listings[uint56(word >> 32)]);
         address maker = address(uint160(head));
         address taker = address(uint160(_interned[takerId]));
         (buyer, seller) =
@@ -1098,6 +1197,13 @@ contract TradingMarket is ITradingMarket, ISettlementMarket, MarketAccessed, Ree
     function _slot0(StoredTrade storage t) private view returns (uint256 word) {
         assembly ("memory-safe") {
             word := sload(t.slot)
+        }
+    }
+
+    /// @dev The second word of a trade (executedWh, curtailedWh, paidOutFen).
+    function _slot1(StoredTrade storage t) private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := sload(add(t.slot, 1))
         }
     }
 

@@ -178,6 +178,14 @@ class TradingMarketClient(ContractClient):
     def set_exposure_bps(self, exposure_bps: int) -> TxReceipt:
         return self._transact("setExposureBps", exposure_bps)
 
+    def set_dispatch_results(self, dispatch_results: str) -> TxReceipt:
+        """Name DispatchResults once (ADMIN): where ``trade`` reads the energies of a trade
+        settled from Formed (docs/gas.md)."""
+        return self._transact("setDispatchResults", dispatch_results)
+
+    def dispatch_results(self) -> str:
+        return str(self._call("dispatchResults"))
+
     # -- nodes ----------------------------------------------------------------------------
 
     def post(

@@ -119,6 +119,8 @@ contract Suite is CheatCodes {
         access.grantRole(Roles.MARKET_CONTRACT, address(engine));
         access.grantRole(Roles.MARKET_CONTRACT, address(closer));
         access.grantRole(Roles.MARKET_CONTRACT, address(fund));
+        // as ledger/deploy.py (docs/gas.md)
+        ISettlementMarket(address(market)).setDispatchResults(address(dispatch));
         VM.stopPrank();
     }
 

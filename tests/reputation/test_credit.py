@@ -251,6 +251,9 @@ def test_losing_the_reward_with_a_short_bond_opens_a_deadline(rep: Rep) -> None:
     rep.of(m.buyer).rate(rep.trade(seller, m.buyer), 5)
     rep.agency.post_credit_level(node, AA, 0)
     assert level_of(rep, node) == AAA  # AA, one notch better
+    # the seller's obligation of the period is held until its deviation settles; the
+    # market's stand-in settler (MARKET_CONTRACT) releases it as the engine would
+    rep.ctx.client(NodeRegistryClient, rep.ctx.account("node-90")).remove_obligation(node)
     set_bond(rep, seller, TABLE[AAA])
     receipt = rep.regulator.penalize(node, 50, Web3.keccak(text="ruling-2"))
     (ev,) = rep.reader.events(receipt, "TopUpRequired")

@@ -182,8 +182,10 @@ def test_mode1_seller_posts_buyer_takes_end_to_end(market: Market) -> None:
     assert m.escrow_of(tid) == 0
     assert m.total_escrow_fen() == 0 == market.token.balance_of(m.address)
     assert market.registry.node_info(s.address).reserved_fen == 0
-    assert market.registry.obligations_of(s.address) == 1  # the listing is still open
-    assert market.registry.obligations_of(b.address) == 0
+    # the listing is still open; the period's obligation of each party is held until its
+    # deviation of the period settles (SettlementEngine.settleDeviation)
+    assert market.registry.obligations_of(s.address) == 2
+    assert market.registry.obligations_of(b.address) == 1
 
 
 def test_mode2_buyer_posts_seller_takes_end_to_end(market: Market) -> None:
@@ -213,8 +215,10 @@ def test_mode2_buyer_posts_seller_takes_end_to_end(market: Market) -> None:
     # a failed trade refunds the whole prepayment
     market.settler.close_trade(tid, TradeStatus.FAILED)
     assert market.token.balance_of(b.address) == FUNDS_FEN
-    assert market.registry.obligations_of(b.address) == 0
-    assert market.registry.obligations_of(s.address) == 0
+    # each party's obligation of the period: held until its deviation of the period settles
+    assert market.registry.obligations_of(b.address) == 1
+    assert market.registry.obligations_of(s.address) == 1
+    assert market.registry.node_info(s.address).reserved_fen == 0
 
 
 def test_amend_cancel_expire(market: Market) -> None:
