@@ -41,9 +41,13 @@ abstract contract BilateralContractsStorage is IBilateralContracts {
         uint64 tradeId;
     }
 
+    /// @dev The trade store the periods are formed in.
     ITradingMarket internal immutable _market;
+    /// @dev The node registry (removed or banned parties).
     INodeRegistry internal immutable _registry;
 
+    // The storage layout: append only, never reorder (checked against the build's
+    // storageLayout when this was split out of BilateralContracts).
     uint32 internal _templateCount;
     uint256 internal _contractCount;
     mapping(uint32 templateId => Template) internal _templates;
@@ -57,6 +61,7 @@ abstract contract BilateralContractsStorage is IBilateralContracts {
 
     /// @param market_ The trade store (TradingMarket) whose venue hook forms the trades.
     /// @param registry_ The node registry (removed or banned parties).
+    /// @dev BilateralContracts' constructor rejects zero addresses.
     constructor(ITradingMarket market_, INodeRegistry registry_) {
         _market = market_;
         _registry = registry_;
