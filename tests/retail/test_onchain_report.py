@@ -7,9 +7,9 @@ from eth_hash.auto import keccak
 
 from ledger.clients.trading import ListingSide
 from ledger.retail.accounts import ConsumerAccount
-from ledger.retail.readings import from_rows
 from ledger.retail.leaves import BillRef, bills_tree
 from ledger.retail.months import local_datetime
+from ledger.retail.readings import from_rows
 from node.retail.intervals import intervals_csv
 from node.retail.report import report_csv, retailer_report
 from tests.retail.onchain_fixtures import Retail, market, retail

@@ -17,7 +17,7 @@ from ledger.errors import ValidationError
 from ledger.retail.accounts import ConsumerAccount
 from ledger.retail.readings import from_rows, write_csv
 from ledger.units import split_even_wh
-from node.retail.intervals import intervals_csv, interval_positions
+from node.retail.intervals import interval_positions, intervals_csv
 from tests.retail.onchain_fixtures import TERMS
 
 S = 1_800_000_000  # delivery start of the period
@@ -138,7 +138,7 @@ def test_two_accounts_of_one_node_refused() -> None:
         (
             ("--account", "{account}", "--readings", "{readings}", "--oracle-db", "sqlite://"),
             "either --readings files or --oracle-db",
-        ),  # fmt: skip
+        ),
         (("--account", "{account}", "--readings", "{missing}"), "no such file"),
         (("--account", "{account}", "--readings", "{bad}"), "missing column"),
     ],
@@ -162,5 +162,36 @@ def test_report_interval_inputs_refused_with_one_error_line(
     code = run(["retail", "report", RETAILER, "--month", "202701", "--intervals-csv", out, *args])
     assert code == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "\n" not in err, err
+    assert err.startswith("error: "), err
+    assert "\n" not in err, err
     assert message in err
+
+
+def test_interval_inputs_from_oracle_store(tmp_path: Path) -> None:
+    """``--oracle-db``: each account's counted readings of the month (flagged ones not)."""
+    from sqlalchemy import text
+
+    from ledger.db import engine_for_url
+    from ledger.retail.months import month_bounds
+    from node.retail.cli import _interval_inputs
+
+    url = f"sqlite:///{tmp_path / 'oracle.db'}"
+    start, _ = month_bounds(202701)
+    with engine_for_url(url).begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE oracle_readings (meter_id TEXT, interval_start INTEGER, "
+                "import_wh INTEGER, export_wh INTEGER, reactive_varh INTEGER, status TEXT)"
+            )
+        )
+        for k, status in enumerate(("accepted", "cleared", "flagged")):
+            conn.execute(
+                text("INSERT INTO oracle_readings VALUES ('m1', :t, :wh, 0, 0, :s)"),
+                {"t": start + k * 900, "wh": 100 + k, "s": status},
+            )
+    account = tmp_path / "account.json"
+    account.write_text(ACCOUNTS[0].model_dump_json())
+    accounts, readings = _interval_inputs([account], [], url, 202701)
+    assert accounts == [ACCOUNTS[0]]
+    (got,) = readings
+    assert got.import_wh.tolist() == [100, 101]
