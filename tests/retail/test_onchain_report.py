@@ -6,13 +6,13 @@ from __future__ import annotations
 from eth_hash.auto import keccak
 
 from ledger.clients.trading import ListingSide
-from ledger.retail.accounts import ConsumerAccount
 from ledger.retail.leaves import BillRef, bills_tree
 from ledger.retail.months import local_datetime
 from ledger.retail.readings import from_rows
 from node.retail.intervals import intervals_csv
 from node.retail.report import report_csv, retailer_report
 from tests.retail.onchain_fixtures import Retail, market, retail
+from tests.retail.test_report_intervals import consumer_account
 
 __all__ = ["market", "retail"]
 
@@ -58,15 +58,7 @@ def test_report_sets_purchases_against_customers_and_bills(retail: Retail) -> No
 
     # per interval: the 2 MWh over 96 intervals is 20_833 Wh each and the 32 Wh remainder
     # 1 Wh each on the first 32; the customer's readings 20_000 + k Wh in interval k
-    account = ConsumerAccount.model_validate(
-        {
-            "node": retail.consumer.address,
-            "consumer_class": "commercial",
-            "voltage_level": "below_1kv",
-            "contracted_capacity_kva": 630,
-            "meters": [{"meter_id": "meter-1", "valid_from": 0}],
-        }
-    )
+    account = consumer_account(retail.consumer.address, [{"meter_id": "meter-1", "valid_from": 0}])
     start = period.delivery_start
     readings = from_rows([("meter-1", start + k * 900, 20_000 + k, 0, 0) for k in range(96)])
     detailed = retailer_report(

@@ -52,7 +52,7 @@ def _binding(binding_id: int, consumer: str, valid_from: int) -> Binding:
     )  # fmt: skip
 
 
-def _account(node: str, meters: list[dict[str, object]]) -> ConsumerAccount:
+def consumer_account(node: str, meters: list[dict[str, object]]) -> ConsumerAccount:
     return ConsumerAccount.model_validate(
         {
             "node": node,
@@ -65,9 +65,9 @@ def _account(node: str, meters: list[dict[str, object]]) -> ConsumerAccount:
 
 
 ACCOUNTS = [
-    _account(C1, [{"meter_id": "m1", "valid_from": 0}]),
+    consumer_account(C1, [{"meter_id": "m1", "valid_from": 0}]),
     # m2 until the third interval, m3 from it (a meter replaced mid-period)
-    _account(
+    consumer_account(
         C2,
         [
             {"meter_id": "m2", "valid_from": 0, "valid_to": S + 1800},
