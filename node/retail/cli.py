@@ -363,7 +363,7 @@ def report(
     retailer: Annotated[str, typer.Argument(help="The retailer (address or wallet name).")],
     month: MonthOpt,
     csv_file: Annotated[Path | None, typer.Option("--csv", help="Also write CSV here.")] = None,
-    intervals_file: Annotated[
+    out: Annotated[
         Path | None,
         typer.Option("--intervals-csv", help="Write the per-interval CSV here."),
     ] = None,
@@ -384,21 +384,25 @@ def report(
 ) -> None:
     """A retailer's month: wholesale position against its customers' consumption (per
     period; with --intervals-csv also per 15-minute interval from the customers' readings)."""
-    month = check_month(month)
     accounts: list[ConsumerAccount] | None = None
     readings: list[Readings] | None = None
-    if intervals_file is not None:
+    if out is not None:  # the per-interval CSV (--intervals-csv)
         accounts, readings = _interval_inputs(
-            account_files or [], readings_files or [], oracle_db, month
+            account_files or [], readings_files or [], oracle_db, check_month(month)
         )
     ctx = make_context()
     result = retailer_report(
-        ctx, signer(ctx, wallet), account_address(ctx, retailer), month, accounts, readings
+        ctx,
+        signer(ctx, wallet),
+        account_address(ctx, retailer),
+        check_month(month),
+        accounts,
+        readings,
     )
     if csv_file is not None:
         csv_file.write_text(report_csv(result))
-    if intervals_file is not None:
-        intervals_file.write_text(
+    if out is not None:
+        out.write_text(
             intervals_csv(result.intervals, result.wholesale_cost_fen, result.revenue_fen)
         )
     if json_out:
@@ -423,11 +427,11 @@ def report(
         f"{fen_to_cny(result.wholesale_cost_fen)} CNY, margin "
         f"{fen_to_cny(result.margin_fen)} CNY, deviation {result.deviation_wh / 1e6:,.3f} MWh"
     )
-    if intervals_file is not None:
+    if out is not None:
         rows = result.intervals
         bought, used = sum(r.purchased_wh for r in rows), sum(r.consumed_wh for r in rows)
         console.print(
             f"{len(rows)} intervals: purchased {bought / 1e6:,.3f} MWh, consumed "
             f"{used / 1e6:,.3f} MWh, imbalance {(used - bought) / 1e6:,.3f} MWh "
-            f"(short in {sum(r.imbalance_wh > 0 for r in rows)}); CSV {intervals_file}"
+            f"(short in {sum(r.imbalance_wh > 0 for r in rows)}); CSV {out}"
         )
