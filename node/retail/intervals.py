@@ -71,15 +71,19 @@ def consumed_by_interval(
     bound: dict[str, list[Binding]] = {}
     for b in customers:
         bound.setdefault(b.consumer.lower(), []).append(b)
+    by_meter: dict[str, list[ConsumerAccount]] = {}
     for account in accounts:
-        bindings = bound.get(account.node.lower(), [])
-        for rows in readings:
-            for i in range(len(rows)):
-                start = int(rows.interval_start[i])
-                if start not in out:
-                    continue
-                meter_id = rows.meter_ids[int(rows.meter[i])]
-                end = start + interval_s[start]
+        for meter_id in account.meter_ids:
+            by_meter.setdefault(meter_id, []).append(account)
+    for rows in readings:
+        for i in range(len(rows)):
+            start = int(rows.interval_start[i])
+            meter_id = rows.meter_ids[int(rows.meter[i])]
+            if start not in out or meter_id not in by_meter:
+                continue
+            end = start + interval_s[start]
+            for account in by_meter[meter_id]:
+                bindings = bound.get(account.node.lower(), [])
                 if account.counts(meter_id, start) and any(b.covers(start, end) for b in bindings):
                     out[start] += int(rows.import_wh[i])
     return out
