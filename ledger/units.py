@@ -15,6 +15,8 @@ deviation (formulas 2, 3)   down         ``SettlementEngine._deviation``
 quota fine                  down         ``QuotaLedger``
 seller bond exposure        up           ``TradingMarket`` (``ceil(value x bps / 1e4)``)
 refund to the buyer         exact        escrow minus what was paid out (no rounding)
+trade energy per interval   down         none (reports): ``split_even_wh``, rest 1 Wh each
+                                         to the first intervals, energy conserved exactly
 ==========================  ===========  ==============================================
 
 Money is conserved because each split pays floor shares and sends the difference to a named
@@ -45,6 +47,16 @@ def value_fen(energy_wh: int, rate_fen_per_mwh: int) -> int:
     if energy_wh < 0 or rate_fen_per_mwh < 0:
         raise ValueError("energy and rate must not be negative")
     return energy_wh * rate_fen_per_mwh // WH_PER_MWH
+
+
+def split_even_wh(energy_wh: int, intervals: int) -> list[int]:
+    """``energy_wh`` delivered evenly over ``intervals`` intervals: floor shares, and the
+    remainder (``energy_wh mod intervals``) 1 Wh each to the first intervals, so the parts
+    sum to ``energy_wh`` exactly and differ by at most 1 Wh."""
+    if intervals <= 0 or energy_wh < 0:
+        raise ValidationError(f"cannot split {energy_wh} Wh over {intervals} intervals")
+    share, rest = divmod(energy_wh, intervals)
+    return [share + 1] * rest + [share] * (intervals - rest)
 
 
 def exposure_fen(energy_value_fen: int, exposure_bps: int) -> int:

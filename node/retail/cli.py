@@ -44,6 +44,7 @@ from ledger.clients.retail import (
 )
 from ledger.clients.token import SettlementTokenClient
 from ledger.context import LedgerContext
+from ledger.db import engine_for_url
 from ledger.errors import ValidationError
 from ledger.retail.accounts import ConsumerAccount
 from ledger.retail.bill import compute_bill
@@ -51,9 +52,10 @@ from ledger.retail.canonical import canonical_json, load_model
 from ledger.retail.months import check_month
 from ledger.retail.packages import RetailPackage
 from ledger.retail.rates import PublishedRates
-from ledger.retail.readings import load_file
+from ledger.retail.readings import Readings, from_oracle_store, load_file
 from ledger.units import fen_to_cny
 from node.retail.bill_cli import bill_app
+from node.retail.intervals import intervals_csv
 from node.retail.issue import IssuedBatch, bill_ref, check_anchored, issue, read_bill
 from node.retail.report import MODES, report_csv, retailer_report
 
@@ -335,21 +337,74 @@ def bill_check(
     )
 
 
+def _interval_inputs(
+    account_files: list[Path], readings_files: list[Path], oracle_db: str | None, month: int
+) -> tuple[list[ConsumerAccount], list[Readings]]:
+    """The customers' accounts and their readings (files, or the oracle store per account)."""
+    if not account_files:
+        raise ValidationError("--intervals-csv needs the customers' --account files")
+    if bool(readings_files) == bool(oracle_db):
+        raise ValidationError("--intervals-csv needs either --readings files or --oracle-db")
+    texts = [_read_json(p) for p in account_files]
+    accounts = [
+        load_model(ConsumerAccount, t, str(p)) for t, p in zip(texts, account_files, strict=True)
+    ]
+    if oracle_db:
+        engine = engine_for_url(oracle_db)
+        return accounts, [from_oracle_store(engine, a, month) for a in accounts]
+    for path in readings_files:
+        if not path.is_file():
+            raise ValidationError(f"cannot read {path}: no such file")
+    return accounts, [load_file(p) for p in readings_files]
+
+
 @app.command()
 def report(
     retailer: Annotated[str, typer.Argument(help="The retailer (address or wallet name).")],
     month: MonthOpt,
     csv_file: Annotated[Path | None, typer.Option("--csv", help="Also write CSV here.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--intervals-csv", help="Write the per-interval CSV here."),
+    ] = None,
+    account_files: Annotated[
+        list[Path] | None,
+        typer.Option("--account", help="A customer's ConsumerAccount JSON (repeat)."),
+    ] = None,
+    readings_files: Annotated[
+        list[Path] | None,
+        typer.Option("--readings", help="Customers' readings CSV/JSON (repeat)."),
+    ] = None,
+    oracle_db: Annotated[
+        str | None,
+        typer.Option("--oracle-db", help="The oracle store's database URL (readings)."),
+    ] = None,
     json_out: JsonOpt = False,
     wallet: ReadWalletOpt = None,
 ) -> None:
-    """A retailer's month: wholesale position against its customers' consumption."""
+    """A retailer's month: wholesale position against its customers' consumption (per
+    period; with --intervals-csv also per 15-minute interval from the customers' readings)."""
+    accounts: list[ConsumerAccount] | None = None
+    readings: list[Readings] | None = None
+    if out is not None:  # the per-interval CSV (--intervals-csv)
+        accounts, readings = _interval_inputs(
+            account_files or [], readings_files or [], oracle_db, check_month(month)
+        )
     ctx = make_context()
     result = retailer_report(
-        ctx, signer(ctx, wallet), account_address(ctx, retailer), check_month(month)
+        ctx,
+        signer(ctx, wallet),
+        account_address(ctx, retailer),
+        check_month(month),
+        accounts,
+        readings,
     )
     if csv_file is not None:
         csv_file.write_text(report_csv(result))
+    if out is not None:
+        out.write_text(
+            intervals_csv(result.intervals, result.wholesale_cost_fen, result.revenue_fen)
+        )
     if json_out:
         print_json(result)
         return
@@ -372,3 +427,11 @@ def report(
         f"{fen_to_cny(result.wholesale_cost_fen)} CNY, margin "
         f"{fen_to_cny(result.margin_fen)} CNY, deviation {result.deviation_wh / 1e6:,.3f} MWh"
     )
+    if out is not None:
+        rows = result.intervals
+        bought, used = sum(r.purchased_wh for r in rows), sum(r.consumed_wh for r in rows)
+        console.print(
+            f"{len(rows)} intervals: purchased {bought / 1e6:,.3f} MWh, consumed "
+            f"{used / 1e6:,.3f} MWh, imbalance {(used - bought) / 1e6:,.3f} MWh "
+            f"(short in {sum(r.imbalance_wh > 0 for r in rows)}); CSV {out}"
+        )

@@ -7,6 +7,10 @@ against the metered consumption of the consumers bound to it over that period (t
 oracle's node totals on chain, ``MeterOracle.meteredEnergyOf``); the deviation it carries is
 consumption - purchase (positive: short, bought too little). Its retail revenue is the
 total of its anchored bills of the month (``RetailBills``), its margin revenue - cost.
+
+Given the customers' accounts and readings (files or the oracle store), the report also
+holds the position per 15-minute interval (``node.retail.intervals``): purchased Wh (each
+trade spread evenly over its intervals), consumed Wh (metered imports), imbalance Wh.
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ from ledger.clients.oracle import MeterOracleClient
 from ledger.clients.retail import Binding, RetailBillsClient, RetailPackagesClient
 from ledger.clients.trading import Period, Trade, TradingMarketClient
 from ledger.context import LedgerContext
+from ledger.retail.accounts import ConsumerAccount
 from ledger.retail.months import month_bounds
+from ledger.retail.readings import Readings
+from node.retail.intervals import IntervalPosition, interval_positions
 
 MODES = ("posted", "auction", "bilateral")
 
@@ -59,6 +66,9 @@ class RetailerReport(BaseModel):
     bills: int
     revenue_fen: int
     paid_fen: int
+    intervals: list[IntervalPosition] = Field(
+        default_factory=list, description="per interval (only with accounts and readings)"
+    )
 
     @property
     def wholesale_cost_fen(self) -> int:
@@ -121,9 +131,15 @@ def _position(
 
 
 def retailer_report(
-    ctx: LedgerContext, reader: LocalAccount, retailer: str, month: int
+    ctx: LedgerContext,
+    reader: LocalAccount,
+    retailer: str,
+    month: int,
+    accounts: list[ConsumerAccount] | None = None,
+    readings: list[Readings] | None = None,
 ) -> RetailerReport:
-    """``retailer``'s report for ``month`` from the chain (see the module doc)."""
+    """``retailer``'s report for ``month`` from the chain (see the module doc); with
+    ``accounts`` (and their ``readings``) also per interval."""
     start, end = month_bounds(month)
     market = ctx.client(TradingMarketClient, reader)
     periods = [
@@ -139,6 +155,9 @@ def retailer_report(
         _position(p, [t for t in bought if t.period_id == p.id], bilateral_ids, customers, oracle)
         for p in periods
     ]
+    intervals = (
+        interval_positions(periods, bought, accounts, readings or [], customers) if accounts else []
+    )
     bills = ctx.client(RetailBillsClient, reader)
     batch_id = bills.batch_id_of(retailer, month)
     batch = bills.batch_of(batch_id) if batch_id else None
@@ -149,6 +168,7 @@ def retailer_report(
         bills=batch.count if batch else 0,
         revenue_fen=batch.total_fen if batch else 0,
         paid_fen=batch.paid_fen if batch else 0,
+        intervals=intervals,
     )
 
 

@@ -137,6 +137,15 @@ def test_cli_publish_bind_issue_pay_check_report(
     rows = list(csv.reader(io.StringIO(report_csv.read_text())))
     assert rows[-1][0] == "total"
     assert rows[-1][-2:] == [str(total), str(total)]
+    intervals = tmp_path / "intervals.csv"
+    out = cli("report", "node-4", "--month", str(month), "--intervals-csv", str(intervals),
+              "--account", str(files["account"]), "--readings", str(files["readings"]))  # fmt: skip
+    assert "0 intervals: purchased 0.000 MWh" in out  # no period in that month
+    rows = list(csv.reader(io.StringIO(intervals.read_text())))
+    assert rows[0][:6] == ["period_id", "interval", "interval_start", "purchased_wh",
+                           "consumed_wh", "imbalance_wh"]  # fmt: skip
+    assert rows[-1][0] == "total"
+    assert rows[-1][-2:] == [str(total), str(total - int(rows[-1][-3]))]  # revenue, margin
 
 
 def test_cli_refusals_are_one_error_line(

@@ -8,8 +8,11 @@ from eth_hash.auto import keccak
 from ledger.clients.trading import ListingSide
 from ledger.retail.leaves import BillRef, bills_tree
 from ledger.retail.months import local_datetime
+from ledger.retail.readings import from_rows
+from node.retail.intervals import intervals_csv
 from node.retail.report import report_csv, retailer_report
 from tests.retail.onchain_fixtures import Retail, market, retail
+from tests.retail.test_report_intervals import consumer_account
 
 __all__ = ["market", "retail"]
 
@@ -52,3 +55,20 @@ def test_report_sets_purchases_against_customers_and_bills(retail: Retail) -> No
     lines = report_csv(report).splitlines()
     assert lines[0].startswith("period_id,delivery_start,posted_wh,auction_wh,bilateral_wh")
     assert lines[-1].split(",")[-2:] == ["1234567", str(report.margin_fen)]
+
+    # per interval: the 2 MWh over 96 intervals is 20_833 Wh each and the 32 Wh remainder
+    # 1 Wh each on the first 32; the customer's readings 20_000 + k Wh in interval k
+    account = consumer_account(retail.consumer.address, [{"meter_id": "meter-1", "valid_from": 0}])
+    start = period.delivery_start
+    readings = from_rows([("meter-1", start + k * 900, 20_000 + k, 0, 0) for k in range(96)])
+    detailed = retailer_report(
+        retail.ctx, retail.consumer.account, buyer.address, month, [account], [readings]
+    )
+    rows = [r for r in detailed.intervals if r.period_id == period.id]
+    assert [r.purchased_wh for r in rows] == [20_834] * 32 + [20_833] * 64
+    assert [r.consumed_wh for r in rows] == [20_000 + k for k in range(96)]
+    assert rows[0].imbalance_wh == 20_000 - 20_834
+    assert sum(r.purchased_wh for r in rows) == ENERGY_WH
+    total = intervals_csv(detailed.intervals, detailed.wholesale_cost_fen, detailed.revenue_fen)
+    last = total.splitlines()[-1].split(",")
+    assert last[-3:] == [str(report.wholesale_cost_fen), "1234567", str(report.margin_fen)]
