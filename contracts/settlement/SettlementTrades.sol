@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-
 import {Roles} from "../access/Roles.sol";
 import {IDispatchResults} from "../interfaces/IDispatchResults.sol";
 import {ISettlementEngine} from "../interfaces/ISettlementEngine.sol";
