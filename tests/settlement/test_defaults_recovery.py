@@ -27,7 +27,7 @@ from ledger.settings import Settings
 from node.cli import app as node_app
 from node.registry.participant import Bank
 from tests.conftest import role_account
-from tests.settlement.conftest import ZERO, Flow
+from tests.settlement.conftest import Flow
 from tests.settlement.test_defaults_waterfall import (
     ALLOCATED,
     BASE,
@@ -208,14 +208,17 @@ def test_a_member_that_joined_after_the_loss_forfeits_its_share(
 
 
 def test_a_debt_of_a_removed_node_still_binds_its_entity(flow: Flow) -> None:
-    """The regulator removes the buyer before its deviation settles: the debt is still an
-    obligation, so the removal does not free its entity and its held bond stays held."""
+    """The regulator removes the buyer before its deviation settles: the period's obligation
+    and then the debt are still obligations, so the removal does not free its entity and its
+    held bond stays held."""
     buyer = flow.party("buyer")
     entity = flow.registry.node_info(buyer.address).entity_hash
     regulator = flow.ctx.client(NodeRegistryClient, role_account("REGULATOR"))
     _trade_settled(flow)
     regulator.remove_node(buyer.address, code("LICENCE_REVOKED"))
-    assert flow.registry.node_of_entity(entity) == ZERO  # removed clean so far
+    # the period's obligation (until its deviation settles) keeps the entity held
+    assert flow.registry.obligations_of(buyer.address) == 1
+    assert flow.registry.node_of_entity(entity) == buyer.address
     buyer.actor.token.approve(flow.engine.address, WALLET)
     receipt = flow.engine.settle_deviation(buyer.address, flow.period)
     (col,) = flow.engine.events(receipt, "DeviationCollected")
