@@ -57,8 +57,8 @@ td.n{text-align:right}</style></head>
 <tr><th>Item</th><th>名称</th><th>Quantity</th><th>Rate</th><th>Amount (CNY)</th>\
 <th>Rounding</th></tr>
 {% for l in lines %}<tr><td>{{ l.name }}</td><td>{{ zh(l) }}</td>\
-<td class="n">{{ l.quantity }} {{ l.quantity_unit }}</td>\
-<td class="n">{{ l.rate }} {{ l.rate_unit }}</td><td class="n">{{ cny(l.amount_fen) }}</td>\
+<td class="n">{{ num(l.quantity) }} {{ l.quantity_unit }}</td>\
+<td class="n">{{ num(l.rate) }} {{ l.rate_unit }}</td><td class="n">{{ cny(l.amount_fen) }}</td>\
 <td>{{ l.rounding }}</td></tr>
 {% endfor %}<tr><th colspan="4">Total</th><th class="n">{{ cny(total) }}</th><td></td></tr>
 </table>
@@ -66,6 +66,11 @@ td.n{text-align:right}</style></head>
 </body></html>
 """
 )
+
+
+def _num(value: object) -> str:
+    """An integer with thousands separators (as the explorer shows amounts); else as is."""
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
 def _zh(line: LineItem) -> str:
@@ -92,9 +97,9 @@ def facts(bill: Bill) -> list[tuple[str, str]]:
         ("Published rates", f"{bill.rates_name} ({bill.rates_hash})"),
         ("Meters", ", ".join(bill.meter_ids) or "none"),
         ("Readings", f"{bill.reading_count} ({bill.readings_hash})"),
-        ("Import / export", f"{bill.import_wh} Wh / {bill.export_wh} Wh"),
-        ("Reactive", f"{bill.reactive_varh} varh"),
-        ("Max 15-min demand", f"{bill.max_demand_w} W"),
+        ("Import / export", f"{bill.import_wh:,} Wh / {bill.export_wh:,} Wh"),
+        ("Reactive", f"{bill.reactive_varh:,} varh"),
+        ("Max 15-min demand", f"{bill.max_demand_w:,} W"),
         ("Power factor", pf),
     ]
 
@@ -109,6 +114,7 @@ def to_html(bill: Bill) -> str:
         bill_hash="0x" + bill.hash.hex(),
         cny=fen_to_cny,
         zh=_zh,
+        num=_num,
     )
 
 
@@ -151,8 +157,8 @@ def to_pdf(bill: Bill) -> bytes:
     for line in bill.lines:
         cells = (
             line.name,
-            f"{line.quantity} {line.quantity_unit}",
-            f"{line.rate} {line.rate_unit}",
+            f"{_num(line.quantity)} {line.quantity_unit}",
+            f"{_num(line.rate)} {line.rate_unit}",
             fen_to_cny(line.amount_fen),
             line.rounding,
         )
