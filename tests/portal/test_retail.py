@@ -15,6 +15,7 @@ import httpx
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 
+from ledger.clients.retail import PackageOffer
 from ledger.keystore import Keystore
 from ledger.retail.bill import compute_bill
 from ledger.retail.canonical import canonical_json
@@ -33,9 +34,7 @@ TOTAL_FEN = 123_456
 
 
 @contextmanager
-def portal_of(
-    retail: Retail, account: LocalAccount, tmp_path: Path
-) -> Iterator[httpx.Client]:
+def portal_of(retail: Retail, account: LocalAccount, tmp_path: Path) -> Iterator[httpx.Client]:
     """A logged-in client of the portal of ``account``'s organisation."""
     keystore = Keystore(tmp_path / f"keystore-{account.address}", scrypt_n=1024)
     keystore.create("org", PASSWORD, private_key=account.key)
@@ -82,12 +81,10 @@ def test_retailer_publishes_a_package(retail: Retail, tmp_path: Path) -> None:
         assert "no packages published" in page
         r = _post(client, "/retail/publish", package_json=text)
         confirm, done = _confirm_and_sign(client, r)
-        from ledger.clients.retail import PackageOffer
-
         offer = PackageOffer.of(package)
         assert offer.package_hash in confirm
         assert "Shop fixed" in confirm
-        assert "4,500.00 CNY/MWh" in confirm or "4500.00 CNY/MWh" in confirm
+        assert "4500.00 CNY/MWh" in confirm
         package_id = retail.retailer.packages.package_id_of(offer.package_hash)
         assert package_id >= 1
         assert f"Published package {package_id}" in done
@@ -139,7 +136,7 @@ def test_consumer_sees_its_bill_and_pays_part_of_it(retail: Retail, tmp_path: Pa
         assert "issue file needed" in page
         r = _post(client, "/retail/issue", issue_json=batch.model_dump_json())
         assert r.status_code == 200, r.text
-        assert "1,234.56" in r.text or "1234.56" in r.text
+        assert "1234.56" in r.text
         assert "unpaid" in r.text
         # more than the bill is refused on the form
         r = _post(client, "/retail/pay", batch_id=str(batch.batch_id), amount_fen="200000")
@@ -147,12 +144,13 @@ def test_consumer_sees_its_bill_and_pays_part_of_it(retail: Retail, tmp_path: Pa
         assert "is more than what is unpaid" in r.text
         r = _post(client, "/retail/pay", batch_id=str(batch.batch_id), amount_fen="100000")
         confirm, done = _confirm_and_sign(client, r)
-        assert "1,000.00 CNY (100,000 fen)" in confirm
-        assert "1,234.56 CNY (123,456 fen)" in confirm
+        assert "1000.00 CNY (100,000 fen)" in confirm
+        assert "1234.56 CNY (123,456 fen)" in confirm
+        assert "234.56 CNY (23,456 fen)" in confirm  # left after
         assert payee in confirm
         assert "also signs SettlementToken.approve" in confirm
         assert "BillPaid" in done
-        assert "1,000.00 CNY (100,000 fen)" in done
+        assert "1000.00 CNY (100,000 fen)" in done
         after = (token.balance_of(payer), token.balance_of(payee))
         assert after == (before[0] - 100_000, before[1] + 100_000)
         bill = batch.bill_of(payer)
