@@ -196,3 +196,28 @@ def test_no_retail_link_for_a_generator(retail: Retail, tmp_path: Path) -> None:
         r = client.get("/retail")
         assert r.status_code == 404
         assert "retail pages are for consumers and retailers" in r.text
+
+
+def test_retailer_customers_report_and_withdraw(retail: Retail, tmp_path: Path) -> None:
+    package_id = retail.publish(retail.retailer)
+    binding_id = retail.bind(package_id, retail.agency)
+    _issue(retail)
+    with portal_of(retail, retail.retailer.account, tmp_path) as client:
+        page = client.get("/retail").text
+        assert retail.consumer.address in page
+        assert f'<td data-label="binding">{binding_id}</td>' in page
+        report = client.get("/retail", params={"month": str(MONTH)}).text
+        assert f"{MONTH}: revenue 1324.56 CNY (2 bills, 0.00 paid)" in report
+        csv_text = client.get(f"/retail/report/{MONTH}.csv").text
+        assert csv_text.splitlines()[0].endswith("revenue_fen,margin_fen")
+        assert csv_text.splitlines()[-1].endswith(f",{TOTAL_FEN + 9_000},{TOTAL_FEN + 9_000}")
+        bad = client.get("/retail", params={"month": "202613"})
+        assert "month must be YYYYMM (e.g. 202607), got 202613" in bad.text
+        r = _post(client, "/retail/withdraw", package_id=str(package_id))
+        confirm, done = _confirm_and_sign(client, r)
+        assert f"RetailPackages.withdraw({package_id})" in confirm
+        assert f"Withdrew package {package_id}" in done
+        assert retail.retailer.packages.package_of(package_id).withdrawn_at > 0
+        r = _post(client, "/retail/withdraw", package_id=str(package_id))
+        assert r.status_code == 422
+        assert f"package {package_id} is already withdrawn" in r.text
