@@ -93,7 +93,7 @@ def pay_action(
         return Outcome(f"Paid {fen_to_cny(amount)} CNY of the bill of {batch.month}", out)
 
     fn = f"RetailBills.pay({batch.batch_id}, {bill.consumer}, {bill.bill_hash}, …, {amount})"
-    return PendingAction(f"Pay the bill of {batch.month}", fn, lines, run, warnings)
+    return PendingAction(f"Pay the bill of {batch.month}", fn, lines, run, warnings, "/retail")
 
 
 def publish_action(
@@ -134,7 +134,11 @@ def publish_action(
         )
 
     return PendingAction(
-        f"Publish package {package.name!r}", "RetailPackages.publish(offer)", lines, run
+        f"Publish package {package.name!r}",
+        "RetailPackages.publish(offer)",
+        lines,
+        run,
+        back="/retail",
     )
 
 
@@ -152,5 +156,9 @@ def withdraw_action(ctx: LedgerContext, account: LocalAccount, package_id: int) 
         return Outcome(f"Withdrew package {package_id}", [("tx hash", _tx(receipt))])
 
     return PendingAction(
-        f"Withdraw package {package_id}", f"RetailPackages.withdraw({package_id})", lines, run
+        f"Withdraw package {package_id}",
+        f"RetailPackages.withdraw({package_id})",
+        lines,
+        run,
+        back="/retail",
     )

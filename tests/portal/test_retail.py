@@ -34,15 +34,22 @@ TOTAL_FEN = 123_456
 
 
 @contextmanager
-def portal_of(retail: Retail, account: LocalAccount, tmp_path: Path) -> Iterator[httpx.Client]:
-    """A logged-in client of the portal of ``account``'s organisation."""
+def serve(retail: Retail, account: LocalAccount, tmp_path: Path) -> Iterator[str]:
+    """The portal of ``account``'s organisation (wallet ``org``, password PASSWORD): its url."""
     keystore = Keystore(tmp_path / f"keystore-{account.address}", scrypt_n=1024)
     keystore.create("org", PASSWORD, private_key=account.key)
     retail.ctx.keystore = keystore  # type: ignore[misc]
     app = create_app(retail.ctx, PortalConfig(wallet="org", idle_timeout_s=600))
+    with LiveServer(app) as server:
+        yield server.url
+
+
+@contextmanager
+def portal_of(retail: Retail, account: LocalAccount, tmp_path: Path) -> Iterator[httpx.Client]:
+    """A logged-in client of the portal of ``account``'s organisation."""
     with (
-        LiveServer(app) as server,
-        httpx.Client(base_url=server.url, timeout=60, follow_redirects=True) as client,
+        serve(retail, account, tmp_path) as url,
+        httpx.Client(base_url=url, timeout=60, follow_redirects=True) as client,
     ):
         nonce = csrf_of(client.get("/login").text)
         assert client.post("/login", data={"csrf": nonce, "password": PASSWORD}).status_code == 200
@@ -64,7 +71,7 @@ def _confirm_and_sign(client: httpx.Client, r: httpx.Response) -> tuple[str, str
     return page, done.text
 
 
-def _issue(retail: Retail) -> IssuedBatch:
+def issue_bills(retail: Retail) -> IssuedBatch:
     refs = [
         BillRef(retail.consumer.address, retail.retailer.address, MONTH, keccak(b"b0"), TOTAL_FEN),
         BillRef(retail.market.seller.address, retail.retailer.address, MONTH, keccak(b"b1"), 9_000),
@@ -124,7 +131,7 @@ def test_bad_package_file_is_one_clear_line(retail: Retail, tmp_path: Path) -> N
 def test_consumer_sees_its_bill_and_pays_part_of_it(retail: Retail, tmp_path: Path) -> None:
     package_id = retail.publish(retail.retailer)
     retail.bind(package_id, retail.agency)
-    batch = _issue(retail)
+    batch = issue_bills(retail)
     token, bills = retail.consumer.token, retail.consumer.bills
     payer, payee = retail.consumer.address, retail.retailer.address
     before = (token.balance_of(payer), token.balance_of(payee))
@@ -166,7 +173,7 @@ def test_consumer_sees_its_bill_and_pays_part_of_it(retail: Retail, tmp_path: Pa
 def test_consumer_bad_issue_file_and_bill_download(retail: Retail, tmp_path: Path) -> None:
     package_id = retail.publish(retail.retailer)
     retail.bind(package_id, retail.agency)
-    batch = _issue(retail)
+    batch = issue_bills(retail)
     forged = batch.model_copy(update={"bills": [
         b.model_copy(update={"total_fen": 1}) for b in batch.bills
     ]})  # fmt: skip
@@ -201,7 +208,7 @@ def test_no_retail_link_for_a_generator(retail: Retail, tmp_path: Path) -> None:
 def test_retailer_customers_report_and_withdraw(retail: Retail, tmp_path: Path) -> None:
     package_id = retail.publish(retail.retailer)
     binding_id = retail.bind(package_id, retail.agency)
-    _issue(retail)
+    issue_bills(retail)
     with portal_of(retail, retail.retailer.account, tmp_path) as client:
         page = client.get("/retail").text
         assert retail.consumer.address in page
