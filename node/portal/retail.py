@@ -8,15 +8,17 @@ pastes it once and the portal keeps it (in memory) to show and pay that month's 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError as PydanticValidationError
 
 from ledger.clients.registry import NodeKind, NodeRegistryClient, NodeStatus
 from ledger.clients.retail import RetailBillsClient, RetailPackagesClient
-from ledger.errors import GridLedgerError
+from ledger.errors import GridLedgerError, ValidationError
 from ledger.retail import render
 from ledger.retail.bill import Bill
 from ledger.retail.canonical import load_model
@@ -30,10 +32,15 @@ from node.portal.retail_actions import (
     publish_action,
     withdraw_action,
 )
-from node.portal.sessions import Session
+from node.portal.sessions import PendingAction, Session
 from node.retail.issue import IssuedBatch, check_anchored
 from node.retail.report import MODES, report_csv, retailer_report
 
+#: Bill downloads besides HTML: media type and renderer (``ledger/retail/render.py``).
+BILL_FORMATS: dict[str, tuple[str, Callable[[Bill], str | bytes]]] = {
+    "csv": ("text/csv", render.to_csv),
+    "pdf": ("application/pdf", render.to_pdf),
+}
 RETAIL_KINDS = {NodeKind.CONSUMER: "consumer", NodeKind.RETAILER: "retailer"}
 
 
@@ -134,85 +141,89 @@ def _page(state: RetailState, request: Request, session: Session, **kw: Any) -> 
     )
 
 
+async def _posted(portal: Portal, request: Request) -> tuple[Session, dict[str, str], LocalAccount]:
+    """A form posted in a live session (CSRF checked) and the session's unlocked account."""
+    session = portal.session(request)
+    fields = await portal.form(request, session)
+    assert session.account is not None  # Portal.session() refuses a wiped session
+    return session, fields, session.account
+
+
+def _action_route(
+    app: FastAPI,
+    state: RetailState,
+    path: str,
+    error_key: str,
+    build: Callable[[dict[str, str], LocalAccount], PendingAction],
+) -> None:
+    """POST ``path``: the action ``build`` makes of the form goes to ``/confirm``; a refusal
+    (validation, or the chain's state) stands on the retail page as ``error_key``."""
+
+    async def route(request: Request) -> Response:
+        session, fields, account = await _posted(state.portal, request)
+        try:
+            action = build(fields, account)
+        except (GridLedgerError, PydanticValidationError) as exc:
+            return _page(state, request, session, status=422, **{error_key: error_line(exc)})
+        return state.portal.confirm_redirect(session, action)
+
+    app.add_api_route(path, route, methods=["POST"], response_class=HTMLResponse)
+
+
 def _consumer_routes(app: FastAPI, state: RetailState) -> None:
     portal = state.portal
 
     @app.post("/retail/issue", response_class=HTMLResponse)
     async def issue_file(request: Request) -> Response:
-        session = portal.session(request)
-        fields = await portal.form(request, session)
-        assert session.account is not None
+        session, fields, account = await _posted(portal, request)
         try:
             batch = load_model(IssuedBatch, fields.get("issue_json", ""), "issue file")
-            bills = portal.ctx.client(RetailBillsClient, session.account)
-            bill = batch.bill_of(str(session.account.address))
+            bills = portal.ctx.client(RetailBillsClient, account)
+            bill = batch.bill_of(str(account.address))
             check_anchored(bills, batch, batch.ref(bill))
         except GridLedgerError as exc:
             return _page(state, request, session, status=422, issue_error=error_line(exc))
         state.issues[batch.batch_id] = batch
         return _page(state, request, session)
 
-    @app.post("/retail/pay", response_class=HTMLResponse)
-    async def pay(request: Request) -> Response:
-        session = portal.session(request)
-        fields = await portal.form(request, session)
-        assert session.account is not None
-        try:
-            form: PayForm = parse(PayForm, fields)
-            batch = state.issues.get(form.batch_id)
-            if batch is None:
-                raise GridLedgerError(f"paste the issue file of batch {form.batch_id} first")
-            action = pay_action(portal.ctx, session.account, batch, form.amount_fen)
-        except (GridLedgerError, PydanticValidationError) as exc:
-            return _page(state, request, session, status=422, pay_error=error_line(exc))
-        return portal.confirm_redirect(session, action)
+    def pay(fields: dict[str, str], account: LocalAccount) -> PendingAction:
+        form: PayForm = parse(PayForm, fields)
+        batch = state.issues.get(form.batch_id)
+        if batch is None:
+            raise ValidationError(f"paste the issue file of batch {form.batch_id} first")
+        return pay_action(portal.ctx, account, batch, form.amount_fen)
+
+    _action_route(app, state, "/retail/pay", "pay_error", pay)
 
     @app.post("/retail/bill.{fmt}")
     async def bill_file(request: Request, fmt: str) -> Response:
-        session = portal.session(request)
-        fields = await portal.form(request, session)
+        session, fields, _ = await _posted(portal, request)
         try:
             bill = load_model(Bill, fields.get("bill_json", ""), "bill file")
         except GridLedgerError as exc:
             return _page(state, request, session, status=422, bill_error=error_line(exc))
-        name = f"bill-{bill.month}"
         if fmt == "html":
             return HTMLResponse(render.to_html(bill))
-        if fmt == "csv":
-            return Response(render.to_csv(bill), media_type="text/csv", headers={
-                "Content-Disposition": f'attachment; filename="{name}.csv"'})  # fmt: skip
-        if fmt == "pdf":
-            return Response(render.to_pdf(bill), media_type="application/pdf", headers={
-                "Content-Disposition": f'attachment; filename="{name}.pdf"'})  # fmt: skip
-        return portal.render(request, "result.html", session, 404, error=f"no format {fmt!r}")
+        if fmt not in BILL_FORMATS:
+            return portal.render(request, "result.html", session, 404, error=f"no format {fmt!r}")
+        media, make = BILL_FORMATS[fmt]
+        disposition = f'attachment; filename="bill-{bill.month}.{fmt}"'
+        return Response(make(bill), media_type=media, headers={"Content-Disposition": disposition})
 
 
 def _retailer_routes(app: FastAPI, state: RetailState) -> None:
     portal = state.portal
 
-    @app.post("/retail/publish", response_class=HTMLResponse)
-    async def publish(request: Request) -> Response:
-        session = portal.session(request)
-        fields = await portal.form(request, session)
-        assert session.account is not None
-        try:
-            package = load_model(RetailPackage, fields.get("package_json", ""), "package file")
-            action = publish_action(portal.ctx, session.account, package)
-        except GridLedgerError as exc:
-            return _page(state, request, session, status=422, publish_error=error_line(exc))
-        return portal.confirm_redirect(session, action)
+    def publish(fields: dict[str, str], account: LocalAccount) -> PendingAction:
+        package = load_model(RetailPackage, fields.get("package_json", ""), "package file")
+        return publish_action(portal.ctx, account, package)
 
-    @app.post("/retail/withdraw", response_class=HTMLResponse)
-    async def withdraw(request: Request) -> Response:
-        session = portal.session(request)
-        fields = await portal.form(request, session)
-        assert session.account is not None
-        try:
-            form: WithdrawForm = parse(WithdrawForm, fields)
-            action = withdraw_action(portal.ctx, session.account, form.package_id)
-        except (GridLedgerError, PydanticValidationError) as exc:
-            return _page(state, request, session, status=422, withdraw_error=error_line(exc))
-        return portal.confirm_redirect(session, action)
+    def withdraw(fields: dict[str, str], account: LocalAccount) -> PendingAction:
+        form: WithdrawForm = parse(WithdrawForm, fields)
+        return withdraw_action(portal.ctx, account, form.package_id)
+
+    _action_route(app, state, "/retail/publish", "publish_error", publish)
+    _action_route(app, state, "/retail/withdraw", "withdraw_error", withdraw)
 
     @app.get("/retail/report/{month}.csv")
     def report_file(request: Request, month: int) -> Response:
