@@ -26,6 +26,7 @@ from tests.gateway.conftest import LiveServer
 from tests.portal.conftest import PASSWORD, csrf_of
 from tests.retail import billfixtures as bf
 from tests.retail.onchain_fixtures import Retail, market, retail
+from tests.trading.conftest import advance_time
 
 __all__ = ["market", "retail"]
 
@@ -228,3 +229,27 @@ def test_retailer_customers_report_and_withdraw(retail: Retail, tmp_path: Path) 
         r = _post(client, "/retail/withdraw", package_id=str(package_id))
         assert r.status_code == 422
         assert f"package {package_id} is already withdrawn" in r.text
+
+
+def test_overdue_bill_and_pay_before_the_issue_file(retail: Retail, tmp_path: Path) -> None:
+    package_id = retail.publish(retail.retailer)
+    retail.bind(package_id, retail.agency)
+    batch = issue_bills(retail)
+    advance_time(retail.ctx, 2 * 86_400)  # past the due date (a day after issuing)
+    token, payer, payee = retail.consumer.token, retail.consumer.address, retail.retailer.address
+    before = (token.balance_of(payer), token.balance_of(payee))
+    with portal_of(retail, retail.consumer.account, tmp_path) as client:
+        r = _post(client, "/retail/pay", batch_id=str(batch.batch_id), amount_fen="1")
+        assert r.status_code == 422
+        assert f"paste the issue file of batch {batch.batch_id} first" in r.text
+        page = _post(client, "/retail/issue", issue_json=batch.model_dump_json()).text
+        assert "unpaid, OVERDUE" in page
+        r = _post(client, "/retail/pay", batch_id=str(batch.batch_id))
+        confirm, done = _confirm_and_sign(client, r)
+        assert "<dt>left after</dt><dd>0.00 CNY (0 fen)</dd>" in confirm
+        assert "<dt>amount</dt><dd>1234.56 CNY (123,456 fen)</dd>" in confirm
+        assert "<dt>overdue</dt><dd>yes</dd>" in confirm
+        assert "paid so far" in done
+        assert ">paid<" in client.get("/retail").text
+    after = (token.balance_of(payer), token.balance_of(payee))
+    assert after == (before[0] - TOTAL_FEN, before[1] + TOTAL_FEN)
