@@ -14,7 +14,7 @@ from ledger.errors import ValidationError
 from ledger.retail.canonical import canonical_json
 from ledger.retail.packages import RetailPackage
 from ledger.units import fen_to_cny
-from node.portal.actions import cny_fen
+from node.portal.actions import cny_fen, price_text
 from node.portal.sessions import Outcome, PendingAction
 from node.retail.issue import IssuedBatch, check_anchored
 
@@ -114,8 +114,8 @@ def publish_action(
         ("package hash", offer.package_hash),
         ("consumer class", offer.consumer_class.value),
         ("pricing", f"{offer.pricing_kind}{', two-part' if offer.two_part else ''}"),
-        ("headline price", f"{fen_to_cny(offer.headline_price_fen_per_mwh)} CNY/MWh"),
-        ("valid", f"{package.valid_from} to {package.valid_to}"),
+        ("headline price", price_text(offer.headline_price_fen_per_mwh)),
+        ("valid", f"{package.valid_from} to {package.valid_to} (local dates, end excluded)"),
     ]
 
     def run() -> Outcome:

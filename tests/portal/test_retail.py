@@ -92,7 +92,7 @@ def test_retailer_publishes_a_package(retail: Retail, tmp_path: Path) -> None:
         offer = PackageOffer.of(package)
         assert offer.package_hash in confirm
         assert "Shop fixed" in confirm
-        assert "4500.00 CNY/MWh" in confirm
+        assert "4500.00 CNY/MWh (450,000 fen/MWh)" in confirm
         package_id = retail.retailer.packages.package_id_of(offer.package_hash)
         assert package_id >= 1
         assert f"Published package {package_id}" in done
