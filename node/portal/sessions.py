@@ -31,6 +31,8 @@ class PendingAction:
     lines: list[tuple[str, str]]
     run: Callable[[], Outcome]
     warnings: list[str] = field(default_factory=list)
+    back: str = "/offers"
+    """The page that cancel leads back to."""
 
 
 @dataclass
