@@ -61,16 +61,30 @@ def browser(tmp_path: Path) -> Iterator[Any]:
 
 def follow(d: Any, element: Any) -> None:
     """Click ``element``, wait until the browser has left the page it was on and has
-    loaded the next one completely."""
-    from selenium.webdriver.support import expected_conditions
+    loaded the next one completely.
+
+    The old page is marked with a window property; a new document has a new window
+    object, so the mark's absence means the navigation happened. Asking while the
+    browser is between documents can fail in several ways (stale element, "node does
+    not belong to the document", no such window); each of these means "not yet"."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    page = d.find_element("tag name", "html")
+    d.execute_script("window.__gridledgerOldPage = true;")
     element.click()
-    WebDriverWait(d, 60).until(expected_conditions.staleness_of(page))
-    WebDriverWait(d, 60).until(
-        lambda driver: driver.execute_script("return document.readyState") == "complete"
-    )
+
+    def loaded_next_page(driver: Any) -> bool:
+        try:
+            return bool(
+                driver.execute_script(
+                    "return window.__gridledgerOldPage === undefined"
+                    " && document.readyState === 'complete'"
+                )
+            )
+        except WebDriverException:
+            return False
+
+    WebDriverWait(d, 60).until(loaded_next_page)
 
 
 @pytest.fixture
