@@ -338,14 +338,7 @@ def _action_route(
         try:
             action = build(_desk(portal, session), fields)
         except (GridLedgerError, PydanticValidationError) as exc:
-            return _page(
-                portal,
-                request,
-                session,
-                status=422,
-                error=error_line(exc),
-                error_for=fields.get("auction_id") or fields.get("order_id"),
-            )
+            return _page(portal, request, session, status=422, error=error_line(exc))
         return portal.confirm_redirect(session, action)
 
     app.add_api_route(path, route, methods=["POST"], response_class=HTMLResponse)

@@ -104,7 +104,7 @@ def two(market: Market, tmp_path: Path) -> Iterator[Two]:
     keystore = Keystore(tmp_path / "keystore", scrypt_n=1024)
     keystore.create("seller", PASSWORD, private_key=market.seller.account.key)
     keystore.create("buyer", PASSWORD, private_key=market.buyer.account.key)
-    ctx.keystore = keystore  # type: ignore[misc]  # both organisations' keystores
+    ctx.keystore = keystore  # both organisations' keystores
     with (
         portal(ctx, market.seller, "seller", tmp_path / "seller") as seller,
         portal(ctx, market.buyer, "buyer", tmp_path / "buyer") as buyer,
