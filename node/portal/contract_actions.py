@@ -7,8 +7,11 @@ transaction): the portal hands them over as files the counterparty's portal load
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from eth_account.signers.local import LocalAccount
 from markupsafe import Markup
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -16,10 +19,11 @@ from ledger.bilateral.render import render
 from ledger.bilateral.templates import ContractFields, Template, template_by_key
 from ledger.bilateral.typed import Amendment
 from ledger.clients.bilateral import BilateralContract
+from ledger.context import LedgerContext
 from ledger.errors import GridLedgerError, ValidationError
 from ledger.units import cny_to_fen, mwh_to_wh, value_fen
 from node.contracts.desk import ContractDesk, contract_key
-from node.contracts.store import StoredMessage
+from node.contracts.store import MessageStore, StoredMessage
 from node.portal.actions import cny_fen, energy_text, price_text
 from node.portal.sessions import Outcome, PendingAction
 
@@ -91,6 +95,41 @@ class AmendForm(TermsForm):
     """An amendment's new price and schedule (``gridledger contract amendment``)."""
 
     contract_no: int = Field(ge=1)
+
+
+class Documents:
+    """The fields of each contract document this party signed or loaded, by document hash
+    (a JSON file next to its message store): what the bundle of an amended contract is
+    built from (the chain keeps only the document's hash)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _all(self) -> dict[str, Any]:
+        return dict(json.loads(self.path.read_text())) if self.path.exists() else {}
+
+    def keep(self, template_key: str, fields: dict[str, Any]) -> str:
+        """Keep ``fields`` (validated by the template); returns their document hash."""
+        template = template_by_key(template_key)
+        document_hash = render(template, template.parse(fields)).document_hash
+        kept = self._all() | {document_hash: {"template_key": template.key, "fields": fields}}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(kept, indent=1, sort_keys=True))
+        return document_hash
+
+    def get(self, document_hash: str) -> dict[str, Any] | None:
+        found = self._all().get(document_hash)
+        return dict(found) if found else None
+
+
+class PortalDesk(ContractDesk):
+    """A :class:`ContractDesk` with the party's kept document fields."""
+
+    def __init__(
+        self, ctx: LedgerContext, account: LocalAccount, store: MessageStore, documents: Documents
+    ) -> None:
+        super().__init__(ctx, account, store)
+        self.documents = documents
 
 
 def parse_fields(template: Template, values: dict[str, Any]) -> ContractFields:
@@ -307,7 +346,7 @@ def contract_lines(c: BilateralContract, me: str) -> list[tuple[str, str]]:
 
 
 def amend_action(
-    desk: ContractDesk, form: AmendForm, template: Template, fields: ContractFields
+    desk: PortalDesk, form: AmendForm, template: Template, fields: ContractFields
 ) -> PendingAction:
     """Sign the next amendment of a contract: a new price and schedule over the same
     periods; the counterparty co-signs the file, then either party submits it."""
@@ -329,6 +368,7 @@ def amend_action(
 
     def run() -> Outcome:
         desk.sign_message(form.contract_no, amendment)
+        desk.documents.keep(template.key, new.model_dump(mode="json"))
         link = Markup(
             '<a href="/contracts/{0}/amendment.json" id="amendment">amendment file</a>'
             " (the counterparty co-signs it)"

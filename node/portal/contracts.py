@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError as PydanticValidationError
 
 from ledger.bilateral.archive import build_bundle
-from ledger.bilateral.templates import TEMPLATES
+from ledger.bilateral.templates import TEMPLATES, template_by_key
 from ledger.bilateral.typed import Amendment
 from ledger.clients.bilateral import BilateralContract
 from ledger.errors import GridLedgerError, NotFoundError, ValidationError
@@ -42,13 +42,14 @@ class ContractsState:
         self.store_dir: Path = portal.ctx.settings.data_dir / "contracts"
         self._stores: dict[str, MessageStore] = {}
 
-    def desk(self, session: Session) -> ContractDesk:
+    def desk(self, session: Session) -> acts.PortalDesk:
         assert session.account is not None  # Portal.session() refuses a wiped session
-        address = str(session.account.address)
-        if address not in self._stores:
-            url = f"sqlite:///{self.store_dir / f'{address.lower()}.db'}"  # as default_url
-            self._stores[address] = MessageStore(url)
-        return ContractDesk(self.portal.ctx, session.account, self._stores[address])
+        name = str(session.account.address).lower()
+        if name not in self._stores:
+            url = f"sqlite:///{self.store_dir / f'{name}.db'}"  # as default_url
+            self._stores[name] = MessageStore(url)
+        documents = acts.Documents(self.store_dir / f"{name}.documents.json")
+        return acts.PortalDesk(self.portal.ctx, session.account, self._stores[name], documents)
 
 
 def negotiation_rows(desk: ContractDesk) -> list[dict[str, Any]]:
@@ -108,7 +109,7 @@ def _page(state: ContractsState, request: Request, session: Session, **kw: Any) 
     )
 
 
-def load_file(desk: ContractDesk, text: str) -> str:
+def load_file(desk: acts.PortalDesk, text: str) -> str:
     """Store what the counterparty handed over (an envelope, a terms signature file, an
     amendment file); returns what it was. Every signature is checked before it is kept."""
     try:
@@ -128,6 +129,12 @@ def load_file(desk: ContractDesk, text: str) -> str:
             return f"stored the terms signature of {data['signer']}"
         if "amendment" in data:
             amendment = Amendment.model_validate(data["amendment"])
+            if (
+                "fields" in data
+                and desk.documents.keep(str(data["template_key"]), dict(data["fields"]))
+                != amendment.document_hash
+            ):
+                raise ValidationError("file: its fields are not the amendment's document")
             for signer, sig in dict(data["signatures"]).items():
                 key = contract_key(amendment.contract_no)
                 desk.receive_signature(key, amendment, str(signer), str(sig))
@@ -165,12 +172,15 @@ def _signature(desk: ContractDesk, nid: str) -> dict[str, Any]:
     }
 
 
-def _amendment_file(desk: ContractDesk, contract_no: int) -> dict[str, Any]:
+def _amendment_file(desk: acts.PortalDesk, contract_no: int) -> dict[str, Any]:
+    """The CLI's amendment file (``gridledger contract cosign`` reads it), with the new
+    document's template and fields when this party knows them."""
     found = acts.pending_amendment(desk, contract_no)
     if found is None:
         raise NotFoundError(f"no amendment of contract {contract_no} waits for signatures")
     amendment, sigs = found
-    return {"amendment": amendment.model_dump(mode="json"), "signatures": sigs}
+    document = desk.documents.get(amendment.document_hash) or {}
+    return {"amendment": amendment.model_dump(mode="json"), "signatures": sigs, **document}
 
 
 def negotiation_of(desk: ContractDesk, c: BilateralContract) -> str | None:
@@ -205,15 +215,23 @@ def _contract_view(desk: ContractDesk, contract_no: int) -> dict[str, Any]:
     }
 
 
-def _bundle(desk: ContractDesk, contract_no: int) -> Any:
+def current_document(desk: acts.PortalDesk, contract_no: int) -> tuple[str, dict[str, Any]]:
+    """The template key and fields of the contract's current document, as this party agreed
+    them: the accepted negotiation's, or after an amendment the amended document's."""
     c = desk.client.contract_of(contract_no)
     nid = negotiation_of(desk, c)
     if nid is None:
         raise NotFoundError(f"contract {contract_no}'s negotiation is not in this party's store")
     agreement = desk.agreement(nid)
-    return build_bundle(
-        desk.client, contract_no, agreement.template.key, agreement.fields.model_dump(mode="json")
-    )
+    kept = desk.documents.get(c.document_hash) or {
+        "template_key": agreement.template.key,
+        "fields": agreement.fields.model_dump(mode="json"),
+    }
+    return str(kept["template_key"]), dict(kept["fields"])
+
+
+def _bundle(desk: acts.PortalDesk, contract_no: int) -> Any:
+    return build_bundle(desk.client, contract_no, *current_document(desk, contract_no))
 
 
 def _json_file(data: Any, name: str) -> Response:
@@ -225,7 +243,7 @@ def _json_file(data: Any, name: str) -> Response:
 def _read_routes(app: FastAPI, state: ContractsState) -> None:
     portal = state.portal
 
-    def file_route(path: str, make: Callable[[ContractDesk, Any], Any], name: str) -> None:
+    def file_route(path: str, make: Callable[[acts.PortalDesk, Any], Any], name: str) -> None:
         async def route(request: Request, key: str) -> Response:
             session = portal.session(request)
             desk = state.desk(session)
@@ -301,7 +319,7 @@ def _action(
     app: FastAPI,
     state: ContractsState,
     path: str,
-    build: Callable[[ContractDesk, dict[str, str]], PendingAction],
+    build: Callable[[acts.PortalDesk, dict[str, str]], PendingAction],
     back: Callable[[ContractsState, Request, Session, dict[str, str], str], Response],
 ) -> None:
     """POST ``path``: the action ``build`` makes goes to ``/confirm``; a refusal is one line
@@ -341,14 +359,11 @@ def _to_contract(
     return _contract(state, request, session, int(no), status=422, error=error)
 
 
-def _amend(desk: ContractDesk, fields: dict[str, str]) -> PendingAction:
+def _amend(desk: acts.PortalDesk, fields: dict[str, str]) -> PendingAction:
     form: acts.AmendForm = parse(acts.AmendForm, fields)
-    c = desk.client.contract_of(form.contract_no)
-    nid = negotiation_of(desk, c)
-    if nid is None:
-        raise NotFoundError(f"contract {c.contract_no}'s negotiation is not in this party's store")
-    agreement = desk.agreement(nid)
-    return acts.amend_action(desk, form, agreement.template, agreement.fields)
+    template_key, values = current_document(desk, form.contract_no)
+    template = template_by_key(template_key)
+    return acts.amend_action(desk, form, template, template.parse(values))
 
 
 def _cosign(desk: ContractDesk, fields: dict[str, str]) -> PendingAction:

@@ -261,3 +261,7 @@ def test_amendment_cosigned_and_applied(two: Two) -> None:
     page = two.seller.client.get("/contracts/1").text
     assert "ContractAmended" in page
     assert 'id="amendment"' not in page  # nothing waits for signatures any more
+    for party in (two.seller, two.buyer):  # the amended document, from the amendment file
+        bundle = Bundle.model_validate_json(party.client.get("/contracts/1/bundle.json").text)
+        assert verify_bundle(bundle).document_hash == c.document_hash
+        assert bundle.fields["price_fen_per_mwh"] == 330_000
