@@ -29,54 +29,50 @@ from node.portal.sessions import Outcome, PendingAction, Session
 BACK = "/auctions"
 
 
-def _positive_cny(value: str) -> str:
-    """A price in CNY/MWh (down to 1 fen/MWh) that is more than zero."""
-    try:
-        fen = cny_to_fen(value)
-    except GridLedgerError as exc:
-        raise ValueError(str(exc)) from exc
-    if fen <= 0:
-        raise ValueError("the price must be positive")
-    return value
+def _positive(convert: Callable[[str], int], what: str) -> AfterValidator:
+    """A text field ``convert`` turns into a positive integer (checked, the text kept):
+    a price in CNY/MWh here; energies are :data:`node.portal.actions.PositiveMwh`."""
+
+    def check(value: str) -> str:
+        try:
+            if convert(value) > 0:
+                return value
+        except GridLedgerError as exc:
+            raise ValueError(str(exc)) from exc
+        raise ValueError(f"{what} must be positive")
+
+    return AfterValidator(check)
 
 
-#: A price typed in CNY/MWh, e.g. ``350`` or ``349.99``.
-PositiveCny = Annotated[
-    str, StringConstraints(min_length=1, max_length=32), AfterValidator(_positive_cny)
-]
+Text = StringConstraints(min_length=1, max_length=32)
 
 
-class OrderForm(BaseModel):
-    """Place an order (``gridledger auction order AUCTION --energy-mwh --price``); the side
-    is the node's (a buyer bids, a seller offers)."""
+class _Lot(BaseModel):
+    """An order's quantity in MWh (down to 1 Wh) and limit price in CNY/MWh (down to 1
+    fen/MWh), as ``gridledger auction order|amend --energy-mwh --price`` take them."""
+
+    energy_mwh: PositiveMwh
+    price: Annotated[str, Text, _positive(cny_to_fen, "the price")]
+
+    @property
+    def energy_wh(self) -> int:
+        return mwh_to_wh(self.energy_mwh)
+
+    @property
+    def price_fen_per_mwh(self) -> int:
+        return cny_to_fen(self.price)
+
+
+class OrderForm(_Lot):
+    """Place an order in an auction; the side is the node's (a buyer bids, a seller offers)."""
 
     auction_id: int = Field(ge=1)
-    energy_mwh: PositiveMwh
-    price: PositiveCny
-
-    @property
-    def energy_wh(self) -> int:
-        return mwh_to_wh(self.energy_mwh)
-
-    @property
-    def price_fen_per_mwh(self) -> int:
-        return cny_to_fen(self.price)
 
 
-class AmendForm(BaseModel):
-    """Amend an own order (``gridledger auction amend ORDER --energy-mwh --price``)."""
+class AmendForm(_Lot):
+    """Amend an own live order."""
 
     order_id: int = Field(ge=1)
-    energy_mwh: PositiveMwh
-    price: PositiveCny
-
-    @property
-    def energy_wh(self) -> int:
-        return mwh_to_wh(self.energy_mwh)
-
-    @property
-    def price_fen_per_mwh(self) -> int:
-        return cny_to_fen(self.price)
 
 
 class CancelForm(BaseModel):

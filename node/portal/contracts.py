@@ -95,18 +95,15 @@ def _page(state: ContractsState, request: Request, session: Session, **kw: Any) 
         if me in (c.seller, c.buyer)
     ]
     feed = notifications(desk.client, desk.market, me, now)
-    return state.portal.render(
-        request,
-        "contracts.html",
-        session,
-        kw.pop("status", 200),
-        contracts=contracts,
-        negotiations=negotiation_rows(desk),
-        feed=feed[:20],
-        templates=sorted(TEMPLATES),
-        fields=kw.pop("fields", {}),
-        **kw,
-    )
+    view = {
+        "contracts": contracts,
+        "negotiations": negotiation_rows(desk),
+        "feed": feed[:20],
+        "templates": sorted(TEMPLATES),
+        "fields": kw.pop("fields", {}),
+    }
+    status = kw.pop("status", 200)
+    return state.portal.render(request, "contracts.html", session, status, **view, **kw)
 
 
 def load_file(desk: acts.PortalDesk, text: str) -> str:
@@ -288,17 +285,10 @@ def _negotiation(
             request, "result.html", session, 404, error=f"no negotiation {nid}"
         )
     sigs = acts.terms_signatures(desk, nid)
-    return state.portal.render(
-        request,
-        "contract_negotiation.html",
-        session,
-        kw.pop("status", 200),
-        row=row,
-        steps=desk.store.steps(nid),
-        me=desk.account.address.lower(),
-        signed=sorted(sigs),
-        **kw,
-    )
+    view = {"row": row, "steps": desk.store.steps(nid), "signed": sorted(sigs)}
+    view["me"] = desk.account.address.lower()
+    status = kw.pop("status", 200)
+    return state.portal.render(request, "contract_negotiation.html", session, status, **view, **kw)
 
 
 def _contract(

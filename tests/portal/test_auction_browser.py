@@ -10,18 +10,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.auction.conftest import Book
 from tests.auction.conftest import book as book  # re-exported fixture
-from tests.gateway.test_browser import CHROMEDRIVER, CHROMIUM, follow
 from tests.gateway.test_browser import browser as browser  # re-exported fixture
+from tests.gateway.test_browser import follow
 from tests.portal.conftest import PASSWORD, Env
-
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-    reason="needs Debian's chromium and chromium-driver (.ci/run installs them)",
-)
+from tests.portal.test_browser import pytestmark as pytestmark  # needs chromium
 
 
 def _shot(d: Any, folder: Path, name: str) -> None:
