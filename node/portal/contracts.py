@@ -106,6 +106,48 @@ def _page(state: ContractsState, request: Request, session: Session, **kw: Any) 
     return state.portal.render(request, "contracts.html", session, status, **view, **kw)
 
 
+def _check_parties(desk: ContractDesk, seller: str, buyer: str, signers: list[str]) -> None:
+    """Refuse a file of a contract this party is not in, or signed by a third party."""
+    parties = (seller.lower(), buyer.lower())
+    if desk.account.address.lower() not in parties:
+        raise ValidationError(f"file: its contract is between {seller} and {buyer}, not yours")
+    for signer in signers:
+        if signer.lower() not in parties:
+            raise ValidationError(f"file: signed by {signer}, who is not a party")
+
+
+def _load_envelope(desk: ContractDesk, data: dict[str, Any]) -> str:
+    envelope = Envelope.model_validate(data)
+    fields = template_by_key(envelope.template_key).parse(envelope.fields)
+    _check_parties(desk, fields.seller.address, fields.buyer.address, [envelope.step.sender])
+    if envelope.step.sender.lower() == desk.account.address.lower():
+        raise ValidationError("file: this is your own step: hand it to the counterparty")
+    stored = desk.receive(envelope)
+    return f"stored {stored.message.kind} from {stored.signer}"  # type: ignore[union-attr]
+
+
+def _load_signature(desk: ContractDesk, data: dict[str, Any]) -> str:
+    nid, signer = str(data["negotiation_id"]), str(data["signer"])
+    terms = desk.agreement(nid).terms
+    _check_parties(desk, terms.seller, terms.buyer, [signer])
+    desk.receive_signature(nid, terms, signer, str(data["terms_signature"]))
+    return f"stored the terms signature of {signer}"
+
+
+def _load_amendment(desk: acts.PortalDesk, data: dict[str, Any]) -> str:
+    amendment = Amendment.model_validate(data["amendment"])
+    c = desk.client.contract_of(amendment.contract_no)
+    signatures = {str(k): str(v) for k, v in dict(data["signatures"]).items()}
+    _check_parties(desk, c.seller, c.buyer, list(signatures))
+    if "fields" in data:
+        kept = desk.documents.keep(str(data["template_key"]), dict(data["fields"]))
+        if kept != amendment.document_hash:
+            raise ValidationError("file: its fields are not the amendment's document")
+    for signer, sig in signatures.items():
+        desk.receive_signature(contract_key(amendment.contract_no), amendment, signer, sig)
+    return f"stored amendment {amendment.sequence} of contract {amendment.contract_no}"
+
+
 def load_file(desk: acts.PortalDesk, text: str) -> str:
     """Store what the counterparty handed over (an envelope, a terms signature file, an
     amendment file); returns what it was. Every signature is checked before it is kept."""
@@ -113,32 +155,18 @@ def load_file(desk: acts.PortalDesk, text: str) -> str:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValidationError(f"file: not JSON ({exc.msg}, line {exc.lineno})") from exc
-    if not isinstance(data, dict):
+    kinds: dict[str, Callable[[acts.PortalDesk, dict[str, Any]], str]] = {
+        "step": _load_envelope,
+        "terms_signature": _load_signature,
+        "amendment": _load_amendment,
+    }
+    kind = next((k for k in kinds if isinstance(data, dict) and k in data), None)
+    if kind is None:
         raise ValidationError("file: not an envelope, signature or amendment file")
     try:
-        if "step" in data:
-            stored = desk.receive(Envelope.model_validate(data))
-            return f"stored {stored.message.kind} from {stored.signer}"  # type: ignore[union-attr]
-        if "terms_signature" in data:
-            nid = str(data["negotiation_id"])
-            terms = desk.agreement(nid).terms
-            desk.receive_signature(nid, terms, str(data["signer"]), str(data["terms_signature"]))
-            return f"stored the terms signature of {data['signer']}"
-        if "amendment" in data:
-            amendment = Amendment.model_validate(data["amendment"])
-            if (
-                "fields" in data
-                and desk.documents.keep(str(data["template_key"]), dict(data["fields"]))
-                != amendment.document_hash
-            ):
-                raise ValidationError("file: its fields are not the amendment's document")
-            for signer, sig in dict(data["signatures"]).items():
-                key = contract_key(amendment.contract_no)
-                desk.receive_signature(key, amendment, str(signer), str(sig))
-            return f"stored amendment {amendment.sequence} of contract {amendment.contract_no}"
+        return kinds[kind](desk, data)
     except (PydanticValidationError, KeyError, TypeError) as exc:
         raise ValidationError(f"file: {error_line(exc)}") from exc
-    raise ValidationError("file: not an envelope, signature or amendment file")
 
 
 def _envelope(desk: ContractDesk, nid: str) -> dict[str, Any]:
@@ -244,9 +272,10 @@ def _read_routes(app: FastAPI, state: ContractsState) -> None:
         async def route(request: Request, key: str) -> Response:
             session = portal.session(request)
             desk = state.desk(session)
+            if "/n/" not in path and not key.isdigit():
+                return portal.render(request, "result.html", session, 404, error="no such file")
             try:
-                arg: Any = int(key) if key.isdigit() else key
-                data = make(desk, arg)
+                data = make(desk, int(key) if key.isdigit() else key)
             except (GridLedgerError, ValueError) as exc:
                 return portal.render(request, "result.html", session, 404, error=error_line(exc))
             if isinstance(data, str):

@@ -234,7 +234,10 @@ def test_bad_terms_are_one_line(two: Two) -> None:
     assert re.search(r'id="load-error">file: step: ', r.text), r.text
     # a tampered envelope: its signature no longer recovers its sender
     page, done = two.seller.confirm("/contracts/propose", **terms_of(m))
-    envelope = json.loads(_envelope(two.seller, _nid(done)))
+    own = _envelope(two.seller, _nid(done))
+    r = two.seller.client.post("/contracts/load", data={"csrf": two.seller.csrf(), "file": own})
+    assert "file: this is your own step: hand it to the counterparty" in html.unescape(r.text)
+    envelope = json.loads(own)
     envelope["fields"]["price_fen_per_mwh"] = 1
     r = two.buyer.client.post(
         "/contracts/load", data={"csrf": two.buyer.csrf(), "file": json.dumps(envelope)}
