@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
 from ledger.clients.auction import OrderSide, OrderStatus
 from ledger.units import fen_to_cny
 from node.auction.api import AuctionDesk, fills_csv
 from tests.auction.conftest import FEE_CAP, MIN_LOT_WH, Book
 from tests.auction.conftest import book as book  # re-exported fixture
-from tests.portal.conftest import Env, csrf_of
+from tests.portal.conftest import PASSWORD, Env, csrf_of
+from tests.portal.test_contracts import portal
 from tests.trading.conftest import block_time
 
 
@@ -185,3 +187,36 @@ def test_cleared_auction_shows_fills_and_csv(env: Env, book: Book) -> None:
     assert r.text == fills_csv(AuctionDesk(m.ctx, m.seller.account).result(aid).fills)
     assert r.text.splitlines()[1].split(",")[-3:] == ["150000", "350000", "52500"]
     assert env.client.get("/auctions/99").status_code == 404
+
+
+def test_seller_offer_reserves_bond_exposure(env: Env, book: Book, tmp_path: Path) -> None:
+    m = env.market
+    env.market.ctx.keystore.create("seller", PASSWORD, private_key=m.seller.account.key)
+    aid = book.open()
+    reserved = m.registry.node_info(m.seller.address).reserved_fen
+    with portal(m.ctx, m.seller, "seller", tmp_path / "contracts") as seller:
+        assert "seller you offer" in seller.client.get("/auctions").text
+        status, page, action = seller.ask(
+            "/auctions/order", auction_id=str(aid), energy_mwh="0.2", price="2500"
+        )
+        assert status == 303, page
+        # exposure of 0.2 MWh at the 6,000 CNY/MWh cap: 1,200 CNY x 10 % = 120 CNY
+        assert f"CentralAuction.placeOrder({aid}, Offer, 200000, 250000)" in page
+        assert f"bond reservation</dt><dd>{cny(12_000)}" in page
+        assert "fee bound" not in page
+        r = seller.client.post("/submit", data={"csrf": seller.csrf(), "action": action})
+        assert "heldFen=12000" in r.text
+    assert m.registry.node_info(m.seller.address).reserved_fen == reserved + 12_000
+
+
+def test_auction_forms_need_the_csrf_token(env: Env, book: Book) -> None:
+    env.login()
+    aid = book.open()
+    for path, fields in (
+        ("/auctions/order", {"auction_id": str(aid), "energy_mwh": "1", "price": "4000"}),
+        ("/auctions/cancel", {"order_id": "1"}),
+        ("/contracts/propose", {"role": "buyer"}),
+    ):
+        r = env.client.post(path, data=fields)
+        assert r.status_code == 403, path
+    assert book.reader.order_count() == 0

@@ -268,3 +268,23 @@ def test_amendment_cosigned_and_applied(two: Two) -> None:
         bundle = Bundle.model_validate_json(party.client.get("/contracts/1/bundle.json").text)
         assert verify_bundle(bundle).document_hash == c.document_hash
         assert bundle.fields["price_fen_per_mwh"] == 330_000
+
+
+def test_rejected_negotiation_closes(two: Two) -> None:
+    page, done = two.seller.confirm("/contracts/propose", **terms_of(two.market))
+    nid = _nid(done)
+    two.buyer.load(_envelope(two.seller, nid))
+    status, page, _ = two.seller.ask("/contracts/accept", negotiation_id=nid)
+    assert status == 422
+    assert error_of(page) == "the last step is yours: wait for the counterparty's answer"
+    page, done = two.buyer.confirm("/contracts/reject", negotiation_id=nid, note="too dear")
+    assert "NegotiationStep(kind=reject, step 2)" in page
+    assert "Negotiation step signed: reject" in done
+    assert (
+        two.seller.load(_envelope(two.buyer, nid))
+        == f"stored reject from {two.market.buyer.address}"
+    )
+    for party in (two.seller, two.buyer):
+        assert '<dd id="state">rejected</dd>' in party.client.get(f"/contracts/n/{nid}").text
+    status, page, _ = two.seller.ask("/contracts/sign", negotiation_id=nid)
+    assert error_of(page) == f"negotiation {nid} is not accepted"
