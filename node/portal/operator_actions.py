@@ -14,6 +14,7 @@ from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel, Field, field_validator
 from web3.types import TxReceipt
 
+from ledger.addresses import checksum_address
 from ledger.cli_support import parse_time, price_fen
 from ledger.clients.auction import ClearingRule, Phase
 from ledger.clients.base import ContractClient
@@ -27,7 +28,7 @@ from ledger.errors import GridLedgerError, ValidationError
 from ledger.units import mwh_to_wh, wh_to_mwh_trimmed
 from node.auction.api import AuctionDesk
 from node.portal.actions import PositiveMwh, energy_text, price_text
-from node.portal.institutions import check_address, event_lines
+from node.portal.institutions import event_lines
 from node.portal.sessions import Outcome, PendingAction
 
 
@@ -271,7 +272,7 @@ def _number_change(ctx: LedgerContext, account: LocalAccount, form: SettingForm)
 
 def _account_change(ctx: LedgerContext, account: LocalAccount, form: SettingForm) -> _Change:
     engine = ctx.client(SettlementEngineClient, account)
-    address = check_address(form.value)
+    address = checksum_address(form.value.strip())
     if form.setting == "grid-account":
         region = form.region
         if region is None:
