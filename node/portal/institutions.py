@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from web3.types import TxReceipt
 
 from ledger.addresses import checksum_address
@@ -17,6 +17,14 @@ from ledger.clients.base import ContractClient
 from ledger.errors import GridLedgerError
 from node.portal.app import Portal
 from node.portal.sessions import Session
+
+
+class RoleRequiredError(Exception):
+    """A page for ``role`` asked by a wallet that does not hold it (a 403 page)."""
+
+    def __init__(self, session: Session, role: str) -> None:
+        self.session = session
+        self.role = role
 
 
 class Roles:
@@ -36,6 +44,13 @@ class Roles:
             self._held[key] = access.has_role(role, session.account.address)
         return self._held[key]
 
+    def require(self, request: Request, role: str) -> Session:
+        """The request's live session, if its wallet holds ``role``."""
+        session = self.portal.session(request)
+        if not self.has(session, role):
+            raise RoleRequiredError(session, role)
+        return session
+
 
 def roles(app: FastAPI, portal: Portal) -> Roles:
     """The app's :class:`Roles` (made once; the templates' ``has_role(session, ROLE)``)."""
@@ -44,16 +59,25 @@ def roles(app: FastAPI, portal: Portal) -> Roles:
         held = Roles(portal)
         app.state.portal_roles = held
         portal.templates.env.globals["has_role"] = held.has
+
+        @app.exception_handler(RoleRequiredError)
+        async def forbidden(request: Request, exc: RoleRequiredError) -> Response:
+            return _forbidden(portal, request, exc.session, exc.role)
+
     return held
 
 
-def forbidden(portal: Portal, request: Request, session: Session, role: str) -> HTMLResponse:
+def _forbidden(portal: Portal, request: Request, session: Session, role: str) -> HTMLResponse:
     """The one-line 403 page of a page for ``role`` that the wallet does not hold."""
     return portal.render(
-        request, "result.html", session, 403, title="Not allowed",
+        request,
+        "result.html",
+        session,
+        403,
+        title="Not allowed",
         error=f"Refused: these pages are for a wallet holding the {role} role; "
         f"{session.wallet} does not hold it.",
-    )  # fmt: skip
+    )
 
 
 def check_address(value: str) -> str:

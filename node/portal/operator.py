@@ -22,7 +22,7 @@ from ledger.context import LedgerContext
 from ledger.display import period_phase
 from ledger.errors import GridLedgerError
 from node.portal.app import Portal, error_line, parse
-from node.portal.institutions import forbidden, roles
+from node.portal.institutions import roles
 from node.portal.operator_actions import (
     AuctionForm,
     ClearForm,
@@ -54,8 +54,9 @@ def _periods(portal: Portal, account: LocalAccount) -> dict[str, Any]:
     rows = []
     for pid in range(count, max(0, count - LIST_LIMIT), -1):
         p = market.period(pid)
-        rows.append({"p": p, "phase": period_phase(p, now),
-                     "settlement": results.settlement_opens_at(pid)})  # fmt: skip
+        rows.append(
+            {"p": p, "phase": period_phase(p, now), "settlement": results.settlement_opens_at(pid)}
+        )
     return {"periods": rows, "now": now}
 
 
@@ -92,40 +93,36 @@ def _render(portal: Portal, request: Request, session: Session, path: str, **kw:
     assert session.account is not None  # Portal.session() refuses a wiped session
     template, view = PAGES[path]
     return portal.render(
-        request, template, session, kw.pop("status", 200),
-        explorer=portal.ctx.settings.portal_explorer_url, **view(portal, session.account), **kw,
-    )  # fmt: skip
+        request,
+        template,
+        session,
+        kw.pop("status", 200),
+        explorer=portal.ctx.settings.portal_explorer_url,
+        **view(portal, session.account),
+        **kw,
+    )
 
 
 def register(app: FastAPI, portal: Portal) -> None:
     """Add the operator's pages; the nav shows *Operator* to OPERATOR wallets only."""
     held = roles(app, portal)
 
-    def operator_session(request: Request) -> Session | Response:
-        session = portal.session(request)
-        return session if held.has(session, ROLE) else forbidden(portal, request, session, ROLE)
-
     def page(path: str) -> None:
         def route(request: Request) -> Response:
-            session = operator_session(request)
-            if not isinstance(session, Session):
-                return session
-            return _render(portal, request, session, path)
+            return _render(portal, request, held.require(request, ROLE), path)
 
         app.add_api_route(path, route, methods=["GET"], response_class=HTMLResponse)
 
     def action(path: str, back: str, model: type[BaseModel], build: Build) -> None:
         async def route(request: Request) -> Response:
-            session = operator_session(request)
-            if not isinstance(session, Session):
-                return session
+            session = held.require(request, ROLE)
             fields = await portal.form(request, session)
-            assert session.account is not None
+            assert session.account is not None  # Portal.session() refuses a wiped session
             try:
                 action = build(portal.ctx, session.account, parse(model, fields))
             except (GridLedgerError, PydanticValidationError) as exc:
                 return _render(portal, request, session, back, status=422,
-                               error=error_line(exc), form=path, fields=fields)  # fmt: skip
+                               error=error_line(exc), fields=fields)  # fmt: skip
             return portal.confirm_redirect(session, action)
 
         app.add_api_route(path, route, methods=["POST"], response_class=HTMLResponse)

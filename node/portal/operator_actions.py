@@ -98,8 +98,9 @@ class ClearForm(BaseModel):
     auction_id: int = Field(ge=1)
 
 
-Setting = Literal["balancing-account", "remainder-account", "grid-account", "closure-grace",
-                  "fund-rate"]  # fmt: skip
+Setting = Literal[
+    "balancing-account", "remainder-account", "grid-account", "closure-grace", "fund-rate"
+]
 
 
 class SettingForm(BaseModel):
@@ -151,12 +152,15 @@ def settlement_action(
 
     def run() -> Outcome:
         receipt = results.set_settlement_opens_at(form.period, opens_at)
-        return Outcome(f"Settlement of period {form.period} scheduled",
-                       event_lines(results, receipt, "SettlementScheduled"))  # fmt: skip
+        return Outcome(
+            f"Settlement of period {form.period} scheduled",
+            event_lines(results, receipt, "SettlementScheduled"),
+        )
 
     fn = f"DispatchResults.setSettlementOpensAt({form.period}, {opens_at})"
-    return PendingAction(f"Schedule the settlement of period {form.period}", fn, lines, run,
-                         back="/operator")  # fmt: skip
+    return PendingAction(
+        f"Schedule the settlement of period {form.period}", fn, lines, run, back="/operator"
+    )
 
 
 def auction_action(ctx: LedgerContext, account: LocalAccount, form: AuctionForm) -> PendingAction:
@@ -181,18 +185,28 @@ def auction_action(ctx: LedgerContext, account: LocalAccount, form: AuctionForm)
         ("price limits (regulator's)", f"{price_text(floor)} to {price_text(cap)}"),
         ("fee cap", price_text(fee_cap)),
     ]
-    args = (form.period, form.first_interval, form.last_interval, opens, form.gate, min_lot_wh,
-            rule, fee_cap)  # fmt: skip
+    args = (
+        form.period,
+        form.first_interval,
+        form.last_interval,
+        opens,
+        form.gate,
+        min_lot_wh,
+        rule,
+        fee_cap,
+    )
 
     def run() -> Outcome:
         receipt = desk.auction.open_auction(*args)
         auction_id = desk.auction.opened_auction_id(receipt)
-        return Outcome(f"Opened auction {auction_id}",
-                       event_lines(desk.auction, receipt, "AuctionOpened"))  # fmt: skip
+        return Outcome(
+            f"Opened auction {auction_id}", event_lines(desk.auction, receipt, "AuctionOpened")
+        )
 
     fn = f"CentralAuction.openAuction({', '.join(str(int(a)) for a in args)})"
-    return PendingAction(f"Open an auction for period {form.period}", fn, lines, run,
-                         back="/operator/auctions")  # fmt: skip
+    return PendingAction(
+        f"Open an auction for period {form.period}", fn, lines, run, back="/operator/auctions"
+    )
 
 
 def clear_action(ctx: LedgerContext, account: LocalAccount, form: ClearForm) -> PendingAction:
@@ -203,26 +217,36 @@ def clear_action(ctx: LedgerContext, account: LocalAccount, form: ClearForm) -> 
         raise ValidationError(f"auction {form.auction_id} is already cleared")
     now = chain_now(ctx)
     if now < a.gate_closes_at:
-        raise ValidationError(f"auction {form.auction_id}'s gate closes at {when(a.gate_closes_at)}")
+        raise ValidationError(
+            f"auction {form.auction_id}'s gate closes at {when(a.gate_closes_at)}"
+        )
     lines = [
-        ("auction", f"{form.auction_id}: period {a.period_id}, intervals "
-         f"{a.first_interval}-{a.last_interval}, {a.phase.name.lower()}"),
+        (
+            "auction",
+            f"{form.auction_id}: period {a.period_id}, intervals "
+            f"{a.first_interval}-{a.last_interval}, {a.phase.name.lower()}",
+        ),
         ("book", f"{a.live_bids} bid(s), {a.live_offers} offer(s)"),
         ("gate closed", when(a.gate_closes_at)),
-    ]  # fmt: skip
+    ]
 
     def run() -> Outcome:
         sent = desk.clear(form.auction_id)
         done = desk.auction.auction(form.auction_id)
-        return Outcome(f"Auction {form.auction_id} cleared", [
-            ("transactions", str(sent)), ("phase", done.phase.name.lower()),
-            ("trades", str(done.trade_count)),
-            ("traded", f"{wh_to_mwh_trimmed(done.traded_wh)} MWh ({done.traded_wh:,} Wh)"),
-        ])  # fmt: skip
+        return Outcome(
+            f"Auction {form.auction_id} cleared",
+            [
+                ("transactions", str(sent)),
+                ("phase", done.phase.name.lower()),
+                ("trades", str(done.trade_count)),
+                ("traded", f"{wh_to_mwh_trimmed(done.traded_wh)} MWh ({done.traded_wh:,} Wh)"),
+            ],
+        )
 
     fn = f"CentralAuction.rank + clear({form.auction_id}, 40) until cleared"
-    return PendingAction(f"Clear auction {form.auction_id}", fn, lines, run,
-                         back="/operator/auctions")  # fmt: skip
+    return PendingAction(
+        f"Clear auction {form.auction_id}", fn, lines, run, back="/operator/auctions"
+    )
 
 
 def settings_view(ctx: LedgerContext, account: LocalAccount) -> dict[str, object]:
@@ -259,15 +283,25 @@ def _number_change(ctx: LedgerContext, account: LocalAccount, form: SettingForm)
     number = int(form.value)
     if form.setting == "closure-grace":
         closer = ctx.client(TradeCloserClient, account)
-        return _Change(f"{closer.closure_grace_s()} s", f"{number} s",
-                       f"TradeCloser.setClosureGrace({number})", closer, "ClosureGraceSet",
-                       lambda: closer.set_closure_grace(number))  # fmt: skip
+        return _Change(
+            f"{closer.closure_grace_s()} s",
+            f"{number} s",
+            f"TradeCloser.setClosureGrace({number})",
+            closer,
+            "ClosureGraceSet",
+            lambda: closer.set_closure_grace(number),
+        )
     if number > 10_000:
         raise ValidationError("value: the contribution rate is at most 10000 bps")
     fund = ctx.client(DefaultFundClient, account)
-    return _Change(f"{fund.contribution_bps()} bps", f"{number} bps",
-                   f"DefaultFund.setContributionBps({number})", fund, "ContributionRateSet",
-                   lambda: fund.set_contribution_bps(number))  # fmt: skip
+    return _Change(
+        f"{fund.contribution_bps()} bps",
+        f"{number} bps",
+        f"DefaultFund.setContributionBps({number})",
+        fund,
+        "ContributionRateSet",
+        lambda: fund.set_contribution_bps(number),
+    )
 
 
 def _account_change(ctx: LedgerContext, account: LocalAccount, form: SettingForm) -> _Change:
@@ -277,29 +311,45 @@ def _account_change(ctx: LedgerContext, account: LocalAccount, form: SettingForm
         region = form.region
         if region is None:
             raise ValidationError("region: give the region of the grid account")
-        return _Change(engine.grid_account_of(region), address,
-                       f"SettlementEngine.setGridAccount({region}, {address})", engine,
-                       "GridAccountSet", lambda: engine.set_grid_account(region, address))  # fmt: skip
+        return _Change(
+            engine.grid_account_of(region),
+            address,
+            f"SettlementEngine.setGridAccount({region}, {address})",
+            engine,
+            "GridAccountSet",
+            lambda: engine.set_grid_account(region, address),
+        )
     if form.setting == "balancing-account":
-        return _Change(engine.balancing_account(), address,
-                       f"SettlementEngine.setBalancingAccount({address})", engine,
-                       "BalancingAccountSet", lambda: engine.set_balancing_account(address))  # fmt: skip
-    return _Change(engine.remainder_account(), address,
-                   f"SettlementEngine.setRemainderAccount({address})", engine,
-                   "RemainderAccountSet", lambda: engine.set_remainder_account(address))  # fmt: skip
+        return _Change(
+            engine.balancing_account(),
+            address,
+            f"SettlementEngine.setBalancingAccount({address})",
+            engine,
+            "BalancingAccountSet",
+            lambda: engine.set_balancing_account(address),
+        )
+    return _Change(
+        engine.remainder_account(),
+        address,
+        f"SettlementEngine.setRemainderAccount({address})",
+        engine,
+        "RemainderAccountSet",
+        lambda: engine.set_remainder_account(address),
+    )
 
 
 def setting_action(ctx: LedgerContext, account: LocalAccount, form: SettingForm) -> PendingAction:
     """Change one settlement parameter; the confirmation shows the current and new value."""
     numeric = form.setting in ("closure-grace", "fund-rate")
     change = (_number_change if numeric else _account_change)(ctx, account, form)
-    label = form.setting
+    label: str = form.setting
     if form.setting == "grid-account":
         label += f", region {form.region}"
     lines = [("setting", label), ("now", change.old), ("new", change.new)]
 
     def run() -> Outcome:
-        return Outcome(f"{label} is {change.new}",
-                       event_lines(change.client, change.send(), change.event))  # fmt: skip
+        return Outcome(
+            f"{label} is {change.new}", event_lines(change.client, change.send(), change.event)
+        )
 
     return PendingAction(f"Set {label}", change.function, lines, run, back="/operator/settlement")

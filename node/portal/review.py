@@ -13,7 +13,7 @@ CLI's). An approval of an application reads and checks the bundle again when it 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
@@ -27,7 +27,7 @@ from ledger.errors import GridLedgerError, ValidationError
 from ledger.identity import IdentityVault
 from ledger.identity_audit import check_reason
 from node.portal.app import Portal, error_line, parse
-from node.portal.institutions import check_address, event_lines, forbidden, roles
+from node.portal.institutions import check_address, event_lines, roles
 from node.portal.sessions import Outcome, PendingAction, Session
 from node.registry.participant import Verifier
 
@@ -113,9 +113,12 @@ def _approve_action(verifier: Verifier, form: DecisionForm) -> PendingAction:
     """``verifier approve NODE [--qualification L | --change]`` as a confirmable action."""
     node, reg = form.node, verifier.registry
     info = reg.node_info(node)
-    lines = [("node", node), ("name", reg.display_name_of(node) or "-"),
-             ("kind", f"{NodeKind(info.kind).name.lower()} ({Side(info.side).name.lower()})"),
-             ("region", str(info.region))]  # fmt: skip
+    lines = [
+        ("node", node),
+        ("name", reg.display_name_of(node) or "-"),
+        ("kind", f"{NodeKind(info.kind).name.lower()} ({Side(info.side).name.lower()})"),
+        ("region", str(info.region)),
+    ]
     if form.what == "qualification":
         if form.licence is None:
             raise ValidationError("licence: give the licence type of the certificate")
@@ -124,43 +127,69 @@ def _approve_action(verifier: Verifier, form: DecisionForm) -> PendingAction:
 
         def run_qualification() -> Outcome:
             receipt = verifier.approve_qualification(node, licence)
-            return Outcome(f"Approved {licence} of {node}",
-                           event_lines(reg, receipt, "QualificationApproved"))  # fmt: skip
+            return Outcome(
+                f"Approved {licence} of {node}", event_lines(reg, receipt, "QualificationApproved")
+            )
 
         fn = f"NodeRegistry.approveQualification({node}, {licence})"
-        return PendingAction(f"Approve {licence} of {node}", fn, lines, run_qualification,
-                             back=f"/review/node/{node}")  # fmt: skip
+        return PendingAction(
+            f"Approve {licence} of {node}",
+            fn,
+            lines,
+            run_qualification,
+            back=f"/review/node/{node}",
+        )
     reason = check_reason(form.reason)
     if form.what == "change":
         change = reg.change_request_of(node)
         if not change.pending:
             raise ValidationError(f"{node} has no pending change request")
-        lines += [("change", f"#{change.change_id}: region {change.region}, "
-                   f"{change.capacity_kw:,} kW, {change.carbon_intensity_g_per_kwh} g/kWh"),
-                  ("identity read", f"logged with the reason {reason!r} (if it changed)")]  # fmt: skip
+        lines += [
+            (
+                "change",
+                f"#{change.change_id}: region {change.region}, "
+                f"{change.capacity_kw:,} kW, {change.carbon_intensity_g_per_kwh} g/kWh",
+            ),
+            ("identity read", f"logged with the reason {reason!r} (if it changed)"),
+        ]
 
         def run_change() -> Outcome:
             receipt = verifier.approve_change(node, reason)
-            return Outcome(f"Approved the change request of {node}",
-                           event_lines(reg, receipt, "ChangeApproved"))  # fmt: skip
+            return Outcome(
+                f"Approved the change request of {node}",
+                event_lines(reg, receipt, "ChangeApproved"),
+            )
 
-        return PendingAction(f"Approve the change request of {node}",
-                             f"NodeRegistry.approveChange({node})", lines, run_change,
-                             back=f"/review/node/{node}")  # fmt: skip
+        return PendingAction(
+            f"Approve the change request of {node}",
+            f"NodeRegistry.approveChange({node})",
+            lines,
+            run_change,
+            back=f"/review/node/{node}",
+        )
     if info.status != NodeStatus.PENDING:
         raise ValidationError(f"{node} is {NodeStatus(info.status).name.lower()}, not pending")
-    lines += [("identity hash", "0x" + info.identity_hash.hex()),
-              ("capacity", f"{info.capacity_kw:,} kW"),
-              ("identity check", f"the bundle is decrypted and checked against the chain "
-               f"again; the read is logged with the reason {reason!r}")]  # fmt: skip
+    lines += [
+        ("identity hash", "0x" + info.identity_hash.hex()),
+        ("capacity", f"{info.capacity_kw:,} kW"),
+        (
+            "identity check",
+            f"the bundle is decrypted and checked against the chain "
+            f"again; the read is logged with the reason {reason!r}",
+        ),
+    ]
 
     def run_application() -> Outcome:
         receipt = verifier.approve(node, reason)
         return Outcome(f"Approved {node}", event_lines(reg, receipt, "NodeApproved"))
 
-    return PendingAction(f"Approve the application of {node}",
-                         f"NodeRegistry.approveNode({node})", lines, run_application,
-                         back=f"/review/node/{node}")  # fmt: skip
+    return PendingAction(
+        f"Approve the application of {node}",
+        f"NodeRegistry.approveNode({node})",
+        lines,
+        run_application,
+        back=f"/review/node/{node}",
+    )
 
 
 def _reject_action(verifier: Verifier, form: DecisionForm) -> PendingAction:
@@ -204,67 +233,50 @@ def _bundle_lines(bundle: Any) -> list[tuple[str, str]]:
     return out
 
 
+Build = Callable[[Verifier, DecisionForm], PendingAction]
+
+
 def _routes(app: FastAPI, state: ReviewState) -> None:
     portal, held = state.portal, roles(app, state.portal)
 
-    def verifier_session(request: Request) -> Session | Response:
-        session = portal.session(request)
-        return session if held.has(session, ROLE) else forbidden(portal, request, session, ROLE)
-
     @app.get("/review", response_class=HTMLResponse)
     def queue(request: Request) -> Response:
-        session = verifier_session(request)
-        if not isinstance(session, Session):
-            return session
-        return _queue(state, request, session)
+        return _queue(state, request, held.require(request, ROLE))
 
     @app.get("/review/node/{node}", response_class=HTMLResponse)
     def detail(request: Request, node: str) -> Response:
-        session = verifier_session(request)
-        if not isinstance(session, Session):
-            return session
-        return _detail(state, request, session, node)
+        return _detail(state, request, held.require(request, ROLE), node)
 
     @app.post("/review/node/{node}/view", response_class=HTMLResponse)
     async def view(request: Request, node: str) -> Response:
-        session = verifier_session(request)
-        if not isinstance(session, Session):
-            return session
-        fields = await portal.form(request, session)
-        reason = fields.get("reason", "")
+        session = held.require(request, ROLE)
+        reason = (await portal.form(request, session)).get("reason", "")
         try:
             _, bundle = state.verifier(session).show(check_address(node), reason)
         except (GridLedgerError, ValueError) as exc:
-            return _detail(state, request, session, node, status=422,
-                           view_error=f"Refused: {error_line(exc)}", reason=reason)  # fmt: skip
+            refused = f"Refused: {error_line(exc)}"
+            return _detail(state, request, session, node, status=422, view_error=refused,
+                           reason=reason)  # fmt: skip
         return _detail(state, request, session, node, bundle=_bundle_lines(bundle),
                        reason=check_reason(reason))  # fmt: skip
 
+    def decision(build: Build) -> Callable[[Request], Awaitable[Response]]:
+        """POST: the decision goes to ``/confirm``; a refusal stands on the node's page."""
+
+        async def route(request: Request) -> Response:
+            session = held.require(request, ROLE)
+            fields = await portal.form(request, session)
+            try:
+                action = build(state.verifier(session), parse(DecisionForm, fields))
+            except (GridLedgerError, PydanticValidationError) as exc:
+                return _detail(state, request, session, fields.get("node", ""), status=422,
+                               decision_error=error_line(exc))  # fmt: skip
+            return portal.confirm_redirect(session, action)
+
+        return route
+
     for path, build in (("/review/approve", _approve_action), ("/review/reject", _reject_action)):
-        _decision_route(app, state, verifier_session, path, build)
-
-
-def _decision_route(app: FastAPI, state: ReviewState, verifier_session: Any, path: str,
-                    build: Any) -> None:  # fmt: skip
-    """POST ``path``: the decision goes to ``/confirm``; a refusal stands on the node's page
-    (or the queue, for a bad node)."""
-    portal = state.portal
-
-    async def route(request: Request) -> Response:
-        session = verifier_session(request)
-        if not isinstance(session, Session):
-            return session
-        fields = await portal.form(request, session)
-        try:
-            form: DecisionForm = parse(DecisionForm, fields)
-            action = build(state.verifier(session), form)
-        except (GridLedgerError, PydanticValidationError) as exc:
-            node = fields.get("node", "")
-            return _detail(state, request, session, node, status=422,
-                           decision_error=error_line(exc))  # fmt: skip
-        return portal.confirm_redirect(session, action)
-
-    app.add_api_route(path, route, methods=["POST"], response_class=HTMLResponse)
+        app.add_api_route(path, decision(build), methods=["POST"], response_class=HTMLResponse)
 
 
 def register(app: FastAPI, portal: Portal) -> None:

@@ -50,10 +50,16 @@ def test_operator_opens_an_auction_through_the_confirmation_page(
     period = market.period.id
     confirm, action = op.confirm(
         "/operator/auction",
-        {"period": str(period), "first_interval": "4", "last_interval": "7",
-         "gate": str(gate), "min_lot_mwh": "0.25", "rule": "pair-average"},
+        {
+            "period": str(period),
+            "first_interval": "4",
+            "last_interval": "7",
+            "gate": str(gate),
+            "min_lot_mwh": "0.25",
+            "rule": "pair-average",
+        },
         "/operator/auctions",
-    )  # fmt: skip
+    )
     confirm = html.unescape(confirm)
     fee_cap = sum(RATES.values())  # the default: every region's stamp rate
     opens = int(re.findall(r"CentralAuction\.openAuction\(\d+, 4, 7, (\d+),", confirm)[0])
@@ -74,11 +80,17 @@ def test_operator_opens_an_auction_through_the_confirmation_page(
     assert auctions.auction_count() == auction_id
     a = auctions.auction(auction_id)
     assert (a.period_id, a.first_interval, a.last_interval, a.opens_at, a.gate_closes_at) == (
-        period, 4, 7, opens, gate,
-    )  # fmt: skip
+        period,
+        4,
+        7,
+        opens,
+        gate,
+    )
     assert (a.min_lot_wh, a.rule, a.fee_cap_fen_per_mwh) == (
-        250_000, ClearingRule.PAIR_AVERAGE, fee_cap,
-    )  # fmt: skip
+        250_000,
+        ClearingRule.PAIR_AVERAGE,
+        fee_cap,
+    )
     operator = role_account("OPERATOR").address
     assert (
         f"AuctionOpened(auctionId={auction_id}, periodId={period}, firstInterval=4, "
@@ -96,14 +108,13 @@ def test_operator_opens_an_auction_through_the_confirmation_page(
     assert "0 bid(s), 0 offer(s)" in confirm
     done = op.submit(action)
     assert auctions.auction(auction_id).phase == Phase.CLEARED
-    assert "trades</dt><dd class=\"mono\">0<" in done
+    assert 'trades</dt><dd class="mono">0<' in done
 
 
 def test_a_bad_auction_form_is_one_line(op: Institution, market: Market) -> None:
     csrf = op.csrf("/operator/auctions")
     before = market.ctx.client(CentralAuctionClient, role_account("OPERATOR")).auction_count()
-    form = {"csrf": csrf, "period": str(market.period.id), "gate": "tomorrow",
-            "min_lot_mwh": "-1"}  # fmt: skip
+    form = {"csrf": csrf, "period": str(market.period.id), "gate": "tomorrow", "min_lot_mwh": "-1"}
     r = op.client.post("/operator/auction", data=form)
     assert r.status_code == 422
     assert _errors(r.text) == [
@@ -131,10 +142,14 @@ def test_operator_opens_a_period_and_schedules_its_settlement(
     before = trading.period_count()
     confirm, action = op.confirm(
         "/operator/period",
-        {"delivery_in_s": "7200", "taking_closes_before_s": "1800", "interval_s": "900",
-         "intervals": "4"},
+        {
+            "delivery_in_s": "7200",
+            "taking_closes_before_s": "1800",
+            "interval_s": "900",
+            "intervals": "4",
+        },
         "/operator",
-    )  # fmt: skip
+    )
     args = re.findall(r"TradingMarket\.openPeriod\(([\d, ]+)\)", confirm)[0].split(", ")
     start, posting, taking, closes = map(int, args[:4])
     assert args[4:] == ["900", "4"]
@@ -145,11 +160,15 @@ def test_operator_opens_a_period_and_schedules_its_settlement(
     pid = before + 1
     p = trading.period(pid)
     assert (p.delivery_start, p.posting_opens_at, p.taking_closes_at, p.intervals) == (
-        start, posting, closes, 4,
-    )  # fmt: skip
+        start,
+        posting,
+        closes,
+        4,
+    )
     assert f"PeriodOpened(period={pid}, deliveryStart={start}, intervalS=900" in done
-    confirm, action = op.confirm("/operator/settle", {"period": str(pid), "in_s": "600"},
-                                 "/operator")  # fmt: skip
+    confirm, action = op.confirm(
+        "/operator/settle", {"period": str(pid), "in_s": "600"}, "/operator"
+    )
     opens_at = int(re.findall(rf"setSettlementOpensAt\({pid}, (\d+)\)", confirm)[0])
     done = op.submit(action)
     results = market.ctx.client(DispatchResultsClient, role_account("OPERATOR"))
@@ -168,9 +187,10 @@ def test_operator_changes_a_settlement_parameter(op: Institution, market: Market
     assert f"{closer.closure_grace_s():,} s" in page
     new = str(ctx.account("node-40").address)
     confirm, action = op.confirm(
-        "/operator/setting", {"setting": "grid-account", "region": "2", "value": new.lower()},
+        "/operator/setting",
+        {"setting": "grid-account", "region": "2", "value": new.lower()},
         "/operator/settlement",
-    )  # fmt: skip
+    )
     assert f"SettlementEngine.setGridAccount(2, {new})" in confirm
     assert engine.grid_account_of(2) in confirm  # the current value
     done = op.submit(action)
@@ -183,7 +203,9 @@ def test_operator_changes_a_settlement_parameter(op: Institution, market: Market
     assert "TradeCloser.setClosureGrace(7200)" in confirm
     op.submit(action)
     assert closer.closure_grace_s() == 7_200
-    r = op.client.post("/operator/setting", data={
-        "csrf": op.csrf("/operator/settlement"), "setting": "grid-account", "value": "0x12"})  # fmt: skip
+    r = op.client.post(
+        "/operator/setting",
+        data={"csrf": op.csrf("/operator/settlement"), "setting": "grid-account", "value": "0x12"},
+    )
     assert r.status_code == 422
     assert _errors(r.text) == ["not an address: '0x12'"]

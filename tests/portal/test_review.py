@@ -138,8 +138,12 @@ def test_verifier_views_the_bundle_with_a_reason_and_approves(review: Review) ->
     verifier = str(role_account("VERIFIER").address)
     (entry,) = review.vault.audit.entries()
     assert (entry.reader, entry.role, entry.address, entry.reason, entry.outcome) == (
-        verifier, "verifier", node, "onboarding check", "read",
-    )  # fmt: skip
+        verifier,
+        "verifier",
+        node,
+        "onboarding check",
+        "read",
+    )
     assert entry.record_id == review.vault.records_of(node)[0]
     # approve through the confirmation page
     info = review.applicant.registry.node_info(node)
@@ -199,7 +203,6 @@ def test_a_non_verifier_gets_no_review_link_and_a_403(env: Env) -> None:
     r = env.client.get("/review")
     assert r.status_code == 403
     assert re.findall(r'<p class="error" id="error">([^<]*)</p>', html.unescape(r.text)) == [
-        "Refused: these pages are for a wallet holding the VERIFIER role; buyer does not "
-        "hold it."
+        "Refused: these pages are for a wallet holding the VERIFIER role; buyer does not hold it."
     ]
     assert env.client.get("/operator").status_code == 403
