@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 from web3.types import TxReceipt
 
-from ledger.clients.registry import NodeKind, NodeStatus, Side, code, code_text
+from ledger.clients.registry import NodeKind, NodeRegistryClient, NodeStatus, Side, code, code_text
 from ledger.errors import GridLedgerError, ValidationError
 from ledger.identity import IdentityVault
 from ledger.identity_audit import check_reason
@@ -92,7 +92,9 @@ def _node_view(verifier: Verifier, node: str) -> dict[str, Any]:
 
 
 def _queue(state: ReviewState, request: Request, session: Session, **kw: Any) -> Response:
-    items = state.verifier(session).pending()
+    verifier = state.verifier(session)
+    names = verifier.registry.display_name_of
+    items = [{"i": i, "name": names(i.node)} for i in verifier.pending()]
     return state.portal.render(
         request, "review.html", session, kw.pop("status", 200), items=items, **kw
     )
@@ -109,10 +111,15 @@ def _detail(
     return state.portal.render(request, "review_node.html", session, status, node=view, **kw)
 
 
+def _who(registry: NodeRegistryClient, node: str) -> str:
+    """A node in a title: its display name, else its address shortened."""
+    return registry.display_name_of(node) or f"{node[:10]}…{node[-4:]}"
+
+
 def _approve_action(verifier: Verifier, form: DecisionForm) -> PendingAction:
     """``verifier approve NODE [--qualification L | --change]`` as a confirmable action."""
     node, reg = form.node, verifier.registry
-    info = reg.node_info(node)
+    info, who = reg.node_info(node), _who(reg, node)
     lines = [
         ("node", node),
         ("name", reg.display_name_of(node) or "-"),
@@ -128,12 +135,12 @@ def _approve_action(verifier: Verifier, form: DecisionForm) -> PendingAction:
         def run_qualification() -> Outcome:
             receipt = verifier.approve_qualification(node, licence)
             return Outcome(
-                f"Approved {licence} of {node}", event_lines(reg, receipt, "QualificationApproved")
+                f"Approved {licence} of {who}", event_lines(reg, receipt, "QualificationApproved")
             )
 
         fn = f"NodeRegistry.approveQualification({node}, {licence})"
         return PendingAction(
-            f"Approve {licence} of {node}",
+            f"Approve {licence} of {who}",
             fn,
             lines,
             run_qualification,
@@ -156,12 +163,12 @@ def _approve_action(verifier: Verifier, form: DecisionForm) -> PendingAction:
         def run_change() -> Outcome:
             receipt = verifier.approve_change(node, reason)
             return Outcome(
-                f"Approved the change request of {node}",
+                f"Approved the change request of {who}",
                 event_lines(reg, receipt, "ChangeApproved"),
             )
 
         return PendingAction(
-            f"Approve the change request of {node}",
+            f"Approve the change request of {who}",
             f"NodeRegistry.approveChange({node})",
             lines,
             run_change,
@@ -181,10 +188,10 @@ def _approve_action(verifier: Verifier, form: DecisionForm) -> PendingAction:
 
     def run_application() -> Outcome:
         receipt = verifier.approve(node, reason)
-        return Outcome(f"Approved {node}", event_lines(reg, receipt, "NodeApproved"))
+        return Outcome(f"Approved {who}", event_lines(reg, receipt, "NodeApproved"))
 
     return PendingAction(
-        f"Approve the application of {node}",
+        f"Approve the application of {who}",
         f"NodeRegistry.approveNode({node})",
         lines,
         run_application,
@@ -195,6 +202,7 @@ def _approve_action(verifier: Verifier, form: DecisionForm) -> PendingAction:
 def _reject_action(verifier: Verifier, form: DecisionForm) -> PendingAction:
     """``verifier reject NODE --reason CODE [--qualification L | --change]``."""
     node, reg = form.node, verifier.registry
+    who = _who(reg, node)
     if not form.reason:
         raise ValidationError("reason: give a reason code, e.g. DOCS_INCOMPLETE")
     reason = form.reason
@@ -206,15 +214,15 @@ def _reject_action(verifier: Verifier, form: DecisionForm) -> PendingAction:
             raise ValidationError("licence: give the licence type of the certificate")
         licence = form.licence
         lines.append(("licence", licence))
-        what, event = f"{licence} of {node}", "QualificationRejected"
+        what, event = f"{licence} of {who}", "QualificationRejected"
         fn = f"NodeRegistry.rejectQualification({node}, {licence}, {reason})"
         send = lambda: verifier.reject_qualification(node, licence, reason)  # noqa: E731
     elif form.what == "change":
-        what, event = f"the change request of {node}", "ChangeRejected"
+        what, event = f"the change request of {who}", "ChangeRejected"
         fn = f"NodeRegistry.rejectChange({node}, {reason})"
         send = lambda: verifier.reject_change(node, reason)  # noqa: E731
     else:
-        what, event = f"the application of {node}", "NodeRejected"
+        what, event = f"the application of {who}", "NodeRejected"
         fn = f"NodeRegistry.rejectNode({node}, {reason})"
         send = lambda: verifier.reject(node, reason)  # noqa: E731
 
