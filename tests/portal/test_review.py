@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from eth_account.signers.local import LocalAccount
+from web3 import Web3
 
 from ledger.clients.registry import NodeKind, NodeStatus, Side
 from ledger.context import LedgerContext
@@ -21,11 +22,11 @@ from ledger.identity import IdentityVault, demo_bundle
 from ledger.identity_audit import verify_chain
 from ledger.keystore import Keystore
 from node.portal.app import Portal, PortalConfig, create_app
-from node.registry.participant import NodeProfile, Participant
+from node.registry.participant import NodeProfile, Participant, Verifier
 from tests.conftest import role_account
 from tests.gateway.conftest import LiveServer
 from tests.portal.conftest import PASSWORD, Env, csrf_of
-from tests.trading.conftest import Market
+from tests.trading.conftest import Market, block_time
 
 APPLICANT = 7
 PROFILE = NodeProfile(kind=NodeKind.WIND, side=Side.SELLER, region=0, capacity_kw=40_000)
@@ -206,3 +207,50 @@ def test_a_non_verifier_gets_no_review_link_and_a_403(env: Env) -> None:
         "Refused: these pages are for a wallet holding the VERIFIER role; buyer does not hold it."
     ]
     assert env.client.get("/operator").status_code == 403
+
+
+def test_certificate_and_change_request_approved_through_the_portal(review: Review) -> None:
+    node, ctx = review.applicant.address, review.inst.ctx
+    Verifier(ctx, role_account("VERIFIER"), review.vault).approve(node, "set-up")
+    expires = block_time(ctx) + 365 * 86_400
+    review.applicant.qualify("GEN_LICENCE", "GL-0007", expires)
+    renewed = demo_bundle(APPLICANT, name="Bohai Wind Power Co. 7")
+    review.applicant.request_change(capacity_kw=45_000, bundle=renewed, vault=review.vault)
+    change_id = review.applicant.registry.change_request_of(node).change_id
+    queue = review.inst.client.get("/review").text
+    assert f'id="review-qualification-{node}"' in queue
+    assert f'id="review-change-{node}"' in queue
+    assert f"#{change_id}: region 0, 45000 kW" in queue
+    page = html.unescape(review.inst.client.get(f"/review/node/{node}").text)
+    assert "new: its bundle is read and checked at approval" in page
+    # the certificate
+    confirm, action = review.inst.confirm(
+        "/review/approve",
+        {"node": node, "what": "qualification", "licence": "GEN_LICENCE"},
+        f"/review/node/{node}",
+    )
+    assert f"NodeRegistry.approveQualification({node}, GEN_LICENCE)" in confirm
+    done = review.inst.submit(action)
+    licence_hex = b"GEN_LICENCE".ljust(32, b"\0").hex()
+    number_hex = Web3.keccak(text="GL-0007").hex().removeprefix("0x")
+    verifier = str(role_account("VERIFIER").address)
+    assert (
+        f"QualificationApproved(node={node}, licenceType=0x{licence_hex}, "
+        f"numberHash=0x{number_hex}, expiresAt={expires}, verifier={verifier})" in done
+    )
+    (q,) = review.applicant.registry.qualifications_of(node)
+    assert (q.valid, q.pending, q.expires_at) == (True, False, expires)
+    # the change: its new bundle is read (logged with the reason) and checked
+    confirm, action = review.inst.confirm(
+        "/review/approve",
+        {"node": node, "what": "change", "reason": "capacity upgrade"},
+        f"/review/node/{node}",
+    )
+    assert f"NodeRegistry.approveChange({node})" in confirm
+    done = review.inst.submit(action)
+    assert f"ChangeApproved(node={node}, changeId={change_id}, verifier={verifier})" in done
+    info = review.applicant.registry.node_info(node)
+    assert (info.capacity_kw, info.identity_hash) == (45_000, renewed.bundle_hash)
+    last = review.vault.audit.entries()[-1]
+    assert (last.reason, last.outcome, last.address) == ("capacity upgrade", "read", node)
+    assert "nothing awaits review" in review.inst.client.get("/review").text
