@@ -5,7 +5,8 @@ of a signed transaction (its events with every field, its hash)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
@@ -80,12 +81,24 @@ def _forbidden(portal: Portal, request: Request, session: Session, role: str) ->
     )
 
 
-def check_address(value: str) -> str:
-    """``value`` as a checksummed address, else ``ValueError`` (a form's one line)."""
-    try:
-        return checksum_address(value.strip())
-    except GridLedgerError as exc:
-        raise ValueError(str(exc)) from exc
+T = TypeVar("T")
+
+
+def form_value(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """``parse`` as a form field's validator: its refusal (a :class:`GridLedgerError`)
+    becomes the ``ValueError`` pydantic reports as the field's one line."""
+
+    def check(value: str) -> T:
+        try:
+            return parse(value.strip())
+        except GridLedgerError as exc:
+            raise ValueError(str(exc)) from exc
+
+    return check
+
+
+#: A form's address, checksummed (``not an address: '0x12'`` otherwise).
+check_address = form_value(checksum_address)
 
 
 def _value(value: Any) -> str:

@@ -24,21 +24,16 @@ from ledger.clients.settlement import SettlementEngineClient
 from ledger.clients.trading import TradingMarketClient
 from ledger.context import LedgerContext
 from ledger.display import short_time
-from ledger.errors import GridLedgerError, ValidationError
+from ledger.errors import ValidationError
 from ledger.units import mwh_to_wh, wh_to_mwh_trimmed
 from node.auction.api import AuctionDesk
+from node.operator.cli import _chain_now
 from node.portal.actions import PositiveMwh, energy_text, price_text
-from node.portal.institutions import event_lines
+from node.portal.institutions import event_lines, form_value
 from node.portal.sessions import Outcome, PendingAction
 
-
-def chain_now(ctx: LedgerContext) -> int:
-    """The time the next block will carry (as ``operator open-next-period`` reads it)."""
-    latest = int(ctx.w3.eth.get_block("latest")["timestamp"])
-    try:
-        return max(latest, int(ctx.w3.eth.get_block("pending")["timestamp"]))
-    except ValueError:
-        return latest
+#: The time the next block will carry, read as ``operator open-next-period`` reads it.
+chain_now = _chain_now
 
 
 def when(ts: int) -> str:
@@ -46,18 +41,8 @@ def when(ts: int) -> str:
     return f"{short_time(ts)} UTC ({ts})"
 
 
-def _time(value: str) -> int:
-    try:
-        return parse_time(value.strip())
-    except GridLedgerError as exc:
-        raise ValueError(str(exc)) from exc
-
-
-def _price(value: str) -> int:
-    try:
-        return price_fen(value)
-    except GridLedgerError as exc:
-        raise ValueError(str(exc)) from exc
+_time = form_value(parse_time)
+_price = form_value(price_fen)
 
 
 class PeriodForm(BaseModel):
@@ -304,6 +289,17 @@ def _number_change(ctx: LedgerContext, account: LocalAccount, form: SettingForm)
     )
 
 
+#: The settlement accounts: (getter, setter, Solidity setter, event).
+_ACCOUNTS = {
+    "balancing-account": (SettlementEngineClient.balancing_account,
+                          SettlementEngineClient.set_balancing_account,
+                          "setBalancingAccount", "BalancingAccountSet"),
+    "remainder-account": (SettlementEngineClient.remainder_account,
+                          SettlementEngineClient.set_remainder_account,
+                          "setRemainderAccount", "RemainderAccountSet"),
+}  # fmt: skip
+
+
 def _account_change(ctx: LedgerContext, account: LocalAccount, form: SettingForm) -> _Change:
     engine = ctx.client(SettlementEngineClient, account)
     address = checksum_address(form.value.strip())
@@ -311,31 +307,18 @@ def _account_change(ctx: LedgerContext, account: LocalAccount, form: SettingForm
         region = form.region
         if region is None:
             raise ValidationError("region: give the region of the grid account")
+        function = f"SettlementEngine.setGridAccount({region}, {address})"
         return _Change(
             engine.grid_account_of(region),
             address,
-            f"SettlementEngine.setGridAccount({region}, {address})",
+            function,
             engine,
             "GridAccountSet",
             lambda: engine.set_grid_account(region, address),
         )
-    if form.setting == "balancing-account":
-        return _Change(
-            engine.balancing_account(),
-            address,
-            f"SettlementEngine.setBalancingAccount({address})",
-            engine,
-            "BalancingAccountSet",
-            lambda: engine.set_balancing_account(address),
-        )
-    return _Change(
-        engine.remainder_account(),
-        address,
-        f"SettlementEngine.setRemainderAccount({address})",
-        engine,
-        "RemainderAccountSet",
-        lambda: engine.set_remainder_account(address),
-    )
+    get, put, function, event = _ACCOUNTS[form.setting]
+    return _Change(get(engine), address, f"SettlementEngine.{function}({address})", engine, event,
+                   lambda: put(engine, address))  # fmt: skip
 
 
 def setting_action(ctx: LedgerContext, account: LocalAccount, form: SettingForm) -> PendingAction:

@@ -27,7 +27,7 @@ from ledger.errors import GridLedgerError, ValidationError
 from ledger.identity import IdentityVault
 from ledger.identity_audit import check_reason
 from node.portal.app import Portal, error_line, parse
-from node.portal.institutions import check_address, event_lines, roles
+from node.portal.institutions import check_address, event_lines, form_value, roles
 from node.portal.sessions import Outcome, PendingAction, Session
 from node.registry.participant import Verifier
 
@@ -35,12 +35,12 @@ ROLE = "VERIFIER"
 What = Literal["application", "change", "qualification"]
 
 
-def _code(value: str) -> str:
-    try:
-        code(value)
-    except GridLedgerError as exc:
-        raise ValueError(str(exc)) from exc
+def _checked_code(value: str) -> str:
+    code(value)
     return value
+
+
+_code = form_value(_checked_code)
 
 
 class DecisionForm(BaseModel):
