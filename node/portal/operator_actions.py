@@ -262,31 +262,25 @@ class _Change:
     send: Callable[[], TxReceipt]
 
 
+#: The numeric parameters: (client, getter, setter, Solidity function, event, unit, most).
+_NUMBERS: dict[str, tuple[type[ContractClient], str, str, str, str, str, int]] = {
+    "closure-grace": (TradeCloserClient, "closure_grace_s", "set_closure_grace",
+                      "TradeCloser.setClosureGrace", "ClosureGraceSet", "s", 2**64 - 1),
+    "fund-rate": (DefaultFundClient, "contribution_bps", "set_contribution_bps",
+                  "DefaultFund.setContributionBps", "ContributionRateSet", "bps", 10_000),
+}  # fmt: skip
+
+
 def _number_change(ctx: LedgerContext, account: LocalAccount, form: SettingForm) -> _Change:
+    kind, get, put, function, event, unit, most = _NUMBERS[form.setting]
     if not form.value.strip().isdigit():
         raise ValidationError(f"value: {form.setting} is a whole number, not {form.value!r}")
     number = int(form.value)
-    if form.setting == "closure-grace":
-        closer = ctx.client(TradeCloserClient, account)
-        return _Change(
-            f"{closer.closure_grace_s()} s",
-            f"{number} s",
-            f"TradeCloser.setClosureGrace({number})",
-            closer,
-            "ClosureGraceSet",
-            lambda: closer.set_closure_grace(number),
-        )
-    if number > 10_000:
-        raise ValidationError("value: the contribution rate is at most 10000 bps")
-    fund = ctx.client(DefaultFundClient, account)
-    return _Change(
-        f"{fund.contribution_bps()} bps",
-        f"{number} bps",
-        f"DefaultFund.setContributionBps({number})",
-        fund,
-        "ContributionRateSet",
-        lambda: fund.set_contribution_bps(number),
-    )
+    if number > most:
+        raise ValidationError(f"value: {form.setting} is at most {most} {unit}")
+    client = ctx.client(kind, account)
+    return _Change(f"{getattr(client, get)()} {unit}", f"{number} {unit}", f"{function}({number})",
+                   client, event, lambda: getattr(client, put)(number))  # fmt: skip
 
 
 #: The settlement accounts: (getter, setter, Solidity setter, event).

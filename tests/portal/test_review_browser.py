@@ -10,19 +10,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from ledger.clients.registry import NodeStatus
-from tests.gateway.test_browser import CHROMEDRIVER, CHROMIUM, follow
 from tests.gateway.test_browser import browser as browser  # re-exported fixture
+from tests.gateway.test_browser import follow
+from tests.gateway.test_browser import pytestmark as pytestmark  # skipped without chromium
 from tests.portal.conftest import PASSWORD
 from tests.portal.test_review import Review
 from tests.portal.test_review import review as review  # re-exported fixture
-
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-    reason="needs Debian's chromium and chromium-driver (.ci/run installs them)",
-)
 
 
 def _shot(d: Any, folder: Path, name: str) -> None:
