@@ -215,7 +215,7 @@ def _handlers(app: FastAPI, portal: Portal) -> None:
 
 def create_app(ctx: LedgerContext, config: PortalConfig) -> FastAPI:
     """The portal of ``config.wallet`` over ``ctx``'s chain."""
-    from node.portal import operator, pages, retail, review
+    from node.portal import institutions, pages, retail
 
     app = FastAPI(title="GridLedger participant portal", docs_url=None, redoc_url=None,
                   openapi_url=None)  # fmt: skip
@@ -227,6 +227,5 @@ def create_app(ctx: LedgerContext, config: PortalConfig) -> FastAPI:
     _confirm_routes(app, portal)
     pages.register(app, portal)
     retail.register(app, portal)
-    review.register(app, portal)
-    operator.register(app, portal)
+    institutions.register(app, portal)
     return app

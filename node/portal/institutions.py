@@ -117,3 +117,11 @@ def event_lines(client: ContractClient, receipt: TxReceipt, *names: str) -> list
             out.append(("event", f"{name}({fields})"))
     out.append(("tx hash", receipt["transactionHash"].to_0x_hex()))
     return out
+
+
+def register(app: FastAPI, portal: Portal) -> None:
+    """Add the verifier's and the operator's pages (each shown to its role only)."""
+    from node.portal import operator, review
+
+    review.register(app, portal)
+    operator.register(app, portal)
