@@ -63,11 +63,11 @@ def check_transition(complaint_id: int, current: str, target: str) -> State:
     return to_state
 
 
-def check_move_allowed(actor: Actor, filer: str, target: State) -> None:
+def check_move_allowed(actor: Actor, filer: str, current: str, target: State) -> None:
     """The operator moves complaints; the filer may only close or reopen its resolved one."""
     if actor.role == DeskRole.operator:
         return
-    if actor.address.lower() == filer.lower() and target in (State.closed, State.in_progress):
+    if actor.address.lower() == filer.lower() and current == State.resolved:
         return
     raise DeskForbiddenError(
         f"{actor.role} {actor.address} may not move a complaint to {target}: the operator "

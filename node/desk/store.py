@@ -245,7 +245,7 @@ class DeskStore:
             c = self._get(s, complaint_id)
             self._check_visible(actor, c)
             to_state = check_transition(complaint_id, c.state, target)
-            check_move_allowed(actor, c.filer, to_state)
+            check_move_allowed(actor, c.filer, c.state, to_state)
             at = int(time.time()) if now is None else now
             previous, c.state = c.state, to_state.value
             self._log(s, c, actor, "move", previous, {"note": note.strip()}, at)
