@@ -12,7 +12,7 @@ import base64
 import binascii
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -85,25 +85,32 @@ class FeedOut(BaseModel):
     items: list[FeedItem]
 
 
+async def caller(request: Request) -> Actor:
+    """The request's actor: a staff API key, else the participant's signature."""
+    auth: Authenticator = request.app.state.desk_auth
+    api_key = request.headers.get(API_KEY_HEADER)
+    if api_key:
+        return auth.staff(api_key)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    body = await request.body()
+    return auth.participant(dict(request.headers), request.method, target, body)
+
+
+Caller = Annotated[Actor, Depends(caller)]
+#: A row id (SQLite and PostgreSQL integers are 64-bit).
+RowId = Annotated[int, Path(ge=1, le=2**62)]
+
+
 def create_app(desk: Desk, keys: ApiKeys) -> FastAPI:
     """The desk's API over ``desk``; ``keys`` are the staff's API keys."""
     app = FastAPI(title="GridLedger service desk", version="1")
-    auth = Authenticator(keys)
+    app.state.desk_auth = Authenticator(keys)
 
     @app.exception_handler(GridLedgerError)
     async def refused(_request: Request, exc: GridLedgerError) -> Response:
         status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 409)
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
-    async def caller(request: Request) -> Actor:
-        api_key = request.headers.get(API_KEY_HEADER)
-        if api_key:
-            return auth.staff(api_key)
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        body = await request.body()
-        return auth.participant(dict(request.headers), request.method, target, body)
-
-    Caller = Annotated[Actor, Depends(caller)]  # noqa: N806 - a type alias
     store, kb = desk.store, desk.kb
 
     @app.get("/api/v1/categories", response_model=list[CategoryOut])
@@ -129,23 +136,23 @@ def create_app(desk: Desk, keys: ApiKeys) -> FastAPI:
         return store.complaints(actor, state=state, category=category, overdue=overdue)
 
     @app.get("/api/v1/complaints/{complaint_id}", response_model=ComplaintDetail)
-    def show(actor: Caller, complaint_id: int) -> ComplaintDetail:
+    def show(actor: Caller, complaint_id: RowId) -> ComplaintDetail:
         return store.show(actor, complaint_id)
 
     @app.post("/api/v1/complaints/{complaint_id}/assign", response_model=ComplaintOut)
-    def assign(actor: Caller, complaint_id: int, body: AssignBody) -> ComplaintOut:
+    def assign(actor: Caller, complaint_id: RowId, body: AssignBody) -> ComplaintOut:
         return store.assign(actor, complaint_id, body.assignee)
 
     @app.post("/api/v1/complaints/{complaint_id}/move", response_model=ComplaintOut)
-    def move(actor: Caller, complaint_id: int, body: MoveBody) -> ComplaintOut:
+    def move(actor: Caller, complaint_id: RowId, body: MoveBody) -> ComplaintOut:
         return store.move(actor, complaint_id, body.to, body.note)
 
     @app.post("/api/v1/complaints/{complaint_id}/rating", response_model=ComplaintOut)
-    def rate(actor: Caller, complaint_id: int, body: RateBody) -> ComplaintOut:
+    def rate(actor: Caller, complaint_id: RowId, body: RateBody) -> ComplaintOut:
         return store.rate(actor, complaint_id, body.rating, body.comment)
 
     @app.post("/api/v1/complaints/{complaint_id}/attachments", response_model=AttachmentOut)
-    def attach(actor: Caller, complaint_id: int, body: AttachBody) -> AttachmentOut:
+    def attach(actor: Caller, complaint_id: RowId, body: AttachBody) -> AttachmentOut:
         try:
             content = base64.b64decode(body.content_base64, validate=True)
         except (binascii.Error, ValueError) as exc:
@@ -153,7 +160,7 @@ def create_app(desk: Desk, keys: ApiKeys) -> FastAPI:
         return store.attach(actor, complaint_id, body.name, content)
 
     @app.get("/api/v1/complaints/{complaint_id}/attachments/{attachment_id}")
-    def attachment(actor: Caller, complaint_id: int, attachment_id: int) -> Response:
+    def attachment(actor: Caller, complaint_id: RowId, attachment_id: RowId) -> Response:
         name, content = store.attachment(actor, complaint_id, attachment_id)
         disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
         return Response(content, media_type="application/octet-stream", headers=disposition)
