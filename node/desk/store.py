@@ -21,6 +21,7 @@ from ledger.db import engine_for_url, session_factory
 from ledger.errors import NotFoundError, ValidationError
 from ledger.retail.canonical import canonical_hash
 from node.desk.errors import DeskError, DeskForbiddenError
+from node.desk.fts import install_fts
 from node.desk.models import Attachment, Change, Complaint, DeskBase
 from node.desk.states import (
     OPEN_STATES,
@@ -169,8 +170,6 @@ class DeskStore:
         DeskBase.metadata.create_all(self.engine)
         self.sessions = session_factory(self.engine)
         self.limits_s = limits_s
-        from node.desk.kb import install_fts
-
         install_fts(self.engine)
 
     def close(self) -> None:

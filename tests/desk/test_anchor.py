@@ -29,9 +29,9 @@ def _some_history(desk: Desk) -> int:
     return c.id
 
 
-def _sql(desk: Desk, statement: str) -> None:
+def _sql(desk: Desk, statement: str, **params: object) -> None:
     with desk.store.engine.begin() as conn:
-        conn.execute(text(statement))
+        conn.execute(text(statement), params)
 
 
 def test_anchor_puts_the_root_and_counts_on_chain(desk: Desk, ctx: LedgerContext) -> None:
@@ -85,7 +85,7 @@ def test_verify_names_a_complaint_edited_behind_the_desks_back(desk: Desk) -> No
     client = _operator(desk)
     anchor(desk.store, client)
     assert verify(desk.store, client).ok
-    _sql(desk, f"UPDATE desk_complaints SET title = 'Bill fine' WHERE id = {complaint}")
+    _sql(desk, "UPDATE desk_complaints SET title = 'Bill fine' WHERE id = :id", id=complaint)
     report = verify(desk.store, client)
     assert report.problems[0] == (
         f"complaint {complaint} was edited: its title is not what its change log says"
@@ -120,7 +120,7 @@ def test_verify_names_a_deleted_change_and_an_edited_attachment(desk: Desk) -> N
     attachment = desk.store.attach(FILER, complaint, "bill.pdf", b"%PDF bill")
     client = _operator(desk)
     anchor(desk.store, client)
-    _sql(desk, f"UPDATE desk_attachments SET content = X'00' WHERE id = {attachment.id}")
+    _sql(desk, "UPDATE desk_attachments SET content = X'00' WHERE id = :id", id=attachment.id)
     assert verify(desk.store, client).problems == [
         f"attachment {attachment.id} of complaint {complaint} was edited"
     ]

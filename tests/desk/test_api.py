@@ -8,9 +8,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from eth_account.signers.local import LocalAccount
-import httpx
 
 from ledger.keystore import demo_account
 from ledger.webauth import ApiKeys, Role
@@ -41,8 +41,12 @@ def signed(
 
 
 def file(client: httpx.Client, account: LocalAccount = FILER) -> int:
-    body = {"category": "billing", "title": "Bill too high", "body": "doubled",
-            "links": {"trade_id": 3}}  # fmt: skip
+    body = {
+        "category": "billing",
+        "title": "Bill too high",
+        "body": "doubled",
+        "links": {"trade_id": 3},
+    }
     response = signed(client, account, "POST", "/api/v1/complaints", body)
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
@@ -59,26 +63,39 @@ def test_a_complaint_through_the_api(client: httpx.Client) -> None:
     r = signed(client, FILER, "POST", f"/api/v1/complaints/{cid}/rating", {"rating": 5})
     assert r.json()["rating"] == 5
     content = base64.b64encode(b"receipt").decode()
-    r = signed(client, FILER, "POST", f"/api/v1/complaints/{cid}/attachments",
-               {"name": "r.txt", "content_base64": content})  # fmt: skip
+    r = signed(
+        client,
+        FILER,
+        "POST",
+        f"/api/v1/complaints/{cid}/attachments",
+        {"name": "r.txt", "content_base64": content},
+    )
     aid = r.json()["id"]
     r = signed(client, FILER, "GET", f"/api/v1/complaints/{cid}/attachments/{aid}")
     assert r.content == b"receipt"
     detail = client.get(f"/api/v1/complaints/{cid}", headers=OPERATOR_KEY).json()
     assert [c["actor_role"] for c in detail["changes"]] == [
-        "participant", "operator", "operator", "participant", "participant"
-    ]  # fmt: skip
+        "participant",
+        "operator",
+        "operator",
+        "participant",
+        "participant",
+    ]
     assert detail["changes"][1]["actor"].startswith("apikey:")
     listed = signed(client, FILER, "GET", "/api/v1/complaints?state=resolved").json()
     assert [c["id"] for c in listed] == [cid]
     cats = {c["category"]: c for c in client.get("/api/v1/categories").json()}
     assert cats["billing"]["limit_s"] == 48 * 3600
-    r = client.post("/api/v1/kb", json={"title": "Bills", "body": "How bills work",
-                                        "tags": ["billing"]}, headers=REGULATOR_KEY)  # fmt: skip
+    r = client.post(
+        "/api/v1/kb",
+        json={"title": "Bills", "body": "How bills work", "tags": ["billing"]},
+        headers=REGULATOR_KEY,
+    )
     assert r.status_code == 201
     assert [a["title"] for a in client.get("/api/v1/kb?q=bill").json()] == ["Bills"]
-    r = client.post("/api/v1/announcements", json={"title": "Hi", "body": "all"},
-                    headers=OPERATOR_KEY)  # fmt: skip
+    r = client.post(
+        "/api/v1/announcements", json={"title": "Hi", "body": "all"}, headers=OPERATOR_KEY
+    )
     assert r.status_code == 201
     feed = client.get("/api/v1/feed").json()
     assert feed["chain_included"]
@@ -117,19 +134,32 @@ def test_refusals_are_4xx_with_a_reason(client: httpx.Client) -> None:
     # 404: unknown complaint or attachment
     r = client.get("/api/v1/complaints/999", headers=OPERATOR_KEY)
     assert (r.status_code, _reason(r)) == (404, "no complaint 999")
-    assert client.get(f"/api/v1/complaints/{cid}/attachments/9", headers=OPERATOR_KEY).status_code == 404
+    assert (
+        client.get(f"/api/v1/complaints/{cid}/attachments/9", headers=OPERATOR_KEY).status_code
+        == 404
+    )
     # 409: a refused transition names both states
     r = client.post(f"/api/v1/complaints/{cid}/move", json={"to": "closed"}, headers=OPERATOR_KEY)
     assert (r.status_code, _reason(r)) == (409, f"complaint {cid} cannot move from new to closed")
     r = signed(client, FILER, "POST", f"/api/v1/complaints/{cid}/rating", {"rating": 3})
     assert (r.status_code, "once resolved" in _reason(r)) == (409, True)
     # 400: unknown category or state, bad base64
-    r = signed(client, FILER, "POST", "/api/v1/complaints",
-               {"category": "weather", "title": "t", "body": "b"})  # fmt: skip
+    r = signed(
+        client,
+        FILER,
+        "POST",
+        "/api/v1/complaints",
+        {"category": "weather", "title": "t", "body": "b"},
+    )
     assert (r.status_code, _reason(r).startswith("unknown category 'weather'")) == (400, True)
     assert client.get("/api/v1/complaints?state=x", headers=OPERATOR_KEY).status_code == 400
-    r = signed(client, FILER, "POST", f"/api/v1/complaints/{cid}/attachments",
-               {"name": "a", "content_base64": "%%%"})  # fmt: skip
+    r = signed(
+        client,
+        FILER,
+        "POST",
+        f"/api/v1/complaints/{cid}/attachments",
+        {"name": "a", "content_base64": "%%%"},
+    )
     assert r.status_code == 400
     # 422: bodies and ids that do not validate
     r = signed(client, FILER, "POST", f"/api/v1/complaints/{cid}/rating", {"rating": 9})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,13 @@ from ledger.keystore import DEMO_NODE_BASE, demo_account
 
 
 @pytest.fixture
-def desk_cli(ctx: LedgerContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def desk_cli(ctx: LedgerContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """Environment of the session chain (demo keys); yields the desk database URL."""
     monkeypatch.setenv("GRIDLEDGER_DATA_DIR", str(ctx.settings.data_dir))
     monkeypatch.setenv("GRIDLEDGER_RPC_URL", ctx.settings.rpc_url)
     monkeypatch.setenv("GRIDLEDGER_DEMO_KEYS", "1")
     monkeypatch.setenv("COLUMNS", "300")
-    yield f"sqlite:///{tmp_path / 'desk.db'}"
+    return f"sqlite:///{tmp_path / 'desk.db'}"
 
 
 def gl(*args: str) -> tuple[int, str, str]:
@@ -37,9 +36,22 @@ def test_a_complaint_from_the_command_line(desk_cli: str, tmp_path: Path) -> Non
     db = ("--db", desk_cli)
     photo = tmp_path / "meter.jpg"
     photo.write_bytes(b"jpeg")
-    code, out, err = gl("desk", "file", "metering", "Meter stuck", "-w", "node-5",
-                        "--body", "no readings since May", "--meter", "m-17",
-                        "--attach", str(photo), "--json", *db)  # fmt: skip
+    code, out, err = gl(
+        "desk",
+        "file",
+        "metering",
+        "Meter stuck",
+        "-w",
+        "node-5",
+        "--body",
+        "no readings since May",
+        "--meter",
+        "m-17",
+        "--attach",
+        str(photo),
+        "--json",
+        *db,
+    )
     assert code == 0, err
     filed = json.loads(out)
     assert (filed["id"], filed["state"], filed["links"]["meter"]) == (1, "new", "m-17")
@@ -51,7 +63,9 @@ def test_a_complaint_from_the_command_line(desk_cli: str, tmp_path: Path) -> Non
         assert gl("desk", "move", "1", step, "-w", "operator", "--note", "ok", *db)[0] == 0
     assert gl("desk", "rate", "1", "4", "-w", "node-5", *db)[0] == 0
     code, out, _err = gl("desk", "show", "1", "-w", "node-5", *db)
-    assert "change #5" in out and "(operator)" in out and "meter.jpg" in out
+    assert "change #5" in out
+    assert "(operator)" in out
+    assert "meter.jpg" in out
     code, out, _err = gl("desk", "list", "-w", "operator", "--state", "resolved", *db)
     assert out.startswith("#1 [resolved] metering/complaint Meter stuck")
     code, _out, err = gl("desk", "anchor", "-w", "node-5", *db)
@@ -61,8 +75,22 @@ def test_a_complaint_from_the_command_line(desk_cli: str, tmp_path: Path) -> Non
     assert out.startswith("anchored batch 1: changes #1..#6 root 0x")
     code, out, err = gl("desk", "verify", *db)
     assert (code, out.strip()) == (0, "desk database intact: 6 changes, 6 anchored in 1 batches")
-    assert gl("desk", "kb", "add", "Meters", "-w", "regulator", "--body", "stuck meters",
-              "--tags", "metering", *db)[0] == 0  # fmt: skip
+    assert (
+        gl(
+            "desk",
+            "kb",
+            "add",
+            "Meters",
+            "-w",
+            "regulator",
+            "--body",
+            "stuck meters",
+            "--tags",
+            "metering",
+            *db,
+        )[0]
+        == 0
+    )
     code, out, _err = gl("desk", "kb", "search", "meter", *db)
     assert out.strip() == "1: Meters [metering]"
     assert gl("desk", "kb", "search", "tariff", *db)[1].strip() == "no article matches"

@@ -19,8 +19,14 @@ def test_a_complaint_goes_new_in_progress_resolved_closed_each_change_attributed
     desk: Desk,
 ) -> None:
     store = desk.store
-    c = store.file(FILER, "billing", "Bill too high", "March bill doubled", now=T0,
-                   links=Links(trade_id=7, bill="0xb1", meter="m-9"))  # fmt: skip
+    c = store.file(
+        FILER,
+        "billing",
+        "Bill too high",
+        "March bill doubled",
+        now=T0,
+        links=Links(trade_id=7, bill="0xb1", meter="m-9"),
+    )
     assert (c.state, c.filer, c.due_at) == ("new", FILER.address, T0 + 48 * 3600)
     store.assign(OPERATOR, c.id, "0x000000000000000000000000000000000000dEaD", now=T0 + 10)
     store.move(OPERATOR, c.id, "in_progress", "looking", now=T0 + 20)
@@ -29,14 +35,16 @@ def test_a_complaint_goes_new_in_progress_resolved_closed_each_change_attributed
     detail = store.show(FILER, c.id, now=T0 + 50)
     assert detail.state == "closed"
     assert detail.links == Links(trade_id=7, bill="0xb1", meter="m-9")
-    assert [(ch.action, ch.from_state, ch.to_state, ch.actor, ch.actor_role, ch.at)
-            for ch in detail.changes] == [
+    assert [
+        (ch.action, ch.from_state, ch.to_state, ch.actor, ch.actor_role, ch.at)
+        for ch in detail.changes
+    ] == [
         ("file", None, "new", FILER.address, "participant", T0),
         ("assign", "new", "new", OPERATOR.address, "operator", T0 + 10),
         ("move", "new", "in_progress", OPERATOR.address, "operator", T0 + 20),
         ("move", "in_progress", "resolved", OPERATOR.address, "operator", T0 + 30),
         ("move", "resolved", "closed", FILER.address, "participant", T0 + 40),
-    ]  # fmt: skip
+    ]
     assert [ch.id for ch in detail.changes] == [1, 2, 3, 4, 5]
     assert detail.changes[3].data == {"note": "refunded"}
 

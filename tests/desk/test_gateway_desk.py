@@ -14,15 +14,13 @@ from ledger.context import LedgerContext
 from ledger.settings import Settings
 from node.desk.anchoring import anchor
 from node.desk.service import Desk
-from tests.desk.conftest import FILER, OPERATOR, T0
-from tests.gateway.conftest import (  # noqa: F401 - the gateway's fixtures
-    LiveServer,
-    gw_engine,
-    gw_settings,
-    indexer,
-    keys_file,
-)
 from tests.conftest import role_account
+from tests.desk.conftest import FILER, OPERATOR, T0
+from tests.gateway.conftest import LiveServer
+from tests.gateway.conftest import gw_engine as gw_engine
+from tests.gateway.conftest import gw_settings as gw_settings
+from tests.gateway.conftest import indexer as indexer
+from tests.gateway.conftest import keys_file as keys_file
 
 DAY = 86_400
 
@@ -52,10 +50,11 @@ def test_desk_page_shows_batches_and_counts_per_category(
     billing_row = re.search(r'<tr data-category="billing">(.*?)</tr>', html)
     assert billing_row is not None
     assert '<td class="open">0</td><td class="overdue">0</td>' in billing_row.group(1)
-    assert first.root in html and second.root in html
+    assert first.root in html
+    assert second.root in html
     assert data["latest_batch"] == 2
-    assert [(b["batch"], b["first_change"], b["change_count"], b["open_total"],
-             b["overdue_total"]) for b in data["batches"]] == [
-        (2, 6, 1, 3, 3), (1, 1, 5, 4, 3)
-    ]  # fmt: skip
+    assert [
+        (b["batch"], b["first_change"], b["change_count"], b["open_total"], b["overdue_total"])
+        for b in data["batches"]
+    ] == [(2, 6, 1, 3, 3), (1, 1, 5, 4, 3)]
     assert data["batches"][1]["operator"] == OPERATOR.address

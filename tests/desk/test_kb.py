@@ -11,7 +11,7 @@ from ledger.clients.registry import NodeKind, Side
 from ledger.clients.surveillance import SurveillanceDeskClient
 from ledger.context import LedgerContext
 from node.desk.errors import DeskForbiddenError
-from node.desk.kb import fts5_query
+from node.desk.fts import fts5_query
 from node.desk.service import Desk
 from node.registry.participant import NodeProfile, onboard_demo_node
 from node.surveillance.indicators import schema_hash
@@ -31,10 +31,10 @@ def any_desk(ctx: LedgerContext, database_url: str) -> Iterator[Desk]:
 
 def test_full_text_search_finds_and_does_not_find(any_desk: Desk) -> None:
     kb = any_desk.kb
-    meter = kb.add_article(OPERATOR, "Meter readings missing", "When a smart meter stops "
-                           "reporting, the oracle marks the period estimated.", ["metering"])  # fmt: skip
-    bill = kb.add_article(REGULATOR, "Disputing a retail bill", "File a complaint in the "
-                          "billing category with the bill hash.", ["billing", "retail"])  # fmt: skip
+    text = "When a smart meter stops reporting, the oracle marks the period estimated."
+    meter = kb.add_article(OPERATOR, "Meter readings missing", text, ["metering"])
+    text = "File a complaint in the billing category with the bill hash."
+    bill = kb.add_article(REGULATOR, "Disputing a retail bill", text, ["billing", "retail"])
     assert [a.id for a in kb.search("meter")] == [meter.id]
     assert [a.id for a in kb.search("reports")] == [meter.id]  # stemmed: reporting
     assert [a.id for a in kb.search("bill complaint")] == [bill.id]
@@ -56,9 +56,7 @@ def test_fts5_query_quotes_every_word() -> None:
     assert fts5_query('meter "OR" bill*') == '"meter" "OR" "bill"'
 
 
-def test_feed_lists_announcements_with_on_chain_violations(
-    desk: Desk, ctx: LedgerContext
-) -> None:
+def test_feed_lists_announcements_with_on_chain_violations(desk: Desk, ctx: LedgerContext) -> None:
     profile = NodeProfile(kind=NodeKind.WIND, side=Side.SELLER, region=0, capacity_kw=50_000)
     reporter, accused = (onboard_demo_node(ctx, n, profile) for n in (61, 62))
     regulator = ctx.client(SurveillanceDeskClient, role_account("REGULATOR"))
@@ -73,8 +71,11 @@ def test_feed_lists_announcements_with_on_chain_violations(
     assert chain
     by_kind = {i.kind: i for i in items}
     assert set(by_kind) == {
-        "announcement", "ViolationReported", "ViolationRuled", "ViolationAnnounced"
-    }  # fmt: skip
+        "announcement",
+        "ViolationReported",
+        "ViolationRuled",
+        "ViolationAnnounced",
+    }
     assert by_kind["announcement"].source == "operator"
     assert by_kind["ViolationRuled"].title == f"Ruling on report {report}: confirmed"
     assert accused.address in by_kind["ViolationAnnounced"].title
