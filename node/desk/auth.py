@@ -3,9 +3,10 @@
 Staff send ``X-API-Key`` (a keys file ``{key: role}``, ``ledger.webauth``: ``operator`` and
 ``regulator`` keys act as that role, recorded as ``apikey:<key id>``). A participant signs
 each request with its own key instead: the headers ``X-Desk-Address``, ``X-Desk-Timestamp``
-(unix seconds) and ``X-Desk-Signature`` carry an EIP-191 ``personal_sign`` signature of
+(unix seconds), ``X-Desk-Nonce`` (fresh random text, 8..64 characters) and
+``X-Desk-Signature`` carry an EIP-191 ``personal_sign`` signature of
 
-    gridledger-desk-v1\\n<METHOD>\\n<path?query>\\n<timestamp>\\n<sha256 hex of the body>
+    gridledger-desk-v1\\n<METHOD>\\n<path?query>\\n<timestamp>\\n<nonce>\\n<sha256 hex of body>
 
 The desk recovers the signer, checks it is the address, that the timestamp is within
 ``MAX_SKEW_S`` of its clock and that the signature was not used before (docs/desk.md).
@@ -14,6 +15,7 @@ The desk recovers the signer, checks it is the address, that the timestamp is wi
 from __future__ import annotations
 
 import hashlib
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -31,6 +33,7 @@ from node.desk.states import Actor, DeskRole
 ADDRESS_HEADER = "X-Desk-Address"
 TIMESTAMP_HEADER = "X-Desk-Timestamp"
 SIGNATURE_HEADER = "X-Desk-Signature"
+NONCE_HEADER = "X-Desk-Nonce"
 #: How far a request's timestamp may be from the desk's clock (seconds).
 MAX_SKEW_S = 300
 _STAFF_ROLES = {Role.operator: DeskRole.operator, Role.regulator: DeskRole.regulator}
@@ -40,10 +43,10 @@ class AuthError(DeskError):
     """The request is not authenticated (401)."""
 
 
-def request_message(method: str, target: str, timestamp: int, body: bytes) -> str:
+def request_message(method: str, target: str, timestamp: int, nonce: str, body: bytes) -> str:
     """The text a participant signs for one request (``target``: path and query)."""
     body_hash = hashlib.sha256(body).hexdigest()
-    return f"gridledger-desk-v1\n{method.upper()}\n{target}\n{timestamp}\n{body_hash}"
+    return f"gridledger-desk-v1\n{method.upper()}\n{target}\n{timestamp}\n{nonce}\n{body_hash}"
 
 
 def sign_request(
@@ -51,9 +54,15 @@ def sign_request(
 ) -> dict[str, str]:
     """The three headers that authenticate ``account``'s request."""
     ts = int(time.time()) if timestamp is None else timestamp
-    message = encode_defunct(text=request_message(method, target, ts, body))
+    nonce = secrets.token_hex(16)
+    message = encode_defunct(text=request_message(method, target, ts, nonce, body))
     signature = account.sign_message(message).signature.to_0x_hex()
-    return {ADDRESS_HEADER: account.address, TIMESTAMP_HEADER: str(ts), SIGNATURE_HEADER: signature}
+    return {
+        ADDRESS_HEADER: account.address,
+        TIMESTAMP_HEADER: str(ts),
+        NONCE_HEADER: nonce,
+        SIGNATURE_HEADER: signature,
+    }
 
 
 class Authenticator:
@@ -78,14 +87,12 @@ class Authenticator:
     def participant(
         self, headers: dict[str, str], method: str, target: str, body: bytes, now: int | None = None
     ) -> Actor:
-        address, stamp, signature = (
-            headers.get(h.lower()) for h in (ADDRESS_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER)
-        )
-        if not (address and stamp and signature):
-            raise AuthError(
-                f"sign the request ({ADDRESS_HEADER}, {TIMESTAMP_HEADER}, {SIGNATURE_HEADER}) "
-                "or send a staff X-API-Key"
-            )
+        names = (ADDRESS_HEADER, TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER)
+        address, stamp, nonce, signature = (headers.get(h.lower()) for h in names)
+        if not (address and stamp and nonce and signature):
+            raise AuthError(f"sign the request ({', '.join(names)}) or send a staff X-API-Key")
+        if not 8 <= len(nonce) <= 64:
+            raise AuthError(f"{NONCE_HEADER} must be 8..64 characters")
         try:
             claimed = checksum_address(address)
             ts = int(stamp)
@@ -94,7 +101,7 @@ class Authenticator:
         at = int(time.time()) if now is None else now
         if abs(at - ts) > MAX_SKEW_S:
             raise AuthError(f"request timestamp {ts} is more than {MAX_SKEW_S} s from {at}")
-        message = encode_defunct(text=request_message(method, target, ts, body))
+        message = encode_defunct(text=request_message(method, target, ts, nonce, body))
         try:
             signer = Account.recover_message(message, signature=signature)
         except (ValueError, TypeError) as exc:

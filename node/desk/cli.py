@@ -136,14 +136,14 @@ def assign(
 @app.command("move")
 def move(
     complaint_id: IdArg,
-    to: Annotated[str, typer.Argument(help="in_progress, resolved or closed.", metavar="STATE")],
+    state: Annotated[str, typer.Argument(help="in_progress, resolved or closed.")],
     wallet: cli.WalletOpt,
     note: Annotated[str, typer.Option(help="Why (kept in the tracking).")] = "",
     db: DbOpt = None,
 ) -> None:
     """Move a complaint (new -> in_progress -> resolved -> closed; resolved may reopen)."""
     desk, actor = _acting(db, wallet)
-    cli.console.print(_line(desk.store.move(actor, complaint_id, to, note)), markup=False)
+    cli.console.print(_line(desk.store.move(actor, complaint_id, state, note)), markup=False)
 
 
 @app.command("rate")
