@@ -68,7 +68,7 @@ def anchor(store: DeskStore, client: DeskAnchorClient, now: int | None = None) -
     receipt = client.anchor(root, first, len(changes), counts)
     batch = client.anchored_batch(receipt)
     tx = receipt["transactionHash"].to_0x_hex()
-    with store.sessions.begin() as s:
+    with store.writing() as s:
         s.add(
             AnchoredBatch(
                 batch=batch,

@@ -72,7 +72,7 @@ class KnowledgeBase:
             author=actor.address,
             created_at=int(time.time()),
         )
-        with self.store.sessions.begin() as s:
+        with self.store.writing() as s:
             s.add(a)
             s.flush()
             return _article(a)
@@ -103,7 +103,7 @@ class KnowledgeBase:
             author_role=actor.role.value,
             created_at=int(time.time()),
         )
-        with self.store.sessions.begin() as s:
+        with self.store.writing() as s:
             s.add(a)
             s.flush()
             return _announcement(a)

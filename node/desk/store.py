@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from ledger.db import engine_for_url, session_factory
@@ -34,6 +37,8 @@ from node.desk.states import (
 )
 
 KINDS = ("complaint", "request")
+#: The advisory lock of the desk's writers on PostgreSQL ("desk" in ASCII).
+_PG_LOCK_KEY = 0x6465736B
 #: The largest attachment kept (bytes).
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 
@@ -170,10 +175,21 @@ class DeskStore:
         DeskBase.metadata.create_all(self.engine)
         self.sessions = session_factory(self.engine)
         self.limits_s = limits_s
+        self._write_lock = threading.Lock()
         install_fts(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A write transaction, one at a time: a lock in this process, and on PostgreSQL a
+        transaction-level advisory lock across processes, so change numbers stay
+        consecutive (each is the last one plus one)."""
+        with self._write_lock, self.sessions.begin() as s:
+            if self.engine.dialect.name == "postgresql":
+                s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+            yield s
 
     # ------------------------------------------------------------------ writes
 
@@ -216,7 +232,7 @@ class DeskStore:
             "due_at": c.due_at,
             **links.model_dump(),
         }
-        with self.sessions.begin() as s:
+        with self.writing() as s:
             s.add(c)
             s.flush()
             self._log(s, c, actor, "file", None, data, at)
@@ -227,7 +243,7 @@ class DeskStore:
     ) -> ComplaintOut:
         """The operator assigns an open complaint to a member of staff."""
         require_role(actor, DeskRole.operator)
-        with self.sessions.begin() as s:
+        with self.writing() as s:
             c = self._get(s, complaint_id)
             if c.state == State.closed:
                 raise DeskError(f"complaint {complaint_id} is closed")
@@ -240,7 +256,7 @@ class DeskStore:
         self, actor: Actor, complaint_id: int, target: str, note: str = "", now: int | None = None
     ) -> ComplaintOut:
         """Move a complaint along the state machine (refused moves name both states)."""
-        with self.sessions.begin() as s:
+        with self.writing() as s:
             c = self._get(s, complaint_id)
             self._check_visible(actor, c)
             to_state = check_transition(complaint_id, c.state, target)
@@ -261,7 +277,7 @@ class DeskStore:
         """The filer rates the resolution (1..5), once, when resolved or closed."""
         if not 1 <= rating <= 5:
             raise ValidationError(f"rating must be 1..5, not {rating}")
-        with self.sessions.begin() as s:
+        with self.writing() as s:
             c = self._get(s, complaint_id)
             if actor.address.lower() != c.filer.lower():
                 raise DeskForbiddenError(f"only the filer {c.filer} rates complaint {c.id}")
@@ -281,7 +297,7 @@ class DeskStore:
         """Attach a file (kept with its sha256) to a complaint not yet closed."""
         if len(content) > MAX_ATTACHMENT_BYTES:
             raise ValidationError(f"attachment over {MAX_ATTACHMENT_BYTES} bytes")
-        with self.sessions.begin() as s:
+        with self.writing() as s:
             c = self._get(s, complaint_id)
             self._check_visible(actor, c)
             if c.state == State.closed:

@@ -4,6 +4,7 @@ of announcements with the surveillance desk's on-chain ones."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -81,3 +82,14 @@ def test_feed_lists_announcements_with_on_chain_violations(desk: Desk, ctx: Ledg
     assert accused.address in by_kind["ViolationAnnounced"].title
     assert by_kind["ViolationReported"].ref == filed["transactionHash"].to_0x_hex()
     assert [i.at for i in items] == sorted((i.at for i in items), reverse=True)
+
+
+def test_change_numbers_stay_consecutive_under_concurrent_writers(any_desk: Desk) -> None:
+    def file(n: int) -> int:
+        return any_desk.store.file(FILER, "other", f"request {n}", "please", kind="request").id
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        ids = sorted(pool.map(file, range(12)))
+    assert ids == list(range(1, 13))
+    changes = [ch.id for c in ids for ch in any_desk.store.show(FILER, c).changes]
+    assert sorted(changes) == list(range(1, 13))

@@ -74,7 +74,7 @@ def test_file_track_and_rate_from_the_portal(portal: Portal, desk: Desk) -> None
     desk.store.move(OPERATOR, 1, "in_progress", "checking the meter")
     desk.store.move(OPERATOR, 1, "resolved", "refunded")
     page = portal.client.get("/desk/1").text
-    assert "in_progress → resolved" in page, page[page.find("<main>"):]
+    assert "in_progress → resolved" in page, page[page.find("<main>") :]
     assert "move: refunded" in page
     r = portal.post("/desk/1/rate", {"rating": "9"})
     assert r.status_code == 422
