@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError
 
 from ledger.errors import GridLedgerError, NotFoundError, ValidationError
 from ledger.webauth import API_KEY_HEADER, ApiKeys
@@ -105,6 +106,10 @@ def create_app(desk: Desk, keys: ApiKeys) -> FastAPI:
     """The desk's API over ``desk``; ``keys`` are the staff's API keys."""
     app = FastAPI(title="GridLedger service desk", version="1")
     app.state.desk_auth = Authenticator(keys)
+
+    @app.exception_handler(DataError)
+    async def bad_value(_request: Request, exc: DataError) -> Response:
+        return JSONResponse({"detail": f"the database refused a value: {exc.orig}"}, 400)
 
     @app.exception_handler(GridLedgerError)
     async def refused(_request: Request, exc: GridLedgerError) -> Response:

@@ -39,8 +39,10 @@ class AnnouncementOut(BaseModel):
 
 
 def _tags(tags: list[str]) -> str:
-    cleaned = sorted({t.strip().lower() for t in tags if t.strip()})
-    return " ".join(cleaned)
+    cleaned = " ".join(sorted({t.strip().lower() for t in tags if t.strip()}))
+    if len(cleaned) > 400:
+        raise ValidationError("an article's tags must fit in 400 characters")
+    return cleaned
 
 
 def _article(a: Article) -> ArticleOut:

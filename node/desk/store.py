@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
@@ -51,10 +51,10 @@ def default_url(data_dir: Path) -> str:
 class Links(BaseModel):
     """What a complaint may refer to (all optional)."""
 
-    trade_id: int | None = None
-    contract_id: int | None = None
-    bill: str | None = None
-    meter: str | None = None
+    trade_id: int | None = Field(default=None, ge=0, le=2**62)
+    contract_id: int | None = Field(default=None, ge=0, le=2**62)
+    bill: str | None = Field(default=None, max_length=80)
+    meter: str | None = Field(default=None, max_length=80)
 
 
 class ChangeOut(BaseModel):

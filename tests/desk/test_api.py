@@ -169,3 +169,8 @@ def test_refusals_are_4xx_with_a_reason(client: httpx.Client) -> None:
     assert client.get("/api/v1/complaints/-1", headers=OPERATOR_KEY).status_code == 422
     r = client.post("/api/v1/kb", content=b"{not json", headers=OPERATOR_KEY)
     assert r.status_code == 422
+    body = {"category": "billing", "title": "t", "body": "b", "links": {"trade_id": 10**30}}
+    assert signed(client, FILER, "POST", "/api/v1/complaints", body).status_code == 422
+    body = {"title": "t", "body": "b", "tags": ["x" * 401]}
+    r = client.post("/api/v1/kb", json=body, headers=OPERATOR_KEY)
+    assert (r.status_code, _reason(r)) == (400, "an article's tags must fit in 400 characters")
