@@ -44,6 +44,7 @@ def test_desk_page_shows_batches_and_counts_per_category(
         data = http.get("/api/v1/desk").json()
     assert page.status_code == 200
     html = page.text
+    assert '<a href="/desk">Service desk</a>' in html  # the nav
     row = re.search(r'<tr data-category="trading">(.*?)</tr>', html)
     assert row is not None
     assert '<td class="open">3</td><td class="overdue">3</td>' in row.group(1)
