@@ -149,30 +149,34 @@ _FIELDS = (
 )
 
 
+def _apply(row: dict[str, Any], files: dict[int, dict[str, Any]], ch: Change) -> None:
+    """What change ``ch`` does to its complaint's expected ``row`` (and attachments)."""
+    data = json.loads(ch.data)
+    if ch.action == "file":
+        row.update({k: v for k, v in data.items() if k != "due_at"})
+        row.update(filer=ch.actor, filed_at=ch.at, due_at=data["due_at"])
+    elif ch.action == "assign":
+        row["assignee"] = data["assignee"]
+    elif ch.action == "rate":
+        row.update(rating=data["rating"], rating_comment=data["comment"] or None)
+    elif ch.action == "attach":
+        files[data["attachment"]] = data
+    row.update(state=ch.to_state, updated_at=ch.at)
+
+
 def _replay(s: Session, changes: list[Change]) -> list[str]:
     """Complaint rows and attachments that differ from what their change log says."""
     expected: dict[int, dict[str, Any]] = {}
     files: dict[int, dict[str, Any]] = {}
+    problems: list[str] = []
     for ch in changes:
-        data = json.loads(ch.data)
         row = expected.setdefault(
             ch.complaint_id, {"assignee": None, "rating": None, "rating_comment": None}
         )
-        if ch.action == "file":
-            row.update(
-                {k: v for k, v in data.items() if k != "due_at"},
-                filer=ch.actor,
-                filed_at=ch.at,
-                due_at=data["due_at"],
-            )
-        elif ch.action == "assign":
-            row["assignee"] = data["assignee"]
-        elif ch.action == "rate":
-            row.update(rating=data["rating"], rating_comment=data["comment"] or None)
-        elif ch.action == "attach":
-            files[data["attachment"]] = data
-        row.update(state=ch.to_state, updated_at=ch.at)
-    problems = []
+        try:
+            _apply(row, files, ch)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            problems.append(f"change #{ch.id} (complaint {ch.complaint_id}) has unreadable data")
     for c in s.scalars(select(Complaint).order_by(Complaint.id)):
         want = expected.get(c.id)
         if want is None:

@@ -126,3 +126,15 @@ def test_verify_names_a_deleted_change_and_an_edited_attachment(desk: Desk) -> N
     ]
     _sql(desk, "DELETE FROM desk_changes WHERE id = 2")
     assert verify(desk.store, client).problems[0] == "batch 1: change #2 is missing"
+
+
+def test_verify_names_a_change_whose_data_is_no_longer_json(desk: Desk) -> None:
+    _some_history(desk)
+    client = _operator(desk)
+    anchor(desk.store, client)
+    _sql(desk, "UPDATE desk_changes SET data = 'not json' WHERE id = 2")
+    assert verify(desk.store, client).problems[:2] == [
+        "change #2 (complaint 1, move) was edited: its content no longer hashes to its leaf",
+        "batch 1 (changes #1..#3): the root on chain does not match the database (a change "
+        "and its leaf were edited)",
+    ]
