@@ -256,6 +256,11 @@ class Settings(BaseSettings):
         default=None,
         description="RPC URL of the auxiliary green-certificate chain; unset = the main chain.",
     )
+    desk_url: str | None = Field(
+        default=None,
+        description="URL of the trading center's service desk API (`gridledger desk serve`) "
+        "the portal's /desk pages call; unset hides them.",
+    )
 
     @model_validator(mode="after")
     def _scrypt_floor(self) -> Settings:
