@@ -20,15 +20,20 @@ FONT = 'font-family="system-ui,sans-serif" font-size="11"'
 COLORS = ("#2b6cb0", "#dd6b20", "#38a169", "#805ad5", "#d53f8c", "#319795", "#718096", "#b7791f")
 
 
-def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """About ``count`` round values (1, 2, 2.5 or 5 x 10^k apart) covering [lo, hi]."""
+def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """About ``count`` round tick values covering [lo, hi] (the explorer's charts use it too)."""
     if hi <= lo:
         hi = lo + (abs(lo) or 1.0)
     raw = (hi - lo) / max(1, count - 1)
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    first = math.floor(lo / step) * step
-    return [first + i * step for i in range(math.ceil((hi - first) / step) + 1)]
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    start = math.floor(lo / step) * step
+    ticks = []
+    value = start
+    while value < hi + step * 0.999:
+        ticks.append(round(value, 10))
+        value += step
+    return ticks
 
 
 class _Frame:
@@ -36,7 +41,7 @@ class _Frame:
 
     def __init__(self, values: Sequence[float], unit: str, decimals: int) -> None:
         spread = max(max(values) - min(values), abs(max(values)) * 0.05, 1e-9)
-        self.ticks = _ticks(min(values) - spread * 0.05, max(values) + spread * 0.05)
+        self.ticks = nice_ticks(min(values) - spread * 0.05, max(values) + spread * 0.05)
         self.lo, self.hi = self.ticks[0], self.ticks[-1]
         self.unit, self.decimals = unit, decimals
 
