@@ -53,6 +53,8 @@ PEAK_HEAVY_RATIO = 1.2
 #: The shift advice moves this share of the month's peak-period import to the valley.
 SHIFT_PERCENT = 20
 PEAK_KINDS = (PeriodKind.peak, PeriodKind.sharp_peak)
+#: A cluster's centroid is flat below this peak / mean, peaky above the second.
+FLAT_BELOW, PEAKY_ABOVE = 1.25, 1.8
 
 
 def daily_profile(day_profile_wh: npt.NDArray[np.int64]) -> Matrix:
@@ -112,7 +114,9 @@ def describe(profile: Matrix) -> str:
         else "evening"
     )
     ratio = float(profile.max() / max(profile.mean(), 1e-9))
-    style = "flat" if ratio < 1.25 else "peaky" if ratio > 1.8 else "moderate"
+    if ratio < FLAT_BELOW:
+        return f"flat, round the clock (peak/mean {ratio:.2f})"
+    style = "peaky" if ratio > PEAKY_ABOVE else "moderate"
     return f"{when} peak at {slot // 4:02d}:{slot % 4 * 15:02d}, {style} (peak/mean {ratio:.2f})"
 
 

@@ -18,7 +18,7 @@ import typer
 from rich.table import Table
 
 from ledger import cli_support as cli
-from ledger.analytics.charts import forecast_chart
+from ledger.analytics.charts import forecast_chart, profiles_chart
 from ledger.analytics.consumption import (
     ConsumerAdvice,
     advise,
@@ -132,6 +132,9 @@ def clusters(
     ] = 24,
     month: MonthOpt = 202606,
     seed: SeedOpt = 0,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the clusters' profiles (SVG) here.")
+    ] = None,
     as_json: cli.JsonOpt = False,
 ) -> None:
     """Cluster consumers by their normalised daily load profile (k by silhouette, 2-8)."""
@@ -145,6 +148,11 @@ def clusters(
         reports = [advise(c.account, c.readings, c.package, rates, month) for c in population]
         names, profiles = [r.consumer for r in reports], np.stack([r.profile for r in reports])
     result = cluster_profiles(profiles, seed)
+    if out is not None:
+        chart = profiles_chart(
+            result.centroids.tolist(), result.names, f"{result.k} load patterns (centroids)"
+        )
+        out.write_text(chart, encoding="utf-8")
     rows = [
         {"consumer": name, "cluster": label} | (_advice_row(reports[i]) if reports else {})
         for i, (name, label) in enumerate(zip(names, result.labels, strict=True))

@@ -45,13 +45,15 @@ def test_forecast_writes_its_band_chart(tmp_path: Path) -> None:
     assert "<script" not in text
 
 
-def test_clusters_of_the_sample_population() -> None:
-    code, out, _ = _run(["analytics", "clusters", "--consumers", "12", "--json"])
+def test_clusters_of_the_sample_population(tmp_path: Path) -> None:
+    svg = tmp_path / "c.svg"
+    code, out, _ = _run(["analytics", "clusters", "--consumers", "12", "--out", str(svg), "--json"])
     assert code == 0
     data = json.loads(out)
     assert data["k"] == 4
     assert len(data["consumers"]) == 12
     assert {"flags", "best_saving_cny", "cluster"} <= set(data["consumers"][0])
+    assert svg.read_text().count("<polyline") == 4
 
 
 def test_advice_on_the_retail_example(tmp_path: Path) -> None:
