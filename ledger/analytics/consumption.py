@@ -164,8 +164,9 @@ def shift_to_valley(counted: Readings, season: TouSeason, shift_wh: int) -> Read
 
 
 def _shares(weights: npt.NDArray[np.int64], total: int) -> npt.NDArray[np.int64]:
-    """``total`` split in proportion to ``weights`` (floor, the rest 1 each to the largest),
-    never more than a weight when ``total <= sum(weights)``."""
+    """``total`` split in proportion to ``weights``: floor shares, the rest 1 each to the
+    rows with the most left over (a row gives at most its weight while the rest is no more
+    than the rows with something left, as at the advice's 20 %)."""
     whole = int(weights.sum())
     parts = weights * total // whole if whole else np.zeros_like(weights)
     rest = total - int(parts.sum())

@@ -22,7 +22,7 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 from sklearn.ensemble import HistGradientBoostingRegressor
-from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+from threadpoolctl import threadpool_limits
 
 from ledger.analytics.history import PriceHistory
 from ledger.errors import ValidationError
