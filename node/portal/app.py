@@ -215,7 +215,7 @@ def _handlers(app: FastAPI, portal: Portal) -> None:
 
 def create_app(ctx: LedgerContext, config: PortalConfig) -> FastAPI:
     """The portal of ``config.wallet`` over ``ctx``'s chain."""
-    from node.portal import analytics, pages, retail
+    from node.portal import analytics, institutions, pages, retail
 
     app = FastAPI(title="GridLedger participant portal", docs_url=None, redoc_url=None,
                   openapi_url=None)  # fmt: skip
@@ -227,5 +227,6 @@ def create_app(ctx: LedgerContext, config: PortalConfig) -> FastAPI:
     _confirm_routes(app, portal)
     pages.register(app, portal)
     retail.register(app, portal)
+    institutions.register(app, portal)
     analytics.register(app, portal)
     return app
