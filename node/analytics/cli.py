@@ -50,6 +50,7 @@ DaysOpt = Annotated[
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the generated data.")]
 RegionsOpt = Annotated[int, typer.Option("--regions", min=1, max=7, help="Regions (1-7).")]
 MonthOpt = Annotated[int, typer.Option("--month", help="Month YYYYMM (local, UTC+8).")]
+ChartOpt = Annotated[Path | None, typer.Option("--out", help="Write the chart (SVG) here.")]
 
 
 @app.command("forecast")
@@ -58,9 +59,7 @@ def forecast(
     days: DaysOpt = 35,
     regions: RegionsOpt = 7,
     seed: SeedOpt = 7,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Write the region's chart (SVG) here.")
-    ] = None,
+    out: ChartOpt = None,
     as_json: cli.JsonOpt = False,
 ) -> None:
     """Forecast tomorrow's price per region and interval (p10, p50, p90) from the history."""
@@ -132,9 +131,7 @@ def clusters(
     ] = 24,
     month: MonthOpt = 202606,
     seed: SeedOpt = 0,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Write the clusters' profiles (SVG) here.")
-    ] = None,
+    out: ChartOpt = None,
     as_json: cli.JsonOpt = False,
 ) -> None:
     """Cluster consumers by their normalised daily load profile (k by silhouette, 2-8)."""
