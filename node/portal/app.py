@@ -215,7 +215,7 @@ def _handlers(app: FastAPI, portal: Portal) -> None:
 
 def create_app(ctx: LedgerContext, config: PortalConfig) -> FastAPI:
     """The portal of ``config.wallet`` over ``ctx``'s chain."""
-    from node.portal import desk, institutions, pages, retail
+    from node.portal import analytics, desk, institutions, pages, retail
     from node.portal.auction import register as register_market_pages  # auctions, contracts
 
     app = FastAPI(title="GridLedger participant portal", docs_url=None, redoc_url=None,
@@ -231,4 +231,5 @@ def create_app(ctx: LedgerContext, config: PortalConfig) -> FastAPI:
     institutions.register(app, portal)
     register_market_pages(app, portal)
     desk.register(app, portal)
+    analytics.register(app, portal)
     return app
