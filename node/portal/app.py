@@ -215,6 +215,7 @@ def _handlers(app: FastAPI, portal: Portal) -> None:
 
 def create_app(ctx: LedgerContext, config: PortalConfig) -> FastAPI:
     """The portal of ``config.wallet`` over ``ctx``'s chain."""
+    from node.portal import notify as notify_page
     from node.portal import pages, retail
 
     app = FastAPI(title="GridLedger participant portal", docs_url=None, redoc_url=None,
@@ -227,4 +228,5 @@ def create_app(ctx: LedgerContext, config: PortalConfig) -> FastAPI:
     _confirm_routes(app, portal)
     pages.register(app, portal)
     retail.register(app, portal)
+    notify_page.register(app, portal)
     return app
