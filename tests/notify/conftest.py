@@ -73,6 +73,11 @@ class Centre:
     def run(self, participant: str, issues: dict[int, IssuedBatch] | None = None) -> PassResult:
         return check(self.ctx, participant, self.store, issues=issues)
 
+    def lead(self, seconds: int) -> None:
+        """Remind ``seconds`` before deadlines (``GRIDLEDGER_NOTIFY_LEAD_S``)."""
+        settings = self.ctx.settings.model_copy(update={"notify_lead_s": seconds})
+        self.ctx = LedgerContext(settings, w3=self.ctx.w3, manifest=self.ctx.manifest)
+
     def new(self, participant: str, kind: str, **kw: Any) -> list[Reminder]:
         """The new reminders of ``kind`` of one pass."""
         return [r for r in self.run(participant, **kw).new if r.kind == kind]
