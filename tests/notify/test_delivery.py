@@ -142,8 +142,6 @@ def test_exactly_once_across_processes(
     assert listed.startswith(f"* {expires}  licence   {TITLE}")
     store = NotifyStore.in_dir(settings.data_dir)
     try:
-        assert [r.key for r in store.inbox(node.address)] == [
-            f"licence:GEN_LICENCE@{expires}:7d"
-        ]
+        assert [r.key for r in store.inbox(node.address)] == [f"licence:GEN_LICENCE@{expires}:7d"]
     finally:
         store.close()

@@ -12,9 +12,7 @@ DAY_S = 86_400
 LIC = "GEN_LICENCE"
 
 
-def test_licence_expiry_reminded_at_30_and_7_days_once_each(
-    market: Market, centre: Centre
-) -> None:
+def test_licence_expiry_reminded_at_30_and_7_days_once_each(market: Market, centre: Centre) -> None:
     node = market.admit(40)
     me = node.address
     expires = market.now() + 40 * DAY_S
