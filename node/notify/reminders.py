@@ -261,42 +261,39 @@ def _desk_events(src: Source, desk: SurveillanceDeskClient, event: str) -> list[
     return list(logs)
 
 
+def _report(src: Source, e: EventData, threshold: str, title: str, detail: str) -> Reminder:
+    rid = e["args"]["reportId"]
+    return Reminder(
+        kind="violation",
+        subject=f"report {rid}",
+        threshold=threshold,
+        at=src.block_time(e["blockNumber"]),
+        title=f"Violation report {rid} {title}",
+        detail=detail,
+    )
+
+
 def violation(src: Source) -> list[Reminder]:
     """Reports filed against the participant, and their rulings."""
     desk = src.ctx.client(SurveillanceDeskClient, src.account)
     out: list[Reminder] = []
     for e in _desk_events(src, desk, "ViolationReported"):
         a = e["args"]
-        out.append(
-            Reminder(
-                kind="violation",
-                subject=f"report {a['reportId']}",
-                threshold="filed",
-                at=src.block_time(e["blockNumber"]),
-                title=f"Violation report {a['reportId']} filed against you",
-                detail=f"periods {a['firstPeriod']}..{a['lastPeriod']}, trades "
-                f"{list(a['tradeIds'])}: respond before the ruling deadline {a['ruleBy']}",
-            )
+        detail = (
+            f"periods {a['firstPeriod']}..{a['lastPeriod']}, trades {list(a['tradeIds'])}: "
+            f"respond before the ruling deadline {a['ruleBy']}"
         )
+        out.append(_report(src, e, "filed", "filed against you", detail))
     for e in _desk_events(src, desk, "ViolationRuled"):
         a = e["args"]
         verdict = "confirmed" if a["confirmed"] else "dismissed"
-        penalty = (
-            f": {fen_to_cny(a['slashedFen'])} CNY slashed, {a['reputationPenalty']} "
-            "reputation points"
-            if a["confirmed"]
-            else ""
-        )
-        out.append(
-            Reminder(
-                kind="violation",
-                subject=f"report {a['reportId']}",
-                threshold="ruled",
-                at=src.block_time(e["blockNumber"]),
-                title=f"Violation report {a['reportId']} {verdict}",
-                detail=f"the REGULATOR {verdict} report {a['reportId']}{penalty}",
+        detail = f"the REGULATOR {verdict} report {a['reportId']}"
+        if a["confirmed"]:
+            detail += (
+                f": {fen_to_cny(a['slashedFen'])} CNY slashed, "
+                f"{a['reputationPenalty']} reputation points"
             )
-        )
+        out.append(_report(src, e, "ruled", verdict, detail))
     return out
 
 
