@@ -12,6 +12,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from ledger.errors import GridLedgerError
 from node.notify.centre import check
 from node.notify.reminders import KINDS
@@ -37,7 +39,10 @@ class NotifyState:
         """Unread reminders of the session's participant (0 before log-in)."""
         if session is None or session.account is None:
             return 0
-        return self.store.unread_count(str(session.account.address))
+        try:
+            return self.store.unread_count(str(session.account.address))
+        except SQLAlchemyError:  # an unreadable store must not break every page's nav
+            return 0
 
 
 def _page(state: NotifyState, request: Request, session: Session, **kw: Any) -> Response:
