@@ -11,7 +11,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-
 from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.errors import GridLedgerError
