@@ -27,7 +27,9 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-ParticipantOpt = Annotated[
+#: The participant (an address or a wallet name; no password: the checks only read). The
+#: parameter is ``party`` everywhere, as other address-or-wallet parameters are.
+PartyOpt = Annotated[
     str,
     typer.Option("--wallet", "-w", help="The participant: a wallet name or an address (0x...)."),
 ]
@@ -40,9 +42,9 @@ IssuesOpt = Annotated[
 ]
 
 
-def _open(wallet: str) -> tuple[LedgerContext, str, NotifyStore]:
+def _open(party: str) -> tuple[LedgerContext, str, NotifyStore]:
     ctx = make_context()
-    return ctx, account_address(ctx, wallet), NotifyStore.in_dir(ctx.settings.data_dir)
+    return ctx, account_address(ctx, party), NotifyStore.in_dir(ctx.settings.data_dir)
 
 
 def _report(result: PassResult) -> None:
@@ -55,9 +57,9 @@ def _report(result: PassResult) -> None:
 
 
 @app.command("check")
-def check_cmd(wallet: ParticipantOpt, issues: IssuesOpt = None, json_out: JsonOpt = False) -> None:
+def check_cmd(party: PartyOpt, issues: IssuesOpt = None, json_out: JsonOpt = False) -> None:
     """One pass: record the new reminders (each once) and send queued e-mail."""
-    ctx, me, store = _open(wallet)
+    ctx, me, store = _open(party)
     try:
         result = check(ctx, me, store, issues=load_issues(issues or []))
     finally:
@@ -70,7 +72,7 @@ def check_cmd(wallet: ParticipantOpt, issues: IssuesOpt = None, json_out: JsonOp
 
 @app.command("run")
 def run_cmd(
-    wallet: ParticipantOpt,
+    party: PartyOpt,
     issues: IssuesOpt = None,
     interval: Annotated[
         float, typer.Option("--interval", min=0.1, help="Seconds between passes.")
@@ -78,7 +80,7 @@ def run_cmd(
     rounds: Annotated[int, typer.Option("--rounds", min=0, help="Passes (0: until Ctrl-C).")] = 0,
 ) -> None:
     """Keep checking: a pass every INTERVAL seconds (e-mail that failed is retried)."""
-    ctx, me, store = _open(wallet)
+    ctx, me, store = _open(party)
     batches = load_issues(issues or [])
     done = 0
     try:
@@ -96,14 +98,14 @@ def run_cmd(
 
 @app.command("list")
 def list_cmd(
-    wallet: ParticipantOpt,
+    party: PartyOpt,
     all_: Annotated[
         bool, typer.Option("--all", help="Also reminders whose portal channel is off.")
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """The recorded reminders, newest first (unread marked *)."""
-    _ctx, me, store = _open(wallet)
+    _ctx, me, store = _open(party)
     try:
         rows = store.inbox(me, include_hidden=all_)
     finally:
@@ -128,7 +130,7 @@ def _switch(value: str | None, current: bool, name: str) -> bool:
 
 @app.command("channels")
 def channels_cmd(
-    wallet: ParticipantOpt,
+    party: PartyOpt,
     kind: Annotated[
         str | None, typer.Argument(help=f"The kind to set: {', '.join(KINDS)} (or all).")
     ] = None,
@@ -140,7 +142,7 @@ def channels_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Show the channels per kind, or set KIND's (--portal/--mail on|off) and the address."""
-    _ctx, me, store = _open(wallet)
+    _ctx, me, store = _open(party)
     try:
         if kind is not None and kind != "all" and kind not in KINDS:
             raise ValidationError(f"unknown kind {kind!r}: one of {', '.join(KINDS)} or all")
