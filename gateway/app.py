@@ -25,6 +25,7 @@ from gateway import (
     auction_pages,
     contracts_web,
     defaults_web,
+    desk_web,
     identity,
     lists,
     pages,
@@ -116,6 +117,8 @@ def create_app(
     app.include_router(contracts_web.pages)
     app.include_router(defaults_web.api)
     app.include_router(defaults_web.pages)
+    app.include_router(desk_web.api)
+    app.include_router(desk_web.pages)
     mount_docs(app)
     return app
 

@@ -229,6 +229,10 @@ class Settings(BaseSettings):
         gt=0,
         description="Longest wait of the follow-mode indexer between retries in an outage.",
     )
+    portal_explorer_url: str = Field(
+        default="https://127.0.0.1:8700/",
+        description="The regulators' explorer the portal's operator pages link to.",
+    )
     tls_dir_override: Path | None = Field(
         default=None,
         validation_alias="GRIDLEDGER_TLS_DIR",
@@ -268,6 +272,11 @@ class Settings(BaseSettings):
         ge=0,
         description="How long before a deadline (milestone, bill, rating window, top-up) "
         "the notification centre reminds.",
+    )
+    desk_url: str | None = Field(
+        default=None,
+        description="URL of the trading center's service desk API (`gridledger desk serve`) "
+        "the portal's /desk pages call; unset hides them.",
     )
 
     @model_validator(mode="after")

@@ -215,8 +215,9 @@ def _handlers(app: FastAPI, portal: Portal) -> None:
 
 def create_app(ctx: LedgerContext, config: PortalConfig) -> FastAPI:
     """The portal of ``config.wallet`` over ``ctx``'s chain."""
+    from node.portal import desk, institutions, pages, retail
     from node.portal import notify as notify_page
-    from node.portal import pages, retail
+    from node.portal.auction import register as register_market_pages  # auctions, contracts
 
     app = FastAPI(title="GridLedger participant portal", docs_url=None, redoc_url=None,
                   openapi_url=None)  # fmt: skip
@@ -229,4 +230,7 @@ def create_app(ctx: LedgerContext, config: PortalConfig) -> FastAPI:
     pages.register(app, portal)
     retail.register(app, portal)
     notify_page.register(app, portal)
+    institutions.register(app, portal)
+    register_market_pages(app, portal)
+    desk.register(app, portal)
     return app
