@@ -216,6 +216,7 @@ def _handlers(app: FastAPI, portal: Portal) -> None:
 def create_app(ctx: LedgerContext, config: PortalConfig) -> FastAPI:
     """The portal of ``config.wallet`` over ``ctx``'s chain."""
     from node.portal import analytics, desk, institutions, pages, retail
+    from node.portal import notify as notify_page
     from node.portal.auction import register as register_market_pages  # auctions, contracts
 
     app = FastAPI(title="GridLedger participant portal", docs_url=None, redoc_url=None,
@@ -228,6 +229,7 @@ def create_app(ctx: LedgerContext, config: PortalConfig) -> FastAPI:
     _confirm_routes(app, portal)
     pages.register(app, portal)
     retail.register(app, portal)
+    notify_page.register(app, portal)
     institutions.register(app, portal)
     register_market_pages(app, portal)
     desk.register(app, portal)
