@@ -6,7 +6,8 @@ once it spans :data:`~ledger.analytics.history.MIN_MARKET_DAYS` days; until then
 history of :mod:`ledger.analytics.history`, labelled "synthetic" with the days indexed
 (docs/analytics.md). It is computed in a background thread, started by the first request and
 again whenever the indexed trades change (training takes seconds on a quiet machine, a
-minute on a busy one); until it is ready the page says so and reloads itself."""
+minute on a busy one); until the first is ready the page says so and reloads itself, and
+while a later one runs it shows the last finished one."""
 
 from __future__ import annotations
 
@@ -73,21 +74,28 @@ def trades_key(conn: Connection) -> tuple[int, int]:
 
 
 class _Job:
-    """The computation of the current trades: restarted when they change or it failed."""
+    """The computation of the current trades: restarted when they change or it failed.
+    While a new one runs, the page shows the last finished one (a busy market would
+    otherwise keep the page waiting)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analytics")
         self.future: Future[_Analysis] | None = None
         self.key: object = None
+        self.last: dict[object, _Analysis] = {}
 
-    def get(self, engine: Engine, key: object) -> Future[_Analysis]:
+    def latest(self, engine: Engine, key: tuple[object, ...]) -> _Analysis | None:
+        """The analysis of ``key`` (``(database, ...)``) or the last finished one of the
+        same database; None while the first one runs."""
         with self.lock:
             failed = self.future is not None and self.future.done() and self.future.exception()
             if self.future is None or failed or key != self.key:
                 self.future = self.pool.submit(compute, engine)
                 self.key = key
-            return self.future
+            if self.future.done() and not self.future.exception():
+                self.last[key[0]] = self.future.result()
+            return self.last.get(key[0])
 
 
 JOB = _Job()
@@ -99,10 +107,9 @@ def forecast_page(
     engine: EngineDep,
     region: Annotated[str | None, Query(max_length=40, description="Region name.")] = None,
 ) -> HTMLResponse:
-    job = JOB.get(engine, (engine.url.render_as_string(), *trades_key(page.conn)))
-    if not job.done():
+    data = JOB.latest(engine, (engine.url.render_as_string(), *trades_key(page.conn)))
+    if data is None:
         return page.render("analytics_forecast.html", title="Price forecast", pending=True)
-    data = job.result()
     names = data.history.regions
     chosen = region or names[0]
     if chosen.lower() not in [n.lower() for n in names]:
