@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from web3.exceptions import Web3Exception
 
 from gateway import (
+    analytics_prices,
     analytics_web,
     api,
     auction_pages,
@@ -120,6 +121,7 @@ def create_app(
     app.include_router(defaults_web.pages)
     app.include_router(desk_web.api)
     app.include_router(desk_web.pages)
+    app.include_router(analytics_prices.api)
     app.include_router(analytics_web.pages)
     mount_docs(app)
     return app

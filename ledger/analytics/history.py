@@ -21,10 +21,14 @@ days of 96 quarter-hours (local time, UTC+8) from the same building blocks:
 
 Same ``(days, seed, regions)``, same history, value for value. Everything is an integer
 with its unit in the name.
+
+:func:`history_from_cells` builds the same :class:`PriceHistory` from the market's own
+trades, as the gateway indexed them (``GET /api/v1/analytics/prices``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -61,6 +65,10 @@ class PriceHistory:
     volume_mwh: Cube
     load_mw: Cube
     load_forecast_mw: Cube
+    filled_cells: int = 0
+    """Cells (region x day x interval) without a trade, filled (:func:`history_from_cells`)."""
+    source: str = "synthetic"
+    """``synthetic`` (:func:`generate_history`) or ``market`` (the chain's trades)."""
 
     @property
     def days(self) -> int:
@@ -88,6 +96,7 @@ class PriceHistory:
             self.volume_mwh[:, :days],
             self.load_mw[:, :days],
             self.load_forecast_mw[:, : days + 1],
+            source=self.source,
         )
 
 
@@ -132,3 +141,88 @@ def generate_history(days: int, seed: int, regions: int = len(REGIONS)) -> Price
         np.rint(load).astype(np.int64)[:, :days],
         np.rint(forecast).astype(np.int64),
     )
+
+
+# --- the market's own history: indexed trades (gateway ``GET /api/v1/analytics/prices``) ---
+
+#: The market's local time (UTC+8): a day and its 96 quarter-hours are local.
+LOCAL_OFFSET_S = 8 * 3600
+QUARTER_S = 900
+SECONDS_PER_DAY = 86_400
+#: Days a market history needs before the forecast uses it: three weeks (a week of look-back,
+#: a week to train on, a week held out for the back-test).
+MIN_MARKET_DAYS = 21
+#: The gateway's route of the indexed price cells (gateway/analytics_prices.py).
+PRICES_API_PATH = "/api/v1/analytics/prices"
+#: How many days ahead of the last an unknown load forecast is taken from: a week earlier.
+LOAD_PROXY_LAG_DAYS = 7
+
+
+@dataclass(frozen=True)
+class PriceCell:
+    """One (region, local day, quarter-hour) of traded energy: its volume-weighted average
+    price (fen/MWh, rounded half up), its energy (Wh) and how many trades made it."""
+
+    region: str
+    day: date
+    interval: int
+    price_fen_per_mwh: int
+    volume_wh: int
+    trades: int
+
+
+def local_slot(unix_s: int) -> tuple[date, int]:
+    """The local (UTC+8) day and quarter-hour (0-95) of the instant ``unix_s``."""
+    local = unix_s + LOCAL_OFFSET_S
+    day = date(1970, 1, 1) + timedelta(days=local // SECONDS_PER_DAY)
+    return day, (local % SECONDS_PER_DAY) // QUARTER_S
+
+
+def history_from_cells(cells: Sequence[PriceCell]) -> PriceHistory:
+    """The dense history of ``cells`` (regions in name order, every day from the first cell's
+    to the last's). A (region, day, interval) without a trade is **filled**: the price of the
+    same interval the day before (carried forward; before a region's first trade in that
+    interval, the first one after it is carried back), volume 0; ``filled_cells`` counts them.
+
+    The chain publishes no load and no load forecast: the **load** is the traded energy as
+    MW (volume x 4 per quarter-hour) and the **load forecast** of a day is that load a week
+    earlier (:data:`LOAD_PROXY_LAG_DAYS`; the first week takes the first day's)."""
+    if not cells:
+        raise ValidationError("no traded interval: the market history is empty")
+    regions = tuple(sorted({c.region for c in cells}))
+    start = min(c.day for c in cells)
+    days = (max(c.day for c in cells) - start).days + 1
+    price = np.zeros((len(regions), days, INTERVALS_PER_DAY), dtype=np.int64)
+    volume_wh = np.zeros_like(price)
+    seen = np.zeros(price.shape, dtype=bool)
+    index = {name: r for r, name in enumerate(regions)}
+    for c in cells:
+        at = (index[c.region], (c.day - start).days, c.interval)
+        price[at], volume_wh[at], seen[at] = c.price_fen_per_mwh, c.volume_wh, True
+    _fill(price, seen)
+    volume_mwh = np.rint(volume_wh / 1_000_000).astype(np.int64)
+    load_mw = volume_mwh * (3600 // QUARTER_S)
+    lagged = [load_mw[:, max(d - LOAD_PROXY_LAG_DAYS, 0)] for d in range(days + 1)]
+    return PriceHistory(
+        start,
+        regions,
+        price,
+        volume_mwh,
+        load_mw,
+        np.stack(lagged, axis=1),
+        filled_cells=int((~seen).sum()),
+        source="market",
+    )
+
+
+def _fill(price: Cube, seen: npt.NDArray[np.bool_]) -> None:
+    """Fill the unseen cells of ``price`` in place (see :func:`history_from_cells`)."""
+    for r in range(price.shape[0]):
+        for i in range(INTERVALS_PER_DAY):
+            known = np.flatnonzero(seen[r, :, i])
+            if known.size == 0:  # never traded at this time of day: the region's mean
+                price[r, :, i] = int(np.rint(price[r][seen[r]].mean()))
+                continue
+            # the last known day at or before each day, else the first known day
+            last = np.maximum.accumulate(np.where(seen[r, :, i], np.arange(price.shape[1]), -1))
+            price[r, :, i] = price[r, np.where(last >= 0, last, known[0]), i]

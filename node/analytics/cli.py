@@ -2,17 +2,21 @@
 and advice in money (docs/analytics.md).
 
 ``forecast`` and ``backtest`` run on the seeded multi-week history
-(:mod:`ledger.analytics.history`); ``clusters`` clusters the meters of a readings file, or
-the sample population (:mod:`ledger.analytics.population`) with each consumer's flags and
-its best saving; ``advice`` prices one consumer's month (the inputs of ``gridledger retail
-bill compute``) as it is and as advised, with the bill engine.
+(:mod:`ledger.analytics.history`), or with ``--from-gateway URL`` on the market's own
+trades as that gateway indexed them (``GET /api/v1/analytics/prices``, at least
+:data:`~ledger.analytics.history.MIN_MARKET_DAYS` days); ``clusters`` clusters the meters
+of a readings file, or the sample population (:mod:`ledger.analytics.population`) with each
+consumer's flags and its best saving; ``advice`` prices one consumer's month (the inputs of
+``gridledger retail bill compute``) as it is and as advised, with the bill engine.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import numpy as np
 import typer
 from rich.table import Table
@@ -27,9 +31,16 @@ from ledger.analytics.consumption import (
 )
 from ledger.analytics.forecast import DayForecast, Prices, forecast_next_day
 from ledger.analytics.forecast import backtest as run_backtest
-from ledger.analytics.history import generate_history
+from ledger.analytics.history import (
+    MIN_MARKET_DAYS,
+    PRICES_API_PATH,
+    PriceCell,
+    PriceHistory,
+    generate_history,
+    history_from_cells,
+)
 from ledger.analytics.population import sample_population
-from ledger.errors import ValidationError
+from ledger.errors import GridLedgerError, ValidationError
 from ledger.retail.accounts import ConsumerAccount
 from ledger.retail.canonical import load_model
 from ledger.retail.months import check_month
@@ -38,6 +49,7 @@ from ledger.retail.rates import PublishedRates
 from ledger.retail.readings import load_file
 from ledger.retail.samples import sample_rates
 from ledger.units import fen_to_cny
+from ledger.webauth import API_KEY_HEADER
 
 app = typer.Typer(
     help="Analytics: day-ahead price forecast, back-test, consumer clusters and advice.",
@@ -53,6 +65,53 @@ MonthOpt = Annotated[int, typer.Option("--month", help="Month YYYYMM (local, UTC
 ChartOpt = Annotated[Path | None, typer.Option("--out", help="Write the chart (SVG) here.")]
 
 
+GatewayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--from-gateway",
+        help="Gateway base URL: use the market's own indexed history (GET "
+        "/api/v1/analytics/prices) instead of the generated one.",
+    ),
+]
+ApiKeyOpt = Annotated[
+    str | None,
+    typer.Option("--api-key", envvar="GRIDLEDGER_GATEWAY_API_KEY", help="Gateway API key."),
+]
+
+
+class GatewayError(GridLedgerError):
+    """The gateway could not be reached or refused the price history."""
+
+
+def market_history(url: str, api_key: str | None) -> PriceHistory:
+    """The market's history as the gateway at ``url`` indexed it (at least
+    :data:`MIN_MARKET_DAYS` days, else ValidationError)."""
+    headers = {API_KEY_HEADER: api_key} if api_key else {}
+    try:
+        response = httpx.get(f"{url.rstrip('/')}{PRICES_API_PATH}", headers=headers, timeout=120)
+    except httpx.HTTPError as exc:
+        raise GatewayError(f"the gateway at {url} is unreachable: {exc}") from exc
+    if response.status_code != 200:
+        raise GatewayError(f"the gateway refused the price history: {response.text[:200]}")
+    data = response.json()
+    if data["days"] < MIN_MARKET_DAYS:
+        raise ValidationError(
+            f"not enough market history: {data['days']} days indexed, the forecast needs "
+            f"{MIN_MARKET_DAYS}"
+        )
+    return history_from_cells(
+        [PriceCell(**c | {"day": date.fromisoformat(c["day"])}) for c in data["cells"]]
+    )
+
+
+def _history(
+    url: str | None, api_key: str | None, days: int, seed: int, regions: int
+) -> PriceHistory:
+    if url is not None:
+        return market_history(url, api_key)
+    return generate_history(days, seed, regions)
+
+
 @app.command("forecast")
 def forecast(
     region: Annotated[str | None, typer.Option("--region", help="Only this region.")] = None,
@@ -60,10 +119,13 @@ def forecast(
     regions: RegionsOpt = 7,
     seed: SeedOpt = 7,
     out: ChartOpt = None,
+    gateway: GatewayOpt = None,
+    api_key: ApiKeyOpt = None,
     as_json: cli.JsonOpt = False,
 ) -> None:
     """Forecast tomorrow's price per region and interval (p10, p50, p90) from the history."""
-    history = generate_history(days, seed, regions)
+    history = _history(gateway, api_key, days, seed, regions)
+    days = history.days
     chosen = [history.region_index(region)] if region else range(len(history.regions))
     result = forecast_next_day(history, seed)
     if out is not None:
@@ -75,6 +137,8 @@ def forecast(
             {
                 "day": str(result.day),
                 "trained_on_days": days,
+                "history": history.source,
+                "filled_cells": history.filled_cells,
                 "regions": {history.regions[r]: result.region_rows(r) for r in chosen},
             }
         )
@@ -102,18 +166,30 @@ def backtest(
     holdout: Annotated[int, typer.Option("--holdout", min=1, help="Held-out days.")] = 14,
     regions: RegionsOpt = 7,
     seed: SeedOpt = 7,
+    gateway: GatewayOpt = None,
+    api_key: ApiKeyOpt = None,
     as_json: cli.JsonOpt = False,
 ) -> None:
     """Back-test on held-out days: the model's MAPE against the seasonal-naive baseline."""
-    result = run_backtest(generate_history(days, seed, regions), holdout, seed)
+    history = _history(gateway, api_key, days, seed, regions)
+    result = run_backtest(history, holdout, seed)
     if as_json:
-        cli.print_json(result.__dict__ | {"beats_baseline": result.beats_baseline})
+        cli.print_json(
+            result.__dict__
+            | {
+                "beats_baseline": result.beats_baseline,
+                "history": history.source,
+                "history_days": history.days,
+                "filled_cells": history.filled_cells,
+            }
+        )
         return
     table = Table("region", "model MAPE %", "seasonal-naive MAPE %")
     for name, value in result.region_mape.items():
         table.add_row(name, f"{value:.2f}", f"{result.region_baseline_mape[name]:.2f}")
     table.add_row("all", f"{result.mape:.2f}", f"{result.baseline_mape:.2f}")
     cli.console.print(
+        f"{history.source} history of {history.days} days: "
         f"trained on {result.train_days} days, tested on {result.test_days} held-out days; "
         f"p10-p90 band holds {result.band_coverage:.0%} of actual prices"
     )
