@@ -14,9 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from eth_account import Account
+import coincurve
 from eth_hash.auto import keccak
-from eth_keys.exceptions import BadSignature
 from eth_utils.address import to_checksum_address
 from pydantic import BaseModel, ConfigDict
 from web3.types import TxReceipt
@@ -125,19 +124,26 @@ class IntakeDomain:
 
 
 def sign_digest(private_key: bytes, digest: bytes) -> bytes:
-    """``r || s || v`` over a 32-byte digest (low s, v 27/28)."""
-    signed = Account.unsafe_sign_hash(digest, private_key)
-    return bytes(signed.signature)
+    """``r || s || v`` over a 32-byte digest (libsecp256k1: low s; v 27/28)."""
+    raw = coincurve.PrivateKey(bytes(private_key)).sign_recoverable(digest, hasher=None)
+    return raw[:64] + bytes([raw[64] + 27])
 
 
 def recover_digest(digest: bytes, signature: bytes) -> str:
     """The checksummed signer of ``digest``; SignatureError if malformed or malleable."""
-    if len(signature) != 65 or int.from_bytes(signature[32:64], "big") > _HALF_N:
-        raise SignatureError("signature must be 65 bytes with a low s")
+    if (
+        len(signature) != 65
+        or signature[64] not in (27, 28)
+        or int.from_bytes(signature[32:64], "big") > _HALF_N
+    ):
+        raise SignatureError("a signature is 65 bytes r || s || v with v 27/28 and a low s")
     try:
-        return str(Account._recover_hash(digest, signature=signature))
-    except (ValueError, TypeError, BadSignature) as exc:
+        public = coincurve.PublicKey.from_signature_and_message(
+            signature[:64] + bytes([signature[64] - 27]), digest, hasher=None
+        )
+    except Exception as exc:  # noqa: BLE001 - libsecp256k1 raises plain Exception
         raise SignatureError(f"signature does not recover: {exc}") from exc
+    return to_checksum_address(keccak(public.format(compressed=False)[1:])[-20:])
 
 
 def batch_leaf(seq: int, order_hash: bytes) -> bytes:

@@ -22,7 +22,6 @@ from ledger.clients.intake import (
     sign_digest,
 )
 from ledger.clients.token import SettlementTokenClient
-from ledger.keystore import demo_account
 from node.registry.participant import Bank
 from tests.auction.conftest import Book
 from tests.auction.conftest import book as book  # the fixture
@@ -32,8 +31,8 @@ from tests.trading.conftest import Actor
 
 BOND_FEN = 50_000
 PENALTY_FEN = 20_000
-#: Derivation index of the test intake key (far from role and node wallets).
-INTAKE_KEY_INDEX = 777
+#: The test intake key's demo wallet (far from the market's nodes).
+INTAKE_WALLET = "node-777"
 
 
 @dataclass
@@ -77,7 +76,7 @@ class Desk:
 @pytest.fixture
 def desk(book: Book) -> Desk:
     ctx = book.market.ctx
-    key = demo_account(INTAKE_KEY_INDEX)
+    key = ctx.account(INTAKE_WALLET)
     client = ctx.client(OrderIntakeClient, key)
     ctx.client(OrderIntakeClient, role_account("OPERATOR")).set_intake(key.address)
     ctx.client(OrderIntakeClient, role_account("REGULATOR")).set_omission_penalty(PENALTY_FEN)
