@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import coincurve
 from eth_hash.auto import keccak
 from eth_utils.address import to_checksum_address
 from pydantic import BaseModel, ConfigDict
-from web3.types import TxReceipt
+from web3.types import EventData, TxReceipt
 
 from ledger.clients.auction import OrderSide
 from ledger.clients.base import ContractClient
@@ -141,7 +141,7 @@ def recover_digest(digest: bytes, signature: bytes) -> str:
         public = coincurve.PublicKey.from_signature_and_message(
             signature[:64] + bytes([signature[64] - 27]), digest, hasher=None
         )
-    except Exception as exc:  # noqa: BLE001 - libsecp256k1 raises plain Exception
+    except Exception as exc:
         raise SignatureError(f"signature does not recover: {exc}") from exc
     return to_checksum_address(keccak(public.format(compressed=False)[1:])[-20:])
 
@@ -247,33 +247,30 @@ class OrderIntakeClient(ContractClient):
 
     def outcomes(self, receipt: TxReceipt) -> list[AnchorOutcome]:
         """Each anchored order's outcome in ``receipt``, in sequence order."""
-        out = [
-            AnchorOutcome(
-                seq=int(log["args"]["seq"]),
-                order_hash="0x" + bytes(log["args"]["orderHash"]).hex(),
-                node=str(log["args"]["node"]),
-                order_id=int(log["args"]["orderId"]),
-                reason=None,
-            )
-            for log in self.events(receipt, "OrderAnchored")
-        ]
-        out += [
-            AnchorOutcome(
-                seq=int(log["args"]["seq"]),
-                order_hash="0x" + bytes(log["args"]["orderHash"]).hex(),
-                node=str(log["args"]["node"]),
-                order_id=None,
-                reason=bytes(log["args"]["reason"]),
-            )
-            for log in self.events(receipt, "OrderRejected")
-        ]
-        return sorted(out, key=lambda o: o.seq)
+        return _outcomes(
+            self.events(receipt, "OrderAnchored"), self.events(receipt, "OrderRejected")
+        )
 
-    def anchored_logs(self, from_block: int = 0) -> list[dict[str, Any]]:
-        """Every OrderAnchored and OrderRejected log (re-deriving what was anchored)."""
-        logs: list[dict[str, Any]] = []
-        for event in ("OrderAnchored", "OrderRejected"):
-            logs += [
-                dict(log) for log in self._contract.events[event]().get_logs(from_block=from_block)
-            ]
-        return sorted(logs, key=lambda log: int(log["args"]["seq"]))
+    def anchored_outcomes(self, from_block: int = 0) -> list[AnchorOutcome]:
+        """Every anchored order's outcome from the logs (re-deriving what was anchored)."""
+        placed, rejected = (
+            list(self._contract.events[e]().get_logs(from_block=from_block))
+            for e in ("OrderAnchored", "OrderRejected")
+        )
+        return _outcomes(placed, rejected)
+
+
+def _outcomes(placed: list[EventData], rejected: list[EventData]) -> list[AnchorOutcome]:
+    out = [_outcome(log, int(log["args"]["orderId"]), None) for log in placed]
+    out += [_outcome(log, None, bytes(log["args"]["reason"])) for log in rejected]
+    return sorted(out, key=lambda o: o.seq)
+
+
+def _outcome(log: EventData, order_id: int | None, reason: bytes | None) -> AnchorOutcome:
+    return AnchorOutcome(
+        seq=int(log["args"]["seq"]),
+        order_hash="0x" + bytes(log["args"]["orderHash"]).hex(),
+        node=str(log["args"]["node"]),
+        order_id=order_id,
+        reason=reason,
+    )

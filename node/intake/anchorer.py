@@ -52,18 +52,24 @@ class Anchorer:
         self.on_batch = on_batch
 
     def reconcile(self) -> int:
-        """Mark pending rows the chain has anchored already; how many."""
+        """Record pending rows the chain has anchored already (outcomes from the logs);
+        how many. A row at or below the last anchored sequence that the chain never saw
+        can no longer be anchored: ``expired``."""
         _, last_seq, _ = self.intake.state()
-        total = 0
-        while rows := self.store.pending(500, up_to=last_seq):
-            self.store.mark_many(
-                [
-                    (r.seq, "anchored" if self.intake.is_anchored(r.seq) else "expired", None, None)
-                    for r in rows
-                ]
-            )
-            total += len(rows)
-        return total
+        rows = self.store.pending(2**31, up_to=last_seq)
+        if not rows:
+            return 0
+        outcomes = {o.seq: o for o in self.intake.anchored_outcomes()}
+        marks: list[tuple[int, str, int | None, bytes | None]] = []
+        for r in rows:
+            o = outcomes.get(r.seq)
+            if o is None:
+                marks.append((r.seq, "expired", None, None))
+            else:
+                state = "anchored" if o.order_id is not None else "rejected"
+                marks.append((r.seq, state, o.order_id, o.reason))
+        self.store.mark_many(marks)
+        return len(marks)
 
     def _expire(self, rows: list[StoredOrder]) -> list[StoredOrder]:
         now = int(self.auction.contract.w3.eth.get_block("latest")["timestamp"])

@@ -17,7 +17,7 @@ from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
 
 from ledger.clients.intake import IntakeOrder
-from node.intake.service import IntakeRefusal, IntakeService
+from node.intake.service import IntakeRefusedError, IntakeService
 
 
 class OrderBody(BaseModel):
@@ -46,7 +46,7 @@ def create_app(service: IntakeService) -> FastAPI:
     async def post_order(body: OrderBody) -> dict[str, Any]:
         try:
             signed = await service.submit(body.order, _bytes(body.signature))
-        except IntakeRefusal as exc:
+        except IntakeRefusedError as exc:
             raise HTTPException(exc.status, exc.reason) from exc
         return {
             "receipt": signed.receipt.model_dump(),

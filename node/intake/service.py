@@ -38,7 +38,7 @@ CACHE_S = 5.0
 GROUP_MAX = 1000
 
 
-class IntakeRefusal(GridLedgerError):
+class IntakeRefusedError(GridLedgerError):
     """An order the intake does not acknowledge: HTTP ``status`` and a one-line reason."""
 
     def __init__(self, status: int, reason: str) -> None:
@@ -110,33 +110,34 @@ class IntakeService:
     # -- checks ----------------------------------------------------------------------------
 
     def check(self, order: IntakeOrder, signature: bytes) -> Incoming:
-        """The order ready to log, or IntakeRefusal with the reason."""
+        """The order ready to log, or IntakeRefusedError with the reason."""
         digest = self.domain.digest(order)
         try:
             signer = recover_digest(digest, signature)
         except SignatureError as exc:
-            raise IntakeRefusal(400, f"BadOrderSignature: {exc}") from exc
+            raise IntakeRefusedError(400, f"BadOrderSignature: {exc}") from exc
         if signer != order.node:
-            raise IntakeRefusal(400, f"BadOrderSignature: signed by {signer}, not {order.node}")
+            reason = f"BadOrderSignature: signed by {signer}, not {order.node}"
+            raise IntakeRefusedError(400, reason)
         a = self.terms.get(order.auction_id)
         if a is None:
-            raise IntakeRefusal(404, f"UnknownAuction(auctionId={order.auction_id})")
+            raise IntakeRefusedError(404, f"UnknownAuction(auctionId={order.auction_id})")
         now = self.terms.now()
         last = a.gate_closes_at - self.lead_s
         if a.phase != Phase.OPEN or not a.opens_at <= now < last:
-            raise IntakeRefusal(
+            raise IntakeRefusedError(
                 409,
                 f"OutsideOrderWindow(auctionId={order.auction_id}, nowS={now}, "
                 f"opensAt={a.opens_at}, intakeClosesAt={last}, gateClosesAt={a.gate_closes_at})",
             )
         if order.energy_wh < a.min_lot_wh:
-            raise IntakeRefusal(
+            raise IntakeRefusedError(
                 422,
                 f"BelowMinimumLot(auctionId={order.auction_id}, energyWh={order.energy_wh}, "
                 f"minLotWh={a.min_lot_wh})",
             )
         if not a.floor_fen_per_mwh <= order.price_fen_per_mwh <= a.cap_fen_per_mwh:
-            raise IntakeRefusal(
+            raise IntakeRefusedError(
                 422,
                 f"PriceOutsideLimits(auctionId={order.auction_id}, "
                 f"priceFenPerMwh={order.price_fen_per_mwh}, floorFenPerMwh={a.floor_fen_per_mwh}, "

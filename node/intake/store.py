@@ -18,6 +18,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ledger.clients.auction import OrderSide
 from ledger.clients.intake import AnchorEntry, IntakeOrder
@@ -39,9 +40,18 @@ CREATE TABLE IF NOT EXISTS orders (
     reason BLOB
 )
 """
-_COLUMNS = (
-    "seq, order_hash, node, auction_id, side, energy_wh, price_fen_per_mwh, nonce, "
-    "signature, received_at, state, order_id, reason"
+_SELECT_BY_HASH = (
+    "SELECT seq, order_hash, node, auction_id, side, energy_wh, price_fen_per_mwh, nonce, "
+    "signature, received_at, state, order_id, reason FROM orders WHERE order_hash = ?"
+)
+_SELECT_BY_SEQ = (
+    "SELECT seq, order_hash, node, auction_id, side, energy_wh, price_fen_per_mwh, nonce, "
+    "signature, received_at, state, order_id, reason FROM orders WHERE seq = ?"
+)
+_SELECT_PENDING = (
+    "SELECT seq, order_hash, node, auction_id, side, energy_wh, price_fen_per_mwh, nonce, "
+    "signature, received_at, state, order_id, reason FROM orders "
+    "WHERE state = 'pending' AND seq <= ? ORDER BY seq LIMIT ?"
 )
 
 
@@ -72,24 +82,24 @@ class StoredOrder:
         return AnchorEntry(seq=self.seq, order=self.order, signature=self.signature)
 
 
-def _row(r: tuple[object, ...]) -> StoredOrder:
+def _row(r: tuple[Any, ...]) -> StoredOrder:
     seq, h, node, aid, side, wh, price, nonce, sig, at, state, oid, reason = r
     return StoredOrder(
-        seq=int(str(seq)),
-        order_hash=bytes(h),  # type: ignore[arg-type]
+        seq=int(seq),
+        order_hash=bytes(h),
         order=IntakeOrder(
             node=str(node),
-            auction_id=int(str(aid)),
-            side=OrderSide(int(str(side))),
-            energy_wh=int(str(wh)),
-            price_fen_per_mwh=int(str(price)),
-            nonce=int(str(nonce)),
+            auction_id=int(aid),
+            side=OrderSide(int(side)),
+            energy_wh=int(wh),
+            price_fen_per_mwh=int(price),
+            nonce=int(nonce),
         ),
-        signature=bytes(sig),  # type: ignore[arg-type]
-        received_at=int(str(at)),
+        signature=bytes(sig),
+        received_at=int(at),
         state=str(state),
-        order_id=None if oid is None else int(str(oid)),
-        reason=None if reason is None else bytes(reason),  # type: ignore[arg-type]
+        order_id=None if oid is None else int(oid),
+        reason=None if reason is None else bytes(reason),
     )
 
 
@@ -141,14 +151,12 @@ class IntakeStore:
         return rows
 
     def _by_hash(self, order_hash: bytes) -> StoredOrder:
-        r = self._db.execute(
-            f"SELECT {_COLUMNS} FROM orders WHERE order_hash = ?", (order_hash,)
-        ).fetchone()
+        r = self._db.execute(_SELECT_BY_HASH, (order_hash,)).fetchone()
         return _row(r)
 
     def get(self, seq: int) -> StoredOrder | None:
         with self._lock:
-            r = self._db.execute(f"SELECT {_COLUMNS} FROM orders WHERE seq = ?", (seq,)).fetchone()
+            r = self._db.execute(_SELECT_BY_SEQ, (seq,)).fetchone()
         return None if r is None else _row(r)
 
     def pending(self, limit: int, *, up_to: int | None = None) -> list[StoredOrder]:
@@ -156,8 +164,7 @@ class IntakeStore:
         bound = up_to if up_to is not None else 2**62
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM orders WHERE state = 'pending' AND seq <= ? "
-                "ORDER BY seq LIMIT ?",
+                _SELECT_PENDING,
                 (bound, limit),
             ).fetchall()
         return [_row(r) for r in rows]
