@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final
 
 import coincurve
@@ -108,7 +109,7 @@ class IntakeDomain:
     chain_id: int
     contract: str
 
-    @property
+    @cached_property
     def separator(self) -> bytes:
         return keccak(
             _DOMAIN_TYPEHASH
