@@ -16,6 +16,12 @@ available):
    Figures ``<engine>_take_p50_ms`` / ``_p95_ms`` / ``_p99_ms`` / ``_max_ms`` /
    ``_failed``; the details say where the time went (intake, blocks, pool; on the
    consortium each geth's block build and import times).
+3. One auction bid per participant directly on chain (:mod:`scripts.bench.peak_orders`,
+   ack = receipt): kind ``direct_order``.
+4. One signed bid per participant through the order intake (:mod:`scripts.bench.peak_intake`):
+   ``order_ack`` (the signed receipt) and ``order_onchain`` (its anchor batch's block);
+   then ``<engine>_clear_s`` / ``<engine>_clear_gas``: ranking and clearing that book
+   (the bids and the sellers' offers), every transaction summed.
 
 Sizes: ``--quick`` 100 participants on anvil only; the default run 500 on both engines
 (bounded for ``make bench``); ``GRIDLEDGER_BENCH_PEAK_N=3000`` for the issue's full run;

@@ -7,7 +7,7 @@ placed it was first seen (``order_onchain``, the block watcher of
 :mod:`scripts.bench.peak_burst`). Both run from the common start ``t0`` (no coordinated
 omission). The intake runs as its own process (the OPERATOR's key as intake key, its
 anchorer inside), batches of ``ANCHOR_BATCH[engine]`` orders (a 30M-gas consortium block
-holds about 140 anchored orders).
+holds about 140 anchored orders; the sender adds a 25 % gas margin).
 
 Before the clock: the intake key set, a fresh auction (the participants' allowances to
 the auction were given for the direct orders), every order signed, every body encoded.
@@ -34,16 +34,17 @@ from ledger.clients.auction import CentralAuctionClient, ClearingRule, OrderSide
 from ledger.clients.intake import IntakeOrder, OrderIntakeClient, sign_digest
 from ledger.engines.local import free_port
 from scripts.bench.common import BenchChain, BenchError, NodeSpec, role
-from scripts.bench.peak_burst import BlockWatcher, BurstResult, Outcome
+from scripts.bench.peak_burst import BlockWatcher, BurstResult, Outcome, launch
 from scripts.bench.peak_orders import BID_PRICE, BID_WH, FEE_CAP, MIN_LOT_WH
 
 if TYPE_CHECKING:
     from scripts.bench.peak import Market
 
-ANCHOR_BATCH = {"anvil": 1000, "clique": 120}
+ANCHOR_BATCH = {"anvil": 1000, "clique": 90}
 #: Clearing: orders per rank transaction and steps per clear transaction, per engine
-#: (anvil's 2G-gas blocks take a whole phase; a 30M consortium block about 60 trades).
-CLEAR_SIZES = {"anvil": (1000, 1500), "clique": (200, 60)}
+#: (anvil's 2G-gas blocks take a whole phase; a 30M consortium block about 40 trade
+#: steps, with the senders' gas margin).
+CLEAR_SIZES = {"anvil": (1000, 1500), "clique": (200, 40)}
 #: The auction's gate (s after opening): anvil moves its clock, the consortium waits for
 #: it in real time (the burst and its anchoring take about a minute there).
 GATE_IN_S = {"anvil": 3_600, "clique": 240}
@@ -117,15 +118,7 @@ def _post_all(port: int, bodies: list[bytes], watcher: BlockWatcher) -> list[Out
         conn.close()
 
     workers = [threading.Thread(target=send, args=(lane,), daemon=True) for lane in lanes]
-    for w in workers:
-        w.start()
-    watcher.t0 = time.monotonic() + 0.05
-    watcher.start()
-    while time.monotonic() < watcher.t0:
-        time.sleep(0.001)
-    barrier.wait()
-    for w in workers:
-        w.join()
+    launch(workers, watcher, barrier)
     return outcomes
 
 

@@ -4,27 +4,17 @@ omission proof (penalty from the intake's bond) with its exact custom errors."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
 from ledger.clients.auction import OrderSide, OrderStatus
 from ledger.clients.intake import IntakeReceipt, OrderIntakeClient, batch_tree, sign_digest
 from ledger.errors import ContractRevertError
 from tests.auction.conftest import FEE_CAP, MIN_LOT_WH
+from tests.auction.test_errors import reverts
 from tests.conftest import role_account
 from tests.intake.conftest import BOND_FEN, PENALTY_FEN, Desk
 
 BID, OFFER = OrderSide.BID, OrderSide.OFFER
-
-
-def reverts(call: Callable[[], Any], name: str, arguments: dict[str, Any] | None = None) -> None:
-    with pytest.raises(ContractRevertError) as err:
-        call()
-    assert err.value.name == name
-    if arguments is not None:
-        assert err.value.arguments == arguments
 
 
 def test_digests_match_the_contract(desk: Desk) -> None:
