@@ -89,10 +89,21 @@ def serve(
 
 
 @app.command("anchor")
-def anchor_cmd(wallet: WalletOpt, db: DbOpt = None, batch: BatchOpt = DEFAULT_BATCH) -> None:
+def anchor_cmd(
+    wallet: WalletOpt,
+    db: DbOpt = None,
+    batch: BatchOpt = DEFAULT_BATCH,
+    loop: Annotated[
+        bool, typer.Option("--loop", help="Keep anchoring (beside `serve --no-anchor`).")
+    ] = False,
+    interval_s: Annotated[float, typer.Option("--interval-s", help="Idle poll (--loop).")] = 0.5,
+) -> None:
     """Anchor every pending order of the log now (after a crash: exactly once)."""
     ctx, store, key = _parts(wallet, db)
-    sent = _anchorer(ctx, store, key, batch).drain()
+    anchorer = _anchorer(ctx, store, key, batch)
+    if loop:
+        anchorer.run(threading.Event(), interval_s)
+    sent = anchorer.drain()
     console.print(f"anchored {sent} orders; log: {store.counts()}")
 
 
