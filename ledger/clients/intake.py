@@ -16,6 +16,8 @@ from functools import cached_property
 from typing import Final
 
 import coincurve
+from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
 from eth_hash.auto import keccak
 from eth_utils.address import to_checksum_address
 from pydantic import BaseModel, ConfigDict
@@ -36,6 +38,10 @@ RECEIPT_TYPEHASH: Final = keccak(b"Receipt(uint64 seq,bytes32 orderHash,uint64 r
 _DOMAIN_TYPEHASH: Final = keccak(
     b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 )
+_ENTRIES_TYPE: Final = "(uint64,(address,uint32,uint8,uint256,uint256,uint256),bytes)[]"
+_ANCHOR_SELECTOR: Final = keccak(f"anchor({_ENTRIES_TYPE})".encode())[:4]
+_ANCHORED_TOPIC: Final = keccak(b"OrderAnchored(uint64,bytes32,address,uint256)")
+_REJECTED_TOPIC: Final = keccak(b"OrderRejected(uint64,bytes32,address,bytes)")
 _HALF_N: Final = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 
 
@@ -198,9 +204,9 @@ class OrderIntakeClient(ContractClient):
         return self._transact("depositBond", amount_fen)
 
     def anchor(self, entries: Sequence[AnchorEntry], *, gas: int | None = None) -> TxReceipt:
-        return self._sender.transact(
-            self._address, self.encode("anchor", [e.as_tuple() for e in entries]), gas=gas
-        )
+        # eth_abi directly: web3's per-argument validation costs about 1 ms an entry
+        data = _ANCHOR_SELECTOR + abi_encode([_ENTRIES_TYPE], [[e.as_tuple() for e in entries]])
+        return self._sender.transact(self._address, "0x" + data.hex(), gas=gas)
 
     def prove_omission(
         self,
@@ -247,10 +253,28 @@ class OrderIntakeClient(ContractClient):
     # -- receipts ------------------------------------------------------------------------
 
     def outcomes(self, receipt: TxReceipt) -> list[AnchorOutcome]:
-        """Each anchored order's outcome in ``receipt``, in sequence order."""
-        return _outcomes(
-            self.events(receipt, "OrderAnchored"), self.events(receipt, "OrderRejected")
-        )
+        """Each anchored order's outcome in ``receipt``, in sequence order (the logs read
+        by topic: web3's event decoding costs about 1 ms a log)."""
+        out: list[AnchorOutcome] = []
+        for log in receipt["logs"]:
+            if log["address"] != self._address or not log["topics"]:
+                continue
+            topic = bytes(log["topics"][0])
+            if topic not in (_ANCHORED_TOPIC, _REJECTED_TOPIC):
+                continue
+            seq, order_hash, node = (bytes(t) for t in log["topics"][1:4])
+            data = bytes(log["data"])
+            anchored = topic == _ANCHORED_TOPIC
+            out.append(
+                AnchorOutcome(
+                    seq=int.from_bytes(seq, "big"),
+                    order_hash="0x" + order_hash.hex(),
+                    node=to_checksum_address(node[12:]),
+                    order_id=int.from_bytes(data[:32], "big") if anchored else None,
+                    reason=None if anchored else bytes(abi_decode(["bytes"], data)[0]),
+                )
+            )
+        return sorted(out, key=lambda o: o.seq)
 
     def anchored_outcomes(self, from_block: int = 0) -> list[AnchorOutcome]:
         """Every anchored order's outcome from the logs (re-deriving what was anchored)."""

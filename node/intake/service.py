@@ -17,6 +17,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 
+import coincurve
 from eth_account.signers.local import LocalAccount
 
 from ledger.clients.auction import Auction, CentralAuctionClient, Phase
@@ -25,7 +26,6 @@ from ledger.clients.intake import (
     IntakeOrder,
     IntakeReceipt,
     recover_digest,
-    sign_digest,
 )
 from ledger.errors import ContractRevertError, GridLedgerError, SignatureError
 from node.intake.store import Incoming, IntakeStore, StoredOrder
@@ -104,6 +104,7 @@ class IntakeService:
         self.domain = domain
         self.terms = terms
         self.lead_s = lead_s
+        self._signer = coincurve.PrivateKey(bytes(key.key))
         self._queue: asyncio.Queue[tuple[Incoming, asyncio.Future[StoredOrder]]] | None = None
         self._writer: asyncio.Task[None] | None = None
 
@@ -152,7 +153,8 @@ class IntakeService:
         r = IntakeReceipt(
             seq=row.seq, order_hash="0x" + row.order_hash.hex(), received_at=row.received_at
         )
-        return SignedReceipt(r, sign_digest(self.key.key, self.domain.digest(r)), self.key.address)
+        raw = self._signer.sign_recoverable(self.domain.digest(r), hasher=None)
+        return SignedReceipt(r, raw[:64] + bytes([raw[64] + 27]), self.key.address)
 
     async def submit(self, order: IntakeOrder, signature: bytes) -> SignedReceipt:
         """Check, log (fsync'd, grouped) and answer."""
