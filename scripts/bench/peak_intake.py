@@ -43,9 +43,9 @@ if TYPE_CHECKING:
 
 ANCHOR_BATCH = {"anvil": 1000, "clique": 90}
 #: Clearing: orders per rank transaction and steps per clear transaction, per engine
-#: (anvil's 2G-gas blocks take a whole phase; a 30M consortium block about 40 trade
-#: steps, with the senders' gas margin).
-CLEAR_SIZES = {"anvil": (1000, 1500), "clique": (200, 40)}
+#: (anvil's 2G-gas blocks take a whole phase; a trade-forming step costs about 160k gas, so
+#: a 30M consortium block takes 120 with the senders' 25 % gas margin).
+CLEAR_SIZES = {"anvil": (1000, 1500), "clique": (200, 120)}
 #: The auction's gate (s after opening): anvil moves its clock, the consortium waits for
 #: it in real time (the burst and its anchoring take about a minute there).
 GATE_IN_S = {"anvil": 3_600, "clique": 240}
