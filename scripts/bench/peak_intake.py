@@ -41,7 +41,7 @@ from scripts.bench.peak_orders import BID_PRICE, BID_WH, FEE_CAP, MIN_LOT_WH
 if TYPE_CHECKING:
     from scripts.bench.peak import Market
 
-ANCHOR_BATCH = {"anvil": 1000, "clique": 90}
+ANCHOR_BATCH = {"anvil": 1000, "clique": 110}
 #: Clearing: orders per rank transaction and steps per clear transaction, per engine
 #: (anvil's 2G-gas blocks take a whole phase; a trade-forming step costs about 160k gas, so
 #: a 30M consortium block takes 120 with the senders' 25 % gas margin).
