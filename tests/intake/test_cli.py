@@ -4,34 +4,15 @@ penalty, and refusals as one line."""
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from ledger.cli import run
 from ledger.clients.auction import OrderSide
-from tests.auction.conftest import MIN_LOT_WH
+from tests.auction.conftest import MIN_LOT_WH, Book
+from tests.auction.test_cli import cli as cli  # the fixture: the CLI on the test chain
 from tests.intake.conftest import PENALTY_FEN, Desk
-
-
-@pytest.fixture
-def cli(desk: Desk) -> Iterator[Desk]:
-    settings = desk.book.market.ctx.settings
-    env = {
-        "GRIDLEDGER_DATA_DIR": str(settings.data_dir),
-        "GRIDLEDGER_RPC_URL": settings.rpc_url,
-        "GRIDLEDGER_DEMO_KEYS": "1",
-        "COLUMNS": "300",
-    }
-    saved = {k: v for k, v in os.environ.items() if k.startswith("GRIDLEDGER_")}
-    os.environ.update(env)
-    yield desk
-    for key in env:
-        os.environ.pop(key, None)
-    os.environ.update(saved)
 
 
 def gl(*args: str) -> tuple[int, str]:
@@ -42,8 +23,8 @@ def gl(*args: str) -> tuple[int, str]:
     return code, out
 
 
-def test_prove_omission_from_the_receipt_file(cli: Desk, tmp_path: Path) -> None:
-    desk, book, m = cli, cli.book, cli.book.market
+def test_prove_omission_from_the_receipt_file(cli: Book, desk: Desk, tmp_path: Path) -> None:
+    book, m = desk.book, desk.book.market
     aid = book.open()
     order, order_sig = desk.order(m.buyer, aid, OrderSide.BID, MIN_LOT_WH, 300_000)
     receipt, intake_sig = desk.receipt(4, order)
@@ -72,10 +53,10 @@ def test_prove_omission_from_the_receipt_file(cli: Desk, tmp_path: Path) -> None
     assert (code, out.strip()) == (1, "error: OmissionAlreadyProven(seq=4)")
 
 
-def test_penalty_and_key_are_role_gated(cli: Desk) -> None:
+def test_penalty_and_key_are_role_gated(cli: Book, desk: Desk) -> None:
     code, out = gl("penalty", "--wallet", "regulator", "150")
     assert code == 0, out
-    assert cli.intake.bond()[1] == 15_000
-    code, out = gl("set-key", "--wallet", "node-91", cli.key.address)
+    assert desk.intake.bond()[1] == 15_000
+    code, out = gl("set-key", "--wallet", "node-91", desk.key.address)
     assert code == 1
     assert out.strip().startswith("error: AccessControlUnauthorizedAccount(account=")
