@@ -24,4 +24,7 @@ library Roles {
     /// @notice Trading venues (the central auction, bilateral contracts) that form trades in
     /// the common trade store (TradingMarket.formVenueTrade).
     bytes32 internal constant VENUE = keccak256("VENUE");
+    /// @notice The order intake contract, which places signed orders it anchors into the
+    /// central auction on the signers' behalf (CentralAuction.placeOrderFor).
+    bytes32 internal constant ORDER_INTAKE = keccak256("ORDER_INTAKE");
 }

@@ -140,17 +140,38 @@ contract CentralAuction is ICentralAuction, MarketAccessed, ReentrancyGuard {
         nonReentrant
         returns (uint256 orderId)
     {
+        return _place(msg.sender, auctionId, side, energyWh, priceFenPerMwh);
+    }
+
+    /// @inheritdoc ICentralAuction
+    function placeOrderFor(
+        address node,
+        uint32 auctionId,
+        OrderSide side,
+        uint256 energyWh,
+        uint256 priceFenPerMwh
+    ) external nonReentrant onlyRole(Roles.ORDER_INTAKE) returns (uint256 orderId) {
+        return _place(node, auctionId, side, energyWh, priceFenPerMwh);
+    }
+
+    function _place(
+        address node,
+        uint32 auctionId,
+        OrderSide side,
+        uint256 energyWh,
+        uint256 priceFenPerMwh
+    ) private returns (uint256 orderId) {
         Auction storage a = _openForOrders(auctionId);
         _checkTerms(a, auctionId, energyWh, priceFenPerMwh);
-        (INodeRegistry.Side nodeSide,) = _registry.checkCanTrade(msg.sender);
+        (INodeRegistry.Side nodeSide,) = _registry.checkCanTrade(node);
         if ((side == OrderSide.Bid) != (nodeSide == INodeRegistry.Side.Buyer)) {
-            revert WrongSideForOrder(msg.sender, side);
+            revert WrongSideForOrder(node, side);
         }
         orderId = ++_orderCount;
         uint64 seq = ++_seqCount;
         uint256 held = _held(a, side, energyWh, priceFenPerMwh);
         _orders[orderId] = Order({
-            node: msg.sender,
+            node: node,
             auctionId: auctionId,
             side: side,
             status: OrderStatus.Live,
@@ -163,9 +184,9 @@ contract CentralAuction is ICentralAuction, MarketAccessed, ReentrancyGuard {
         });
         if (side == OrderSide.Bid) ++a.liveBids;
         else ++a.liveOffers;
-        _registry.addObligation(msg.sender);
-        _hold(side, msg.sender, held);
-        emit OrderPlaced(orderId, auctionId, msg.sender, side, seq, energyWh, priceFenPerMwh, held);
+        _registry.addObligation(node);
+        _hold(side, node, held);
+        emit OrderPlaced(orderId, auctionId, node, side, seq, energyWh, priceFenPerMwh, held);
     }
 
     /// @inheritdoc ICentralAuction

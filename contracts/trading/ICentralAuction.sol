@@ -271,6 +271,17 @@ interface ICentralAuction {
         external
         returns (uint256 orderId);
 
+    /// @notice Place a bid or an offer for `node` (ORDER_INTAKE: the order intake contract,
+    /// which checked the node's signature); the same checks, escrow and reservation as
+    /// placeOrder, taken from `node`.
+    function placeOrderFor(
+        address node,
+        uint32 auctionId,
+        OrderSide side,
+        uint256 energyWh,
+        uint256 priceFenPerMwh
+    ) external returns (uint256 orderId);
+
     /// @notice Change an own live order's quantity and price before the gate.
     function amendOrder(uint256 orderId, uint256 energyWh, uint256 priceFenPerMwh) external;
 

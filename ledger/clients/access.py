@@ -18,6 +18,7 @@ ROLE_NAMES = (
     "CLEARING_BANK",
     "MARKET_CONTRACT",
     "VENUE",
+    "ORDER_INTAKE",
 )
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
 

@@ -235,6 +235,22 @@ def fire(
         threading.Thread(target=send, args=(lane, urls[n % len(urls)]), daemon=True)
         for n, lane in enumerate(lanes)
     ]
+    launch(workers, watcher, barrier)
+    _await_receipts(outcomes, watcher, timeout_s)
+    watcher.stop()
+    return BurstResult(
+        outcomes=outcomes,
+        blocks=watcher.blocks,
+        pool=watcher.pool,
+        wall_s=max((o.included_s or 0.0) for o in outcomes),
+    )
+
+
+def launch(
+    workers: Sequence[threading.Thread], watcher: BlockWatcher, barrier: threading.Barrier
+) -> None:
+    """Start the sender ``workers`` (each waits at ``barrier`` once connected), set ``t0``
+    50 ms ahead, start the watcher, release every sender at ``t0`` and wait for them."""
     for w in workers:
         w.start()
     watcher.t0 = time.monotonic() + 0.05
@@ -244,14 +260,6 @@ def fire(
     barrier.wait()
     for w in workers:
         w.join()
-    _await_receipts(outcomes, watcher, timeout_s)
-    watcher.stop()
-    return BurstResult(
-        outcomes=outcomes,
-        blocks=watcher.blocks,
-        pool=watcher.pool,
-        wall_s=max((o.included_s or 0.0) for o in outcomes),
-    )
 
 
 def _await_receipts(outcomes: list[Outcome], watcher: BlockWatcher, timeout_s: float) -> None:
