@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -213,9 +214,12 @@ def _handlers(app: FastAPI, portal: Portal) -> None:
         return response
 
 
-def create_app(ctx: LedgerContext, config: PortalConfig) -> FastAPI:
-    """The portal of ``config.wallet`` over ``ctx``'s chain."""
-    from node.portal import pages, retail
+def create_app(
+    ctx: LedgerContext, config: PortalConfig, api_account: LocalAccount | None = None
+) -> FastAPI:
+    """The portal of ``config.wallet`` over ``ctx``'s chain; with ``api_account`` (the
+    organisation's key, unlocked at start) also the participant API under ``/api/v1``."""
+    from node.portal import api, pages, retail
 
     app = FastAPI(title="GridLedger participant portal", docs_url=None, redoc_url=None,
                   openapi_url=None)  # fmt: skip
@@ -227,4 +231,6 @@ def create_app(ctx: LedgerContext, config: PortalConfig) -> FastAPI:
     _confirm_routes(app, portal)
     pages.register(app, portal)
     retail.register(app, portal)
+    if api_account is not None:
+        api.mount(app, portal, api_account)
     return app

@@ -27,7 +27,7 @@ from node.portal.sessions import Session
 from node.registry.participant import node_status
 from node.reputation.api import ReputationDesk
 from node.settlement.statements import StatementBuilder, statement_csv, statement_html
-from node.trading.optimizer import Mode
+from node.trading.optimizer import Mode, Plan
 from node.trading.trader import Trader, mode_side
 
 #: Qualifications expiring within this many seconds get a warning.
@@ -98,11 +98,24 @@ def _trade_rows(trades: list[Trade], me: str) -> list[dict[str, Any]]:
     ]
 
 
+def takeable_listings(trader: Trader) -> tuple[Mode, list[Listing]]:
+    """The node's mode and the open listings it could take (not its own)."""
+    mode = _mode(trader)
+    found = [x for x in trader.open_listings(side=mode_side(mode)) if x.maker != trader.address]
+    return mode, found
+
+
+def recommend_plan(trader: Trader, form: PlanForm) -> Plan:
+    """The optimiser's plan for ``form`` (the CLI's ``node recommend``)."""
+    return trader.recommend(
+        form.target_wh, _mode(trader), period_id=form.period, allow_partial_fill=form.allow_partial
+    )
+
+
 def _offers(portal: Portal, request: Request, session: Session, **kw: Any) -> HTMLResponse:
     trader = _trader(portal, session)
-    mode = _mode(trader)
+    mode, found = takeable_listings(trader)
     now = trader.now()
-    found = [x for x in trader.open_listings(side=mode_side(mode)) if x.maker != trader.address]
     return portal.render(
         request, "offers.html", session, kw.pop("status", 200),
         listings=_listing_rows(found, now), mode=mode, now=now, **kw,
@@ -132,10 +145,7 @@ def _market_routes(app: FastAPI, portal: Portal) -> None:
         session, fields, trader = await _posted(portal, request)
         try:
             form: PlanForm = parse(PlanForm, fields)
-            plan = trader.recommend(
-                form.target_wh, _mode(trader), period_id=form.period,
-                allow_partial_fill=form.allow_partial,
-            )  # fmt: skip
+            plan = recommend_plan(trader, form)
             action_id = portal.sessions.park(session, plan_action(trader, plan))
         except (GridLedgerError, PydanticValidationError) as exc:
             return _offers(portal, request, session, status=422, plan_error=error_line(exc),
@@ -209,6 +219,12 @@ def _ratings(portal: Portal, request: Request, session: Session, **kw: Any) -> H
     """Reputation received, and each settled trade's scores given and received."""
     trader = _trader(portal, session)
     desk = ReputationDesk(portal.ctx, trader.account)
+    return portal.render(request, "ratings.html", session, kw.pop("status", 200),
+                         rep=desk.view(), trades=settled_rows(desk, trader), **kw)  # fmt: skip
+
+
+def settled_rows(desk: ReputationDesk, trader: Trader) -> list[dict[str, Any]]:
+    """The node's settled trades, each with the scores given and received (None: not yet)."""
     settled = [r for r in _trade_rows(trader.trades(), trader.address) if r["status"] == "settled"]
     for r in settled:
         scores = desk.ledger.trade_scores(r["t"].id)
@@ -218,8 +234,7 @@ def _ratings(portal: Portal, request: Request, session: Session, **kw: Any) -> H
             else (scores.seller_score, scores.buyer_score)
         )
         r["given"], r["received"] = mine or None, theirs or None
-    return portal.render(request, "ratings.html", session, kw.pop("status", 200),
-                         rep=desk.view(), trades=settled, **kw)  # fmt: skip
+    return settled
 
 
 def register(app: FastAPI, portal: Portal) -> None:
