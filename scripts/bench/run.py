@@ -34,6 +34,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "stress": ("9 price shock and defaults", "scripts.bench.stress"),
     "peak": ("10 peak: thousands at once", "scripts.bench.peak"),
     "retail": ("11 retail bills for a month", "scripts.bench.retail_bench"),
+    "portal": ("12 participant portal pages", "scripts.bench.portal_bench"),
 }
 
 
