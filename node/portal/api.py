@@ -47,6 +47,7 @@ from node.portal.pages import (
     _trade_rows,
     recommend_plan,
     settled_rows,
+    statement_of,
     status_view,
     takeable_listings,
 )
@@ -55,7 +56,7 @@ from node.portal.retail_actions import PayForm, pay_action
 from node.portal.sessions import PendingAction, Session
 from node.reputation.api import ReputationDesk, ReputationView
 from node.retail.issue import IssuedBatch, check_anchored
-from node.settlement.statements import Statement, StatementBuilder, statement_csv
+from node.settlement.statements import Statement, statement_csv
 from node.trading.optimizer import Plan
 from node.trading.trader import Trader
 
@@ -90,7 +91,7 @@ class Api:
 
     def trader(self) -> Trader:
         assert self.session.account is not None
-        return Trader(self.portal.ctx, self.session.account)
+        return self.portal.reads.trader(self.session.account)
 
 
 class Needs:
@@ -277,16 +278,14 @@ def _history_routes(app: FastAPI) -> None:
 
     @app.get("/statements/{period}", dependencies=[Read], tags=["read"])
     def statement(api: ApiDep, period: int) -> Statement:
-        trader = api.trader()
-        return StatementBuilder(api.portal.ctx, trader.account).build(trader.address, period)
+        return statement_of(api.portal, api.trader().account, period)
 
     @app.get(
         "/statements/{period}/csv", dependencies=[Read], tags=["read"],
         response_class=PlainTextResponse,
     )  # fmt: skip
     def statement_file(api: ApiDep, period: int) -> Response:
-        trader = api.trader()
-        built = StatementBuilder(api.portal.ctx, trader.account).build(trader.address, period)
+        built = statement_of(api.portal, api.trader().account, period)
         return PlainTextResponse(statement_csv(built), media_type="text/csv")
 
     @app.get("/ratings", dependencies=[Read], tags=["read"])

@@ -22,6 +22,7 @@ from pydantic import ValidationError as PydanticValidationError
 from ledger.context import LedgerContext
 from ledger.errors import GridLedgerError, KeystoreError
 from ledger.units import fen_to_cny, wh_to_mwh_trimmed
+from node.portal.cache import ChainReads
 from node.portal.sessions import COOKIE, PendingAction, Session, SessionStore, same_token
 
 HERE = Path(__file__).parent
@@ -71,6 +72,7 @@ class Portal:
         self.ctx = ctx
         self.config = config
         self.sessions = SessionStore(config.idle_timeout_s)
+        self.reads = ChainReads(ctx)  # chain reads kept per block (node/portal/cache.py)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.filters["cny"] = fen_to_cny
         self.templates.env.filters["mwh"] = wh_to_mwh_trimmed

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError as PydanticValidationError
@@ -26,7 +27,7 @@ from node.portal.app import Portal, error_line, parse
 from node.portal.sessions import Session
 from node.registry.participant import node_status
 from node.reputation.api import ReputationDesk
-from node.settlement.statements import StatementBuilder, statement_csv, statement_html
+from node.settlement.statements import Statement, StatementBuilder, statement_csv, statement_html
 from node.trading.optimizer import Mode, Plan
 from node.trading.trader import Trader, mode_side
 
@@ -36,7 +37,7 @@ EXPIRY_WARNING_S = 30 * 86_400
 
 def _trader(portal: Portal, session: Session) -> Trader:
     assert session.account is not None  # Portal.session() refuses a wiped session
-    return Trader(portal.ctx, session.account)
+    return portal.reads.trader(session.account)
 
 
 def _mode(trader: Trader) -> Mode:
@@ -186,9 +187,7 @@ def _history_routes(app: FastAPI, portal: Portal) -> None:
         session = portal.session(request)
         assert session.account is not None
         try:
-            built = StatementBuilder(portal.ctx, session.account).build(
-                session.account.address, period
-            )
+            built = statement_of(portal, session.account, period)
         except GridLedgerError as exc:
             return portal.render(request, "result.html", session, 422, error=error_line(exc))
         name = f"statement-{session.wallet}-period-{period}"
@@ -215,12 +214,20 @@ def _history_routes(app: FastAPI, portal: Portal) -> None:
         return portal.confirm_redirect(session, action)
 
 
+def statement_of(portal: Portal, account: LocalAccount, period: int) -> Statement:
+    """``account``'s statement of ``period`` (kept until the next block)."""
+    key = ("statement", account.address, period)
+    build = StatementBuilder(portal.ctx, account).build
+    return portal.reads.kept(key, lambda: build(account.address, period))
+
+
 def _ratings(portal: Portal, request: Request, session: Session, **kw: Any) -> HTMLResponse:
     """Reputation received, and each settled trade's scores given and received."""
     trader = _trader(portal, session)
     desk = ReputationDesk(portal.ctx, trader.account)
+    rows = portal.reads.kept(("settled", trader.address), lambda: settled_rows(desk, trader))
     return portal.render(request, "ratings.html", session, kw.pop("status", 200),
-                         rep=desk.view(), trades=settled_rows(desk, trader), **kw)  # fmt: skip
+                         rep=desk.view(), trades=rows, **kw)  # fmt: skip
 
 
 def settled_rows(desk: ReputationDesk, trader: Trader) -> list[dict[str, Any]]:
