@@ -300,7 +300,7 @@ def _history_routes(app: FastAPI) -> None:
                 given=r["given"],
                 received=r["received"],
             )
-            for r in settled_rows(desk, trader)
+            for r in settled_rows(api.portal.reads.scores(desk.ledger), trader)
         ]
         return RatingsOut(reputation=desk.view(), settled=rows)
 

@@ -6,8 +6,10 @@ finds a node's trades and the open listings by decoding every ``TradeCreated`` (
 event from block 0, about a millisecond a log in web3, so seconds per page on a day of the
 full market. :class:`MarketIndex` decodes each log once, from the block after the last one
 it read; :class:`ChainReads` keeps any other read (statements, ratings, periods) until the
-chain's head moves. The permissioned chain has final blocks (no reorganisation), which
-is what an append-only index assumes.
+chain's head moves. What can no longer change is kept for the process's life: the settlement
+events of a settled trade (:class:`KeptStatements`) and the scores of a trade rated both
+ways. The permissioned chain has final blocks (no reorganisation), which is what an
+append-only index and the kept final facts assume.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from eth_account.signers.local import LocalAccount
+from web3.types import EventData
 
 from ledger.addresses import checksum_address
+from ledger.clients.reputation import ReputationLedgerClient, TradeScores
 from ledger.clients.trading import Listing, ListingSide, Period, Trade, TradingMarketClient
 from ledger.context import LedgerContext
+from node.settlement.statements import StatementBuilder
 from node.trading.trader import Trader
 
 T = TypeVar("T")
@@ -80,6 +85,10 @@ class ChainReads:
         self._block = -1
         self._values: dict[Hashable, Any] = {}
         self._lock = threading.Lock()
+        #: Facts that no longer change: a settled trade's settlement events, the scores
+        #: of a trade rated both ways.
+        self.final_events: dict[int, list[EventData]] = {}
+        self.final_scores: dict[int, TradeScores] = {}
 
     def head(self) -> int:
         """The chain's head now; a new head drops every kept value."""
@@ -115,6 +124,19 @@ class ChainReads:
     def trader(self, account: LocalAccount) -> CachedTrader:
         return CachedTrader(self.ctx, account, self)
 
+    def scores(self, ledger: ReputationLedgerClient) -> Callable[[int], TradeScores]:
+        """``ledger.trade_scores``, kept once both parties have rated."""
+
+        def read(trade_id: int) -> TradeScores:
+            found = self.final_scores.get(trade_id)
+            if found is None:
+                found = ledger.trade_scores(trade_id)
+                if found.buyer_score and found.seller_score:
+                    self.final_scores[trade_id] = found
+            return found
+
+        return read
+
 
 class CachedTrader(Trader):
     """A :class:`Trader` whose market reads go through the portal's :class:`ChainReads`."""
@@ -148,3 +170,30 @@ class CachedTrader(Trader):
             for x in self.reads.kept("open listings", read)
             if (period_id is None or x.period_id == period_id) and (side is None or x.side == side)
         ]
+
+
+class KeptStatements(StatementBuilder):
+    """The settlement statements of :mod:`node.settlement.statements`, with the node's
+    trades from the portal's index and a settled trade's settlement events read once."""
+
+    def __init__(self, trader: CachedTrader) -> None:
+        super().__init__(trader.ctx, trader.account)
+        self.trader = trader
+        self.final = trader.reads.final_events
+
+    def _node_trades(self, node: str, period: int) -> list[Trade]:
+        return [t for t in self.trader.trades(node) if t.period_id == period]
+
+    def _trade_events(self, trade_id: int) -> list[EventData]:
+        found = self.final.get(trade_id)
+        if found is None:
+            found = super()._trade_events(trade_id)
+            if any(e["event"] == "TradeSettled" for e in found):
+                self.final[trade_id] = found
+        return found
+
+    def _logs(self, event: str, **filters: Any) -> list[EventData]:
+        kept = self.final.get(filters["tradeId"]) if set(filters) == {"tradeId"} else None
+        if kept is not None:
+            return [e for e in kept if e["event"] == event]
+        return super()._logs(event, **filters)

@@ -4,6 +4,7 @@ statements, ratings. Reads go through the same ``node`` APIs as the CLI; every w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -12,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError as PydanticValidationError
 
 from ledger.clients.registry import NodeKind, NodeStatus, Side, code_text
+from ledger.clients.reputation import TradeScores
 from ledger.clients.trading import Listing, ListingSide, Trade
 from ledger.display import listing_status_name, period_phase, short_time, trade_status_name
 from ledger.errors import GridLedgerError
@@ -24,10 +26,11 @@ from node.portal.actions import (
     take_action,
 )
 from node.portal.app import Portal, error_line, parse
+from node.portal.cache import KeptStatements
 from node.portal.sessions import Session
 from node.registry.participant import node_status
 from node.reputation.api import ReputationDesk
-from node.settlement.statements import Statement, StatementBuilder, statement_csv, statement_html
+from node.settlement.statements import Statement, statement_csv, statement_html
 from node.trading.optimizer import Mode, Plan
 from node.trading.trader import Trader, mode_side
 
@@ -217,7 +220,7 @@ def _history_routes(app: FastAPI, portal: Portal) -> None:
 def statement_of(portal: Portal, account: LocalAccount, period: int) -> Statement:
     """``account``'s statement of ``period`` (kept until the next block)."""
     key = ("statement", account.address, period)
-    build = StatementBuilder(portal.ctx, account).build
+    build = KeptStatements(portal.reads.trader(account)).build
     return portal.reads.kept(key, lambda: build(account.address, period))
 
 
@@ -225,16 +228,19 @@ def _ratings(portal: Portal, request: Request, session: Session, **kw: Any) -> H
     """Reputation received, and each settled trade's scores given and received."""
     trader = _trader(portal, session)
     desk = ReputationDesk(portal.ctx, trader.account)
-    rows = portal.reads.kept(("settled", trader.address), lambda: settled_rows(desk, trader))
+    scores = portal.reads.scores(desk.ledger)
+    rows = portal.reads.kept(("settled", trader.address), lambda: settled_rows(scores, trader))
     return portal.render(request, "ratings.html", session, kw.pop("status", 200),
                          rep=desk.view(), trades=rows, **kw)  # fmt: skip
 
 
-def settled_rows(desk: ReputationDesk, trader: Trader) -> list[dict[str, Any]]:
+def settled_rows(
+    trade_scores: Callable[[int], TradeScores], trader: Trader
+) -> list[dict[str, Any]]:
     """The node's settled trades, each with the scores given and received (None: not yet)."""
     settled = [r for r in _trade_rows(trader.trades(), trader.address) if r["status"] == "settled"]
     for r in settled:
-        scores = desk.ledger.trade_scores(r["t"].id)
+        scores = trade_scores(r["t"].id)
         mine, theirs = (
             (scores.buyer_score, scores.seller_score)
             if r["role"] == "buyer"

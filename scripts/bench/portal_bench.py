@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,32 +61,45 @@ def _pages(day: Day, kind: NodeKind) -> dict[str, str]:
     return pages
 
 
-def time_pages(app: Any, session_id: str, pages: dict[str, str], shape: Shape) -> dict[str, Any]:
-    """p50/p99 of each page through the ASGI app in-process (one warm-up request first)."""
+def _timed(http: Any, path: str, shape: Shape, before: Callable[[], None]) -> list[float]:
+    """Milliseconds of each request of ``path`` (``before`` runs untimed before each)."""
+    times: list[float] = []
+    deadline = time.perf_counter() + shape.max_s_per_page
+    for i in range(shape.requests):
+        before()
+        began = time.perf_counter()
+        reply = http.get(path)
+        times.append((time.perf_counter() - began) * 1000)
+        if reply.status_code != 200:
+            raise RuntimeError(f"{path}: {reply.status_code} {reply.text[:300]}")
+        if i >= 4 and time.perf_counter() > deadline:
+            break
+    return times
+
+
+def time_pages(
+    app: Any, session_id: str, pages: dict[str, str], shape: Shape, mine: Callable[[], None]
+) -> dict[str, Any]:
+    """p50/p99 of each page through the ASGI app in-process: after one warm-up request
+    with the head unchanged (the reads kept), then each after a new block (``mine``)."""
     results: dict[str, Any] = {}
     with TestClient(app, cookies={COOKIE: session_id}, follow_redirects=False) as http:
         for name, path in pages.items():
             first = time.perf_counter()
-            reply = http.get(path)  # warm-up (templates)
+            reply = http.get(path)  # warm-up: templates, the market's event index
             first_ms = (time.perf_counter() - first) * 1000
             if reply.status_code != 200:
                 raise RuntimeError(f"{path}: {reply.status_code} {reply.text[:300]}")
-            times: list[float] = []
-            deadline = time.perf_counter() + shape.max_s_per_page
-            for i in range(shape.requests):
-                began = time.perf_counter()
-                reply = http.get(path)
-                times.append((time.perf_counter() - began) * 1000)
-                if reply.status_code != 200:
-                    raise RuntimeError(f"{path}: {reply.status_code}")
-                if i >= 4 and time.perf_counter() > deadline:
-                    break
+            kept = _timed(http, path, shape, lambda: None)
+            fresh = _timed(http, path, shape, mine)
             results[name] = {
                 "path": path,
-                "p50_ms": percentile(times, 0.5),
-                "p99_ms": percentile(times, 0.99),
+                "p50_ms": percentile(kept, 0.5),
+                "p99_ms": percentile(kept, 0.99),
+                "new_block_p50_ms": percentile(fresh, 0.5),
+                "new_block_p99_ms": percentile(fresh, 0.99),
                 "first_ms": first_ms,
-                "requests": len(times),
+                "requests": len(kept) + len(fresh),
                 "bytes": len(reply.content),
             }
     return results
@@ -106,7 +120,7 @@ def run(section: Section, quick: bool) -> None:
         app = create_app(chain.ctx, PortalConfig(wallet=f"node-{busiest}"))
         session = app.state.portal.sessions.create(f"node-{busiest}", account)
         pages = _pages(day, NodeKind(info.kind))
-        results = time_pages(app, session.id, pages, shape)
+        results = time_pages(app, session.id, pages, shape, lambda: day.rpc.call("evm_mine", []))
     report(section, shape, results)
     section.details.update(
         {
@@ -123,17 +137,21 @@ def run(section: Section, quick: bool) -> None:
 
 
 def report(section: Section, shape: Shape, results: dict[str, Any]) -> None:
+    worst, worst_p99 = "", 0.0
     for name, r in results.items():
-        section.add(
-            f"p99_{name.replace(' ', '_')}",
-            f"{r['path']} p99 (p50 {r['p50_ms']:.0f} ms)",
-            r["p99_ms"],
-            "ms",
-            target=f"<= {TARGET_P99_MS:.0f}",
-            ok=r["p99_ms"] <= TARGET_P99_MS,
-        )
-    worst = max(results, key=lambda k: results[k]["p99_ms"])
-    worst_p99 = results[worst]["p99_ms"]
+        key = name.replace(" ", "_")
+        for prefix, label in (("", "head unchanged"), ("new_block_", "after a new block")):
+            p99 = r[f"{prefix}p99_ms"]
+            section.add(
+                f"p99_{key}" + ("_new_block" if prefix else ""),
+                f"{r['path']} p99, {label} (p50 {r[f'{prefix}p50_ms']:.0f} ms)",
+                p99,
+                "ms",
+                target=f"<= {TARGET_P99_MS:.0f}",
+                ok=p99 <= TARGET_P99_MS,
+            )
+            if p99 > worst_p99:
+                worst, worst_p99 = f"{name}, {label}", p99
     section.add(
         "worst_p99_ms",
         f"worst p99 ({worst})",
