@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger.clients.trading import TradeStatus
-from ledger.errors import KeystoreError
+from ledger.errors import ContractRevertError, KeystoreError
 from ledger.keystore import Keystore
 from node.portal.app import PortalConfig, create_app
 from node.portal.cli import app as portal_cli
@@ -176,12 +176,14 @@ def test_rating_refused_by_the_chain_is_409_with_the_decoded_error(api: ApiEnv) 
     r = api.client.post("/ratings", json={"trade_id": trade_id, "score": 9}, headers=_h(key))
     assert r.json() == {"detail": "score: Input should be less than or equal to 5"}
     desk = ReputationDesk(api.market.ctx, api.market.buyer.account)
-    with pytest.raises(Exception) as refused:  # noqa: PT011 - the chain's own error
+    with pytest.raises(ContractRevertError) as refused:
         desk.rate(trade_id, 4)
     r = api.client.post("/ratings", json={"trade_id": trade_id, "score": 4}, headers=_h(key))
     assert r.status_code == 409
-    assert r.json()["detail"] == refused.value.signature  # type: ignore[attr-defined]
-    assert r.json()["error"] == refused.value.name  # type: ignore[attr-defined]
+    assert r.json()["detail"] == refused.value.signature
+    assert r.json()["error"] == refused.value.name == "TradeNotSettled"
+    status = refused.value.arguments["status"]
+    assert r.json()["arguments"] == {"tradeId": trade_id, "status": status}
     api.market.settler.mark_dispatched(trade_id, 1_000_000, 0)
     api.market.settler.close_trade(trade_id, TradeStatus.SETTLED)
     r = api.client.post("/ratings", json={"trade_id": trade_id, "score": 4}, headers=_h(key))
