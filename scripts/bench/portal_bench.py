@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.clients.registry import NodeKind, NodeRegistryClient
-from ledger.scenario import generate
+from ledger.scenario import Scenario, generate
 from node.portal.app import PortalConfig, create_app
 from node.portal.cache import CachedTrader
 from node.portal.sessions import COOKIE
 from node.trading.trader import Trader
-from scripts.bench.common import DeadlineExceeded, bench_chain, percentile
+from scripts.bench.common import BenchChain, DeadlineExceeded, bench_chain, percentile
 from scripts.bench.day_base import DayFacts, OverBudget
-from scripts.bench.market_day import BUDGET_S, Day
+from scripts.bench.market_day import Day
 from scripts.bench.report import Section
 
 with warnings.catch_warnings():
@@ -35,6 +35,18 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 TARGET_P99_MS = 200.0
+
+
+#: The market day only builds the chain here (section 6 times it): on a loaded machine it
+#: may take longer than section 6's budget.
+DAY_BUDGET_S = 1_800
+
+
+class BuildDay(Day):
+    """Section 6's market day with :data:`DAY_BUDGET_S` to finish."""
+
+    def __init__(self, chain: BenchChain, scenario: Scenario, began: float) -> None:
+        super(Day, self).__init__(chain, scenario, began, DayFacts(), DAY_BUDGET_S)
 
 
 @dataclass(frozen=True)
@@ -120,11 +132,11 @@ def run(section: Section, quick: bool) -> None:
     began = time.perf_counter()
     scenario = generate(shape.preset, 1)
     with bench_chain() as chain:
-        day = Day(chain, scenario, began, DayFacts())
+        day = BuildDay(chain, scenario, began)
         try:
             day.run()
         except (OverBudget, DeadlineExceeded) as exc:
-            why = f"the market day did not finish within its {BUDGET_S} s budget ({exc})"
+            why = f"the market day did not finish within {DAY_BUDGET_S} s ({exc})"
             section.na("worst_p99_ms", "worst p99", why, "ms", f"<= {TARGET_P99_MS:.0f}")
             return
         day_s = time.perf_counter() - began
