@@ -6,10 +6,10 @@ finds a node's trades and the open listings by decoding every ``TradeCreated`` (
 event from block 0, about a millisecond a log in web3, so seconds per page on a day of the
 full market. :class:`MarketIndex` decodes each log once, from the block after the last one
 it read; :class:`ChainReads` keeps any other read (statements, ratings, periods) until the
-chain's head moves. What can no longer change is kept for the process's life: the settlement
-events of a settled trade (:class:`KeptStatements`) and the scores of a trade rated both
-ways. The permissioned chain has final blocks (no reorganisation), which is what an
-append-only index and the kept final facts assume.
+chain's head moves. What can no longer change is kept for the process's life: a settled
+or failed trade, the settlement events of a settled trade (:class:`KeptStatements`), the
+scores of a trade rated both ways. The permissioned chain has final blocks (no
+reorganisation), which is what an append-only index and the kept final facts assume.
 """
 
 from __future__ import annotations
@@ -24,13 +24,22 @@ from web3.types import EventData
 
 from ledger.addresses import checksum_address
 from ledger.clients.reputation import ReputationLedgerClient, TradeScores
-from ledger.clients.trading import Listing, ListingSide, Period, Trade, TradingMarketClient
+from ledger.clients.trading import (
+    Listing,
+    ListingSide,
+    Period,
+    Trade,
+    TradeStatus,
+    TradingMarketClient,
+)
 from ledger.context import LedgerContext
 from node.settlement.statements import StatementBuilder
 from node.trading.trader import Trader
 
 T = TypeVar("T")
 LISTING_EVENTS = ("ListingPosted", "ListingCancelled", "ListingExpired", "TradeCreated")
+#: A trade in these states no longer changes.
+CLOSED = (TradeStatus.SETTLED, TradeStatus.FAILED)
 #: Listings / trades read per ``listingsByIds`` / ``tradesByIds`` call.
 PAGE = 200
 
@@ -89,6 +98,7 @@ class ChainReads:
         #: of a trade rated both ways.
         self.final_events: dict[int, list[EventData]] = {}
         self.final_scores: dict[int, TradeScores] = {}
+        self.final_trades: dict[int, Trade] = {}
 
     def head(self) -> int:
         """The chain's head now; a new head drops every kept value."""
@@ -153,7 +163,13 @@ class CachedTrader(Trader):
 
         def read() -> list[Trade]:
             ids = sorted(self.reads.synced(self.market).trades_of.get(owner, []))
-            return self.market.trades_in_pages(ids)
+            final, fresh = self.reads.final_trades, {}
+            for t in self.market.trades_in_pages([i for i in ids if i not in final]):
+                if t.status in CLOSED:
+                    final[t.id] = t
+                else:
+                    fresh[t.id] = t
+            return [final.get(i) or fresh[i] for i in ids]
 
         return self.reads.kept(("trades", owner), read)
 
