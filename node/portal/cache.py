@@ -1,15 +1,16 @@
 """The portal's chain reads at market size: what a page reads is kept until a new block,
-and the market's event logs are indexed incrementally.
+and the contracts' event logs are indexed incrementally.
 
 The contracts keep no per-node trade list and no open-listing set: ``TradingMarketClient``
 finds a node's trades and the open listings by decoding every ``TradeCreated`` (and listing)
 event from block 0, about a millisecond a log in web3, so seconds per page on a day of the
-full market. :class:`MarketIndex` decodes each log once, from the block after the last one
-it read; :class:`ChainReads` keeps any other read (statements, ratings, periods) until the
-chain's head moves. What can no longer change is kept for the process's life: a settled
-or failed trade, the settlement events of a settled trade (:class:`KeptStatements`), the
-scores of a trade rated both ways. The permissioned chain has final blocks (no
-reorganisation), which is what an append-only index and the kept final facts assume.
+full market; a statement reads the settlement engine's events trade by trade.
+:class:`MarketIndex` and :class:`EventIndex` decode each log once, from the block after the
+last one they read; :class:`ChainReads` keeps any other read (statements, ratings, periods)
+until the chain's head moves. What cannot change until an event says so is kept longer: a
+settled or failed trade and the scores of a trade rated both ways for the process's life,
+an open listing until its next event. The permissioned chain has final blocks (no
+reorganisation), which is what the append-only indexes and the kept facts assume.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from eth_account.signers.local import LocalAccount
+from web3.contract import Contract
 from web3.types import EventData
 
 from ledger.addresses import checksum_address
@@ -37,7 +39,9 @@ from node.settlement.statements import StatementBuilder
 from node.trading.trader import Trader
 
 T = TypeVar("T")
-LISTING_EVENTS = ("ListingPosted", "ListingCancelled", "ListingExpired", "TradeCreated")
+LISTING_EVENTS = (
+    "ListingPosted", "ListingAmended", "ListingCancelled", "ListingExpired", "TradeCreated",
+)  # fmt: skip
 #: A trade in these states no longer changes.
 CLOSED = (TradeStatus.SETTLED, TradeStatus.FAILED)
 #: Listings / trades read per ``listingsByIds`` / ``tradesByIds`` call.
@@ -53,6 +57,8 @@ class MarketIndex:
         self.posted: set[int] = set()
         self.closed: set[int] = set()
         self.trades_of: dict[str, list[int]] = defaultdict(list)
+        #: The block of each listing's last event (a listing changes only with one).
+        self.touched: dict[int, int] = {}
         self._lock = threading.Lock()
 
     def sync(self, block: int) -> None:
@@ -67,13 +73,14 @@ class MarketIndex:
                 for log in events[name]().get_logs(from_block=self.synced + 1, to_block=block)
             ]
             for log in sorted(found, key=lambda x: (x["blockNumber"], x["logIndex"])):
-                args = log["args"]
+                args, name = log["args"], log["event"]
                 listing_id = int(args["listingId"])
-                if log["event"] == "ListingPosted":
+                self.touched[listing_id] = int(log["blockNumber"])
+                if name == "ListingPosted":
                     self.posted.add(listing_id)
-                elif log["event"] != "TradeCreated":
+                elif name in ("ListingCancelled", "ListingExpired"):
                     self.closed.add(listing_id)
-                else:
+                elif name == "TradeCreated":
                     trade_id = int(args["tradeId"])
                     self.trades_of[args["buyer"]].append(trade_id)
                     self.trades_of[args["seller"]].append(trade_id)
@@ -94,9 +101,11 @@ class ChainReads:
         self._block = -1
         self._values: dict[Hashable, Any] = {}
         self._lock = threading.Lock()
-        #: Facts that no longer change: a settled trade's settlement events, the scores
-        #: of a trade rated both ways.
-        self.final_events: dict[int, list[EventData]] = {}
+        self.engine: EventIndex | None = None
+        #: Open listings as last read, with the block of their last event then.
+        self.listings: dict[int, tuple[int, Listing]] = {}
+        #: Facts that no longer change: the scores of a trade rated both ways, a settled
+        #: or failed trade.
         self.final_scores: dict[int, TradeScores] = {}
         self.final_trades: dict[int, Trade] = {}
 
@@ -130,6 +139,13 @@ class ChainReads:
             index = self.index
         index.sync(self.head())
         return index
+
+    def engine_index(self, contract: Contract, from_block: int) -> EventIndex:
+        """The settlement engine's event index (made on first use)."""
+        with self._lock:
+            if self.engine is None:
+                self.engine = EventIndex(contract, from_block)
+            return self.engine
 
     def trader(self, account: LocalAccount) -> CachedTrader:
         return CachedTrader(self.ctx, account, self)
@@ -177,9 +193,13 @@ class CachedTrader(Trader):
         self, *, period_id: int | None = None, side: ListingSide | None = None
     ) -> list[Listing]:
         def read() -> list[Listing]:
-            ids = self.reads.synced(self.market).open_ids()
-            read_page = self.market.listings_by_ids
-            return [x for o in range(0, len(ids), PAGE) for x in read_page(ids[o : o + PAGE])]
+            index = self.reads.synced(self.market)
+            ids, kept = index.open_ids(), self.reads.listings
+            stale = [i for i in ids if kept.get(i, (-1,))[0] != index.touched[i]]
+            for o in range(0, len(stale), PAGE):
+                for x in self.market.listings_by_ids(stale[o : o + PAGE]):
+                    kept[x.id] = (index.touched[x.id], x)
+            return [kept[i][1] for i in ids]
 
         return [
             x
@@ -188,28 +208,45 @@ class CachedTrader(Trader):
         ]
 
 
+class EventIndex:
+    """Events of one contract, each decoded once, found by any of their arguments."""
+
+    def __init__(self, contract: Contract, from_block: int) -> None:
+        self.contract = contract
+        self.from_block = from_block
+        self.synced: dict[str, int] = {}
+        self.by: dict[tuple[str, str, object], list[EventData]] = defaultdict(list)
+        self._lock = threading.Lock()
+
+    def logs(self, event: str, head: int, **filters: Any) -> list[EventData]:
+        """The ``event`` logs up to ``head`` whose arguments equal ``filters`` (at least one)."""
+        with self._lock:
+            last = self.synced.get(event, self.from_block - 1)
+            if head > last:
+                new = self.contract.events[event]().get_logs(from_block=last + 1, to_block=head)
+                for log in new:
+                    for name, value in log["args"].items():
+                        if isinstance(value, int | str | bytes):
+                            self.by[(event, name, value)].append(log)
+                self.synced[event] = head
+            (key, value), *rest = filters.items()
+            found = list(self.by.get((event, key, value), []))
+        return [log for log in found if all(log["args"][k] == v for k, v in rest)]
+
+
 class KeptStatements(StatementBuilder):
     """The settlement statements of :mod:`node.settlement.statements`, with the node's
-    trades from the portal's index and a settled trade's settlement events read once."""
+    trades and the settlement engine's events from the portal's indexes."""
 
     def __init__(self, trader: CachedTrader) -> None:
         super().__init__(trader.ctx, trader.account)
         self.trader = trader
-        self.final = trader.reads.final_events
+        self.index = trader.reads.engine_index(self.engine.contract, self.from_block)
 
     def _node_trades(self, node: str, period: int) -> list[Trade]:
         return [t for t in self.trader.trades(node) if t.period_id == period]
 
-    def _trade_events(self, trade_id: int) -> list[EventData]:
-        found = self.final.get(trade_id)
-        if found is None:
-            found = super()._trade_events(trade_id)
-            if any(e["event"] == "TradeSettled" for e in found):
-                self.final[trade_id] = found
-        return found
-
     def _logs(self, event: str, **filters: Any) -> list[EventData]:
-        kept = self.final.get(filters["tradeId"]) if set(filters) == {"tradeId"} else None
-        if kept is not None:
-            return [e for e in kept if e["event"] == event]
-        return super()._logs(event, **filters)
+        if not filters:
+            return super()._logs(event)
+        return self.index.logs(event, self.trader.reads.head(), **filters)

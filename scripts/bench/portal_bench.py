@@ -22,8 +22,9 @@ from typing import Any
 from ledger.clients.registry import NodeKind, NodeRegistryClient
 from ledger.scenario import Scenario, generate
 from node.portal.app import PortalConfig, create_app
-from node.portal.cache import CachedTrader
+from node.portal.cache import CachedTrader, KeptStatements
 from node.portal.sessions import COOKIE
+from node.settlement.statements import StatementBuilder
 from node.trading.trader import Trader
 from scripts.bench.common import BenchChain, DeadlineExceeded, bench_chain, percentile
 from scripts.bench.day_base import DayFacts, OverBudget
@@ -120,11 +121,17 @@ def time_pages(
 
 
 def _check_index(cached: CachedTrader, plain: Trader) -> None:
-    """The portal's event index finds what the client's full scans find."""
+    """The portal's indexes find what the clients' full scans find (trades, open listings,
+    the statement of the participant's last period)."""
     if cached.trades() != plain.trades():
         raise RuntimeError("the portal's index disagrees with the chain on the trades")
     if cached.open_listings() != plain.open_listings():
         raise RuntimeError("the portal's index disagrees with the chain on the open listings")
+    period = max(t.period_id for t in plain.trades())
+    mine = KeptStatements(cached).build(plain.address, period).model_dump()
+    full = StatementBuilder(plain.ctx, plain.account).build(plain.address, period).model_dump()
+    if {**mine, "generated_at": 0} != {**full, "generated_at": 0}:
+        raise RuntimeError("the portal's statement disagrees with the statement builder's")
 
 
 def run(section: Section, quick: bool) -> None:
