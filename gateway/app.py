@@ -21,10 +21,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from web3.exceptions import Web3Exception
 
 from gateway import (
+    analytics_prices,
+    analytics_web,
     api,
     auction_pages,
     contracts_web,
     defaults_web,
+    desk_web,
     identity,
     lists,
     pages,
@@ -116,6 +119,10 @@ def create_app(
     app.include_router(contracts_web.pages)
     app.include_router(defaults_web.api)
     app.include_router(defaults_web.pages)
+    app.include_router(desk_web.api)
+    app.include_router(desk_web.pages)
+    app.include_router(analytics_prices.api)
+    app.include_router(analytics_web.pages)
     mount_docs(app)
     return app
 

@@ -14,26 +14,12 @@ from html import escape
 
 from markupsafe import Markup
 
+from ledger.analytics.charts import nice_ticks
+
 W, H, PAD_L, PAD_R, PAD_B, PAD_T = 640, 260, 72, 16, 56, 24
 COLORS = ("#2b6cb0", "#dd6b20", "#38a169", "#805ad5", "#d53f8c", "#319795", "#718096")
 FONT = 'font-family="system-ui,sans-serif" font-size="11"'
 Series = dict[str, Sequence[tuple[str, float]]]
-
-
-def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """About ``count`` round tick values covering [lo, hi]."""
-    if hi <= lo:
-        hi = lo + (abs(lo) or 1.0)
-    raw = (hi - lo) / max(1, count - 1)
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    start = math.floor(lo / step) * step
-    ticks = []
-    value = start
-    while value < hi + step * 0.999:
-        ticks.append(round(value, 10))
-        value += step
-    return ticks
 
 
 def tick_label(value: float, step: float) -> str:

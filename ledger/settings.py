@@ -229,6 +229,10 @@ class Settings(BaseSettings):
         gt=0,
         description="Longest wait of the follow-mode indexer between retries in an outage.",
     )
+    portal_explorer_url: str = Field(
+        default="https://127.0.0.1:8700/",
+        description="The regulators' explorer the portal's operator pages link to.",
+    )
     tls_dir_override: Path | None = Field(
         default=None,
         validation_alias="GRIDLEDGER_TLS_DIR",
@@ -251,6 +255,28 @@ class Settings(BaseSettings):
     cert_rpc_url: str | None = Field(
         default=None,
         description="RPC URL of the auxiliary green-certificate chain; unset = the main chain.",
+    )
+    smtp_host: str = Field(
+        default="127.0.0.1", description="SMTP server the notification centre sends e-mail to."
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP server port.")
+    smtp_from: str = Field(
+        default="gridledger@localhost", description="Sender address of notification e-mails."
+    )
+    smtp_starttls: bool = Field(
+        default=False, description="Upgrade the SMTP connection with STARTTLS before sending."
+    )
+    smtp_timeout_s: float = Field(default=10.0, gt=0, description="SMTP connect/send timeout.")
+    notify_lead_s: int = Field(
+        default=86_400,
+        ge=0,
+        description="How long before a deadline (milestone, bill, rating window, top-up) "
+        "the notification centre reminds.",
+    )
+    desk_url: str | None = Field(
+        default=None,
+        description="URL of the trading center's service desk API (`gridledger desk serve`) "
+        "the portal's /desk pages call; unset hides them.",
     )
 
     @model_validator(mode="after")

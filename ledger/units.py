@@ -153,6 +153,14 @@ def bill_energy_fen(energy_wh: int, rate_fen_per_mwh: int) -> int:
     return _div_half_up(energy_wh * rate_fen_per_mwh, WH_PER_MWH)
 
 
+def average_rate_fen_per_mwh(value_wh_fen_per_mwh: int, energy_wh: int) -> int:
+    """A volume-weighted average rate: ``sum(energy_wh x rate) / sum(energy_wh)`` rounded
+    half up to whole fen/MWh (the price history of ``ledger.analytics.history``)."""
+    if value_wh_fen_per_mwh < 0 or energy_wh <= 0:
+        raise ValueError("need a non-negative value and a positive energy")
+    return _div_half_up(value_wh_fen_per_mwh, energy_wh)
+
+
 def bill_demand_fen(demand_w: int, rate_fen_per_kw_month: int) -> int:
     """The basic charge on max demand: ``demand_w / 1000 * rate`` rounded half up to whole fen
     (``ROUND_HALF_UP``)."""

@@ -53,12 +53,24 @@ interface ISettlementMarket {
     /// same errors and events, in that order. Returns the refund paid to the buyer. A
     /// Formed trade nothing was paid out of stores nothing of this: `trade` reads its
     /// executed and curtailed energy from DispatchResults (the engine passes its record)
-    /// and its paid-out amount is its whole escrow.
+    /// and its paid-out amount is its whole escrow. The trade is counted in its parties'
+    /// totals of its period (periodTotalsOf): settled + 1 for both, the buyer's importWh
+    /// plus executedWh + substitutedWh, the seller's exportWh plus executedWh.
     function settleTrade(
         uint256 tradeId,
         uint256 executedWh,
         uint256 curtailedWh,
+        uint256 substitutedWh,
         uint256 amountFen,
         bool failed
     ) external returns (uint256 refundFen);
+
+    /// @notice The settlement totals of `node` in `periodId` kept beside its trade count:
+    /// its trades of the period (tradeCountIn), those settled by settleTrade, the energy it
+    /// bought that was executed or substituted (importWh) and the executed energy it sold
+    /// (exportWh), as settleTrade added them.
+    function periodTotalsOf(address node, uint32 periodId)
+        external
+        view
+        returns (uint256 trades, uint256 settled, uint256 importWh, uint256 exportWh);
 }

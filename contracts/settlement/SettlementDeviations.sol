@@ -27,18 +27,19 @@ abstract contract SettlementDeviations is SettlementEngineStorage {
         DeviationRates storage rates = _rates[period];
         if (!rates.set) revert DeviationRatesNotSet(period);
         if (_balancing == address(0)) revert BalancingAccountNotSet();
-        NodePeriod storage np = _np[node][period];
+        NodePeriod memory np = _nodePeriod(node, period);
         if (np.deviationSettled) revert DeviationAlreadySettled(node, period);
         // final: a take needs now < takingClosesAt
-        uint256 trades = _market.tradeCountIn(node, period);
-        if (np.settled != trades) revert TradesUnsettled(node, period, trades, np.settled);
+        if (np.settled != np.trades) {
+            revert TradesUnsettled(node, period, np.trades, np.settled);
+        }
         (bool recorded,,, int256 meteredNet) = _oracle.meteredEnergyOf(node, period);
         if (!recorded) revert MeterDataMissing(node, period);
 
-        np.deviationSettled = true;
+        _np[node][period].deviationSettled = true;
         rates.locked = true;
         // the obligation the market added with the node's first trade of the period
-        if (trades != 0) _registry.removeObligation(node);
+        if (np.trades != 0) _registry.removeObligation(node);
         _applyDeviation(node, period, np, rates, meteredNet);
     }
 
@@ -46,7 +47,7 @@ abstract contract SettlementDeviations is SettlementEngineStorage {
     function _applyDeviation(
         address node,
         uint32 period,
-        NodePeriod storage np,
+        NodePeriod memory np,
         DeviationRates storage rates,
         int256 meteredNet
     ) internal {

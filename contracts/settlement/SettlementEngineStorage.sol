@@ -55,6 +55,10 @@ abstract contract SettlementEngineStorage is ISettlementEngine, MarketAccessed, 
     mapping(uint32 period => DeviationRates) internal _rates;
     mapping(address node => mapping(uint32 period => SpareCapacity)) internal _spare;
     mapping(uint256 tradeId => address) internal _nominee;
+    /// @dev What the engine keeps of a node-period itself: the flags, the energy the node
+    /// supplied as a substitute (exportWh) and the trades closed undispatched (settled).
+    /// The trades settled here and their energies are kept by the market beside the trade
+    /// count (ISettlementMarket.periodTotalsOf, added by settleTrade); _nodePeriod sums.
     mapping(address node => mapping(uint32 period => NodePeriod)) internal _np;
 
     uint256 internal _ftrCount;
@@ -115,6 +119,22 @@ abstract contract SettlementEngineStorage is ISettlementEngine, MarketAccessed, 
 
     function _metered(address node, uint32 period) internal view returns (bool recorded) {
         (recorded,,,) = _oracle.meteredEnergyOf(node, period);
+    }
+
+    /// @dev The node-period as ISettlementEngine.NodePeriod describes it: the engine's own
+    /// record plus the market's totals (trades, settled, importWh, exportWh).
+    function _nodePeriod(address node, uint32 period)
+        internal
+        view
+        returns (NodePeriod memory np)
+    {
+        np = _np[node][period];
+        (uint256 trades, uint256 settled, uint256 importWh, uint256 exportWh) =
+            _lean.periodTotalsOf(node, period);
+        np.trades = uint32(trades);
+        np.settled += uint32(settled);
+        np.importWh += uint64(importWh);
+        np.exportWh += uint64(exportWh);
     }
 
     function _flag(address node, uint32 period) internal {

@@ -79,10 +79,9 @@ abstract contract SettlementEngineViews is SettlementEngineStorage {
     function nodePeriod(address node, uint32 period)
         external
         view
-        returns (NodePeriod memory np)
+        returns (NodePeriod memory)
     {
-        np = _np[node][period];
-        np.trades = uint32(_market.tradeCountIn(node, period));
+        return _nodePeriod(node, period);
     }
 
     /// @inheritdoc ISettlementEngine

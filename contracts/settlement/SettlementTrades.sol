@@ -79,7 +79,11 @@ abstract contract SettlementTrades is SettlementEngineStorage {
         w.failed = failed;
         w.curtailedWh = r.curtailedWh;
         w.reasonCode = r.reasonCode;
-        w.refundFen = _lean.settleTrade(tradeId, r.executedWh, r.curtailedWh, fromEscrow, failed);
+        // the market also counts the trade in the parties' totals of the period (settled,
+        // the buyer's import, the seller's export: ISettlementMarket.periodTotalsOf)
+        w.refundFen = _lean.settleTrade(
+            tradeId, r.executedWh, r.curtailedWh, w.substitutedWh, fromEscrow, failed
+        );
 
         // seller: price x executed energy (in TradeSettled)
         _credit(t.seller, w.sellerFen);
@@ -109,13 +113,6 @@ abstract contract SettlementTrades is SettlementEngineStorage {
         if (r.reasonCode == REASON_CONGESTION && r.curtailedWh != 0) {
             _compensate(tradeId, t, r.curtailedWh);
         }
-
-        NodePeriod storage b = _np[t.buyer][w.period];
-        b.importWh += uint64(w.executedWh + w.substitutedWh);
-        b.settled += 1;
-        NodePeriod storage s = _np[t.seller][w.period];
-        s.exportWh += uint64(w.executedWh);
-        s.settled += 1;
 
         _emitSettled(t, w);
         return true;

@@ -90,10 +90,12 @@ abstract contract TradingMarketEscrow is TradingMarketStorage {
         uint256 tradeId,
         uint256 executedWh,
         uint256 curtailedWh,
+        uint256 substitutedWh,
         uint256 amountFen,
         bool failed
     ) external onlyRole(Roles.MARKET_CONTRACT) nonReentrant returns (uint256 refundFen) {
         StoredTrade storage t = _openTrade(tradeId);
+        _addSettled(t, executedWh, substitutedWh);
         // a Formed trade goes straight to its end (no TradeDispatched: the engine's
         // TradeSettled and DispatchResultRecorded carry the energies)
         if (t.status == TradeStatus.Formed) {
@@ -106,6 +108,34 @@ abstract contract TradingMarketEscrow is TradingMarketStorage {
         }
         if (amountFen != 0) _payOut(t, tradeId, msg.sender, amountFen);
         refundFen = _close(t, tradeId, failed ? TradeStatus.Failed : TradeStatus.Settled);
+    }
+
+    /// @dev The trade counted settled in its parties' words of the period (_tradesIn):
+    /// settled + 1 for both, the buyer's importWh + executed + substituted, the seller's
+    /// exportWh + executed (checked uint32 / uint64 arithmetic, as the engine's NodePeriod).
+    function _addSettled(StoredTrade storage t, uint256 executedWh, uint256 substitutedWh)
+        internal
+    {
+        StoredListing storage l = _listings[t.listingId];
+        uint32 periodId = l.periodId;
+        (address buyer, address seller) = _parties(t);
+        mapping(uint32 => uint256) storage b = _tradesIn[buyer];
+        b[periodId] = _plusSettled(b[periodId], executedWh + substitutedWh, 96);
+        mapping(uint32 => uint256) storage s = _tradesIn[seller];
+        s[periodId] = _plusSettled(s[periodId], executedWh, 160);
+    }
+
+    /// @dev `word` with one more settled trade (bits 64..95) and `energyWh` added to the
+    /// uint64 total at bit `at`; an overflow panics (0x11).
+    function _plusSettled(uint256 word, uint256 energyWh, uint256 at)
+        internal
+        pure
+        returns (uint256)
+    {
+        uint32 settled = uint32(word >> 64) + 1;
+        uint64 total = uint64(word >> at) + uint64(energyWh); // energyWh < 2^49
+        word &= ~(uint256(type(uint32).max) << 64 | uint256(type(uint64).max) << at);
+        return word | uint256(settled) << 64 | uint256(total) << at;
     }
 
     function _checkExecution(

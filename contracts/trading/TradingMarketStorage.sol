@@ -90,9 +90,13 @@ abstract contract TradingMarketStorage is
     mapping(uint256 listingId => StoredListing) internal _listings;
 
     mapping(uint256 tradeId => StoredTrade) internal _trades;
-    /// @dev Trades per (node, period), as buyer or seller (bits 0..223): read by the
-    /// settlement engine. Bits 224..255 hold the node's intern id once it has taken in the
-    /// period, so a node's later takes of the period read its id from the counter's slot.
+    /// @dev Per (node, period), one word: the node's trades of the period as buyer or
+    /// seller (bits 0..63), and, written by settleTrade (the settlement engine's totals of
+    /// the node-period, kept in this slot the take made non-zero), its settled trades (bits
+    /// 64..95), the executed and substituted energy it bought (importWh, bits 96..159) and
+    /// the executed energy it sold (exportWh, bits 160..223). Bits 224..255 hold the node's
+    /// intern id once it has taken in the period, so a node's later takes of the period
+    /// read its id from the counter's slot.
     mapping(address node => mapping(uint32 periodId => uint256)) internal _tradesIn;
     /// @dev Interned words, ids from 1: a trade's taker (its address) and its terms (the
     /// route packed as ITransmissionTariff.cachedRoute in bits 0..167, the rate sum in

@@ -169,7 +169,8 @@ abstract contract TradingMarketTakes is TradingMarketStorage {
         uint256 count = _tradesIn[taker][periodId];
         id = uint32(count >> 224);
         if (id == 0) id = _intern(uint160(taker));
-        // the count (a few per trade id, below 2^64) never reaches bit 224
+        // the count (a few per trade id, below 2^64) never reaches bit 64; the settled
+        // totals above it are kept
         _tradesIn[taker][periodId] = uint224(count) + 1 | uint256(id) << 224;
     }
 
@@ -177,8 +178,8 @@ abstract contract TradingMarketTakes is TradingMarketStorage {
     /// party and period, added with the party's first trade of the period (removed when
     /// its deviation of the period settles), and the seller's exposure reserved.
     function _openObligations(Priced memory q, uint32 periodId) internal {
-        bool buyerFirst = uint224(_tradesIn[q.buyer][periodId]) == 1;
-        bool sellerFirst = uint224(_tradesIn[q.seller][periodId]) == 1;
+        bool buyerFirst = uint64(_tradesIn[q.buyer][periodId]) == 1;
+        bool sellerFirst = uint64(_tradesIn[q.seller][periodId]) == 1;
         if (buyerFirst && sellerFirst) {
             _registry.openTradeObligations(q.buyer, q.seller, q.exposureFen);
             return;

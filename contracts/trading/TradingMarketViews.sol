@@ -117,7 +117,17 @@ abstract contract TradingMarketViews is TradingMarketStorage {
 
     /// @inheritdoc ITradingMarket
     function tradeCountIn(address node, uint32 periodId) external view returns (uint256) {
-        return uint224(_tradesIn[node][periodId]);
+        return uint64(_tradesIn[node][periodId]);
+    }
+
+    /// @inheritdoc ISettlementMarket
+    function periodTotalsOf(address node, uint32 periodId)
+        external
+        view
+        returns (uint256 trades, uint256 settled, uint256 importWh, uint256 exportWh)
+    {
+        uint256 word = _tradesIn[node][periodId];
+        return (uint64(word), uint32(word >> 64), uint64(word >> 96), uint64(word >> 160));
     }
 
     /// @inheritdoc ITradingMarket

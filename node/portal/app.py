@@ -221,7 +221,9 @@ def create_app(
 ) -> FastAPI:
     """The portal of ``config.wallet`` over ``ctx``'s chain; with ``api_account`` (the
     organisation's key, unlocked at start) also the participant API under ``/api/v1``."""
-    from node.portal import api, pages, retail
+    from node.portal import analytics, api, desk, institutions, pages, retail
+    from node.portal import notify as notify_page
+    from node.portal.auction import register as register_market_pages  # auctions, contracts
 
     app = FastAPI(title="GridLedger participant portal", docs_url=None, redoc_url=None,
                   openapi_url=None)  # fmt: skip
@@ -233,6 +235,11 @@ def create_app(
     _confirm_routes(app, portal)
     pages.register(app, portal)
     retail.register(app, portal)
+    notify_page.register(app, portal)
+    institutions.register(app, portal)
+    register_market_pages(app, portal)
+    desk.register(app, portal)
+    analytics.register(app, portal)
     if api_account is not None:
         api.mount(app, portal, api_account)
     return app

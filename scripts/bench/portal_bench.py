@@ -1,4 +1,4 @@
-"""Section 12: the participant portal's pages for a busy participant at the full jibei size.
+"""Section 13: the participant portal's pages for a busy participant at the full jibei size.
 
 The chain is the market day of section 6 (:class:`scripts.bench.market_day.Day`: the full
 ``jibei`` preset, 3,513 nodes; QUICK ``jibei-mini``), run to its end: every listing posted,

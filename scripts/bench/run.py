@@ -34,7 +34,8 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "stress": ("9 price shock and defaults", "scripts.bench.stress"),
     "peak": ("10 peak: thousands at once", "scripts.bench.peak"),
     "retail": ("11 retail bills for a month", "scripts.bench.retail_bench"),
-    "portal": ("12 participant portal pages", "scripts.bench.portal_bench"),
+    "forecast": ("12 day-ahead price forecast (back-test)", "scripts.bench.forecast_bench"),
+    "portal": ("13 participant portal pages", "scripts.bench.portal_bench"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Benchmark section 12 (the portal's pages for a busy participant): the QUICK size
+"""Benchmark section 13 (the portal's pages for a busy participant): the QUICK size
 (``jibei-mini``'s market day) end to end on a real anvil; the full size is ``make bench``."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from scripts.bench.report import Section
 
 @pytest.mark.slow
 def test_quick_portal_bench_times_every_page_of_a_busy_participant() -> None:
-    section = Section(name="portal", title="12 participant portal pages")
+    section = Section(name="portal", title="13 participant portal pages")
     portal_bench.run(section, quick=True)  # also checks the index against the full scans
     pages = section.details["pages"]
     assert set(pages) >= {"status", "offers", "trades", "statements", "statement html", "ratings"}

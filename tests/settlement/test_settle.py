@@ -267,7 +267,9 @@ def test_the_markets_settlement_functions_are_lean_and_for_the_engine_only(flow:
     assert (err.value.name, err.value.arguments) == ("UnknownTrade", {"tradeId": 10**6})
     stranger = flow.party("buyer").actor.market
     with pytest.raises(ContractRevertError) as err:
-        stranger.sender.call(stranger.address, stranger.encode("settleTrade", tid, E, 0, 0, False))
+        stranger.sender.call(
+            stranger.address, stranger.encode("settleTrade", tid, E, 0, 0, 0, False)
+        )
     assert err.value.name == "AccessControlUnauthorizedAccount"
     # the market's events of a settlement, then the engine's (one market call)
     flow.dispatch(tid, E // 2, E // 2, 1)

@@ -88,3 +88,41 @@ def test_a_trade_settled_from_formed_reads_its_energies_from_dispatch_results(
     assert t.paid_out_fen == t.escrow_fen == before.escrow_fen
     assert market.escrow_of(tid) == 0
     assert [x.executed_wh for x in market.trades_by_ids([tid])] == [6 * E // 10]
+
+
+def test_node_period_totals_are_the_markets_words_plus_the_engines_own(flow: Flow) -> None:
+    """The trades settled and their energies are kept in the market's per-(node, period)
+    word (``periodTotalsOf``); a substitute's export stays in the engine; ``nodePeriod``
+    and the deviation see the sum."""
+    storage, seller = flow.party("storage"), flow.party("seller")
+    storage.engine.declare_spare_capacity(flow.period, 5_000_000, 300_000)
+    flow.open_taking()
+    own = flow.trade("storage", "buyer2", 2_000_000, PRICE)
+    curtailed = flow.trade("seller", "buyer", E, PRICE)
+    flow.dispatch(own, 2_000_000)
+    flow.dispatch(curtailed, 6_000_000, 4_000_000, 1)
+    flow.dispatcher.nominate_substitute(curtailed, storage.address)
+    flow.meter(
+        {
+            "seller": (0, 6_000_000),
+            "buyer": (E, 0),
+            "storage": (0, 6_000_000),
+            "buyer2": (2_000_000, 0),
+        }
+    )
+    flow.open_settlement()
+    totals = flow.market.settler.contract.functions.periodTotalsOf
+    assert totals(storage.address, flow.period).call() == [1, 0, 0, 0]
+    flow.engine.settle_batch([own, curtailed])
+    # (trades, settled, importWh, exportWh) as settleTrade added them
+    assert totals(storage.address, flow.period).call() == [1, 1, 0, 2_000_000]
+    assert totals(seller.address, flow.period).call() == [1, 1, 0, 6_000_000]
+    assert totals(flow.party("buyer").address, flow.period).call() == [1, 1, E, 0]
+    assert flow.market.settler.trade_count_in(storage.address, flow.period) == 1
+    np = flow.engine.node_period(storage.address, flow.period)
+    assert (np.import_wh, np.export_wh, np.trades, np.settled) == (0, 6_000_000, 1, 1)
+    flow.dispatcher.set_deviation_rates(flow.period, 40_000, 60_000)
+    (dev,) = flow.engine.events(
+        flow.engine.settle_deviation(storage.address, flow.period), "DeviationSettled"
+    )
+    assert (dev["args"]["contractedNetWh"], dev["args"]["deviationWh"]) == (-6_000_000, 0)

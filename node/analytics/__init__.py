@@ -1,0 +1,1 @@
+"""``gridledger analytics``: the analytics of :mod:`ledger.analytics` on the command line."""

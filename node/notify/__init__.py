@@ -1,0 +1,1 @@
+"""The participant's notification centre (docs/notifications.md)."""
