@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -21,6 +22,7 @@ from pydantic import ValidationError as PydanticValidationError
 from ledger.context import LedgerContext
 from ledger.errors import GridLedgerError, KeystoreError
 from ledger.units import fen_to_cny, wh_to_mwh_trimmed
+from node.portal.cache import ChainReads
 from node.portal.sessions import COOKIE, PendingAction, Session, SessionStore, same_token
 
 HERE = Path(__file__).parent
@@ -70,6 +72,7 @@ class Portal:
         self.ctx = ctx
         self.config = config
         self.sessions = SessionStore(config.idle_timeout_s)
+        self.reads = ChainReads(ctx)  # chain reads kept per block (node/portal/cache.py)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.filters["cny"] = fen_to_cny
         self.templates.env.filters["mwh"] = wh_to_mwh_trimmed
@@ -213,9 +216,12 @@ def _handlers(app: FastAPI, portal: Portal) -> None:
         return response
 
 
-def create_app(ctx: LedgerContext, config: PortalConfig) -> FastAPI:
-    """The portal of ``config.wallet`` over ``ctx``'s chain."""
-    from node.portal import analytics, desk, institutions, pages, retail
+def create_app(
+    ctx: LedgerContext, config: PortalConfig, api_account: LocalAccount | None = None
+) -> FastAPI:
+    """The portal of ``config.wallet`` over ``ctx``'s chain; with ``api_account`` (the
+    organisation's key, unlocked at start) also the participant API under ``/api/v1``."""
+    from node.portal import analytics, api, desk, institutions, pages, retail
     from node.portal import notify as notify_page
     from node.portal.auction import register as register_market_pages  # auctions, contracts
 
@@ -234,4 +240,6 @@ def create_app(ctx: LedgerContext, config: PortalConfig) -> FastAPI:
     register_market_pages(app, portal)
     desk.register(app, portal)
     analytics.register(app, portal)
+    if api_account is not None:
+        api.mount(app, portal, api_account)
     return app

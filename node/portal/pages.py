@@ -4,13 +4,16 @@ statements, ratings. Reads go through the same ``node`` APIs as the CLI; every w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError as PydanticValidationError
 
 from ledger.clients.registry import NodeKind, NodeStatus, Side, code_text
+from ledger.clients.reputation import TradeScores
 from ledger.clients.trading import Listing, ListingSide, Trade
 from ledger.display import listing_status_name, period_phase, short_time, trade_status_name
 from ledger.errors import GridLedgerError
@@ -23,11 +26,12 @@ from node.portal.actions import (
     take_action,
 )
 from node.portal.app import Portal, error_line, parse
+from node.portal.cache import KeptStatements
 from node.portal.sessions import Session
 from node.registry.participant import node_status
 from node.reputation.api import ReputationDesk
-from node.settlement.statements import StatementBuilder, statement_csv, statement_html
-from node.trading.optimizer import Mode
+from node.settlement.statements import Statement, statement_csv, statement_html
+from node.trading.optimizer import Mode, Plan
 from node.trading.trader import Trader, mode_side
 
 #: Qualifications expiring within this many seconds get a warning.
@@ -36,7 +40,7 @@ EXPIRY_WARNING_S = 30 * 86_400
 
 def _trader(portal: Portal, session: Session) -> Trader:
     assert session.account is not None  # Portal.session() refuses a wiped session
-    return Trader(portal.ctx, session.account)
+    return portal.reads.trader(session.account)
 
 
 def _mode(trader: Trader) -> Mode:
@@ -98,11 +102,24 @@ def _trade_rows(trades: list[Trade], me: str) -> list[dict[str, Any]]:
     ]
 
 
+def takeable_listings(trader: Trader) -> tuple[Mode, list[Listing]]:
+    """The node's mode and the open listings it could take (not its own)."""
+    mode = _mode(trader)
+    found = [x for x in trader.open_listings(side=mode_side(mode)) if x.maker != trader.address]
+    return mode, found
+
+
+def recommend_plan(trader: Trader, form: PlanForm) -> Plan:
+    """The optimiser's plan for ``form`` (the CLI's ``node recommend``)."""
+    return trader.recommend(
+        form.target_wh, _mode(trader), period_id=form.period, allow_partial_fill=form.allow_partial
+    )
+
+
 def _offers(portal: Portal, request: Request, session: Session, **kw: Any) -> HTMLResponse:
     trader = _trader(portal, session)
-    mode = _mode(trader)
+    mode, found = takeable_listings(trader)
     now = trader.now()
-    found = [x for x in trader.open_listings(side=mode_side(mode)) if x.maker != trader.address]
     return portal.render(
         request, "offers.html", session, kw.pop("status", 200),
         listings=_listing_rows(found, now), mode=mode, now=now, **kw,
@@ -132,10 +149,7 @@ def _market_routes(app: FastAPI, portal: Portal) -> None:
         session, fields, trader = await _posted(portal, request)
         try:
             form: PlanForm = parse(PlanForm, fields)
-            plan = trader.recommend(
-                form.target_wh, _mode(trader), period_id=form.period,
-                allow_partial_fill=form.allow_partial,
-            )  # fmt: skip
+            plan = recommend_plan(trader, form)
             action_id = portal.sessions.park(session, plan_action(trader, plan))
         except (GridLedgerError, PydanticValidationError) as exc:
             return _offers(portal, request, session, status=422, plan_error=error_line(exc),
@@ -176,9 +190,7 @@ def _history_routes(app: FastAPI, portal: Portal) -> None:
         session = portal.session(request)
         assert session.account is not None
         try:
-            built = StatementBuilder(portal.ctx, session.account).build(
-                session.account.address, period
-            )
+            built = statement_of(portal, session.account, period)
         except GridLedgerError as exc:
             return portal.render(request, "result.html", session, 422, error=error_line(exc))
         name = f"statement-{session.wallet}-period-{period}"
@@ -205,21 +217,37 @@ def _history_routes(app: FastAPI, portal: Portal) -> None:
         return portal.confirm_redirect(session, action)
 
 
+def statement_of(portal: Portal, account: LocalAccount, period: int) -> Statement:
+    """``account``'s statement of ``period`` (kept until the next block)."""
+    key = ("statement", account.address, period)
+    build = KeptStatements(portal.reads.trader(account)).build
+    return portal.reads.kept(key, lambda: build(account.address, period))
+
+
 def _ratings(portal: Portal, request: Request, session: Session, **kw: Any) -> HTMLResponse:
     """Reputation received, and each settled trade's scores given and received."""
     trader = _trader(portal, session)
     desk = ReputationDesk(portal.ctx, trader.account)
+    scores = portal.reads.scores(desk.ledger)
+    rows = portal.reads.kept(("settled", trader.address), lambda: settled_rows(scores, trader))
+    return portal.render(request, "ratings.html", session, kw.pop("status", 200),
+                         rep=desk.view(), trades=rows, **kw)  # fmt: skip
+
+
+def settled_rows(
+    trade_scores: Callable[[int], TradeScores], trader: Trader
+) -> list[dict[str, Any]]:
+    """The node's settled trades, each with the scores given and received (None: not yet)."""
     settled = [r for r in _trade_rows(trader.trades(), trader.address) if r["status"] == "settled"]
     for r in settled:
-        scores = desk.ledger.trade_scores(r["t"].id)
+        scores = trade_scores(r["t"].id)
         mine, theirs = (
             (scores.buyer_score, scores.seller_score)
             if r["role"] == "buyer"
             else (scores.seller_score, scores.buyer_score)
         )
         r["given"], r["received"] = mine or None, theirs or None
-    return portal.render(request, "ratings.html", session, kw.pop("status", 200),
-                         rep=desk.view(), trades=settled, **kw)  # fmt: skip
+    return settled
 
 
 def register(app: FastAPI, portal: Portal) -> None:

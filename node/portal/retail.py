@@ -242,6 +242,7 @@ def _retailer_routes(app: FastAPI, state: RetailState) -> None:
 def register(app: FastAPI, portal: Portal) -> None:
     """Add the retail pages; the nav shows them to consumer and retailer nodes only."""
     state = RetailState(portal)
+    app.state.retail = state  # shared with the participant API (node/portal/api.py)
     portal.templates.env.globals["retail_kind"] = state.kind
 
     @app.get("/retail", response_class=HTMLResponse)

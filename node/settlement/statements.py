@@ -13,11 +13,12 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, Template, select_autoescape
 from pydantic import BaseModel, ConfigDict
 from web3.types import EventData, TxReceipt
 
@@ -447,11 +448,17 @@ def statement_csv(statement: Statement) -> str:
     return out.getvalue()
 
 
-def statement_html(statement: Statement, *, node_name: str | None = None) -> str:
-    """The printable bill (Jinja2 template ``node/settlement/templates/bill.html``)."""
+@cache
+def _bill_template() -> Template:
+    """The bill's template, compiled once per process (compiling costs more than rendering)."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     env.filters["cny"] = fen_to_cny
     env.filters["mwh"] = wh_to_mwh_text
     env.filters["rate"] = rate_to_cny_per_mwh_text
     env.filters["when"] = _time
-    return env.get_template("bill.html").render(s=statement, node_name=node_name or statement.node)
+    return env.get_template("bill.html")
+
+
+def statement_html(statement: Statement, *, node_name: str | None = None) -> str:
+    """The printable bill (Jinja2 template ``node/settlement/templates/bill.html``)."""
+    return _bill_template().render(s=statement, node_name=node_name or statement.node)

@@ -35,6 +35,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "peak": ("10 peak: thousands at once", "scripts.bench.peak"),
     "retail": ("11 retail bills for a month", "scripts.bench.retail_bench"),
     "forecast": ("12 day-ahead price forecast (back-test)", "scripts.bench.forecast_bench"),
+    "portal": ("13 participant portal pages", "scripts.bench.portal_bench"),
 }
 
 
