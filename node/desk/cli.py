@@ -29,7 +29,7 @@ DbOpt = Annotated[
         "file desk/desk.db in the data directory).",
     ),
 ]
-IdArg = Annotated[int, typer.Argument(min=1, help="The complaint's number.")]
+IdArg = Annotated[int, typer.Argument(min=1, max=2**62, help="The complaint's number.")]
 OptId = Annotated[int | None, typer.Option(min=0, help="A linked id.")]
 
 
