@@ -28,7 +28,7 @@ from ledger.errors import ValidationError
 from ledger.units import mwh_to_wh, wh_to_mwh_trimmed
 from node.auction.api import AuctionDesk
 from node.operator.cli import _chain_now
-from node.portal.actions import PositiveMwh, energy_text, price_text
+from node.portal.actions import MAX_ID, PositiveMwh, energy_text, price_text
 from node.portal.institutions import event_lines, form_value
 from node.portal.sessions import Outcome, PendingAction
 
@@ -45,9 +45,8 @@ _time = form_value(parse_time)
 _price = form_value(price_fen)
 
 
-#: Bounds of what the forms take (a larger number is a typo; the chain's ids are uint64).
+#: Bounds of the forms' spans and times (a larger number is a typo).
 MAX_SPAN_S = 10 * 365 * 86_400
-MAX_ID = 2**63 - 1
 MAX_TIME = 2**40
 
 
