@@ -3,6 +3,8 @@ is one ``error:`` line or a 4xx with its reason, never a traceback or a 500."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -58,3 +60,16 @@ def test_articles_and_announcements_have_a_size_limit(
         400,
         "an announcement's body must fit in 20000 characters",
     )
+
+
+def test_show_prints_the_tracking_readably(desk_cli: str) -> None:  # noqa: F811
+    db = ("--db", desk_cli)
+    code, _out, err = gl("desk", "file", "billing", "Bill", "-w", "node-5", "--body", "b", *db)
+    assert code == 0, err
+    code, out, err = gl("desk", "show", "1", "-w", "node-5", *db)
+    assert code == 0, err
+    (change,) = [line for line in out.splitlines() if "change #1" in line]
+    assert " file new by " in change
+    assert "None" not in change
+    assert "{" not in change
+    assert re.search(r"due_at: \d{4}-\d\d-\d\d \d\d:\d\d$", change), change
