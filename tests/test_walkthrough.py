@@ -66,6 +66,7 @@ def test_walkthrough_section_is_complete() -> None:
         "chain advance",
         "node settle 1",
         "--deviation",
+        "desk anchor",
     )
     for needed in (*needed_commands, "node statement"):
         assert any(needed in c for c in commands), needed
@@ -179,6 +180,8 @@ def test_walkthrough_runs_verbatim(tmp_path: Path) -> None:
     assert "trade 1 settled" in said
     assert "deviation of retail-1: 200000 Wh, pays 80.00 CNY" in said
     assert "settlement of period 1 opens at" in said
+    assert "anchored batch 1: changes #1..#5" in said
+    assert "desk database intact: 5 changes, 5 anchored in 1 batches" in said
     statement = outputs[-1][1]
     assert "not settled yet" not in statement
     assert "meter data missing" not in statement

@@ -229,8 +229,10 @@ def advise(
     month: int,
 ) -> ConsumerAdvice:
     """Flags and advice for ``account``'s month under its ``package``."""
-    bill = compute_bill(account, readings, package, rates, month)
     counted = counted_readings(account, readings, month)
+    if len(counted) == 0:
+        raise ValidationError(f"no readings of {account.node}'s meters in month {month}")
+    bill = compute_bill(account, readings, package, rates, month)
     season = season_windows(package, month)
     peak, _ = _masks(counted, season)
     peak_wh = int(counted.import_wh[peak].sum())

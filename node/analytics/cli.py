@@ -46,7 +46,7 @@ from ledger.retail.canonical import load_model
 from ledger.retail.months import check_month
 from ledger.retail.packages import RetailPackage
 from ledger.retail.rates import PublishedRates
-from ledger.retail.readings import load_file
+from ledger.retail.readings import Readings, load_file
 from ledger.retail.samples import sample_rates
 from ledger.units import fen_to_cny
 from ledger.webauth import API_KEY_HEADER
@@ -214,7 +214,7 @@ def clusters(
     check_month(month)
     reports: list[ConsumerAdvice] = []
     if readings is not None:
-        names, profiles = meter_profiles(load_file(readings))
+        names, profiles = meter_profiles(_readings(readings))
     else:
         rates = sample_rates()
         population = sample_population(consumers, month, seed)
@@ -264,6 +264,16 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ValidationError(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"{path} is not UTF-8 text") from exc
+
+
+def _readings(path: Path) -> Readings:
+    """The readings file (CSV or JSON); a file that is not text is named."""
+    try:
+        return load_file(path)
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"{path} is not UTF-8 text") from exc
 
 
 @app.command("advice")
@@ -279,7 +289,7 @@ def advice(
     texts = [_read(p) for p in (account, package, rates, readings)]
     report = advise(
         load_model(ConsumerAccount, texts[0], str(account)),
-        load_file(readings),
+        _readings(readings),
         load_model(RetailPackage, texts[1], str(package)),
         load_model(PublishedRates, texts[2], str(rates)),
         check_month(month),

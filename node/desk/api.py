@@ -13,6 +13,7 @@ import binascii
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError
@@ -106,6 +107,15 @@ def create_app(desk: Desk, keys: ApiKeys) -> FastAPI:
     """The desk's API over ``desk``; ``keys`` are the staff's API keys."""
     app = FastAPI(title="GridLedger service desk", version="1")
     app.state.desk_auth = Authenticator(keys)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> Response:
+        # where and what only: the input itself may not even be encodable (a lone surrogate)
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": errors}, 422)
 
     @app.exception_handler(DataError)
     async def bad_value(_request: Request, exc: DataError) -> Response:

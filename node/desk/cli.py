@@ -29,7 +29,7 @@ DbOpt = Annotated[
         "file desk/desk.db in the data directory).",
     ),
 ]
-IdArg = Annotated[int, typer.Argument(min=1, help="The complaint's number.")]
+IdArg = Annotated[int, typer.Argument(min=1, max=2**62, help="The complaint's number.")]
 OptId = Annotated[int | None, typer.Option(min=0, help="A linked id.")]
 
 
@@ -41,6 +41,10 @@ def _acting(db: str | None, wallet: str) -> tuple[Desk, Actor]:
     """The desk and the wallet as an actor (its role from its roles on chain)."""
     desk = _desk(db)
     return desk, desk.actor(cli.signer(desk.ctx, wallet))
+
+
+#: A filing's fields the complaint's own lines already show.
+_SHOWN = ("body", "title", "category", "kind")
 
 
 def _line(c: ComplaintOut) -> str:
@@ -112,10 +116,18 @@ def show(
     cli.console.print(_line(detail), markup=False)
     cli.console.print(detail.body, markup=False)
     for ch in detail.changes:
-        moved = f"{ch.from_state} -> {ch.to_state}" if ch.from_state != ch.to_state else ch.to_state
+        moved = (
+            f"{ch.from_state} -> {ch.to_state}"
+            if ch.from_state and ch.from_state != ch.to_state
+            else ch.to_state
+        )
+        shown = {k: v for k, v in ch.data.items() if v not in (None, "") and k not in _SHOWN}
+        if "due_at" in shown:
+            shown["due_at"] = cli.short_time(int(shown["due_at"]))
+        extra = " " + ", ".join(f"{k}: {v}" for k, v in sorted(shown.items())) if shown else ""
         cli.console.print(
             f"  change #{ch.id} {cli.short_time(ch.at)} {ch.action} {moved} by "
-            f"{ch.actor} ({ch.actor_role}) {ch.data}",
+            f"{ch.actor} ({ch.actor_role}){extra}",
             markup=False,
         )
     for a in detail.attachments:

@@ -56,6 +56,16 @@ def _article(a: Article) -> ArticleOut:
     )
 
 
+#: The longest article and announcement bodies (characters) the desk stores.
+ARTICLE_BODY_MAX = 100_000
+ANNOUNCEMENT_BODY_MAX = 20_000
+
+
+def _fits(body: str, what: str, limit: int) -> None:
+    if len(body.strip()) > limit:
+        raise ValidationError(f"{what} must fit in {limit} characters")
+
+
 class KnowledgeBase:
     """Articles and announcements, in the desk's database."""
 
@@ -67,6 +77,7 @@ class KnowledgeBase:
         require_role(actor, DeskRole.operator, DeskRole.regulator)
         if not title.strip() or not body.strip():
             raise ValidationError("an article needs a title and a body")
+        _fits(body, "an article's body", ARTICLE_BODY_MAX)
         a = Article(
             title=title.strip()[:200],
             body=body.strip(),
@@ -98,6 +109,7 @@ class KnowledgeBase:
         require_role(actor, DeskRole.operator, DeskRole.regulator)
         if not title.strip() or not body.strip():
             raise ValidationError("an announcement needs a title and a body")
+        _fits(body, "an announcement's body", ANNOUNCEMENT_BODY_MAX)
         a = Announcement(
             title=title.strip()[:200],
             body=body.strip(),

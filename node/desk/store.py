@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ledger.db import engine_for_url, session_factory
@@ -180,8 +181,12 @@ class DeskStore:
     """The desk database: complaints with their change log and attachments."""
 
     def __init__(self, url: str, limits_s: dict[str, int]) -> None:
-        self.engine: Engine = engine_for_url(url)
-        DeskBase.metadata.create_all(self.engine)
+        try:
+            self.engine: Engine = engine_for_url(url)
+            DeskBase.metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DeskError(f"cannot open the desk database: {reason}") from exc
         self.sessions = session_factory(self.engine)
         self.limits_s = limits_s
         self._write_lock = threading.Lock()

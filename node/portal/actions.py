@@ -30,6 +30,9 @@ def _positive_mwh(value: str) -> str:
     return value
 
 
+#: The largest id a form takes (the chain's ids fit in uint64; more is a typo).
+MAX_ID = 2**63 - 1
+
 #: An energy typed in MWh, e.g. ``1.5`` (converted with :func:`ledger.units.mwh_to_wh`).
 PositiveMwh = Annotated[
     str, StringConstraints(min_length=1, max_length=32), AfterValidator(_positive_mwh)

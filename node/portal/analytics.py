@@ -82,6 +82,8 @@ def register(app: FastAPI, portal: Portal) -> None:
     ``/analytics/clusters``: the results on the same page)."""
 
     def page(request: Request, session: Session, status: int = 200, **kw: Any) -> Response:
+        kw.setdefault("kept", {})
+        kw.setdefault("kept_clusters", {})
         return portal.render(request, "analytics.html", session, status, **kw)
 
     @app.get("/analytics", response_class=HTMLResponse)
@@ -94,7 +96,9 @@ def register(app: FastAPI, portal: Portal) -> None:
         try:
             return page(request, session, **view(fields))
         except (GridLedgerError, ValueError) as exc:
-            return page(request, session, 422, **{error_key: error_line(exc)})
+            # what was pasted stays in its form, to be corrected rather than pasted again
+            kept = "kept" if error_key == "advice_error" else "kept_clusters"
+            return page(request, session, 422, **{error_key: error_line(exc), kept: fields})
 
     @app.post("/analytics/advice", response_class=HTMLResponse)
     async def advice(request: Request) -> Response:

@@ -22,7 +22,7 @@ from ledger.errors import GridLedgerError, ValidationError
 from ledger.units import cny_to_fen, exposure_fen, mwh_to_wh, value_fen
 from node.auction.api import AuctionDesk, AuctionResult, fills_csv
 from node.portal import contracts
-from node.portal.actions import PositiveMwh, cny_fen, energy_text, price_text
+from node.portal.actions import MAX_ID, PositiveMwh, cny_fen, energy_text, price_text
 from node.portal.app import Portal, error_line, parse
 from node.portal.sessions import Outcome, PendingAction, Session
 
@@ -66,17 +66,17 @@ class _Lot(BaseModel):
 class OrderForm(_Lot):
     """Place an order in an auction; the side is the node's (a buyer bids, a seller offers)."""
 
-    auction_id: int = Field(ge=1)
+    auction_id: int = Field(ge=1, le=MAX_ID)
 
 
 class AmendForm(_Lot):
     """Amend an own live order."""
 
-    order_id: int = Field(ge=1)
+    order_id: int = Field(ge=1, le=MAX_ID)
 
 
 class CancelForm(BaseModel):
-    order_id: int = Field(ge=1)
+    order_id: int = Field(ge=1, le=MAX_ID)
 
 
 def _side(desk: AuctionDesk) -> OrderSide:

@@ -166,7 +166,10 @@ def register(app: FastAPI, portal: Portal) -> None:
                 return portal.render(request, "result.html", session, 404, error="no such action")
             return RedirectResponse(f"/desk/{complaint_id}", 303)
         except GridLedgerError as exc:
-            c = api.call(session.account, "GET", path)
+            try:
+                c = api.call(session.account, "GET", path)
+            except GridLedgerError:  # no such complaint (or not this organisation's)
+                return portal.render(request, "result.html", session, 404, error=error_line(exc))
             return portal.render(
                 request, "desk_complaint.html", session, 422, c=c, error=error_line(exc)
             )

@@ -28,7 +28,7 @@ from ledger.errors import ValidationError
 from ledger.units import mwh_to_wh, wh_to_mwh_trimmed
 from node.auction.api import AuctionDesk
 from node.operator.cli import _chain_now
-from node.portal.actions import PositiveMwh, energy_text, price_text
+from node.portal.actions import MAX_ID, PositiveMwh, energy_text, price_text
 from node.portal.institutions import event_lines, form_value
 from node.portal.sessions import Outcome, PendingAction
 
@@ -45,12 +45,17 @@ _time = form_value(parse_time)
 _price = form_value(price_fen)
 
 
+#: Bounds of the forms' spans and times (a larger number is a typo).
+MAX_SPAN_S = 10 * 365 * 86_400
+MAX_TIME = 2**40
+
+
 class PeriodForm(BaseModel):
     """``operator open-next-period``: posting and taking open now."""
 
-    delivery_in_s: int = Field(ge=1)
-    taking_closes_before_s: int = Field(default=3600, ge=0)
-    interval_s: int = Field(default=900, ge=1)
+    delivery_in_s: int = Field(ge=1, le=MAX_SPAN_S)
+    taking_closes_before_s: int = Field(default=3600, ge=0, le=MAX_SPAN_S)
+    interval_s: int = Field(default=900, ge=1, le=86_400)
     intervals: int = Field(default=96, ge=1, le=65_535)
     align: bool = False
 
@@ -58,18 +63,18 @@ class PeriodForm(BaseModel):
 class SettlementForm(BaseModel):
     """``operator open-settlement PERIOD --in S``."""
 
-    period: int = Field(ge=1)
-    in_s: int = Field(default=0, ge=0)
+    period: int = Field(ge=1, le=MAX_ID)
+    in_s: int = Field(default=0, ge=0, le=MAX_SPAN_S)
 
 
 class AuctionForm(BaseModel):
     """``auction open``: the order window, gate, minimum lot, rule, fee cap."""
 
-    period: int = Field(ge=1)
+    period: int = Field(ge=1, le=MAX_ID)
     first_interval: int = Field(default=0, ge=0, le=65_535)
     last_interval: int = Field(default=95, ge=0, le=65_535)
-    opens: int | None = None
-    gate: int
+    opens: int | None = Field(default=None, ge=0, le=MAX_TIME)
+    gate: int = Field(ge=0, le=MAX_TIME)
     min_lot_mwh: PositiveMwh
     rule: Literal["uniform", "pair-average"] = "uniform"
     fee_cap_fen_per_mwh: int | None = Field(default=None, validation_alias="fee_cap")
@@ -80,7 +85,7 @@ class AuctionForm(BaseModel):
 
 
 class ClearForm(BaseModel):
-    auction_id: int = Field(ge=1)
+    auction_id: int = Field(ge=1, le=MAX_ID)
 
 
 Setting = Literal[
