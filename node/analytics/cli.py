@@ -59,7 +59,9 @@ app = typer.Typer(
 DaysOpt = Annotated[
     int, typer.Option("--days", min=15, max=366, help="Days of generated price history.")
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the generated data.")]
+SeedOpt = Annotated[
+    int, typer.Option("--seed", min=0, help="Seed of the generated data (0 or more).")
+]
 RegionsOpt = Annotated[int, typer.Option("--regions", min=1, max=7, help="Regions (1-7).")]
 MonthOpt = Annotated[int, typer.Option("--month", help="Month YYYYMM (local, UTC+8).")]
 ChartOpt = Annotated[Path | None, typer.Option("--out", help="Write the chart (SVG) here.")]

@@ -15,9 +15,10 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy.exc import DataError
 
+from ledger.addresses import checksum_address
 from ledger.errors import GridLedgerError, NotFoundError, ValidationError
 from ledger.webauth import API_KEY_HEADER, ApiKeys
 from node.desk.auth import Authenticator, AuthError
@@ -26,7 +27,7 @@ from node.desk.feed import FeedItem
 from node.desk.kb import AnnouncementOut, ArticleOut
 from node.desk.service import Desk
 from node.desk.states import Actor, DeskRole, require_role
-from node.desk.store import AttachmentOut, ComplaintDetail, ComplaintOut, Links
+from node.desk.store import AttachmentOut, ComplaintDetail, ComplaintOut, Links, PlainText
 
 _STATUS: tuple[tuple[type[GridLedgerError], int], ...] = (
     (AuthError, 401),
@@ -37,42 +38,49 @@ _STATUS: tuple[tuple[type[GridLedgerError], int], ...] = (
 )
 
 
+def _address(value: str) -> str:
+    try:
+        return checksum_address(value)
+    except ValidationError as exc:
+        raise ValueError(str(exc)) from exc
+
+
 class FileBody(BaseModel):
-    category: str = Field(max_length=32)
-    title: str = Field(min_length=1, max_length=200)
-    body: str = Field(min_length=1, max_length=20_000)
-    kind: str = "complaint"
+    category: PlainText = Field(max_length=32)
+    title: PlainText = Field(min_length=1, max_length=200)
+    body: PlainText = Field(min_length=1, max_length=20_000)
+    kind: PlainText = "complaint"
     links: Links = Links()
 
 
 class AssignBody(BaseModel):
-    assignee: str = Field(min_length=1, max_length=64)
+    assignee: Annotated[str, AfterValidator(_address)] = Field(min_length=1, max_length=64)
 
 
 class MoveBody(BaseModel):
-    to: str
-    note: str = Field(default="", max_length=2000)
+    to: PlainText
+    note: PlainText = Field(default="", max_length=2000)
 
 
 class RateBody(BaseModel):
     rating: int = Field(ge=1, le=5)
-    comment: str = Field(default="", max_length=2000)
+    comment: PlainText = Field(default="", max_length=2000)
 
 
 class AttachBody(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: PlainText = Field(min_length=1, max_length=200)
     content_base64: str
 
 
 class ArticleBody(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
-    body: str = Field(min_length=1)
-    tags: list[str] = []
+    title: PlainText = Field(min_length=1, max_length=200)
+    body: PlainText = Field(min_length=1)
+    tags: list[PlainText] = []
 
 
 class AnnounceBody(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
-    body: str = Field(min_length=1)
+    title: PlainText = Field(min_length=1, max_length=200)
+    body: PlainText = Field(min_length=1)
 
 
 class CategoryOut(BaseModel):

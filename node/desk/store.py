@@ -14,9 +14,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -49,13 +49,26 @@ def default_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'desk' / 'desk.db'}"
 
 
+def _printable(value: str) -> str:
+    """``value`` unless it holds a control character other than tab, newline and carriage
+    return (PostgreSQL refuses NUL in text; the others are never meant)."""
+    bad = next((ch for ch in value if (ord(ch) < 32 and ch not in "\t\n\r")), None)
+    if bad is not None:
+        raise ValueError(f"control character U+{ord(bad):04X} is not allowed")
+    return value
+
+
+#: Free text of a request body (no control characters but tab, newline, CR).
+PlainText = Annotated[str, AfterValidator(_printable)]
+
+
 class Links(BaseModel):
     """What a complaint may refer to (all optional)."""
 
     trade_id: int | None = Field(default=None, ge=0, le=2**62)
     contract_id: int | None = Field(default=None, ge=0, le=2**62)
-    bill: str | None = Field(default=None, max_length=80)
-    meter: str | None = Field(default=None, max_length=80)
+    bill: PlainText | None = Field(default=None, max_length=80)
+    meter: PlainText | None = Field(default=None, max_length=80)
 
 
 class ChangeOut(BaseModel):
@@ -205,6 +218,11 @@ class DeskStore:
                 s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
             yield s
 
+    def _check_category(self, category: str) -> None:
+        if category not in self.limits_s:
+            known = ", ".join(sorted(self.limits_s))
+            raise ValidationError(f"unknown category {category!r}: use one of {known}")
+
     # ------------------------------------------------------------------ writes
 
     def file(
@@ -219,9 +237,7 @@ class DeskStore:
         now: int | None = None,
     ) -> ComplaintOut:
         """File a complaint or request (state ``new``, due after its category's limit)."""
-        if category not in self.limits_s:
-            known = ", ".join(sorted(self.limits_s))
-            raise ValidationError(f"unknown category {category!r}: use one of {known}")
+        self._check_category(category)
         if kind not in KINDS:
             raise ValidationError(f"unknown kind {kind!r}: use complaint or request")
         links = links or Links()
@@ -419,6 +435,7 @@ class DeskStore:
         if state is not None:
             query = query.where(Complaint.state == State(state).value)
         if category is not None:
+            self._check_category(category)
             query = query.where(Complaint.category == category)
         with self.sessions() as s:
             found = [complaint_out(c, at) for c in s.scalars(query)]

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 
 from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -49,7 +50,7 @@ class CsrfError(Exception):
     """A form without the session's CSRF token."""
 
 
-def form_error(exc: PydanticValidationError) -> str:
+def form_error(exc: PydanticValidationError | RequestValidationError) -> str:
     """Pydantic's errors as one readable line (``field: message; ...``)."""
     parts = []
     for err in exc.errors():
@@ -196,6 +197,13 @@ def _handlers(app: FastAPI, portal: Portal) -> None:
             request, "result.html", None, 403,
             error="Refused: the form's CSRF token is missing or wrong. Reload the page.",
         )  # fmt: skip
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        # a malformed URL (``/desk/abc``): the error page, not FastAPI's JSON (the API
+        # sub-app under /api/v1 keeps its own JSON 422)
+        error = f"Bad request: {form_error(exc) or 'invalid input'}"
+        return portal.render(request, "result.html", None, 400, error=error)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
