@@ -41,6 +41,7 @@ SKIPPED = (
     "gateway index",
     "gateway reproject",
     "oracle serve",
+    "intake serve",
     "tls init",
     "backup create",
     "backup restore",
@@ -50,7 +51,7 @@ SKIPPED = (
     "scenario",
 )
 #: Options that name a file the command writes (not one it reads).
-OUTPUT_PATHS = {"out", "csv_file", "html_file", "models_dir", "backup_dir"}
+OUTPUT_PATHS = {"out", "csv_file", "html_file", "models_dir", "backup_dir", "db"}
 #: str parameters that carry CNY amounts (or CNY/MWh prices, MWh energies).
 AMOUNT_NAMES = {"amount", "price", "energy", "max_price", "min_take", "limit"}
 #: str parameters that hold an account address (whatever their declared type).

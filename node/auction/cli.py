@@ -46,7 +46,8 @@ def _desk(wallet: str | None) -> AuctionDesk:
     return AuctionDesk(ctx, signer(ctx, wallet))
 
 
-def _parse_side(text: str) -> OrderSide:
+def parse_side(text: str) -> OrderSide:
+    """``bid``/``buy`` or ``offer``/``sell``/``ask`` (any case) as an order side."""
     key = text.strip().lower()
     if key in ("bid", "buy"):
         return OrderSide.BID
@@ -120,7 +121,7 @@ def order(
 ) -> None:
     """Place a bid (escrows energy x limit + fee at the cap) or an offer (reserves bond)."""
     order_id = _desk(wallet).order(
-        auction_id, _parse_side(side), mwh_to_wh(energy), price_fen(price)
+        auction_id, parse_side(side), mwh_to_wh(energy), price_fen(price)
     )
     if as_json:
         print_json({"order_id": order_id})

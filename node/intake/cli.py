@@ -18,6 +18,7 @@ import typer
 from eth_account.signers.local import LocalAccount
 
 from ledger.cli_support import (
+    NUMBER_ARGS,
     console,
     make_context,
     positive_fen,
@@ -26,11 +27,12 @@ from ledger.cli_support import (
     signer,
     wallet_option,
 )
-from ledger.clients.auction import CentralAuctionClient, OrderSide
+from ledger.clients.auction import CentralAuctionClient
 from ledger.clients.intake import IntakeOrder, IntakeReceipt, OrderIntakeClient, sign_digest
 from ledger.context import LedgerContext
-from ledger.errors import ValidationError
+from ledger.errors import ChainError, ValidationError
 from ledger.units import mwh_to_wh
+from node.auction.cli import parse_side
 from node.intake.anchorer import DEFAULT_BATCH, Anchorer
 from node.intake.service import DEFAULT_LEAD_S, AuctionTerms, IntakeService
 from node.intake.store import IntakeStore
@@ -63,9 +65,11 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8700,
     anchor: Annotated[bool, typer.Option("--anchor/--no-anchor", help="Run the anchorer.")] = True,
     batch: BatchOpt = DEFAULT_BATCH,
-    interval_s: Annotated[float, typer.Option("--interval-s", help="Anchorer idle poll.")] = 0.5,
+    interval_s: Annotated[
+        float, typer.Option("--interval-s", min=0.01, help="Anchorer idle poll.")
+    ] = 0.5,
     lead_s: Annotated[
-        int, typer.Option("--lead-s", help="Stop acknowledging this long before the gate.")
+        int, typer.Option("--lead-s", min=0, help="Stop acknowledging this long before the gate.")
     ] = DEFAULT_LEAD_S,
 ) -> None:
     """The intake: acknowledge signed orders (write-ahead) and anchor them per block."""
@@ -96,7 +100,9 @@ def anchor_cmd(
     loop: Annotated[
         bool, typer.Option("--loop", help="Keep anchoring (beside `serve --no-anchor`).")
     ] = False,
-    interval_s: Annotated[float, typer.Option("--interval-s", help="Idle poll (--loop).")] = 0.5,
+    interval_s: Annotated[
+        float, typer.Option("--interval-s", min=0.01, help="Idle poll (--loop).")
+    ] = 0.5,
 ) -> None:
     """Anchor every pending order of the log now (after a crash: exactly once)."""
     ctx, store, key = _parts(wallet, db)
@@ -112,36 +118,46 @@ def submit(
     wallet: Annotated[str, wallet_option("The participant's wallet (signs the order).")],
     auction_id: Annotated[int, typer.Argument(min=1)],
     side: Annotated[str, typer.Argument(help="bid or offer")],
-    energy_mwh: Annotated[str, typer.Option("--energy-mwh", help="Energy in MWh.")],
+    energy: Annotated[str, typer.Option("--energy-mwh", help="Energy in MWh.")],
     price: Annotated[str, typer.Option("--price", help="Limit price in CNY/MWh.")],
     nonce: Annotated[int, typer.Option(help="Order nonce (distinct orders, distinct nonces).")],
     out: Annotated[Path, typer.Option("--out", help="Where to keep the signed receipt (JSON).")],
     url: Annotated[str, typer.Option(help="The intake.")] = "http://127.0.0.1:8700",
 ) -> None:
     """Sign an order, send it to the intake and keep its signed receipt."""
-    if side.lower() not in ("bid", "offer"):
-        raise ValidationError(f"side must be bid or offer: {side!r}")
+    order_side = parse_side(side)
     ctx = make_context()
     account = signer(ctx, wallet)
     domain = ctx.client(OrderIntakeClient, account).domain()
     order = IntakeOrder(
         node=account.address,
         auction_id=auction_id,
-        side=OrderSide.BID if side.lower() == "bid" else OrderSide.OFFER,
-        energy_wh=mwh_to_wh(energy_mwh),
+        side=order_side,
+        energy_wh=mwh_to_wh(energy),
         price_fen_per_mwh=price_fen(price),
         nonce=nonce,
     )
     signature = "0x" + sign_digest(account.key, domain.digest(order)).hex()
-    answer = httpx.post(
-        f"{url}/orders", json={"order": order.model_dump(), "signature": signature}, timeout=30
-    )
+    try:
+        answer = httpx.post(
+            f"{url}/orders", json={"order": order.model_dump(), "signature": signature}, timeout=30
+        )
+    except httpx.HTTPError as exc:
+        raise ChainError(f"cannot reach the intake at {url}: {exc}") from exc
     if answer.status_code != 200:
-        raise ValidationError(f"intake refused the order: {answer.json().get('detail')}")
+        raise ValidationError(f"intake refused the order: {_detail(answer)}")
     body: dict[str, Any] = answer.json()
     body.update(order=order.model_dump(), order_signature=signature)
     out.write_text(json.dumps(body, indent=2))
     console.print(f"receipt seq {body['receipt']['seq']} kept in {out}")
+
+
+def _detail(answer: httpx.Response) -> str:
+    """The intake's reason for refusing (its JSON ``detail``, else the status line)."""
+    try:
+        return str(answer.json().get("detail"))
+    except ValueError:
+        return f"HTTP {answer.status_code}"
 
 
 @app.command("prove-omission")
@@ -175,7 +191,7 @@ def set_key(
     print_tx("intake key set", _client(wallet)[1].set_intake(address))
 
 
-@app.command("penalty")
+@app.command("penalty", context_settings=NUMBER_ARGS)
 def penalty(
     wallet: Annotated[str, wallet_option("A REGULATOR wallet.")],
     amount: Annotated[str, typer.Argument(help="CNY per proven omission.")],
@@ -187,7 +203,7 @@ def penalty(
     )
 
 
-@app.command("bond")
+@app.command("bond", context_settings=NUMBER_ARGS)
 def bond(
     wallet: Annotated[str, wallet_option("The paying wallet.")],
     amount: Annotated[str, typer.Argument(help="CNY to add to the intake's bond.")],

@@ -22,6 +22,7 @@ from typing import Any
 
 from ledger.clients.auction import OrderSide
 from ledger.clients.intake import AnchorEntry, IntakeOrder
+from ledger.errors import ConfigError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -110,12 +111,15 @@ class IntakeStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            path, check_same_thread=False, isolation_level=None, timeout=30.0
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(_SCHEMA)
+        try:
+            self._db = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, timeout=30.0
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot open the intake log {path}: {exc}") from exc
 
     def close(self) -> None:
         with self._lock:
